@@ -1,0 +1,87 @@
+"""S3 adapter: scenes in, frames out. ClientErrors become our errors by code."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from backend.errors import AwsError, NotFoundError
+
+_MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    etag: str
+    size: int
+
+
+class S3Store:
+    """Reads and writes objects; the client is created on first use, never at import."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("s3")
+        return self._client
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        """Size and ETag of one object; NotFoundError naming bucket and key if it is not there."""
+        try:
+            response = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in _MISSING:
+                raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
+            raise AwsError(f"Could not read `{key}` in `{bucket}` ({code}).", code) from error
+        return ObjectInfo(key=key, etag=response["ETag"].strip('"'), size=response["ContentLength"])
+
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]:
+        """Every object under a prefix (paginated)."""
+        objects: list[ObjectInfo] = []
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    objects.append(ObjectInfo(item["Key"], item["ETag"].strip('"'), item["Size"]))
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            raise AwsError(f"Could not list `{prefix}` in `{bucket}` ({code}).", code) from error
+        return objects
+
+    def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None:
+        """Write one object to `path` atomically; with `etag`, only that exact version."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.part")
+        extra = {"IfMatch": f'"{etag}"'} if etag else {}
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key, **extra)
+            with partial.open("wb") as out:
+                for chunk in response["Body"].iter_chunks(1 << 20):
+                    out.write(chunk)
+        except ClientError as error:
+            partial.unlink(missing_ok=True)
+            code = error.response["Error"]["Code"]
+            if code in _MISSING:
+                raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
+            if code == "PreconditionFailed":
+                raise NotFoundError(f"`{key}` changed after the job was submitted: submit the job again.") from error
+            raise AwsError(f"Could not download `{key}` from `{bucket}` ({code}).", code) from error
+        partial.replace(path)
+
+    def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None:
+        """Upload one local file."""
+        extra = {"ContentType": content_type} if content_type else {}
+        try:
+            self.client.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            raise AwsError(f"Could not upload `{key}` to `{bucket}` ({code}).", code) from error

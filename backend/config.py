@@ -1,0 +1,86 @@
+"""Every environment variable studiobot reads, in one place, and the settings built from them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+# Names of the environment variables; nothing else in the code base spells them.
+ENV_STAGE = "STUDIOBOT_STAGE"
+ENV_SCENES_BUCKET = "STUDIOBOT_SCENES_BUCKET"
+ENV_SCENES_PREFIX = "STUDIOBOT_SCENES_PREFIX"
+ENV_OUTPUTS_BUCKET = "STUDIOBOT_OUTPUTS_BUCKET"
+ENV_TABLE = "STUDIOBOT_TABLE"
+ENV_RENDER_QUEUE_URL = "STUDIOBOT_RENDER_QUEUE_URL"
+ENV_EVENTS_TOPIC_ARN = "STUDIOBOT_EVENTS_TOPIC_ARN"
+ENV_MAX_FRAMES = "STUDIOBOT_MAX_FRAMES_PER_JOB"
+ENV_PROGRESS_INTERVAL = "STUDIOBOT_PROGRESS_INTERVAL_S"
+ENV_WORK_DIR = "STUDIOBOT_WORK_DIR"
+# The embedded local stack only.
+ENV_RENDER_DLQ_URL = "STUDIOBOT_RENDER_DLQ_URL"
+ENV_LOCAL_HOME = "STUDIOBOT_HOME"
+ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
+ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
+# boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
+ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one render job may ask for."""
+
+    max_frames_per_job: int = 10_000
+    max_chunk: int = 100
+    max_samples: int = 16_384
+    max_resolution: tuple[int, int] = (7680, 4320)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Names of the resources a function talks to, and the limits it enforces."""
+
+    stage: str = "local"
+    scenes_bucket: str = ""
+    scenes_prefix: str = "scenes/"
+    outputs_bucket: str = ""
+    table_name: str = ""
+    render_queue_url: str = ""
+    events_topic_arn: str = ""
+    limits: Limits = field(default_factory=Limits)
+    progress_interval_s: float = 5.0
+    work_dir: str = "/tmp/studiobot"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read settings from the environment; an explicit keyword argument wins over the environment."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            "stage": env.get(ENV_STAGE, "local"),
+            "scenes_bucket": env.get(ENV_SCENES_BUCKET, ""),
+            "scenes_prefix": env.get(ENV_SCENES_PREFIX, "scenes/"),
+            "outputs_bucket": env.get(ENV_OUTPUTS_BUCKET, ""),
+            "table_name": env.get(ENV_TABLE, ""),
+            "render_queue_url": env.get(ENV_RENDER_QUEUE_URL, ""),
+            "events_topic_arn": env.get(ENV_EVENTS_TOPIC_ARN, ""),
+            "limits": Limits(max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000"))),
+            "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
+            "work_dir": env.get(ENV_WORK_DIR, "/tmp/studiobot"),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes `from_env` return these settings (for worker processes)."""
+        return {
+            ENV_STAGE: self.stage,
+            ENV_SCENES_BUCKET: self.scenes_bucket,
+            ENV_SCENES_PREFIX: self.scenes_prefix,
+            ENV_OUTPUTS_BUCKET: self.outputs_bucket,
+            ENV_TABLE: self.table_name,
+            ENV_RENDER_QUEUE_URL: self.render_queue_url,
+            ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
+            ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
+            ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
+            ENV_WORK_DIR: self.work_dir,
+        }

@@ -1,0 +1,83 @@
+"""Typed, versioned events published on the studio-events SNS topic: `{"type": ..., "version": 1, ...}`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar
+
+EVENT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event; `type` names the subclass on the wire."""
+
+    type: ClassVar[str] = "Event"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "version": EVENT_VERSION, **asdict(self)}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class JobProgress(Event):
+    """A render job moved on (published at most once per progress interval per job)."""
+
+    type: ClassVar[str] = "JobProgress"
+    job_id: str
+    scene_key: str
+    done: int
+    failed: int
+    total: int
+    requested_by: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class JobCompleted(Event):
+    """A render job reached its final state; published exactly once per job."""
+
+    type: ClassVar[str] = "JobCompleted"
+    job_id: str
+    status: str
+    scene_key: str
+    done: int
+    failed: int
+    total: int
+    failed_frames: list[int] = field(default_factory=list)
+    output_bucket: str = ""
+    output_prefix: str = ""
+    created_at: float = 0.0
+    finished_at: float = 0.0
+    requested_by: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class UnknownEvent(Event):
+    """An event this version does not know; kept whole so nothing is lost."""
+
+    type: ClassVar[str] = "Unknown"
+    name: str = ""
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+_KNOWN: dict[str, type[Event]] = {cls.type: cls for cls in (JobProgress, JobCompleted)}
+
+
+def parse_event(data: str | dict[str, Any]) -> Event:
+    """Turn a wire message into its event; unknown types and versions become UnknownEvent, never an error."""
+    body: Any = json.loads(data) if isinstance(data, str) else data
+    if not isinstance(body, dict):
+        return UnknownEvent(name="", body={"value": body})
+    cls = _KNOWN.get(str(body.get("type")))
+    if cls is None or body.get("version") != EVENT_VERSION:
+        return UnknownEvent(name=str(body.get("type", "")), body=body)
+    names = {item.name for item in fields(cls)}
+    try:
+        return cls(**{key: value for key, value in body.items() if key in names})
+    except TypeError:  # a required field is missing
+        return UnknownEvent(name=str(body.get("type", "")), body=body)

@@ -1,0 +1,58 @@
+"""Dead-letter Lambda: tasks that failed every delivery have their unrecorded frames marked failed, so the job ends."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from backend.aws.sns import SnsPublisher
+from backend.config import Settings
+from backend.errors import NotFoundError
+from backend.jobs import DynamoJobs
+from backend.progress import JobReporter
+from backend.tasks import RenderTask
+
+logger = Logger(service="studiobot-dlq")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def reporter() -> JobReporter:
+    settings = Settings.from_env()
+    return JobReporter(
+        DynamoJobs(settings.table_name), SnsPublisher(settings.events_topic_arn), settings.progress_interval_s
+    )
+
+
+def fail_task(job_reporter: JobReporter, task: RenderTask, receive_count: int) -> list[int]:
+    """Mark the task's frames that no delivery recorded as failed; return those this call marked."""
+    jobs = job_reporter.jobs
+    recorded = {record.frame for record in jobs.frames(task.job_id, min(task.frames), max(task.frames))}
+    missing = [frame for frame in task.frames if frame not in recorded]
+    errors = jobs.frame_errors(task.job_id, missing)
+    marked = []
+    for frame in missing:
+        reason = errors.get(frame, "the worker stopped before finishing it")
+        if job_reporter.frame_failed(task.job_id, frame, f"failed {receive_count} times; last error: {reason}"):
+            marked.append(frame)
+    return marked
+
+
+def record_handler(record: SQSRecord) -> None:
+    task = RenderTask.from_json(record.body)
+    receive_count = int(record.attributes.approximate_receive_count or 0)
+    try:
+        marked = fail_task(reporter(), task, receive_count)
+    except NotFoundError:
+        logger.warning("dead task of an unknown job dropped", job_id=task.job_id)
+        return
+    logger.warning("frames marked failed", job_id=task.job_id, frames=marked)
+
+
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

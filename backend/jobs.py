@@ -1,0 +1,441 @@
+"""A render job's life in DynamoDB: every transition is a conditional write, and this module owns them all.
+
+    QUEUED ──first frame starts──► RUNNING ──last frame accounted──► DONE | DONE_WITH_FAILURES
+       └──────────────┴──cancel──► CANCELLED
+
+One table holds jobs (`pk=JOB#id, sk=JOB`) and their frames (`sk=FRAME#00000042`). A frame item is written once,
+with its outcome, in the same transaction that moves the job's counters, so a frame counts once however many times
+it is delivered, and `remaining` reaches 0 exactly when every frame is accounted for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from backend.errors import AwsError, ConflictError, NotFoundError
+from backend.tasks import RenderSettings
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    DONE_WITH_FAILURES = "done_with_failures"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (JobStatus.DONE, JobStatus.DONE_WITH_FAILURES, JobStatus.CANCELLED)
+
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class FrameOutcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A render job as stored."""
+
+    job_id: str
+    status: JobStatus
+    scene_bucket: str
+    scene_key: str
+    scene_etag: str
+    frames_spec: str
+    total: int
+    task_count: int
+    settings: RenderSettings
+    output_bucket: str
+    output_prefix: str
+    assets_prefix: str | None = None
+    requested_by: str = ""
+    channel: str = ""
+    done: int = 0
+    failed: int = 0
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+    enqueued: bool = False
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done - self.failed
+
+
+@dataclass(frozen=True)
+class FrameRecord:
+    """What happened to one frame."""
+
+    frame: int
+    outcome: FrameOutcome
+    seconds: float = 0.0
+    output_key: str = ""
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Result of recording a frame: whether this call counted it, and the job's counters afterwards."""
+
+    counted: bool
+    job: Job = field(repr=False)
+
+
+def job_id_for(client_token: str) -> str:
+    """A short job id derived from the client token, so a resubmission finds the same job."""
+    return "r" + hashlib.sha256(client_token.encode()).hexdigest()[:9]
+
+
+def _job_key(job_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
+
+
+def _frame_sk(frame: int) -> str:
+    return f"FRAME#{frame:08d}"
+
+
+def _error_sk(frame: int) -> str:
+    return f"ERROR#{frame:08d}"
+
+
+class DynamoJobs:
+    """Job records and their transitions; the only code that changes a job's status or counters."""
+
+    def __init__(
+        self, table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.table_name = table_name
+        self._client = client
+        self._clock = clock
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    # -- creation -------------------------------------------------------------------------------------------
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        """Store a new QUEUED job; if that id exists already, return the stored one and False."""
+        item = _to_item(job)
+        try:
+            self.client.put_item(
+                TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise _aws(error, "create the job") from error
+            return self.get(job.job_id), False
+        return job, True
+
+    def claim_enqueue(self, job_id: str, lease_s: float = 120.0) -> bool:
+        """True for the one submitter that may enqueue the job's tasks now (a lease, so a crash can be resumed)."""
+        now = self._clock()
+        return self._transition(
+            job_id,
+            "SET enqueue_claimed_at = :now",
+            {":cutoff": {"N": repr(now - lease_s)}, ":no": {"BOOL": False}},
+            condition="enqueued = :no AND (attribute_not_exists(enqueue_claimed_at) OR enqueue_claimed_at <= :cutoff)",
+            now=now,
+            uses_status=False,
+        )
+
+    def mark_enqueued(self, job_id: str) -> None:
+        """Remember that every task of the job is on the queue."""
+        self._update(job_id, "SET enqueued = :yes", {":yes": {"BOOL": True}}, condition="attribute_exists(pk)")
+
+    # -- reading ----------------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        try:
+            response = self.client.get_item(TableName=self.table_name, Key=_job_key(job_id), ConsistentRead=True)
+        except ClientError as error:
+            raise _aws(error, "read the job") from error
+        if "Item" not in response:
+            raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
+        return _from_item(response["Item"])
+
+    def frames(self, job_id: str, first: int | None = None, last: int | None = None) -> list[FrameRecord]:
+        """Recorded frames of a job, optionally only those between `first` and `last`."""
+        low = _frame_sk(first if first is not None else 0)
+        high = _frame_sk(last) if last is not None else "FRAME#~"
+        records: list[FrameRecord] = []
+        try:
+            paginator = self.client.get_paginator("query")
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                ExpressionAttributeValues={":pk": {"S": f"JOB#{job_id}"}, ":low": {"S": low}, ":high": {"S": high}},
+                ConsistentRead=True,
+            ):
+                records.extend(_frame_from_item(item) for item in page["Items"])
+        except ClientError as error:
+            raise _aws(error, "read the job's frames") from error
+        return records
+
+    def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]:
+        """The last error noted for each of these frames, where there is one."""
+        keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": _error_sk(frame)}} for frame in frames]
+        errors: dict[int, str] = {}
+        for start in range(0, len(keys), 100):  # BatchGetItem takes 100 keys
+            request = {self.table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            while request:
+                try:
+                    response = self.client.batch_get_item(RequestItems=request)
+                except ClientError as error:
+                    raise _aws(error, "read frame errors") from error
+                for item in response["Responses"].get(self.table_name, []):
+                    errors[int(item["sk"]["S"].split("#")[1])] = item["error"]["S"]
+                request = response.get("UnprocessedKeys") or {}
+        return errors
+
+    # -- transitions -------------------------------------------------------------------------------------------
+
+    def start(self, job_id: str) -> bool:
+        """QUEUED → RUNNING; False if the job was not QUEUED (already running, or over)."""
+        return self._transition(
+            job_id,
+            "SET #status = :running, started_at = :now",
+            {":running": {"S": JobStatus.RUNNING}, ":queued": {"S": JobStatus.QUEUED}},
+            condition="#status = :queued",
+        )
+
+    def record_frame(self, job_id: str, record: FrameRecord) -> Recorded:
+        """Write a frame's outcome and move the job's counters, once; a repeat changes nothing."""
+        counter = "done" if record.outcome is FrameOutcome.DONE else "failed"
+        item = {
+            "pk": {"S": f"JOB#{job_id}"},
+            "sk": {"S": _frame_sk(record.frame)},
+            "frame": {"N": str(record.frame)},
+            "outcome": {"S": record.outcome},
+            "seconds": {"N": repr(round(record.seconds, 4))},
+            "output_key": {"S": record.output_key},
+            "error": {"S": record.error[:1000]},
+            "recorded_at": {"N": repr(self._clock())},
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": _job_key(job_id),
+                            "UpdateExpression": f"ADD {counter} :one, remaining :minus_one",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":minus_one": {"N": "-1"}},
+                        }
+                    },
+                ]
+            )
+            counted = True
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if _code(error) != "TransactionCanceledException" or not reasons:
+                raise _aws(error, "record the frame") from error
+            if reasons[0] != "ConditionalCheckFailed":
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    raise NotFoundError(f"There is no render job `{job_id}`.") from error
+                raise _aws(error, "record the frame") from error
+            counted = False  # the frame was recorded by an earlier delivery
+        return Recorded(counted=counted, job=self.get(job_id))
+
+    def note_frame_error(self, job_id: str, frame: int, message: str) -> None:
+        """Remember why a frame's render failed (kept for the failure report; does not count the frame)."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"JOB#{job_id}"},
+                    "sk": {"S": _error_sk(frame)},
+                    "error": {"S": message[:1000]},
+                    "at": {"N": repr(self._clock())},
+                },
+            )
+        except ClientError as error:
+            raise _aws(error, "note the frame's error") from error
+
+    def finish(self, job_id: str) -> Job | None:
+        """RUNNING/QUEUED → DONE or DONE_WITH_FAILURES once no frame remains; the one caller that wins gets the job."""
+        job = self.get(job_id)
+        if job.status.is_final or job.remaining > 0:
+            return None
+        final = JobStatus.DONE if job.failed == 0 else JobStatus.DONE_WITH_FAILURES
+        won = self._transition(
+            job_id,
+            "SET #status = :final, finished_at = :now",
+            {
+                ":final": {"S": final},
+                ":zero": {"N": "0"},
+                ":queued": {"S": JobStatus.QUEUED},
+                ":running": {"S": JobStatus.RUNNING},
+            },
+            condition="remaining = :zero AND #status IN (:queued, :running)",
+        )
+        return self.get(job_id) if won else None
+
+    def cancel(self, job_id: str) -> Job:
+        """QUEUED/RUNNING → CANCELLED; ConflictError if the job is already over."""
+        won = self._transition(
+            job_id,
+            "SET #status = :cancelled, finished_at = :now",
+            {
+                ":cancelled": {"S": JobStatus.CANCELLED},
+                ":queued": {"S": JobStatus.QUEUED},
+                ":running": {"S": JobStatus.RUNNING},
+            },
+            condition="#status IN (:queued, :running)",
+        )
+        job = self.get(job_id)
+        if not won:
+            raise ConflictError(f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel.")
+        return job
+
+    def claim_progress_report(self, job_id: str, interval_s: float) -> bool:
+        """True for at most one caller per interval per job: the throttle for JobProgress events."""
+        now = self._clock()
+        return self._transition(
+            job_id,
+            "SET progress_at = :now",
+            {":cutoff": {"N": repr(now - interval_s)}},
+            condition="attribute_not_exists(progress_at) OR progress_at <= :cutoff",
+            now=now,
+            uses_status=False,
+        )
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    def _transition(
+        self,
+        job_id: str,
+        update: str,
+        values: dict[str, Any],
+        condition: str,
+        now: float | None = None,
+        uses_status: bool = True,
+    ) -> bool:
+        values = {**values, ":now": {"N": repr(self._clock() if now is None else now)}}
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_job_key(job_id),
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeNames": {"#status": "status"}} if uses_status else {}),
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return False
+            raise _aws(error, "update the job") from error
+        return True
+
+    def _update(self, job_id: str, update: str, values: dict[str, Any], condition: str) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_job_key(job_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                raise NotFoundError(f"There is no render job `{job_id}`.") from error
+            raise _aws(error, "update the job") from error
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _aws(error: ClientError, doing: str) -> AwsError:
+    code = _code(error)
+    return AwsError(f"Could not {doing} in DynamoDB ({code}).", code)
+
+
+def _to_item(job: Job) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **_job_key(job.job_id),
+        "job_id": {"S": job.job_id},
+        "status": {"S": job.status},
+        "scene_bucket": {"S": job.scene_bucket},
+        "scene_key": {"S": job.scene_key},
+        "scene_etag": {"S": job.scene_etag},
+        "frames_spec": {"S": job.frames_spec},
+        "total": {"N": str(job.total)},
+        "task_count": {"N": str(job.task_count)},
+        "done": {"N": str(job.done)},
+        "failed": {"N": str(job.failed)},
+        "remaining": {"N": str(job.remaining)},
+        "settings": {"S": json.dumps(job.settings.to_dict())},
+        "output_bucket": {"S": job.output_bucket},
+        "output_prefix": {"S": job.output_prefix},
+        "requested_by": {"S": job.requested_by},
+        "channel": {"S": job.channel},
+        "created_at": {"N": repr(job.created_at)},
+        "enqueued": {"BOOL": job.enqueued},
+    }
+    if job.assets_prefix:
+        item["assets_prefix"] = {"S": job.assets_prefix}
+    return item
+
+
+def _number(item: dict[str, Any], name: str) -> float | None:
+    return float(Decimal(item[name]["N"])) if name in item else None
+
+
+def _from_item(item: dict[str, Any]) -> Job:
+    return Job(
+        job_id=item["job_id"]["S"],
+        status=JobStatus(item["status"]["S"]),
+        scene_bucket=item["scene_bucket"]["S"],
+        scene_key=item["scene_key"]["S"],
+        scene_etag=item["scene_etag"]["S"],
+        frames_spec=item["frames_spec"]["S"],
+        total=int(item["total"]["N"]),
+        task_count=int(item["task_count"]["N"]),
+        settings=RenderSettings.from_dict(json.loads(item["settings"]["S"])),
+        output_bucket=item["output_bucket"]["S"],
+        output_prefix=item["output_prefix"]["S"],
+        assets_prefix=item.get("assets_prefix", {}).get("S"),
+        requested_by=item["requested_by"]["S"],
+        channel=item["channel"]["S"],
+        done=int(item["done"]["N"]),
+        failed=int(item["failed"]["N"]),
+        created_at=_number(item, "created_at") or 0.0,
+        started_at=_number(item, "started_at"),
+        finished_at=_number(item, "finished_at"),
+        enqueued=item.get("enqueued", {}).get("BOOL", False),
+    )
+
+
+def _frame_from_item(item: dict[str, Any]) -> FrameRecord:
+    return FrameRecord(
+        frame=int(item["frame"]["N"]),
+        outcome=FrameOutcome(item["outcome"]["S"]),
+        seconds=float(item["seconds"]["N"]),
+        output_key=item["output_key"]["S"],
+        error=item["error"]["S"],
+    )

@@ -1,0 +1,57 @@
+"""Events as the words a channel reads. The terminal notifier prints these; the Slack notifier builds on them."""
+
+from __future__ import annotations
+
+from backend.events import Event, JobCompleted, JobProgress, UnknownEvent
+from backend.frames import compact
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    """`▰▰▰▰▱▱▱▱▱▱ 120/240`."""
+    filled = 0 if total <= 0 else min(width, round(width * done / total))
+    return f"{'▰' * filled}{'▱' * (width - filled)} {done}/{total}"
+
+
+def duration(seconds: float) -> str:
+    """`42 s`, `3 min 05 s`, `2 h 07 min`."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def message_text(event: Event) -> str | None:
+    """The message a channel gets for an event, or None for events nobody needs to read."""
+    if isinstance(event, JobProgress):
+        failed = f", {event.failed} failed" if event.failed else ""
+        return f"⏳ Render `{event.job_id}` ({event.scene_key}): {progress_bar(event.done + event.failed, event.total)}{failed}"
+    if isinstance(event, JobCompleted):
+        return _completed(event)
+    if isinstance(event, UnknownEvent):
+        return None
+    return None
+
+
+def _completed(event: JobCompleted) -> str:
+    took = duration(event.finished_at - event.created_at) if event.finished_at and event.created_at else ""
+    who = f" for <@{event.requested_by}>" if event.requested_by.startswith(("U", "W")) else ""
+    outputs = f"s3://{event.output_bucket}/{event.output_prefix}"
+    if event.status == "done":
+        frames = "the frame" if event.total == 1 else f"all {event.total} frames"
+        return f"✅ Render `{event.job_id}`{who} finished: {frames} of `{event.scene_key}` in {took}. Outputs: {outputs}"
+    if event.status == "done_with_failures":
+        failed = compact(event.failed_frames) or str(event.failed)
+        return (
+            f"⚠️ Render `{event.job_id}`{who} finished with {event.failed} failed frame"
+            f"{'s' if event.failed != 1 else ''} ({failed}): {event.done} of {event.total} frames of "
+            f"`{event.scene_key}` rendered in {took}. `/render retry {event.job_id}` renders the failed ones again. "
+            f"Outputs: {outputs}"
+        )
+    if event.status == "cancelled":
+        return (
+            f"🛑 Render `{event.job_id}`{who} was cancelled: {event.done} of {event.total} frames of "
+            f"`{event.scene_key}` were rendered. Outputs: {outputs}"
+        )
+    return f"Render `{event.job_id}` ended: {event.status}."

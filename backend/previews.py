@@ -1,0 +1,38 @@
+"""Pictures that summarise a render: a contact sheet of its frames (Pillow)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+
+def contact_sheet(frames: Sequence[Path], out: Path, columns: int = 6, thumb_width: int = 240) -> Path:
+    """Lay frames out in a grid, each labelled with its file name's frame number; write a PNG to `out`."""
+    if not frames:
+        raise ValueError("no frames to put on a contact sheet")
+    with Image.open(frames[0]) as first:
+        aspect = first.height / first.width
+    thumb_height = max(1, round(thumb_width * aspect))
+    label_height = 18
+    columns = min(columns, len(frames))
+    rows = math.ceil(len(frames) / columns)
+    gap = 4
+    sheet = Image.new(
+        "RGB",
+        (columns * (thumb_width + gap) + gap, rows * (thumb_height + label_height + gap) + gap),
+        (24, 24, 28),
+    )
+    draw = ImageDraw.Draw(sheet)
+    for index, path in enumerate(frames):
+        with Image.open(path) as image:
+            thumb = image.convert("RGB").resize((thumb_width, thumb_height), Image.Resampling.LANCZOS)
+        x = gap + (index % columns) * (thumb_width + gap)
+        y = gap + (index // columns) * (thumb_height + label_height + gap)
+        sheet.paste(thumb, (x, y))
+        draw.text((x + 2, y + thumb_height + 3), path.stem.rsplit("_", 1)[-1], fill=(220, 220, 220))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out, "PNG")
+    return out

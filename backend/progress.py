@@ -1,0 +1,81 @@
+"""Frame outcomes in, events out: records each frame once, throttles progress, ends the job exactly once."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from backend.events import Event, JobCompleted, JobProgress
+from backend.jobs import DynamoJobs, FrameOutcome, FrameRecord, Job
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: Event) -> None: ...
+
+
+class JobReporter:
+    """The one path by which render results reach the job record and the studio-events topic."""
+
+    def __init__(self, jobs: DynamoJobs, events: EventPublisher, progress_interval_s: float = 5.0) -> None:
+        self.jobs = jobs
+        self.events = events
+        self.progress_interval_s = progress_interval_s
+
+    def frame_done(self, job_id: str, frame: int, seconds: float, output_key: str) -> bool:
+        """Count a rendered frame; True if this call counted it (False for a duplicate delivery)."""
+        record = FrameRecord(frame, FrameOutcome.DONE, seconds=seconds, output_key=output_key)
+        return self._record(job_id, record)
+
+    def frame_failed(self, job_id: str, frame: int, error: str) -> bool:
+        """Count a frame that will not be rendered; True if this call counted it."""
+        return self._record(job_id, FrameRecord(frame, FrameOutcome.FAILED, error=error))
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel the job and announce its end."""
+        job = self.jobs.cancel(job_id)
+        self.events.publish(completed_event(job, failed_frames=[]))
+        return job
+
+    def _record(self, job_id: str, record: FrameRecord) -> bool:
+        recorded = self.jobs.record_frame(job_id, record)
+        job = recorded.job
+        # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
+        # leaves the finish to whichever delivery comes next.
+        if job.remaining == 0 and not job.status.is_final:
+            finished = self.jobs.finish(job_id)
+            if finished is not None:
+                failed = sorted(r.frame for r in self.jobs.frames(job_id) if r.outcome is FrameOutcome.FAILED)
+                self.events.publish(completed_event(finished, failed))
+            return recorded.counted
+        if recorded.counted and self.jobs.claim_progress_report(job_id, self.progress_interval_s):
+            self.events.publish(
+                JobProgress(
+                    job_id=job.job_id,
+                    scene_key=job.scene_key,
+                    done=job.done,
+                    failed=job.failed,
+                    total=job.total,
+                    requested_by=job.requested_by,
+                    channel=job.channel,
+                )
+            )
+        return recorded.counted
+
+
+def completed_event(job: Job, failed_frames: list[int]) -> JobCompleted:
+    """The JobCompleted event for a job in its final state."""
+    return JobCompleted(
+        job_id=job.job_id,
+        status=str(job.status),
+        scene_key=job.scene_key,
+        done=job.done,
+        failed=job.failed,
+        total=job.total,
+        failed_frames=failed_frames,
+        output_bucket=job.output_bucket,
+        output_prefix=job.output_prefix,
+        created_at=job.created_at,
+        finished_at=job.finished_at or 0.0,
+        requested_by=job.requested_by,
+        channel=job.channel,
+    )
+

@@ -1,0 +1,187 @@
+"""Render submission: validate a request against limits and S3, store the job, fan its tasks out over SQS."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from backend.aws.s3 import ObjectInfo
+from backend.commands import RenderRequest
+from backend.config import Settings
+from backend.errors import NotFoundError, ValidationError
+from backend.frames import compact, parse_frame_spec, plan_tasks
+from backend.jobs import DynamoJobs, Job, JobStatus, job_id_for
+from backend.tasks import RenderTask
+
+
+class SceneStore(Protocol):
+    def head(self, bucket: str, key: str) -> ObjectInfo: ...
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]: ...
+
+
+class TaskQueue(Protocol):
+    def send_all(self, bodies: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class RenderPlan:
+    """What a job will do, shown by `--dry-run` and on the job card."""
+
+    scene_bucket: str
+    scene_key: str
+    scene_etag: str
+    frames: list[int]
+    tasks: list[list[int]]
+    request: RenderRequest
+    assets: list[ObjectInfo]
+
+    def describe(self) -> str:
+        """A short paragraph a person reads."""
+        lines = [
+            f"Scene `{self.scene_key}` (bucket `{self.scene_bucket}`)",
+            f"Frames {compact(self.frames) if len(self.frames) > 1 else self.frames[0]} "
+            f"({len(self.frames):,} frame{'s' if len(self.frames) != 1 else ''}) "
+            f"in {len(self.tasks):,} task{'s' if len(self.tasks) != 1 else ''}",
+            f"Settings: {self.request.settings.describe()}",
+        ]
+        if self.request.assets_prefix:
+            lines.append(f"Support files: {len(self.assets)} under `{self.request.assets_prefix}`")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The outcome of a submit: the plan, and the job unless it was a dry run."""
+
+    plan: RenderPlan
+    job: Job | None
+    created: bool
+
+
+class SubmissionService:
+    """Turns a RenderRequest into a stored job and its tasks on the render queue."""
+
+    def __init__(
+        self,
+        scenes: SceneStore,
+        jobs: DynamoJobs,
+        queue: TaskQueue,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.scenes = scenes
+        self.jobs = jobs
+        self.queue = queue
+        self.settings = settings
+        self.clock = clock
+
+    def plan(self, request: RenderRequest) -> RenderPlan:
+        """Check everything about a request without changing anything."""
+        frames = parse_frame_spec(request.frames, self.settings.limits.max_frames_per_job)
+        scene_key = scene_key_for(request.scene, self.settings.scenes_prefix)
+        bucket = self.settings.scenes_bucket
+        try:
+            scene = self.scenes.head(bucket, scene_key)
+        except NotFoundError as error:
+            raise ValidationError(
+                f"There is no scene `{scene_key}` in the bucket `{bucket}`: check the name, or upload it first "
+                f"(`studiobot render path/to/scene.blend 1-24` uploads a local file)."
+            ) from error
+        assets: list[ObjectInfo] = []
+        if request.assets_prefix:
+            assets_prefix = assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
+            assets = self.scenes.list_prefix(bucket, assets_prefix)
+            if not assets:
+                raise ValidationError(
+                    f"There are no support files under `{assets_prefix}` in the bucket `{bucket}`: "
+                    f"upload them there, or leave out `--assets`."
+                )
+        return RenderPlan(
+            scene_bucket=bucket,
+            scene_key=scene_key,
+            scene_etag=scene.etag,
+            frames=frames,
+            tasks=plan_tasks(frames, request.settings.chunk),
+            request=request,
+            assets=assets,
+        )
+
+    def submit(
+        self, request: RenderRequest, requested_by: str, channel: str = "", client_token: str | None = None
+    ) -> Submission:
+        """Validate, store and enqueue; the same client token returns the same job and enqueues nothing new."""
+        plan = self.plan(request)
+        if request.dry_run:
+            return Submission(plan=plan, job=None, created=False)
+        job_id = job_id_for(client_token or uuid.uuid4().hex)
+        assets_prefix = (
+            assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix) if request.assets_prefix else None
+        )
+        job, created = self.jobs.create(
+            Job(
+                job_id=job_id,
+                status=JobStatus.QUEUED,
+                scene_bucket=plan.scene_bucket,
+                scene_key=plan.scene_key,
+                scene_etag=plan.scene_etag,
+                frames_spec=request.frames,
+                total=len(plan.frames),
+                task_count=len(plan.tasks),
+                settings=request.settings,
+                output_bucket=self.settings.outputs_bucket,
+                output_prefix=f"outputs/{job_id}/",
+                assets_prefix=assets_prefix,
+                requested_by=requested_by,
+                channel=channel,
+                created_at=self.clock(),
+            )
+        )
+        # A resubmission enqueues only if the first attempt died before finishing (the claim is a lease).
+        if not job.enqueued and self.jobs.claim_enqueue(job.job_id):
+            self.queue.send_all([self._task(job, index, frames).to_json() for index, frames in enumerate(plan.tasks)])
+            self.jobs.mark_enqueued(job.job_id)
+            job = self.jobs.get(job.job_id)
+        return Submission(plan=plan, job=job, created=created)
+
+    @staticmethod
+    def _task(job: Job, index: int, frames: list[int]) -> RenderTask:
+        return RenderTask(
+            job_id=job.job_id,
+            task_index=index,
+            scene_bucket=job.scene_bucket,
+            scene_key=job.scene_key,
+            scene_etag=job.scene_etag,
+            frames=tuple(frames),
+            settings=job.settings,
+            output_bucket=job.output_bucket,
+            output_prefix=job.output_prefix,
+            assets_prefix=job.assets_prefix,
+        )
+
+
+def _relative_key(text: str, what: str, example: str) -> PurePosixPath:
+    path = PurePosixPath(text.strip())
+    if not text.strip() or path.is_absolute() or text.strip().startswith(("s3:", "\\")):
+        raise ValidationError(f"{what} `{text}` must be a path inside the scenes bucket, e.g. `{example}`.")
+    if ".." in path.parts:
+        raise ValidationError(f"{what} `{text}` may not contain `..`: give its path from the top, e.g. `{example}`.")
+    return path
+
+
+def scene_key_for(scene: str, scenes_prefix: str) -> str:
+    """The S3 key of a scene named by a user: relative, no `..`, a `.blend`, under the scenes prefix."""
+    path = _relative_key(scene, "The scene", "shot010/shot.blend")
+    if path.suffix.lower() != ".blend":
+        raise ValidationError(f"`{scene}` is not a Blender scene: give a `.blend` file, e.g. `shot010/shot.blend`.")
+    key = str(path)
+    return key if key.startswith(scenes_prefix) else scenes_prefix + key
+
+
+def assets_prefix_for(prefix: str, scenes_prefix: str) -> str:
+    """The S3 prefix of a job's support files, under the scenes prefix, ending in `/`."""
+    key = str(_relative_key(prefix, "The support files folder", "shot010/textures/")) + "/"
+    return key if key.startswith(scenes_prefix) else scenes_prefix + key

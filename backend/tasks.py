@@ -1,0 +1,106 @@
+"""The render task contract: what one SQS message asks a render worker to do, and the settings it carries."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
+FORMATS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr"}
+TASK_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Overrides applied to the scene before rendering; None keeps what the scene file says."""
+
+    resolution: tuple[int, int] | None = None
+    samples: int | None = None
+    engine: str | None = None
+    file_format: str = "PNG"
+    chunk: int = 1
+
+    @property
+    def extension(self) -> str:
+        """File extension Blender writes for this format."""
+        return FORMATS[self.file_format]
+
+    def describe(self) -> str:
+        """One line a person reads: `640×360 · CYCLES · 16 samples · PNG`."""
+        parts = [
+            f"{self.resolution[0]}×{self.resolution[1]}" if self.resolution else "scene resolution",
+            self.engine or "scene engine",
+            f"{self.samples} samples" if self.samples else "scene samples",
+            self.file_format,
+        ]
+        if self.chunk > 1:
+            parts.append(f"{self.chunk} frames per task")
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["resolution"] = list(self.resolution) if self.resolution else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RenderSettings:
+        resolution = data.get("resolution")
+        return cls(
+            resolution=(int(resolution[0]), int(resolution[1])) if resolution else None,
+            samples=data.get("samples"),
+            engine=data.get("engine"),
+            file_format=data.get("file_format", "PNG"),
+            chunk=int(data.get("chunk", 1)),
+        )
+
+
+@dataclass(frozen=True)
+class RenderTask:
+    """One SQS message: render these frames of this exact scene version. Replaying it has no extra effect."""
+
+    job_id: str
+    task_index: int
+    scene_bucket: str
+    scene_key: str
+    scene_etag: str
+    frames: tuple[int, ...]
+    settings: RenderSettings
+    output_bucket: str
+    output_prefix: str
+    assets_prefix: str | None = None
+    version: int = field(default=TASK_VERSION)
+
+    def output_key(self, frame: int) -> str:
+        """`outputs/<job>/<scene_stem>_0001.png`: Blender's 4-digit convention."""
+        return f"{self.output_prefix}{scene_stem(self.scene_key)}_{frame:04d}{self.settings.extension}"
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["frames"] = list(self.frames)
+        data["settings"] = self.settings.to_dict()
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, body: str) -> RenderTask:
+        data = json.loads(body)
+        if data.get("version") != TASK_VERSION:
+            raise ValueError(f"unsupported task version {data.get('version')!r}")
+        return cls(
+            job_id=data["job_id"],
+            task_index=int(data["task_index"]),
+            scene_bucket=data["scene_bucket"],
+            scene_key=data["scene_key"],
+            scene_etag=data["scene_etag"],
+            frames=tuple(int(frame) for frame in data["frames"]),
+            settings=RenderSettings.from_dict(data["settings"]),
+            output_bucket=data["output_bucket"],
+            output_prefix=data["output_prefix"],
+            assets_prefix=data.get("assets_prefix"),
+        )
+
+
+def scene_stem(scene_key: str) -> str:
+    """`scenes/shot010/shot.blend` → `shot`."""
+    name = scene_key.rsplit("/", 1)[-1]
+    return name[: -len(".blend")] if name.endswith(".blend") else name

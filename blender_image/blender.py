@@ -1,0 +1,57 @@
+"""The render module: the only worker code that imports bpy. Keeps one scene open across tasks of a job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import bpy
+
+from backend.tasks import RenderSettings
+
+
+class BlenderRenderer:
+    """Renders frames of a .blend file in this process, reopening the file only when the scene changes."""
+
+    def __init__(self) -> None:
+        self._open_path: Path | None = None
+        self.opens = 0  # how many times a scene was opened, for tests and benchmarks
+
+    def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path:
+        """Render one frame; return the written file (`<out_stem>_0001.png`). Raises RuntimeError on failure."""
+        if self._open_path != scene_path:
+            self._open_path = None
+            bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False)
+            self._open_path = scene_path
+            self.opens += 1
+        scene = bpy.context.scene
+        if scene.camera is None:
+            raise RuntimeError(f"the scene `{scene.name}` has no active camera")
+        _apply(scene, settings)
+        scene.frame_set(frame)
+        scene.render.filepath = f"{out_stem}_"
+        # `####` is written literally by write_still in Blender 5.0: ask Blender for the frame's path instead.
+        target = Path(scene.render.frame_path(frame=frame))
+        scene.render.filepath = str(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        result = bpy.ops.render.render(write_still=True, scene=scene.name)
+        if "FINISHED" not in result or not target.exists():
+            raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
+        return target
+
+
+def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:
+    render = scene.render
+    if settings.engine:
+        render.engine = settings.engine
+    if settings.resolution:
+        render.resolution_x, render.resolution_y = settings.resolution
+        render.resolution_percentage = 100
+    if settings.samples:
+        if render.engine == "CYCLES":
+            scene.cycles.samples = settings.samples
+        elif render.engine == "BLENDER_EEVEE":
+            scene.eevee.taa_render_samples = settings.samples
+    if render.engine == "CYCLES":
+        scene.cycles.device = "CPU"  # Lambda has no GPU
+    render.image_settings.file_format = settings.file_format
+    render.use_file_extension = True

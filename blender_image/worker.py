@@ -1,0 +1,95 @@
+"""The render worker's logic: one task in, frames rendered, uploaded and counted. No bpy here (see blender.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from aws_lambda_powertools import Logger
+
+from backend.jobs import DynamoJobs, FrameOutcome
+from backend.progress import JobReporter
+from backend.tasks import RenderSettings, RenderTask
+
+logger = Logger(service="studiobot-render")
+
+
+class Renderer(Protocol):
+    def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path: ...
+
+
+class Scenes(Protocol):
+    def scene_path(self, task: RenderTask) -> Path: ...
+
+
+class Uploader(Protocol):
+    def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None: ...
+
+
+CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".exr": "image/x-exr"}
+
+
+@dataclass
+class TaskResult:
+    rendered: list[int]
+    skipped: list[int]
+    cancelled: bool = False
+
+
+class RenderWorker:
+    """Renders a task's frames that are not recorded yet; a failure raises so SQS delivers the task again."""
+
+    def __init__(
+        self,
+        jobs: DynamoJobs,
+        reporter: JobReporter,
+        scenes: Scenes,
+        renderer: Renderer,
+        uploader: Uploader,
+        work_dir: Path,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.jobs = jobs
+        self.reporter = reporter
+        self.scenes = scenes
+        self.renderer = renderer
+        self.uploader = uploader
+        self.work_dir = work_dir
+        self.clock = clock
+
+    def run(self, task: RenderTask) -> TaskResult:
+        job = self.jobs.get(task.job_id)
+        if job.status.is_final:
+            logger.info("task of a finished job acknowledged", job_id=task.job_id, status=str(job.status))
+            return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
+        if job.status.value == "queued":
+            self.jobs.start(task.job_id)
+        recorded = {
+            record.frame
+            for record in self.jobs.frames(task.job_id, min(task.frames), max(task.frames))
+            if record.outcome in (FrameOutcome.DONE, FrameOutcome.FAILED)
+        }
+        todo = [frame for frame in task.frames if frame not in recorded]
+        result = TaskResult(rendered=[], skipped=[frame for frame in task.frames if frame in recorded])
+        if not todo:
+            return result
+        scene_path = self.scenes.scene_path(task)
+        out_stem = self.work_dir / "frames" / task.job_id / scene_path.stem
+        for frame in todo:
+            started = self.clock()
+            try:
+                written = self.renderer.render(scene_path, frame, task.settings, out_stem)
+            except Exception as error:
+                self.jobs.note_frame_error(task.job_id, frame, f"{type(error).__name__}: {error}")
+                raise
+            seconds = self.clock() - started
+            key = task.output_key(frame)
+            self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
+            written.unlink(missing_ok=True)
+            self.reporter.frame_done(task.job_id, frame, seconds, key)
+            result.rendered.append(frame)
+            logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3))
+        return result

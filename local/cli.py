@@ -1,0 +1,239 @@
+"""`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import boto3
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from backend.aws.s3 import S3Store
+from backend.aws.sqs import SqsQueue
+from backend.commands import parse_render
+from backend.errors import StudiobotError
+from backend.events import JobCompleted, parse_event
+from backend.jobs import DynamoJobs
+from backend.notify import message_text
+from backend.previews import contact_sheet
+from backend.submit import SubmissionService
+from local.stack import REPO_ROOT, StackInfo, subscribe_queue, use_local_aws
+from local.supervisor import home, read_state
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
+console = Console(highlight=False)
+SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
+DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]✗[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def _stack() -> StackInfo:
+    state = read_state()
+    if state is None:
+        raise _fail("The local stack is not running: start it with `studiobot up`.")
+    info = StackInfo(**state["stack"])
+    use_local_aws(info.endpoint)
+    return info
+
+
+@app.command()
+def up(
+    workers: Annotated[int, typer.Option(help="Render worker processes.")] = os.cpu_count() or 1,
+    foreground: Annotated[bool, typer.Option(help="Stay attached and print every channel message.")] = False,
+    visibility_timeout: Annotated[int, typer.Option(help="Seconds before a silent worker's task is retried.")] = 120,
+) -> None:
+    """Start moto as AWS on 127.0.0.1, deploy the resources, start the workers."""
+    state = read_state()
+    if state is not None:
+        console.print(f"The local stack is already up (AWS at {state['stack']['endpoint']}).")
+        return
+    command = [
+        sys.executable, "-m", "local.supervisor",
+        "--workers", str(workers), "--visibility-timeout", str(visibility_timeout),
+    ]
+    if foreground:
+        os.execv(sys.executable, command)
+    log_path = home() / "stack.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=log, cwd=REPO_ROOT, start_new_session=True,
+                                   env={**os.environ, "STUDIOBOT_HOME": str(home().resolve())})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        state = read_state()
+        if state is not None and state.get("ready"):
+            console.print(
+                f"[green]✓[/green] Local stack up: AWS (moto, in memory) at {state['stack']['endpoint']}, "
+                f"{workers} render worker(s). Log: {log_path}"
+            )
+            return
+        if process.poll() is not None:
+            raise _fail(f"The local stack did not start (exit {process.returncode}): see {log_path}.")
+        time.sleep(0.2)
+    process.terminate()
+    raise _fail(f"The local stack did not start within 2 minutes: see {log_path}.")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack (workers finish the frame in hand; moto's in-memory state is dropped)."""
+    state = read_state()
+    if state is None:
+        console.print("The local stack is not running.")
+        return
+    pid = int(state["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            console.print("[green]✓[/green] Local stack stopped.")
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+    console.print("The local stack did not stop in time and was killed.")
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs (a finished child of ours is reaped, not mistaken for alive)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass  # not our child: `studiobot up` ran in another process
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    help="Render: `studiobot render SCENE FRAMES [--res WxH] [--samples N] [--engine E] [--format F] "
+    "[--chunk N] [--assets PREFIX] [--dry-run]`; SCENE is a key in the scenes bucket or a local .blend file.",
+)
+def render(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where finished frames are downloaded.")] = Path("renders"),
+) -> None:
+    info = _stack()
+    settings = info.settings()
+    try:
+        request = parse_render(ctx.args, settings.limits)
+    except StudiobotError as error:
+        raise _fail(str(error)) from None
+    store = S3Store()
+    local_scene = Path(request.scene)
+    if local_scene.suffix == ".blend" and local_scene.is_file():
+        key = f"{settings.scenes_prefix}{local_scene.name}"
+        store.upload(local_scene, settings.scenes_bucket, key)
+        console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
+        request = type(request)(**{**request.__dict__, "scene": key})
+    jobs = DynamoJobs(settings.table_name)
+    service = SubmissionService(store, jobs, SqsQueue(settings.render_queue_url), settings)
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    # Subscribed before submitting, so the completion notice cannot be missed.
+    events_url = subscribe_queue(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}")
+    try:
+        try:
+            submission = service.submit(request, requested_by=f"cli:{getpass.getuser()}")
+        except StudiobotError as error:
+            raise _fail(str(error)) from None
+        if submission.job is None:
+            console.print("[bold]Dry run[/bold]: nothing was queued. This is what would run:")
+            console.print(submission.plan.describe())
+            return
+        job = submission.job
+        console.print(f"Render [bold]{job.job_id}[/bold] queued: {submission.plan.describe()}")
+        completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
+    finally:
+        sqs.delete_queue(QueueUrl=events_url)
+    console.print(f"#renders ▸ {message_text(completed)}")
+    folder = _download(store, completed, out)
+    if folder is not None:
+        console.print(f"Frames and contact sheet: [bold]{folder}[/bold]")
+
+
+def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted:
+    """A live progress bar from the job record, until this job's JobCompleted event arrives."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[failed]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(f"Rendering {job_id}", total=total, failed="")
+        while True:
+            job = jobs.get(job_id)
+            progress.update(bar, completed=job.done + job.failed,
+                            failed=f"[red]{job.failed} failed[/red]" if job.failed else "")
+            response = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for message in response.get("Messages", []):
+                event = parse_event(message["Body"])
+                if isinstance(event, JobCompleted) and event.job_id == job_id:
+                    progress.update(bar, completed=event.done + event.failed)
+                    return event
+
+
+def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
+    objects = store.list_prefix(event.output_bucket, event.output_prefix)
+    if not objects:
+        return None
+    folder = out / event.job_id
+    frames = []
+    for item in sorted(objects, key=lambda item: item.key):
+        path = folder / item.key.rsplit("/", 1)[-1]
+        store.download(event.output_bucket, item.key, path)
+        frames.append(path)
+    pictures = [path for path in frames if path.suffix in (".png", ".jpg")]
+    if pictures:
+        sheet = contact_sheet(pictures, folder / "contact_sheet.png")
+        console.print(f"Contact sheet: {sheet}")
+    return folder
+
+
+@app.command()
+def sample(path: Annotated[Path, typer.Argument()] = SAMPLE_SCENE) -> None:
+    """Build the bundled sample scene (24 frames, no downloaded assets) with bpy."""
+    subprocess.run(
+        [sys.executable, "-m", "blender_image.sample.build_sample_scene", str(path.resolve())],
+        check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+    )
+    console.print(f"Sample scene: {path}")
+
+
+@app.command()
+def demo(
+    workers: Annotated[int, typer.Option(help="Render worker processes.")] = 1,
+) -> None:
+    """Start the stack, render the sample scene's 24 frames, download them with a contact sheet, stop the stack."""
+    if not SAMPLE_SCENE.exists():
+        sample(SAMPLE_SCENE)
+    started_here = read_state() is None
+    if started_here:
+        up(workers=workers, foreground=False, visibility_timeout=120)
+    try:
+        command = [sys.executable, "-m", "local.cli", "render", str(SAMPLE_SCENE), "1-24", *DEMO_SETTINGS]
+        if subprocess.run(command).returncode != 0:
+            raise typer.Exit(code=1)
+    finally:
+        if started_here:
+            down()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

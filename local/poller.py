@@ -1,0 +1,128 @@
+"""What Lambda's SQS event source mapping does, done locally: receive, call the handler, delete what succeeded."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
+
+
+@dataclass
+class LocalContext:
+    """The parts of a Lambda context object our handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 10240
+    timeout_s: float = 900.0
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    invoked_function_arn: str = ""
+    function_version: str = "$LATEST"
+    _deadline: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self._deadline = time.monotonic() + self.timeout_s
+        if not self.invoked_function_arn:
+            self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
+    """An SQS message as Lambda hands it to a function."""
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            name: {
+                "stringValue": value.get("StringValue"),
+                "dataType": value.get("DataType", "String"),
+                "stringListValues": [],
+                "binaryListValues": [],
+            }
+            for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message.get("MD5OfBody", ""),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3] if queue_arn.count(":") >= 3 else "us-east-1",
+    }
+
+
+class QueuePoller:
+    """Long-polls one queue and feeds batches to a Lambda-style handler until stopped."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        handler: Handler,
+        function_name: str,
+        batch_size: int = 1,
+        visibility_timeout_s: int = 120,
+        retry_delay_s: int = 2,
+        wait_s: int = 1,
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.handler = handler
+        self.function_name = function_name
+        self.batch_size = batch_size
+        self.visibility_timeout_s = visibility_timeout_s
+        self.retry_delay_s = retry_delay_s
+        self.wait_s = wait_s
+        self.stopping = threading.Event()
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+
+    def poll_once(self) -> int:
+        """Receive one batch and handle it; return how many messages came."""
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=self.wait_s,
+            VisibilityTimeout=self.visibility_timeout_s,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            return 0
+        event = {"Records": [lambda_record(message, self.queue_arn) for message in messages]}
+        try:
+            result = self.handler(event, LocalContext(self.function_name)) or {}
+            failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+        except Exception:
+            failed = {message["MessageId"] for message in messages}  # a crashed invocation fails the batch
+        done = [message for message in messages if message["MessageId"] not in failed]
+        if done:
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
+        retry = [message for message in messages if message["MessageId"] in failed]
+        if retry:
+            # Lambda waits out the whole visibility timeout; locally a short delay keeps retries snappy.
+            self.sqs.change_message_visibility_batch(
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.retry_delay_s}
+                    for i, m in enumerate(retry)
+                ],
+            )
+        return len(messages)
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            self.poll_once()
+
+    def stop(self) -> None:
+        self.stopping.set()

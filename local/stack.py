@@ -1,0 +1,140 @@
+"""The embedded local stack's AWS: moto's server on 127.0.0.1, resources deployed from `infra/resources.yml`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.request
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from backend.config import ENV_AWS_ENDPOINT_URL, Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
+REGION = "us-east-1"
+# moto accepts any credentials; these are fixed so nothing can reach a real account by accident.
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+}
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """Where the local stack's AWS lives and the names of what it deployed."""
+
+    endpoint: str
+    stack_name: str
+    scenes_bucket: str
+    outputs_bucket: str
+    table_name: str
+    render_queue_url: str
+    render_dlq_url: str
+    events_topic_arn: str
+    notifications_queue_url: str
+
+    def settings(self, **overrides: Any) -> Settings:
+        return Settings.from_env(
+            {},
+            stage="local",
+            scenes_bucket=self.scenes_bucket,
+            outputs_bucket=self.outputs_bucket,
+            table_name=self.table_name,
+            render_queue_url=self.render_queue_url,
+            events_topic_arn=self.events_topic_arn,
+            **overrides,
+        )
+
+    def environ(self) -> dict[str, str]:
+        """Environment for a process that talks to this stack (credentials, endpoint, resource names)."""
+        from backend.config import ENV_RENDER_DLQ_URL
+
+        return {
+            **FAKE_CREDENTIALS,
+            ENV_AWS_ENDPOINT_URL: self.endpoint,
+            ENV_RENDER_DLQ_URL: self.render_dlq_url,
+            **self.settings().to_env(),
+        }
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> StackInfo:
+        return cls(**json.loads(path.read_text()))
+
+
+def use_local_aws(endpoint: str) -> None:
+    """Point this process's boto3 at the local stack (and never at a real account)."""
+    os.environ.update(FAKE_CREDENTIALS)
+    os.environ[ENV_AWS_ENDPOINT_URL] = endpoint
+
+
+def start_moto_server(port: int = 0) -> Any:
+    """Start moto's server on 127.0.0.1; returns it (call `.stop()`), with its endpoint in `.endpoint`."""
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound_port = server.get_host_and_port()
+    server.endpoint = f"http://{host}:{bound_port}"
+    os.environ["MOTO_PORT"] = str(bound_port)  # moto's own state-machine runner calls back on this port
+    request = urllib.request.Request(
+        f"{server.endpoint}/moto-api/config",
+        data=json.dumps({"lambda": {"use_docker": False}}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    return server
+
+
+def deploy(endpoint: str | None, stack_name: str = "studiobot-local") -> StackInfo:
+    """Create the resources of `infra/resources.yml` in moto's CloudFormation, plus the terminal's subscription.
+
+    `endpoint` is the moto server's URL, or None inside `moto.mock_aws` (in-process, as unit tests use it).
+    """
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+    )
+    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=RESOURCES_TEMPLATE.read_text())
+    description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if description["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(f"local stack did not deploy: {description['StackStatus']}")
+    outputs = {item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])}
+    # On AWS the notifier Lambda subscribes to the topic; locally the terminal notifier reads this queue.
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    sns = session.client("sns", endpoint_url=endpoint)
+    notifications_url = subscribe_queue(sqs, sns, outputs["EventsTopicArn"], f"{stack_name}-notifications")
+    return StackInfo(
+        endpoint=endpoint or "",
+        stack_name=stack_name,
+        scenes_bucket=outputs["ScenesBucketName"],
+        outputs_bucket=outputs["OutputsBucketName"],
+        table_name=outputs["JobsTableName"],
+        render_queue_url=outputs["RenderQueueUrl"],
+        render_dlq_url=outputs["RenderDeadLetterQueueUrl"],
+        events_topic_arn=outputs["EventsTopicArn"],
+        notifications_queue_url=notifications_url,
+    )
+
+
+def subscribe_queue(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> str:
+    """Create a queue that receives every event on the topic as raw JSON; return its URL."""
+    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    )
+    return str(queue_url)

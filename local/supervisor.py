@@ -1,0 +1,182 @@
+"""The embedded local stack in one process tree: moto as AWS, render/DLQ worker processes, a terminal notifier."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+
+from backend.config import ENV_LOCAL_HOME, ENV_LOCAL_RETRY_DELAY, ENV_LOCAL_VISIBILITY_TIMEOUT
+from backend.events import parse_event
+from backend.notify import message_text
+from local.stack import REPO_ROOT, StackInfo, deploy, start_moto_server, use_local_aws
+
+
+def home() -> Path:
+    """Where the local stack keeps its state file and log (`STUDIOBOT_HOME`, default `./.studiobot`)."""
+    return Path(os.environ.get(ENV_LOCAL_HOME, Path.cwd() / ".studiobot"))
+
+
+def state_path() -> Path:
+    return home() / "stack.json"
+
+
+def read_state() -> dict[str, Any] | None:
+    """The running stack's state, or None when no stack is up."""
+    path = state_path()
+    if not path.exists():
+        return None
+    state: dict[str, Any] = json.loads(path.read_text())
+    try:
+        os.kill(int(state["pid"]), 0)
+    except (ProcessLookupError, PermissionError):
+        path.unlink(missing_ok=True)  # left behind by a stack that was killed
+        return None
+    return state
+
+
+class Supervisor:
+    """Starts everything, restarts a worker that dies (as Lambda starts a new container), stops it all cleanly."""
+
+    def __init__(
+        self,
+        workers: int,
+        out: TextIO,
+        visibility_timeout_s: int = 120,
+        retry_delay_s: int = 2,
+        port: int = 0,
+    ) -> None:
+        self.worker_count = workers
+        self.out = out
+        self.visibility_timeout_s = visibility_timeout_s
+        self.retry_delay_s = retry_delay_s
+        self.port = port
+        self.stopping = threading.Event()
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.lock = threading.Lock()
+
+    def say(self, text: str) -> None:
+        self.out.write(f"{time.strftime('%H:%M:%S')} {text}\n")
+        self.out.flush()
+
+    def start(self) -> StackInfo:
+        self.server = start_moto_server(self.port)
+        use_local_aws(self.server.endpoint)
+        self.info = deploy(self.server.endpoint)
+        self.env = {
+            **os.environ,
+            **self.info.environ(),
+            ENV_LOCAL_VISIBILITY_TIMEOUT: str(self.visibility_timeout_s),
+            ENV_LOCAL_RETRY_DELAY: str(self.retry_delay_s),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for index in range(self.worker_count):
+            self._spawn(f"render-{index + 1}", "render")
+        self._spawn("dlq", "dlq")
+        threading.Thread(target=self._notify_loop, name="notifier", daemon=True).start()
+        threading.Thread(target=self._watch_loop, name="watcher", daemon=True).start()
+        self._write_state()
+        self.say(f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s) + DLQ worker")
+        return self.info
+
+    def _spawn(self, name: str, kind: str) -> None:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.worker", kind],
+            env=self.env,
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL if kind == "render" else None,  # Cycles prints a line per tile
+            stderr=None,
+        )
+        with self.lock:
+            self.children[name] = process
+
+    def _write_state(self) -> None:
+        with self.lock:
+            workers = {name: process.pid for name, process in self.children.items()}
+        state = {"pid": os.getpid(), "stack": asdict(self.info), "workers": workers, "ready": True}
+        path = state_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_text(json.dumps(state, indent=2))
+        partial.replace(path)
+
+    def _watch_loop(self) -> None:
+        while not self.stopping.wait(0.5):
+            with self.lock:
+                dead = [(name, p) for name, p in self.children.items() if p.poll() is not None]
+            for name, process in dead:
+                if self.stopping.is_set():
+                    return
+                self.say(f"worker {name} (pid {process.pid}) exited with {process.returncode}; starting another")
+                self._spawn(name, "dlq" if name == "dlq" else "render")
+            if dead:
+                self._write_state()
+
+    def _notify_loop(self) -> None:
+        sqs = boto3.client("sqs")
+        while not self.stopping.is_set():
+            try:
+                response = sqs.receive_message(
+                    QueueUrl=self.info.notifications_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+                )
+            except Exception as error:  # the server is going away during shutdown
+                if not self.stopping.is_set():
+                    self.say(f"notifier: {error}")
+                continue
+            for message in response.get("Messages", []):
+                text = message_text(parse_event(message["Body"]))
+                if text:
+                    self.say(f"#renders ▸ {text}")
+                sqs.delete_message(QueueUrl=self.info.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def stop(self) -> None:
+        self.stopping.set()
+        with self.lock:
+            children = list(self.children.values())
+        for process in children:
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 30
+        for process in children:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.server.stop()
+        state_path().unlink(missing_ok=True)
+        self.say("local stack stopped")
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m local.supervisor")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--visibility-timeout", type=int, default=120)
+    parser.add_argument("--retry-delay", type=int, default=2)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    supervisor = Supervisor(
+        args.workers, sys.stdout, args.visibility_timeout, args.retry_delay, args.port
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    supervisor.start()
+    while not stop.wait(0.5):
+        pass
+    supervisor.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""A local worker process: `python -m local.worker render|dlq` polls its queue and calls the Lambda handler."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import boto3
+
+from backend.config import (
+    ENV_LOCAL_RETRY_DELAY,
+    ENV_LOCAL_VISIBILITY_TIMEOUT,
+    ENV_RENDER_DLQ_URL,
+    ENV_RENDER_QUEUE_URL,
+)
+from local.poller import QueuePoller
+
+
+def main(kind: str) -> None:
+    if kind == "render":
+        from blender_image.handler import handler, worker
+
+        worker()  # import bpy now, so the first task does not pay for it
+        queue_url = os.environ[ENV_RENDER_QUEUE_URL]
+    elif kind == "dlq":
+        from backend.handlers.dlq import handler
+
+        queue_url = os.environ[ENV_RENDER_DLQ_URL]
+    else:
+        raise SystemExit(f"unknown worker kind {kind!r}: use render or dlq")
+    poller = QueuePoller(
+        boto3.client("sqs"),
+        queue_url,
+        handler,
+        function_name=f"studiobot-local-{kind}",
+        batch_size=1 if kind == "render" else 10,
+        visibility_timeout_s=int(os.environ.get(ENV_LOCAL_VISIBILITY_TIMEOUT, "120")),
+        retry_delay_s=int(os.environ.get(ENV_LOCAL_RETRY_DELAY, "2")),
+    )
+    # SIGTERM finishes the task in hand, then exits: nothing is lost on `studiobot down`.
+    signal.signal(signal.SIGTERM, lambda *_: poller.stop())
+    signal.signal(signal.SIGINT, lambda *_: poller.stop())
+    print(f"ready {kind} {os.getpid()}", flush=True)
+    poller.run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "render")

@@ -1,0 +1,20 @@
+"""Shared fixtures. Fake AWS credentials and Powertools settings are set before any handler is imported."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "studiobot-tests",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "studiobot-tests",
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)  # never let a test reach a server it did not start
+os.environ.pop("AWS_PROFILE", None)
