@@ -13,7 +13,7 @@ from backend.aws.s3 import ObjectInfo
 from backend.commands import RenderRequest
 from backend.config import Settings
 from backend.errors import NotFoundError, ValidationError
-from backend.frames import compact, parse_frame_spec, plan_tasks
+from backend.frames import parse_frame_spec, plan_tasks
 from backend.jobs import DynamoJobs, Job, JobStatus, job_id_for
 from backend.tasks import RenderTask
 
@@ -43,7 +43,7 @@ class RenderPlan:
         """A short paragraph a person reads."""
         lines = [
             f"Scene `{self.scene_key}` (bucket `{self.scene_bucket}`)",
-            f"Frames {compact(self.frames) if len(self.frames) > 1 else self.frames[0]} "
+            f"Frames {self.request.frames.replace(' ', '')} "
             f"({len(self.frames):,} frame{'s' if len(self.frames) != 1 else ''}) "
             f"in {len(self.tasks):,} task{'s' if len(self.tasks) != 1 else ''}",
             f"Settings: {self.request.settings.describe()}",

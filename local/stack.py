@@ -82,6 +82,9 @@ def start_moto_server(port: int = 0) -> Any:
     """Start moto's server on 127.0.0.1; returns it (call `.stop()`), with its endpoint in `.endpoint`."""
     from moto.server import ThreadedMotoServer
 
+    from local import moto_patches
+
+    moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

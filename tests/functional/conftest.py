@@ -21,7 +21,10 @@ from backend.jobs import DynamoJobs
 from backend.progress import JobReporter
 from backend.submit import SubmissionService
 from backend.tasks import RenderSettings
+from local import moto_patches
 from local.stack import StackInfo, deploy
+
+moto_patches.apply()
 
 
 @dataclass

@@ -1,0 +1,194 @@
+"""The render worker and the job's life: frames counted once, one completion, cancels honoured, poison ends in DLQ."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.commands import parse_render, split_words
+from backend.events import JobCompleted, JobProgress
+from backend.handlers.dlq import fail_task
+from backend.jobs import FrameOutcome, JobStatus
+from backend.tasks import RenderTask
+from blender_image.scene_cache import SceneCache
+from blender_image.worker import RenderWorker
+from local.poller import LocalContext, lambda_record
+
+from .conftest import PillowRenderer, Stack
+
+
+def _submit(stack: Stack, text: str = "shot.blend 1-4 --res 32x18"):
+    stack.put_scene()
+    submission = stack.service.submit(parse_render(split_words(text)), requested_by="U1", channel="C1")
+    assert submission.job is not None
+    return submission.job
+
+
+def _worker(stack: Stack, tmp_path: Path, renderer: PillowRenderer) -> RenderWorker:
+    return RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "scenes"),
+        renderer=renderer,
+        uploader=stack.store,
+        work_dir=tmp_path,
+    )
+
+
+def _outputs(stack: Stack, job_id: str) -> list[str]:
+    listing = stack.s3.list_objects_v2(Bucket=stack.settings.outputs_bucket, Prefix=f"outputs/{job_id}/")
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def _completions(stack: Stack) -> list[JobCompleted]:
+    return [event for event in stack.events() if isinstance(event, JobCompleted)]
+
+
+def test_every_frame_rendered_uploaded_and_the_job_done_once(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack)
+    renderer = PillowRenderer()
+    worker = _worker(stack, tmp_path, renderer)
+    for body in stack.queued_bodies():
+        worker.run(RenderTask.from_json(body))
+    assert _outputs(stack, job.job_id) == [f"outputs/{job.job_id}/shot_{frame:04d}.png" for frame in (1, 2, 3, 4)]
+    final = stack.jobs.get(job.job_id)
+    assert (final.status, final.done, final.failed) == (JobStatus.DONE, 4, 0)
+    (completed,) = _completions(stack)
+    assert (completed.status, completed.done, completed.total, completed.channel) == ("done", 4, 4, "C1")
+
+
+def test_the_scene_is_downloaded_once_per_process(stack: Stack, tmp_path: Path) -> None:
+    _submit(stack)
+    worker = _worker(stack, tmp_path, PillowRenderer())
+    for body in stack.queued_bodies():
+        worker.run(RenderTask.from_json(body))
+    assert isinstance(worker.scenes, SceneCache) and worker.scenes.downloads == 1
+
+
+def test_duplicate_delivery_counts_frame_once_and_does_not_render_again(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1-2 --res 32x18")
+    renderer = PillowRenderer()
+    worker = _worker(stack, tmp_path, renderer)
+    bodies = stack.queued_bodies()
+    first = RenderTask.from_json(bodies[0])
+    worker.run(first)
+    worker.run(first)  # SQS delivered it again
+    assert renderer.rendered == [first.frames[0]]
+    assert stack.jobs.get(job.job_id).done == 1
+    worker.run(RenderTask.from_json(bodies[1]))
+    worker.run(first)  # and once more after the job ended
+    final = stack.jobs.get(job.job_id)
+    assert (final.status, final.done) == (JobStatus.DONE, 2)
+    assert len(_completions(stack)) == 1
+
+
+def test_concurrent_last_frames_publish_one_completion(stack: Stack) -> None:
+    frames = 16
+    job = _submit(stack, f"shot.blend 1-{frames}")
+    barrier = threading.Barrier(frames)
+
+    def finish(frame: int) -> None:
+        barrier.wait()
+        stack.reporter.frame_done(job.job_id, frame, 0.5, f"outputs/{job.job_id}/shot_{frame:04d}.png")
+
+    threads = [threading.Thread(target=finish, args=(frame,)) for frame in range(1, frames + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    final = stack.jobs.get(job.job_id)
+    assert (final.status, final.done, final.remaining) == (JobStatus.DONE, frames, 0)
+    assert len(_completions(stack)) == 1
+
+
+def test_progress_is_throttled_per_job(stack: Stack) -> None:
+    job = _submit(stack, "shot.blend 1-6")
+    for frame in range(1, 6):
+        stack.reporter.frame_done(job.job_id, frame, 0.1, "k")
+    progress = [event for event in stack.events() if isinstance(event, JobProgress)]
+    assert len(progress) == 1 and progress[0].done == 1  # the rest fell inside the 5 s interval
+
+
+def test_a_cancelled_jobs_tasks_are_acknowledged_without_rendering(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack)
+    bodies = stack.queued_bodies()
+    renderer = PillowRenderer()
+    worker = _worker(stack, tmp_path, renderer)
+    worker.run(RenderTask.from_json(bodies[0]))
+    cancelled = stack.reporter.cancel(job.job_id)
+    assert cancelled.status is JobStatus.CANCELLED
+    results = [worker.run(RenderTask.from_json(body)) for body in bodies[1:]]
+    assert all(result.cancelled for result in results)
+    assert renderer.rendered == [1]
+    (completed,) = _completions(stack)
+    assert (completed.status, completed.done, completed.total) == ("cancelled", 1, 4)
+
+
+def test_cancelling_a_finished_job_says_so(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1")
+    _worker(stack, tmp_path, PillowRenderer()).run(RenderTask.from_json(stack.queued_bodies()[0]))
+    with pytest.raises(Exception, match="already done: nothing to cancel"):
+        stack.reporter.cancel(job.job_id)
+
+
+def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_path: Path) -> None:
+    import blender_image.handler as render_handler
+
+    _submit(stack, "shot.blend 1-3")
+    worker = _worker(stack, tmp_path, PillowRenderer(fail_frames={2}))
+    render_handler.worker.cache_clear()
+    original = render_handler.worker
+    render_handler.worker = lambda: worker  # type: ignore[assignment]
+    try:
+        messages = stack.sqs.receive_message(
+            QueueUrl=stack.settings.render_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
+        )["Messages"]
+        event = {"Records": [lambda_record(message, "arn:aws:sqs:us-east-1:123456789012:render") for message in messages]}
+        response: dict[str, Any] = render_handler.handler(event, LocalContext("render"))
+    finally:
+        render_handler.worker = original  # type: ignore[assignment]
+    failed_ids = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    failed_frames = {RenderTask.from_json(m["Body"]).frames[0] for m in messages if m["MessageId"] in failed_ids}
+    assert failed_frames == {2}
+
+
+def test_a_poison_task_ends_the_job_listing_the_frame_as_failed(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1-3")
+    worker = _worker(stack, tmp_path, PillowRenderer(fail_frames={2}))
+    poison = None
+    for body in stack.queued_bodies():
+        task = RenderTask.from_json(body)
+        try:
+            worker.run(task)
+        except RuntimeError:
+            poison = task
+    assert poison is not None
+    assert stack.jobs.get(job.job_id).status is JobStatus.RUNNING  # frame 2 is not accounted for yet
+    assert fail_task(stack.reporter, poison, receive_count=3) == [2]
+    assert fail_task(stack.reporter, poison, receive_count=3) == []  # the DLQ may deliver twice too
+    final = stack.jobs.get(job.job_id)
+    assert (final.status, final.done, final.failed) == (JobStatus.DONE_WITH_FAILURES, 2, 1)
+    (record,) = [r for r in stack.jobs.frames(job.job_id) if r.outcome is FrameOutcome.FAILED]
+    assert "missing texture wood.png" in record.error
+    (completed,) = _completions(stack)
+    assert (completed.status, completed.failed_frames) == ("done_with_failures", [2])
+
+
+def test_a_changed_scene_fails_the_task_instead_of_rendering_the_wrong_version(stack: Stack, tmp_path: Path) -> None:
+    _submit(stack, "shot.blend 1")
+    stack.put_scene(body=b"a newer version")
+    worker = _worker(stack, tmp_path, PillowRenderer())
+    with pytest.raises(Exception, match="changed after the job was submitted"):
+        worker.run(RenderTask.from_json(stack.queued_bodies()[0]))
+
+
+def test_support_files_land_beside_the_scene(stack: Stack, tmp_path: Path) -> None:
+    stack.put_scene("shot010/shot.blend")
+    stack.s3.put_object(Bucket=stack.settings.scenes_bucket, Key="scenes/shot010/tex/wood.png", Body=b"png")
+    stack.service.submit(parse_render(split_words("shot010/shot.blend 1 --assets shot010/tex")), requested_by="U1")
+    cache = SceneCache(stack.store, tmp_path / "scenes")
+    scene_path = cache.scene_path(RenderTask.from_json(stack.queued_bodies()[0]))
+    assert (scene_path.parent / "tex" / "wood.png").read_bytes() == b"png"
