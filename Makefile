@@ -16,14 +16,15 @@ $(STAMP): pyproject.toml requirements.lock
 demo: $(STAMP)
 	$(VENV)/bin/studiobot demo
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) -m bench
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff check backend blender_image bot local tests
+	$(VENV)/bin/ruff format --check backend blender_image bot local tests
 	$(VENV)/bin/mypy backend blender_image local bot
 
 up: $(STAMP)

@@ -95,7 +95,9 @@ def _resolution(value: str | None, limits: Limits) -> tuple[int, int] | None:
         return None
     match = _RESOLUTION.match(value.strip().lower())
     if match is None:
-        raise ValidationError(f"`--res {value}` is not a resolution: use width x height, e.g. `--res 1920x1080`.")
+        raise ValidationError(
+            f"`--res {value}` is not a resolution: use width x height, e.g. `--res 1920x1080`."
+        )
     width, height = int(match[1]), int(match[2])
     max_width, max_height = limits.max_resolution
     if not (1 <= width <= max_width and 1 <= height <= max_height):
@@ -109,7 +111,9 @@ def _positive(name: str, value: str | None, maximum: int) -> int | None:
     if value is None:
         return None
     if not value.isdigit() or not 1 <= int(value) <= maximum:
-        raise ValidationError(f"`{name} {value}` must be a whole number from 1 to {maximum:,}, e.g. `{name} 16`.")
+        raise ValidationError(
+            f"`{name} {value}` must be a whole number from 1 to {maximum:,}, e.g. `{name} 16`."
+        )
     return int(value)
 
 
@@ -126,5 +130,7 @@ def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:
     elif upper == "JPG":
         upper = "JPEG"
     if upper not in choices:
-        raise ValidationError(f"`{name} {value}` is not one of {', '.join(choices)}: e.g. `{name} {choices[0]}`.")
+        raise ValidationError(
+            f"`{name} {value}` is not one of {', '.join(choices)}: e.g. `{name} {choices[0]}`."
+        )
     return upper

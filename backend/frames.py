@@ -27,7 +27,7 @@ def parse_frame_spec(spec: str, max_frames: int = 10_000) -> list[int]:
     for part in text.split(","):
         _check_part(part, spec, max_frames)
     try:
-        frames = list(fileseq.FrameSet(text))
+        frames = [int(frame) for frame in fileseq.FrameSet(text)]
     except fileseq.ParseException as error:  # our grammar is a subset of fileseq's, so this is a safety net
         raise ValidationError(f"`{spec}` is not a frame range: try {EXAMPLES}.") from error
     if len(frames) > max_frames:

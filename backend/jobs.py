@@ -157,13 +157,17 @@ class DynamoJobs:
 
     def mark_enqueued(self, job_id: str) -> None:
         """Remember that every task of the job is on the queue."""
-        self._update(job_id, "SET enqueued = :yes", {":yes": {"BOOL": True}}, condition="attribute_exists(pk)")
+        self._update(
+            job_id, "SET enqueued = :yes", {":yes": {"BOOL": True}}, condition="attribute_exists(pk)"
+        )
 
     # -- reading ----------------------------------------------------------------------------------------------
 
     def get(self, job_id: str) -> Job:
         try:
-            response = self.client.get_item(TableName=self.table_name, Key=_job_key(job_id), ConsistentRead=True)
+            response = self.client.get_item(
+                TableName=self.table_name, Key=_job_key(job_id), ConsistentRead=True
+            )
         except ClientError as error:
             raise _aws(error, "read the job") from error
         if "Item" not in response:
@@ -180,7 +184,11 @@ class DynamoJobs:
             for page in paginator.paginate(
                 TableName=self.table_name,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-                ExpressionAttributeValues={":pk": {"S": f"JOB#{job_id}"}, ":low": {"S": low}, ":high": {"S": high}},
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"JOB#{job_id}"},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
                 ConsistentRead=True,
             ):
                 records.extend(_frame_from_item(item) for item in page["Items"])
@@ -309,7 +317,9 @@ class DynamoJobs:
         )
         job = self.get(job_id)
         if not won:
-            raise ConflictError(f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel.")
+            raise ConflictError(
+                f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel."
+            )
         return job
 
     def claim_progress_report(self, job_id: str, interval_s: float) -> bool:

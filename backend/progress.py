@@ -78,4 +78,3 @@ def completed_event(job: Job, failed_frames: list[int]) -> JobCompleted:
         requested_by=job.requested_by,
         channel=job.channel,
     )
-

@@ -119,7 +119,9 @@ class SubmissionService:
             return Submission(plan=plan, job=None, created=False)
         job_id = job_id_for(client_token or uuid.uuid4().hex)
         assets_prefix = (
-            assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix) if request.assets_prefix else None
+            assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
+            if request.assets_prefix
+            else None
         )
         job, created = self.jobs.create(
             Job(
@@ -142,7 +144,9 @@ class SubmissionService:
         )
         # A resubmission enqueues only if the first attempt died before finishing (the claim is a lease).
         if not job.enqueued and self.jobs.claim_enqueue(job.job_id):
-            self.queue.send_all([self._task(job, index, frames).to_json() for index, frames in enumerate(plan.tasks)])
+            self.queue.send_all(
+                [self._task(job, index, frames).to_json() for index, frames in enumerate(plan.tasks)]
+            )
             self.jobs.mark_enqueued(job.job_id)
             job = self.jobs.get(job.job_id)
         return Submission(plan=plan, job=job, created=created)
@@ -168,7 +172,9 @@ def _relative_key(text: str, what: str, example: str) -> PurePosixPath:
     if not text.strip() or path.is_absolute() or text.strip().startswith(("s3:", "\\")):
         raise ValidationError(f"{what} `{text}` must be a path inside the scenes bucket, e.g. `{example}`.")
     if ".." in path.parts:
-        raise ValidationError(f"{what} `{text}` may not contain `..`: give its path from the top, e.g. `{example}`.")
+        raise ValidationError(
+            f"{what} `{text}` may not contain `..`: give its path from the top, e.g. `{example}`."
+        )
     return path
 
 
@@ -176,7 +182,9 @@ def scene_key_for(scene: str, scenes_prefix: str) -> str:
     """The S3 key of a scene named by a user: relative, no `..`, a `.blend`, under the scenes prefix."""
     path = _relative_key(scene, "The scene", "shot010/shot.blend")
     if path.suffix.lower() != ".blend":
-        raise ValidationError(f"`{scene}` is not a Blender scene: give a `.blend` file, e.g. `shot010/shot.blend`.")
+        raise ValidationError(
+            f"`{scene}` is not a Blender scene: give a `.blend` file, e.g. `shot010/shot.blend`."
+        )
     key = str(path)
     return key if key.startswith(scenes_prefix) else scenes_prefix + key
 

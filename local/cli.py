@@ -53,7 +53,9 @@ def _stack() -> StackInfo:
 def up(
     workers: Annotated[int, typer.Option(help="Render worker processes.")] = os.cpu_count() or 1,
     foreground: Annotated[bool, typer.Option(help="Stay attached and print every channel message.")] = False,
-    visibility_timeout: Annotated[int, typer.Option(help="Seconds before a silent worker's task is retried.")] = 120,
+    visibility_timeout: Annotated[
+        int, typer.Option(help="Seconds before a silent worker's task is retried.")
+    ] = 120,
 ) -> None:
     """Start moto as AWS on 127.0.0.1, deploy the resources, start the workers."""
     state = read_state()
@@ -61,16 +63,27 @@ def up(
         console.print(f"The local stack is already up (AWS at {state['stack']['endpoint']}).")
         return
     command = [
-        sys.executable, "-m", "local.supervisor",
-        "--workers", str(workers), "--visibility-timeout", str(visibility_timeout),
+        sys.executable,
+        "-m",
+        "local.supervisor",
+        "--workers",
+        str(workers),
+        "--visibility-timeout",
+        str(visibility_timeout),
     ]
     if foreground:
         os.execv(sys.executable, command)
     log_path = home() / "stack.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=log, cwd=REPO_ROOT, start_new_session=True,
-                                   env={**os.environ, "STUDIOBOT_HOME": str(home().resolve())})
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=log,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+            env={**os.environ, "STUDIOBOT_HOME": str(home().resolve())},
+        )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         state = read_state()
@@ -127,7 +140,9 @@ def _alive(pid: int) -> bool:
 )
 def render(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Where finished frames are downloaded.")] = Path("renders"),
+    out: Annotated[Path, typer.Option("--out", help="Where finished frames are downloaded.")] = Path(
+        "renders"
+    ),
 ) -> None:
     info = _stack()
     settings = info.settings()
@@ -169,14 +184,22 @@ def render(
 
 def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted:
     """A live progress bar from the job record, until this job's JobCompleted event arrives."""
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[failed]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task(f"Rendering {job_id}", total=total, failed="")
         while True:
             job = jobs.get(job_id)
-            progress.update(bar, completed=job.done + job.failed,
-                            failed=f"[red]{job.failed} failed[/red]" if job.failed else "")
+            progress.update(
+                bar,
+                completed=job.done + job.failed,
+                failed=f"[red]{job.failed} failed[/red]" if job.failed else "",
+            )
             response = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
             for message in response.get("Messages", []):
                 event = parse_event(message["Body"])
@@ -207,7 +230,9 @@ def sample(path: Annotated[Path, typer.Argument()] = SAMPLE_SCENE) -> None:
     """Build the bundled sample scene (24 frames, no downloaded assets) with bpy."""
     subprocess.run(
         [sys.executable, "-m", "blender_image.sample.build_sample_scene", str(path.resolve())],
-        check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
+        check=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
     )
     console.print(f"Sample scene: {path}")
 

@@ -45,7 +45,11 @@ def apply() -> None:
             if not queue.fifo_queue:
                 return {}
             value = getattr(queue, "content_based_deduplication", False)
-            return {"ContentBasedDeduplication": value.lower() if isinstance(value, str) else str(bool(value)).lower()}
+            return {
+                "ContentBasedDeduplication": value.lower()
+                if isinstance(value, str)
+                else str(bool(value)).lower()
+            }
         return full_attributes(queue)  # type: ignore[no-any-return]
 
     @functools.wraps(original_send)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
+Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
 
 
 @dataclass
@@ -79,9 +79,9 @@ class QueuePoller:
         self.retry_delay_s = retry_delay_s
         self.wait_s = wait_s
         self.stopping = threading.Event()
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
 
     def poll_once(self) -> int:
         """Receive one batch and handle it; return how many messages came."""
@@ -114,7 +114,11 @@ class QueuePoller:
             self.sqs.change_message_visibility_batch(
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": self.retry_delay_s}
+                    {
+                        "Id": str(i),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_delay_s,
+                    }
                     for i, m in enumerate(retry)
                 ],
             )

@@ -78,8 +78,19 @@ def use_local_aws(endpoint: str) -> None:
     os.environ[ENV_AWS_ENDPOINT_URL] = endpoint
 
 
-def start_moto_server(port: int = 0) -> Any:
-    """Start moto's server on 127.0.0.1; returns it (call `.stop()`), with its endpoint in `.endpoint`."""
+@dataclass
+class MotoServer:
+    """moto's server running in a thread of this process."""
+
+    server: Any
+    endpoint: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_moto_server(port: int = 0) -> MotoServer:
+    """Start moto's server on 127.0.0.1 (port 0: any free port)."""
     from moto.server import ThreadedMotoServer
 
     from local import moto_patches
@@ -89,17 +100,17 @@ def start_moto_server(port: int = 0) -> Any:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound_port = server.get_host_and_port()
-    server.endpoint = f"http://{host}:{bound_port}"
+    endpoint = f"http://{host}:{bound_port}"
     os.environ["MOTO_PORT"] = str(bound_port)  # moto's own state-machine runner calls back on this port
     request = urllib.request.Request(
-        f"{server.endpoint}/moto-api/config",
+        f"{endpoint}/moto-api/config",
         data=json.dumps({"lambda": {"use_docker": False}}).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
     )
     with urllib.request.urlopen(request, timeout=10):
         pass
-    return server
+    return MotoServer(server, endpoint)
 
 
 def deploy(endpoint: str | None, stack_name: str = "studiobot-local") -> StackInfo:
@@ -136,7 +147,9 @@ def deploy(endpoint: str | None, stack_name: str = "studiobot-local") -> StackIn
 def subscribe_queue(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> str:
     """Create a queue that receives every event on the topic as raw JSON; return its URL."""
     queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     sns.subscribe(
         TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
     )

@@ -85,7 +85,9 @@ class Supervisor:
         threading.Thread(target=self._notify_loop, name="notifier", daemon=True).start()
         threading.Thread(target=self._watch_loop, name="watcher", daemon=True).start()
         self._write_state()
-        self.say(f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s) + DLQ worker")
+        self.say(
+            f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s) + DLQ worker"
+        )
         return self.info
 
     def _spawn(self, name: str, kind: str) -> None:
@@ -116,7 +118,9 @@ class Supervisor:
             for name, process in dead:
                 if self.stopping.is_set():
                     return
-                self.say(f"worker {name} (pid {process.pid}) exited with {process.returncode}; starting another")
+                self.say(
+                    f"worker {name} (pid {process.pid}) exited with {process.returncode}; starting another"
+                )
                 self._spawn(name, "dlq" if name == "dlq" else "render")
             if dead:
                 self._write_state()
@@ -136,7 +140,9 @@ class Supervisor:
                 text = message_text(parse_event(message["Body"]))
                 if text:
                     self.say(f"#renders ▸ {text}")
-                sqs.delete_message(QueueUrl=self.info.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(
+                    QueueUrl=self.info.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def stop(self) -> None:
         self.stopping.set()
@@ -166,9 +172,7 @@ def main() -> None:
     parser.add_argument("--retry-delay", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
     args = parser.parse_args()
-    supervisor = Supervisor(
-        args.workers, sys.stdout, args.visibility_timeout, args.retry_delay, args.port
-    )
+    supervisor = Supervisor(args.workers, sys.stdout, args.visibility_timeout, args.retry_delay, args.port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

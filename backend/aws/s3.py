@@ -73,7 +73,9 @@ class S3Store:
             if code in _MISSING:
                 raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
             if code == "PreconditionFailed":
-                raise NotFoundError(f"`{key}` changed after the job was submitted: submit the job again.") from error
+                raise NotFoundError(
+                    f"`{key}` changed after the job was submitted: submit the job again."
+                ) from error
             raise AwsError(f"Could not download `{key}` from `{bucket}` ({code}).", code) from error
         partial.replace(path)
 

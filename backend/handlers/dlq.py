@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -38,7 +39,9 @@ def fail_task(job_reporter: JobReporter, task: RenderTask, receive_count: int) -
     marked = []
     for frame in missing:
         reason = errors.get(frame, "the worker stopped before finishing it")
-        if job_reporter.frame_failed(task.job_id, frame, f"failed {receive_count} times; last error: {reason}"):
+        if job_reporter.frame_failed(
+            task.job_id, frame, f"failed {receive_count} times; last error: {reason}"
+        ):
             marked.append(frame)
     return marked
 
@@ -54,5 +57,7 @@ def record_handler(record: SQSRecord) -> None:
     logger.warning("frames marked failed", job_id=task.job_id, frames=marked)
 
 
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

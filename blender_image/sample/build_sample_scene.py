@@ -72,7 +72,9 @@ def build(path: Path) -> None:
     palette = [(0.15, 0.45, 0.85), (0.2, 0.7, 0.35), (0.85, 0.2, 0.45)]
     for index, color in enumerate(palette):
         angle = math.tau * index / len(palette) + 0.5
-        bpy.ops.mesh.primitive_cube_add(size=0.6, location=(3.6 * math.cos(angle), 3.6 * math.sin(angle), 0.3))
+        bpy.ops.mesh.primitive_cube_add(
+            size=0.6, location=(3.6 * math.cos(angle), 3.6 * math.sin(angle), 0.3)
+        )
         _assign(bpy.context.object, _material(f"Block{index}", color))
 
     bpy.ops.object.camera_add(location=(6.5, -6.5, 4.2))

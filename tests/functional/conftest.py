@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ from backend.progress import JobReporter
 from backend.submit import SubmissionService
 from backend.tasks import RenderSettings
 from local import moto_patches
-from local.stack import StackInfo, deploy
+from local.stack import REPO_ROOT, StackInfo, deploy
 
 moto_patches.apply()
 
@@ -104,3 +106,15 @@ class PillowRenderer:
         Image.new("RGB", size, (frame * 10 % 255, 80, 160)).save(path, "PNG")
         self.rendered.append(frame)
         return path
+
+
+@pytest.fixture(scope="session")
+def sample_scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "turntable.blend"
+    subprocess.run(
+        [sys.executable, "-m", "blender_image.sample.build_sample_scene", str(path)],
+        check=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return path

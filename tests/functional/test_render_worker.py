@@ -53,7 +53,9 @@ def test_every_frame_rendered_uploaded_and_the_job_done_once(stack: Stack, tmp_p
     worker = _worker(stack, tmp_path, renderer)
     for body in stack.queued_bodies():
         worker.run(RenderTask.from_json(body))
-    assert _outputs(stack, job.job_id) == [f"outputs/{job.job_id}/shot_{frame:04d}.png" for frame in (1, 2, 3, 4)]
+    assert _outputs(stack, job.job_id) == [
+        f"outputs/{job.job_id}/shot_{frame:04d}.png" for frame in (1, 2, 3, 4)
+    ]
     final = stack.jobs.get(job.job_id)
     assert (final.status, final.done, final.failed) == (JobStatus.DONE, 4, 0)
     (completed,) = _completions(stack)
@@ -146,12 +148,18 @@ def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_pa
         messages = stack.sqs.receive_message(
             QueueUrl=stack.settings.render_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
         )["Messages"]
-        event = {"Records": [lambda_record(message, "arn:aws:sqs:us-east-1:123456789012:render") for message in messages]}
+        event = {
+            "Records": [
+                lambda_record(message, "arn:aws:sqs:us-east-1:123456789012:render") for message in messages
+            ]
+        }
         response: dict[str, Any] = render_handler.handler(event, LocalContext("render"))
     finally:
         render_handler.worker = original  # type: ignore[assignment]
     failed_ids = {item["itemIdentifier"] for item in response["batchItemFailures"]}
-    failed_frames = {RenderTask.from_json(m["Body"]).frames[0] for m in messages if m["MessageId"] in failed_ids}
+    failed_frames = {
+        RenderTask.from_json(m["Body"]).frames[0] for m in messages if m["MessageId"] in failed_ids
+    }
     assert failed_frames == {2}
 
 
@@ -177,7 +185,9 @@ def test_a_poison_task_ends_the_job_listing_the_frame_as_failed(stack: Stack, tm
     assert (completed.status, completed.failed_frames) == ("done_with_failures", [2])
 
 
-def test_a_changed_scene_fails_the_task_instead_of_rendering_the_wrong_version(stack: Stack, tmp_path: Path) -> None:
+def test_a_changed_scene_fails_the_task_instead_of_rendering_the_wrong_version(
+    stack: Stack, tmp_path: Path
+) -> None:
     _submit(stack, "shot.blend 1")
     stack.put_scene(body=b"a newer version")
     worker = _worker(stack, tmp_path, PillowRenderer())
@@ -188,7 +198,9 @@ def test_a_changed_scene_fails_the_task_instead_of_rendering_the_wrong_version(s
 def test_support_files_land_beside_the_scene(stack: Stack, tmp_path: Path) -> None:
     stack.put_scene("shot010/shot.blend")
     stack.s3.put_object(Bucket=stack.settings.scenes_bucket, Key="scenes/shot010/tex/wood.png", Body=b"png")
-    stack.service.submit(parse_render(split_words("shot010/shot.blend 1 --assets shot010/tex")), requested_by="U1")
+    stack.service.submit(
+        parse_render(split_words("shot010/shot.blend 1 --assets shot010/tex")), requested_by="U1"
+    )
     cache = SceneCache(stack.store, tmp_path / "scenes")
     scene_path = cache.scene_path(RenderTask.from_json(stack.queued_bodies()[0]))
     assert (scene_path.parent / "tex" / "wood.png").read_bytes() == b"png"

@@ -23,7 +23,9 @@ def _request(text: str):
 
 def test_a_submitted_job_is_queued_with_one_task_per_frame(stack: Stack) -> None:
     key = stack.put_scene("shot010/shot.blend")
-    submission = stack.service.submit(_request("shot010/shot.blend 1-25 --res 64x36"), requested_by="U1", channel="C1")
+    submission = stack.service.submit(
+        _request("shot010/shot.blend 1-25 --res 64x36"), requested_by="U1", channel="C1"
+    )
     job = submission.job
     assert submission.created and job is not None
     assert (job.status, job.total, job.task_count, job.scene_key) == (JobStatus.QUEUED, 25, 25, key)
@@ -50,9 +52,13 @@ def test_chunks_put_several_frames_in_one_task(stack: Stack) -> None:
 
 def test_the_same_client_token_returns_the_same_job_and_enqueues_nothing(stack: Stack) -> None:
     stack.put_scene()
-    first = stack.service.submit(_request("shot.blend 1-12"), requested_by="U1", client_token="slack:trigger-1")
+    first = stack.service.submit(
+        _request("shot.blend 1-12"), requested_by="U1", client_token="slack:trigger-1"
+    )
     calls = stack.queue.calls
-    again = stack.service.submit(_request("shot.blend 1-12"), requested_by="U1", client_token="slack:trigger-1")
+    again = stack.service.submit(
+        _request("shot.blend 1-12"), requested_by="U1", client_token="slack:trigger-1"
+    )
     assert again.job is not None and first.job is not None
     assert again.job.job_id == first.job.job_id and not again.created
     assert stack.queue.calls == calls
@@ -74,7 +80,10 @@ def test_a_dry_run_answers_with_the_plan_and_creates_nothing(stack: Stack) -> No
 @pytest.mark.parametrize(
     ("text", "said"),
     [
-        ("missing.blend 1-10", "There is no scene `scenes/missing.blend` in the bucket `studiobot-local-scenes-"),
+        (
+            "missing.blend 1-10",
+            "There is no scene `scenes/missing.blend` in the bucket `studiobot-local-scenes-",
+        ),
         ("shot.mb 1-10", "is not a Blender scene"),
         ("/etc/shot.blend 1-10", "must be a path inside the scenes bucket"),
         ("../outputs/shot.blend 1-10", "may not contain `..`"),
@@ -96,7 +105,9 @@ def test_a_rejected_job_enqueues_nothing_and_says_why(stack: Stack, text: str, s
 def test_support_files_travel_with_the_task(stack: Stack) -> None:
     stack.put_scene("shot010/shot.blend")
     stack.s3.put_object(Bucket=stack.settings.scenes_bucket, Key="scenes/shot010/tex/wood.png", Body=b"png")
-    submission = stack.service.submit(_request("shot010/shot.blend 1 --assets shot010/tex"), requested_by="U1")
+    submission = stack.service.submit(
+        _request("shot010/shot.blend 1 --assets shot010/tex"), requested_by="U1"
+    )
     assert "Support files: 1 under `shot010/tex`" in submission.plan.describe()
     (body,) = stack.queued_bodies()
     assert RenderTask.from_json(body).assets_prefix == "scenes/shot010/tex/"
@@ -110,13 +121,15 @@ class FlakySqs:
         self.refuse_left = refuse_first
         self.entry_attempts: list[int] = []
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
         self.entry_attempts.append(len(Entries))
         refused = Entries[: self.refuse_left]
         self.refuse_left -= len(refused)
-        response = self.client.send_message_batch(QueueUrl=QueueUrl, Entries=Entries[len(refused) :]) if len(
-            refused
-        ) < len(Entries) else {"Successful": []}
+        response = (
+            self.client.send_message_batch(QueueUrl=QueueUrl, Entries=Entries[len(refused) :])
+            if len(refused) < len(Entries)
+            else {"Successful": []}
+        )
         failed = [{"Id": e["Id"], "Code": "ThrottlingException", "SenderFault": False} for e in refused]
         return {**response, "Failed": failed + response.get("Failed", [])}
 

@@ -50,8 +50,13 @@ def test_events_round_trip_with_type_and_version() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    ['{"type": "SomethingNew", "version": 1}', '{"type": "JobCompleted", "version": 9}', '{"type": "JobProgress"}',
-     "[1, 2]", '{"no": "type"}'],
+    [
+        '{"type": "SomethingNew", "version": 1}',
+        '{"type": "JobCompleted", "version": 9}',
+        '{"type": "JobProgress"}',
+        "[1, 2]",
+        '{"no": "type"}',
+    ],
 )
 def test_unknown_or_broken_events_parse_without_crashing(body: str) -> None:
     event = parse_event(body)
@@ -63,15 +68,31 @@ def test_messages_read_like_a_channel_post() -> None:
     assert progress_bar(120, 240, width=8) == "▰▰▰▰▱▱▱▱ 120/240"
     assert duration(42) == "42 s" and duration(185) == "3 min 05 s" and duration(7620) == "2 h 07 min"
     done = JobCompleted(
-        job_id="r1", status="done", scene_key="scenes/a.blend", done=24, failed=0, total=24,
-        output_bucket="out", output_prefix="outputs/r1/", created_at=100.0, finished_at=131.0, requested_by="U123",
+        job_id="r1",
+        status="done",
+        scene_key="scenes/a.blend",
+        done=24,
+        failed=0,
+        total=24,
+        output_bucket="out",
+        output_prefix="outputs/r1/",
+        created_at=100.0,
+        finished_at=131.0,
+        requested_by="U123",
     )
     assert message_text(done) == (
         "✅ Render `r1` for <@U123> finished: all 24 frames of `scenes/a.blend` in 31 s. Outputs: s3://out/outputs/r1/"
     )
     failed = JobCompleted(
-        job_id="r2", status="done_with_failures", scene_key="scenes/a.blend", done=21, failed=3, total=24,
-        failed_frames=[7, 8, 9], created_at=0.0, finished_at=0.0,
+        job_id="r2",
+        status="done_with_failures",
+        scene_key="scenes/a.blend",
+        done=21,
+        failed=3,
+        total=24,
+        failed_frames=[7, 8, 9],
+        created_at=0.0,
+        finished_at=0.0,
     )
     text = message_text(failed) or ""
     assert "3 failed frames (7-9)" in text and "`/render retry r2`" in text

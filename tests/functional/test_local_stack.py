@@ -1,0 +1,135 @@
+"""The embedded local stack with real processes: `studiobot up`, render, `down`; killed workers and poison tasks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from backend.aws.s3 import S3Store
+from backend.aws.sqs import SqsQueue
+from backend.commands import parse_render, split_words
+from backend.jobs import DynamoJobs, Job, JobStatus
+from backend.submit import SubmissionService
+from local.stack import StackInfo
+
+pytestmark = [pytest.mark.slow, pytest.mark.bpy]
+REPO = Path(__file__).resolve().parents[2]
+TINY = "--res 64x36 --samples 1 --engine CYCLES"
+
+
+def studiobot(home: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "STUDIOBOT_HOME": str(home), "COLUMNS": "200"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "local.cli", *args],
+        env=env,
+        cwd=home.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def running_stack(tmp_path: Path) -> Iterator[tuple[Path, dict]]:
+    """A stack started as a user would, with short timeouts so retries happen within the test."""
+    home = tmp_path / ".studiobot"
+    started = studiobot(home, "up", "--workers", "1", "--visibility-timeout", "4")
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        yield home, json.loads((home / "stack.json").read_text())
+    finally:
+        stopped = studiobot(home, "down")
+        assert "Local stack stopped" in stopped.stdout, stopped.stdout + stopped.stderr
+        assert not (home / "stack.json").exists()
+
+
+def _services(
+    state: dict, monkeypatch: pytest.MonkeyPatch
+) -> tuple[StackInfo, SubmissionService, DynamoJobs]:
+    info = StackInfo(**state["stack"])
+    monkeypatch.setenv("AWS_ENDPOINT_URL", info.endpoint)
+    settings = info.settings()
+    jobs = DynamoJobs(settings.table_name, client=boto3.client("dynamodb"))
+    store = S3Store(boto3.client("s3"))
+    queue = SqsQueue(settings.render_queue_url, client=boto3.client("sqs"))
+    return info, SubmissionService(store, jobs, queue, settings), jobs
+
+
+def _wait(jobs: DynamoJobs, job_id: str, until, timeout: float = 120) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = jobs.get(job_id)
+        if until(job):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not get there in {timeout} s: {jobs.get(job_id)}")
+
+
+def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample_scene: Path) -> None:
+    home, _ = running_stack
+    rendered = studiobot(
+        home, "render", str(sample_scene), "1-4", *TINY.split(), "--out", str(home.parent / "r")
+    )
+    output = rendered.stdout
+    assert rendered.returncode == 0, output + rendered.stderr
+    assert "Uploaded" in output and "scenes/turntable.blend" in output
+    assert "finished: all 4 frames of `scenes/turntable.blend`" in output
+    (job_folder,) = (home.parent / "r").iterdir()
+    names = sorted(path.name for path in job_folder.iterdir())
+    assert names == ["contact_sheet.png", *[f"turntable_{frame:04d}.png" for frame in range(1, 5)]]
+    assert str(job_folder.relative_to(home.parent)) in output.replace("\n", "")
+
+
+def test_the_cli_answers_a_mistake_with_a_sentence_not_a_traceback(running_stack: tuple[Path, dict]) -> None:
+    home, _ = running_stack
+    answer = studiobot(home, "render", "missing.blend", "1-240x0")
+    assert answer.returncode == 1
+    assert "step of 0" in answer.stdout and "Traceback" not in answer.stdout + answer.stderr
+    answer = studiobot(home, "render", "missing.blend", "1-10")
+    assert "There is no scene `scenes/missing.blend` in the bucket" in answer.stdout.replace("\n", " ")
+
+
+def test_a_worker_killed_mid_frame_loses_nothing(
+    running_stack: tuple[Path, dict],
+    sample_scene: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home, state = running_stack
+    info, service, jobs = _services(state, monkeypatch)
+    boto3.client("s3").upload_file(str(sample_scene), info.scenes_bucket, "scenes/turntable.blend")
+    request = parse_render(split_words("turntable.blend 1-3 --res 320x180 --samples 16 --engine CYCLES"))
+    job = service.submit(request, requested_by="U1").job
+    assert job is not None
+    _wait(jobs, job.job_id, lambda job: job.status is JobStatus.RUNNING)
+    os.kill(state["workers"]["render-1"], signal.SIGKILL)  # mid-frame: the first frame is rendering
+    final = _wait(jobs, job.job_id, lambda job: job.status.is_final)
+    assert (final.status, final.done, final.failed) == (JobStatus.DONE, 3, 0)
+    listing = boto3.client("s3").list_objects_v2(Bucket=info.outputs_bucket, Prefix=f"outputs/{job.job_id}/")
+    assert len(listing["Contents"]) == 3
+    assert "exited with -9; starting another" in (home / "stack.log").read_text()
+
+
+def test_a_poison_task_ends_in_the_dlq_and_the_job_lists_it_failed(
+    running_stack: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, state = running_stack
+    info, service, jobs = _services(state, monkeypatch)
+    boto3.client("s3").put_object(
+        Bucket=info.scenes_bucket, Key="scenes/broken.blend", Body=b"not a blend file"
+    )
+    job = service.submit(parse_render(split_words(f"broken.blend 7 {TINY}")), requested_by="U1").job
+    assert job is not None
+    final = _wait(jobs, job.job_id, lambda job: job.status.is_final, timeout=90)
+    assert (final.status, final.done, final.failed) == (JobStatus.DONE_WITH_FAILURES, 0, 1)
+    (record,) = jobs.frames(job.job_id)
+    assert record.frame == 7 and "RuntimeError" in record.error
