@@ -10,7 +10,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from backend.jobs import DynamoJobs, FrameOutcome
+from backend.jobs import DynamoJobs, FrameOutcome, JobStatus
 from backend.progress import JobReporter
 from backend.tasks import RenderSettings, RenderTask
 
@@ -65,7 +65,7 @@ class RenderWorker:
         if job.status.is_final:
             logger.info("task of a finished job acknowledged", job_id=task.job_id, status=str(job.status))
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
-        if job.status.value == "queued":
+        if job.status is JobStatus.QUEUED:
             self.jobs.start(task.job_id)
         recorded = {
             record.frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import os
 import signal
@@ -26,7 +27,7 @@ from backend.jobs import DynamoJobs
 from backend.notify import message_text
 from backend.previews import contact_sheet
 from backend.submit import SubmissionService
-from local.stack import REPO_ROOT, StackInfo, subscribe_queue, use_local_aws
+from local.stack import REPO_ROOT, StackInfo, event_feed, use_local_aws
 from local.supervisor import home, read_state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
@@ -156,13 +157,12 @@ def render(
         key = f"{settings.scenes_prefix}{local_scene.name}"
         store.upload(local_scene, settings.scenes_bucket, key)
         console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
-        request = type(request)(**{**request.__dict__, "scene": key})
+        request = dataclasses.replace(request, scene=key)
     jobs = DynamoJobs(settings.table_name)
     service = SubmissionService(store, jobs, SqsQueue(settings.render_queue_url), settings)
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     # Subscribed before submitting, so the completion notice cannot be missed.
-    events_url = subscribe_queue(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}")
-    try:
+    with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as events_url:
         try:
             submission = service.submit(request, requested_by=f"cli:{getpass.getuser()}")
         except StudiobotError as error:
@@ -174,8 +174,6 @@ def render(
         job = submission.job
         console.print(f"Render [bold]{job.job_id}[/bold] queued: {submission.plan.describe()}")
         completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
-    finally:
-        sqs.delete_queue(QueueUrl=events_url)
     console.print(f"#renders ▸ {message_text(completed)}")
     folder = _download(store, completed, out)
     if folder is not None:

@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -146,11 +148,29 @@ def deploy(endpoint: str | None, stack_name: str = "studiobot-local") -> StackIn
 
 def subscribe_queue(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> str:
     """Create a queue that receives every event on the topic as raw JSON; return its URL."""
+    return _subscribe(sqs, sns, topic_arn, queue_name)[0]
+
+
+@contextmanager
+def event_feed(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> Iterator[str]:
+    """A queue receiving the topic's events for as long as the block runs; unsubscribed and deleted after."""
+    queue_url, subscription_arn = _subscribe(sqs, sns, topic_arn, queue_name)
+    try:
+        yield queue_url
+    finally:
+        # Unsubscribe first: moto's SNS fails every later publish if a subscribed queue is gone.
+        sns.unsubscribe(SubscriptionArn=subscription_arn)
+        sqs.delete_queue(QueueUrl=queue_url)
+
+
+def _subscribe(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> tuple[str, str]:
     queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(
-        TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    subscription = sns.subscribe(
+        TopicArn=topic_arn,
+        Protocol="sqs",
+        Endpoint=attributes["QueueArn"],
+        Attributes={"RawMessageDelivery": "true"},
+        ReturnSubscriptionArn=True,
     )
-    return str(queue_url)
+    return str(queue_url), str(subscription["SubscriptionArn"])

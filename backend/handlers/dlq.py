@@ -30,7 +30,7 @@ def reporter() -> JobReporter:
     )
 
 
-def fail_task(job_reporter: JobReporter, task: RenderTask, receive_count: int) -> list[int]:
+def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
     """Mark the task's frames that no delivery recorded as failed; return those this call marked."""
     jobs = job_reporter.jobs
     recorded = {record.frame for record in jobs.frames(task.job_id, min(task.frames), max(task.frames))}
@@ -39,18 +39,15 @@ def fail_task(job_reporter: JobReporter, task: RenderTask, receive_count: int) -
     marked = []
     for frame in missing:
         reason = errors.get(frame, "the worker stopped before finishing it")
-        if job_reporter.frame_failed(
-            task.job_id, frame, f"failed {receive_count} times; last error: {reason}"
-        ):
+        if job_reporter.frame_failed(task.job_id, frame, f"failed on every delivery; last error: {reason}"):
             marked.append(frame)
     return marked
 
 
 def record_handler(record: SQSRecord) -> None:
     task = RenderTask.from_json(record.body)
-    receive_count = int(record.attributes.approximate_receive_count or 0)
     try:
-        marked = fail_task(reporter(), task, receive_count)
+        marked = fail_task(reporter(), task)
     except NotFoundError:
         logger.warning("dead task of an unknown job dropped", job_id=task.job_id)
         return

@@ -88,6 +88,8 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     names = sorted(path.name for path in job_folder.iterdir())
     assert names == ["contact_sheet.png", *[f"turntable_{frame:04d}.png" for frame in range(1, 5)]]
     assert str(job_folder.relative_to(home.parent)) in output.replace("\n", "")
+    again = studiobot(home, "render", "turntable.blend", "5", *TINY.split(), "--out", str(home.parent / "r"))
+    assert "finished: the frame of `scenes/turntable.blend`" in again.stdout, again.stdout + again.stderr
 
 
 def test_the_cli_answers_a_mistake_with_a_sentence_not_a_traceback(running_stack: tuple[Path, dict]) -> None:
