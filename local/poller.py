@@ -97,11 +97,17 @@ class QueuePoller:
         if not messages:
             return 0
         event = {"Records": [lambda_record(message, self.queue_arn) for message in messages]}
+        handled = threading.Event()
+        heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, handled), daemon=True)
+        heartbeat.start()
         try:
             result = self.handler(event, LocalContext(self.function_name)) or {}
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         except Exception:
             failed = {message["MessageId"] for message in messages}  # a crashed invocation fails the batch
+        finally:
+            handled.set()
+            heartbeat.join()
         done = [message for message in messages if message["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(
@@ -123,6 +129,30 @@ class QueuePoller:
                 ],
             )
         return len(messages)
+
+    def _keep_invisible(self, messages: list[dict[str, Any]], handled: threading.Event) -> None:
+        """While this process works on a batch, keep other workers from receiving it again.
+
+        A long frame would otherwise reappear on the queue mid-render. Only a live process extends the timeout,
+        so the batch of a worker that died still comes back after at most one visibility timeout. (On AWS the
+        queue's visibility timeout is 6 × the function's, so Lambda needs no such heartbeat.)
+        """
+        interval = max(1.0, self.visibility_timeout_s / 2)
+        while not handled.wait(interval):
+            try:
+                self.sqs.change_message_visibility_batch(
+                    QueueUrl=self.queue_url,
+                    Entries=[
+                        {
+                            "Id": str(i),
+                            "ReceiptHandle": m["ReceiptHandle"],
+                            "VisibilityTimeout": self.visibility_timeout_s,
+                        }
+                        for i, m in enumerate(messages)
+                    ],
+                )
+            except Exception:  # the stack is stopping; the handler's outcome decides what happens next
+                return
 
     def run(self) -> None:
         while not self.stopping.is_set():
