@@ -68,7 +68,10 @@ def main() -> None:
         mode_parser.add_argument("--out-dir", required=True)
         mode_parser.add_argument("--res", default="640x360")
     args = parser.parse_args()
-    warm(args) if args.mode == "warm" else one(args)
+    if args.mode == "warm":
+        warm(args)
+    else:
+        one(args)
 
 
 if __name__ == "__main__":

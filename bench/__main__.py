@@ -1,0 +1,128 @@
+"""`python -m bench [render|fanout]` (`make bench`): run the benchmarks, print a table, write bench/results/*.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import fanout, render
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BENCHMARKS = ("render", "fanout")
+console = Console(highlight=False)
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    cpu_model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    return {
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "bpy": version("bpy"),
+        "moto": version("moto"),
+        # Other work on the machine slows every number here: the load before we start says how busy it is.
+        "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+    }
+
+
+def _row(table: Table, metric: str, value: str, target: str = "", met: bool | None = None) -> None:
+    verdict = "" if met is None else "[green]yes[/green]" if met else "[red]no[/red]"
+    table.add_row(metric, value, target, verdict)
+
+
+def _workers(count: int) -> str:
+    return f"{count} worker{'s' if count != 1 else ''}"
+
+
+def _render_rows(table: Table, data: dict[str, Any]) -> None:
+    _row(table, "render: samples (Cycles, 640×360)", str(data["samples"]))
+    _row(table, "render: limit_per_frame_s", f"{data['limit_per_frame_s']:.3f}", "≈ 1 s")
+    _row(table, f"render: limit_s ({data['frames']} frames, one warm Blender)", f"{data['limit_s']:.2f}")
+    for run in data["pipeline_runs"]:
+        _row(table, f"render: pipeline_s, {_workers(run['workers'])}", f"{run['seconds']:.2f}")
+    scaled = "" if data["fresh_frames_measured"] == data["frames"] else ", scaled"
+    _row(table, f"render: fresh_s (a process per frame{scaled})", f"{data['fresh_s']:.2f}")
+    # The best worker count first: its numbers are the headline ones in render.json.
+    for run in sorted(data["pipeline_runs"], key=lambda run: run["workers"] != data["workers"]):
+        best = "best, " if run["workers"] == data["workers"] else ""
+        label = best + _workers(run["workers"])
+        efficiency, overhead = run["efficiency"], run["overhead_ratio"]
+        _row(table, f"render: efficiency ({label})", f"{efficiency:.3f}", "≥ 0.85", efficiency >= 0.85)
+        _row(table, f"render: overhead_ratio ({label})", f"{overhead:.3f}", "≤ 0.25", overhead <= 0.25)
+    _row(table, "render: pipeline glue per frame (1 worker)", f"{data['glue_per_frame_s'] * 1000:.0f} ms")
+    _row(table, "render: worker peak RSS (VmHWM)", f"{data['worker_peak_rss_mb']:.0f} MB")
+
+
+def _fanout_rows(table: Table, data: dict[str, Any]) -> None:
+    calls, target = data["sqs_calls"], data["sqs_calls_target"]
+    _row(table, "fanout: sqs_calls", f"{calls:,}", f"≤ {target:,}", calls <= target)
+    _row(table, f"fanout: batched_s ({data['frames']:,} frames, the submit)", f"{data['batched_s']:.2f}")
+    _row(table, "fanout: single_s (send_message loop)", f"{data['single_s']:.2f}")
+    _row(table, "fanout: speedup", f"{data['speedup']:.1f}×")
+
+
+def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
+    """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
+    title = (
+        f"studiobot bench · {info['cpu_count']} CPUs ({info['cpu_model']}) · "
+        f"load {info['load_average_1m_at_start']} at start"
+    )
+    table = Table(title=title)
+    for column in ("metric", "value", "target", "met"):
+        table.add_column(column, justify="right" if column == "value" else "left")
+    if "render" in results:
+        _render_rows(table, results["render"])
+    if "fanout" in results:
+        _fanout_rows(table, results["fanout"])
+    return table
+
+
+def _write(name: str, data: dict[str, Any]) -> None:
+    # Written as soon as each benchmark ends, so a later failure does not lose it.
+    (RESULTS / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
+
+
+def main() -> None:
+    """Run the chosen benchmarks (both by default), write their JSON and print the table."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    # Checked by hand: argparse rejects a list default for a `nargs="*"` positional that has choices.
+    parser.add_argument("which", nargs="*", metavar="render|fanout", help="default: both")
+    args = parser.parse_args()
+    args.which = args.which or list(BENCHMARKS)
+    if not set(args.which) <= set(BENCHMARKS):
+        parser.error(f"choose from {', '.join(BENCHMARKS)}")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    info = machine()
+    results: dict[str, dict[str, Any]] = {}
+    if "render" in args.which:
+        console.print("Render: calibrate, warm limit, pipeline (1 and 2 workers), fresh processes…")
+        results["render"] = {"machine": info, **render.run(RESULTS / "pipeline.log")}
+        _write("render", results["render"])
+    if "fanout" in args.which:
+        console.print("Fan-out: a 10,000-frame submit, then one message per frame…")
+        results["fanout"] = {"machine": info, **fanout.run()}
+        _write("fanout", results["fanout"])
+    console.print(report(results, info))
+    written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
+    console.print(f"Results in {RESULTS}: {', '.join(written)}")
+
+
+if __name__ == "__main__":
+    main()
