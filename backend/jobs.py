@@ -70,6 +70,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     enqueued: bool = False
+    progress_at: float | None = None
 
     @property
     def remaining(self) -> int:
@@ -322,9 +323,12 @@ class DynamoJobs:
             )
         return job
 
-    def claim_progress_report(self, job_id: str, interval_s: float) -> bool:
+    def claim_progress_report(self, job: Job, interval_s: float) -> bool:
         """True for at most one caller per interval per job: the throttle for JobProgress events."""
         now = self._clock()
+        if job.progress_at is not None and job.progress_at > now - interval_s:
+            return False  # the record just read says a report went out recently: no write needed
+        job_id = job.job_id
         return self._transition(
             job_id,
             "SET progress_at = :now",
@@ -438,6 +442,7 @@ def _from_item(item: dict[str, Any]) -> Job:
         started_at=_number(item, "started_at"),
         finished_at=_number(item, "finished_at"),
         enqueued=item.get("enqueued", {}).get("BOOL", False),
+        progress_at=_number(item, "progress_at"),
     )
 
 

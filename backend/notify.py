@@ -8,7 +8,9 @@ from backend.frames import compact
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:
     """`▰▰▰▰▱▱▱▱▱▱ 120/240`."""
-    filled = 0 if total <= 0 else min(width, round(width * done / total))
+    filled = 0 if total <= 0 else round(width * done / total)
+    if 0 < done < total:
+        filled = min(max(filled, 1), width - 1)  # started shows a block; unfinished never looks full
     return f"{'▰' * filled}{'▱' * (width - filled)} {done}/{total}"
 
 

@@ -46,7 +46,7 @@ class JobReporter:
                 failed = sorted(r.frame for r in self.jobs.frames(job_id) if r.outcome is FrameOutcome.FAILED)
                 self.events.publish(completed_event(finished, failed))
             return recorded.counted
-        if recorded.counted and self.jobs.claim_progress_report(job_id, self.progress_interval_s):
+        if recorded.counted and self.jobs.claim_progress_report(job, self.progress_interval_s):
             self.events.publish(
                 JobProgress(
                     job_id=job.job_id,

@@ -3,6 +3,9 @@
 1. DynamoDB: moto applies a request in steps (a transaction deep-copies the tables to roll back) with no lock, so
    concurrent writers crash it ("dictionary changed size during iteration") or interleave conditional writes.
    DynamoDB itself applies each request atomically; a lock around moto's DynamoDB requests does the same here.
+   Its transactions also deep-copy every table they touch, to roll back on failure: recording a frame then costs
+   O(frames ever recorded). Under the lock it is enough to keep the items the transaction names and put them
+   back if it fails, which is what this patch does instead.
 2. SQS: moto's `send_message` reads `queue.attributes` only to look at ContentBasedDeduplication, but that
    property counts every message in the queue (visible, delayed, in flight) each time. Sending n messages is then
    O(n²): a 10,000-frame job took over 40 minutes to enqueue. While a thread is inside `send_message`, this patch
@@ -11,8 +14,10 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
+import types
 from typing import Any
 
 _sending = threading.local()
@@ -36,6 +41,7 @@ def apply() -> None:
             return original_call_action(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+    _cheap_transaction_rollback()
 
     full_attributes = models.Queue.attributes.fget  # type: ignore[attr-defined]
     original_send = models.SQSBackend.send_message
@@ -63,3 +69,45 @@ def apply() -> None:
     models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
     models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
     _applied = True
+
+
+def _cheap_transaction_rollback() -> None:
+    from moto.dynamodb import models as dynamodb
+
+    def no_table_copies(value: Any, memo: Any = None) -> Any:
+        # moto's transaction "backs up" each table with deepcopy; the wrapper below keeps the items instead.
+        if isinstance(value, dynamodb.Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    dynamodb.copy = types.SimpleNamespace(deepcopy=no_table_copies, copy=copy.copy)  # type: ignore[assignment]
+    original = dynamodb.DynamoDBBackend.transact_write_items
+
+    @functools.wraps(original)
+    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+        before = []  # (table, key, item as it was, or None where there was none)
+        for entry in transact_items:
+            operation = next(iter(entry.values()))
+            table = self.tables.get(operation.get("TableName"))
+            if table is None:
+                continue  # moto answers ResourceNotFound itself
+            if "Key" in operation:
+                key = operation["Key"]
+            else:
+                names = [name for name in (table.hash_key_attr, table.range_key_attr) if name]
+                key = {name: operation["Item"][name] for name in names if name in operation["Item"]}
+            current = self.get_item(table.name, key)
+            before.append(
+                (table.name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None)
+            )
+        try:
+            original(self, transact_items)
+        except Exception:
+            for table_name, key, attributes in before:
+                if attributes is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attributes)
+            raise
+
+    dynamodb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

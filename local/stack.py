@@ -88,6 +88,8 @@ class MotoServer:
     endpoint: str
 
     def stop(self) -> None:
+        """Forget every resource (moto keeps them in this process's memory), then stop serving."""
+        _post(f"{self.endpoint}/moto-api/reset", {})
         self.server.stop()
 
 
@@ -104,15 +106,16 @@ def start_moto_server(port: int = 0) -> MotoServer:
     host, bound_port = server.get_host_and_port()
     endpoint = f"http://{host}:{bound_port}"
     os.environ["MOTO_PORT"] = str(bound_port)  # moto's own state-machine runner calls back on this port
+    _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+    return MotoServer(server, endpoint)
+
+
+def _post(url: str, body: dict[str, Any]) -> None:
     request = urllib.request.Request(
-        f"{endpoint}/moto-api/config",
-        data=json.dumps({"lambda": {"use_docker": False}}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(request, timeout=10):
         pass
-    return MotoServer(server, endpoint)
 
 
 def deploy(endpoint: str | None, stack_name: str = "studiobot-local") -> StackInfo:

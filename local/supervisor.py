@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import boto3
 
-from backend.config import ENV_LOCAL_HOME, ENV_LOCAL_RETRY_DELAY, ENV_LOCAL_VISIBILITY_TIMEOUT
+from backend.config import ENV_LOCAL_HOME, ENV_LOCAL_RETRY_DELAY, ENV_LOCAL_VISIBILITY_TIMEOUT, ENV_WORK_DIR
 from backend.events import parse_event
 from backend.notify import message_text
 from local.stack import REPO_ROOT, StackInfo, deploy, start_moto_server, use_local_aws
@@ -77,6 +77,7 @@ class Supervisor:
             **self.info.environ(),
             ENV_LOCAL_VISIBILITY_TIMEOUT: str(self.visibility_timeout_s),
             ENV_LOCAL_RETRY_DELAY: str(self.retry_delay_s),
+            ENV_WORK_DIR: str(home().resolve() / "work"),  # scenes and frames of this stack only
             "PYTHONUNBUFFERED": "1",
         }
         for index in range(self.worker_count):

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from backend.commands import parse_render, split_words
+from backend.errors import NotFoundError
 from backend.events import JobCompleted, JobProgress
 from backend.handlers.dlq import fail_task
-from backend.jobs import FrameOutcome, JobStatus
+from backend.jobs import FrameOutcome, FrameRecord, JobStatus
 from backend.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
@@ -204,3 +205,10 @@ def test_support_files_land_beside_the_scene(stack: Stack, tmp_path: Path) -> No
     cache = SceneCache(stack.store, tmp_path / "scenes")
     scene_path = cache.scene_path(RenderTask.from_json(stack.queued_bodies()[0]))
     assert (scene_path.parent / "tex" / "wood.png").read_bytes() == b"png"
+
+
+def test_a_frame_of_an_unknown_job_is_refused_and_leaves_nothing_behind(stack: Stack) -> None:
+    # The transaction's first write (the frame) must be rolled back when its second (the job) is refused.
+    with pytest.raises(NotFoundError, match="no render job `r-gone`"):
+        stack.jobs.record_frame("r-gone", FrameRecord(1, FrameOutcome.DONE, 0.1, "k"))
+    assert stack.jobs.frames("r-gone") == []

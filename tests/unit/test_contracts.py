@@ -66,6 +66,7 @@ def test_unknown_or_broken_events_parse_without_crashing(body: str) -> None:
 
 def test_messages_read_like_a_channel_post() -> None:
     assert progress_bar(120, 240, width=8) == "▰▰▰▰▱▱▱▱ 120/240"
+    assert progress_bar(1, 24) == "▰▱▱▱▱▱▱▱▱▱ 1/24" and progress_bar(23, 24) == "▰▰▰▰▰▰▰▰▰▱ 23/24"
     assert duration(42) == "42 s" and duration(185) == "3 min 05 s" and duration(7620) == "2 h 07 min"
     done = JobCompleted(
         job_id="r1",
