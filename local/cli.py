@@ -237,7 +237,7 @@ def sample(path: Annotated[Path, typer.Argument()] = SAMPLE_SCENE) -> None:
 
 @app.command()
 def demo(
-    workers: Annotated[int, typer.Option(help="Render worker processes.")] = 1,
+    workers: Annotated[int, typer.Option(help="Render worker processes.")] = os.cpu_count() or 1,
 ) -> None:
     """Start the stack, render the sample scene's 24 frames, download them with a contact sheet, stop the stack."""
     if not SAMPLE_SCENE.exists():
