@@ -117,18 +117,15 @@ class QueuePoller:
         retry = [message for message in messages if message["MessageId"] in failed]
         if retry:
             # Lambda waits out the whole visibility timeout; locally a short delay keeps retries snappy.
-            self.sqs.change_message_visibility_batch(
-                QueueUrl=self.queue_url,
-                Entries=[
-                    {
-                        "Id": str(i),
-                        "ReceiptHandle": m["ReceiptHandle"],
-                        "VisibilityTimeout": self.retry_delay_s,
-                    }
-                    for i, m in enumerate(retry)
-                ],
-            )
+            self._set_visibility(retry, self.retry_delay_s)
         return len(messages)
+
+    def _set_visibility(self, messages: list[dict[str, Any]], seconds: int) -> None:
+        entries = [
+            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": seconds}
+            for index, message in enumerate(messages)
+        ]
+        self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
 
     def _keep_invisible(self, messages: list[dict[str, Any]], handled: threading.Event) -> None:
         """While this process works on a batch, keep other workers from receiving it again.
@@ -140,17 +137,7 @@ class QueuePoller:
         interval = max(1.0, self.visibility_timeout_s / 2)
         while not handled.wait(interval):
             try:
-                self.sqs.change_message_visibility_batch(
-                    QueueUrl=self.queue_url,
-                    Entries=[
-                        {
-                            "Id": str(i),
-                            "ReceiptHandle": m["ReceiptHandle"],
-                            "VisibilityTimeout": self.visibility_timeout_s,
-                        }
-                        for i, m in enumerate(messages)
-                    ],
-                )
+                self._set_visibility(messages, self.visibility_timeout_s)
             except Exception:  # the stack is stopping; the handler's outcome decides what happens next
                 return
 
