@@ -22,6 +22,15 @@ ENV_RENDER_DLQ_URL = "STUDIOBOT_RENDER_DLQ_URL"
 ENV_LOCAL_HOME = "STUDIOBOT_HOME"
 ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
+# Slack. Tokens are read by the composition roots only and never logged.
+ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
+ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
+ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_ALLOWED_CHANNELS = "STUDIOBOT_ALLOWED_CHANNELS"
+ENV_ALLOWED_USERS = "STUDIOBOT_ALLOWED_USERS"
+ENV_ADMINS = "STUDIOBOT_ADMINS"
+ENV_CARD_INTERVAL = "STUDIOBOT_CARD_UPDATE_INTERVAL_S"
 # boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
@@ -34,6 +43,32 @@ class Limits:
     max_chunk: int = 100
     max_samples: int = 16_384
     max_resolution: tuple[int, int] = (7680, 4320)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who may use the bot where (Slack IDs). An empty allow-list allows everyone; admins may act on any job."""
+
+    allowed_channels: frozenset[str] = frozenset()
+    allowed_users: frozenset[str] = frozenset()
+    admins: frozenset[str] = frozenset()
+
+    def refusal(self, user_id: str, channel_id: str) -> str | None:
+        """Why this user may not use the bot here, or None if they may."""
+        if self.allowed_users and user_id not in self.allowed_users and user_id not in self.admins:
+            return "You are not on studiobot's list of users: ask a studio admin to add you."
+        if self.allowed_channels and channel_id not in self.allowed_channels:
+            listed = ", ".join(f"<#{channel}>" for channel in sorted(self.allowed_channels))
+            return f"studiobot does not take commands in this channel: use {listed}."
+        return None
+
+    def may_manage(self, user_id: str, owner_id: str) -> bool:
+        """The owner of a job (or workstation) and admins may change it."""
+        return user_id == owner_id or user_id in self.admins
+
+
+def _ids(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.replace(";", ",").split(",") if part.strip())
 
 
 @dataclass(frozen=True)
@@ -50,6 +85,9 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     progress_interval_s: float = 5.0
     work_dir: str = "/tmp/studiobot"
+    access: Access = field(default_factory=Access)
+    slack_api_url: str = "https://slack.com/api/"
+    card_update_interval_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -66,6 +104,13 @@ class Settings:
             "limits": Limits(max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000"))),
             "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
             "work_dir": env.get(ENV_WORK_DIR, "/tmp/studiobot"),
+            "access": Access(
+                allowed_channels=_ids(env.get(ENV_ALLOWED_CHANNELS, "")),
+                allowed_users=_ids(env.get(ENV_ALLOWED_USERS, "")),
+                admins=_ids(env.get(ENV_ADMINS, "")),
+            ),
+            "slack_api_url": env.get(ENV_SLACK_API_URL, "https://slack.com/api/"),
+            "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -83,4 +128,9 @@ class Settings:
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
             ENV_WORK_DIR: self.work_dir,
+            ENV_ALLOWED_CHANNELS: ",".join(sorted(self.access.allowed_channels)),
+            ENV_ALLOWED_USERS: ",".join(sorted(self.access.allowed_users)),
+            ENV_ADMINS: ",".join(sorted(self.access.admins)),
+            ENV_SLACK_API_URL: self.slack_api_url,
+            ENV_CARD_INTERVAL: str(self.card_update_interval_s),
         }

@@ -71,6 +71,10 @@ class Job:
     finished_at: float | None = None
     enqueued: bool = False
     progress_at: float | None = None
+    card_channel: str = ""
+    card_ts: str = ""
+    card_updated_at: float | None = None
+    retry_of: str = ""
 
     @property
     def remaining(self) -> int:
@@ -174,6 +178,21 @@ class DynamoJobs:
         if "Item" not in response:
             raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
         return _from_item(response["Item"])
+
+    def recent(self, channel: str, limit: int = 20) -> list[Job]:
+        """The channel's most recent jobs, newest first."""
+        try:
+            response = self.client.query(
+                TableName=self.table_name,
+                IndexName="by_channel",
+                KeyConditionExpression="channel = :channel",
+                ExpressionAttributeValues={":channel": {"S": channel}},
+                ScanIndexForward=False,
+                Limit=limit,
+            )
+        except ClientError as error:
+            raise _aws(error, "list the channel's jobs") from error
+        return [_from_item(item) for item in response["Items"]]
 
     def frames(self, job_id: str, first: int | None = None, last: int | None = None) -> list[FrameRecord]:
         """Recorded frames of a job, optionally only those between `first` and `last`."""
@@ -325,15 +344,46 @@ class DynamoJobs:
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:
         """True for at most one caller per interval per job: the throttle for JobProgress events."""
-        now = self._clock()
-        if job.progress_at is not None and job.progress_at > now - interval_s:
-            return False  # the record just read says a report went out recently: no write needed
-        job_id = job.job_id
+        return self._claim_interval(job.job_id, "progress_at", job.progress_at, interval_s)
+
+    def claim_card_update(self, job: Job, interval_s: float) -> bool:
+        """True for at most one caller per interval per job: the throttle for `chat.update` of the job card."""
+        return self._claim_interval(job.job_id, "card_updated_at", job.card_updated_at, interval_s)
+
+    def attach_card(self, job_id: str, channel: str, ts: str) -> bool:
+        """Remember the job card's message; False if the job already has one."""
         return self._transition(
             job_id,
-            "SET progress_at = :now",
+            "SET card_channel = :channel, card_ts = :ts, card_updated_at = :now",
+            {":channel": {"S": channel}, ":ts": {"S": ts}},
+            condition="attribute_not_exists(card_ts)",
+            uses_status=False,
+        )
+
+    def claim_completion_notice(self, job_id: str) -> bool:
+        """True for the one notifier that may announce the job's end (SNS delivers at least once)."""
+        return self._transition(
+            job_id,
+            "SET notified_at = :now",
+            {":queued": {"S": JobStatus.QUEUED}, ":running": {"S": JobStatus.RUNNING}},
+            condition="attribute_not_exists(notified_at) AND NOT (#status IN (:queued, :running))",
+        )
+
+    def mark_card_updated(self, job_id: str) -> None:
+        """Note when the card was last changed (the final update is not throttled, only spaced)."""
+        self._transition(
+            job_id, "SET card_updated_at = :now", {}, condition="attribute_exists(pk)", uses_status=False
+        )
+
+    def _claim_interval(self, job_id: str, attribute: str, last: float | None, interval_s: float) -> bool:
+        now = self._clock()
+        if last is not None and last > now - interval_s:
+            return False  # the record just read says it happened recently: no write needed
+        return self._transition(
+            job_id,
+            f"SET {attribute} = :now",
             {":cutoff": {"N": repr(now - interval_s)}},
-            condition="attribute_not_exists(progress_at) OR progress_at <= :cutoff",
+            condition=f"attribute_not_exists({attribute}) OR {attribute} <= :cutoff",
             now=now,
             uses_status=False,
         )
@@ -407,12 +457,15 @@ def _to_item(job: Job) -> dict[str, Any]:
         "output_bucket": {"S": job.output_bucket},
         "output_prefix": {"S": job.output_prefix},
         "requested_by": {"S": job.requested_by},
-        "channel": {"S": job.channel},
         "created_at": {"N": repr(job.created_at)},
         "enqueued": {"BOOL": job.enqueued},
     }
     if job.assets_prefix:
         item["assets_prefix"] = {"S": job.assets_prefix}
+    if job.retry_of:
+        item["retry_of"] = {"S": job.retry_of}
+    if job.channel:  # a key of the by_channel index: DynamoDB refuses it empty
+        item["channel"] = {"S": job.channel}
     return item
 
 
@@ -435,7 +488,7 @@ def _from_item(item: dict[str, Any]) -> Job:
         output_prefix=item["output_prefix"]["S"],
         assets_prefix=item.get("assets_prefix", {}).get("S"),
         requested_by=item["requested_by"]["S"],
-        channel=item["channel"]["S"],
+        channel=item.get("channel", {}).get("S", ""),
         done=int(item["done"]["N"]),
         failed=int(item["failed"]["N"]),
         created_at=_number(item, "created_at") or 0.0,
@@ -443,6 +496,10 @@ def _from_item(item: dict[str, Any]) -> Job:
         finished_at=_number(item, "finished_at"),
         enqueued=item.get("enqueued", {}).get("BOOL", False),
         progress_at=_number(item, "progress_at"),
+        card_channel=item.get("card_channel", {}).get("S", ""),
+        card_ts=item.get("card_ts", {}).get("S", ""),
+        card_updated_at=_number(item, "card_updated_at"),
+        retry_of=item.get("retry_of", {}).get("S", ""),
     )
 
 
