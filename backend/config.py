@@ -134,3 +134,22 @@ class Settings:
             ENV_SLACK_API_URL: self.slack_api_url,
             ENV_CARD_INTERVAL: str(self.card_update_interval_s),
         }
+
+
+@dataclass(frozen=True)
+class SlackCredentials:
+    """Slack secrets; `repr` hides them so they never reach a log."""
+
+    bot_token: str = field(default="", repr=False)
+    signing_secret: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
+
+
+def slack_credentials(environ: Mapping[str, str] | None = None) -> SlackCredentials:
+    """Slack secrets from the environment (issue 5 moves them to SSM Parameter Store)."""
+    env = os.environ if environ is None else environ
+    return SlackCredentials(
+        bot_token=env.get(ENV_SLACK_BOT_TOKEN, ""),
+        signing_secret=env.get(ENV_SLACK_SIGNING_SECRET, ""),
+        app_token=env.get(ENV_SLACK_APP_TOKEN, ""),
+    )

@@ -12,8 +12,8 @@ from typing import Protocol
 from backend.aws.s3 import ObjectInfo
 from backend.commands import RenderRequest
 from backend.config import Settings
-from backend.errors import NotFoundError, ValidationError
-from backend.frames import parse_frame_spec, plan_tasks
+from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.frames import compact, parse_frame_spec, plan_tasks
 from backend.jobs import DynamoJobs, Job, JobStatus, job_id_for
 from backend.tasks import RenderTask
 
@@ -111,7 +111,12 @@ class SubmissionService:
         )
 
     def submit(
-        self, request: RenderRequest, requested_by: str, channel: str = "", client_token: str | None = None
+        self,
+        request: RenderRequest,
+        requested_by: str,
+        channel: str = "",
+        client_token: str | None = None,
+        retry_of: str = "",
     ) -> Submission:
         """Validate, store and enqueue; the same client token returns the same job and enqueues nothing new."""
         plan = self.plan(request)
@@ -140,6 +145,7 @@ class SubmissionService:
                 requested_by=requested_by,
                 channel=channel,
                 created_at=self.clock(),
+                retry_of=retry_of,
             )
         )
         # A resubmission enqueues only if the first attempt died before finishing (the claim is a lease).
@@ -150,6 +156,23 @@ class SubmissionService:
             self.jobs.mark_enqueued(job.job_id)
             job = self.jobs.get(job.job_id)
         return Submission(plan=plan, job=job, created=created)
+
+    def retry(self, job: Job, failed_frames: list[int], requested_by: str, channel: str) -> Submission:
+        """A new job for a finished job's failed frames; asking again returns that same retry job."""
+        if job.status is not JobStatus.DONE_WITH_FAILURES or not failed_frames:
+            state = str(job.status).replace("_", " ")
+            raise ConflictError(
+                f"Job `{job.job_id}` is {state}: only a job that finished with failed frames can be retried."
+            )
+        request = RenderRequest(
+            scene=job.scene_key,
+            frames=compact(failed_frames),
+            settings=job.settings,
+            assets_prefix=job.assets_prefix,
+        )
+        return self.submit(
+            request, requested_by, channel, client_token=f"retry:{job.job_id}", retry_of=job.job_id
+        )
 
     @staticmethod
     def _task(job: Job, index: int, frames: list[int]) -> RenderTask:

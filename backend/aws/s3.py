@@ -79,6 +79,13 @@ class S3Store:
             raise AwsError(f"Could not download `{key}` from `{bucket}` ({code}).", code) from error
         partial.replace(path)
 
+    def presigned_url(self, bucket: str, key: str, expires_s: int = 7 * 24 * 3600) -> str:
+        """A link that downloads one object without AWS credentials, for `expires_s` seconds (7 days at most)."""
+        url: str = self.client.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=min(expires_s, 7 * 24 * 3600)
+        )
+        return url
+
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None:
         """Upload one local file."""
         extra = {"ContentType": content_type} if content_type else {}

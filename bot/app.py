@@ -1,0 +1,58 @@
+"""The Slack app: Bolt with lazy listeners, built once per process by a composition root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from backend.config import Settings, SlackCredentials
+from bot import listeners
+from bot.services import Services
+
+logger = logging.getLogger("studiobot.bot")
+
+
+def web_client(settings: Settings, token: str) -> WebClient:
+    """A Web API client that waits out Slack's 429s (Retry-After) instead of failing."""
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=5)],
+    )
+
+
+def build_app(
+    settings: Settings,
+    credentials: SlackCredentials,
+    client: WebClient | None = None,
+    services: Services | None = None,
+) -> App:
+    """The app every entry point serves: Lambda, the local HTTP server, Socket Mode and the tests."""
+    services = services or Services(settings)
+    app = App(
+        client=client or web_client(settings, credentials.bot_token),
+        signing_secret=credentials.signing_secret,
+        process_before_response=True,  # on Lambda nothing may run after the response
+        token_verification_enabled=False,  # no auth.test call on a cold start
+    )
+
+    @app.middleware
+    def provide(context: BoltContext, next: Callable[[], Any]) -> Any:
+        context["settings"] = settings
+        context["services"] = services
+        return next()
+
+    @app.error
+    def log_error(error: Exception, body: dict[str, Any]) -> None:
+        # Bolt answers Slack itself; the user never sees this, the log does (no tokens: body is the payload).
+        logger.error(
+            "unhandled error in a listener: %r (type %s)", error, body.get("type") or body.get("command")
+        )
+
+    listeners.register(app)
+    return app

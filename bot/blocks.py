@@ -1,0 +1,161 @@
+"""Every Slack message studiobot sends, built in one place: text fallbacks and Block Kit blocks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backend.jobs import Job, JobStatus
+from backend.notify import duration, progress_bar
+
+Blocks = list[dict[str, Any]]
+
+STATUS_LABEL = {
+    JobStatus.QUEUED: "⏳ Queued",
+    JobStatus.RUNNING: "🎬 Rendering",
+    JobStatus.DONE: "✅ Done",
+    JobStatus.DONE_WITH_FAILURES: "⚠️ Done with failures",
+    JobStatus.CANCELLED: "🛑 Cancelled",
+}
+
+HELP = (
+    "*Render a Blender scene on the farm*\n"
+    "`/render SCENE FRAMES [options]` e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`\n"
+    "• FRAMES: `42`, `1-240`, `1-240x2` (every 2nd), `1,5,10-20`\n"
+    "• `--res WxH` `--samples N` `--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE` "
+    "`--format PNG|JPEG|OPEN_EXR` `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
+    "`--dry-run` (check and show the plan, render nothing)\n"
+    "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
+    "`/render help`"
+)
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def help_message() -> tuple[str, Blocks]:
+    return HELP, [_section(HELP)]
+
+
+def error_message(text: str) -> tuple[str, Blocks]:
+    """A mistake, said plainly (sent ephemeral)."""
+    return text, [_section(f"⚠️ {text}")]
+
+
+def eta(job: Job, now: float) -> str:
+    """Time left at the pace so far, or empty before the first frame."""
+    finished = job.done + job.failed
+    if job.status.is_final or finished == 0 or job.started_at is None:
+        return ""
+    per_frame = (now - job.started_at) / finished
+    return duration(per_frame * job.remaining)
+
+
+def job_card(job: Job, now: float) -> tuple[str, Blocks]:
+    """The job card in the channel: who, what, progress, and the buttons; updated in place."""
+    finished = job.done + job.failed
+    label = STATUS_LABEL[job.status]
+    text = f"{label} `{job.job_id}`: {job.scene_key} frames {job.frames_spec} ({finished}/{job.total})"
+    end = job.finished_at if job.status.is_final and job.finished_at else now
+    timing = f"elapsed {duration(end - job.created_at)}"
+    if remaining := eta(job, now):
+        timing += f" · ETA {remaining}"
+    counts = f"{job.done} done" + (f" · {job.failed} failed" if job.failed else "")
+    retry_note = f" · retry of `{job.retry_of}`" if job.retry_of else ""
+    blocks: Blocks = [
+        _section(
+            f"*{label}* · `{job.scene_key}` · frames `{job.frames_spec}` · by <@{job.requested_by}>{retry_note}"
+        ),
+        _section(f"`{progress_bar(finished, job.total)}`  {counts}\n{timing}"),
+        _context(f"Job `{job.job_id}` · {job.settings.describe()}"),
+    ]
+    buttons = []
+    if not job.status.is_final:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "job_cancel",
+                "text": {"type": "plain_text", "text": "Cancel"},
+                "style": "danger",
+                "value": job.job_id,
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Cancel this render?"},
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f"Frames not yet rendered in `{job.job_id}` will be skipped.",
+                    },
+                    "confirm": {"type": "plain_text", "text": "Cancel render"},
+                    "deny": {"type": "plain_text", "text": "Keep rendering"},
+                },
+            }
+        )
+    if job.status is JobStatus.DONE_WITH_FAILURES:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "job_retry",
+                "text": {"type": "plain_text", "text": "Retry failed"},
+                "value": job.job_id,
+            }
+        )
+    if job.done:
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "job_outputs",
+                "text": {"type": "plain_text", "text": "Outputs"},
+                "value": job.job_id,
+            }
+        )
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"job:{job.job_id}", "elements": buttons})
+    return text, blocks
+
+
+def status_message(job: Job, now: float) -> tuple[str, Blocks]:
+    """`/render status JOB`: the card's content, sent to the asker only."""
+    return job_card(job, now)
+
+
+def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
+    """`/render list`: the channel's recent jobs, the asker's first."""
+    if not jobs:
+        text = "No renders in this channel yet: try `/render help`."
+        return text, [_section(text)]
+    ordered = sorted(jobs, key=lambda job: (job.requested_by != user_id, -job.created_at))
+    lines = []
+    for job in ordered[:15]:
+        finished = job.done + job.failed
+        lines.append(
+            f"`{job.job_id}` {STATUS_LABEL[job.status]} · `{job.scene_key}` `{job.frames_spec}` · "
+            f"{finished}/{job.total} · <@{job.requested_by}> · {duration(now - job.created_at)} ago"
+        )
+    text = "Recent renders in this channel:\n" + "\n".join(lines)
+    return text, [_section(text)]
+
+
+def completion_reply(
+    job: Job, failed_frames: list[int], outputs_link: str | None, failed_reasons: dict[int, str]
+) -> str:
+    """The thread reply that comes with the preview pictures."""
+    from backend.frames import compact
+
+    took = duration((job.finished_at or job.created_at) - job.created_at)
+    if job.status is JobStatus.DONE:
+        text = f"✅ <@{job.requested_by}> all {job.total} frames of `{job.scene_key}` rendered in {took}."
+    elif job.status is JobStatus.DONE_WITH_FAILURES:
+        text = (
+            f"⚠️ <@{job.requested_by}> {job.done} of {job.total} frames of `{job.scene_key}` rendered in {took}; "
+            f"{job.failed} failed: `{compact(failed_frames)}`. Press *Retry failed* or `/render retry {job.job_id}`."
+        )
+        for frame, reason in list(failed_reasons.items())[:3]:
+            text += f"\n• frame {frame}: {reason[:200]}"
+    else:
+        text = f"🛑 Render `{job.job_id}` was cancelled: {job.done} of {job.total} frames were rendered."
+    if outputs_link:
+        text += f"\n<{outputs_link}|Download the frames> (link valid 7 days)"
+    return text

@@ -1,0 +1,12 @@
+"""Slack listeners, registered on the app as in Bolt's starter template."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands
+
+
+def register(app: App) -> None:
+    commands.register(app)
+    actions.register(app)

@@ -1,0 +1,64 @@
+"""Cancel, Retry failed and Outputs on the job card. Double clicks are harmless: every change is conditional."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.listeners.commands.render import cancel_job, retry_job
+from bot.polite import polite
+from bot.services import Services
+
+LINK_EXPIRY_S = 7 * 24 * 3600
+
+
+def ack_button(ack: Ack) -> None:
+    ack()
+
+
+def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
+    action = body["actions"][0]
+    channel = (body.get("channel") or {}).get("id", "")
+    return body["user"]["id"], channel, action["value"]
+
+
+@polite
+def cancel_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    user, _, job_id = _clicked(body)
+    cancel_job(respond, context["services"], context["settings"], user, job_id)
+
+
+@polite
+def retry_clicked(respond: Respond, client: WebClient, body: dict[str, Any], context: BoltContext) -> None:
+    user, channel, job_id = _clicked(body)
+    retry_job(respond, client, context["services"], context["settings"], user, channel, job_id)
+
+
+@polite
+def outputs_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    """Links to the job's frames, valid for 7 days, sent to the person who asked."""
+    services: Services = context["services"]
+    _, _, job_id = _clicked(body)
+    job = services.jobs.get(job_id)
+    objects = services.store.list_prefix(job.output_bucket, job.output_prefix)
+    if not objects:
+        respond(
+            text=f"`{job_id}` has no frames in S3 yet.", response_type="ephemeral", replace_original=False
+        )
+        return
+    links = [
+        f"<{services.store.presigned_url(job.output_bucket, item.key, LINK_EXPIRY_S)}|{item.key.rsplit('/', 1)[-1]}>"
+        for item in sorted(objects, key=lambda item: item.key)[:50]
+    ]
+    more = (
+        f"\n…and {len(objects) - 50} more under `s3://{job.output_bucket}/{job.output_prefix}`"
+        if len(objects) > 50
+        else ""
+    )
+    respond(
+        text=f"Frames of `{job_id}` (links valid 7 days):\n" + " · ".join(links) + more,
+        response_type="ephemeral",
+        replace_original=False,
+    )

@@ -1,0 +1,204 @@
+"""`/render`: acknowledge at once (grammar and access checked without AWS), do the work in a lazy listener."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from backend.commands import parse_render, split_words
+from backend.config import Settings
+from backend.errors import StudiobotError, ValidationError
+from bot import blocks
+from bot.polite import polite
+from bot.services import Services, resend_tokens
+
+SUBCOMMANDS = {"help", "status", "list", "cancel", "retry"}
+
+
+def _check(words: list[str], settings: Settings) -> None:
+    """Raise ValidationError for anything wrong that needs no AWS call to see."""
+    if not words or words[0].lower() not in SUBCOMMANDS:
+        request = parse_render(words, settings.limits)
+        from backend.frames import parse_frame_spec
+
+        parse_frame_spec(request.frames, settings.limits.max_frames_per_job)
+        return
+    sub, rest = words[0].lower(), words[1:]
+    if sub in ("cancel", "retry") and len(rest) != 1:
+        raise ValidationError(
+            f"Say which job to {sub}, e.g. `/render {sub} r1a2b3c4d5` (`/render list` shows them)."
+        )
+    if (sub == "status" and len(rest) > 1) or (sub in ("help", "list") and rest):
+        raise ValidationError(f"`/render {sub}` takes {'one job id' if sub == 'status' else 'nothing more'}.")
+
+
+def ack_render(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    """Answer within milliseconds: help, a refusal, a grammar mistake, or "on it"."""
+    settings: Settings = context["settings"]
+    refusal = settings.access.refusal(command["user_id"], command["channel_id"])
+    if refusal:
+        ack(text=refusal, response_type="ephemeral")
+        return
+    try:
+        words = split_words(command.get("text", ""))
+        if not words or words[0].lower() == "help":
+            text, help_blocks = blocks.help_message()
+            ack(text=text, blocks=help_blocks, response_type="ephemeral")
+            return
+        _check(words, settings)
+    except StudiobotError as error:
+        text, error_blocks = blocks.error_message(str(error))
+        ack(text=text, blocks=error_blocks, response_type="ephemeral")
+        return
+    if words[0].lower() in SUBCOMMANDS:
+        ack()
+    else:
+        ack(text=f"⏳ Checking `{' '.join(words[:2])}`…", response_type="ephemeral")
+
+
+@polite
+def run_render(respond: Respond, client: WebClient, command: dict[str, Any], context: BoltContext) -> None:
+    """The work behind `/render`, after the ack (the checks in the ack already passed)."""
+    settings: Settings = context["settings"]
+    services: Services = context["services"]
+    user, channel = command["user_id"], command["channel_id"]
+    if settings.access.refusal(user, channel):
+        return
+    try:
+        words = split_words(command.get("text", ""))
+        if not words or words[0].lower() == "help":
+            return
+        _check(words, settings)
+    except StudiobotError:
+        return  # the ack already said what was wrong
+    sub = words[0].lower()
+    if sub == "status":
+        _status(respond, services, user, channel, words[1] if len(words) > 1 else None)
+    elif sub == "list":
+        text, list_blocks = blocks.job_list(services.jobs.recent(channel), user, services.clock())
+        respond(text=text, blocks=list_blocks, response_type="ephemeral")
+    elif sub == "cancel":
+        cancel_job(respond, services, settings, user, words[1])
+    elif sub == "retry":
+        retry_job(respond, client, services, settings, user, channel, words[1])
+    else:
+        _submit(respond, client, services, user, channel, command.get("text", ""), words, settings)
+
+
+def _submit(
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+    user: str,
+    channel: str,
+    text: str,
+    words: list[str],
+    settings: Settings,
+) -> None:
+    from backend.errors import NotFoundError
+    from backend.jobs import job_id_for
+
+    request = parse_render(words, settings.limits)
+    current, previous = resend_tokens(user, channel, text, services.clock())
+    if not request.dry_run:
+        try:
+            earlier = services.jobs.get(job_id_for(previous))
+        except NotFoundError:
+            earlier = None
+        if earlier is not None:
+            _already(respond, earlier.job_id)
+            return
+    submission = services.submissions.submit(
+        request, requested_by=user, channel=channel, client_token=current
+    )
+    if submission.job is None:
+        respond(
+            text=f"*Dry run*, nothing was queued. This is what would run:\n{submission.plan.describe()}",
+            response_type="ephemeral",
+        )
+        return
+    if not submission.created:
+        _already(respond, submission.job.job_id)
+        return
+    post_card(client, services, submission.job.job_id, channel)
+
+
+def _already(respond: Respond, job_id: str) -> None:
+    respond(
+        text=f"You sent this render a moment ago: it is job `{job_id}` (its card is in the channel). "
+        f"Nothing new was queued.",
+        response_type="ephemeral",
+    )
+
+
+def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
+    """Post the job card in the channel and remember it on the job, so the notifier updates it in place."""
+    job = services.jobs.get(job_id)
+    text, card = blocks.job_card(job, services.clock())
+    posted = client.chat_postMessage(channel=channel, text=text, blocks=card)
+    services.jobs.attach_card(job_id, posted["channel"], posted["ts"])
+
+
+def _status(respond: Respond, services: Services, user: str, channel: str, job_id: str | None) -> None:
+    if job_id is None:
+        mine = [job for job in services.jobs.recent(channel) if job.requested_by == user]
+        if not mine:
+            respond(
+                text="You have no renders in this channel yet: try `/render help`.", response_type="ephemeral"
+            )
+            return
+        job = mine[0]
+    else:
+        job = services.jobs.get(job_id)
+    text, status_blocks = blocks.status_message(job, services.clock())
+    respond(text=text, blocks=status_blocks, response_type="ephemeral")
+
+
+def cancel_job(respond: Respond, services: Services, settings: Settings, user: str, job_id: str) -> None:
+    """Cancel a job if the user may (its submitter or an admin)."""
+    job = services.jobs.get(job_id)
+    if not settings.access.may_manage(user, job.requested_by):
+        respond(
+            text=f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can cancel it.",
+            response_type="ephemeral",
+        )
+        return
+    services.reporter.cancel(job_id)
+    respond(
+        text=f"🛑 Cancelled `{job_id}`: frames not yet rendered will be skipped.", response_type="ephemeral"
+    )
+
+
+def retry_job(
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+    settings: Settings,
+    user: str,
+    channel: str,
+    job_id: str,
+) -> None:
+    """Render a finished job's failed frames again, as a new job with its own card."""
+    from backend.jobs import FrameOutcome
+
+    job = services.jobs.get(job_id)
+    if not settings.access.may_manage(user, job.requested_by):
+        respond(
+            text=f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can retry it.",
+            response_type="ephemeral",
+        )
+        return
+    failed = [
+        record.frame for record in services.jobs.frames(job_id) if record.outcome is FrameOutcome.FAILED
+    ]
+    submission = services.submissions.retry(job, failed, requested_by=user, channel=job.channel or channel)
+    assert submission.job is not None
+    if not submission.created:
+        respond(
+            text=f"`{job_id}` is already being retried as `{submission.job.job_id}`.",
+            response_type="ephemeral",
+        )
+        return
+    post_card(client, services, submission.job.job_id, job.channel or channel)

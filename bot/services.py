@@ -1,0 +1,67 @@
+"""The backend services listeners call, built on first use so the ack path never imports boto3."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from backend.config import Settings
+
+if TYPE_CHECKING:
+    from backend.aws.s3 import S3Store
+    from backend.jobs import DynamoJobs
+    from backend.progress import JobReporter
+    from backend.submit import SubmissionService
+
+RESEND_WINDOW_S = 120
+
+
+class Services:
+    """One per app; each service is created the first time a lazy listener needs it."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+
+    @cached_property
+    def store(self) -> S3Store:
+        from backend.aws.s3 import S3Store
+
+        return S3Store()
+
+    @cached_property
+    def jobs(self) -> DynamoJobs:
+        from backend.jobs import DynamoJobs
+
+        return DynamoJobs(self.settings.table_name)
+
+    @cached_property
+    def reporter(self) -> JobReporter:
+        from backend.aws.sns import SnsPublisher
+        from backend.progress import JobReporter
+
+        return JobReporter(
+            self.jobs, SnsPublisher(self.settings.events_topic_arn), self.settings.progress_interval_s
+        )
+
+    @cached_property
+    def submissions(self) -> SubmissionService:
+        from backend.aws.sqs import SqsQueue
+        from backend.submit import SubmissionService
+
+        return SubmissionService(
+            self.store, self.jobs, SqsQueue(self.settings.render_queue_url), self.settings
+        )
+
+
+def resend_tokens(user_id: str, channel_id: str, text: str, now: float) -> tuple[str, str]:
+    """Client tokens for this window and the one before: the same command re-sent within minutes is one job."""
+    window = int(now // RESEND_WINDOW_S)
+    normalized = " ".join(text.split())
+    return tuple(  # type: ignore[return-value]
+        hashlib.sha256(f"slack|{user_id}|{channel_id}|{normalized}|{w}".encode()).hexdigest()
+        for w in (window, window - 1)
+    )
