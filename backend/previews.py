@@ -36,3 +36,33 @@ def contact_sheet(frames: Sequence[Path], out: Path, columns: int = 6, thumb_wid
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, "PNG")
     return out
+
+
+def animated_preview(frames: Sequence[Path], out: Path, width: int = 480, fps: int = 12) -> Path:
+    """A looping GIF of the frames at `width` pixels wide and `fps` frames per second."""
+    if not frames:
+        raise ValueError("no frames to animate")
+    pictures = []
+    for path in frames:
+        with Image.open(path) as image:
+            height = max(1, round(image.height * width / image.width))
+            pictures.append(image.convert("RGB").resize((width, height), Image.Resampling.LANCZOS))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pictures[0].save(
+        out,
+        "GIF",
+        save_all=True,
+        append_images=pictures[1:],
+        duration=round(1000 / fps),
+        loop=0,
+        optimize=True,
+    )
+    return out
+
+
+def evenly(items: Sequence[Path], most: int) -> list[Path]:
+    """At most `most` items spread evenly from first to last (all of them when there are few)."""
+    if len(items) <= most:
+        return list(items)
+    step = (len(items) - 1) / (most - 1)
+    return [items[round(index * step)] for index in range(most)]

@@ -1,0 +1,130 @@
+"""Events → Slack: the job card updated in place, and one thread reply with pictures when a job ends."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from slack_sdk import WebClient
+
+from backend.events import Event, JobCompleted, JobProgress
+from backend.jobs import FrameOutcome, Job
+from backend.previews import animated_preview, contact_sheet, evenly
+from bot import blocks
+from bot.services import Services
+
+logger = logging.getLogger("studiobot.notifier")
+PICTURES = (".png", ".jpg")
+MAX_ZIP_BYTES = 2 << 30
+LINK_EXPIRY_S = 7 * 24 * 3600
+
+
+class SlackNotifier:
+    """Turns studio events into Slack messages; safe under SNS's at-least-once delivery."""
+
+    def __init__(
+        self,
+        client: WebClient,
+        services: Services,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.services = services
+        self.interval_s = services.settings.card_update_interval_s
+        self.sleep = sleep
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, JobProgress):
+            self._progress(event)
+        elif isinstance(event, JobCompleted):
+            self._completed(event)
+
+    def _progress(self, event: JobProgress) -> None:
+        jobs = self.services.jobs
+        job = jobs.get(event.job_id)
+        if not job.card_ts or job.status.is_final:
+            return  # no card yet (the bot posts it), or the final update is the completion's
+        if jobs.claim_card_update(job, self.interval_s):
+            self._update_card(job)
+
+    def _completed(self, event: JobCompleted) -> None:
+        jobs = self.services.jobs
+        if not jobs.claim_completion_notice(event.job_id):
+            return  # another delivery of this event already announced it
+        job = jobs.get(event.job_id)
+        if not job.card_ts and not job.channel:
+            return  # submitted from the CLI: no channel to tell
+        if not job.card_ts:
+            text, card = blocks.job_card(job, self.services.clock())
+            posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=card)
+            jobs.attach_card(job.job_id, posted["channel"], posted["ts"])
+            job = jobs.get(job.job_id)
+        else:
+            # The final state always lands, but never sooner than the interval after the last update.
+            wait = (job.card_updated_at or 0.0) + self.interval_s - self.services.clock()
+            if wait > 0:
+                self.sleep(wait)
+            self._update_card(job)
+            jobs.mark_card_updated(job.job_id)
+        self._reply(job)
+
+    def _update_card(self, job: Job) -> None:
+        text, card = blocks.job_card(job, self.services.clock())
+        self.client.chat_update(channel=job.card_channel, ts=job.card_ts, text=text, blocks=card)
+
+    def _reply(self, job: Job) -> None:
+        records = self.services.jobs.frames(job.job_id)
+        failed = sorted(record.frame for record in records if record.outcome is FrameOutcome.FAILED)
+        reasons = {record.frame: record.error for record in records if record.outcome is FrameOutcome.FAILED}
+        with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
+            frames, link = self._fetch_outputs(job, Path(folder))
+            text = blocks.completion_reply(job, failed, link, reasons)
+            pictures = [path for path in frames if path.suffix in PICTURES]
+            if not pictures:
+                self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+                return
+            sheet = contact_sheet(evenly(pictures, 24), Path(folder) / f"{job.job_id}_contact_sheet.png")
+            gif = animated_preview(evenly(pictures, 48), Path(folder) / f"{job.job_id}_preview.gif")
+            self.client.files_upload_v2(
+                channel=job.card_channel,
+                thread_ts=job.card_ts,
+                initial_comment=text,
+                file_uploads=[
+                    {"file": str(sheet), "filename": sheet.name, "title": f"Contact sheet · {job.job_id}"},
+                    {"file": str(gif), "filename": gif.name, "title": f"Preview · {job.job_id}"},
+                ],
+            )
+
+    def _fetch_outputs(self, job: Job, folder: Path) -> tuple[list[Path], str | None]:
+        """Download the job's frames; zip them beside the outputs and return a 7-day link to the zip."""
+        store = self.services.store
+        objects = sorted(
+            (
+                item
+                for item in store.list_prefix(job.output_bucket, job.output_prefix)
+                if not item.key.endswith(".zip")
+            ),
+            key=lambda item: item.key,
+        )
+        if not objects:
+            return [], None
+        frames = []
+        for item in objects:
+            path = folder / "frames" / item.key.rsplit("/", 1)[-1]
+            store.download(job.output_bucket, item.key, path)
+            frames.append(path)
+        if sum(item.size for item in objects) > MAX_ZIP_BYTES:
+            return frames, None
+        archive = folder / f"{job.job_id}_frames.zip"
+        with zipfile.ZipFile(
+            archive, "w", compression=zipfile.ZIP_STORED
+        ) as bundle:  # PNG/EXR are compressed
+            for path in frames:
+                bundle.write(path, arcname=path.name)
+        key = f"{job.output_prefix}{archive.name}"
+        store.upload(archive, job.output_bucket, key, "application/zip")
+        return frames, store.presigned_url(job.output_bucket, key, LINK_EXPIRY_S)

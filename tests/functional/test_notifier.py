@@ -1,0 +1,162 @@
+"""The channel's view of a render: the card updated in place, one thread reply with pictures, 429s survived."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from backend.commands import parse_render, split_words
+from backend.config import SlackCredentials
+from backend.events import JobCompleted, JobProgress, parse_event
+from bot.app import web_client
+from bot.listeners.commands.render import post_card
+from bot.notifier import SlackNotifier
+from bot.services import Services
+from tests.fakes.slack import FakeSlack
+
+from .conftest import Stack
+
+CHANNEL = "C0RENDERS"
+EVENT = Path(__file__).resolve().parents[1] / "events" / "sns_job_completed.json"
+
+
+class Clock:
+    """Time that moves only when the notifier sleeps or the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(round(seconds, 3))
+        self.now += seconds
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    with FakeSlack() as fake:
+        yield fake
+
+
+def _setup(stack: Stack, slack: FakeSlack, frames: str = "1-4") -> tuple[SlackNotifier, Services, Clock, str]:
+    clock = Clock()
+    settings = replace(stack.settings, slack_api_url=slack.base_url)
+    jobs = stack.jobs
+    jobs._clock = clock  # the job record's times follow the same clock
+    services = Services(settings, clock=clock)
+    services.__dict__["jobs"] = jobs
+    stack.put_scene()
+    submission = services.submissions.submit(
+        parse_render(split_words(f"shot.blend {frames}")), "U0ARTIST", CHANNEL
+    )
+    assert submission.job is not None
+    client = web_client(settings, SlackCredentials("xoxb-test").bot_token)
+    post_card(client, services, submission.job.job_id, CHANNEL)
+    return SlackNotifier(client, services, sleep=clock.sleep), services, clock, submission.job.job_id
+
+
+def _render(stack: Stack, job_id: str, frames: list[int], failed: list[int] = ()) -> None:  # type: ignore[assignment]
+    for frame in frames:
+        picture = BytesIO()
+        Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
+        key = f"outputs/{job_id}/shot_{frame:04d}.png"
+        stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=key, Body=picture.getvalue())
+        stack.reporter.frame_done(job_id, frame, 0.5, key)
+    for frame in failed:
+        stack.reporter.frame_failed(job_id, frame, "RuntimeError: texture wood.png is missing")
+
+
+def _deliver(notifier: SlackNotifier, stack: Stack) -> None:
+    for event in stack.events()[len(getattr(stack, "_delivered", [])) :]:
+        notifier.handle(event)
+    stack._delivered = list(stack.received)  # type: ignore[attr-defined]
+
+
+def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictures(
+    stack: Stack, slack: FakeSlack
+) -> None:
+    notifier, _, clock, job_id = _setup(stack, slack)
+    clock.now += 6  # the card was posted at t=0: the first progress after the interval updates it
+    _render(stack, job_id, [1])
+    _deliver(notifier, stack)
+    (update,) = slack.calls_to("chat.update")
+    assert "▰▰▱▱▱▱▱▱▱▱ 1/4" in update.args["blocks"][1]["text"]["text"]
+    clock.now += 1
+    _render(stack, job_id, [2, 3, 4])
+    _deliver(notifier, stack)
+    updates = slack.calls_to("chat.update")
+    assert len(updates) == 2
+    assert updates[-1].args["blocks"][0]["text"]["text"].startswith("*✅ Done*")
+    assert "▰▰▰▰▰▰▰▰▰▰ 4/4" in updates[-1].args["blocks"][1]["text"]["text"]
+    assert clock.slept and clock.slept[0] > 0  # the final update waited for the 5 s spacing, then landed
+    (complete,) = slack.calls_to("files.completeUploadExternal")
+    assert complete.args["thread_ts"] == "1700000000.000100" and complete.args["channel_id"] == CHANNEL
+    assert "all 4 frames of `scenes/shot.blend` rendered" in complete.args["initial_comment"]
+    assert "Download the frames" in complete.args["initial_comment"]
+    uploads = slack.calls_to("upload")
+    assert uploads[0].body.startswith(b"\x89PNG") and uploads[1].body.startswith(b"GIF89a")
+    with Image.open(BytesIO(uploads[1].body)) as gif:
+        assert gif.n_frames == 4
+    # SNS delivers again: nothing more is said
+    notifier.handle(
+        JobCompleted(job_id=job_id, status="done", scene_key="scenes/shot.blend", done=4, failed=0, total=4)
+    )
+    assert (
+        len(slack.calls_to("files.completeUploadExternal")) == 1 and len(slack.calls_to("chat.update")) == 2
+    )
+
+
+def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) -> None:
+    notifier, _, _, job_id = _setup(stack, slack, "1-3")
+    _render(stack, job_id, [1], failed=[2, 3])
+    _deliver(notifier, stack)
+    (complete,) = slack.calls_to("files.completeUploadExternal")
+    comment = complete.args["initial_comment"]
+    assert "1 of 3 frames" in comment and "2 failed: `2-3`" in comment
+    assert "frame 2: RuntimeError: texture wood.png is missing" in comment
+    final = slack.calls_to("chat.update")[-1].args["blocks"]
+    assert [button["text"]["text"] for button in final[-1]["elements"]] == ["Retry failed", "Outputs"]
+
+
+def test_a_rate_limited_final_update_is_retried_not_dropped(stack: Stack, slack: FakeSlack) -> None:
+    notifier, _, _, job_id = _setup(stack, slack, "1")
+    slack.rate_limit("chat.update", times=1, retry_after=0)
+    _render(stack, job_id, [1])
+    _deliver(notifier, stack)
+    updates = slack.calls_to("chat.update")
+    assert len(updates) == 2 and updates[0].args.get("_ratelimited")
+    assert updates[1].args["blocks"][0]["text"]["text"].startswith("*✅ Done*")
+
+
+def test_progress_inside_the_interval_does_not_touch_the_card(stack: Stack, slack: FakeSlack) -> None:
+    notifier, _, clock, job_id = _setup(stack, slack, "1-10")
+    event = JobProgress(job_id=job_id, scene_key="scenes/shot.blend", done=1, failed=0, total=10)
+    for _ in range(8):  # t = 0 … 7 s
+        notifier.handle(event)
+        clock.now += 1
+    assert len(slack.calls_to("chat.update")) == 1  # the card was posted at t=0; the one update is at t=5
+
+
+def test_the_sns_lambda_handler_delivers_the_event(
+    stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.notify_handler as notify_lambda
+
+    notifier, _, _, job_id = _setup(stack, slack, "1")
+    _render(stack, job_id, [1])
+    (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
+    monkeypatch.setattr(notify_lambda, "notifier", lambda: notifier)
+    event = json.loads(EVENT.read_text())
+    event["Records"][0]["Sns"]["Message"] = completed.to_json()
+    assert parse_event(event["Records"][0]["Sns"]["Message"]) == completed
+    notify_lambda.handler(event, None)
+    slack.wait_for("files.completeUploadExternal")
