@@ -31,6 +31,7 @@ ENV_ALLOWED_CHANNELS = "STUDIOBOT_ALLOWED_CHANNELS"
 ENV_ALLOWED_USERS = "STUDIOBOT_ALLOWED_USERS"
 ENV_ADMINS = "STUDIOBOT_ADMINS"
 ENV_CARD_INTERVAL = "STUDIOBOT_CARD_UPDATE_INTERVAL_S"
+ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"  # the local stack's HTTP port for Slack (default 3000)
 # boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 

@@ -369,6 +369,12 @@ class DynamoJobs:
             condition="attribute_not_exists(notified_at) AND NOT (#status IN (:queued, :running))",
         )
 
+    def release_completion_notice(self, job_id: str) -> None:
+        """Give the claim back when the notice could not be sent, so the next delivery sends it."""
+        self._transition(
+            job_id, "REMOVE notified_at", {}, condition="attribute_exists(pk)", uses_status=False
+        )
+
     def mark_card_updated(self, job_id: str) -> None:
         """Note when the card was last changed (the final update is not throttled, only spaced)."""
         self._transition(

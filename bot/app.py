@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -34,11 +35,17 @@ def build_app(
 ) -> App:
     """The app every entry point serves: Lambda, the local HTTP server, Socket Mode and the tests."""
     services = services or Services(settings)
+    bot_token = credentials.bot_token
+
+    def authorize(**_: Any) -> AuthorizeResult:
+        # One workspace, one bot token: answering here spares Bolt an auth.test call on the ack path.
+        return AuthorizeResult(enterprise_id=None, team_id=None, bot_token=bot_token)
+
     app = App(
-        client=client or web_client(settings, credentials.bot_token),
+        client=client or web_client(settings, bot_token),
         signing_secret=credentials.signing_secret,
+        authorize=authorize,
         process_before_response=True,  # on Lambda nothing may run after the response
-        token_verification_enabled=False,  # no auth.test call on a cold start
     )
 
     @app.middleware

@@ -55,7 +55,14 @@ class SlackNotifier:
         jobs = self.services.jobs
         if not jobs.claim_completion_notice(event.job_id):
             return  # another delivery of this event already announced it
-        job = jobs.get(event.job_id)
+        try:
+            self._announce(jobs.get(event.job_id))
+        except Exception:
+            jobs.release_completion_notice(event.job_id)  # the redelivery will try again
+            raise
+
+    def _announce(self, job: Job) -> None:
+        jobs = self.services.jobs
         if not job.card_ts and not job.channel:
             return  # submitted from the CLI: no channel to tell
         if not job.card_ts:

@@ -14,7 +14,17 @@ from typing import Any
 
 import boto3
 
-from backend.config import ENV_AWS_ENDPOINT_URL, Settings
+from backend.config import (
+    ENV_AWS_ENDPOINT_URL,
+    ENV_EVENTS_TOPIC_ARN,
+    ENV_OUTPUTS_BUCKET,
+    ENV_RENDER_DLQ_URL,
+    ENV_RENDER_QUEUE_URL,
+    ENV_SCENES_BUCKET,
+    ENV_STAGE,
+    ENV_TABLE,
+    Settings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
@@ -43,26 +53,21 @@ class StackInfo:
     notifications_queue_url: str
 
     def settings(self, **overrides: Any) -> Settings:
-        return Settings.from_env(
-            {},
-            stage="local",
-            scenes_bucket=self.scenes_bucket,
-            outputs_bucket=self.outputs_bucket,
-            table_name=self.table_name,
-            render_queue_url=self.render_queue_url,
-            events_topic_arn=self.events_topic_arn,
-            **overrides,
-        )
+        """Settings for this stack: its resource names over whatever else the environment configures."""
+        return Settings.from_env({**os.environ, **self.environ()}, **overrides)
 
     def environ(self) -> dict[str, str]:
         """Environment for a process that talks to this stack (credentials, endpoint, resource names)."""
-        from backend.config import ENV_RENDER_DLQ_URL
-
         return {
             **FAKE_CREDENTIALS,
             ENV_AWS_ENDPOINT_URL: self.endpoint,
+            ENV_STAGE: "local",
+            ENV_SCENES_BUCKET: self.scenes_bucket,
+            ENV_OUTPUTS_BUCKET: self.outputs_bucket,
+            ENV_TABLE: self.table_name,
+            ENV_RENDER_QUEUE_URL: self.render_queue_url,
             ENV_RENDER_DLQ_URL: self.render_dlq_url,
-            **self.settings().to_env(),
+            ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
         }
 
     def save(self, path: Path) -> None:

@@ -15,7 +15,15 @@ from typing import Any, TextIO
 
 import boto3
 
-from backend.config import ENV_LOCAL_HOME, ENV_LOCAL_RETRY_DELAY, ENV_LOCAL_VISIBILITY_TIMEOUT, ENV_WORK_DIR
+from backend.config import (
+    ENV_BOT_PORT,
+    ENV_LOCAL_HOME,
+    ENV_LOCAL_RETRY_DELAY,
+    ENV_LOCAL_VISIBILITY_TIMEOUT,
+    ENV_WORK_DIR,
+    Settings,
+    slack_credentials,
+)
 from backend.events import parse_event
 from backend.notify import message_text
 from local.stack import REPO_ROOT, StackInfo, deploy, start_moto_server, use_local_aws
@@ -83,6 +91,8 @@ class Supervisor:
         for index in range(self.worker_count):
             self._spawn(f"render-{index + 1}", "render")
         self._spawn("dlq", "dlq")
+        self.settings = Settings.from_env(self.env)
+        self._start_slack()
         threading.Thread(target=self._notify_loop, name="notifier", daemon=True).start()
         threading.Thread(target=self._watch_loop, name="watcher", daemon=True).start()
         self._write_state()
@@ -90,6 +100,32 @@ class Supervisor:
             f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s) + DLQ worker"
         )
         return self.info
+
+    def _start_slack(self) -> None:
+        """With Slack credentials in the environment, serve the bot and post to Slack like the AWS stack does."""
+        credentials = slack_credentials()
+        self.slack_notifier = None
+        self.bot_server = None
+        if not credentials.bot_token:
+            self.say("Slack: no SLACK_BOT_TOKEN, so channel messages are printed here only")
+            return
+        from bot.app import build_app, web_client
+        from bot.notifier import SlackNotifier
+        from bot.services import Services
+        from local.slack_http import BotServer
+
+        services = Services(self.settings)
+        app = build_app(self.settings, credentials, services=services)
+        self.slack_notifier = SlackNotifier(web_client(self.settings, credentials.bot_token), services)
+        if credentials.signing_secret:
+            port = int(os.environ.get(ENV_BOT_PORT, "3000"))
+            self.bot_server = BotServer(app, port).start()
+            self.say(f"Slack: the bot answers at {self.bot_server.url}")
+        if credentials.app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(app, credentials.app_token).connect()
+            self.say("Slack: connected with Socket Mode")
 
     def _spawn(self, name: str, kind: str) -> None:
         process = subprocess.Popen(
@@ -138,9 +174,18 @@ class Supervisor:
                     self.say(f"notifier: {error}")
                 continue
             for message in response.get("Messages", []):
-                text = message_text(parse_event(message["Body"]))
+                event = parse_event(message["Body"])
+                text = message_text(event)
                 if text:
                     self.say(f"#renders ▸ {text}")
+                if self.slack_notifier is not None:
+                    try:
+                        self.slack_notifier.handle(event)
+                    except (
+                        Exception
+                    ) as error:  # left on the queue: delivered again after its visibility timeout
+                        self.say(f"Slack notifier: {type(error).__name__}: {error}")
+                        continue
                 sqs.delete_message(
                     QueueUrl=self.info.notifications_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
@@ -159,6 +204,8 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if self.bot_server is not None:
+            self.bot_server.stop()
         self.server.stop()
         state_path().unlink(missing_ok=True)
         self.say("local stack stopped")

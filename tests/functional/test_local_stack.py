@@ -135,3 +135,50 @@ def test_a_poison_task_ends_in_the_dlq_and_the_job_lists_it_failed(
     assert (final.status, final.done, final.failed) == (JobStatus.DONE_WITH_FAILURES, 0, 1)
     (record,) = jobs.frames(job.job_id)
     assert record.frame == 7 and "RuntimeError" in record.error
+
+
+def test_render_from_slack_over_http_against_studiobot_up(
+    tmp_path: Path, sample_scene: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+    import urllib.request
+
+    from tests.fakes.slack import FakeSlack, signed_headers, slash_command_body
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home = tmp_path / ".studiobot"
+    with FakeSlack() as slack:
+        env = {
+            "SLACK_BOT_TOKEN": "xoxb-e2e",
+            "SLACK_SIGNING_SECRET": "e2e-secret",
+            "SLACK_API_URL": slack.base_url,
+            "STUDIOBOT_BOT_PORT": str(port),
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        started = studiobot(home, "up", "--workers", "1")
+        assert started.returncode == 0, started.stdout + started.stderr
+        try:
+            state = json.loads((home / "stack.json").read_text())
+            info, _, jobs = _services(state, monkeypatch)
+            boto3.client("s3").upload_file(str(sample_scene), info.scenes_bucket, "scenes/turntable.blend")
+            body = slash_command_body(f"turntable.blend 1-3 {TINY}", response_url=slack.response_url())
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/slack/events",
+                data=body.encode(),
+                headers=signed_headers(body, "e2e-secret"),
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                assert response.status == 200 and "Checking" in json.loads(response.read())["text"]
+            (card,) = slack.wait_for("chat.postMessage", timeout=30)
+            (complete,) = slack.wait_for("files.completeUploadExternal", timeout=120)
+            assert complete.args["thread_ts"] == card.args.get("ts", "1700000000.000100")
+            assert "all 3 frames of `scenes/turntable.blend` rendered" in complete.args["initial_comment"]
+            final = slack.calls_to("chat.update")[-1]
+            assert final.args["blocks"][0]["text"]["text"].startswith("*✅ Done*")
+            (job,) = jobs.recent("C0RENDERS")
+            assert job.status is JobStatus.DONE and job.done == 3
+        finally:
+            studiobot(home, "down")
