@@ -159,3 +159,67 @@ def completion_reply(
     if outputs_link:
         text += f"\n<{outputs_link}|Download the frames> (link valid 7 days)"
     return text
+
+
+def _input(
+    block_id: str, label: str, placeholder: str, initial: str = "", optional: bool = False
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "placeholder": {"type": "plain_text", "text": placeholder},
+    }
+    if initial:
+        element["initial_value"] = initial
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": {"type": "plain_text", "text": label},
+        "element": element,
+    }
+
+
+def _select(block_id: str, label: str, options: list[str], initial: str) -> dict[str, Any]:
+    choices = [{"text": {"type": "plain_text", "text": option}, "value": option} for option in options]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": {"type": "plain_text", "text": label},
+        "element": {
+            "type": "static_select",
+            "action_id": "value",
+            "options": choices,
+            "initial_option": next(choice for choice in choices if choice["value"] == initial),
+        },
+    }
+
+
+def render_modal(file_name: str, private_metadata: str) -> dict[str, Any]:
+    """ "Render this scene": frames and settings for a .blend shared in a channel."""
+    return {
+        "type": "modal",
+        "callback_id": "render_scene",
+        "private_metadata": private_metadata,
+        "title": {"type": "plain_text", "text": "Render this scene"},
+        "submit": {"type": "plain_text", "text": "Render"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            _section(f"Render `{file_name}` on the farm. The file is copied into the scenes bucket first."),
+            _input("frames", "Frames", "1-240, 1-240x2 or 1,5,10-20", "1-24"),
+            _input("res", "Resolution", "1920x1080 (empty: the scene's)", optional=True),
+            _input("samples", "Samples", "64 (empty: the scene's)", optional=True),
+            _select("engine", "Engine", ["scene", "CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE"], "scene"),
+            _select("format", "Format", ["PNG", "JPEG", "OPEN_EXR"], "PNG"),
+        ],
+    }
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (e.g. there is no scene in that message)."""
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title[:24]},
+        "close": {"type": "plain_text", "text": "OK"},
+        "blocks": [_section(text)],
+    }

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands
+from bot.listeners import actions, commands, shortcuts, views
 
 
 def register(app: App) -> None:
     commands.register(app)
     actions.register(app)
+    shortcuts.register(app)
+    views.register(app)

@@ -68,6 +68,7 @@ class FakeSlack:
         self._counters = _Counters()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.hosted: dict[str, tuple[str, bytes]] = {}  # file id → (name, content), served to bot tokens
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -153,6 +154,11 @@ class FakeSlack:
     def fail(self, method: str, error: str, times: int = 1) -> None:
         """Answer the next `times` calls to `method` with `{"ok": false, "error": error}` and HTTP 200."""
         self._inject(method, _Injected(remaining=times, error=error))
+
+    def host_file(self, file_id: str, name: str, content: bytes) -> dict[str, Any]:
+        """Share a file in the fake workspace; returns it as a message's `files` entry shows it."""
+        self.hosted[file_id] = (name, content)
+        return _file_object(self, file_id)
 
     def reset(self) -> None:
         """Forget the calls received so far."""
@@ -291,6 +297,7 @@ _ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.getPermalink": _permalink,
     "files.getUploadURLExternal": _upload_url,
     "files.completeUploadExternal": _complete_upload,
+    "files.info": lambda fake, args: {"file": _file_object(fake, str(args.get("file", "")))},
     "views.open": _view,
     "views.update": _view,
     "views.push": _view,
@@ -335,6 +342,17 @@ def _parse_args(query: str, content_type: str, body: bytes) -> dict[str, Any]:
     return args
 
 
+def _file_object(fake: FakeSlack, file_id: str) -> dict[str, Any]:
+    name, content = fake.hosted.get(file_id, ("", b""))
+    return {
+        "id": file_id,
+        "name": name,
+        "size": len(content),
+        "filetype": name.rsplit(".", 1)[-1] if "." in name else "",
+        "url_private_download": f"{fake.origin}/files-pri/{file_id}/download/{name}",
+    }
+
+
 def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -370,6 +388,14 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                     )
                 )
                 self._send(200, f"OK - {len(body)}".encode(), "text/plain; charset=utf-8")
+            elif url.path.startswith("/files-pri/"):
+                file_id = url.path.split("/")[2]
+                if file_id not in fake.hosted or not headers.get("authorization", "").startswith(
+                    "Bearer xoxb-"
+                ):
+                    self._send(404, b"not found", "text/plain")
+                else:
+                    self._send(200, fake.hosted[file_id][1], "application/octet-stream")
             elif url.path.startswith("/response/"):
                 args = _parse_args(url.query, content_type or "application/json", body)
                 args["_name"] = url.path.removeprefix("/response/")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +13,23 @@ import boto3
 import pytest
 from moto import mock_aws
 from PIL import Image
+from slack_bolt import App
+from slack_sdk import WebClient
 
 from backend.aws.s3 import S3Store
 from backend.aws.sns import SnsPublisher
 from backend.aws.sqs import SqsQueue
-from backend.config import Settings
+from backend.config import Access, Settings, SlackCredentials
 from backend.events import Event, parse_event
 from backend.jobs import DynamoJobs
 from backend.progress import JobReporter
 from backend.submit import SubmissionService
 from backend.tasks import RenderSettings
+from bot.app import build_app, web_client
+from bot.services import Services
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
+from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
 
 moto_patches.apply()
 
@@ -118,3 +123,57 @@ def sample_scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
         stdout=subprocess.DEVNULL,
     )
     return path
+
+
+SECRET = "test-signing-secret"
+ARTIST, OTHER, ADMIN = "U0ARTIST", "U0OTHER", "U0ADMIN"
+CHANNEL = "C0RENDERS"
+
+
+@dataclass
+class Bot:
+    app: App
+    slack: FakeSlack
+    stack: Stack
+    services: Services
+
+    def command(self, text: str, user: str = ARTIST, channel: str = CHANNEL, trigger: str = "t1") -> Any:
+        body = slash_command_body(
+            text,
+            user_id=user,
+            channel_id=channel,
+            response_url=self.slack.response_url(trigger),
+            trigger_id=trigger,
+        )
+        return dispatch_signed(self.app, body, SECRET)
+
+    def click(self, action_id: str, job_id: str, user: str = ARTIST) -> Any:
+        payload = {
+            "type": "block_actions",
+            "user": {"id": user},
+            "channel": {"id": CHANNEL},
+            "team": {"id": "T0001"},
+            "trigger_id": "t-click",
+            "response_url": self.slack.response_url("click"),
+            "actions": [
+                {"action_id": action_id, "value": job_id, "type": "button", "block_id": f"job:{job_id}"}
+            ],
+            "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": CHANNEL},
+        }
+        return dispatch_signed(self.app, interaction_body(payload), SECRET)
+
+    def replies(self, count: int = 1) -> list[dict[str, Any]]:
+        """What the user saw in response_url answers (ephemeral)."""
+        return [call.args for call in self.slack.wait_for("response_url", count)]
+
+
+@pytest.fixture
+def bot(stack: Stack) -> Iterator[Bot]:
+    with FakeSlack() as slack:
+        settings = replace(
+            stack.settings, slack_api_url=slack.base_url, access=Access(admins=frozenset({ADMIN}))
+        )
+        services = Services(settings)
+        client: WebClient = web_client(settings, "xoxb-test")
+        app = build_app(settings, SlackCredentials("xoxb-test", SECRET), client=client, services=services)
+        yield Bot(app, slack, stack, services)

@@ -3,74 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
-from slack_bolt import App
-from slack_sdk import WebClient
 
 from backend.config import Access, SlackCredentials
 from backend.jobs import JobStatus
-from bot.app import build_app, web_client
-from bot.services import Services
-from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
+from bot.app import build_app
+from tests.fakes.slack import dispatch_signed, slash_command_body
 
-from .conftest import Stack
-
-SECRET = "test-signing-secret"
-ARTIST, OTHER, ADMIN = "U0ARTIST", "U0OTHER", "U0ADMIN"
-CHANNEL = "C0RENDERS"
-
-
-@dataclass
-class Bot:
-    app: App
-    slack: FakeSlack
-    stack: Stack
-    services: Services
-
-    def command(self, text: str, user: str = ARTIST, channel: str = CHANNEL, trigger: str = "t1") -> Any:
-        body = slash_command_body(
-            text,
-            user_id=user,
-            channel_id=channel,
-            response_url=self.slack.response_url(trigger),
-            trigger_id=trigger,
-        )
-        return dispatch_signed(self.app, body, SECRET)
-
-    def click(self, action_id: str, job_id: str, user: str = ARTIST) -> Any:
-        payload = {
-            "type": "block_actions",
-            "user": {"id": user},
-            "channel": {"id": CHANNEL},
-            "team": {"id": "T0001"},
-            "trigger_id": "t-click",
-            "response_url": self.slack.response_url("click"),
-            "actions": [
-                {"action_id": action_id, "value": job_id, "type": "button", "block_id": f"job:{job_id}"}
-            ],
-            "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": CHANNEL},
-        }
-        return dispatch_signed(self.app, interaction_body(payload), SECRET)
-
-    def replies(self, count: int = 1) -> list[dict[str, Any]]:
-        """What the user saw in response_url answers (ephemeral)."""
-        return [call.args for call in self.slack.wait_for("response_url", count)]
-
-
-@pytest.fixture
-def bot(stack: Stack) -> Iterator[Bot]:
-    with FakeSlack() as slack:
-        settings = replace(
-            stack.settings, slack_api_url=slack.base_url, access=Access(admins=frozenset({ADMIN}))
-        )
-        services = Services(settings)
-        client: WebClient = web_client(settings, "xoxb-test")
-        app = build_app(settings, SlackCredentials("xoxb-test", SECRET), client=client, services=services)
-        yield Bot(app, slack, stack, services)
+from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot
 
 
 def _text(response: Any) -> str:

@@ -1,0 +1,112 @@
+"""The "Render this scene" modal: checked on submit (errors shown in the modal), then the file is copied and rendered."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
+
+from backend.commands import RenderRequest, parse_render
+from backend.config import Settings
+from backend.errors import StudiobotError, ValidationError
+from bot.listeners.commands.render import post_card
+from bot.services import Services
+
+_OPTION_BLOCKS = {"--res": "res", "--samples": "samples", "--engine": "engine", "--format": "format"}
+
+
+def _words(view: dict[str, Any]) -> list[str]:
+    """The modal's fields as the words of a `/render` command (one grammar everywhere)."""
+    values = view["state"]["values"]
+
+    def value(block: str) -> str:
+        field = values.get(block, {}).get("value", {})
+        selected = field.get("selected_option")
+        return str((selected or {}).get("value") if selected else field.get("value") or "").strip()
+
+    name = json.loads(view["private_metadata"])["name"]
+    words = [name, value("frames")]
+    for option, block in _OPTION_BLOCKS.items():
+        text = value(block)
+        if text and text != "scene":
+            words += [option, text]
+    return words
+
+
+def _request(view: dict[str, Any], settings: Settings) -> RenderRequest:
+    from backend.frames import parse_frame_spec
+
+    request = parse_render(_words(view), settings.limits)
+    parse_frame_spec(request.frames, settings.limits.max_frames_per_job)
+    return request
+
+
+def ack_render_scene(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
+    """Keep the modal open with the mistake under its field, or close it and start the work."""
+    try:
+        _request(view, context["settings"])
+    except ValidationError as error:
+        message = str(error)
+        block = next((b for option, b in _OPTION_BLOCKS.items() if f"`{option}" in message), "frames")
+        ack(response_action="errors", errors={block: message})
+        return
+    ack()
+
+
+def submit_render_scene(
+    client: WebClient, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+) -> None:
+    """Copy the shared .blend into the scenes bucket and submit it; problems reach the user as a DM."""
+    settings: Settings = context["settings"]
+    services: Services = context["services"]
+    user = body["user"]["id"]
+    metadata = json.loads(view["private_metadata"])
+    try:
+        request = _request(view, settings)
+    except ValidationError:
+        return  # the modal is still open and shows the mistake
+    try:
+        key = f"{settings.scenes_prefix}slack/{metadata['file']}/{Path(metadata['name']).name}"
+        _copy_file(client, metadata["file"], settings.scenes_bucket, key, services)
+        request = RenderRequest(
+            scene=key, frames=request.frames, settings=request.settings, assets_prefix=None, dry_run=False
+        )
+        submission = services.submissions.submit(
+            request, requested_by=user, channel=metadata["channel"], client_token=f"modal:{view['id']}"
+        )
+        if submission.job is not None and submission.created:
+            post_card(client, services, submission.job.job_id, metadata["channel"])
+    except StudiobotError as error:
+        client.chat_postMessage(channel=user, text=f"⚠️ Could not render `{metadata['name']}`: {error}")
+    except Exception:
+        import logging
+
+        logging.getLogger("studiobot.bot").exception("render from the modal failed")
+        client.chat_postMessage(
+            channel=user,
+            text=f"Something went wrong on our side rendering `{metadata['name']}`; nothing was queued.",
+        )
+
+
+def _copy_file(client: WebClient, file_id: str, bucket: str, key: str, services: Services) -> None:
+    info = client.files_info(file=file_id)["file"]
+    host = urlsplit(info["url_private_download"]).hostname or ""
+    if not (host == "slack.com" or host.endswith(".slack.com") or host == urlsplit(client.base_url).hostname):
+        raise ValidationError(
+            "That file is not stored by Slack, so studiobot will not fetch it."
+        )  # keep the token home
+    request = urllib.request.Request(
+        info["url_private_download"], headers={"Authorization": f"Bearer {client.token}"}
+    )
+    with tempfile.TemporaryDirectory(prefix="studiobot-scene-") as folder:
+        path = Path(folder) / "scene.blend"
+        with urllib.request.urlopen(request, timeout=60) as response, path.open("wb") as out:
+            while chunk := response.read(1 << 20):
+                out.write(chunk)
+        services.store.upload(path, bucket, key)
