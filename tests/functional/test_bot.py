@@ -57,7 +57,9 @@ def test_a_render_posts_a_job_card_in_the_channel(bot: Bot) -> None:
     assert "`scenes/shot010/shot.blend` · frames `1-24` · by <@U0ARTIST>" in blocks[0]["text"]["text"]
     assert "▱▱▱▱▱▱▱▱▱▱ 0/24" in blocks[1]["text"]["text"]
     assert [button["text"]["text"] for button in blocks[-1]["elements"]] == ["Cancel"]
-    (job,) = bot.stack.jobs.recent(CHANNEL)
+    deadline = time.monotonic() + 5  # the card's ts is stored just after Slack answers the post
+    while not (job := bot.stack.jobs.recent(CHANNEL)[0]).card_ts and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert job.card_ts == "1700000000.000100" and job.card_channel == CHANNEL
     assert len(bot.stack.queued_bodies()) == 24
 
