@@ -1,1 +1,1 @@
-"""Benchmarks of the render pipeline and the task fan-out: `make bench` (see bench/README.md)."""
+"""Benchmarks of the render pipeline, the task fan-out and the bot's acks: `make bench` (see bench/README.md)."""

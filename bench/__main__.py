@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout]` (`make bench`): run the benchmarks, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import fanout, render
+from bench import ack, fanout, render
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("render", "fanout")
+BENCHMARKS = ("render", "fanout", "ack")
 console = Console(highlight=False)
 
 
@@ -78,6 +78,23 @@ def _fanout_rows(table: Table, data: dict[str, Any]) -> None:
     _row(table, "fanout: speedup", f"{data['speedup']:.1f}×")
 
 
+def _ack_rows(table: Table, data: dict[str, Any]) -> None:
+    ratio, rss, p99, bpy = data["import_ratio"], data["rss_mb"], data["ack_p99_ms"], data["bpy_imported"]
+    _row(table, "ack: import_ratio (bot.handler / bare Bolt)", f"{ratio:.3f}", "≤ 1.3", ratio <= 1.3)
+    _row(
+        table,
+        f"ack: import_s, bot.handler (median of {len(data['bot_import_runs_s'])})",
+        f"{data['bot_import_s']:.3f}",
+    )
+    _row(table, "ack: import_s, slack_bolt + Lambda adapter", f"{data['baseline_import_s']:.3f}")
+    _row(table, "ack: bpy imported by bot.handler", "yes" if bpy else "no", "no", not bpy)
+    _row(table, "ack: rss_mb after import bot.handler", f"{rss:.0f}", "≤ 120", rss <= 120)
+    _row(table, "ack: ack_p50_ms", f"{data['ack_p50_ms']:.2f}")
+    _row(table, "ack: ack_p99_ms", f"{p99:.2f}", "≤ 20", p99 <= 20)
+    _row(table, "ack: first ack after build_app, ms", f"{data['ack_first_ms']:.1f}")
+    _row(table, "ack: count (signed /render, in-process)", f"{data['count']:,}")
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -91,6 +108,8 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _render_rows(table, results["render"])
     if "fanout" in results:
         _fanout_rows(table, results["fanout"])
+    if "ack" in results:
+        _ack_rows(table, results["ack"])
     return table
 
 
@@ -100,10 +119,10 @@ def _write(name: str, data: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    """Run the chosen benchmarks (both by default), write their JSON and print the table."""
+    """Run the chosen benchmarks (all by default), write their JSON and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     # Checked by hand: argparse rejects a list default for a `nargs="*"` positional that has choices.
-    parser.add_argument("which", nargs="*", metavar="render|fanout", help="default: both")
+    parser.add_argument("which", nargs="*", metavar="render|fanout|ack", help="default: all")
     args = parser.parse_args()
     args.which = args.which or list(BENCHMARKS)
     if not set(args.which) <= set(BENCHMARKS):
@@ -119,6 +138,12 @@ def main() -> None:
         console.print("Fan-out: a 10,000-frame submit, then one message per frame…")
         results["fanout"] = {"machine": info, **fanout.run()}
         _write("fanout", results["fanout"])
+    if "ack" in args.which:
+        console.print(
+            "Ack: cold imports in fresh interpreters (bot vs bare Bolt), then 1,000 signed /render acks…"
+        )
+        results["ack"] = {"machine": info, **ack.run()}
+        _write("ack", results["ack"])
     console.print(report(results, info))
     written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
     console.print(f"Results in {RESULTS}: {', '.join(written)}")
