@@ -14,90 +14,26 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
 
 from backend.errors import AwsError, ConflictError, NotFoundError
+from backend.job_records import ACTIVE, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
 from backend.tasks import RenderSettings
 
-
-class JobStatus(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    DONE = "done"
-    DONE_WITH_FAILURES = "done_with_failures"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.DONE_WITH_FAILURES, JobStatus.CANCELLED)
-
-
-ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class FrameOutcome(StrEnum):
-    DONE = "done"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Job:
-    """A render job as stored."""
-
-    job_id: str
-    status: JobStatus
-    scene_bucket: str
-    scene_key: str
-    scene_etag: str
-    frames_spec: str
-    total: int
-    task_count: int
-    settings: RenderSettings
-    output_bucket: str
-    output_prefix: str
-    assets_prefix: str | None = None
-    requested_by: str = ""
-    channel: str = ""
-    done: int = 0
-    failed: int = 0
-    created_at: float = 0.0
-    started_at: float | None = None
-    finished_at: float | None = None
-    enqueued: bool = False
-    progress_at: float | None = None
-    card_channel: str = ""
-    card_ts: str = ""
-    card_updated_at: float | None = None
-    retry_of: str = ""
-
-    @property
-    def remaining(self) -> int:
-        return self.total - self.done - self.failed
-
-
-@dataclass(frozen=True)
-class FrameRecord:
-    """What happened to one frame."""
-
-    frame: int
-    outcome: FrameOutcome
-    seconds: float = 0.0
-    output_key: str = ""
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """Result of recording a frame: whether this call counted it, and the job's counters afterwards."""
-
-    counted: bool
-    job: Job = field(repr=False)
+__all__ = [
+    "ACTIVE",
+    "DynamoJobs",
+    "FrameOutcome",
+    "FrameRecord",
+    "Job",
+    "JobStatus",
+    "Recorded",
+    "job_id_for",
+]
 
 
 def job_id_for(client_token: str) -> str:

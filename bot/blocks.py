@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.jobs import Job, JobStatus
+from backend.job_records import Job, JobStatus
 from backend.notify import duration, progress_bar
 
 Blocks = list[dict[str, Any]]

@@ -172,3 +172,13 @@ def test_an_unexpected_failure_reaches_slack_as_an_apology_not_a_traceback(bot: 
     (reply,) = bot.replies()
     assert reply["text"].startswith("Something went wrong on our side and nothing was changed.")
     assert "Traceback" not in reply["text"] and "AttributeError" not in reply["text"]
+
+
+def test_the_ack_path_loads_no_aws_sdk_no_frame_library_and_no_blender() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = "import sys, bot.app; print(__import__('json').dumps(sorted(m for m in ('boto3', 'botocore', 'fileseq', 'bpy') if m in sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert json.loads(loaded) == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners.commands.render import ack_render, run_render
+from bot.listeners.commands.render import ack_only, ack_render, answered_by_ack, run_render
 
 
 def register(app: App) -> None:
+    # First match wins: commands the ack answers completely never start a lazy listener.
+    app.command("/render", matchers=[answered_by_ack])(ack_only)
     app.command("/render")(ack=ack_render, lazy=[run_render])

@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from backend.commands import parse_render, split_words
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
+from backend.frames import check_frame_spec
 from bot import blocks
 from bot.polite import polite
 from bot.services import Services, resend_tokens
@@ -21,9 +22,7 @@ def _check(words: list[str], settings: Settings) -> None:
     """Raise ValidationError for anything wrong that needs no AWS call to see."""
     if not words or words[0].lower() not in SUBCOMMANDS:
         request = parse_render(words, settings.limits)
-        from backend.frames import parse_frame_spec
-
-        parse_frame_spec(request.frames, settings.limits.max_frames_per_job)
+        check_frame_spec(request.frames, settings.limits.max_frames_per_job)
         return
     sub, rest = words[0].lower(), words[1:]
     if sub in ("cancel", "retry") and len(rest) != 1:
@@ -34,24 +33,37 @@ def _check(words: list[str], settings: Settings) -> None:
         raise ValidationError(f"`/render {sub}` takes {'one job id' if sub == 'status' else 'nothing more'}.")
 
 
-def ack_render(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
-    """Answer within milliseconds: help, a refusal, a grammar mistake, or "on it"."""
-    settings: Settings = context["settings"]
+def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, blocks.Blocks] | None:
+    """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work to do."""
     refusal = settings.access.refusal(command["user_id"], command["channel_id"])
     if refusal:
-        ack(text=refusal, response_type="ephemeral")
-        return
+        return refusal, [{"type": "section", "text": {"type": "mrkdwn", "text": refusal}}]
     try:
         words = split_words(command.get("text", ""))
         if not words or words[0].lower() == "help":
-            text, help_blocks = blocks.help_message()
-            ack(text=text, blocks=help_blocks, response_type="ephemeral")
-            return
+            return blocks.help_message()
         _check(words, settings)
     except StudiobotError as error:
-        text, error_blocks = blocks.error_message(str(error))
-        ack(text=text, blocks=error_blocks, response_type="ephemeral")
-        return
+        return blocks.error_message(str(error))
+    return None
+
+
+def answered_by_ack(command: dict[str, Any], context: BoltContext) -> bool:
+    """Matcher: the ack alone answers this command, so no lazy listener (on Lambda, no self-invoke) is started."""
+    return immediate_answer(command, context["settings"]) is not None
+
+
+def ack_only(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    """Answer within milliseconds: help, a refusal or a mistake, privately."""
+    answer = immediate_answer(command, context["settings"])
+    assert answer is not None  # the matcher said so
+    text, answer_blocks = answer
+    ack(text=text, blocks=answer_blocks, response_type="ephemeral")
+
+
+def ack_render(ack: Ack, command: dict[str, Any]) -> None:
+    """A command with work to do: say "on it" (the lazy listener answers when done)."""
+    words = split_words(command.get("text", ""))
     if words[0].lower() in SUBCOMMANDS:
         ack()
     else:
@@ -64,15 +76,7 @@ def run_render(respond: Respond, client: WebClient, command: dict[str, Any], con
     settings: Settings = context["settings"]
     services: Services = context["services"]
     user, channel = command["user_id"], command["channel_id"]
-    if settings.access.refusal(user, channel):
-        return
-    try:
-        words = split_words(command.get("text", ""))
-        if not words or words[0].lower() == "help":
-            return
-        _check(words, settings)
-    except StudiobotError:
-        return  # the ack already said what was wrong
+    words = split_words(command.get("text", ""))  # the matcher let only well-formed commands through
     sub = words[0].lower()
     if sub == "status":
         _status(respond, services, user, channel, words[1] if len(words) > 1 else None)
