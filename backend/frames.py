@@ -9,6 +9,7 @@ from backend.errors import ValidationError
 
 EXAMPLES = "`1-240`, `42`, `1-240x2` (every 2nd frame) or `1,5,10-20`"
 MAX_SPEC_CHARS = 1_000
+BLENDER_LAST_FRAME = 1_048_574  # MAXFRAME: Blender refuses frames past this
 
 # One comma-separated part of a Deadline-style spec: a frame, or a range with an optional step.
 # Negative numbers are matched here so that they get their own, clearer, answer.
@@ -54,6 +55,10 @@ def _check_part(part: str, spec: str, max_frames: int) -> None:
     for frame in (start, end):
         if frame < 0:
             raise ValidationError(f"Frame `{frame}` is negative: frames start at 0, e.g. `0-240`.")
+        if frame > BLENDER_LAST_FRAME:
+            raise ValidationError(
+                f"Frame `{frame}` is past Blender's last frame ({BLENDER_LAST_FRAME:,}): e.g. `1-240`."
+            )
     if step <= 0:
         raise ValidationError(
             f"`{part}` has a step of {step}: the step is how many frames to advance and must be 1 or more, "

@@ -21,6 +21,7 @@ logger = logging.getLogger("studiobot.notifier")
 PICTURES = (".png", ".jpg")
 MAX_ZIP_BYTES = 2 << 30
 LINK_EXPIRY_S = 7 * 24 * 3600
+SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line
 
 
 class SlackNotifier:
@@ -50,6 +51,8 @@ class SlackNotifier:
             return  # no card yet (the bot posts it), or the final update is the completion's
         if jobs.claim_card_update(job, self.interval_s):
             self._update_card(job)
+            # Counted from when Slack took the update, so the next one is ≥ the interval later on Slack's side too.
+            jobs.mark_card_updated(job.job_id)
 
     def _completed(self, event: JobCompleted) -> None:
         jobs = self.services.jobs
@@ -72,7 +75,7 @@ class SlackNotifier:
             job = jobs.get(job.job_id)
         else:
             # The final state always lands, but never sooner than the interval after the last update.
-            wait = (job.card_updated_at or 0.0) + self.interval_s - self.services.clock()
+            wait = (job.card_updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
             if wait > 0:
                 self.sleep(wait)
             self._update_card(job)

@@ -28,8 +28,8 @@ from backend.tasks import RenderSettings
 from bot.app import build_app, web_client
 from bot.services import Services
 from local import moto_patches
+from local.fake_slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
 from local.stack import REPO_ROOT, StackInfo, deploy
-from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
 
 moto_patches.apply()
 

@@ -11,7 +11,7 @@ import pytest
 from backend.config import Access, SlackCredentials
 from backend.jobs import JobStatus
 from bot.app import build_app
-from tests.fakes.slack import dispatch_signed, slash_command_body
+from local.fake_slack import dispatch_signed, slash_command_body
 
 from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot
 

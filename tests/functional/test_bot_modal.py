@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from backend.jobs import JobStatus
-from tests.fakes.slack import dispatch_signed, interaction_body
+from local.fake_slack import dispatch_signed, interaction_body
 
 from .conftest import ARTIST, CHANNEL, SECRET, Bot
 

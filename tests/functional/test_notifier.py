@@ -18,7 +18,7 @@ from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from bot.services import Services
-from tests.fakes.slack import FakeSlack
+from local.fake_slack import FakeSlack
 
 from .conftest import Stack
 

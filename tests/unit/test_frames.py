@@ -48,7 +48,9 @@ def test_a_full_shot_is_240_frames() -> None:
         ("1-10:3", "not a frame range"),
         ("1,,2", "empty part"),
         ("1-20000", "20,000 frames, over the limit of 10,000"),
-        ("1-999999999999", "over the limit"),
+        ("1-999999999999", "past Blender's last frame"),
+        ("10000000000000000000000000000", "past Blender's last frame (1,048,574)"),
+        ("1-20000,1048570-1048574", "20,000 frames, over the limit"),
     ],
 )
 def test_wrong_specs_say_what_was_wrong_and_what_works(spec: str, said: str) -> None:
