@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from slack_bolt import App, BoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
@@ -15,7 +15,7 @@ from backend.config import Settings, SlackCredentials
 from bot import listeners
 from bot.services import Services
 
-logger = logging.getLogger("studiobot.bot")
+logger = Logger(service="studiobot-bot")
 
 
 def web_client(settings: Settings, token: str | None) -> WebClient:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
 from backend.events import Event, JobCompleted, JobProgress
@@ -17,7 +17,7 @@ from backend.previews import animated_preview, contact_sheet, evenly
 from bot import blocks
 from bot.services import Services
 
-logger = logging.getLogger("studiobot.notifier")
+logger = Logger(service="studiobot-notifier")
 PICTURES = (".png", ".jpg")
 MAX_ZIP_BYTES = 2 << 30
 LINK_EXPIRY_S = 7 * 24 * 3600

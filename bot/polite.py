@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any
+
+from aws_lambda_powertools import Logger
 
 from backend.errors import StudiobotError
 from bot.blocks import error_message
 
-logger = logging.getLogger("studiobot.bot")
+logger = Logger(service="studiobot-bot")
 SORRY = "Something went wrong on our side and nothing was changed. Try again in a minute; if it keeps happening, tell #studio-ops."
 
 
@@ -25,7 +26,7 @@ def polite(listener: Callable[..., None]) -> Callable[..., None]:
         except StudiobotError as error:
             _answer(respond, str(error))
         except Exception:
-            logger.exception("listener %s failed", listener.__name__)
+            logger.exception("listener failed", listener=listener.__name__)
             _answer(respond, SORRY)
 
     return wrapper

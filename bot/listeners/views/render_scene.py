@@ -85,9 +85,9 @@ def submit_render_scene(
     except StudiobotError as error:
         client.chat_postMessage(channel=user, text=f"⚠️ Could not render `{metadata['name']}`: {error}")
     except Exception:
-        import logging
+        from bot.polite import logger
 
-        logging.getLogger("studiobot.bot").exception("render from the modal failed")
+        logger.exception("render from the modal failed")
         client.chat_postMessage(
             channel=user,
             text=f"Something went wrong on our side rendering `{metadata['name']}`; nothing was queued.",

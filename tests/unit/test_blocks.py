@@ -1,0 +1,104 @@
+"""Every Slack message's blocks against a stored snapshot (`UPDATE_SNAPSHOTS=1 make test` rewrites them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backend.job_records import Job, JobStatus
+from backend.tasks import RenderSettings
+from bot import blocks
+
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
+NOW = 1_800_000_600.0
+
+
+def _job(**changes: Any) -> Job:
+    values: dict[str, Any] = {
+        "job_id": "r1a2b3c4d5",
+        "status": JobStatus.RUNNING,
+        "scene_bucket": "scenes",
+        "scene_key": "scenes/shot010/shot.blend",
+        "scene_etag": "e",
+        "frames_spec": "1-240",
+        "total": 240,
+        "task_count": 240,
+        "settings": RenderSettings(resolution=(1920, 1080), samples=64, engine="CYCLES"),
+        "output_bucket": "outputs",
+        "output_prefix": "outputs/r1a2b3c4d5/",
+        "requested_by": "U0ARTIST",
+        "channel": "C0RENDERS",
+        "done": 118,
+        "failed": 2,
+        "created_at": 1_800_000_000.0,
+        "started_at": 1_800_000_030.0,
+    }
+    values.update(changes)
+    return Job(**values)
+
+
+CASES = {
+    "card_running": lambda: blocks.job_card(_job(), NOW),
+    "card_queued": lambda: blocks.job_card(
+        _job(status=JobStatus.QUEUED, done=0, failed=0, started_at=None), NOW
+    ),
+    "card_done_with_failures": lambda: blocks.job_card(
+        _job(status=JobStatus.DONE_WITH_FAILURES, done=238, failed=2, finished_at=1_800_001_200.0), NOW
+    ),
+    "card_retry_done": lambda: blocks.job_card(
+        _job(
+            status=JobStatus.DONE,
+            done=2,
+            failed=0,
+            total=2,
+            frames_spec="7,9",
+            retry_of="r0ld0ld0ld",
+            finished_at=1_800_000_100.0,
+        ),
+        NOW,
+    ),
+    "help": blocks.help_message,
+    "error": lambda: blocks.error_message("Frame range `240-1x0` has a step of 0: e.g. `1-240x2`."),
+    "list": lambda: blocks.job_list(
+        [_job(job_id="r0ther0000", requested_by="U0OTHER", created_at=1_800_000_300.0), _job()],
+        "U0ARTIST",
+        NOW,
+    ),
+    "completion_with_failures": lambda: (
+        blocks.completion_reply(
+            _job(status=JobStatus.DONE_WITH_FAILURES, done=238, failed=2, finished_at=1_800_001_200.0),
+            [17, 18],
+            "https://outputs.s3.amazonaws.com/outputs/r1a2b3c4d5/shot_frames.zip?X-Amz-Signature=abc",
+            {
+                17: "RuntimeError: texture wood.png is missing",
+                18: "RuntimeError: texture wood.png is missing",
+            },
+        ),
+        [],
+    ),
+    "render_modal": lambda: ("", [blocks.render_modal("layout_v3.blend", '{"file": "F0SCENE"}')]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_message_matches_its_snapshot(name: str) -> None:
+    text, built = CASES[name]()
+    current = {"text": text, "blocks": built}
+    path = SNAPSHOTS / f"{name}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        path.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+    assert current == json.loads(path.read_text())
+
+
+def test_block_kit_limits_hold() -> None:
+    for name, build in CASES.items():
+        text, built = build()
+        assert len(text) <= 40_000, name
+        assert len(built) <= 50, name
+        for block in built:
+            section_text = block.get("text", {}).get("text", "")
+            assert len(section_text) <= 3_000, name
