@@ -36,6 +36,10 @@ ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"  # the local stack's HTTP port for Slack (de
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
 
+# Jobs submitted from `studiobot render` on the local stack are listed under this pseudo-channel.
+CLI_CHANNEL = "cli"
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one render job may ask for."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
+from backend.config import CLI_CHANNEL
 from backend.events import Event, JobCompleted, JobProgress
 from backend.jobs import FrameOutcome, Job
 from backend.previews import animated_preview, contact_sheet, evenly
@@ -66,7 +67,7 @@ class SlackNotifier:
 
     def _announce(self, job: Job) -> None:
         jobs = self.services.jobs
-        if not job.card_ts and not job.channel:
+        if not job.card_ts and job.channel in ("", CLI_CHANNEL):
             return  # submitted from the CLI: no channel to tell
         if not job.card_ts:
             text, card = blocks.job_card(job, self.services.clock())

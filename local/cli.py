@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,18 +23,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.commands import parse_render
+from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
 from backend.events import JobCompleted, parse_event
-from backend.jobs import DynamoJobs
+from backend.jobs import DynamoJobs, FrameOutcome
 from backend.notify import message_text
 from backend.previews import contact_sheet
-from backend.submit import SubmissionService
+from backend.submit import Submission, SubmissionService
 from local.stack import REPO_ROOT, StackInfo, event_feed, use_local_aws
 from local.supervisor import home, read_state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console(highlight=False)
 SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
+SUBCOMMANDS = {"help", "status", "list", "cancel", "retry"}
+CLI_USER = f"cli:{getpass.getuser()}"
 DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
 
 
@@ -147,8 +152,12 @@ def render(
 ) -> None:
     info = _stack()
     settings = info.settings()
+    words = list(ctx.args)
+    if words and words[0].lower() in SUBCOMMANDS:
+        _subcommand(words, info, settings, out)
+        return
     try:
-        request = parse_render(ctx.args, settings.limits)
+        request = parse_render(words, settings.limits)
     except StudiobotError as error:
         raise _fail(str(error)) from None
     store = S3Store()
@@ -158,13 +167,22 @@ def render(
         store.upload(local_scene, settings.scenes_bucket, key)
         console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
         request = dataclasses.replace(request, scene=key)
-    jobs = DynamoJobs(settings.table_name)
-    service = SubmissionService(store, jobs, SqsQueue(settings.render_queue_url), settings)
+    service = SubmissionService(
+        store, DynamoJobs(settings.table_name), SqsQueue(settings.render_queue_url), settings
+    )
+    _submit_and_watch(
+        info, store, out, lambda: service.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL)
+    )
+
+
+def _submit_and_watch(info: StackInfo, store: S3Store, out: Path, submit: Callable[[], Submission]) -> None:
+    """Submit, show progress until the job ends, print the channel's notice, download frames and contact sheet."""
+    jobs = DynamoJobs(info.table_name)
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     # Subscribed before submitting, so the completion notice cannot be missed.
     with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as events_url:
         try:
-            submission = service.submit(request, requested_by=f"cli:{getpass.getuser()}")
+            submission = submit()
         except StudiobotError as error:
             raise _fail(str(error)) from None
         if submission.job is None:
@@ -178,6 +196,53 @@ def render(
     folder = _download(store, completed, out)
     if folder is not None:
         console.print(f"Frames and contact sheet: [bold]{folder}[/bold]")
+
+
+def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path) -> None:
+    """`status`, `list`, `cancel`, `retry`, `help`: the very functions behind Slack's `/render`, printed here."""
+    from bot import blocks
+    from bot.listeners.commands import render as slash
+    from bot.services import Services
+
+    # On the local stack the person at the terminal is its operator: an admin of every job.
+    settings = dataclasses.replace(settings, access=Access(admins=frozenset({CLI_USER})))
+    services = Services(settings)
+    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(words)}
+    answer = slash.immediate_answer(command, settings)
+    if answer is not None:
+        console.print(answer[0], markup=False)
+        if words[0].lower() != "help":
+            raise typer.Exit(code=1)
+        return
+
+    def respond(text: str = "", **_: Any) -> None:
+        console.print(text, markup=False)
+
+    sub = words[0].lower()
+    try:
+        if sub == "status":
+            slash.status_reply(respond, services, CLI_USER, CLI_CHANNEL, words[1] if len(words) > 1 else None)
+        elif sub == "list":
+            console.print(
+                blocks.job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0], markup=False
+            )
+        elif sub == "cancel":
+            slash.cancel_job(respond, services, settings, CLI_USER, words[1])
+        elif sub == "retry":
+            job = services.jobs.get(words[1])
+            failed = [
+                record.frame
+                for record in services.jobs.frames(job.job_id)
+                if record.outcome is FrameOutcome.FAILED
+            ]
+            _submit_and_watch(
+                info,
+                services.store,
+                out,
+                lambda: services.submissions.retry(job, failed, CLI_USER, CLI_CHANNEL),
+            )
+    except StudiobotError as error:
+        raise _fail(str(error)) from None
 
 
 def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted:

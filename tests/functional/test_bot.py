@@ -182,3 +182,23 @@ def test_the_ack_path_loads_no_aws_sdk_no_frame_library_and_no_blender() -> None
     probe = "import sys, bot.app; print(__import__('json').dumps(sorted(m for m in ('boto3', 'botocore.client', 'fileseq', 'bpy') if m in sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert json.loads(loaded) == []
+
+
+def test_a_slack_retry_of_the_same_request_makes_no_second_job(bot: Bot) -> None:
+    from slack_bolt.request import BoltRequest
+
+    from local.fake_slack import signed_headers
+
+    bot.stack.put_scene()
+    body = slash_command_body("shot.blend 1-4", response_url=bot.slack.response_url(), trigger_id="t-retry")
+    assert dispatch_signed(bot.app, body, SECRET).status == 200
+    bot.slack.wait_for("chat.postMessage")
+    retry_headers: dict[str, Any] = {
+        **signed_headers(body, SECRET),
+        "X-Slack-Retry-Num": "1",
+        "X-Slack-Retry-Reason": "http_timeout",
+    }
+    assert bot.app.dispatch(BoltRequest(body=body, headers=retry_headers)).status == 200
+    (reply,) = bot.replies()
+    assert "Nothing new was queued" in reply["text"]
+    assert len(bot.slack.calls_to("chat.postMessage")) == 1 and len(bot.stack.jobs.recent(CHANNEL)) == 1

@@ -91,6 +91,16 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     again = studiobot(home, "render", "turntable.blend", "5", *TINY.split(), "--out", str(home.parent / "r"))
     assert "finished: the frame of `scenes/turntable.blend`" in again.stdout, again.stdout + again.stderr
 
+    # The rest of `/render`'s words work here too, with the same answers.
+    job_id = job_folder.name
+    listing = studiobot(home, "render", "list").stdout
+    assert f"`{job_id}` ✅ Done" in listing and listing.count("✅ Done") == 2
+    assert "4/4" in studiobot(home, "render", "status", job_id).stdout
+    refused = studiobot(home, "render", "cancel", job_id)
+    assert refused.returncode == 1 and f"Job `{job_id}` is already done: nothing to cancel." in refused.stdout
+    assert "/render SCENE FRAMES" in studiobot(home, "render", "help").stdout
+    assert "Say which job to retry" in studiobot(home, "render", "retry").stdout
+
 
 def test_the_cli_answers_a_mistake_with_a_sentence_not_a_traceback(running_stack: tuple[Path, dict]) -> None:
     home, _ = running_stack

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -16,6 +17,7 @@ from bot.polite import polite
 from bot.services import Services, resend_tokens
 
 SUBCOMMANDS = {"help", "status", "list", "cancel", "retry"}
+Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
 
 
 def _check(words: list[str], settings: Settings) -> None:
@@ -79,7 +81,7 @@ def run_render(respond: Respond, client: WebClient, command: dict[str, Any], con
     words = split_words(command.get("text", ""))  # the matcher let only well-formed commands through
     sub = words[0].lower()
     if sub == "status":
-        _status(respond, services, user, channel, words[1] if len(words) > 1 else None)
+        status_reply(respond, services, user, channel, words[1] if len(words) > 1 else None)
     elif sub == "list":
         text, list_blocks = blocks.job_list(services.jobs.recent(channel), user, services.clock())
         respond(text=text, blocks=list_blocks, response_type="ephemeral")
@@ -145,7 +147,7 @@ def post_card(client: WebClient, services: Services, job_id: str, channel: str) 
     services.jobs.attach_card(job_id, posted["channel"], posted["ts"])
 
 
-def _status(respond: Respond, services: Services, user: str, channel: str, job_id: str | None) -> None:
+def status_reply(respond: Reply, services: Services, user: str, channel: str, job_id: str | None) -> None:
     if job_id is None:
         mine = [job for job in services.jobs.recent(channel) if job.requested_by == user]
         if not mine:
@@ -160,7 +162,7 @@ def _status(respond: Respond, services: Services, user: str, channel: str, job_i
     respond(text=text, blocks=status_blocks, response_type="ephemeral")
 
 
-def cancel_job(respond: Respond, services: Services, settings: Settings, user: str, job_id: str) -> None:
+def cancel_job(respond: Reply, services: Services, settings: Settings, user: str, job_id: str) -> None:
     """Cancel a job if the user may (its submitter or an admin)."""
     job = services.jobs.get(job_id)
     if not settings.access.may_manage(user, job.requested_by):
