@@ -152,6 +152,10 @@ class DynamoJobs:
             raise _aws(error, "read the job's frames") from error
         return records
 
+    def failed_frames(self, job_id: str) -> list[int]:
+        """The job's frames recorded as failed, in frame order."""
+        return sorted(record.frame for record in self.frames(job_id) if record.outcome is FrameOutcome.FAILED)
+
     def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]:
         """The last error noted for each of these frames, where there is one."""
         keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": _error_sk(frame)}} for frame in frames]

@@ -43,8 +43,7 @@ class JobReporter:
         if job.remaining == 0 and not job.status.is_final:
             finished = self.jobs.finish(job_id)
             if finished is not None:
-                failed = sorted(r.frame for r in self.jobs.frames(job_id) if r.outcome is FrameOutcome.FAILED)
-                self.events.publish(completed_event(finished, failed))
+                self.events.publish(completed_event(finished, self.jobs.failed_frames(job_id)))
             return recorded.counted
         if recorded.counted and self.jobs.claim_progress_report(job, self.progress_interval_s):
             self.events.publish(

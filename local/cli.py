@@ -26,7 +26,7 @@ from backend.commands import parse_render
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
 from backend.events import JobCompleted, parse_event
-from backend.jobs import DynamoJobs, FrameOutcome
+from backend.jobs import DynamoJobs
 from backend.notify import message_text
 from backend.previews import contact_sheet
 from backend.submit import Submission, SubmissionService
@@ -230,11 +230,7 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
             slash.cancel_job(respond, services, settings, CLI_USER, words[1])
         elif sub == "retry":
             job = services.jobs.get(words[1])
-            failed = [
-                record.frame
-                for record in services.jobs.frames(job.job_id)
-                if record.outcome is FrameOutcome.FAILED
-            ]
+            failed = services.jobs.failed_frames(job.job_id)
             _submit_and_watch(
                 info,
                 services.store,

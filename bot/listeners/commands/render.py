@@ -12,6 +12,7 @@ from backend.commands import parse_render, split_words
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
 from backend.frames import check_frame_spec
+from backend.job_records import Job
 from bot import blocks
 from bot.polite import polite
 from bot.services import Services, resend_tokens
@@ -162,14 +163,23 @@ def status_reply(respond: Reply, services: Services, user: str, channel: str, jo
     respond(text=text, blocks=status_blocks, response_type="ephemeral")
 
 
+def _job_they_may_manage(
+    respond: Reply, services: Services, settings: Settings, user: str, job_id: str, verb: str
+) -> Job | None:
+    """The job, if this user submitted it or is an admin; otherwise say who may, and None."""
+    job = services.jobs.get(job_id)
+    if settings.access.may_manage(user, job.requested_by):
+        return job
+    respond(
+        text=f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can {verb} it.",
+        response_type="ephemeral",
+    )
+    return None
+
+
 def cancel_job(respond: Reply, services: Services, settings: Settings, user: str, job_id: str) -> None:
     """Cancel a job if the user may (its submitter or an admin)."""
-    job = services.jobs.get(job_id)
-    if not settings.access.may_manage(user, job.requested_by):
-        respond(
-            text=f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can cancel it.",
-            response_type="ephemeral",
-        )
+    if _job_they_may_manage(respond, services, settings, user, job_id, "cancel") is None:
         return
     services.reporter.cancel(job_id)
     respond(
@@ -187,18 +197,10 @@ def retry_job(
     job_id: str,
 ) -> None:
     """Render a finished job's failed frames again, as a new job with its own card."""
-    from backend.jobs import FrameOutcome
-
-    job = services.jobs.get(job_id)
-    if not settings.access.may_manage(user, job.requested_by):
-        respond(
-            text=f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can retry it.",
-            response_type="ephemeral",
-        )
+    job = _job_they_may_manage(respond, services, settings, user, job_id, "retry")
+    if job is None:
         return
-    failed = [
-        record.frame for record in services.jobs.frames(job_id) if record.outcome is FrameOutcome.FAILED
-    ]
+    failed = services.jobs.failed_frames(job_id)
     submission = services.submissions.retry(job, failed, requested_by=user, channel=job.channel or channel)
     assert submission.job is not None
     if not submission.created:
