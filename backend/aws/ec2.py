@@ -1,0 +1,143 @@
+"""EC2 adapter: studio workstations are instances tagged `studiobot:workstation=<name>`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from backend.errors import AwsError, NotFoundError
+
+TAG_NAME = "studiobot:workstation"
+TAG_OWNER = "studiobot:owner"
+TAG_KEEPALIVE = "studiobot:keepalive"
+# How many remote-desktop connections are open right now, written by the workstation itself (see README:
+# a cron job runs `dcv list-connections` and tags the instance). Absent means "not known to be in use".
+TAG_CONNECTIONS = "studiobot:dcv-connections"
+IDS_PER_CALL = 100  # start/stop/create_tags take many ids at once; keep requests small
+
+
+@dataclass(frozen=True)
+class Workstation:
+    """One workstation as EC2 describes it."""
+
+    name: str
+    instance_id: str
+    owner: str
+    state: str  # EC2's: pending, running, stopping, stopped, shutting-down
+    launched_at: datetime | None
+    keepalive: bool
+    connections: int
+    instance_type: str = ""
+    spot: bool = False
+
+    @property
+    def in_use(self) -> bool:
+        """Someone is connected over remote desktop: never stop it."""
+        return self.connections > 0
+
+
+class Ec2Workstations:
+    """Finds, starts and stops workstations in as few EC2 calls as it can."""
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+        self.calls = 0  # EC2 API calls made, for benchmarks and tests
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("ec2")
+        return self._client
+
+    def all(self) -> list[Workstation]:
+        """Every workstation that is not terminated, sorted by name (paginated describe)."""
+        filters = [
+            {"Name": "tag-key", "Values": [TAG_NAME]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+        found: list[Workstation] = []
+        try:
+            for page in self.client.get_paginator("describe_instances").paginate(
+                Filters=filters, PaginationConfig={"PageSize": 1000}
+            ):
+                self.calls += 1
+                for reservation in page["Reservations"]:
+                    found.extend(_workstation(instance) for instance in reservation["Instances"])
+        except ClientError as error:
+            raise _aws(error, "list the workstations") from error
+        return sorted(found, key=lambda workstation: workstation.name)
+
+    def named(self, name: str, workstations: Iterable[Workstation] | None = None) -> Workstation:
+        """The workstation called `name`; NotFoundError with the names that exist if there is none."""
+        known = list(workstations if workstations is not None else self.all())
+        for workstation in known:
+            if workstation.name.lower() == name.lower():
+                return workstation
+        names = ", ".join(f"`{w.name}`" for w in known[:10]) or "none yet"
+        raise NotFoundError(f"There is no workstation `{name}`. Workstations: {names}.")
+
+    def start(self, instance_ids: list[str]) -> None:
+        """Start instances, up to a hundred per call."""
+        self._batched("start_instances", instance_ids)
+
+    def stop(self, instance_ids: list[str]) -> None:
+        """Stop instances, up to a hundred per call."""
+        self._batched("stop_instances", instance_ids)
+
+    def set_keepalive(self, instance_id: str, on: bool) -> None:
+        """Tag (or untag) a workstation as kept alive."""
+        try:
+            self.calls += 1
+            if on:
+                self.client.create_tags(
+                    Resources=[instance_id], Tags=[{"Key": TAG_KEEPALIVE, "Value": "true"}]
+                )
+            else:
+                self.client.delete_tags(Resources=[instance_id], Tags=[{"Key": TAG_KEEPALIVE}])
+        except ClientError as error:
+            raise _aws(error, "change keep-alive") from error
+
+    def _batched(self, operation: str, instance_ids: list[str]) -> None:
+        for start in range(0, len(instance_ids), IDS_PER_CALL):
+            try:
+                self.calls += 1
+                getattr(self.client, operation)(InstanceIds=instance_ids[start : start + IDS_PER_CALL])
+            except ClientError as error:
+                raise _aws(
+                    error, operation.replace("_instances", "").replace("_", " ") + " workstations"
+                ) from error
+
+
+def _workstation(instance: dict[str, Any]) -> Workstation:
+    tags = {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
+    connections = tags.get(TAG_CONNECTIONS, "0")
+    return Workstation(
+        name=tags[TAG_NAME],
+        instance_id=instance["InstanceId"],
+        owner=tags.get(TAG_OWNER, ""),
+        state=instance["State"]["Name"],
+        launched_at=instance.get("LaunchTime"),
+        keepalive=tags.get(TAG_KEEPALIVE, "").lower() == "true",
+        connections=int(connections) if connections.isdigit() else 0,
+        instance_type=instance.get("InstanceType", ""),
+        spot=instance.get("InstanceLifecycle") == "spot",
+    )
+
+
+_FRIENDLY = {
+    "UnauthorizedOperation": "studiobot's role may not do that: ask an admin to check its IAM policy",
+    "IncorrectInstanceState": "the workstation is changing state right now: try again in a minute",
+    "InsufficientInstanceCapacity": "AWS has no capacity for this instance type right now: try again later",
+    "InvalidInstanceID.NotFound": "the workstation's instance no longer exists",
+}
+
+
+def _aws(error: ClientError, doing: str) -> AwsError:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    reason = _FRIENDLY.get(code, f"EC2 said {code}")
+    return AwsError(f"Could not {doing}: {reason}.", code)
