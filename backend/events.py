@@ -57,6 +57,38 @@ class JobCompleted(Event):
 
 
 @dataclass(frozen=True)
+class SessionExpiring(Event):
+    """A running workstation session lapses soon: its owner can extend it or stop it now."""
+
+    type: ClassVar[str] = "SessionExpiring"
+    name: str
+    owner: str
+    expires_at: float
+    keepalive: bool = False
+
+
+@dataclass(frozen=True)
+class SessionStopped(Event):
+    """A workstation was stopped by studiobot (lease expired, keep-alive run) rather than by its owner."""
+
+    type: ClassVar[str] = "SessionStopped"
+    name: str
+    owner: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SessionExtended(Event):
+    """A kept-alive workstation's lapsing session was extended instead of stopped."""
+
+    type: ClassVar[str] = "SessionExtended"
+    name: str
+    owner: str
+    expires_at: float
+    reason: str
+
+
+@dataclass(frozen=True)
 class UnknownEvent(Event):
     """An event this version does not know; kept whole so nothing is lost."""
 
@@ -65,7 +97,9 @@ class UnknownEvent(Event):
     body: dict[str, Any] = field(default_factory=dict)
 
 
-_KNOWN: dict[str, type[Event]] = {cls.type: cls for cls in (JobProgress, JobCompleted)}
+_KNOWN: dict[str, type[Event]] = {
+    cls.type: cls for cls in (JobProgress, JobCompleted, SessionExpiring, SessionStopped, SessionExtended)
+}
 
 
 def parse_event(data: str | dict[str, Any]) -> Event:

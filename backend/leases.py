@@ -134,6 +134,24 @@ class DynamoLeases:
             return latest
         return lease
 
+    def renew(self, lease: Lease) -> Lease:
+        """A kept-alive session that lapsed gets a fresh running lease (new id, full length) instead of a stop."""
+        now = self.clock()
+        renewed = Lease(
+            name=lease.name,
+            instance_id=lease.instance_id,
+            state=LeaseState.RUNNING,
+            lease_id=uuid.uuid4().hex[:12],
+            started_at=now,
+            expires_at=now + self.limits.max_running.total_seconds(),
+            version=lease.version + 1,
+        )
+        if not self._put(renewed, "version = :seen", {":seen": {"N": str(lease.version)}}):
+            raise ConflictError(
+                f"`{lease.name}` changed while renewing its session: the next sweep will see it."
+            )
+        return renewed
+
     def extend(self, name: str, by: timedelta) -> Lease:
         """Push a running lease's expiry later, within `max_extension` per request and `max_session` in all."""
         if by > self.limits.max_extension:

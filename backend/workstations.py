@@ -1,0 +1,208 @@
+"""Workstations from Slack: status, start/stop, keep-alive, extend, and the sweep that warns and acts at expiry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+from backend.aws.ec2 import Workstation
+from backend.config import Access
+from backend.durations import describe, parse_duration
+from backend.errors import ConflictError, ValidationError
+from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
+from backend.leases import DynamoLeases, Lease, LeaseState
+
+
+class WorkstationProvider(Protocol):
+    def all(self) -> list[Workstation]: ...
+    def named(self, name: str, workstations: list[Workstation] | None = None) -> Workstation: ...
+    def start(self, instance_ids: list[str]) -> None: ...
+    def stop(self, instance_ids: list[str]) -> None: ...
+    def set_keepalive(self, instance_id: str, on: bool) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: Event) -> None: ...
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One line of `/workstations status`."""
+
+    name: str
+    owner: str
+    state: str
+    up_for: timedelta | None
+    expires_in: timedelta | None
+    keepalive: bool
+    in_use: bool
+
+
+@dataclass
+class SweepReport:
+    """What one expiry sweep did."""
+
+    warned: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    extended: list[str] = field(default_factory=list)
+    left_in_use: list[str] = field(default_factory=list)
+
+
+class WorkstationService:
+    """The rules: who may change what, and what happens when a session's lease runs out."""
+
+    def __init__(
+        self,
+        provider: WorkstationProvider,
+        leases: DynamoLeases,
+        events: EventPublisher,
+        access: Access,
+        warn_before: timedelta = timedelta(minutes=30),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.provider = provider
+        self.leases = leases
+        self.events = events
+        self.access = access
+        self.warn_before = warn_before
+        self.clock = clock
+
+    def status(self) -> list[StatusRow]:
+        """Every workstation with its session: one EC2 describe and one lease scan."""
+        workstations = self.provider.all()
+        leases = self.leases.all()
+        now = self.clock()
+        rows = []
+        for workstation in workstations:
+            lease = self._observed(workstation, leases.get(workstation.name))
+            running = (
+                lease is not None and lease.state is LeaseState.RUNNING and workstation.state == "running"
+            )
+            rows.append(
+                StatusRow(
+                    name=workstation.name,
+                    owner=workstation.owner,
+                    state=workstation.state,
+                    up_for=timedelta(seconds=now - lease.started_at) if running and lease else None,
+                    expires_in=lease.remaining(now) if lease else None,
+                    keepalive=workstation.keepalive,
+                    in_use=workstation.in_use,
+                )
+            )
+        return rows
+
+    def start(self, name: str, user: str) -> str:
+        workstation = self._managed(name, user, "start")
+        if workstation.state in ("running", "pending"):
+            raise ConflictError(f"`{workstation.name}` is already {workstation.state}: nothing to do.")
+        if workstation.state == "stopping":
+            raise ConflictError(f"`{workstation.name}` is still stopping: start it again in a minute.")
+        self.provider.start([workstation.instance_id])
+        lease = self.leases.observe(
+            workstation.name, workstation.instance_id, True, self.leases.get(workstation.name)
+        )
+        return (
+            f"▶️ Starting `{workstation.name}`: its session lasts {describe(lease.remaining(self.clock()))}."
+        )
+
+    def stop(self, name: str, user: str) -> str:
+        workstation = self._managed(name, user, "stop")
+        if workstation.state in ("stopped", "stopping"):
+            raise ConflictError(f"`{workstation.name}` is already {workstation.state}: nothing to do.")
+        self.provider.stop([workstation.instance_id])
+        self.leases.observe(
+            workstation.name, workstation.instance_id, False, self.leases.get(workstation.name)
+        )
+        warning = " Someone was still connected to it." if workstation.in_use else ""
+        return f"⏹️ Stopping `{workstation.name}`.{warning}"
+
+    def keepalive(self, name: str, on: bool, user: str) -> str:
+        workstation = self._managed(name, user, "change keep-alive of")
+        if workstation.keepalive == on:
+            raise ConflictError(f"Keep-alive is already {'on' if on else 'off'} for `{workstation.name}`.")
+        self.provider.set_keepalive(workstation.instance_id, on)
+        if on:
+            return (
+                f"♻️ Keep-alive on for `{workstation.name}`: at expiry its session is extended, not stopped."
+            )
+        return f"Keep-alive off for `{workstation.name}`: it stops when its session expires."
+
+    def extend(self, name: str, duration_text: str, user: str) -> str:
+        by = parse_duration(duration_text)
+        workstation = self._managed(name, user, "extend")
+        self.leases.observe(
+            workstation.name,
+            workstation.instance_id,
+            workstation.state == "running",
+            self.leases.get(workstation.name),
+        )
+        lease = self.leases.extend(workstation.name, by)
+        return f"⏳ Extended `{workstation.name}` by {describe(by)}: it now expires in {describe(lease.remaining(self.clock()))}."
+
+    def sweep(self) -> SweepReport:
+        """Warn sessions about to lapse, act on lapsed ones (stop, or extend if kept alive); each once per lease."""
+        report = SweepReport()
+        workstations = self.provider.all()
+        leases = self.leases.all()
+        now = self.clock()
+        to_stop: list[tuple[Workstation, Lease]] = []
+        for workstation in workstations:
+            lease = self._observed(workstation, leases.get(workstation.name))
+            if lease is None or lease.state is not LeaseState.RUNNING or workstation.state != "running":
+                continue
+            left = lease.remaining(now)
+            if left <= timedelta(0):
+                if not self.leases.claim_expiry(lease):
+                    continue
+                if workstation.keepalive:
+                    extended = self.leases.renew(lease)
+                    report.extended.append(workstation.name)
+                    self.events.publish(
+                        SessionExtended(
+                            workstation.name, workstation.owner, extended.expires_at, "keep-alive is on"
+                        )
+                    )
+                elif workstation.in_use:
+                    report.left_in_use.append(
+                        workstation.name
+                    )  # never stop someone's work; warn again next lease
+                else:
+                    to_stop.append((workstation, lease))
+            elif left <= self.warn_before and self.leases.claim_warning(lease):
+                report.warned.append(workstation.name)
+                self.events.publish(
+                    SessionExpiring(
+                        workstation.name, workstation.owner, lease.expires_at, workstation.keepalive
+                    )
+                )
+        if to_stop:
+            self.provider.stop([workstation.instance_id for workstation, _ in to_stop])
+            for workstation, lease in to_stop:
+                self.leases.observe(workstation.name, workstation.instance_id, False, lease)
+                report.stopped.append(workstation.name)
+                self.events.publish(
+                    SessionStopped(workstation.name, workstation.owner, "its session expired")
+                )
+        return report
+
+    def _observed(self, workstation: Workstation, lease: Lease | None) -> Lease | None:
+        if workstation.state not in ("running", "stopped"):
+            return lease  # pending/stopping: wait until EC2 settles
+        return self.leases.observe(
+            workstation.name, workstation.instance_id, workstation.state == "running", lease
+        )
+
+    def _managed(self, name: str, user: str, verb: str) -> Workstation:
+        if not name:
+            raise ValidationError(
+                f"Say which workstation to {verb}, e.g. `/workstations {verb.split()[0]} anim-01`."
+            )
+        workstation = self.provider.named(name)
+        if not self.access.may_manage(user, workstation.owner):
+            raise ConflictError(
+                f"Only <@{workstation.owner}> (its owner) or an admin can {verb} `{workstation.name}`."
+            )
+        return workstation
