@@ -31,7 +31,8 @@ ENV_ALLOWED_CHANNELS = "STUDIOBOT_ALLOWED_CHANNELS"
 ENV_ALLOWED_USERS = "STUDIOBOT_ALLOWED_USERS"
 ENV_ADMINS = "STUDIOBOT_ADMINS"
 ENV_CARD_INTERVAL = "STUDIOBOT_CARD_UPDATE_INTERVAL_S"
-ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"  # the local stack's HTTP port for Slack (default 3000)
+ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"
+ENV_OPS_CHANNEL = "STUDIOBOT_OPS_CHANNEL"  # where workstation and budget alerts go  # the local stack's HTTP port for Slack (default 3000)
 # boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 
@@ -93,6 +94,7 @@ class Settings:
     access: Access = field(default_factory=Access)
     slack_api_url: str = "https://slack.com/api/"
     card_update_interval_s: float = 5.0
+    ops_channel: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -116,6 +118,7 @@ class Settings:
             ),
             "slack_api_url": env.get(ENV_SLACK_API_URL, "https://slack.com/api/"),
             "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
+            "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -138,6 +141,7 @@ class Settings:
             ENV_ADMINS: ",".join(sorted(self.access.admins)),
             ENV_SLACK_API_URL: self.slack_api_url,
             ENV_CARD_INTERVAL: str(self.card_update_interval_s),
+            ENV_OPS_CHANNEL: self.ops_channel,
         }
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from backend.events import Event, JobCompleted, JobProgress, UnknownEvent
+from backend.events import (
+    Event,
+    JobCompleted,
+    JobProgress,
+    SessionExpiring,
+    SessionExtended,
+    SessionStopped,
+    UnknownEvent,
+)
 from backend.frames import compact
 
 
@@ -31,6 +39,13 @@ def message_text(event: Event) -> str | None:
         return f"⏳ Render `{event.job_id}` ({event.scene_key}): {progress_bar(event.done + event.failed, event.total)}{failed}"
     if isinstance(event, JobCompleted):
         return _completed(event)
+    if isinstance(event, SessionExpiring):
+        what = "it will be extended (keep-alive is on)" if event.keepalive else "it will be stopped"
+        return f"⏰ <@{event.owner}> `{event.name}`'s session ends soon: {what}. `/workstations extend {event.name} 2h` keeps it."
+    if isinstance(event, SessionStopped):
+        return f"⏹️ Stopped `{event.name}` (<@{event.owner}>): {event.reason}."
+    if isinstance(event, SessionExtended):
+        return f"♻️ Extended `{event.name}` (<@{event.owner}>): {event.reason}."
     if isinstance(event, UnknownEvent):
         return None
     return None

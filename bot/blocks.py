@@ -223,3 +223,55 @@ def notice_modal(title: str, text: str) -> dict[str, Any]:
         "close": {"type": "plain_text", "text": "OK"},
         "blocks": [_section(text)],
     }
+
+
+WORKSTATIONS_HELP = (
+    "*Workstations*\n"
+    "`/workstations status` — every workstation: owner, state, up for, expires in, keep-alive\n"
+    "`/workstations start NAME` · `/workstations stop NAME` (its owner or an admin)\n"
+    "`/workstations keepalive NAME on|off` — at expiry, extend instead of stop\n"
+    "`/workstations extend NAME 4h` — push a running session's expiry (`90m`, `1h30m` work too)\n"
+    "Running sessions last 11 h 30 min and stopped ones 4 days unless extended; owners are warned 30 min before."
+)
+
+
+def workstations_table(rows: list[Any]) -> tuple[str, Blocks]:
+    """`/workstations status` as a fixed-width table (Slack renders code blocks monospaced)."""
+    from backend.durations import describe
+
+    if not rows:
+        text = "No workstations found: tag EC2 instances `studiobot:workstation=<name>` to list them here."
+        return text, [_section(text)]
+    header = f"{'name':<14} {'owner':<12} {'state':<9} {'up for':<12} {'expires in':<12} keep-alive"
+    lines = [header]
+    for row in rows:
+        lines.append(
+            f"{row.name:<14} {row.owner:<12} {row.state:<9} "
+            f"{describe(row.up_for) if row.up_for else '—':<12} "
+            f"{describe(row.expires_in) if row.expires_in is not None else '—':<12} "
+            f"{'on' if row.keepalive else 'off'}{' · in use' if row.in_use else ''}"
+        )
+    table = "```\n" + "\n".join(lines) + "\n```"
+    return f"{len(rows)} workstations", [_section(table)]
+
+
+def expiring_message(name: str, owner: str, minutes_left: int, keepalive: bool) -> tuple[str, Blocks]:
+    """The warning before a session lapses, with Extend 2 h / Stop now."""
+    what = "it will be extended (keep-alive is on)" if keepalive else "it will be stopped"
+    text = f"⏰ <@{owner}> `{name}`'s session ends in {minutes_left} min: {what}."
+    buttons = [
+        {
+            "type": "button",
+            "action_id": "ws_extend",
+            "text": {"type": "plain_text", "text": "Extend 2 h"},
+            "value": name,
+            "style": "primary",
+        },
+        {
+            "type": "button",
+            "action_id": "ws_stop",
+            "text": {"type": "plain_text", "text": "Stop now"},
+            "value": name,
+        },
+    ]
+    return text, [_section(text), {"type": "actions", "block_id": f"ws:{name}", "elements": buttons}]

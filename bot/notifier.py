@@ -12,8 +12,9 @@ from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
 from backend.config import CLI_CHANNEL
-from backend.events import Event, JobCompleted, JobProgress
+from backend.events import Event, JobCompleted, JobProgress, SessionExpiring, SessionExtended, SessionStopped
 from backend.jobs import FrameOutcome, Job
+from backend.notify import message_text
 from backend.previews import animated_preview, contact_sheet, evenly
 from bot import blocks
 from bot.services import Services
@@ -44,6 +45,20 @@ class SlackNotifier:
             self._progress(event)
         elif isinstance(event, JobCompleted):
             self._completed(event)
+        elif isinstance(event, SessionExpiring):
+            self._expiring(event)
+        elif isinstance(event, SessionStopped | SessionExtended):
+            text = message_text(event)
+            if text and self.services.settings.ops_channel:
+                self.client.chat_postMessage(channel=self.services.settings.ops_channel, text=text)
+
+    def _expiring(self, event: SessionExpiring) -> None:
+        """DM the owner and tell the ops channel, with Extend 2 h / Stop now (the sweep claimed it once)."""
+        minutes = max(0, round((event.expires_at - self.services.clock()) / 60))
+        text, buttons = blocks.expiring_message(event.name, event.owner, minutes, event.keepalive)
+        for channel in (event.owner, self.services.settings.ops_channel):
+            if channel:
+                self.client.chat_postMessage(channel=channel, text=text, blocks=buttons)
 
     def _progress(self, event: JobProgress) -> None:
         jobs = self.services.jobs

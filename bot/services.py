@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from backend.jobs import DynamoJobs
     from backend.progress import JobReporter
     from backend.submit import SubmissionService
+    from backend.workstations import WorkstationService
 
 RESEND_WINDOW_S = 120
 
@@ -54,6 +55,21 @@ class Services:
 
         return SubmissionService(
             self.store, self.jobs, SqsQueue(self.settings.render_queue_url), self.settings
+        )
+
+    @cached_property
+    def workstations(self) -> WorkstationService:
+        from backend.aws.ec2 import Ec2Workstations
+        from backend.aws.sns import SnsPublisher
+        from backend.leases import DynamoLeases
+        from backend.workstations import WorkstationService
+
+        return WorkstationService(
+            Ec2Workstations(),
+            DynamoLeases(self.settings.table_name, clock=self.clock),
+            SnsPublisher(self.settings.events_topic_arn),
+            self.settings.access,
+            clock=self.clock,
         )
 
 

@@ -147,6 +147,17 @@ class Bot:
         )
         return dispatch_signed(self.app, body, SECRET)
 
+    def command_as(self, command: str, text: str, user: str = ARTIST, trigger: str = "t1") -> Any:
+        body = slash_command_body(
+            text,
+            command=command,
+            user_id=user,
+            channel_id=CHANNEL,
+            response_url=self.slack.response_url(trigger),
+            trigger_id=trigger,
+        )
+        return dispatch_signed(self.app, body, SECRET)
+
     def click(self, action_id: str, job_id: str, user: str = ARTIST) -> Any:
         payload = {
             "type": "block_actions",

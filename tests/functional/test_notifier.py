@@ -160,3 +160,25 @@ def test_the_sns_lambda_handler_delivers_the_event(
     assert parse_event(event["Records"][0]["Sns"]["Message"]) == completed
     notify_lambda.handler(event, None)
     slack.wait_for("files.completeUploadExternal")
+
+
+def test_a_lapsing_session_is_told_to_its_owner_and_the_ops_channel_with_buttons(
+    stack: Stack, slack: FakeSlack
+) -> None:
+    from backend.events import SessionExpiring, SessionStopped
+
+    clock = Clock()
+    settings = replace(stack.settings, slack_api_url=slack.base_url, ops_channel="C0OPS")
+    notifier = SlackNotifier(
+        web_client(settings, "xoxb-test"), Services(settings, clock=clock), sleep=clock.sleep
+    )
+    notifier.handle(SessionExpiring(name="anim-01", owner="U0ANNA", expires_at=clock.now + 25 * 60))
+    dm, ops = slack.calls_to("chat.postMessage")
+    assert (dm.args["channel"], ops.args["channel"]) == ("U0ANNA", "C0OPS")
+    assert dm.args["text"] == "⏰ <@U0ANNA> `anim-01`'s session ends in 25 min: it will be stopped."
+    assert [b["text"]["text"] for b in dm.args["blocks"][1]["elements"]] == ["Extend 2 h", "Stop now"]
+    notifier.handle(SessionStopped(name="anim-01", owner="U0ANNA", reason="its session expired"))
+    assert (
+        slack.calls_to("chat.postMessage")[-1].args["text"]
+        == "⏹️ Stopped `anim-01` (<@U0ANNA>): its session expired."
+    )

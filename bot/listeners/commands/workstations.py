@@ -1,0 +1,81 @@
+"""`/workstations`: the ack answers help and mistakes; status and changes run in a lazy listener."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, Respond
+
+from backend.commands import WorkstationsCommand, parse_workstations, split_words
+from backend.config import Settings
+from backend.errors import StudiobotError
+from bot import blocks
+from bot.polite import polite
+from bot.services import Services
+
+
+def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, blocks.Blocks] | None:
+    """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work."""
+    refusal = settings.access.refusal(command["user_id"], command["channel_id"])
+    if refusal:
+        return blocks.error_message(refusal)
+    try:
+        parsed = parse_workstations(split_words(command.get("text", "")))
+    except StudiobotError as error:
+        return blocks.error_message(str(error))
+    if parsed.action == "help":
+        return blocks.WORKSTATIONS_HELP, [
+            {"type": "section", "text": {"type": "mrkdwn", "text": blocks.WORKSTATIONS_HELP}}
+        ]
+    return None
+
+
+def answered_by_ack(command: dict[str, Any], context: BoltContext) -> bool:
+    return immediate_answer(command, context["settings"]) is not None
+
+
+def ack_only(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+    answer = immediate_answer(command, context["settings"])
+    assert answer is not None
+    ack(text=answer[0], blocks=answer[1], response_type="ephemeral")
+
+
+def ack_workstations(ack: Ack) -> None:
+    ack()
+
+
+def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str, blocks.Blocks]:
+    """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
+    service = services.workstations
+    if parsed.action == "status":
+        return blocks.workstations_table(service.status())
+    if parsed.action == "start":
+        text = service.start(parsed.name, user)
+    elif parsed.action == "stop":
+        text = service.stop(parsed.name, user)
+    elif parsed.action == "keepalive":
+        text = service.keepalive(parsed.name, parsed.argument == "on", user)
+    else:
+        text = service.extend(parsed.name, parsed.argument, user)
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+@polite
+def run_workstations(respond: Respond, command: dict[str, Any], context: BoltContext) -> None:
+    parsed = parse_workstations(split_words(command.get("text", "")))
+    text, answer = run(context["services"], parsed, command["user_id"])
+    respond(text=text, blocks=answer, response_type="ephemeral")
+
+
+@polite
+def extend_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    name = body["actions"][0]["value"]
+    text, answer = run(context["services"], WorkstationsCommand("extend", name, "2h"), body["user"]["id"])
+    respond(text=text, blocks=answer, response_type="ephemeral", replace_original=False)
+
+
+@polite
+def stop_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    name = body["actions"][0]["value"]
+    text, answer = run(context["services"], WorkstationsCommand("stop", name), body["user"]["id"])
+    respond(text=text, blocks=answer, response_type="ephemeral", replace_original=False)
