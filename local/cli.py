@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
-from backend.commands import parse_render
+from backend.commands import parse_render, parse_workstations
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
 from backend.events import JobCompleted, parse_event
@@ -282,6 +282,32 @@ def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
         sheet = contact_sheet(pictures, folder / "contact_sheet.png")
         console.print(f"Contact sheet: {sheet}")
     return folder
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    help="Workstations, with the words of Slack's `/workstations`: status | start NAME | stop NAME | "
+    "keepalive NAME on|off | extend NAME 4h | help.",
+)
+def workstations(ctx: typer.Context) -> None:
+    from bot.listeners.commands import workstations as slash
+    from bot.services import Services
+
+    info = _stack()
+    # On the local stack the person at the terminal is its operator: an admin of every workstation.
+    settings = dataclasses.replace(info.settings(), access=Access(admins=frozenset({CLI_USER})))
+    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(ctx.args)}
+    answer = slash.immediate_answer(command, settings)
+    if answer is not None:
+        console.print(answer[0], markup=False)
+        if ctx.args[:1] != ["help"]:
+            raise typer.Exit(code=1)
+        return
+    try:
+        text, shown = slash.run(Services(settings), parse_workstations(ctx.args), CLI_USER)
+    except StudiobotError as error:
+        raise _fail(str(error)) from None
+    console.print(shown[0]["text"]["text"].strip("`\n") if shown else text, markup=False)
 
 
 @app.command()

@@ -100,6 +100,9 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     assert refused.returncode == 1 and f"Job `{job_id}` is already done: nothing to cancel." in refused.stdout
     assert "/render SCENE FRAMES" in studiobot(home, "render", "help").stdout
     assert "Say which job to retry" in studiobot(home, "render", "retry").stdout
+    assert "No workstations found" in studiobot(home, "workstations", "status").stdout
+    unknown = studiobot(home, "workstations", "start", "anim-01")
+    assert unknown.returncode == 1 and "There is no workstation `anim-01`" in unknown.stdout
 
 
 def test_the_cli_answers_a_mistake_with_a_sentence_not_a_traceback(running_stack: tuple[Path, dict]) -> None:
