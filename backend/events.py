@@ -89,6 +89,17 @@ class SessionExtended(Event):
 
 
 @dataclass(frozen=True)
+class KeepAliveReport(Event):
+    """What the daily keep-alive run did: which sessions it cycled, which it left running, what failed."""
+
+    type: ClassVar[str] = "KeepAliveReport"
+    started: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    left_running: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class UnknownEvent(Event):
     """An event this version does not know; kept whole so nothing is lost."""
 
@@ -98,7 +109,8 @@ class UnknownEvent(Event):
 
 
 _KNOWN: dict[str, type[Event]] = {
-    cls.type: cls for cls in (JobProgress, JobCompleted, SessionExpiring, SessionStopped, SessionExtended)
+    cls.type: cls
+    for cls in (JobProgress, JobCompleted, SessionExpiring, SessionStopped, SessionExtended, KeepAliveReport)
 }
 
 

@@ -6,6 +6,7 @@ from backend.events import (
     Event,
     JobCompleted,
     JobProgress,
+    KeepAliveReport,
     SessionExpiring,
     SessionExtended,
     SessionStopped,
@@ -46,9 +47,23 @@ def message_text(event: Event) -> str | None:
         return f"⏹️ Stopped `{event.name}` (<@{event.owner}>): {event.reason}."
     if isinstance(event, SessionExtended):
         return f"♻️ Extended `{event.name}` (<@{event.owner}>): {event.reason}."
+    if isinstance(event, KeepAliveReport):
+        return _keepalive(event)
     if isinstance(event, UnknownEvent):
         return None
     return None
+
+
+def _keepalive(event: KeepAliveReport) -> str:
+    def names(items: list[str]) -> str:
+        return ", ".join(f"`{name}`" for name in items) if items else "none"
+
+    text = f"♻️ Keep-alive: started {names(event.started)}; stopped again {names(event.stopped)}"
+    if event.left_running:
+        text += f"; left running because someone is connected: {names(event.left_running)}"
+    if event.error:
+        text += f". ⚠️ A step failed: {event.error}"
+    return text + "."
 
 
 def _completed(event: JobCompleted) -> str:

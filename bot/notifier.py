@@ -12,7 +12,15 @@ from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
 from backend.config import CLI_CHANNEL
-from backend.events import Event, JobCompleted, JobProgress, SessionExpiring, SessionExtended, SessionStopped
+from backend.events import (
+    Event,
+    JobCompleted,
+    JobProgress,
+    KeepAliveReport,
+    SessionExpiring,
+    SessionExtended,
+    SessionStopped,
+)
 from backend.jobs import FrameOutcome, Job
 from backend.notify import message_text
 from backend.previews import animated_preview, contact_sheet, evenly
@@ -47,7 +55,7 @@ class SlackNotifier:
             self._completed(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
-        elif isinstance(event, SessionStopped | SessionExtended):
+        elif isinstance(event, SessionStopped | SessionExtended | KeepAliveReport):
             text = message_text(event)
             if text and self.services.settings.ops_channel:
                 self.client.chat_postMessage(channel=self.services.settings.ops_channel, text=text)

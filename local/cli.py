@@ -310,6 +310,31 @@ def workstations(ctx: typer.Context) -> None:
     console.print(shown[0]["text"]["text"].strip("`\n") if shown else text, markup=False)
 
 
+keepalive_app = typer.Typer(help="The daily keep-alive, on demand.", no_args_is_help=True)
+app.add_typer(keepalive_app, name="keepalive")
+
+
+@keepalive_app.command("run")
+def keepalive_run(
+    wait: Annotated[
+        int, typer.Option(help="Seconds between starting and stopping (the schedule uses 1200).")
+    ] = 1200,
+) -> None:
+    """Run the keep-alive's steps in the state machine's order: start due sessions, wait, stop those, report."""
+    from backend.aws.ec2 import Ec2Workstations
+    from backend.aws.sns import SnsPublisher
+    from backend.keepalive import KeepAlive
+    from backend.leases import DynamoLeases
+
+    info = _stack()
+    keep = KeepAlive(Ec2Workstations(), DynamoLeases(info.table_name), SnsPublisher(info.events_topic_arn))
+    started = keep.start_due()
+    console.print(f"Started {len(started.started)} workstation(s); waiting {wait} s before stopping them…")
+    time.sleep(wait)
+    report = keep.report(started.started, keep.stop_started(started.started))
+    console.print(message_text(report) or "", markup=False)
+
+
 @app.command()
 def sample(path: Annotated[Path, typer.Argument()] = SAMPLE_SCENE) -> None:
     """Build the bundled sample scene (24 frames, no downloaded assets) with bpy."""

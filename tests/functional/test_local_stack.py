@@ -103,6 +103,10 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     assert "No workstations found" in studiobot(home, "workstations", "status").stdout
     unknown = studiobot(home, "workstations", "start", "anim-01")
     assert unknown.returncode == 1 and "There is no workstation `anim-01`" in unknown.stdout
+    assert (
+        "Keep-alive: started none; stopped again none."
+        in studiobot(home, "keepalive", "run", "--wait", "0").stdout
+    )
 
 
 def test_the_cli_answers_a_mistake_with_a_sentence_not_a_traceback(running_stack: tuple[Path, dict]) -> None:

@@ -99,3 +99,18 @@ def test_messages_read_like_a_channel_post() -> None:
     assert "3 failed frames (7-9)" in text and "`/render retry r2`" in text
     progress = JobProgress(job_id="r3", scene_key="scenes/a.blend", done=5, failed=1, total=12)
     assert message_text(progress) == "⏳ Render `r3` (scenes/a.blend): ▰▰▰▰▰▱▱▱▱▱ 6/12, 1 failed"
+
+
+def test_the_keepalive_report_reads_like_a_channel_post() -> None:
+    from backend.events import KeepAliveReport
+
+    report = KeepAliveReport(started=["a", "b"], stopped=["b"], left_running=["a"])
+    assert message_text(report) == (
+        "♻️ Keep-alive: started `a`, `b`; stopped again `b`; left running because someone is connected: `a`."
+    )
+    assert parse_event(report.to_json()) == report
+    failed = KeepAliveReport(error="States.Timeout: EC2 slow")
+    assert (
+        message_text(failed)
+        == "♻️ Keep-alive: started none; stopped again none. ⚠️ A step failed: States.Timeout: EC2 slow."
+    )

@@ -1,0 +1,105 @@
+"""The daily keep-alive: start stopped sessions about to be reclaimed, wait, stop only those, report.
+
+The seed started every STOPPED session whose termination fell within 24 h and later stopped every READY one —
+including sessions artists had started themselves and were working in. Here Stop takes the list Start returned,
+and never stops a workstation someone is connected to.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from backend.events import KeepAliveReport
+from backend.leases import DynamoLeases, LeaseState
+from backend.workstations import EventPublisher, WorkstationProvider
+
+
+@dataclass
+class StartResult:
+    started: list[dict[str, str]] = field(
+        default_factory=list
+    )  # [{"name", "instance_id"}], the Stop step's input
+
+
+@dataclass
+class StopResult:
+    stopped: list[str] = field(default_factory=list)
+    left_running: list[str] = field(default_factory=list)
+
+
+class KeepAlive:
+    """The three task handlers of the keep-alive state machine, as plain methods."""
+
+    def __init__(
+        self,
+        provider: WorkstationProvider,
+        leases: DynamoLeases,
+        events: EventPublisher,
+        due_within: timedelta = timedelta(hours=24),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.provider = provider
+        self.leases = leases
+        self.events = events
+        self.due_within = due_within
+        self.clock = clock
+
+    def start_due(self) -> StartResult:
+        """Start every stopped workstation whose stopped-session lease ends within `due_within`."""
+        leases = self.leases.all()
+        now = self.clock()
+        due = []
+        for workstation in self.provider.all():
+            lease = (
+                self.leases.observe(
+                    workstation.name,
+                    workstation.instance_id,
+                    workstation.state == "running",
+                    leases.get(workstation.name),
+                )
+                if workstation.state in ("running", "stopped")
+                else None
+            )
+            if (
+                workstation.state == "stopped"
+                and lease is not None
+                and lease.state is LeaseState.STOPPED
+                and lease.expires_at - now <= self.due_within.total_seconds()
+            ):
+                due.append(workstation)
+        if due:
+            self.provider.start([workstation.instance_id for workstation in due])
+        return StartResult(started=[{"name": w.name, "instance_id": w.instance_id} for w in due])
+
+    def stop_started(self, started: list[dict[str, str]]) -> StopResult:
+        """Stop the workstations this run started, unless someone connected to one meanwhile."""
+        names = {entry["name"] for entry in started}
+        result = StopResult()
+        to_stop = []
+        for workstation in self.provider.all():
+            if workstation.name not in names:
+                continue
+            if workstation.in_use:
+                result.left_running.append(workstation.name)
+            else:
+                to_stop.append(workstation)
+        if to_stop:
+            self.provider.stop([workstation.instance_id for workstation in to_stop])
+            result.stopped = sorted(workstation.name for workstation in to_stop)
+        return result
+
+    def report(
+        self, started: list[dict[str, str]], stop: StopResult | None, error: str = ""
+    ) -> KeepAliveReport:
+        """Publish what the run did (also when a step failed: the Catch still reports)."""
+        event = KeepAliveReport(
+            started=sorted(entry["name"] for entry in started),
+            stopped=stop.stopped if stop else [],
+            left_running=stop.left_running if stop else [],
+            error=error,
+        )
+        self.events.publish(event)
+        return event
