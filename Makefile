@@ -23,9 +23,9 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check backend blender_image bot local tests
-	$(VENV)/bin/ruff format --check backend blender_image bot local tests
-	$(VENV)/bin/mypy backend blender_image local bot
+	$(VENV)/bin/ruff check backend blender_image bot local tests bench
+	$(VENV)/bin/ruff format --check backend blender_image bot local tests bench
+	$(VENV)/bin/mypy backend blender_image local bot bench
 
 up: $(STAMP)
 	$(VENV)/bin/studiobot up

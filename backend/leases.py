@@ -134,6 +134,20 @@ class DynamoLeases:
             return latest
         return lease
 
+    def expire(self, lease: Lease) -> bool:
+        """RUNNING → STOPPED at expiry, in one conditional write: True for the one sweep that gets to stop it."""
+        now = self.clock()
+        stopped = Lease(
+            name=lease.name,
+            instance_id=lease.instance_id,
+            state=LeaseState.STOPPED,
+            lease_id=uuid.uuid4().hex[:12],
+            started_at=now,
+            expires_at=now + self.limits.max_stopped.total_seconds(),
+            version=lease.version + 1,
+        )
+        return self._put(stopped, "version = :seen", {":seen": {"N": str(lease.version)}})
+
     def renew(self, lease: Lease) -> Lease:
         """A kept-alive session that lapsed gets a fresh running lease (new id, full length) instead of a stop."""
         now = self.clock()

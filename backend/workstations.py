@@ -148,29 +148,29 @@ class WorkstationService:
         workstations = self.provider.all()
         leases = self.leases.all()
         now = self.clock()
-        to_stop: list[tuple[Workstation, Lease]] = []
+        to_stop: list[Workstation] = []
         for workstation in workstations:
             lease = self._observed(workstation, leases.get(workstation.name))
             if lease is None or lease.state is not LeaseState.RUNNING or workstation.state != "running":
                 continue
             left = lease.remaining(now)
             if left <= timedelta(0):
-                if not self.leases.claim_expiry(lease):
-                    continue
                 if workstation.keepalive:
-                    extended = self.leases.renew(lease)
+                    try:
+                        renewed = self.leases.renew(lease)
+                    except ConflictError:
+                        continue  # another sweep acted on this lease
                     report.extended.append(workstation.name)
                     self.events.publish(
                         SessionExtended(
-                            workstation.name, workstation.owner, extended.expires_at, "keep-alive is on"
+                            workstation.name, workstation.owner, renewed.expires_at, "keep-alive is on"
                         )
                     )
                 elif workstation.in_use:
-                    report.left_in_use.append(
-                        workstation.name
-                    )  # never stop someone's work; warn again next lease
-                else:
-                    to_stop.append((workstation, lease))
+                    if self.leases.claim_expiry(lease):  # said once per lease; never stop someone's work
+                        report.left_in_use.append(workstation.name)
+                elif self.leases.expire(lease):  # the conditional write is the claim: one sweep stops it
+                    to_stop.append(workstation)
             elif left <= self.warn_before and self.leases.claim_warning(lease):
                 report.warned.append(workstation.name)
                 self.events.publish(
@@ -179,9 +179,8 @@ class WorkstationService:
                     )
                 )
         if to_stop:
-            self.provider.stop([workstation.instance_id for workstation, _ in to_stop])
-            for workstation, lease in to_stop:
-                self.leases.observe(workstation.name, workstation.instance_id, False, lease)
+            self.provider.stop([workstation.instance_id for workstation in to_stop])
+            for workstation in to_stop:
                 report.stopped.append(workstation.name)
                 self.events.publish(
                     SessionStopped(workstation.name, workstation.owner, "its session expired")

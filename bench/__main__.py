@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls]` (`make bench`): run them, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import ack, fanout, render, slack_calls
+from bench import ack, fanout, keepalive, render, slack_calls
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("render", "fanout", "ack", "slack_calls")
+BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive")
 console = Console(highlight=False)
 
 
@@ -103,6 +103,16 @@ def _slack_rows(table: Table, data: dict[str, Any]) -> None:
     _row(table, "slack: render to completion reply, s", f"{data['render_s']:.1f}")
 
 
+def _keepalive_rows(table: Table, data: dict[str, Any]) -> None:
+    calls = data["ec2_calls"]
+    _row(table, f"keepalive: ec2_calls (sweep of {data['workstations']:,})", str(calls), "≤ 5", calls <= 5)
+    _row(table, "keepalive: dynamodb_calls", f"{data['dynamodb_calls']:,}")
+    _row(table, f"keepalive: sweep_s ({data['stopped']:,} stopped)", f"{data['sweep_s']:.2f}")
+    _row(table, "keepalive: seed_style_ec2_calls", f"{data['seed_style_ec2_calls']:,}")
+    _row(table, "keepalive: seed_style_s", f"{data['seed_style_s']:.2f}")
+    _row(table, "keepalive: speedup", f"{data['speedup']:.1f}×")
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -120,6 +130,8 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _ack_rows(table, results["ack"])
     if "slack_calls" in results:
         _slack_rows(table, results["slack_calls"])
+    if "keepalive" in results:
+        _keepalive_rows(table, results["keepalive"])
     return table
 
 
@@ -132,7 +144,9 @@ def main() -> None:
     """Run the chosen benchmarks (all by default), write their JSON and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     # Checked by hand: argparse rejects a list default for a `nargs="*"` positional that has choices.
-    parser.add_argument("which", nargs="*", metavar="render|fanout|ack|slack_calls", help="default: all")
+    parser.add_argument(
+        "which", nargs="*", metavar="render|fanout|ack|slack_calls|keepalive", help="default: all"
+    )
     args = parser.parse_args()
     args.which = args.which or list(BENCHMARKS)
     if not set(args.which) <= set(BENCHMARKS):
@@ -158,6 +172,12 @@ def main() -> None:
         console.print("Slack: a 240-frame job on the local stack, Slack calls recorded by a loopback fake…")
         results["slack_calls"] = {"machine": info, **slack_calls.run()}
         _write("slack_calls", results["slack_calls"])
+    if "keepalive" in args.which:
+        console.print(
+            "Keep-alive: one expiry sweep over 1,000 workstations in moto, batched vs one at a time…"
+        )
+        results["keepalive"] = {"machine": info, **keepalive.run()}
+        _write("keepalive", results["keepalive"])
     console.print(report(results, info))
     written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
     console.print(f"Results in {RESULTS}: {', '.join(written)}")

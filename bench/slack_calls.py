@@ -96,9 +96,7 @@ def _measure(out: Path) -> None:
             "render_s": round(seconds, 1),
             "chat_update_calls": len(updates),
             "max_updates_in_any_5s_per_job": max_in_window(updates, WINDOW_S),
-            "update_gaps_s": [
-                round(later - earlier, 2) for earlier, later in zip(updates, updates[1:], strict=False)
-            ],
+            "update_gaps_s": [round(later - earlier, 2) for earlier, later in itertools.pairwise(updates)],
             "chat_post_message_calls": len(slack.calls_to("chat.postMessage")),
             "file_uploads": len(slack.calls_to("upload")),
             "total_slack_calls": len(calls),

@@ -18,7 +18,7 @@ TAG_KEEPALIVE = "studiobot:keepalive"
 # How many remote-desktop connections are open right now, written by the workstation itself (see README:
 # a cron job runs `dcv list-connections` and tags the instance). Absent means "not known to be in use".
 TAG_CONNECTIONS = "studiobot:dcv-connections"
-IDS_PER_CALL = 100  # start/stop/create_tags take many ids at once; keep requests small
+IDS_PER_CALL = 1000  # StartInstances/StopInstances take up to 1,000 instance ids per call
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,11 @@ class Ec2Workstations:
         raise NotFoundError(f"There is no workstation `{name}`. Workstations: {names}.")
 
     def start(self, instance_ids: list[str]) -> None:
-        """Start instances, up to a hundred per call."""
+        """Start instances, up to a thousand per call."""
         self._batched("start_instances", instance_ids)
 
     def stop(self, instance_ids: list[str]) -> None:
-        """Stop instances, up to a hundred per call."""
+        """Stop instances, up to a thousand per call."""
         self._batched("stop_instances", instance_ids)
 
     def set_keepalive(self, instance_id: str, on: bool) -> None:

@@ -1,0 +1,109 @@
+"""Keep-alive benchmark: one expiry sweep over 1,000 workstations in moto, batched vs one instance at a time."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import boto3
+
+WORKSTATIONS = 1_000
+HOUR = 3600.0
+
+
+class Clock:
+    """Time the benchmark moves forward by hand, so every lease lapses at once."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Silent:
+    """Events go nowhere: the benchmark is about EC2 and DynamoDB calls."""
+
+    def publish(self, event: Any) -> None:
+        """Drop the event."""
+
+
+def _fleet(ec2: Any) -> list[str]:
+    from backend.aws.ec2 import TAG_NAME, TAG_OWNER
+
+    ids: list[str] = []
+    for start in range(0, WORKSTATIONS, 100):
+        reservation = ec2.run_instances(
+            ImageId="ami-12c6146b", MinCount=100, MaxCount=100, InstanceType="g5.xlarge"
+        )
+        for offset, instance in enumerate(reservation["Instances"]):
+            ids.append(instance["InstanceId"])
+            ec2.create_tags(
+                Resources=[instance["InstanceId"]],
+                Tags=[
+                    {"Key": TAG_NAME, "Value": f"ws-{start + offset:04d}"},
+                    {"Key": TAG_OWNER, "Value": "U0ANNA"},
+                ],
+            )
+    return ids
+
+
+def _seed_style(ec2: Any, ids: list[str]) -> int:
+    """What the seed did: look at each session on its own, and stop each on its own."""
+    calls = 0
+    for instance_id in ids:
+        described = ec2.describe_instances(InstanceIds=[instance_id])
+        calls += 1
+        state = described["Reservations"][0]["Instances"][0]["State"]["Name"]
+        if state == "running":
+            ec2.stop_instances(InstanceIds=[instance_id])
+            calls += 1
+    return calls
+
+
+def run() -> dict[str, Any]:
+    """Measure both sweeps on identical fleets; return keepalive.json."""
+    from moto import mock_aws
+
+    from backend.aws.ec2 import Ec2Workstations
+    from backend.config import Access
+    from backend.leases import DynamoLeases
+    from backend.workstations import WorkstationService
+    from local import moto_patches
+    from local.stack import deploy
+
+    moto_patches.apply()
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "testing")
+    with mock_aws():
+        info = deploy(None, stack_name="studiobot-bench")
+        ec2 = boto3.client("ec2")
+        _fleet(ec2)
+        clock = Clock()
+        provider = Ec2Workstations(ec2)
+        leases = DynamoLeases(info.table_name, clock=clock)
+        service = WorkstationService(provider, leases, Silent(), Access(), clock=clock)
+        service.status()  # leases begin
+        clock.now += 12 * HOUR  # every running session has lapsed
+        provider.calls, leases.calls = 0, 0
+        started = time.perf_counter()
+        report = service.sweep()
+        sweep_s = time.perf_counter() - started
+        result = {
+            "workstations": WORKSTATIONS,
+            "stopped": len(report.stopped),
+            "ec2_calls": provider.calls,
+            "ec2_calls_target": 5,
+            "dynamodb_calls": leases.calls,
+            "sweep_s": round(sweep_s, 2),
+        }
+    with mock_aws():
+        ec2 = boto3.client("ec2")
+        ids = _fleet(ec2)
+        started = time.perf_counter()
+        result["seed_style_ec2_calls"] = _seed_style(ec2, ids)
+        result["seed_style_s"] = round(time.perf_counter() - started, 2)
+    result["speedup"] = round(result["seed_style_s"] / max(result["sweep_s"], 1e-9), 1)
+    return result
