@@ -32,7 +32,11 @@ ENV_ALLOWED_USERS = "STUDIOBOT_ALLOWED_USERS"
 ENV_ADMINS = "STUDIOBOT_ADMINS"
 ENV_CARD_INTERVAL = "STUDIOBOT_CARD_UPDATE_INTERVAL_S"
 ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"
-ENV_OPS_CHANNEL = "STUDIOBOT_OPS_CHANNEL"  # where workstation and budget alerts go  # the local stack's HTTP port for Slack (default 3000)
+ENV_OPS_CHANNEL = "STUDIOBOT_OPS_CHANNEL"  # where workstation and budget alerts go
+ENV_SWEEP_INTERVAL = "STUDIOBOT_SWEEP_INTERVAL_S"  # the expiry sweep's schedule (AWS: rate(5 minutes))
+ENV_KEEPALIVE_AT = "STUDIOBOT_KEEPALIVE_AT"  # daily keep-alive time, HH:MM (the seed's cron: 0 4 * * ? *)
+ENV_KEEPALIVE_TZ = "STUDIOBOT_KEEPALIVE_TIMEZONE"
+ENV_KEEPALIVE_WAIT = "STUDIOBOT_KEEPALIVE_WAIT_S"  # the local stack's HTTP port for Slack (default 3000)
 # boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
 

@@ -100,6 +100,17 @@ class KeepAliveReport(Event):
 
 
 @dataclass(frozen=True)
+class WorkstationAlert(Event):
+    """EC2 said something about a workstation: a spot interruption warning, or a change of state."""
+
+    type: ClassVar[str] = "WorkstationAlert"
+    name: str
+    owner: str
+    kind: str  # "spot-interruption" or "state-change"
+    state: str = ""
+
+
+@dataclass(frozen=True)
 class UnknownEvent(Event):
     """An event this version does not know; kept whole so nothing is lost."""
 
@@ -110,7 +121,15 @@ class UnknownEvent(Event):
 
 _KNOWN: dict[str, type[Event]] = {
     cls.type: cls
-    for cls in (JobProgress, JobCompleted, SessionExpiring, SessionStopped, SessionExtended, KeepAliveReport)
+    for cls in (
+        JobProgress,
+        JobCompleted,
+        SessionExpiring,
+        SessionStopped,
+        SessionExtended,
+        KeepAliveReport,
+        WorkstationAlert,
+    )
 }
 
 

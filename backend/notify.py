@@ -11,6 +11,7 @@ from backend.events import (
     SessionExtended,
     SessionStopped,
     UnknownEvent,
+    WorkstationAlert,
 )
 from backend.frames import compact
 
@@ -49,6 +50,13 @@ def message_text(event: Event) -> str | None:
         return f"♻️ Extended `{event.name}` (<@{event.owner}>): {event.reason}."
     if isinstance(event, KeepAliveReport):
         return _keepalive(event)
+    if isinstance(event, WorkstationAlert):
+        if event.kind == "spot-interruption":
+            return (
+                f"🚨 <@{event.owner}> AWS is reclaiming spot workstation `{event.name}` in two minutes: "
+                f"save your work now."
+            )
+        return f"🖥️ `{event.name}` (<@{event.owner}>) is now {event.state}."
     if isinstance(event, UnknownEvent):
         return None
     return None

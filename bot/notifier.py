@@ -20,6 +20,7 @@ from backend.events import (
     SessionExpiring,
     SessionExtended,
     SessionStopped,
+    WorkstationAlert,
 )
 from backend.jobs import FrameOutcome, Job
 from backend.notify import message_text
@@ -55,10 +56,16 @@ class SlackNotifier:
             self._completed(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
-        elif isinstance(event, SessionStopped | SessionExtended | KeepAliveReport):
-            text = message_text(event)
-            if text and self.services.settings.ops_channel:
-                self.client.chat_postMessage(channel=self.services.settings.ops_channel, text=text)
+        elif isinstance(event, WorkstationAlert) and event.kind == "spot-interruption" and event.owner:
+            self._tell(event.owner, event)
+            self._tell(self.services.settings.ops_channel, event)
+        elif isinstance(event, SessionStopped | SessionExtended | KeepAliveReport | WorkstationAlert):
+            self._tell(self.services.settings.ops_channel, event)
+
+    def _tell(self, channel: str, event: Event) -> None:
+        text = message_text(event)
+        if channel and text:
+            self.client.chat_postMessage(channel=channel, text=text)
 
     def _expiring(self, event: SessionExpiring) -> None:
         """DM the owner and tell the ops channel, with Extend 2 h / Stop now (the sweep claimed it once)."""

@@ -17,9 +17,13 @@ import boto3
 
 from backend.config import (
     ENV_BOT_PORT,
+    ENV_KEEPALIVE_AT,
+    ENV_KEEPALIVE_TZ,
+    ENV_KEEPALIVE_WAIT,
     ENV_LOCAL_HOME,
     ENV_LOCAL_RETRY_DELAY,
     ENV_LOCAL_VISIBILITY_TIMEOUT,
+    ENV_SWEEP_INTERVAL,
     ENV_WORK_DIR,
     Settings,
     slack_credentials,
@@ -93,6 +97,7 @@ class Supervisor:
         self._spawn("dlq", "dlq")
         self.settings = Settings.from_env(self.env)
         self._start_slack()
+        self._start_schedules()
         threading.Thread(target=self._notify_loop, name="notifier", daemon=True).start()
         threading.Thread(target=self._watch_loop, name="watcher", daemon=True).start()
         self._write_state()
@@ -100,6 +105,39 @@ class Supervisor:
             f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s) + DLQ worker"
         )
         return self.info
+
+    def _start_schedules(self) -> None:
+        """The expiry sweep every 5 minutes and the keep-alive daily, as the AWS schedules would run them."""
+        from backend.aws.ec2 import Ec2Workstations
+        from backend.aws.sns import SnsPublisher
+        from backend.keepalive import KeepAlive
+        from backend.leases import DynamoLeases
+        from backend.workstations import WorkstationService
+        from local.schedule import daily, every
+
+        leases = DynamoLeases(self.settings.table_name)
+        events = SnsPublisher(self.settings.events_topic_arn)
+        sweeper = WorkstationService(Ec2Workstations(), leases, events, self.settings.access)
+        keep = KeepAlive(Ec2Workstations(), leases, events)
+        wait_s = float(os.environ.get(ENV_KEEPALIVE_WAIT, "1200"))
+
+        def keepalive_run() -> None:
+            started = keep.start_due()
+            if not self.stopping.wait(wait_s):
+                keep.report(started.started, keep.stop_started(started.started))
+
+        def failed(error: Exception) -> None:
+            self.say(f"schedule: {type(error).__name__}: {error}")
+
+        interval = float(os.environ.get(ENV_SWEEP_INTERVAL, "300"))
+        at, timezone = os.environ.get(ENV_KEEPALIVE_AT, "04:00"), os.environ.get(ENV_KEEPALIVE_TZ, "UTC")
+        threading.Thread(
+            target=every, args=(interval, sweeper.sweep, self.stopping, failed), daemon=True
+        ).start()
+        threading.Thread(
+            target=daily, args=(at, timezone, keepalive_run, self.stopping, failed), daemon=True
+        ).start()
+        self.say(f"schedules: expiry sweep every {interval:g} s, keep-alive daily at {at} {timezone}")
 
     def _start_slack(self) -> None:
         """With Slack credentials in the environment, serve the bot and post to Slack like the AWS stack does."""

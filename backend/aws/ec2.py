@@ -81,6 +81,24 @@ class Ec2Workstations:
         names = ", ".join(f"`{w.name}`" for w in known[:10]) or "none yet"
         raise NotFoundError(f"There is no workstation `{name}`. Workstations: {names}.")
 
+    def by_instance_id(self, instance_id: str) -> Workstation | None:
+        """The workstation on this instance, or None if the instance is not a workstation (or unknown)."""
+        try:
+            self.calls += 1
+            reservations = self.client.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in (
+                "InvalidInstanceID.NotFound",
+                "InvalidInstanceID.Malformed",
+            ):
+                return None
+            raise _aws(error, "look up the instance") from error
+        for reservation in reservations:
+            for instance in reservation["Instances"]:
+                if any(tag["Key"] == TAG_NAME for tag in instance.get("Tags", [])):
+                    return _workstation(instance)
+        return None
+
     def start(self, instance_ids: list[str]) -> None:
         """Start instances, up to a thousand per call."""
         self._batched("start_instances", instance_ids)

@@ -1,0 +1,41 @@
+"""EventBridge → Lambda: EC2 spot interruption warnings and state changes of workstations become channel alerts."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from backend.aws.ec2 import Ec2Workstations
+from backend.aws.sns import SnsPublisher
+from backend.config import Settings
+from backend.events import WorkstationAlert
+from backend.workstations import EventPublisher
+
+SPOT_WARNING = "EC2 Spot Instance Interruption Warning"
+STATE_CHANGE = "EC2 Instance State-change Notification"
+WORTH_SAYING = {"running", "stopped", "terminated"}  # pending/stopping are on their way to one of these
+
+
+@cache
+def _parts() -> tuple[Ec2Workstations, EventPublisher]:
+    settings = Settings.from_env()
+    return Ec2Workstations(), SnsPublisher(settings.events_topic_arn)
+
+
+def alert_for(event: dict[str, Any], provider: Ec2Workstations) -> WorkstationAlert | None:
+    """The alert an EC2 event deserves, or None (not a workstation, or a passing state)."""
+    kind = {SPOT_WARNING: "spot-interruption", STATE_CHANGE: "state-change"}.get(event.get("detail-type", ""))
+    detail = event.get("detail", {})
+    if kind is None or (kind == "state-change" and detail.get("state") not in WORTH_SAYING):
+        return None
+    workstation = provider.by_instance_id(detail.get("instance-id", ""))
+    if workstation is None:
+        return None  # a render box or anything else: not ours to announce
+    return WorkstationAlert(workstation.name, workstation.owner, kind, detail.get("state", ""))
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    provider, publisher = _parts()
+    alert = alert_for(event, provider)
+    if alert is not None:
+        publisher.publish(alert)
