@@ -39,7 +39,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
     service = _load(INFRA / "serverless.yml")
-    assert service["resources"] == ["${file(resources.yml)}"]
+    assert service["resources"] == ["${file(resources.yml)}", "${file(aws-resources.yml)}"]
     assert RESOURCES_TEMPLATE == INFRA / "resources.yml"
 
 
@@ -78,3 +78,32 @@ def test_the_local_stack_has_every_resource_of_the_template_as_defined(stack: St
     assert table["KeySchema"] == resources["JobsTable"]["Properties"]["KeySchema"]
     for bucket in (stack.settings.scenes_bucket, stack.settings.outputs_bucket):
         stack.s3.head_bucket(Bucket=bucket)
+
+
+def test_the_keepalive_state_machine_is_the_asl_file_started_by_a_schedule_from_config() -> None:
+    service = _load(INFRA / "serverless.yml")
+    aws_only = _load(INFRA / "aws-resources.yml")["Resources"]
+    machine = aws_only["KeepAliveStateMachine"]["Properties"]
+    assert machine["Definition"] == "${file(keepalive.asl.json)}"
+    substitutions = machine["DefinitionSubstitutions"]
+    for task, function in (
+        ("StartDue", "keepAliveStartDue"),
+        ("StopStarted", "keepAliveStopStarted"),
+        ("Report", "keepAliveReport"),
+    ):
+        assert function in service["functions"]
+        assert substitutions[f"{task}FunctionArn"] == {
+            "Fn::GetAtt": f"{function[0].upper()}{function[1:]}LambdaFunction.Arn"
+        }
+    schedule = aws_only["KeepAliveSchedule"]["Properties"]
+    assert schedule["ScheduleExpression"] == "${self:custom.keepAliveCron}"
+    assert service["custom"]["keepAliveCron"] == "${opt:keepalive-cron, 'cron(0 4 * * ? *)'}"
+    assert schedule["ScheduleExpressionTimezone"] == "${self:custom.keepAliveTimezone}"
+    assert schedule["Target"]["Arn"] == {"Ref": "KeepAliveStateMachine"}
+    sweep_events = service["functions"]["sweep"]["events"]
+    assert sweep_events == [{"schedule": "rate(5 minutes)"}]
+    patterns = service["functions"]["ec2Events"]["events"][0]["eventBridge"]["pattern"]
+    assert patterns["detail-type"] == [
+        "EC2 Spot Instance Interruption Warning",
+        "EC2 Instance State-change Notification",
+    ]
