@@ -115,17 +115,7 @@ class DynamoLeases:
         state = LeaseState.RUNNING if running else LeaseState.STOPPED
         if current is not None and current.state is state and current.instance_id == instance_id:
             return current
-        now = self.clock()
-        lifetime = self.limits.max_running if running else self.limits.max_stopped
-        lease = Lease(
-            name=name,
-            instance_id=instance_id,
-            state=state,
-            lease_id=uuid.uuid4().hex[:12],
-            started_at=now,
-            expires_at=now + lifetime.total_seconds(),
-            version=(current.version + 1) if current else 1,
-        )
+        lease = self._fresh(name, instance_id, state, (current.version + 1) if current else 1)
         condition = "attribute_not_exists(pk)" if current is None else "version = :seen"
         values = {} if current is None else {":seen": {"N": str(current.version)}}
         if not self._put(lease, condition, values):
@@ -136,35 +126,31 @@ class DynamoLeases:
 
     def expire(self, lease: Lease) -> bool:
         """RUNNING → STOPPED at expiry, in one conditional write: True for the one sweep that gets to stop it."""
-        now = self.clock()
-        stopped = Lease(
-            name=lease.name,
-            instance_id=lease.instance_id,
-            state=LeaseState.STOPPED,
-            lease_id=uuid.uuid4().hex[:12],
-            started_at=now,
-            expires_at=now + self.limits.max_stopped.total_seconds(),
-            version=lease.version + 1,
-        )
+        stopped = self._fresh(lease.name, lease.instance_id, LeaseState.STOPPED, lease.version + 1)
         return self._put(stopped, "version = :seen", {":seen": {"N": str(lease.version)}})
 
     def renew(self, lease: Lease) -> Lease:
         """A kept-alive session that lapsed gets a fresh running lease (new id, full length) instead of a stop."""
-        now = self.clock()
-        renewed = Lease(
-            name=lease.name,
-            instance_id=lease.instance_id,
-            state=LeaseState.RUNNING,
-            lease_id=uuid.uuid4().hex[:12],
-            started_at=now,
-            expires_at=now + self.limits.max_running.total_seconds(),
-            version=lease.version + 1,
-        )
+        renewed = self._fresh(lease.name, lease.instance_id, LeaseState.RUNNING, lease.version + 1)
         if not self._put(renewed, "version = :seen", {":seen": {"N": str(lease.version)}}):
             raise ConflictError(
                 f"`{lease.name}` changed while renewing its session: the next sweep will see it."
             )
         return renewed
+
+    def _fresh(self, name: str, instance_id: str, state: LeaseState, version: int) -> Lease:
+        """A new lease (new id) of full length for its state, starting now."""
+        now = self.clock()
+        lifetime = self.limits.max_running if state is LeaseState.RUNNING else self.limits.max_stopped
+        return Lease(
+            name=name,
+            instance_id=instance_id,
+            state=state,
+            lease_id=uuid.uuid4().hex[:12],
+            started_at=now,
+            expires_at=now + lifetime.total_seconds(),
+            version=version,
+        )
 
     def extend(self, name: str, by: timedelta) -> Lease:
         """Push a running lease's expiry later, within `max_extension` per request and `max_session` in all."""

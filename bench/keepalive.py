@@ -74,6 +74,8 @@ def run() -> dict[str, Any]:
     from local.stack import deploy
 
     moto_patches.apply()
+    # In-process moto: an endpoint left by an earlier benchmark's server would send the calls there instead.
+    os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         os.environ.setdefault(name, "testing")
