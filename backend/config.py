@@ -27,6 +27,9 @@ ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
 ENV_SLACK_API_URL = "SLACK_API_URL"
+# On AWS the secrets live in SSM Parameter Store (SecureString); these name the parameters.
+ENV_SLACK_BOT_TOKEN_PARAM = "SLACK_BOT_TOKEN_PARAMETER"
+ENV_SLACK_SIGNING_SECRET_PARAM = "SLACK_SIGNING_SECRET_PARAMETER"
 ENV_ALLOWED_CHANNELS = "STUDIOBOT_ALLOWED_CHANNELS"
 ENV_ALLOWED_USERS = "STUDIOBOT_ALLOWED_USERS"
 ENV_ADMINS = "STUDIOBOT_ADMINS"
@@ -158,11 +161,26 @@ class SlackCredentials:
     app_token: str = field(default="", repr=False)
 
 
+SECRET_CACHE_S = 300
+
+
 def slack_credentials(environ: Mapping[str, str] | None = None) -> SlackCredentials:
-    """Slack secrets from the environment (issue 5 moves them to SSM Parameter Store)."""
+    """Slack secrets: from SSM Parameter Store (SecureString, cached 5 min) where a parameter is named, else the
+    environment (the local stack). An explicit value in the environment wins over a parameter."""
     env = os.environ if environ is None else environ
+
+    def secret(value_name: str, parameter_name: str) -> str:
+        if env.get(value_name):
+            return env[value_name]
+        parameter = env.get(parameter_name, "")
+        if not parameter:
+            return ""
+        from aws_lambda_powertools.utilities import parameters  # loads boto3: only where SSM is used
+
+        return str(parameters.get_parameter(parameter, decrypt=True, max_age=SECRET_CACHE_S))
+
     return SlackCredentials(
-        bot_token=env.get(ENV_SLACK_BOT_TOKEN, ""),
-        signing_secret=env.get(ENV_SLACK_SIGNING_SECRET, ""),
+        bot_token=secret(ENV_SLACK_BOT_TOKEN, ENV_SLACK_BOT_TOKEN_PARAM),
+        signing_secret=secret(ENV_SLACK_SIGNING_SECRET, ENV_SLACK_SIGNING_SECRET_PARAM),
         app_token=env.get(ENV_SLACK_APP_TOKEN, ""),
     )
