@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from slack_bolt import App
+from collections.abc import Callable
+from typing import Any
 
-from bot.listeners.commands import workstations
-from bot.listeners.commands.render import ack_only, ack_render, answered_by_ack, run_render
+from slack_bolt import Ack, App, BoltContext
+
+from backend.config import Settings
+from bot.blocks import Blocks
+from bot.listeners.commands import render, workstations
+
+ImmediateAnswer = Callable[[dict[str, Any], Settings], tuple[str, Blocks] | None]
+
+
+def answered_in_ack(app: App, command: str, immediate_answer: ImmediateAnswer) -> None:
+    """Commands the ack answers completely (help, a refusal, a mistake) match here first: they start no lazy
+    listener, so on Lambda they cause no self-invoke."""
+
+    def answered(command: dict[str, Any], context: BoltContext) -> bool:
+        return immediate_answer(command, context["settings"]) is not None
+
+    def ack_only(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
+        answer = immediate_answer(command, context["settings"])
+        assert answer is not None  # the matcher said so
+        ack(text=answer[0], blocks=answer[1], response_type="ephemeral")
+
+    app.command(command, matchers=[answered])(ack_only)
 
 
 def register(app: App) -> None:
-    # First match wins: commands the ack answers completely never start a lazy listener.
-    app.command("/render", matchers=[answered_by_ack])(ack_only)
-    app.command("/render")(ack=ack_render, lazy=[run_render])
-    app.command("/workstations", matchers=[workstations.answered_by_ack])(workstations.ack_only)
+    # First match wins, so each command's ack-answered listener is registered before its working one.
+    answered_in_ack(app, "/render", render.immediate_answer)
+    app.command("/render")(ack=render.ack_render, lazy=[render.run_render])
+    answered_in_ack(app, "/workstations", workstations.immediate_answer)
     app.command("/workstations")(ack=workstations.ack_workstations, lazy=[workstations.run_workstations])

@@ -51,19 +51,6 @@ def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, 
     return None
 
 
-def answered_by_ack(command: dict[str, Any], context: BoltContext) -> bool:
-    """Matcher: the ack alone answers this command, so no lazy listener (on Lambda, no self-invoke) is started."""
-    return immediate_answer(command, context["settings"]) is not None
-
-
-def ack_only(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
-    """Answer within milliseconds: help, a refusal or a mistake, privately."""
-    answer = immediate_answer(command, context["settings"])
-    assert answer is not None  # the matcher said so
-    text, answer_blocks = answer
-    ack(text=text, blocks=answer_blocks, response_type="ephemeral")
-
-
 def ack_render(ack: Ack, command: dict[str, Any]) -> None:
     """A command with work to do: say "on it" (the lazy listener answers when done)."""
     words = split_words(command.get("text", ""))

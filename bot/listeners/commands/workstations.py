@@ -30,16 +30,6 @@ def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, 
     return None
 
 
-def answered_by_ack(command: dict[str, Any], context: BoltContext) -> bool:
-    return immediate_answer(command, context["settings"]) is not None
-
-
-def ack_only(ack: Ack, command: dict[str, Any], context: BoltContext) -> None:
-    answer = immediate_answer(command, context["settings"])
-    assert answer is not None
-    ack(text=answer[0], blocks=answer[1], response_type="ephemeral")
-
-
 def ack_workstations(ack: Ack) -> None:
     ack()
 
