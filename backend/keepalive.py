@@ -53,16 +53,7 @@ class KeepAlive:
         now = self.clock()
         due = []
         for workstation in self.provider.all():
-            lease = (
-                self.leases.observe(
-                    workstation.name,
-                    workstation.instance_id,
-                    workstation.state == "running",
-                    leases.get(workstation.name),
-                )
-                if workstation.state in ("running", "stopped")
-                else None
-            )
+            lease = self.leases.observe_ec2(workstation, leases.get(workstation.name))
             if (
                 workstation.state == "stopped"
                 and lease is not None

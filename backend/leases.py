@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from backend.aws.ec2 import Workstation
 from backend.durations import describe
 from backend.errors import AwsError, ConflictError, ValidationError
 
@@ -109,6 +110,14 @@ class DynamoLeases:
         except ClientError as error:
             raise _aws(error, "read the leases") from error
         return leases
+
+    def observe_ec2(self, workstation: Workstation, current: Lease | None) -> Lease | None:
+        """`observe` for what EC2 describes; a workstation between states (pending, stopping) keeps its lease."""
+        if workstation.state not in ("running", "stopped"):
+            return current  # wait until EC2 settles
+        return self.observe(
+            workstation.name, workstation.instance_id, workstation.state == "running", current
+        )
 
     def observe(self, name: str, instance_id: str, running: bool, current: Lease | None) -> Lease:
         """Match the lease to what EC2 says; a start or a stop begins a new lease. Returns the lease now."""

@@ -13,7 +13,7 @@ from backend.config import Access
 from backend.durations import describe, parse_duration
 from backend.errors import ConflictError, ValidationError
 from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
-from backend.leases import DynamoLeases, Lease, LeaseState
+from backend.leases import DynamoLeases, LeaseState
 
 
 class WorkstationProvider(Protocol):
@@ -77,7 +77,7 @@ class WorkstationService:
         now = self.clock()
         rows = []
         for workstation in workstations:
-            lease = self._observed(workstation, leases.get(workstation.name))
+            lease = self.leases.observe_ec2(workstation, leases.get(workstation.name))
             running = (
                 lease is not None and lease.state is LeaseState.RUNNING and workstation.state == "running"
             )
@@ -150,7 +150,7 @@ class WorkstationService:
         now = self.clock()
         to_stop: list[Workstation] = []
         for workstation in workstations:
-            lease = self._observed(workstation, leases.get(workstation.name))
+            lease = self.leases.observe_ec2(workstation, leases.get(workstation.name))
             if lease is None or lease.state is not LeaseState.RUNNING or workstation.state != "running":
                 continue
             left = lease.remaining(now)
@@ -186,13 +186,6 @@ class WorkstationService:
                     SessionStopped(workstation.name, workstation.owner, "its session expired")
                 )
         return report
-
-    def _observed(self, workstation: Workstation, lease: Lease | None) -> Lease | None:
-        if workstation.state not in ("running", "stopped"):
-            return lease  # pending/stopping: wait until EC2 settles
-        return self.leases.observe(
-            workstation.name, workstation.instance_id, workstation.state == "running", lease
-        )
 
     def _managed(self, name: str, user: str, verb: str) -> Workstation:
         if not name:
