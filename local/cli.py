@@ -198,22 +198,37 @@ def _submit_and_watch(info: StackInfo, store: S3Store, out: Path, submit: Callab
         console.print(f"Frames and contact sheet: [bold]{folder}[/bold]")
 
 
+def _as_operator(settings: Settings) -> Settings:
+    """On the local stack the person at the terminal is its operator: an admin of every job and workstation."""
+    return dataclasses.replace(settings, access=Access(admins=frozenset({CLI_USER})))
+
+
+def _answered_without_work(
+    immediate_answer: Callable[[dict[str, Any], Settings], tuple[str, Any] | None],
+    words: list[str],
+    settings: Settings,
+) -> bool:
+    """Print what Slack's ack would say (help, a mistake); a mistake exits 1. False when there is work to do."""
+    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(words)}
+    answer = immediate_answer(command, settings)
+    if answer is None:
+        return False
+    console.print(answer[0], markup=False)
+    if words[:1] and words[0].lower() != "help":
+        raise typer.Exit(code=1)
+    return True
+
+
 def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path) -> None:
     """`status`, `list`, `cancel`, `retry`, `help`: the very functions behind Slack's `/render`, printed here."""
     from bot import blocks
     from bot.listeners.commands import render as slash
     from bot.services import Services
 
-    # On the local stack the person at the terminal is its operator: an admin of every job.
-    settings = dataclasses.replace(settings, access=Access(admins=frozenset({CLI_USER})))
-    services = Services(settings)
-    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(words)}
-    answer = slash.immediate_answer(command, settings)
-    if answer is not None:
-        console.print(answer[0], markup=False)
-        if words[0].lower() != "help":
-            raise typer.Exit(code=1)
+    settings = _as_operator(settings)
+    if _answered_without_work(slash.immediate_answer, words, settings):
         return
+    services = Services(settings)
 
     def respond(text: str = "", **_: Any) -> None:
         console.print(text, markup=False)
@@ -293,15 +308,8 @@ def workstations(ctx: typer.Context) -> None:
     from bot.listeners.commands import workstations as slash
     from bot.services import Services
 
-    info = _stack()
-    # On the local stack the person at the terminal is its operator: an admin of every workstation.
-    settings = dataclasses.replace(info.settings(), access=Access(admins=frozenset({CLI_USER})))
-    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(ctx.args)}
-    answer = slash.immediate_answer(command, settings)
-    if answer is not None:
-        console.print(answer[0], markup=False)
-        if ctx.args[:1] != ["help"]:
-            raise typer.Exit(code=1)
+    settings = _as_operator(_stack().settings())
+    if _answered_without_work(slash.immediate_answer, ctx.args, settings):
         return
     try:
         text, shown = slash.run(Services(settings), parse_workstations(ctx.args), CLI_USER)
