@@ -10,7 +10,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from backend.jobs import DynamoJobs, FrameOutcome, JobStatus
+from backend.jobs import DynamoJobs, JobStatus
 from backend.progress import JobReporter
 from backend.tasks import RenderSettings, RenderTask
 
@@ -67,10 +67,9 @@ class RenderWorker:
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
         if job.status is JobStatus.QUEUED:
             self.jobs.start(task.job_id)
+        # A frame is recorded only with its final outcome: any record means an earlier delivery finished it.
         recorded = {
-            record.frame
-            for record in self.jobs.frames(task.job_id, min(task.frames), max(task.frames))
-            if record.outcome in (FrameOutcome.DONE, FrameOutcome.FAILED)
+            record.frame for record in self.jobs.frames(task.job_id, min(task.frames), max(task.frames))
         }
         todo = [frame for frame in task.frames if frame not in recorded]
         result = TaskResult(rendered=[], skipped=[frame for frame in task.frames if frame in recorded])
