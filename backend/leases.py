@@ -5,7 +5,8 @@
                                └─ warned once per lease; expired once per lease
 
 A lease is one session: `lease_id` changes whenever the workstation starts or stops, so "warn once" and
-"act once" are per lease. Items live in the jobs table under `pk=WS#<name>, sk=LEASE`.
+"act once" are per lease. Items live in the jobs table in one partition, `pk=LEASES, sk=WS#<name>`, so listing them
+is a query of that partition, never a scan of the table (which holds every frame record).
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ class Lease:
         return timedelta(seconds=self.expires_at - now)
 
 
+LEASES_PARTITION = "LEASES"
+
+
 def _key(name: str) -> dict[str, Any]:
-    return {"pk": {"S": f"WS#{name}"}, "sk": {"S": "LEASE"}}
+    return {"pk": {"S": LEASES_PARTITION}, "sk": {"S": f"WS#{name}"}}
 
 
 class DynamoLeases:
@@ -94,13 +98,13 @@ class DynamoLeases:
         return _lease(item) if item else None
 
     def all(self) -> dict[str, Lease]:
-        """Every lease, by workstation name (one paginated scan of lease items)."""
+        """Every lease, by workstation name (a paginated query of the leases' partition)."""
         leases: dict[str, Lease] = {}
         try:
-            for page in self.client.get_paginator("scan").paginate(
+            for page in self.client.get_paginator("query").paginate(
                 TableName=self.table_name,
-                FilterExpression="sk = :lease",
-                ExpressionAttributeValues={":lease": {"S": "LEASE"}},
+                KeyConditionExpression="pk = :leases",
+                ExpressionAttributeValues={":leases": {"S": LEASES_PARTITION}},
                 ConsistentRead=True,
             ):
                 self.calls += 1

@@ -71,7 +71,7 @@ class WorkstationService:
         self.clock = clock
 
     def status(self) -> list[StatusRow]:
-        """Every workstation with its session: one EC2 describe and one lease scan."""
+        """Every workstation with its session: one EC2 describe and one query of the leases."""
         workstations = self.provider.all()
         leases = self.leases.all()
         now = self.clock()
