@@ -31,6 +31,7 @@ from bot.services import Services
 logger = Logger(service="studiobot-notifier")
 PICTURES = (".png", ".jpg")
 MAX_ZIP_BYTES = 2 << 30
+PREVIEWS_PREFIX = "previews/"
 LINK_EXPIRY_S = 7 * 24 * 3600
 SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line
 
@@ -141,7 +142,7 @@ class SlackNotifier:
             )
 
     def _fetch_outputs(self, job: Job, folder: Path) -> tuple[list[Path], str | None]:
-        """Download the job's frames; zip them beside the outputs and return a 7-day link to the zip."""
+        """Download the job's frames; zip them under `previews/` and return a 7-day link to the zip."""
         store = self.services.store
         objects = sorted(
             (
@@ -166,6 +167,7 @@ class SlackNotifier:
         ) as bundle:  # PNG/EXR are compressed
             for path in frames:
                 bundle.write(path, arcname=path.name)
-        key = f"{job.output_prefix}{archive.name}"
+        # Under `previews/`: the bucket's lifecycle rule removes the zip when its 7-day link has lapsed.
+        key = f"{PREVIEWS_PREFIX}{job.job_id}/{archive.name}"
         store.upload(archive, job.output_bucket, key, "application/zip")
         return frames, store.presigned_url(job.output_bucket, key, LINK_EXPIRY_S)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from io import BytesIO
@@ -102,6 +103,12 @@ def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictu
     assert complete.args["thread_ts"] == "1700000000.000100" and complete.args["channel_id"] == CHANNEL
     assert "all 4 frames of `scenes/shot.blend` rendered" in complete.args["initial_comment"]
     assert "Download the frames" in complete.args["initial_comment"]
+    # the link is to a zip under previews/ (the prefix the bucket's lifecycle rule expires) holding every frame
+    (zipped,) = stack.s3.list_objects_v2(Bucket=stack.settings.outputs_bucket, Prefix="previews/")["Contents"]
+    assert zipped["Key"] == f"previews/{job_id}/{job_id}_frames.zip"
+    archive = stack.s3.get_object(Bucket=stack.settings.outputs_bucket, Key=zipped["Key"])["Body"].read()
+    with zipfile.ZipFile(BytesIO(archive)) as bundle:
+        assert len(bundle.namelist()) == 4
     uploads = slack.calls_to("upload")
     assert uploads[0].body.startswith(b"\x89PNG") and uploads[1].body.startswith(b"GIF89a")
     with Image.open(BytesIO(uploads[1].body)) as gif:
