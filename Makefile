@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint up down clean
+.PHONY: demo test bench lint up down clean package deploy
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -13,11 +13,28 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --constraint requirements.lock --editable '.[render,local,dev]'
 	touch $(STAMP)
 
+# osls (the open fork of Serverless Framework v3) packages and deploys infra/serverless.yml.
+OSLS := infra/node_modules/.bin/osls
+$(OSLS): infra/package.json infra/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed to install osls (Node.js 20 or newer)"; exit 1; }
+	npm ci --prefix infra --no-audit --no-fund --loglevel=error
+	touch $(OSLS)
+
+STAGE ?= dev
+
 demo: $(STAMP)
 	$(VENV)/bin/studiobot demo
 
-test: $(STAMP) lint
+test: $(STAMP) $(OSLS) lint
 	$(PY) -m pytest
+
+# The CloudFormation template and zips in infra/.serverless/, offline (no AWS account needed).
+package: $(STAMP) $(OSLS)
+	$(PY) -m local.deploy package $(STAGE)
+
+# The real deployment (README "Deploy to AWS"): needs AWS credentials, Docker and the Slack secrets in SSM.
+deploy: $(STAMP) $(OSLS)
+	$(PY) -m local.deploy deploy $(STAGE)
 
 bench: $(STAMP)
 	$(PY) -m bench
@@ -34,4 +51,5 @@ down: $(STAMP)
 	$(VENV)/bin/studiobot down
 
 clean:
-	rm -rf $(VENV) .studiobot renders bench/results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .studiobot renders bench/results .pytest_cache .mypy_cache .ruff_cache \
+		infra/node_modules infra/.build infra/.serverless

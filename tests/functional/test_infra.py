@@ -39,7 +39,11 @@ def _load(path: Path) -> dict[str, Any]:
 
 def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
     service = _load(INFRA / "serverless.yml")
-    assert service["resources"] == ["${file(resources.yml)}", "${file(aws-resources.yml)}"]
+    assert service["resources"] == [
+        "${file(resources.yml)}",
+        "${file(aws-resources.yml)}",
+        "${file(iam.yml)}",
+    ]
     assert RESOURCES_TEMPLATE == INFRA / "resources.yml"
 
 
@@ -50,7 +54,7 @@ def test_the_render_function_reports_partial_batch_failures_and_the_queue_outliv
     (event,) = render["events"]
     assert event["sqs"]["functionResponseType"] == "ReportBatchItemFailures"
     assert event["sqs"]["arn"] == {"Fn::GetAtt": "RenderQueue.Arn"}
-    timeout = service["custom"]["renderTimeout"]
+    timeout = service["params"]["default"]["renderTimeoutS"]
     assert resources["RenderQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
     assert service["functions"]["renderDeadLetters"]["events"][0]["sqs"]["arn"] == {
         "Fn::GetAtt": "RenderDeadLetterQueue.Arn"
@@ -96,9 +100,9 @@ def test_the_keepalive_state_machine_is_the_asl_file_started_by_a_schedule_from_
             "Fn::GetAtt": f"{function[0].upper()}{function[1:]}LambdaFunction.Arn"
         }
     schedule = aws_only["KeepAliveSchedule"]["Properties"]
-    assert schedule["ScheduleExpression"] == "${self:custom.keepAliveCron}"
-    assert service["custom"]["keepAliveCron"] == "${opt:keepalive-cron, 'cron(0 4 * * ? *)'}"
-    assert schedule["ScheduleExpressionTimezone"] == "${self:custom.keepAliveTimezone}"
+    assert schedule["ScheduleExpression"] == "${param:keepAliveCron}"
+    assert service["params"]["default"]["keepAliveCron"] == "cron(0 4 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "${param:keepAliveTimezone}"
     assert schedule["Target"]["Arn"] == {"Ref": "KeepAliveStateMachine"}
     sweep_events = service["functions"]["sweep"]["events"]
     assert sweep_events == [{"schedule": "rate(5 minutes)"}]

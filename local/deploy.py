@@ -1,0 +1,273 @@
+"""Package `infra/serverless.yml` with osls offline, and deploy the result the way `osls deploy` does.
+
+`python -m local.deploy layer|package [STAGE]` (the Makefile's `package` target). Packaging needs no AWS account:
+osls asks CloudFormation once whether the stack exists (to reuse an uploaded layer), so it talks to a moto server
+on 127.0.0.1 that answers "no such stack", with placeholder credentials and a placeholder image digest. The only
+network it needs is PyPI, once, for the layer's wheels. `make deploy` (README "Deploy to AWS") is the real thing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import Requirement
+
+ROOT = Path(__file__).resolve().parents[1]
+INFRA = ROOT / "infra"
+LAYER = INFRA / ".build" / "layer"
+PACKAGE_DIR = INFRA / ".serverless"
+OSLS = INFRA / "node_modules" / ".bin" / "osls"
+TEMPLATE = PACKAGE_DIR / "cloudformation-template-update-stack.json"
+
+# The python3.11 Lambda runtime ships boto3 and what it needs; the layer leaves them out to stay small.
+PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+# Wheels that load on Lambda's python3.11 runtime (Amazon Linux 2, glibc 2.26).
+LAMBDA_PLATFORM = ["--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp"]
+# Packaging offline: a digest osls does not look up, an account id for ARNs that are never called.
+PLACEHOLDER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/studiobot-render@sha256:" + "0" * 64
+OFFLINE_ENV = {
+    "AWS_ACCESS_KEY_ID": "packaging-offline",
+    "AWS_SECRET_ACCESS_KEY": "packaging-offline",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "SLS_TELEMETRY_DISABLED": "1",
+    "SLS_NOTIFICATIONS_MODE": "off",
+    "SLS_DEPRECATION_DISABLE": "*",
+}
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def layer_requirements() -> list[str]:
+    """`name==version` of every package the zip functions import, minus what the Lambda runtime provides.
+
+    The closure of pyproject's `dependencies` (not the `render` extra: no bpy), versions as installed here,
+    which `requirements.lock` pins.
+    """
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pending = [Requirement(text) for text in project["dependencies"]]
+    found: dict[str, str] = {}
+    while pending:
+        requirement = pending.pop()
+        name = _normalise(requirement.name)
+        if name in found or name in PROVIDED_BY_LAMBDA:
+            continue
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        found[name] = metadata.version(name)
+        for text in metadata.requires(name) or []:
+            pending.append(Requirement(text))
+    return sorted(f"{name}=={version}" for name, version in found.items())
+
+
+def build_layer(target: Path = LAYER) -> Path:
+    """Install the layer's wheels for Lambda's platform into `target/python` (skipped when already built)."""
+    requirements = layer_requirements()
+    stamp = target / ".requirements"
+    wanted = "\n".join(requirements)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    site = target / "python"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--only-binary=:all:",
+            *LAMBDA_PLATFORM,
+            "--target",
+            str(site),
+            *requirements,
+        ],
+        check=True,
+    )
+    for cache in site.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+    stamp.write_text(wanted)
+    return target
+
+
+@dataclass(frozen=True)
+class Packaged:
+    template: dict
+    seconds: float
+    artifacts: dict[str, Path]
+
+
+def osls(
+    *args: str, env: dict[str, str] | None = None, capture: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run osls from `infra/` (it refuses a config outside the folder it runs in)."""
+    if not OSLS.exists():
+        raise SystemExit("osls is not installed: run `npm ci --prefix infra` (or `make package`).")
+    return subprocess.run(
+        [str(OSLS), *args], cwd=INFRA, env={**os.environ, **(env or {})}, text=True, capture_output=capture
+    )
+
+
+def package(stage: str = "ci", image_uri: str = PLACEHOLDER_IMAGE) -> Packaged:
+    """`osls package` offline: the layer, every zip function and the CloudFormation template in `.serverless/`."""
+    from local.stack import start_moto_server
+
+    build_layer()
+    moto = start_moto_server()
+    try:
+        started = time.perf_counter()
+        result = osls(
+            "package",
+            "--stage",
+            stage,
+            "--param",
+            f"renderImageUri={image_uri}",
+            env={**OFFLINE_ENV, "AWS_ENDPOINT_URL": moto.endpoint},
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        moto.stop()
+    if result.returncode != 0:
+        raise RuntimeError(f"osls package failed:\n{result.stdout}\n{result.stderr}")
+    template = json.loads(TEMPLATE.read_text())
+    artifacts = {path.stem: path for path in PACKAGE_DIR.glob("*.zip")}
+    return Packaged(template, seconds, artifacts)
+
+
+def deploy_packaged(cloudformation: Any, s3: Any, stack_name: str) -> dict[str, str]:
+    """Deploy `.serverless/` as `osls deploy` does: the create-stack template (the deployment bucket), the
+    artifacts uploaded to the keys the template names, then the full template as an update. Returns outputs."""
+    create = json.loads((PACKAGE_DIR / "cloudformation-template-create-stack.json").read_text())
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=json.dumps(create))
+    bucket = cloudformation.describe_stack_resource(
+        StackName=stack_name, LogicalResourceId="ServerlessDeploymentBucket"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    template = json.loads(TEMPLATE.read_text())
+    for key in sorted(_artifact_keys(template)):
+        s3.upload_file(str(PACKAGE_DIR / key.rsplit("/", 1)[-1]), bucket, key)
+    cloudformation.update_stack(
+        StackName=stack_name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_NAMED_IAM"]
+    )
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    return {output["OutputKey"]: output.get("OutputValue", "") for output in stack.get("Outputs", [])}
+
+
+def _artifact_keys(template: dict) -> set[str]:
+    keys = set()
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        for holder in (properties.get("Code"), properties.get("Content")):
+            if isinstance(holder, dict) and "S3Key" in holder:
+                keys.add(holder["S3Key"])
+    return keys
+
+
+def slack_parameter_names(stage: str) -> list[str]:
+    """The SSM parameters the deployment reads the Slack secrets from (`custom` in serverless.yml)."""
+    return [f"/studiobot/{stage}/slack-bot-token", f"/studiobot/{stage}/slack-signing-secret"]
+
+
+def deploy(stage: str, extra_params: list[str]) -> None:
+    """Build and push the render image, then `osls deploy`. Needs AWS credentials, Docker and the SSM secrets."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        account = boto3.client("sts").get_caller_identity()["Account"]
+    except (BotoCoreError, ClientError) as error:
+        raise SystemExit(
+            f"No usable AWS credentials ({error}). Configure a profile, then run again."
+        ) from None
+    ssm = boto3.client("ssm")
+    for name in slack_parameter_names(stage):
+        try:
+            ssm.get_parameter(Name=name)  # not decrypted: only that it exists
+        except ClientError:
+            raise SystemExit(
+                f"The SSM parameter {name} is missing. Create it once (README 'Deploy to AWS'):\n"
+                f"  aws ssm put-parameter --type SecureString --name {name} --value '…'"
+            ) from None
+    region = boto3.session.Session().region_name or "us-east-1"
+    repository = f"studiobot-{stage}-render"
+    ecr = boto3.client("ecr")
+    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
+        ecr.create_repository(repositoryName=repository, imageScanningConfiguration={"scanOnPush": True})
+    registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
+    image = f"{registry}/{repository}:latest"
+    password = subprocess.run(
+        ["aws", "ecr", "get-login-password"], check=True, capture_output=True, text=True
+    ).stdout
+    subprocess.run(
+        ["docker", "login", "--username", "AWS", "--password-stdin", registry],
+        input=password,
+        check=True,
+        text=True,
+    )
+    subprocess.run(
+        ["docker", "build", "--platform", "linux/amd64", "-f", "blender_image/Dockerfile", "-t", image, "."],
+        cwd=ROOT,
+        check=True,
+    )
+    subprocess.run(["docker", "push", image], check=True)
+    pushed = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "latest"}])
+    image_uri = f"{registry}/{repository}@{pushed['imageDetails'][0]['imageDigest']}"
+    build_layer()
+    params = [part for value in extra_params for part in ("--param", value)]
+    deployed = osls(
+        "deploy",
+        "--stage",
+        stage,
+        "--region",
+        region,
+        "--param",
+        f"renderImageUri={image_uri}",
+        *params,
+        env={"SLS_TELEMETRY_DISABLED": "1", "SLS_NOTIFICATIONS_MODE": "off"},
+        capture=False,
+    )
+    if deployed.returncode != 0:
+        raise SystemExit(deployed.returncode)
+    outputs = boto3.client("cloudformation").describe_stacks(StackName=f"studiobot-{stage}")["Stacks"][0]
+    for output in outputs.get("Outputs", []):
+        if output["OutputKey"] == "SlackRequestUrl":
+            print(f"Slack request URL (slash commands, interactivity, shortcuts): {output['OutputValue']}")
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "package"
+    if command == "layer":
+        print(f"layer: {build_layer()}  ({', '.join(layer_requirements())})")
+    elif command == "package":
+        stage = argv[1] if len(argv) > 1 else "ci"
+        packaged = package(stage)
+        sizes = ", ".join(
+            f"{name} {path.stat().st_size / 1e6:.1f} MB" for name, path in sorted(packaged.artifacts.items())
+        )
+        print(f"packaged in {packaged.seconds:.1f} s: {TEMPLATE.relative_to(ROOT)}")
+        print(f"{len(packaged.template['Resources'])} resources; artifacts: {sizes}")
+    elif command == "deploy" and len(argv) > 1:
+        # Extra `--param key=value` pairs for serverless.yml (opsChannel, admins, renderConcurrency…) from the
+        # environment, e.g. `make deploy STAGE=prod PARAMS="opsChannel=C0123 admins=U0456"`.
+        deploy(argv[1], os.environ.get("PARAMS", "").split())
+    else:
+        print("usage: python -m local.deploy layer | package [STAGE] | deploy STAGE")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

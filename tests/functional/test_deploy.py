@@ -1,0 +1,304 @@
+"""The AWS deployment, proved offline: `osls package` → cfn-lint → deployed into moto's CloudFormation the way
+`osls deploy` does it → assertions on what exists, on the template where moto skips a type, on every IAM
+statement, and on what the zips carry (importing the bot from its zip + layer alone)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local import deploy
+from local.deploy import Packaged
+
+pytestmark = pytest.mark.slow
+STAGE = "ci"
+STACK = f"studiobot-{STAGE}"
+RENDER_TIMEOUT_S = 900
+FUNCTIONS = {
+    "bot",
+    "notifier",
+    "render",
+    "renderDeadLetters",
+    "ec2Events",
+    "sweep",
+    "keepAliveStartDue",
+    "keepAliveStopStarted",
+    "keepAliveReport",
+}
+# Actions AWS does not let a policy scope to resources (the only ones allowed `"Resource": "*"`).
+UNSCOPABLE = {"ec2:DescribeInstances"}
+
+
+@pytest.fixture(scope="module")
+def packaged() -> Packaged:
+    return deploy.package(STAGE)
+
+
+@pytest.fixture(scope="module")
+def template(packaged: Packaged) -> dict[str, Any]:
+    return packaged.template
+
+
+@pytest.fixture(scope="module")
+def deployed(packaged: Packaged) -> Iterator[dict[str, str]]:
+    with mock_aws():
+        outputs = deploy.deploy_packaged(boto3.client("cloudformation"), boto3.client("s3"), STACK)
+        yield outputs
+
+
+def _resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {name: item for name, item in template["Resources"].items() if item["Type"] == kind}
+
+
+def _function(template: dict[str, Any], name: str) -> dict[str, Any]:
+    logical = f"{name[0].upper()}{name[1:]}LambdaFunction"
+    properties: dict[str, Any] = template["Resources"][logical]["Properties"]
+    return properties
+
+
+def test_the_packaged_template_passes_cfn_lint(packaged: Packaged) -> None:
+    # W3005: osls adds an explicit DependsOn on each function's role beside the GetAtt (harmless, generated).
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("cfn-lint")),
+            "--ignore-checks",
+            "W3005",
+            "--",
+            str(deploy.TEMPLATE),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
+    deployed: dict[str, str], template: dict[str, Any]
+) -> None:
+    sqs = boto3.client("sqs")
+    render_url = sqs.get_queue_url(QueueName=f"{STACK}-render")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=render_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"].endswith(f":{STACK}-render-dlq") and redrive["maxReceiveCount"] == 3
+    assert int(attributes["VisibilityTimeout"]) >= 6 * RENDER_TIMEOUT_S
+
+    topics = {topic["TopicArn"].rsplit(":", 1)[-1] for topic in boto3.client("sns").list_topics()["Topics"]}
+    assert {f"{STACK}-events", f"{STACK}-budget"} <= topics
+    table = boto3.client("dynamodb").describe_table(TableName=f"{STACK}-jobs")["Table"]
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["by_channel"]
+
+    s3 = boto3.client("s3")
+    for kind in ("scenes", "outputs"):
+        bucket = f"{STACK}-{kind}-123456789012"
+        # moto's CloudFormation does not apply a bucket's PublicAccessBlockConfiguration: read the template
+        properties = template["Resources"][f"{kind.title()}Bucket"]["Properties"]
+        block = properties["PublicAccessBlockConfiguration"]
+        assert all(block.values()) and len(block) == 4
+        rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+        assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    # nor its LifecycleConfiguration
+    lifecycle = template["Resources"]["OutputsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    previews = next(rule for rule in lifecycle if rule["Id"] == "previews-expire-with-their-links")
+    assert previews["Prefix"] == "previews/" and previews["Status"] == "Enabled"
+    assert previews["ExpirationInDays"] >= 7  # the presigned links to the zips last 7 days
+
+    lambda_ = boto3.client("lambda")
+    functions = {item["FunctionName"]: item for item in lambda_.list_functions()["Functions"]}
+    assert set(functions) == {f"{STACK}-{name}" for name in FUNCTIONS}
+    roles = {item["Role"] for item in functions.values()}
+    assert len(roles) == len(FUNCTIONS), "every function has a role of its own"
+    iam_roles = {role["Arn"] for role in boto3.client("iam").list_roles()["Roles"]}
+    assert roles <= iam_roles
+
+    render = lambda_.get_function(FunctionName=f"{STACK}-render")
+    # moto's CloudFormation keeps no image for a function: the template says which
+    assert _function(template, "render")["PackageType"] == "Image"
+    assert _function(template, "render")["Code"] == {"ImageUri": deploy.PLACEHOLDER_IMAGE}
+    environment = render["Configuration"]["Environment"]["Variables"]
+    assert environment["STUDIOBOT_RENDER_QUEUE_URL"] == render_url
+    assert environment["STUDIOBOT_TABLE"] == f"{STACK}-jobs"
+    assert render["Configuration"]["MemorySize"] == 10240
+    assert render["Configuration"]["Timeout"] == RENDER_TIMEOUT_S
+    assert _function(template, "render")["EphemeralStorage"] == {"Size": 10240}  # moto keeps 512
+    for name in FUNCTIONS - {"render"}:
+        configuration = functions[f"{STACK}-{name}"]
+        assert configuration["Runtime"] == "python3.11"
+        # moto's CloudFormation drops a function's Layers: the template says which
+        assert _function(template, name)["Layers"] == [{"Ref": "DependenciesLambdaLayer"}]
+    assert len(lambda_.list_layers()["Layers"]) == 1  # (moto names it after the logical id)
+    layer = template["Resources"]["DependenciesLambdaLayer"]["Properties"]
+    assert layer["LayerName"] == f"{STACK}-dependencies" and layer["CompatibleRuntimes"] == ["python3.11"]
+
+    mappings = lambda_.list_event_source_mappings()["EventSourceMappings"]
+    by_queue = {mapping["EventSourceArn"].rsplit(":", 1)[-1]: mapping for mapping in mappings}
+    assert set(by_queue) == {f"{STACK}-render", f"{STACK}-render-dlq"}
+    assert by_queue[f"{STACK}-render"]["FunctionArn"].endswith(f":{STACK}-render")
+    assert by_queue[f"{STACK}-render"]["BatchSize"] == 1
+    assert by_queue[f"{STACK}-render"]["ScalingConfig"]["MaximumConcurrency"] == 100
+    assert by_queue[f"{STACK}-render-dlq"]["FunctionArn"].endswith(f":{STACK}-renderDeadLetters")
+    for mapping in mappings:
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+    rules = boto3.client("events").list_rules()["Rules"]
+    ec2_rule = next(rule for rule in rules if "EventPattern" in rule)
+    assert json.loads(ec2_rule["EventPattern"])["source"] == ["aws.ec2"]
+    assert any(rule.get("ScheduleExpression") == "rate(5 minutes)" for rule in rules)
+
+
+def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -> None:
+    # the notifier hears every studio event
+    (subscription,) = _resources(template, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "lambda"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "EventsTopic"}
+    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": ["NotifierLambdaFunction", "Arn"]}
+    # Slack reaches the bot through an HTTP API
+    (route,) = _resources(template, "AWS::ApiGatewayV2::Route").values()
+    assert route["Properties"]["RouteKey"] == "POST /slack/events"
+    assert _function(template, "bot")["Timeout"] >= 30  # lazy listeners get time beyond the 3 s ack
+    # the keep-alive: the ASL file, started daily by a schedule that names the state machine
+    (machine,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
+    definition = machine["Properties"]["Definition"]
+    on_disk = json.loads((deploy.INFRA / "keepalive.asl.json").read_text())
+    assert definition == on_disk
+    (schedule,) = _resources(template, "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["ScheduleExpression"] == "cron(0 4 * * ? *)"
+    assert schedule["Properties"]["Target"]["Arn"] == {"Ref": "KeepAliveStateMachine"}
+    # AWS Budgets tells the budget topic, which only Budgets may publish to
+    (budget,) = _resources(template, "AWS::Budgets::Budget").values()
+    thresholds = [
+        item["Notification"]["Threshold"] for item in budget["Properties"]["NotificationsWithSubscribers"]
+    ]
+    assert thresholds == [50, 80, 100, 100]
+    for item in budget["Properties"]["NotificationsWithSubscribers"]:
+        assert item["Subscribers"] == [{"SubscriptionType": "SNS", "Address": {"Ref": "BudgetTopic"}}]
+    (policy,) = _resources(template, "AWS::SNS::TopicPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "budgets.amazonaws.com"}
+    # secrets: only parameter names reach the template, never a value
+    bot_env = _function(template, "bot")["Environment"]["Variables"]
+    assert bot_env["SLACK_BOT_TOKEN_PARAMETER"] == f"/studiobot/{STAGE}/slack-bot-token"
+    text = json.dumps(template)
+    assert "xoxb-" not in text and 'SLACK_BOT_TOKEN"' not in text and 'SLACK_SIGNING_SECRET"' not in text
+
+
+def _statements(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, role in _resources(template, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_statement_grants_every_action_or_every_resource_on_data(template: dict[str, Any]) -> None:
+    statements = list(_statements(template))
+    assert len(statements) > 30
+    for role, statement in statements:
+        assert statement["Effect"] == "Allow"
+        actions = _as_list(statement["Action"])
+        for action in actions:
+            assert "*" not in action, f"{role}: {action}"
+        resources = _as_list(statement["Resource"])
+        if "*" in resources:
+            assert set(actions) <= UNSCOPABLE, f"{role} grants {actions} on every resource"
+
+
+def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: dict[str, Any]) -> None:
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for role, statement in _statements(template):
+        by_role.setdefault(role, []).append(statement)
+    for name in FUNCTIONS:
+        role = _function(template, name)["Role"]["Fn::GetAtt"][0]
+        logs = next(item for item in by_role[role] if item.get("Sid") == "OwnLogs")
+        assert f"/aws/lambda/{STACK}-{name}:*" in json.dumps(logs["Resource"])
+
+    def grants(role: str, action: str) -> list[str]:
+        return [
+            json.dumps(resource)
+            for statement in by_role[role]
+            if action in _as_list(statement["Action"])
+            for resource in _as_list(statement["Resource"])
+        ]
+
+    # lazy listeners: the bot may invoke itself and nothing else
+    assert grants("BotRole", "lambda:InvokeFunction") == [
+        json.dumps(
+            {
+                "Fn::Sub": f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{STACK}-bot"
+            }
+        )
+    ]
+    # the render function reads scenes under the scenes prefix and writes frames under outputs/, nothing else
+    assert grants("RenderRole", "s3:GetObject") == [json.dumps({"Fn::Sub": "${ScenesBucket.Arn}/scenes/*"})]
+    assert grants("RenderRole", "s3:PutObject") == [json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"})]
+    # only the bot and the notifier may read the Slack secrets; workstation jobs only touch the leases
+    readers = {
+        role
+        for role, statement in _statements(template)
+        if "ssm:GetParameter" in _as_list(statement["Action"])
+    }
+    assert readers == {"BotRole", "NotifierRole"}
+    for role in ("SweepRole", "Ec2EventsRole", "KeepAliveStartDueRole"):
+        (leases,) = [
+            item for item in by_role[role] if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))
+        ]
+        assert leases["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["LEASES"]}}
+    # EC2 changes only on instances tagged as studiobot workstations
+    for role, statement in _statements(template):
+        if {"ec2:StartInstances", "ec2:StopInstances", "ec2:CreateTags"} & set(_as_list(statement["Action"])):
+            assert statement["Condition"]["StringLike"] == {"aws:ResourceTag/studiobot:workstation": "*"}, (
+                role
+            )
+
+
+def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Packaged, tmp_path: Path) -> None:
+    layer = zipfile.ZipFile(packaged.artifacts["dependencies"])
+    bot = zipfile.ZipFile(packaged.artifacts["bot"])
+    names = set(layer.namelist()) | set(bot.namelist())
+    tops = {name.split("/")[1] for name in layer.namelist() if name.startswith("python/")}
+    assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "fileseq", "PIL"} <= tops
+    assert not {"bpy", "boto3", "botocore"} & tops
+    assert not any(name.startswith(("bpy/", "local/", "tests/")) or "__pycache__" in name for name in names)
+    assert "bot/handler.py" in bot.namelist() and "backend/jobs.py" in bot.namelist()
+    sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
+    assert "backend/handlers/sweep.py" in sweep and not any(name.startswith("bot/") for name in sweep)
+
+    # Lambda's view: the function's zip at /var/task, the layer at /opt, the runtime's boto3, nothing else.
+    task, opt, runtime = tmp_path / "task", tmp_path / "opt", tmp_path / "runtime"
+    bot.extractall(task)
+    layer.extractall(opt)
+    runtime.mkdir()
+    import boto3 as runtime_boto3
+
+    site = Path(runtime_boto3.__file__).parents[1]
+    for package in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
+        (runtime / package).symlink_to(site / package)
+    probe = (
+        "import sys; sys.path[:0] = sys.argv[1:]; import bot.handler, bot.notify_handler, PIL.Image;"
+        " assert 'bpy' not in sys.modules; print(bot.handler.app.name)"
+    )
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "SLACK_"))} | {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "test-secret",
+    }
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe, str(task), str(opt / "python"), str(runtime)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "studiobot"
