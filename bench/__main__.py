@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls|keepalive]` (`make bench`): run them, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import ack, fanout, keepalive, render, slack_calls
+from bench import ack, fanout, keepalive, package, render, slack_calls
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive")
+BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package")
 console = Console(highlight=False)
 
 
@@ -113,6 +113,30 @@ def _keepalive_rows(table: Table, data: dict[str, Any]) -> None:
     _row(table, "keepalive: speedup", f"{data['speedup']:.1f}×")
 
 
+def _package_rows(table: Table, data: dict[str, Any]) -> None:
+    size = data["bot_zip_mb"]
+    _row(
+        table,
+        f"package: package_s (osls package, median of {len(data['package_runs_s'])})",
+        f"{data['package_s']:.2f}",
+    )
+    _row(table, "package: bot_zip_mb (bot zip + dependencies layer)", f"{size:.2f}", "< 15", size < 15)
+    _row(
+        table,
+        "package: bot code zip / layer zip, MB",
+        f"{data['bot_code_zip_mb']:.3f} / {data['layer_zip_mb']:.2f}",
+    )
+    _row(table, "package: bot unzipped, MB (Lambda limit 250)", f"{data['bot_unzipped_mb']:.1f}")
+    bundled = data["boto3_bundled"]
+    _row(table, "package: boto3 bundled (else the runtime's)", "yes" if bundled else "no")
+    _row(table, "package: bpy bundled", "yes" if data["bpy_bundled"] else "no", "no", not data["bpy_bundled"])
+    _row(
+        table,
+        "package: resources (functions, roles)",
+        f"{data['resources']} ({data['functions']}, {data['roles']})",
+    )
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -132,6 +156,8 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _slack_rows(table, results["slack_calls"])
     if "keepalive" in results:
         _keepalive_rows(table, results["keepalive"])
+    if "package" in results:
+        _package_rows(table, results["package"])
     return table
 
 
@@ -144,9 +170,7 @@ def main() -> None:
     """Run the chosen benchmarks (all by default), write their JSON and print the table."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     # Checked by hand: argparse rejects a list default for a `nargs="*"` positional that has choices.
-    parser.add_argument(
-        "which", nargs="*", metavar="render|fanout|ack|slack_calls|keepalive", help="default: all"
-    )
+    parser.add_argument("which", nargs="*", metavar="|".join(BENCHMARKS), help="default: all")
     args = parser.parse_args()
     args.which = args.which or list(BENCHMARKS)
     if not set(args.which) <= set(BENCHMARKS):
@@ -178,6 +202,10 @@ def main() -> None:
         )
         results["keepalive"] = {"machine": info, **keepalive.run()}
         _write("keepalive", results["keepalive"])
+    if "package" in args.which:
+        console.print("Package: osls package offline, three times; sizes of what the bot's Lambda loads…")
+        results["package"] = {"machine": info, **package.run()}
+        _write("package", results["package"])
     console.print(report(results, info))
     written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
     console.print(f"Results in {RESULTS}: {', '.join(written)}")

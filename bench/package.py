@@ -1,0 +1,42 @@
+"""Packaging benchmark: `osls package` wall time, what the bot's Lambda loads, and the template's size."""
+
+from __future__ import annotations
+
+import statistics
+import zipfile
+from pathlib import Path
+from typing import Any
+
+RUNS = 3
+
+
+def _unzipped_mb(path: Path) -> float:
+    with zipfile.ZipFile(path) as archive:
+        return sum(item.file_size for item in archive.infolist()) / 1e6
+
+
+def run() -> dict[str, Any]:
+    from local import deploy
+
+    deploy.build_layer()  # the wheels are fetched once; packaging is what is timed
+    runs = [deploy.package("bench") for _ in range(RUNS)]
+    packaged = runs[-1]
+    bot, layer = packaged.artifacts["bot"], packaged.artifacts["dependencies"]
+    with zipfile.ZipFile(layer) as archive:
+        tops = {name.split("/")[1] for name in archive.namelist() if name.startswith("python/")}
+    resources = packaged.template["Resources"]
+    return {
+        "package_runs_s": [round(item.seconds, 3) for item in runs],
+        "package_s": round(statistics.median(item.seconds for item in runs), 3),
+        # What Lambda loads for the bot: its own zip plus the dependencies layer (the limit is 50 MB zipped).
+        "bot_zip_mb": round((bot.stat().st_size + layer.stat().st_size) / 1e6, 2),
+        "bot_code_zip_mb": round(bot.stat().st_size / 1e6, 3),
+        "layer_zip_mb": round(layer.stat().st_size / 1e6, 2),
+        "bot_unzipped_mb": round(_unzipped_mb(bot) + _unzipped_mb(layer), 1),  # limit 250 MB
+        "boto3_bundled": "boto3" in tops or "botocore" in tops,
+        "bpy_bundled": "bpy" in tops,
+        "layer_packages": deploy.layer_requirements(),
+        "resources": len(resources),
+        "functions": sum(1 for item in resources.values() if item["Type"] == "AWS::Lambda::Function"),
+        "roles": sum(1 for item in resources.values() if item["Type"] == "AWS::IAM::Role"),
+    }
