@@ -23,7 +23,9 @@ from local.deploy import Packaged
 pytestmark = [
     pytest.mark.slow,
     # moto's CloudFormation names each type it skips (asserted from the template instead)
-    pytest.mark.filterwarnings("ignore:Tried to parse .* by moto's CloudFormation implementation:UserWarning"),
+    pytest.mark.filterwarnings(
+        "ignore:Tried to parse .* by moto's CloudFormation implementation:UserWarning"
+    ),
 ]
 STAGE = "ci"
 STACK = f"studiobot-{STAGE}"
