@@ -17,7 +17,7 @@ from bench import ack, fanout, keepalive, package, render, slack_calls
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package")
-console = Console(highlight=False)
+console = Console(highlight=False, width=120)  # one row per line, also when piped to a file
 
 
 def machine() -> dict[str, Any]:
