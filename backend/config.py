@@ -42,6 +42,18 @@ ENV_KEEPALIVE_TZ = "STUDIOBOT_KEEPALIVE_TIMEZONE"
 ENV_KEEPALIVE_WAIT = "STUDIOBOT_KEEPALIVE_WAIT_S"  # the local stack's HTTP port for Slack (default 3000)
 # boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+# Cost: prices (AWS's published x86 Lambda prices in us-east-1 by default), the render function's size, the farm's
+# concurrency, and the guardrails (probe jobs over N frames, confirm over $X, admins only over $Y).
+ENV_PRICE_GB_S = "STUDIOBOT_PRICE_PER_GB_S"
+ENV_PRICE_REQUEST = "STUDIOBOT_PRICE_PER_REQUEST"
+ENV_PRICE_STORAGE_GB_S = "STUDIOBOT_PRICE_PER_STORAGE_GB_S"
+ENV_RENDER_MEMORY_MB = "STUDIOBOT_RENDER_MEMORY_MB"
+ENV_RENDER_EPHEMERAL_MB = "STUDIOBOT_RENDER_EPHEMERAL_MB"
+ENV_RENDER_CONCURRENCY = "STUDIOBOT_RENDER_CONCURRENCY"
+ENV_PROBE_OVER = "STUDIOBOT_PROBE_OVER_FRAMES"
+ENV_CONFIRM_OVER = "STUDIOBOT_CONFIRM_OVER_USD"
+ENV_ADMIN_OVER = "STUDIOBOT_ADMIN_OVER_USD"
+ENV_CONFIRM_EXPIRY = "STUDIOBOT_CONFIRM_EXPIRY_S"
 
 
 # Jobs submitted from `studiobot render` on the local stack are listed under this pseudo-channel.
@@ -56,6 +68,22 @@ class Limits:
     max_chunk: int = 100
     max_samples: int = 16_384
     max_resolution: tuple[int, int] = (7680, 4320)
+
+
+@dataclass(frozen=True)
+class Costs:
+    """What rendering costs and when a person must agree to it (README "What it costs")."""
+
+    price_per_gb_s: float = 0.0000166667  # Lambda x86, us-east-1
+    price_per_request: float = 0.20 / 1_000_000
+    price_per_storage_gb_s: float = 0.0000000309  # ephemeral storage above the free 512 MB
+    render_memory_mb: int = 10_240
+    render_ephemeral_mb: int = 10_240
+    concurrency: int = 100  # render Lambdas at once (the local stack: its worker processes)
+    probe_over_frames: int = 50  # jobs with more frames render first, middle and last first
+    confirm_over_usd: float = 5.0  # the submitter (or an admin) presses Submit above this estimate
+    admin_over_usd: float = 50.0  # only an admin may submit above this one
+    confirm_expiry_s: float = 30 * 60  # an unconfirmed job expires after this long
 
 
 @dataclass(frozen=True)
@@ -102,6 +130,7 @@ class Settings:
     slack_api_url: str = "https://slack.com/api/"
     card_update_interval_s: float = 5.0
     ops_channel: str = ""
+    costs: Costs = field(default_factory=Costs)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -126,6 +155,7 @@ class Settings:
             "slack_api_url": env.get(ENV_SLACK_API_URL, "https://slack.com/api/"),
             "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
             "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
+            "costs": _costs(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -149,7 +179,33 @@ class Settings:
             ENV_SLACK_API_URL: self.slack_api_url,
             ENV_CARD_INTERVAL: str(self.card_update_interval_s),
             ENV_OPS_CHANNEL: self.ops_channel,
+            ENV_PRICE_GB_S: repr(self.costs.price_per_gb_s),
+            ENV_PRICE_REQUEST: repr(self.costs.price_per_request),
+            ENV_PRICE_STORAGE_GB_S: repr(self.costs.price_per_storage_gb_s),
+            ENV_RENDER_MEMORY_MB: str(self.costs.render_memory_mb),
+            ENV_RENDER_EPHEMERAL_MB: str(self.costs.render_ephemeral_mb),
+            ENV_RENDER_CONCURRENCY: str(self.costs.concurrency),
+            ENV_PROBE_OVER: str(self.costs.probe_over_frames),
+            ENV_CONFIRM_OVER: repr(self.costs.confirm_over_usd),
+            ENV_ADMIN_OVER: repr(self.costs.admin_over_usd),
+            ENV_CONFIRM_EXPIRY: repr(self.costs.confirm_expiry_s),
         }
+
+
+def _costs(env: Mapping[str, str]) -> Costs:
+    default = Costs()
+    return Costs(
+        price_per_gb_s=float(env.get(ENV_PRICE_GB_S, default.price_per_gb_s)),
+        price_per_request=float(env.get(ENV_PRICE_REQUEST, default.price_per_request)),
+        price_per_storage_gb_s=float(env.get(ENV_PRICE_STORAGE_GB_S, default.price_per_storage_gb_s)),
+        render_memory_mb=int(env.get(ENV_RENDER_MEMORY_MB, default.render_memory_mb)),
+        render_ephemeral_mb=int(env.get(ENV_RENDER_EPHEMERAL_MB, default.render_ephemeral_mb)),
+        concurrency=int(env.get(ENV_RENDER_CONCURRENCY, default.concurrency)),
+        probe_over_frames=int(env.get(ENV_PROBE_OVER, default.probe_over_frames)),
+        confirm_over_usd=float(env.get(ENV_CONFIRM_OVER, default.confirm_over_usd)),
+        admin_over_usd=float(env.get(ENV_ADMIN_OVER, default.admin_over_usd)),
+        confirm_expiry_s=float(env.get(ENV_CONFIRM_EXPIRY, default.confirm_expiry_s)),
+    )
 
 
 @dataclass(frozen=True)

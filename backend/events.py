@@ -111,6 +111,43 @@ class WorkstationAlert(Event):
 
 
 @dataclass(frozen=True)
+class JobEstimated(Event):
+    """A job's probe frames rendered: what the whole job will cost and take, and who must agree before it goes on
+    (`approval`: "" when it went on by itself, "submitter" or "admin" when it waits for the Submit button)."""
+
+    type: ClassVar[str] = "JobEstimated"
+    job_id: str
+    estimated_cost_usd: float
+    estimated_eta_s: float
+    approval: str = ""
+    reason: str = ""
+    requested_by: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class BudgetAlert(Event):
+    """AWS Budgets said a budget crossed one of its thresholds (actual or forecasted spend)."""
+
+    type: ClassVar[str] = "BudgetAlert"
+    budget_name: str
+    alert_type: str  # "ACTUAL" or "FORECASTED"
+    threshold_usd: float
+    amount_usd: float  # the actual (or forecasted) spend that crossed it
+    limit_usd: float
+
+
+@dataclass(frozen=True)
+class BudgetGuardChanged(Event):
+    """The over-budget guard went on (new renders need an admin's approval) or off."""
+
+    type: ClassVar[str] = "BudgetGuardChanged"
+    on: bool
+    by: str  # a Slack user id, or "AWS Budgets"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class UnknownEvent(Event):
     """An event this version does not know; kept whole so nothing is lost."""
 
@@ -129,6 +166,9 @@ _KNOWN: dict[str, type[Event]] = {
         SessionExtended,
         KeepAliveReport,
         WorkstationAlert,
+        JobEstimated,
+        BudgetAlert,
+        BudgetGuardChanged,
     )
 }
 
