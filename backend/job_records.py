@@ -5,22 +5,34 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from backend.estimates import Estimate
 from backend.tasks import RenderSettings
 
 
 class JobStatus(StrEnum):
     QUEUED = "queued"
+    PROBING = "probing"  # its probe frames render first; nothing else is queued yet
+    AWAITING_APPROVAL = "awaiting_approval"  # waits for someone to press Submit (or expires)
     RUNNING = "running"
     DONE = "done"
     DONE_WITH_FAILURES = "done_with_failures"
     CANCELLED = "cancelled"
+    FAILED = "failed"  # a probe frame failed: nothing more was rendered
+    EXPIRED = "expired"  # nobody pressed Submit in time
 
     @property
     def is_final(self) -> bool:
-        return self in (JobStatus.DONE, JobStatus.DONE_WITH_FAILURES, JobStatus.CANCELLED)
+        return self in FINAL
 
 
-ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+FINAL = (
+    JobStatus.DONE,
+    JobStatus.DONE_WITH_FAILURES,
+    JobStatus.CANCELLED,
+    JobStatus.FAILED,
+    JobStatus.EXPIRED,
+)
+ACTIVE = (JobStatus.QUEUED, JobStatus.PROBING, JobStatus.AWAITING_APPROVAL, JobStatus.RUNNING)
 
 
 class FrameOutcome(StrEnum):
@@ -57,6 +69,17 @@ class Job:
     card_ts: str = ""
     card_updated_at: float | None = None
     retry_of: str = ""
+    probe_frames: tuple[int, ...] = ()  # rendered first (jobs over the probe threshold), then the estimate
+    probes_enqueued: bool = False
+    estimate: Estimate | None = None
+    approval: str = ""  # who must press Submit: "submitter" | "admin" ("" while nobody needs to)
+    approval_reason: str = ""
+    awaiting_since: float | None = None
+    approved_by: str = ""
+    approved_by_admin: bool = False
+    fanned_out_at: float | None = None  # when the frames after the probes (or all of them) were queued
+    billed_s: float = 0.0  # the render function's billed seconds so far
+    failure: str = ""  # why a job FAILED or EXPIRED
 
     @property
     def remaining(self) -> int:
@@ -69,9 +92,10 @@ class FrameRecord:
 
     frame: int
     outcome: FrameOutcome
-    seconds: float = 0.0
+    seconds: float = 0.0  # Blender's render time
     output_key: str = ""
     error: str = ""
+    billed_s: float = 0.0  # the handler's time for this frame (download, render, upload): what Lambda bills
 
 
 @dataclass(frozen=True)

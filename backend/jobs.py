@@ -1,7 +1,13 @@
 """A render job's life in DynamoDB: every transition is a conditional write, and this module owns them all.
 
     QUEUED ──first frame starts──► RUNNING ──last frame accounted──► DONE | DONE_WITH_FAILURES
-       └──────────────┴──cancel──► CANCELLED
+    PROBING ──probes rendered──► RUNNING (the rest queued)   or ──a probe failed──► FAILED
+       └──estimate needs a Submit──► AWAITING_APPROVAL ──Submit──► PROBING | QUEUED | RUNNING
+                                            └──nobody in time──► EXPIRED
+    any of QUEUED, PROBING, AWAITING_APPROVAL, RUNNING ──cancel──► CANCELLED
+
+A job waiting for Submit carries `awaiting` (the key of the sparse `by_awaiting` index), so the expiry sweep finds
+the waiting jobs without reading the others.
 
 One table holds jobs (`pk=JOB#id, sk=JOB`) and their frames (`sk=FRAME#00000042`). A frame item is written once,
 with its outcome, in the same transaction that moves the job's counters, so a frame counts once however many times
@@ -21,7 +27,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 from backend.errors import AwsError, ConflictError, NotFoundError
-from backend.job_records import ACTIVE, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
+from backend.estimates import Approval, Estimate
+from backend.job_records import ACTIVE, FINAL, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
 from backend.tasks import RenderSettings
 
 __all__ = [
@@ -84,23 +91,31 @@ class DynamoJobs:
             return self.get(job.job_id), False
         return job, True
 
-    def claim_enqueue(self, job_id: str, lease_s: float = 120.0) -> bool:
-        """True for the one submitter that may enqueue the job's tasks now (a lease, so a crash can be resumed)."""
+    def claim_enqueue(self, job_id: str, probes: bool = False, lease_s: float = 120.0) -> bool:
+        """True for the one caller that may enqueue the job's tasks (`probes`: its probe tasks) now: a lease, so
+        an enqueue that died halfway can be resumed, and never done twice otherwise."""
         now = self._clock()
+        flag, claim = (
+            ("probes_enqueued", "probes_claimed_at") if probes else ("enqueued", "enqueue_claimed_at")
+        )
         return self._transition(
             job_id,
-            "SET enqueue_claimed_at = :now",
-            {":cutoff": {"N": repr(now - lease_s)}, ":no": {"BOOL": False}},
-            condition="enqueued = :no AND (attribute_not_exists(enqueue_claimed_at) OR enqueue_claimed_at <= :cutoff)",
+            f"SET {claim} = :now",
+            {":cutoff": {"N": repr(now - lease_s)}, ":yes": {"BOOL": True}},
+            condition=f"NOT {flag} = :yes AND (attribute_not_exists({claim}) OR {claim} <= :cutoff)",
             now=now,
             uses_status=False,
         )
 
-    def mark_enqueued(self, job_id: str) -> None:
-        """Remember that every task of the job is on the queue."""
-        self._update(
-            job_id, "SET enqueued = :yes", {":yes": {"BOOL": True}}, condition="attribute_exists(pk)"
-        )
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> None:
+        """Remember that the job's tasks (or its probe tasks) are on the queue."""
+        values: dict[str, Any] = {":yes": {"BOOL": True}}
+        if probes:
+            update = "SET probes_enqueued = :yes"
+        else:
+            update = "SET enqueued = :yes, fanned_out_at = :now"
+            values[":now"] = {"N": repr(self._clock())}
+        self._update(job_id, update, values, condition="attribute_exists(pk)")
 
     # -- reading ----------------------------------------------------------------------------------------------
 
@@ -172,6 +187,35 @@ class DynamoJobs:
                 request = response.get("UnprocessedKeys") or {}
         return errors
 
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]:
+        """The records of these frames that exist (at most 100 frames: the probe frames)."""
+        keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": _frame_sk(frame)}} for frame in frames][:100]
+        records: list[FrameRecord] = []
+        request = {self.table_name: {"Keys": keys, "ConsistentRead": True}} if keys else {}
+        while request:
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except ClientError as error:
+                raise _aws(error, "read the probe frames") from error
+            records.extend(_frame_from_item(item) for item in response["Responses"].get(self.table_name, []))
+            request = response.get("UnprocessedKeys") or {}
+        return sorted(records, key=lambda record: record.frame)
+
+    def awaiting_since_before(self, cutoff: float) -> list[str]:
+        """Ids of the jobs waiting for Submit since before `cutoff` (the sparse `by_awaiting` index)."""
+        ids: list[str] = []
+        try:
+            for page in self.client.get_paginator("query").paginate(
+                TableName=self.table_name,
+                IndexName="by_awaiting",
+                KeyConditionExpression="awaiting = :yes AND awaiting_since <= :cutoff",
+                ExpressionAttributeValues={":yes": {"S": AWAITING}, ":cutoff": {"N": repr(cutoff)}},
+            ):
+                ids.extend(item["pk"]["S"].removeprefix("JOB#") for item in page["Items"])
+        except ClientError as error:
+            raise _aws(error, "list the jobs waiting for Submit") from error
+        return ids
+
     # -- transitions -------------------------------------------------------------------------------------------
 
     def start(self, job_id: str) -> bool:
@@ -192,6 +236,7 @@ class DynamoJobs:
             "frame": {"N": str(record.frame)},
             "outcome": {"S": record.outcome},
             "seconds": {"N": repr(round(record.seconds, 4))},
+            "billed_s": {"N": repr(round(record.billed_s, 3))},
             "output_key": {"S": record.output_key},
             "error": {"S": record.error[:1000]},
             "recorded_at": {"N": repr(self._clock())},
@@ -210,9 +255,13 @@ class DynamoJobs:
                         "Update": {
                             "TableName": self.table_name,
                             "Key": _job_key(job_id),
-                            "UpdateExpression": f"ADD {counter} :one, remaining :minus_one",
+                            "UpdateExpression": f"ADD {counter} :one, remaining :minus_one, billed_s :billed",
                             "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeValues": {":one": {"N": "1"}, ":minus_one": {"N": "-1"}},
+                            "ExpressionAttributeValues": {
+                                ":one": {"N": "1"},
+                                ":minus_one": {"N": "-1"},
+                                ":billed": {"N": repr(round(record.billed_s, 3))},
+                            },
                         }
                     },
                 ]
@@ -264,16 +313,12 @@ class DynamoJobs:
         return self.get(job_id) if won else None
 
     def cancel(self, job_id: str) -> Job:
-        """QUEUED/RUNNING → CANCELLED; ConflictError if the job is already over."""
+        """Any active state → CANCELLED; ConflictError if the job is already over."""
         won = self._transition(
             job_id,
-            "SET #status = :cancelled, finished_at = :now",
-            {
-                ":cancelled": {"S": JobStatus.CANCELLED},
-                ":queued": {"S": JobStatus.QUEUED},
-                ":running": {"S": JobStatus.RUNNING},
-            },
-            condition="#status IN (:queued, :running)",
+            "SET #status = :cancelled, finished_at = :now REMOVE awaiting",
+            {":cancelled": {"S": JobStatus.CANCELLED}, **_statuses(ACTIVE)},
+            condition=f"#status IN ({_names(ACTIVE)})",
         )
         job = self.get(job_id)
         if not won:
@@ -281,6 +326,69 @@ class DynamoJobs:
                 f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel."
             )
         return job
+
+    def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
+        """PROBING → RUNNING (the rest may be queued) or AWAITING_APPROVAL, with the estimate; True for the one
+        caller that moved it."""
+        values: dict[str, Any] = {":probing": {"S": JobStatus.PROBING}, **_estimate_values(estimate)}
+        update = "SET #status = :next, " + _ESTIMATE_SET
+        if approval is None:
+            values[":next"] = {"S": JobStatus.RUNNING}
+        else:
+            update += ", approval = :who, approval_reason = :why, awaiting = :yes, awaiting_since = :now"
+            values |= {
+                ":next": {"S": JobStatus.AWAITING_APPROVAL},
+                ":who": {"S": approval.who},
+                ":why": {"S": approval.reason},
+                ":yes": {"S": AWAITING},
+            }
+        return self._transition(job_id, update, values, condition="#status = :probing")
+
+    def fail(self, job_id: str, reason: str) -> Job | None:
+        """PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
+        won = self._transition(
+            job_id,
+            "SET #status = :failed, failure = :why, finished_at = :now",
+            {
+                ":failed": {"S": JobStatus.FAILED},
+                ":why": {"S": reason[:1000]},
+                ":probing": {"S": JobStatus.PROBING},
+            },
+            condition="#status = :probing",
+        )
+        return self.get(job_id) if won else None
+
+    def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool:
+        """AWAITING_APPROVAL → `next_status` (PROBING, QUEUED or RUNNING), remembering who pressed Submit; False if
+        the job was not waiting any more (pressed twice, cancelled, expired)."""
+        return self._transition(
+            job_id,
+            "SET #status = :next, approved_by = :by, approved_by_admin = :admin, approval = :none "
+            "REMOVE awaiting",
+            {
+                ":next": {"S": next_status},
+                ":by": {"S": by},
+                ":admin": {"BOOL": by_admin},
+                ":none": {"S": ""},
+                ":awaiting": {"S": JobStatus.AWAITING_APPROVAL},
+            },
+            condition="#status = :awaiting",
+        )
+
+    def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None:
+        """AWAITING_APPROVAL since before `cutoff` → EXPIRED; the one caller that moved it gets the job."""
+        won = self._transition(
+            job_id,
+            "SET #status = :expired, failure = :why, finished_at = :now REMOVE awaiting",
+            {
+                ":expired": {"S": JobStatus.EXPIRED},
+                ":why": {"S": reason},
+                ":awaiting": {"S": JobStatus.AWAITING_APPROVAL},
+                ":cutoff": {"N": repr(cutoff)},
+            },
+            condition="#status = :awaiting AND awaiting_since <= :cutoff",
+        )
+        return self.get(job_id) if won else None
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:
         """True for at most one caller per interval per job: the throttle for JobProgress events."""
@@ -305,8 +413,8 @@ class DynamoJobs:
         return self._transition(
             job_id,
             "SET notified_at = :now",
-            {":queued": {"S": JobStatus.QUEUED}, ":running": {"S": JobStatus.RUNNING}},
-            condition="attribute_not_exists(notified_at) AND NOT (#status IN (:queued, :running))",
+            _statuses(FINAL),
+            condition=f"attribute_not_exists(notified_at) AND #status IN ({_names(FINAL)})",
         )
 
     def release_completion_notice(self, job_id: str) -> None:
@@ -376,6 +484,27 @@ class DynamoJobs:
             raise _aws(error, "update the job") from error
 
 
+AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
+_ESTIMATE_SET = "est_frame_s = :frame_s, est_render_s = :render_s, est_cost_usd = :cost, est_eta_s = :eta"
+
+
+def _estimate_values(estimate: Estimate) -> dict[str, Any]:
+    return {
+        ":frame_s": {"N": repr(round(estimate.frame_s, 4))},
+        ":render_s": {"N": repr(round(estimate.render_s, 4))},
+        ":cost": {"N": repr(round(estimate.cost_usd, 6))},
+        ":eta": {"N": repr(round(estimate.eta_s, 1))},
+    }
+
+
+def _names(statuses: Iterable[JobStatus]) -> str:
+    return ", ".join(f":s_{status}" for status in statuses)
+
+
+def _statuses(statuses: Iterable[JobStatus]) -> dict[str, Any]:
+    return {f":s_{status}": {"S": status} for status in statuses}
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -412,6 +541,15 @@ def _to_item(job: Job) -> dict[str, Any]:
         item["retry_of"] = {"S": job.retry_of}
     if job.channel:  # a key of the by_channel index: DynamoDB refuses it empty
         item["channel"] = {"S": job.channel}
+    if job.probe_frames:
+        item["probe_frames"] = {"S": ",".join(str(frame) for frame in job.probe_frames)}
+        item["probes_enqueued"] = {"BOOL": job.probes_enqueued}
+    if job.approval:
+        item["approval"] = {"S": job.approval}
+        item["approval_reason"] = {"S": job.approval_reason}
+    if job.status is JobStatus.AWAITING_APPROVAL:
+        item["awaiting"] = {"S": AWAITING}
+        item["awaiting_since"] = {"N": repr(job.awaiting_since or job.created_at)}
     return item
 
 
@@ -446,6 +584,30 @@ def _from_item(item: dict[str, Any]) -> Job:
         card_ts=item.get("card_ts", {}).get("S", ""),
         card_updated_at=_number(item, "card_updated_at"),
         retry_of=item.get("retry_of", {}).get("S", ""),
+        probe_frames=tuple(
+            int(part) for part in item.get("probe_frames", {}).get("S", "").split(",") if part
+        ),
+        probes_enqueued=item.get("probes_enqueued", {}).get("BOOL", False),
+        estimate=_estimate_from_item(item),
+        approval=item.get("approval", {}).get("S", ""),
+        approval_reason=item.get("approval_reason", {}).get("S", ""),
+        awaiting_since=_number(item, "awaiting_since"),
+        approved_by=item.get("approved_by", {}).get("S", ""),
+        approved_by_admin=item.get("approved_by_admin", {}).get("BOOL", False),
+        fanned_out_at=_number(item, "fanned_out_at"),
+        billed_s=_number(item, "billed_s") or 0.0,
+        failure=item.get("failure", {}).get("S", ""),
+    )
+
+
+def _estimate_from_item(item: dict[str, Any]) -> Estimate | None:
+    if "est_cost_usd" not in item:
+        return None
+    return Estimate(
+        frame_s=_number(item, "est_frame_s") or 0.0,
+        render_s=_number(item, "est_render_s") or 0.0,
+        cost_usd=_number(item, "est_cost_usd") or 0.0,
+        eta_s=_number(item, "est_eta_s") or 0.0,
     )
 
 
@@ -456,4 +618,5 @@ def _frame_from_item(item: dict[str, Any]) -> FrameRecord:
         seconds=float(item["seconds"]["N"]),
         output_key=item["output_key"]["S"],
         error=item["error"]["S"],
+        billed_s=_number(item, "billed_s") or 0.0,
     )
