@@ -25,3 +25,7 @@ class AwsError(StudiobotError):
     def __init__(self, message: str, code: str = "") -> None:
         super().__init__(message)
         self.code = code
+
+
+class PermissionDenied(StudiobotError):
+    """The person may not do this; the message says who may."""

@@ -126,6 +126,17 @@ class JobEstimated(Event):
 
 
 @dataclass(frozen=True)
+class JobApproved(Event):
+    """Someone pressed Submit on a job that waited for it: its frames go on."""
+
+    type: ClassVar[str] = "JobApproved"
+    job_id: str
+    by: str
+    requested_by: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
 class BudgetAlert(Event):
     """AWS Budgets said a budget crossed one of its thresholds (actual or forecasted spend)."""
 
@@ -167,6 +178,7 @@ _KNOWN: dict[str, type[Event]] = {
         KeepAliveReport,
         WorkstationAlert,
         JobEstimated,
+        JobApproved,
         BudgetAlert,
         BudgetGuardChanged,
     )

@@ -331,7 +331,7 @@ class DynamoJobs:
         """PROBING → RUNNING (the rest may be queued) or AWAITING_APPROVAL, with the estimate; True for the one
         caller that moved it."""
         values: dict[str, Any] = {":probing": {"S": JobStatus.PROBING}, **_estimate_values(estimate)}
-        update = "SET #status = :next, " + _ESTIMATE_SET
+        update = "SET #status = :next, estimated_at = :now, " + _ESTIMATE_SET
         if approval is None:
             values[":next"] = {"S": JobStatus.RUNNING}
         else:
@@ -363,8 +363,8 @@ class DynamoJobs:
         the job was not waiting any more (pressed twice, cancelled, expired)."""
         return self._transition(
             job_id,
-            "SET #status = :next, approved_by = :by, approved_by_admin = :admin, approval = :none "
-            "REMOVE awaiting",
+            "SET #status = :next, approved_by = :by, approved_by_admin = :admin, approval = :none, "
+            "approved_at = :now REMOVE awaiting",
             {
                 ":next": {"S": next_status},
                 ":by": {"S": by},

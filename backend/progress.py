@@ -5,29 +5,46 @@ from __future__ import annotations
 from typing import Protocol
 
 from backend.events import Event, JobCompleted, JobProgress
-from backend.jobs import DynamoJobs, FrameOutcome, FrameRecord, Job
+from backend.jobs import DynamoJobs, FrameOutcome, FrameRecord, Job, JobStatus
 
 
 class EventPublisher(Protocol):
     def publish(self, event: Event) -> None: ...
 
 
+class ProbeWatcher(Protocol):
+    """What happens once a job's probe frames are in (`backend.fanout.Fanout`)."""
+
+    def probe_recorded(self, job: Job) -> None: ...
+
+
 class JobReporter:
     """The one path by which render results reach the job record and the studio-events topic."""
 
-    def __init__(self, jobs: DynamoJobs, events: EventPublisher, progress_interval_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        jobs: DynamoJobs,
+        events: EventPublisher,
+        progress_interval_s: float = 5.0,
+        probes: ProbeWatcher | None = None,
+    ) -> None:
         self.jobs = jobs
         self.events = events
         self.progress_interval_s = progress_interval_s
+        self.probes = probes
 
-    def frame_done(self, job_id: str, frame: int, seconds: float, output_key: str) -> bool:
+    def frame_done(
+        self, job_id: str, frame: int, seconds: float, output_key: str, billed_s: float = 0.0
+    ) -> bool:
         """Count a rendered frame; True if this call counted it (False for a duplicate delivery)."""
-        record = FrameRecord(frame, FrameOutcome.DONE, seconds=seconds, output_key=output_key)
+        record = FrameRecord(
+            frame, FrameOutcome.DONE, seconds=seconds, output_key=output_key, billed_s=billed_s
+        )
         return self._record(job_id, record)
 
-    def frame_failed(self, job_id: str, frame: int, error: str) -> bool:
+    def frame_failed(self, job_id: str, frame: int, error: str, billed_s: float = 0.0) -> bool:
         """Count a frame that will not be rendered; True if this call counted it."""
-        return self._record(job_id, FrameRecord(frame, FrameOutcome.FAILED, error=error))
+        return self._record(job_id, FrameRecord(frame, FrameOutcome.FAILED, error=error, billed_s=billed_s))
 
     def cancel(self, job_id: str) -> Job:
         """Cancel the job and announce its end."""
@@ -38,6 +55,10 @@ class JobReporter:
     def _record(self, job_id: str, record: FrameRecord) -> bool:
         recorded = self.jobs.record_frame(job_id, record)
         job = recorded.job
+        # Also on duplicates: a worker that died after recording the last probe leaves the estimate to the next.
+        if job.status is JobStatus.PROBING and record.frame in job.probe_frames and self.probes is not None:
+            self.probes.probe_recorded(job)
+            return recorded.counted
         # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
         # leaves the finish to whichever delivery comes next.
         if job.remaining == 0 and not job.status.is_final:

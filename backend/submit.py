@@ -13,9 +13,9 @@ from backend.aws.s3 import ObjectInfo
 from backend.commands import RenderRequest
 from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.fanout import Fanout, GuardReader
 from backend.frames import compact, parse_frame_spec, plan_tasks
 from backend.jobs import DynamoJobs, Job, JobStatus, job_id_for
-from backend.tasks import RenderTask
 
 
 class SceneStore(Protocol):
@@ -72,12 +72,14 @@ class SubmissionService:
         queue: TaskQueue,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        guard: GuardReader | None = None,
     ) -> None:
         self.scenes = scenes
         self.jobs = jobs
         self.queue = queue
         self.settings = settings
         self.clock = clock
+        self.fanout = Fanout(jobs, queue, settings, guard=guard, clock=clock)
 
     def plan(self, request: RenderRequest) -> RenderPlan:
         """Check everything about a request without changing anything."""
@@ -123,6 +125,8 @@ class SubmissionService:
         if request.dry_run:
             return Submission(plan=plan, job=None, created=False)
         job_id = job_id_for(client_token or uuid.uuid4().hex)
+        status, probe_frames, approval = self.fanout.first_phase(plan.frames, requested_by)
+        now = self.clock()
         assets_prefix = (
             assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
             if request.assets_prefix
@@ -131,7 +135,7 @@ class SubmissionService:
         job, created = self.jobs.create(
             Job(
                 job_id=job_id,
-                status=JobStatus.QUEUED,
+                status=status,
                 scene_bucket=plan.scene_bucket,
                 scene_key=plan.scene_key,
                 scene_etag=plan.scene_etag,
@@ -144,17 +148,16 @@ class SubmissionService:
                 assets_prefix=assets_prefix,
                 requested_by=requested_by,
                 channel=channel,
-                created_at=self.clock(),
+                created_at=now,
                 retry_of=retry_of,
+                probe_frames=probe_frames,
+                approval=approval.who if approval else "",
+                approval_reason=approval.reason if approval else "",
+                awaiting_since=now if approval else None,
             )
         )
-        # A resubmission enqueues only if the first attempt died before finishing (the claim is a lease).
-        if not job.enqueued and self.jobs.claim_enqueue(job.job_id):
-            self.queue.send_all(
-                [self._task(job, index, frames).to_json() for index, frames in enumerate(plan.tasks)]
-            )
-            self.jobs.mark_enqueued(job.job_id)
-            job = self.jobs.get(job.job_id)
+        # A resubmission queues only what the first attempt did not get to (each phase's claim is a lease).
+        job = self.fanout.go(job)
         return Submission(plan=plan, job=job, created=created)
 
     def retry(self, job: Job, failed_frames: list[int], requested_by: str, channel: str) -> Submission:
@@ -172,21 +175,6 @@ class SubmissionService:
         )
         return self.submit(
             request, requested_by, channel, client_token=f"retry:{job.job_id}", retry_of=job.job_id
-        )
-
-    @staticmethod
-    def _task(job: Job, index: int, frames: list[int]) -> RenderTask:
-        return RenderTask(
-            job_id=job.job_id,
-            task_index=index,
-            scene_bucket=job.scene_bucket,
-            scene_key=job.scene_key,
-            scene_etag=job.scene_etag,
-            frames=tuple(frames),
-            settings=job.settings,
-            output_bucket=job.output_bucket,
-            output_prefix=job.output_prefix,
-            assets_prefix=job.assets_prefix,
         )
 
 

@@ -69,6 +69,7 @@ class RenderTask:
     output_bucket: str
     output_prefix: str
     assets_prefix: str | None = None
+    probe: bool = False  # a probe frame: a Blender error fails the job at once instead of being retried
     version: int = field(default=TASK_VERSION)
 
     def output_key(self, frame: int) -> str:
@@ -97,6 +98,7 @@ class RenderTask:
             output_bucket=data["output_bucket"],
             output_prefix=data["output_prefix"],
             assets_prefix=data.get("assets_prefix"),
+            probe=bool(data.get("probe", False)),
         )
 
 

@@ -14,8 +14,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend.aws.s3 import S3Store
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
+from backend.fanout import job_reporter
 from backend.jobs import DynamoJobs
-from backend.progress import JobReporter
 from backend.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
@@ -34,7 +34,7 @@ def worker() -> RenderWorker:
     work_dir = Path(settings.work_dir)
     return RenderWorker(
         jobs=jobs,
-        reporter=JobReporter(jobs, SnsPublisher(settings.events_topic_arn), settings.progress_interval_s),
+        reporter=job_reporter(settings, jobs, SnsPublisher(settings.events_topic_arn)),
         scenes=SceneCache(store, work_dir / "scenes"),
         renderer=BlenderRenderer(),
         uploader=store,

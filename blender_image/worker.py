@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +37,7 @@ class TaskResult:
     rendered: list[int]
     skipped: list[int]
     cancelled: bool = False
+    failed: list[int] = field(default_factory=list)  # probe frames whose render failed (counted, not retried)
 
 
 class RenderWorker:
@@ -61,6 +62,9 @@ class RenderWorker:
         self.clock = clock
 
     def run(self, task: RenderTask) -> TaskResult:
+        # Billed time: each frame carries the handler's time since the previous frame was recorded (the first
+        # frame also the scene download and opening): summed, what Lambda bills for the task, to the millisecond.
+        mark = self.clock()
         job = self.jobs.get(task.job_id)
         if job.status.is_final:
             logger.info("task of a finished job acknowledged", job_id=task.job_id, status=str(job.status))
@@ -82,13 +86,21 @@ class RenderWorker:
             try:
                 written = self.renderer.render(scene_path, frame, task.settings, out_stem)
             except Exception as error:
-                self.jobs.note_frame_error(task.job_id, frame, f"{type(error).__name__}: {error}")
-                raise
+                message = f"{type(error).__name__}: {error}"
+                self.jobs.note_frame_error(task.job_id, frame, message)
+                if not task.probe:
+                    raise  # SQS delivers the task again; after the last attempt the DLQ handler fails the frame
+                # A probe says whether the scene renders at all: no retries, the job stops here.
+                self.reporter.frame_failed(task.job_id, frame, message, billed_s=self.clock() - mark)
+                result.failed.append(frame)
+                return result
             seconds = self.clock() - started
             key = task.output_key(frame)
             self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
             written.unlink(missing_ok=True)
-            self.reporter.frame_done(task.job_id, frame, seconds, key)
+            now = self.clock()
+            self.reporter.frame_done(task.job_id, frame, seconds, key, billed_s=now - mark)
+            mark = now
             result.rendered.append(frame)
             logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3))
         return result

@@ -12,6 +12,9 @@ from backend.config import Settings
 
 if TYPE_CHECKING:
     from backend.aws.s3 import S3Store
+    from backend.aws.sns import SnsPublisher
+    from backend.fanout import Fanout
+    from backend.guard import BudgetGuard
     from backend.jobs import DynamoJobs
     from backend.progress import JobReporter
     from backend.submit import SubmissionService
@@ -40,13 +43,30 @@ class Services:
         return DynamoJobs(self.settings.table_name)
 
     @cached_property
-    def reporter(self) -> JobReporter:
+    def events(self) -> SnsPublisher:
         from backend.aws.sns import SnsPublisher
-        from backend.progress import JobReporter
 
-        return JobReporter(
-            self.jobs, SnsPublisher(self.settings.events_topic_arn), self.settings.progress_interval_s
-        )
+        return SnsPublisher(self.settings.events_topic_arn)
+
+    @cached_property
+    def reporter(self) -> JobReporter:
+        from backend.fanout import job_reporter
+
+        return job_reporter(self.settings, self.jobs, self.events)
+
+    @cached_property
+    def guard(self) -> BudgetGuard:
+        from backend.guard import BudgetGuard
+
+        return BudgetGuard(self.settings.table_name, clock=self.clock)
+
+    @cached_property
+    def fanout(self) -> Fanout:
+        from backend.aws.sqs import SqsQueue
+        from backend.fanout import Fanout
+
+        queue = SqsQueue(self.settings.render_queue_url)
+        return Fanout(self.jobs, queue, self.settings, events=self.events, guard=self.guard, clock=self.clock)
 
     @cached_property
     def submissions(self) -> SubmissionService:
@@ -54,7 +74,12 @@ class Services:
         from backend.submit import SubmissionService
 
         return SubmissionService(
-            self.store, self.jobs, SqsQueue(self.settings.render_queue_url), self.settings
+            self.store,
+            self.jobs,
+            SqsQueue(self.settings.render_queue_url),
+            self.settings,
+            clock=self.clock,
+            guard=self.guard,
         )
 
     @cached_property

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
 from backend.errors import NotFoundError
+from backend.fanout import job_reporter
 from backend.jobs import DynamoJobs
 from backend.progress import JobReporter
 from backend.tasks import RenderTask
@@ -25,9 +26,7 @@ processor = BatchProcessor(event_type=EventType.SQS)
 @cache
 def reporter() -> JobReporter:
     settings = Settings.from_env()
-    return JobReporter(
-        DynamoJobs(settings.table_name), SnsPublisher(settings.events_topic_arn), settings.progress_interval_s
-    )
+    return job_reporter(settings, DynamoJobs(settings.table_name), SnsPublisher(settings.events_topic_arn))
 
 
 def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from backend.aws.sqs import SqsQueue
 from backend.commands import parse_render, split_words
+from backend.config import Costs
 from backend.errors import ValidationError
 from backend.jobs import JobStatus
 from backend.submit import SubmissionService
@@ -36,9 +38,11 @@ def test_a_submitted_job_is_queued_with_one_task_per_frame(stack: Stack) -> None
     assert stack.queue.calls == 3  # 10 + 10 + 5
 
 
-def test_a_10000_frame_job_takes_1000_batch_calls(stack: Stack) -> None:
+def test_a_10000_frame_job_without_probes_takes_1000_batch_calls(stack: Stack) -> None:
     stack.put_scene()
-    stack.service.submit(_request("shot.blend 1-10000"), requested_by="U1")
+    settings = replace(stack.settings, costs=Costs(probe_over_frames=10_000))
+    service = SubmissionService(stack.store, stack.jobs, stack.queue, settings)
+    service.submit(_request("shot.blend 1-10000"), requested_by="U1")
     assert stack.queue.calls == 1000
 
 

@@ -1,0 +1,236 @@
+"""A job's tasks go on the render queue in phases, and only this module puts them there.
+
+A job over `probe_over_frames` frames renders its first, middle and last frames first (PROBING). From their billed
+and render seconds comes the estimate; then either the rest is queued at once, or the job waits for someone to
+press Submit (AWAITING_APPROVAL: over `confirm_over_usd` its submitter or an admin, over `admin_over_usd` or while
+the budget guard is on an admin), and expires if nobody does. A probe that fails stops the job there (FAILED):
+nothing more is spent. Every step is a conditional transition in `backend.jobs`, so a duplicate delivery, a
+double click or two sweeps at once change nothing twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from backend.config import Settings
+from backend.errors import ConflictError, PermissionDenied
+from backend.estimates import Approval, approval_needed, estimate
+from backend.events import Event, JobApproved, JobEstimated
+from backend.frames import parse_frame_spec, plan_tasks
+from backend.jobs import DynamoJobs, FrameOutcome, Job, JobStatus
+from backend.notify import duration
+from backend.progress import JobReporter, completed_event
+from backend.tasks import RenderTask
+
+
+class TaskQueue(Protocol):
+    def send_all(self, bodies: Sequence[str]) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, event: Event) -> None: ...
+
+
+class GuardReader(Protocol):
+    def state(self) -> object: ...
+
+
+def probe_frames_of(frames: Sequence[int]) -> tuple[int, ...]:
+    """First, middle and last, in the order the job renders them (fewer when they coincide)."""
+    picked = [frames[0], frames[len(frames) // 2], frames[-1]]
+    return tuple(dict.fromkeys(picked))
+
+
+class Fanout:
+    """Decides a job's first phase, queues each phase once, and moves a job past its gates."""
+
+    def __init__(
+        self,
+        jobs: DynamoJobs,
+        queue: TaskQueue,
+        settings: Settings,
+        events: EventPublisher | None = None,
+        guard: GuardReader | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.jobs = jobs
+        self.queue = queue
+        self.events = events
+        self.settings = settings
+        self.guard = guard
+        self.clock = clock
+
+    # -- the start --------------------------------------------------------------------------------------------
+
+    def first_phase(
+        self, frames: Sequence[int], requested_by: str
+    ) -> tuple[JobStatus, tuple[int, ...], Approval | None]:
+        """A new job's status, its probe frames, and who must agree before anything renders."""
+        costs = self.settings.costs
+        probes = probe_frames_of(frames) if len(frames) > costs.probe_over_frames else ()
+        by_admin = requested_by in self.settings.access.admins
+        approval = approval_needed(None, self._guard_on(), by_admin, False, costs)
+        if approval is not None:
+            return JobStatus.AWAITING_APPROVAL, probes, approval
+        return (JobStatus.PROBING if probes else JobStatus.QUEUED), probes, None
+
+    def go(self, job: Job) -> Job:
+        """Queue the tasks of the phase the job is in, unless they are queued already (or being queued)."""
+        if job.status is JobStatus.PROBING and not job.probes_enqueued:
+            if self.jobs.claim_enqueue(job.job_id, probes=True):
+                self.queue.send_all(
+                    [
+                        self._task(job, index, [frame], probe=True).to_json()
+                        for index, frame in enumerate(job.probe_frames)
+                    ]
+                )
+                self.jobs.mark_enqueued(job.job_id, probes=True)
+        elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.enqueued:
+            if self.jobs.claim_enqueue(job.job_id):
+                first = len(job.probe_frames)
+                self.queue.send_all(
+                    [
+                        self._task(job, first + index, frames).to_json()
+                        for index, frames in enumerate(self._rest(job))
+                    ]
+                )
+                self.jobs.mark_enqueued(job.job_id)
+        else:
+            return job
+        return self.jobs.get(job.job_id)
+
+    # -- after the probes -------------------------------------------------------------------------------------
+
+    def probe_recorded(self, job: Job) -> None:
+        """Once every probe frame has its outcome: fail the job, or estimate it and go on or wait for Submit."""
+        if job.status is not JobStatus.PROBING:
+            return
+        records = self.jobs.frames_at(job.job_id, job.probe_frames)
+        failed = [record for record in records if record.outcome is FrameOutcome.FAILED]
+        if failed:  # at once: the probes still on the queue are acknowledged without rendering
+            first = failed[0]
+            reason = f"probe frame {first.frame} failed: {first.error or 'see the render logs'}"
+            stopped = self.jobs.fail(job.job_id, reason)
+            if stopped is not None:
+                self._publish(completed_event(stopped, [record.frame for record in failed]))
+            return
+        if len(records) < len(job.probe_frames):
+            return
+        costs = self.settings.costs
+        guess = estimate(
+            billed_s=[record.billed_s for record in records],
+            render_s=[record.seconds for record in records],
+            total=job.total,
+            tasks=job.task_count,
+            frames_left=job.total - len(records),
+            chunk=job.settings.chunk,
+            costs=costs,
+        )
+        by_admin = job.requested_by in self.settings.access.admins
+        approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
+        if not self.jobs.settle_probes(job.job_id, guess, approval):
+            return  # another delivery settled it
+        self._publish(
+            JobEstimated(
+                job_id=job.job_id,
+                estimated_cost_usd=guess.cost_usd,
+                estimated_eta_s=guess.eta_s,
+                approval=approval.who if approval else "",
+                reason=approval.reason if approval else "",
+                requested_by=job.requested_by,
+                channel=job.channel,
+            )
+        )
+        if approval is None:
+            self.go(self.jobs.get(job.job_id))
+
+    # -- Submit, and its expiry --------------------------------------------------------------------------------
+
+    def approve(self, job_id: str, user: str) -> Job:
+        """Someone pressed Submit: check they may, move the job on, queue its next phase."""
+        job = self.jobs.get(job_id)
+        if job.status is not JobStatus.AWAITING_APPROVAL:
+            if job.approved_by:
+                raise ConflictError(f"`{job_id}` was submitted already, by <@{job.approved_by}>.")
+            state = str(job.status).replace("_", " ")
+            raise ConflictError(f"`{job_id}` is {state}: there is nothing to submit.")
+        is_admin = user in self.settings.access.admins
+        if job.approval == "admin" and not is_admin:
+            raise PermissionDenied(f"Only an admin can submit `{job_id}`: {job.approval_reason}.")
+        if not self.settings.access.may_manage(user, job.requested_by):
+            raise PermissionDenied(
+                f"Only <@{job.requested_by}> (who asked for `{job_id}`) or an admin can submit it."
+            )
+        if job.probe_frames and job.estimate is None:
+            next_status = JobStatus.PROBING
+        else:
+            next_status = JobStatus.RUNNING if job.estimate is not None else JobStatus.QUEUED
+        if not self.jobs.approve(job_id, user, is_admin, next_status):
+            now = self.jobs.get(job_id)  # it changed meanwhile (a second click, a cancel, the expiry)
+            by = f", by <@{now.approved_by}>" if now.approved_by else ""
+            raise ConflictError(
+                f"`{job_id}` is {str(now.status).replace('_', ' ')}{by}: there is nothing to submit."
+            )
+        self._publish(JobApproved(job_id=job_id, by=user, requested_by=job.requested_by, channel=job.channel))
+        return self.go(self.jobs.get(job_id))
+
+    def expire_waiting(self) -> list[Job]:
+        """Jobs nobody submitted within `confirm_expiry_s` expire, each announced once."""
+        wait_s = self.settings.costs.confirm_expiry_s
+        cutoff = self.clock() - wait_s
+        expired = []
+        for job_id in self.jobs.awaiting_since_before(cutoff):
+            reason = f"nobody pressed Submit within {duration(wait_s)}"
+            job = self.jobs.expire(job_id, cutoff, reason)
+            if job is not None:
+                self._publish(completed_event(job, []))
+                expired.append(job)
+        return expired
+
+    # -- plumbing ----------------------------------------------------------------------------------------------
+
+    def _publish(self, event: Event) -> None:
+        if self.events is None:
+            raise RuntimeError("this Fanout was built without an event publisher")
+        self.events.publish(event)
+
+    def _guard_on(self) -> bool:
+        return bool(getattr(self.guard.state(), "on", False)) if self.guard is not None else False
+
+    def _rest(self, job: Job) -> list[list[int]]:
+        frames = parse_frame_spec(job.frames_spec, max(job.total, 1))
+        probes = set(job.probe_frames)
+        return plan_tasks([frame for frame in frames if frame not in probes], job.settings.chunk)
+
+    @staticmethod
+    def _task(job: Job, index: int, frames: list[int], probe: bool = False) -> RenderTask:
+        return RenderTask(
+            job_id=job.job_id,
+            task_index=index,
+            scene_bucket=job.scene_bucket,
+            scene_key=job.scene_key,
+            scene_etag=job.scene_etag,
+            frames=tuple(frames),
+            settings=job.settings,
+            output_bucket=job.output_bucket,
+            output_prefix=job.output_prefix,
+            assets_prefix=job.assets_prefix,
+            probe=probe,
+        )
+
+
+def job_reporter(settings: Settings, jobs: DynamoJobs, events: EventPublisher) -> JobReporter:
+    """The reporter a render worker (or the DLQ handler) uses: frames counted, probes followed by their estimate."""
+    from backend.aws.sqs import SqsQueue
+    from backend.guard import BudgetGuard
+
+    fanout = Fanout(
+        jobs,
+        SqsQueue(settings.render_queue_url),
+        settings,
+        events=events,
+        guard=BudgetGuard(settings.table_name),
+    )
+    return JobReporter(jobs, events, settings.progress_interval_s, probes=fanout)

@@ -1,0 +1,214 @@
+"""Probe frames, estimates and Submit: a big job renders first, middle and last frames, then is estimated, then goes
+on (or waits for the right person, or expires). Nothing more is spent after a failing probe."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from itertools import count
+from pathlib import Path
+
+import pytest
+
+from backend.aws.sns import SnsPublisher
+from backend.commands import parse_render, split_words
+from backend.config import Access, Costs, Settings
+from backend.errors import ConflictError, PermissionDenied
+from backend.events import JobApproved, JobCompleted, JobEstimated
+from backend.fanout import Fanout
+from backend.guard import BudgetGuard
+from backend.jobs import Job, JobStatus
+from backend.progress import JobReporter
+from backend.submit import SubmissionService
+from backend.tasks import RenderTask
+from blender_image.scene_cache import SceneCache
+from blender_image.worker import RenderWorker
+
+from .conftest import ADMIN, ARTIST, OTHER, PillowRenderer, Stack
+
+FRAME_S = 60.0  # every clock reading in a worker is a minute after the last
+
+
+class Farm:
+    """The stack's services built with chosen costs and clocks, and a worker whose every frame takes minutes."""
+
+    def __init__(self, stack: Stack, tmp_path: Path, costs: Costs, now: float = 1_800_000_000.0) -> None:
+        self.stack = stack
+        self.now = now
+        self.settings: Settings = replace(
+            stack.settings, costs=costs, access=Access(admins=frozenset({ADMIN}))
+        )
+        self.guard = BudgetGuard(self.settings.table_name)
+        self.fanout = Fanout(
+            stack.jobs,
+            stack.queue,
+            self.settings,
+            events=SnsPublisher(self.settings.events_topic_arn),
+            guard=self.guard,
+            clock=lambda: self.now,
+        )
+        self.service = SubmissionService(
+            stack.store, stack.jobs, stack.queue, self.settings, clock=lambda: self.now, guard=self.guard
+        )
+        reporter = JobReporter(stack.jobs, SnsPublisher(self.settings.events_topic_arn), probes=self.fanout)
+        ticks = count()
+        self.renderer = PillowRenderer()
+        self.worker = RenderWorker(
+            jobs=stack.jobs,
+            reporter=reporter,
+            scenes=SceneCache(stack.store, tmp_path / "scenes"),
+            renderer=self.renderer,
+            uploader=stack.store,
+            work_dir=tmp_path,
+            clock=lambda: next(ticks) * FRAME_S,
+        )
+
+    def submit(self, text: str = "shot.blend 1-24 --res 32x18", by: str = ARTIST) -> Job:
+        self.stack.put_scene()
+        submission = self.service.submit(parse_render(split_words(text)), requested_by=by, channel="C1")
+        assert submission.job is not None
+        return submission.job
+
+    def queued(self) -> list[RenderTask]:
+        return [RenderTask.from_json(body) for body in self.stack.queued_bodies()]
+
+    def run(self, tasks: list[RenderTask]) -> None:
+        for task in tasks:
+            self.worker.run(task)
+
+    def events(self, kind: type) -> list:
+        return [event for event in self.stack.events() if isinstance(event, kind)]
+
+
+# A probe task: start, render (1 min), upload, record: 3 minutes billed. 10 GB × 180 s ≈ $0.0300 a frame.
+PER_FRAME_USD = 10 * 180 * 0.0000166667 + 9.5 * 180 * 0.0000000309
+CHEAP = Costs(probe_over_frames=10, confirm_over_usd=5.0, admin_over_usd=50.0, concurrency=4)
+
+
+def test_a_big_job_probes_first_middle_and_last_then_queues_the_rest_once(
+    stack: Stack, tmp_path: Path
+) -> None:
+    farm = Farm(stack, tmp_path, CHEAP)
+    job = farm.submit()
+    assert (job.status, job.probe_frames) == (JobStatus.PROBING, (1, 13, 24))
+    probes = farm.queued()
+    assert [(task.frames, task.probe) for task in probes] == [((1,), True), ((13,), True), ((24,), True)]
+
+    farm.run(probes)
+    running = stack.jobs.get(job.job_id)
+    assert running.status is JobStatus.RUNNING and running.done == 3
+    assert running.estimate is not None
+    assert running.estimate.frame_s == 180.0 and running.estimate.render_s == FRAME_S
+    assert running.estimate.cost_usd == pytest.approx(24 * PER_FRAME_USD + 24 * 0.0000002, rel=1e-6)
+    assert running.estimate.eta_s == 6 * 180.0  # 21 tasks, 4 at a time: 6 waves
+    (estimated,) = farm.events(JobEstimated)
+    assert estimated.approval == "" and estimated.estimated_cost_usd == pytest.approx(
+        running.estimate.cost_usd
+    )
+    rest = farm.queued()
+    assert sorted(frame for task in rest for frame in task.frames) == [
+        f for f in range(1, 25) if f not in (1, 13, 24)
+    ]
+    assert not any(task.probe for task in rest)
+
+    farm.run(probes)  # SQS delivers the probes again: nothing re-rendered, nothing re-estimated or re-queued
+    assert farm.queued() == [] and len(farm.events(JobEstimated)) == 1
+    farm.run(rest)
+    done = stack.jobs.get(job.job_id)
+    assert (done.status, done.done, done.failed) == (JobStatus.DONE, 24, 0)
+    assert sorted(farm.renderer.rendered) == list(range(1, 25))
+    # billed: 3 probes × 3 min, then each rest task 3 min for its one frame
+    assert done.billed_s == pytest.approx(24 * 180.0)
+    (completed,) = farm.events(JobCompleted)
+    assert completed.status == "done"
+
+
+def test_a_failing_probe_stops_the_job_and_nothing_more_is_spent(stack: Stack, tmp_path: Path) -> None:
+    farm = Farm(stack, tmp_path, CHEAP)
+    farm.renderer.fail_frames = {13}
+    job = farm.submit()
+    first, middle, last = farm.queued()
+    farm.run([first, middle])
+    failed = stack.jobs.get(job.job_id)
+    assert failed.status is JobStatus.FAILED
+    assert (
+        failed.failure
+        == "probe frame 13 failed: RuntimeError: Blender could not render frame 13: missing texture wood.png"
+    )
+    farm.run([last])  # a probe still on the queue is acknowledged without rendering
+    assert farm.renderer.rendered == [1]
+    assert farm.queued() == []
+    (completed,) = farm.events(JobCompleted)
+    assert (completed.status, completed.failed_frames) == ("failed", [13])
+    assert farm.events(JobEstimated) == []
+
+
+def test_over_confirm_over_the_job_waits_for_its_submitter(stack: Stack, tmp_path: Path) -> None:
+    farm = Farm(stack, tmp_path, replace(CHEAP, confirm_over_usd=0.50))
+    job = farm.submit()
+    farm.run(farm.queued())
+    waiting = stack.jobs.get(job.job_id)
+    assert (waiting.status, waiting.approval) == (JobStatus.AWAITING_APPROVAL, "submitter")
+    assert waiting.approval_reason == "the estimate $0.72 is over $0.50"
+    (estimated,) = farm.events(JobEstimated)
+    assert (estimated.approval, estimated.reason) == ("submitter", "the estimate $0.72 is over $0.50")
+    assert farm.queued() == []  # nothing more until Submit
+
+    with pytest.raises(
+        PermissionDenied, match=r"Only <@U0ARTIST> \(who asked for `r\w+`\) or an admin can submit it"
+    ):
+        farm.fanout.approve(job.job_id, OTHER)
+    approved = farm.fanout.approve(job.job_id, ARTIST)
+    assert approved.status is JobStatus.RUNNING and approved.approved_by == ARTIST
+    assert len(farm.queued()) == 21
+    (event,) = farm.events(JobApproved)
+    assert event.by == ARTIST
+    with pytest.raises(ConflictError, match="was submitted already, by <@U0ARTIST>"):
+        farm.fanout.approve(job.job_id, ADMIN)  # a second click
+
+
+def test_over_admin_over_only_an_admin_may_submit(stack: Stack, tmp_path: Path) -> None:
+    farm = Farm(stack, tmp_path, replace(CHEAP, confirm_over_usd=0.10, admin_over_usd=0.50))
+    job = farm.submit()
+    farm.run(farm.queued())
+    assert stack.jobs.get(job.job_id).approval == "admin"
+    with pytest.raises(
+        PermissionDenied, match=r"Only an admin can submit `r\w+`: the estimate \$0.72 is over \$0.50"
+    ):
+        farm.fanout.approve(job.job_id, ARTIST)
+    assert farm.fanout.approve(job.job_id, ADMIN).status is JobStatus.RUNNING
+
+
+def test_while_the_guard_is_on_new_renders_wait_for_an_admin_before_anything_renders(
+    stack: Stack, tmp_path: Path
+) -> None:
+    farm = Farm(stack, tmp_path, CHEAP)
+    farm.guard.turn(True, "AWS Budgets", "studiobot-prod-monthly: $512.00 of $500.00")
+    job = farm.submit("shot.blend 1-24 --res 32x18")
+    assert (job.status, job.approval) == (JobStatus.AWAITING_APPROVAL, "admin")
+    assert "over its AWS budget" in job.approval_reason
+    assert farm.queued() == []
+    probing = farm.fanout.approve(job.job_id, ADMIN)
+    assert probing.status is JobStatus.PROBING and len(farm.queued()) == 3
+    # probes done, the admin's Submit counts: the estimate needs nobody else
+    assert farm.events(JobApproved)[0].by == ADMIN
+    own = farm.submit("shot.blend 1-4", by=ADMIN)  # an admin's own render is not held by the guard
+    assert own.status is JobStatus.QUEUED
+
+
+def test_an_unsubmitted_job_expires_after_30_minutes_once(stack: Stack, tmp_path: Path) -> None:
+    farm = Farm(stack, tmp_path, replace(CHEAP, confirm_over_usd=0.50))
+    job = farm.submit()
+    farm.run(farm.queued())
+    waiting = stack.jobs.get(job.job_id)
+    assert waiting.awaiting_since is not None
+    farm.now = waiting.awaiting_since + 29 * 60
+    assert farm.fanout.expire_waiting() == []
+    farm.now = waiting.awaiting_since + 31 * 60
+    (expired,) = farm.fanout.expire_waiting()
+    assert expired.status is JobStatus.EXPIRED
+    assert expired.failure == "nobody pressed Submit within 30 min 00 s"
+    assert farm.fanout.expire_waiting() == []  # the next sweep finds nothing
+    (completed,) = farm.events(JobCompleted)
+    assert completed.status == "expired"
+    with pytest.raises(ConflictError, match="is expired: there is nothing to submit"):
+        farm.fanout.approve(job.job_id, ARTIST)
