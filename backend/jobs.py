@@ -417,6 +417,16 @@ class DynamoJobs:
             condition=f"attribute_not_exists(notified_at) AND #status IN ({_names(FINAL)})",
         )
 
+    def claim_notice(self, job_id: str, name: str) -> bool:
+        """True for the one notifier that may post the job's `name` notice (an estimate, a Submit)."""
+        return self._transition(
+            job_id,
+            f"SET notice_{name} = :now",
+            {},
+            condition=f"attribute_not_exists(notice_{name})",
+            uses_status=False,
+        )
+
     def release_completion_notice(self, job_id: str) -> None:
         """Give the claim back when the notice could not be sent, so the next delivery sends it."""
         self._transition(

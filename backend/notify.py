@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from backend.estimates import money
 from backend.events import (
     Event,
+    JobApproved,
     JobCompleted,
+    JobEstimated,
     JobProgress,
     KeepAliveReport,
     SessionExpiring,
@@ -41,6 +44,17 @@ def message_text(event: Event) -> str | None:
         return f"⏳ Render `{event.job_id}` ({event.scene_key}): {progress_bar(event.done + event.failed, event.total)}{failed}"
     if isinstance(event, JobCompleted):
         return _completed(event)
+    if isinstance(event, JobEstimated):
+        cost = f"{money(event.estimated_cost_usd)}, about {duration(event.estimated_eta_s)} more"
+        if not event.approval:
+            return f"🔍 Render `{event.job_id}`: probe frames rendered; the whole job: {cost}. Rendering the rest."
+        who = "an admin's" if event.approval == "admin" else f"<@{event.requested_by}>'s (or an admin's)"
+        return (
+            f"✋ Render `{event.job_id}`: the whole job: {cost}. It waits for {who} Submit ({event.reason}): "
+            f"`/render submit {event.job_id}`."
+        )
+    if isinstance(event, JobApproved):
+        return f"▶️ Render `{event.job_id}` submitted by <@{event.by}>."
     if isinstance(event, SessionExpiring):
         what = "it will be extended (keep-alive is on)" if event.keepalive else "it will be stopped"
         return f"⏰ <@{event.owner}> `{event.name}`'s session ends soon: {what}. `/workstations extend {event.name} 2h` keeps it."
@@ -89,6 +103,14 @@ def _completed(event: JobCompleted) -> str:
             f"`{event.scene_key}` rendered in {took}. `/render retry {event.job_id}` renders the failed ones again. "
             f"Outputs: {outputs}"
         )
+    if event.status in ("failed", "expired"):
+        frames = compact(event.failed_frames) or "a probe frame"
+        what = (
+            f"stopped: probe frame {frames} failed"
+            if event.status == "failed"
+            else "expired: nobody pressed Submit"
+        )
+        return f"❌ Render `{event.job_id}`{who} of `{event.scene_key}` {what}. Nothing more was rendered."
     if event.status == "cancelled":
         return (
             f"🛑 Render `{event.job_id}`{who} was cancelled: {event.done} of {event.total} frames of "

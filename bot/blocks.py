@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.config import Costs
+from backend.estimates import lambda_cost, money
 from backend.job_records import Job, JobStatus
 from backend.notify import duration, progress_bar
 
@@ -15,6 +17,10 @@ STATUS_LABEL = {
     JobStatus.DONE: "✅ Done",
     JobStatus.DONE_WITH_FAILURES: "⚠️ Done with failures",
     JobStatus.CANCELLED: "🛑 Cancelled",
+    JobStatus.PROBING: "🔍 Probing",
+    JobStatus.AWAITING_APPROVAL: "✋ Waiting for Submit",
+    JobStatus.FAILED: "❌ Stopped",
+    JobStatus.EXPIRED: "⌛ Expired",
 }
 
 HELP = (
@@ -25,7 +31,9 @@ HELP = (
     "`--format PNG|JPEG|OPEN_EXR` `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
     "`--dry-run` (check and show the plan, render nothing)\n"
     "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
-    "`/render help`"
+    "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
+    "Jobs over 50 frames render their first, middle and last frames first: the card then shows what the whole job "
+    "will cost and take. Over $5 the job waits for its submitter's *Submit*, over $50 for an admin's."
 )
 
 
@@ -47,16 +55,31 @@ def error_message(text: str) -> tuple[str, Blocks]:
 
 
 def eta(job: Job, now: float) -> str:
-    """Time left at the pace so far, or empty before the first frame."""
-    finished = job.done + job.failed
-    if job.status.is_final or finished == 0 or job.started_at is None:
+    """Time left: at the pace since the frames were queued once some have finished, before that the estimate's."""
+    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         return ""
-    per_frame = (now - job.started_at) / finished
-    return duration(per_frame * job.remaining)
+    since = job.fanned_out_at or job.started_at
+    finished = job.done + job.failed - len(job.probe_frames)  # the probes finished before the fan-out
+    if since is not None and finished > 0:
+        return duration((now - since) / finished * job.remaining)
+    if job.estimate is not None:
+        return "about " + duration(max(0.0, job.estimate.eta_s - (now - (since or now))))
+    return ""
 
 
-def job_card(job: Job, now: float) -> tuple[str, Blocks]:
-    """The job card in the channel: who, what, progress, and the buttons; updated in place."""
+def cost_line(job: Job, costs: Costs) -> str:
+    """`Estimate $2.40 · cost so far $0.31` (or the measured cost alone, for a job nobody estimated)."""
+    parts = []
+    if job.estimate is not None:
+        parts.append(f"estimate {money(job.estimate.cost_usd)}")
+    if job.billed_s > 0:
+        spent = money(lambda_cost(job.billed_s, job.done + job.failed, costs))
+        parts.append(f"cost {spent}" if job.status.is_final else f"cost so far {spent}")
+    return _sentence(" · ".join(parts))
+
+
+def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blocks]:
+    """The job card in the channel: who, what, progress, cost, and the buttons; updated in place."""
     finished = job.done + job.failed
     label = STATUS_LABEL[job.status]
     text = f"{label} `{job.job_id}`: {job.scene_key} frames {job.frames_spec} ({finished}/{job.total})"
@@ -64,6 +87,8 @@ def job_card(job: Job, now: float) -> tuple[str, Blocks]:
     timing = f"elapsed {duration(end - job.created_at)}"
     if remaining := eta(job, now):
         timing += f" · ETA {remaining}"
+    if money_line := cost_line(job, costs or Costs()):
+        timing += f"\n{money_line}"
     counts = f"{job.done} done" + (f" · {job.failed} failed" if job.failed else "")
     retry_note = f" · retry of `{job.retry_of}`" if job.retry_of else ""
     blocks: Blocks = [
@@ -71,9 +96,31 @@ def job_card(job: Job, now: float) -> tuple[str, Blocks]:
             f"*{label}* · `{job.scene_key}` · frames `{job.frames_spec}` · by <@{job.requested_by}>{retry_note}"
         ),
         _section(f"`{progress_bar(finished, job.total)}`  {counts}\n{timing}"),
-        _context(f"Job `{job.job_id}` · {job.settings.describe()}"),
     ]
+    if note := _phase_note(job, now, costs or Costs()):
+        blocks.append(_section(note))
+    blocks.append(_context(f"Job `{job.job_id}` · {job.settings.describe()}"))
     buttons = []
+    if job.status is JobStatus.AWAITING_APPROVAL:
+        who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> or an admin"
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": "job_submit",
+                "text": {"type": "plain_text", "text": "Submit"},
+                "style": "primary",
+                "value": job.job_id,
+                "confirm": {
+                    "title": {"type": "plain_text", "text": "Render the whole job?"},
+                    "text": {
+                        "type": "mrkdwn",
+                        "text": f"{job.approval_reason.capitalize()}. Only {who} can submit it.",
+                    },
+                    "confirm": {"type": "plain_text", "text": "Submit"},
+                    "deny": {"type": "plain_text", "text": "Not yet"},
+                },
+            }
+        )
     if not job.status.is_final:
         buttons.append(
             {
@@ -116,9 +163,50 @@ def job_card(job: Job, now: float) -> tuple[str, Blocks]:
     return text, blocks
 
 
-def status_message(job: Job, now: float) -> tuple[str, Blocks]:
+def _phase_note(job: Job, now: float, costs: Costs) -> str:
+    """What the job is doing between phases, or why it ended early."""
+    if job.status is JobStatus.PROBING:
+        frames = ", ".join(str(frame) for frame in job.probe_frames)
+        return f"🔍 Rendering frames {frames} first, to see what the whole job will cost and take."
+    if job.status is JobStatus.AWAITING_APPROVAL:
+        who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> (or an admin)"
+        left = duration(max(0.0, (job.awaiting_since or now) + costs.confirm_expiry_s - now))
+        what = ""
+        if job.estimate is not None:
+            what = f"The rest takes about {duration(job.estimate.eta_s)}, {costs.concurrency:,} frames at a time. "
+        return f"✋ Waiting for {who} to press *Submit*: {job.approval_reason}. {what}Expires in {left}."
+    if job.status in (JobStatus.FAILED, JobStatus.EXPIRED) and job.failure:
+        mark = "❌" if job.status is JobStatus.FAILED else "⌛"
+        return f"{mark} {_sentence(job.failure)}. Nothing more was rendered."
+    return ""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def status_message(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blocks]:
     """`/render status JOB`: the card's content, sent to the asker only."""
-    return job_card(job, now)
+    return job_card(job, now, costs)
+
+
+def approval_request(job: Job, admins: frozenset[str]) -> str:
+    """The thread reply when a job's estimate needs someone's Submit."""
+    cost = f"{money(job.estimate.cost_usd)} and about {duration(job.estimate.eta_s)}" if job.estimate else ""
+    if job.approval == "admin":
+        who = " ".join(f"<@{admin}>" for admin in sorted(admins)) or "An admin"
+        ask = f"{who}: `{job.job_id}` by <@{job.requested_by}> needs an admin's *Submit*"
+    else:
+        ask = f"<@{job.requested_by}>: `{job.job_id}` waits for your *Submit*"
+    estimate = f" The whole job: {cost}." if cost else ""
+    return f"✋ {ask} ({job.approval_reason}).{estimate} Press *Submit* on the card, or `/render submit {job.job_id}`."
+
+
+def approved_note(job: Job, by: str) -> str:
+    """The thread reply when someone pressed Submit."""
+    if job.status is JobStatus.PROBING:
+        return f"▶️ <@{by}> submitted `{job.job_id}`: its probe frames render first."
+    return f"▶️ <@{by}> submitted `{job.job_id}`: {job.remaining:,} frames are on their way."
 
 
 def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
@@ -139,12 +227,36 @@ def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
 
 
 def completion_reply(
-    job: Job, failed_frames: list[int], outputs_link: str | None, failed_reasons: dict[int, str]
+    job: Job,
+    failed_frames: list[int],
+    outputs_link: str | None,
+    failed_reasons: dict[int, str],
+    costs: Costs | None = None,
 ) -> str:
     """The thread reply that comes with the preview pictures."""
+    took = duration((job.finished_at or job.created_at) - job.created_at)
+    if job.status is JobStatus.FAILED:
+        text = (
+            f"❌ <@{job.requested_by}> render `{job.job_id}` of `{job.scene_key}` stopped: {job.failure}. "
+            f"Nothing more was rendered: fix the scene, then render it again."
+        )
+    elif job.status is JobStatus.EXPIRED:
+        text = (
+            f"⌛ <@{job.requested_by}> render `{job.job_id}` of `{job.scene_key}` expired: {job.failure}. "
+            f"Nothing more was rendered: `/render {job.scene_key} {job.frames_spec}` asks again."
+        )
+    else:
+        text = _finished_text(job, failed_frames, failed_reasons, took)
+    if money_line := cost_line(job, costs or Costs()):
+        text += f"\n{money_line}."
+    if outputs_link:
+        text += f"\n<{outputs_link}|Download the frames> (link valid 7 days)"
+    return text
+
+
+def _finished_text(job: Job, failed_frames: list[int], failed_reasons: dict[int, str], took: str) -> str:
     from backend.frames import compact
 
-    took = duration((job.finished_at or job.created_at) - job.created_at)
     if job.status is JobStatus.DONE:
         text = f"✅ <@{job.requested_by}> all {job.total} frames of `{job.scene_key}` rendered in {took}."
     elif job.status is JobStatus.DONE_WITH_FAILURES:
@@ -156,8 +268,6 @@ def completion_reply(
             text += f"\n• frame {frame}: {reason[:200]}"
     else:
         text = f"🛑 Render `{job.job_id}` was cancelled: {job.done} of {job.total} frames were rendered."
-    if outputs_link:
-        text += f"\n<{outputs_link}|Download the frames> (link valid 7 days)"
     return text
 
 

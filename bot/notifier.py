@@ -14,7 +14,9 @@ from slack_sdk import WebClient
 from backend.config import CLI_CHANNEL
 from backend.events import (
     Event,
+    JobApproved,
     JobCompleted,
+    JobEstimated,
     JobProgress,
     KeepAliveReport,
     SessionExpiring,
@@ -55,6 +57,8 @@ class SlackNotifier:
             self._progress(event)
         elif isinstance(event, JobCompleted):
             self._completed(event)
+        elif isinstance(event, JobEstimated | JobApproved):
+            self._moved_on(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
         elif isinstance(event, WorkstationAlert) and event.kind == "spot-interruption" and event.owner:
@@ -86,6 +90,33 @@ class SlackNotifier:
             # Counted from when Slack took the update, so the next one is ≥ the interval later on Slack's side too.
             jobs.mark_card_updated(job.job_id)
 
+    def _moved_on(self, event: JobEstimated | JobApproved) -> None:
+        """Probes estimated, or Submit pressed: the card shows it at once (spaced), the thread says it once."""
+        jobs = self.services.jobs
+        job = jobs.get(event.job_id)
+        if not job.card_ts or job.status.is_final:
+            return
+        self._refresh_card(job)
+        notice = "estimate" if isinstance(event, JobEstimated) else "approved"
+        if isinstance(event, JobEstimated) and not event.approval:
+            return  # it went on by itself: the card says enough
+        if not jobs.claim_notice(job.job_id, notice):
+            return  # SNS delivered this event before
+        job = jobs.get(job.job_id)
+        if isinstance(event, JobEstimated):
+            text = blocks.approval_request(job, self.services.settings.access.admins)
+        else:
+            text = blocks.approved_note(job, event.by)
+        self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+
+    def _refresh_card(self, job: Job) -> None:
+        """Update the card now, but never sooner than the interval after the last update."""
+        wait = (job.card_updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
+        if wait > 0:
+            self.sleep(wait)
+        self._update_card(self.services.jobs.get(job.job_id))
+        self.services.jobs.mark_card_updated(job.job_id)
+
     def _completed(self, event: JobCompleted) -> None:
         jobs = self.services.jobs
         if not jobs.claim_completion_notice(event.job_id):
@@ -101,21 +132,16 @@ class SlackNotifier:
         if not job.card_ts and job.channel in ("", CLI_CHANNEL):
             return  # submitted from the CLI: no channel to tell
         if not job.card_ts:
-            text, card = blocks.job_card(job, self.services.clock())
+            text, card = blocks.job_card(job, self.services.clock(), self.services.settings.costs)
             posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=card)
             jobs.attach_card(job.job_id, posted["channel"], posted["ts"])
             job = jobs.get(job.job_id)
         else:
-            # The final state always lands, but never sooner than the interval after the last update.
-            wait = (job.card_updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
-            if wait > 0:
-                self.sleep(wait)
-            self._update_card(job)
-            jobs.mark_card_updated(job.job_id)
+            self._refresh_card(job)  # the final state always lands, spaced like every update
         self._reply(job)
 
     def _update_card(self, job: Job) -> None:
-        text, card = blocks.job_card(job, self.services.clock())
+        text, card = blocks.job_card(job, self.services.clock(), self.services.settings.costs)
         self.client.chat_update(channel=job.card_channel, ts=job.card_ts, text=text, blocks=card)
 
     def _reply(self, job: Job) -> None:
@@ -124,7 +150,7 @@ class SlackNotifier:
         reasons = {record.frame: record.error for record in records if record.outcome is FrameOutcome.FAILED}
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             frames, link = self._fetch_outputs(job, Path(folder))
-            text = blocks.completion_reply(job, failed, link, reasons)
+            text = blocks.completion_reply(job, failed, link, reasons, self.services.settings.costs)
             pictures = [path for path in frames if path.suffix in PICTURES]
             if not pictures:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)

@@ -30,6 +30,11 @@ class Services:
         self.settings = settings
         self.clock = clock
 
+    def __deepcopy__(self, memo: dict[int, object]) -> Services:
+        # Bolt deep-copies the context for each lazy listener: the services (and their AWS clients, which are
+        # thread-safe) are shared, not copied per request.
+        return self
+
     @cached_property
     def store(self) -> S3Store:
         from backend.aws.s3 import S3Store

@@ -25,8 +25,9 @@ from backend.aws.sqs import SqsQueue
 from backend.commands import parse_render, parse_workstations
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
-from backend.events import JobCompleted, parse_event
-from backend.jobs import DynamoJobs
+from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
+from backend.guard import BudgetGuard
+from backend.jobs import DynamoJobs, JobStatus
 from backend.notify import message_text
 from backend.previews import contact_sheet
 from backend.submit import Submission, SubmissionService
@@ -36,7 +37,7 @@ from local.supervisor import home, read_state
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console(highlight=False)
 SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
-SUBCOMMANDS = {"help", "status", "list", "cancel", "retry"}
+SUBCOMMANDS = {"help", "status", "list", "cancel", "retry", "submit"}
 CLI_USER = f"cli:{getpass.getuser()}"
 DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
 
@@ -168,7 +169,11 @@ def render(
         console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
         request = dataclasses.replace(request, scene=key)
     service = SubmissionService(
-        store, DynamoJobs(settings.table_name), SqsQueue(settings.render_queue_url), settings
+        store,
+        DynamoJobs(settings.table_name),
+        SqsQueue(settings.render_queue_url),
+        settings,
+        guard=BudgetGuard(settings.table_name),
     )
     _submit_and_watch(
         info, store, out, lambda: service.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL)
@@ -190,8 +195,21 @@ def _submit_and_watch(info: StackInfo, store: S3Store, out: Path, submit: Callab
             console.print(submission.plan.describe())
             return
         job = submission.job
+        if job.status is JobStatus.AWAITING_APPROVAL:
+            console.print(
+                f"Render [bold]{job.job_id}[/bold] waits for {'an admin' if job.approval == 'admin' else 'you'} "
+                f"to submit it ({job.approval_reason}): `studiobot render submit {job.job_id}`."
+            )
+            return
         console.print(f"Render [bold]{job.job_id}[/bold] queued: {submission.plan.describe()}")
         completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
+    _finished(store, out, completed)
+
+
+def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None:
+    """Print the channel's notice and download the frames, unless the job stopped to wait for Submit."""
+    if completed is None:
+        return
     console.print(f"#renders ▸ {message_text(completed)}")
     folder = _download(store, completed, out)
     if folder is not None:
@@ -243,6 +261,14 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
             )
         elif sub == "cancel":
             slash.cancel_job(respond, services, settings, CLI_USER, words[1])
+        elif sub == "submit":
+            jobs = services.jobs
+            sqs, sns = boto3.client("sqs"), boto3.client("sns")
+            with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as url:
+                slash.submit_job(respond, services, CLI_USER, words[1])
+                job = jobs.get(words[1])
+                completed = _watch(jobs, sqs, url, job.job_id, job.total)
+            _finished(services.store, out, completed)
         elif sub == "retry":
             job = services.jobs.get(words[1])
             failed = services.jobs.failed_frames(job.job_id)
@@ -256,8 +282,9 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
         raise _fail(str(error)) from None
 
 
-def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted:
-    """A live progress bar from the job record, until this job's JobCompleted event arrives."""
+def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:
+    """A live progress bar from the job record, until this job's JobCompleted event arrives (None: the job
+    waits for Submit, and the way to give it is printed)."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -280,6 +307,12 @@ def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int)
                 if isinstance(event, JobCompleted) and event.job_id == job_id:
                     progress.update(bar, completed=event.done + event.failed)
                     return event
+                if isinstance(event, JobEstimated) and event.job_id == job_id:
+                    progress.console.print(message_text(event), markup=False)
+                    if event.approval:
+                        return None
+                if isinstance(event, JobApproved) and event.job_id == job_id:
+                    progress.console.print(message_text(event), markup=False)
 
 
 def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:

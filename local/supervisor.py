@@ -23,6 +23,7 @@ from backend.config import (
     ENV_LOCAL_HOME,
     ENV_LOCAL_RETRY_DELAY,
     ENV_LOCAL_VISIBILITY_TIMEOUT,
+    ENV_RENDER_CONCURRENCY,
     ENV_SWEEP_INTERVAL,
     ENV_WORK_DIR,
     Settings,
@@ -90,6 +91,8 @@ class Supervisor:
             ENV_LOCAL_VISIBILITY_TIMEOUT: str(self.visibility_timeout_s),
             ENV_LOCAL_RETRY_DELAY: str(self.retry_delay_s),
             ENV_WORK_DIR: str(home().resolve() / "work"),  # scenes and frames of this stack only
+            # Estimates' ETA: here the farm is this many worker processes, not a hundred Lambdas.
+            ENV_RENDER_CONCURRENCY: os.environ.get(ENV_RENDER_CONCURRENCY, str(self.worker_count)),
             "PYTHONUNBUFFERED": "1",
         }
         for index in range(self.worker_count):
@@ -110,6 +113,7 @@ class Supervisor:
         """The expiry sweep every 5 minutes and the keep-alive daily, as the AWS schedules would run them."""
         from backend.aws.ec2 import Ec2Workstations
         from backend.aws.sns import SnsPublisher
+        from backend.handlers.approvals import expire_unsubmitted
         from backend.keepalive import KeepAlive
         from backend.leases import DynamoLeases
         from backend.workstations import WorkstationService
@@ -135,9 +139,17 @@ class Supervisor:
             target=every, args=(interval, sweeper.sweep, self.stopping, failed), daemon=True
         ).start()
         threading.Thread(
+            target=every,
+            args=(interval, expire_unsubmitted(self.settings), self.stopping, failed),
+            daemon=True,
+        ).start()
+        threading.Thread(
             target=daily, args=(at, timezone, keepalive_run, self.stopping, failed), daemon=True
         ).start()
-        self.say(f"schedules: expiry sweep every {interval:g} s, keep-alive daily at {at} {timezone}")
+        self.say(
+            f"schedules: expiry sweeps (sessions, unsubmitted renders) every {interval:g} s, "
+            f"keep-alive daily at {at} {timezone}"
+        )
 
     def _start_slack(self) -> None:
         """With Slack credentials in the environment, serve the bot and post to Slack like the AWS stack does."""

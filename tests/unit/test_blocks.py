@@ -9,12 +9,15 @@ from typing import Any
 
 import pytest
 
+from backend.estimates import Estimate
 from backend.job_records import Job, JobStatus
 from backend.tasks import RenderSettings
 from bot import blocks
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 NOW = 1_800_000_600.0
+# 240 frames at 309 s billed each on the default 10 GB function: $12.40; 237 left, 100 at a time: 3 waves
+ESTIMATE = Estimate(frame_s=309.0, render_s=290.2, cost_usd=12.4036, eta_s=927.0)
 
 
 def _job(**changes: Any) -> Job:
@@ -60,6 +63,107 @@ CASES = {
             finished_at=1_800_000_100.0,
         ),
         NOW,
+    ),
+    "card_probing": lambda: blocks.job_card(
+        _job(status=JobStatus.PROBING, done=1, failed=0, probe_frames=(1, 121, 240), billed_s=95.0), NOW
+    ),
+    "card_awaiting_submit": lambda: blocks.job_card(
+        _job(
+            status=JobStatus.AWAITING_APPROVAL,
+            done=3,
+            failed=0,
+            probe_frames=(1, 121, 240),
+            estimate=ESTIMATE,
+            billed_s=927.0,
+            approval="submitter",
+            approval_reason="the estimate $12.40 is over $5.00",
+            awaiting_since=1_800_000_300.0,
+        ),
+        NOW,
+    ),
+    "card_running_estimated": lambda: blocks.job_card(
+        _job(
+            done=60,
+            failed=0,
+            probe_frames=(1, 121, 240),
+            estimate=ESTIMATE,
+            billed_s=18_540.0,
+            fanned_out_at=1_800_000_400.0,
+        ),
+        NOW,
+    ),
+    "card_probe_failed": lambda: blocks.job_card(
+        _job(
+            status=JobStatus.FAILED,
+            done=2,
+            failed=1,
+            probe_frames=(1, 121, 240),
+            billed_s=150.0,
+            finished_at=1_800_000_200.0,
+            failure="probe frame 121 failed: RuntimeError: texture wood.png is missing",
+        ),
+        NOW,
+    ),
+    "completion_probe_failed": lambda: (
+        blocks.completion_reply(
+            _job(
+                status=JobStatus.FAILED,
+                done=2,
+                failed=1,
+                billed_s=150.0,
+                finished_at=1_800_000_200.0,
+                failure="probe frame 121 failed: RuntimeError: texture wood.png is missing",
+            ),
+            [121],
+            None,
+            {},
+        ),
+        [],
+    ),
+    "completion_expired": lambda: (
+        blocks.completion_reply(
+            _job(
+                status=JobStatus.EXPIRED,
+                done=3,
+                failed=0,
+                estimate=ESTIMATE,
+                billed_s=927.0,
+                finished_at=1_800_002_100.0,
+                failure="nobody pressed Submit within 30 min 00 s",
+            ),
+            [],
+            None,
+            {},
+        ),
+        [],
+    ),
+    "completion_done_with_cost": lambda: (
+        blocks.completion_reply(
+            _job(
+                status=JobStatus.DONE,
+                done=240,
+                failed=0,
+                estimate=ESTIMATE,
+                billed_s=71_000.0,
+                finished_at=1_800_003_000.0,
+            ),
+            [],
+            None,
+            {},
+        ),
+        [],
+    ),
+    "approval_request_admin": lambda: (
+        blocks.approval_request(
+            _job(
+                status=JobStatus.AWAITING_APPROVAL,
+                estimate=Estimate(frame_s=1547.0, render_s=1500.0, cost_usd=62.1, eta_s=4641.0),
+                approval="admin",
+                approval_reason="the estimate $62.10 is over $50.00",
+            ),
+            frozenset({"U0ADMIN"}),
+        ),
+        [],
     ),
     "help": blocks.help_message,
     "error": lambda: blocks.error_message("Frame range `240-1x0` has a step of 0: e.g. `1-240x2`."),

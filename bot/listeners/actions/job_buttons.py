@@ -1,4 +1,4 @@
-"""Cancel, Retry failed and Outputs on the job card. Double clicks are harmless: every change is conditional."""
+"""Submit, Cancel, Retry failed and Outputs on the job card. Double clicks are harmless: every change is conditional."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.listeners.commands.render import cancel_job, retry_job
+from bot.listeners.commands.render import cancel_job, retry_job, submit_job
 from bot.polite import polite
 from bot.services import Services
 
@@ -28,6 +28,12 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
 def cancel_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
     user, _, job_id = _clicked(body)
     cancel_job(respond, context["services"], context["settings"], user, job_id)
+
+
+@polite
+def submit_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    user, _, job_id = _clicked(body)
+    submit_job(respond, context["services"], user, job_id)
 
 
 @polite

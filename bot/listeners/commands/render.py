@@ -17,7 +17,7 @@ from bot import blocks
 from bot.polite import polite
 from bot.services import Services, resend_tokens
 
-SUBCOMMANDS = {"help", "status", "list", "cancel", "retry"}
+SUBCOMMANDS = {"help", "status", "list", "cancel", "retry", "submit"}
 Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
 
 
@@ -28,7 +28,7 @@ def _check(words: list[str], settings: Settings) -> None:
         check_frame_spec(request.frames, settings.limits.max_frames_per_job)
         return
     sub, rest = words[0].lower(), words[1:]
-    if sub in ("cancel", "retry") and len(rest) != 1:
+    if sub in ("cancel", "retry", "submit") and len(rest) != 1:
         raise ValidationError(
             f"Say which job to {sub}, e.g. `/render {sub} r1a2b3c4d5` (`/render list` shows them)."
         )
@@ -77,6 +77,8 @@ def run_render(respond: Respond, client: WebClient, command: dict[str, Any], con
         cancel_job(respond, services, settings, user, words[1])
     elif sub == "retry":
         retry_job(respond, client, services, settings, user, channel, words[1])
+    elif sub == "submit":
+        submit_job(respond, services, user, words[1])
     else:
         _submit(respond, client, services, user, channel, command.get("text", ""), words, settings)
 
@@ -130,7 +132,7 @@ def _already(respond: Respond, job_id: str) -> None:
 def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
     """Post the job card in the channel and remember it on the job, so the notifier updates it in place."""
     job = services.jobs.get(job_id)
-    text, card = blocks.job_card(job, services.clock())
+    text, card = blocks.job_card(job, services.clock(), services.settings.costs)
     posted = client.chat_postMessage(channel=channel, text=text, blocks=card)
     services.jobs.attach_card(job_id, posted["channel"], posted["ts"])
 
@@ -146,8 +148,19 @@ def status_reply(respond: Reply, services: Services, user: str, channel: str, jo
         job = mine[0]
     else:
         job = services.jobs.get(job_id)
-    text, status_blocks = blocks.status_message(job, services.clock())
+    text, status_blocks = blocks.status_message(job, services.clock(), services.settings.costs)
     respond(text=text, blocks=status_blocks, response_type="ephemeral")
+
+
+def submit_job(respond: Reply, services: Services, user: str, job_id: str) -> None:
+    """Submit a job that waits for it (the Submit button, `/render submit JOB`): who may is the backend's call."""
+    job = services.fanout.approve(job_id, user)
+    what = (
+        "its probe frames render first"
+        if job.probe_frames and job.estimate is None
+        else "its frames are on their way"
+    )
+    respond(text=f"▶️ Submitted `{job_id}`: {what}.", response_type="ephemeral", replace_original=False)
 
 
 def _job_they_may_manage(
