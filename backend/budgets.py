@@ -104,8 +104,7 @@ class BudgetService:
         refusal = guard_refusal(self.access, user)
         if refusal:
             raise ConflictError(refusal)
-        reason = reason.strip() or ("turned on by hand" if on else "")
-        if not turn_and_tell(self.guard, self.events, on, user, reason):
+        if not turn_and_tell(self.guard, self.events, on, user, reason.strip()):
             raise ConflictError(f"The budget guard is already {'on' if on else 'off'}: nothing to do.")
         if on:
             return "🛡️ Budget guard on: new renders need an admin's approval until an admin runs `/budget guard off`."

@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 
+from backend.aws.budgets import Budget
+from backend.budgets import BudgetStatus
+from backend.events import BudgetAlert, BudgetGuardChanged
+from backend.guard import GuardState
 from backend.job_records import Job, JobStatus
 from backend.tasks import RenderSettings
 from bot import blocks
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 NOW = 1_800_000_600.0
+_OVER = "`studiobot-prod-monthly` has spent $512.34 of its $500.00 budget"
 
 
 def _job(**changes: Any) -> Job:
@@ -81,6 +86,30 @@ CASES = {
         [],
     ),
     "render_modal": lambda: ("", [blocks.render_modal("layout_v3.blend", '{"file": "F0SCENE"}')]),
+    "budget_help": blocks.budget_help,
+    "budget_status_guard_on": lambda: blocks.budget_status(
+        BudgetStatus(
+            [
+                Budget("farm-hours", limit=1_000.0, actual=412.0, forecast=None, unit="Hrs"),
+                Budget("studiobot-prod-monthly", limit=500.0, actual=512.34, forecast=1_240.5),
+            ],
+            GuardState(True, "AWS Budgets", _OVER, changed_at=NOW),
+        )
+    ),
+    "budget_status_guard_off": lambda: blocks.budget_status(
+        BudgetStatus([], GuardState(False, "U0ADMIN", "", changed_at=NOW))
+    ),
+    "budget_alert_actual_over": lambda: blocks.budget_alert_message(
+        BudgetAlert("studiobot-prod-monthly", "ACTUAL", 500.0, 512.34, 500.0)
+    ),
+    "budget_alert_actual_80": lambda: blocks.budget_alert_message(
+        BudgetAlert("studiobot-prod-monthly", "ACTUAL", 400.0, 415.0, 500.0)
+    ),
+    "budget_alert_forecast": lambda: blocks.budget_alert_message(
+        BudgetAlert("studiobot-prod-monthly", "FORECASTED", 500.0, 1_240.5, 500.0)
+    ),
+    "guard_on": lambda: blocks.guard_changed_message(BudgetGuardChanged(True, "AWS Budgets", _OVER)),
+    "guard_off": lambda: blocks.guard_changed_message(BudgetGuardChanged(False, "U0ADMIN")),
 }
 
 
