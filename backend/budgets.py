@@ -6,13 +6,15 @@ admin turns it on or off with `/budget guard on|off`. Every change is announced 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from backend.aws.budgets import Budget
 from backend.config import Access
 from backend.errors import ConflictError
 from backend.events import BudgetAlert, BudgetGuardChanged, Event
-from backend.guard import GuardState
+
+if TYPE_CHECKING:  # Slack's ack path asks `guard_refusal`: this module must not load boto3
+    from backend.aws.budgets import Budget
+    from backend.guard import GuardState
 
 AWS_BUDGETS = "AWS Budgets"  # who turned the guard on, when it was not a person
 

@@ -307,31 +307,31 @@ def _since(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def guard_line(guard: GuardState) -> str:
-    """The guard's state in one sentence: on or off, since when, by whom, why."""
+def guard_line(guard: GuardState, bold: str = "*") -> str:
+    """The guard's state in one sentence: on or off, since when, by whom, why (`bold=""` for plain text)."""
     if guard.on:
         why = f": {guard.reason.rstrip('.')}" if guard.reason else ""
         return (
-            f"🛡️ *Budget guard on* since {_since(guard.changed_at)}, turned on by {who(guard.by)}{why}. "
+            f"🛡️ {bold}Budget guard on{bold} since {_since(guard.changed_at)}, turned on by {who(guard.by)}{why}. "
             "New renders need an admin's approval."
         )
     if guard.changed_at:
         return (
-            f"*Budget guard off* since {_since(guard.changed_at)}, turned off by {who(guard.by)}: "
+            f"{bold}Budget guard off{bold} since {_since(guard.changed_at)}, turned off by {who(guard.by)}: "
             "new renders go ahead without an admin's approval."
         )
-    return "*Budget guard off*: new renders go ahead without an admin's approval."
+    return f"{bold}Budget guard off{bold}: new renders go ahead without an admin's approval."
 
 
 def budget_status(status: BudgetStatus) -> tuple[str, Blocks]:
-    """`/budget status`: every budget as a fixed-width table, then the guard."""
-    guard = guard_line(status.guard)
+    """`/budget status`: every budget as a fixed-width table, then the guard (the text is plain, for the CLI)."""
+    guard, plain_guard = guard_line(status.guard), guard_line(status.guard, bold="")
     if not status.budgets:
         text = (
             "No budgets in this AWS account: the AWS deployment creates `studiobot-<stage>-monthly` "
             "(deploy param `monthlyBudgetUsd`)."
         )
-        return f"{text}\n{guard}", [_section(text), _section(guard)]
+        return f"{text}\n{plain_guard}", [_section(text), _section(guard)]
     width = min(max(len("budget"), *(len(budget.name) for budget in status.budgets)), 40)
     lines = [f"{'budget':<{width}} {'limit':>12} {'actual':>12} {'forecast':>12} {'used':>6}"]
     for budget in status.budgets:
@@ -341,7 +341,7 @@ def budget_status(status: BudgetStatus) -> tuple[str, Blocks]:
             f"{_amount(budget.actual, budget.unit):>12} {_amount(budget.forecast, budget.unit):>12} {used:>6}"
         )
     table = "\n".join(lines)
-    return f"Budgets:\n{table}\n{guard}", [_section(f"```\n{table}\n```"), _section(guard)]
+    return f"Budgets:\n{table}\n{plain_guard}", [_section(f"```\n{table}\n```"), _section(guard)]
 
 
 def budget_alert_message(alert: BudgetAlert) -> tuple[str, Blocks]:

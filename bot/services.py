@@ -12,6 +12,7 @@ from backend.config import Settings
 
 if TYPE_CHECKING:
     from backend.aws.s3 import S3Store
+    from backend.budgets import BudgetService
     from backend.jobs import DynamoJobs
     from backend.progress import JobReporter
     from backend.submit import SubmissionService
@@ -70,6 +71,20 @@ class Services:
             SnsPublisher(self.settings.events_topic_arn),
             self.settings.access,
             clock=self.clock,
+        )
+
+    @cached_property
+    def budgets(self) -> BudgetService:
+        from backend.aws.budgets import AwsBudgets
+        from backend.aws.sns import SnsPublisher
+        from backend.budgets import BudgetService
+        from backend.guard import BudgetGuard
+
+        return BudgetService(
+            AwsBudgets(),
+            BudgetGuard(self.settings.table_name, clock=self.clock),
+            SnsPublisher(self.settings.events_topic_arn),
+            self.settings.access,
         )
 
 
