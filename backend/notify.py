@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from backend.estimates import money
 from backend.events import (
+    BudgetAlert,
+    BudgetGuardChanged,
     Event,
     JobApproved,
     JobCompleted,
@@ -71,9 +73,61 @@ def message_text(event: Event) -> str | None:
                 f"save your work now."
             )
         return f"🖥️ `{event.name}` (<@{event.owner}>) is now {event.state}."
+    if isinstance(event, BudgetAlert):
+        return budget_alert_text(event)
+    if isinstance(event, BudgetGuardChanged):
+        return guard_changed_text(event)
     if isinstance(event, UnknownEvent):
         return None
     return None
+
+
+def dollars(amount: float) -> str:
+    """`$1,234.56`."""
+    return f"${amount:,.2f}"
+
+
+def percent_of(part: float, whole: float) -> str:
+    """`83 %`, or empty when there is no whole to measure against."""
+    return f"{100 * part / whole:.0f} %" if whole > 0 else ""
+
+
+def who(by: str) -> str:
+    """A Slack user as a mention; anyone else (AWS Budgets, the CLI's operator) by name."""
+    return f"<@{by}>" if by.startswith(("U", "W")) and by.isalnum() else by
+
+
+def budget_alert_text(event: BudgetAlert) -> str:
+    """AWS Budgets' alert: which budget, which threshold, the actual or forecast spend against the limit."""
+    threshold_share = percent_of(event.threshold_usd, event.limit_usd)
+    threshold = f"{threshold_share} alert" if threshold_share else "alert"
+    share = percent_of(event.amount_usd, event.limit_usd)
+    limit = dollars(event.limit_usd)
+    spend = (
+        f"{dollars(event.amount_usd)}, {share} of the {limit} limit"
+        if share
+        else f"{dollars(event.amount_usd)} against a {limit} limit"
+    )
+    if event.alert_type == "FORECASTED":
+        return (
+            f"📈 Budget `{event.budget_name}` is forecast to pass its {threshold} ({dollars(event.threshold_usd)}): "
+            f"forecast spend is {spend}."
+        )
+    return (
+        f"💸 Budget `{event.budget_name}` passed its {threshold} ({dollars(event.threshold_usd)}): "
+        f"actual spend is {spend}."
+    )
+
+
+def guard_changed_text(event: BudgetGuardChanged) -> str:
+    """The guard went on (renders wait for an admin, and why) or off (and who said so)."""
+    if not event.on:
+        return f"✅ {who(event.by)} turned the budget guard off: new renders go ahead without an admin's approval."
+    why = f" Why: {event.reason.rstrip('.')}." if event.reason.strip() else ""
+    return (
+        f"🛡️ {who(event.by)} turned the budget guard on: new renders need an admin's approval.{why} "
+        "An admin turns it off with `/budget guard off`."
+    )
 
 
 def _keepalive(event: KeepAliveReport) -> str:

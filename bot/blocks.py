@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from backend.config import Costs
 from backend.estimates import lambda_cost, money
+from backend.events import BudgetAlert, BudgetGuardChanged
 from backend.job_records import Job, JobStatus
-from backend.notify import duration, progress_bar
+from backend.notify import budget_alert_text, dollars, duration, guard_changed_text, progress_bar, who
+
+if TYPE_CHECKING:  # the ack path imports this module: nothing here may pull in boto3
+    from backend.budgets import BudgetStatus
+    from backend.guard import GuardState
 
 Blocks = list[dict[str, Any]]
 
@@ -385,3 +391,76 @@ def expiring_message(name: str, owner: str, minutes_left: int, keepalive: bool) 
         },
     ]
     return text, [_section(text), {"type": "actions", "block_id": f"ws:{name}", "elements": buttons}]
+
+
+BUDGET_HELP = (
+    "*Budgets*\n"
+    "`/budget` or `/budget status` — each AWS budget: limit, actual spend, forecast, % used; and the budget guard\n"
+    "`/budget guard on [WHY]` · `/budget guard off` — admins only: while the guard is on, new renders need an "
+    "admin's approval\n"
+    "AWS Budgets alerts the ops channel at 50 %, 80 % and 100 % of actual spend and at 100 % of the forecast; "
+    "actual spend at the limit turns the guard on by itself."
+)
+
+
+def budget_help() -> tuple[str, Blocks]:
+    return BUDGET_HELP, [_section(BUDGET_HELP)]
+
+
+def _amount(amount: float | None, unit: str) -> str:
+    if amount is None:
+        return "—"
+    return dollars(amount) if unit == "USD" else f"{amount:,.2f} {unit}"
+
+
+def _since(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def guard_line(guard: GuardState, bold: str = "*") -> str:
+    """The guard's state in one sentence: on or off, since when, by whom, why (`bold=""` for plain text)."""
+    if guard.on:
+        why = f": {guard.reason.rstrip('.')}" if guard.reason else ""
+        return (
+            f"🛡️ {bold}Budget guard on{bold} since {_since(guard.changed_at)}, turned on by {who(guard.by)}{why}. "
+            "New renders need an admin's approval."
+        )
+    if guard.changed_at:
+        return (
+            f"{bold}Budget guard off{bold} since {_since(guard.changed_at)}, turned off by {who(guard.by)}: "
+            "new renders go ahead without an admin's approval."
+        )
+    return f"{bold}Budget guard off{bold}: new renders go ahead without an admin's approval."
+
+
+def budget_status(status: BudgetStatus) -> tuple[str, Blocks]:
+    """`/budget status`: every budget as a fixed-width table, then the guard (the text is plain, for the CLI)."""
+    guard, plain_guard = guard_line(status.guard), guard_line(status.guard, bold="")
+    if not status.budgets:
+        text = (
+            "No budgets in this AWS account: the AWS deployment creates `studiobot-<stage>-monthly` "
+            "(deploy param `monthlyBudgetUsd`)."
+        )
+        return f"{text}\n{plain_guard}", [_section(text), _section(guard)]
+    width = min(max(len("budget"), *(len(budget.name) for budget in status.budgets)), 40)
+    lines = [f"{'budget':<{width}} {'limit':>12} {'actual':>12} {'forecast':>12} {'used':>6}"]
+    for budget in status.budgets:
+        used = f"{budget.percent_used:.0f} %" if budget.percent_used is not None else "—"
+        lines.append(
+            f"{budget.name[:width]:<{width}} {_amount(budget.limit, budget.unit):>12} "
+            f"{_amount(budget.actual, budget.unit):>12} {_amount(budget.forecast, budget.unit):>12} {used:>6}"
+        )
+    table = "\n".join(lines)
+    return f"Budgets:\n{table}\n{plain_guard}", [_section(f"```\n{table}\n```"), _section(guard)]
+
+
+def budget_alert_message(alert: BudgetAlert) -> tuple[str, Blocks]:
+    """AWS Budgets' alert in the ops channel."""
+    text = budget_alert_text(alert)
+    return text, [_section(text), _context("`/budget` shows every budget and the budget guard.")]
+
+
+def guard_changed_message(event: BudgetGuardChanged) -> tuple[str, Blocks]:
+    """The guard went on or off, in the ops channel."""
+    text = guard_changed_text(event)
+    return text, [_section(text)]

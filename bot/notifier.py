@@ -13,6 +13,8 @@ from slack_sdk import WebClient
 
 from backend.config import CLI_CHANNEL
 from backend.events import (
+    BudgetAlert,
+    BudgetGuardChanged,
     Event,
     JobApproved,
     JobCompleted,
@@ -66,11 +68,22 @@ class SlackNotifier:
             self._tell(self.services.settings.ops_channel, event)
         elif isinstance(event, SessionStopped | SessionExtended | KeepAliveReport | WorkstationAlert):
             self._tell(self.services.settings.ops_channel, event)
+        elif isinstance(event, BudgetAlert):
+            self._post(self.services.settings.ops_channel, event, *blocks.budget_alert_message(event))
+        elif isinstance(event, BudgetGuardChanged):
+            self._post(self.services.settings.ops_channel, event, *blocks.guard_changed_message(event))
 
     def _tell(self, channel: str, event: Event) -> None:
         text = message_text(event)
-        if channel and text:
-            self.client.chat_postMessage(channel=channel, text=text)
+        if text:
+            self._post(channel, event, text, None)
+
+    def _post(self, channel: str, event: Event, text: str, message_blocks: blocks.Blocks | None) -> None:
+        """Post to a channel; with none configured (no ops channel) the message goes to the log only."""
+        if not channel:
+            logger.info("no channel to tell", event_type=event.type, text=text)
+            return
+        self.client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
 
     def _expiring(self, event: SessionExpiring) -> None:
         """DM the owner and tell the ops channel, with Extend 2 h / Stop now (the sweep claimed it once)."""

@@ -13,6 +13,7 @@ from backend.config import Settings
 if TYPE_CHECKING:
     from backend.aws.s3 import S3Store
     from backend.aws.sns import SnsPublisher
+    from backend.budgets import BudgetService
     from backend.fanout import Fanout
     from backend.guard import BudgetGuard
     from backend.jobs import DynamoJobs
@@ -101,6 +102,13 @@ class Services:
             self.settings.access,
             clock=self.clock,
         )
+
+    @cached_property
+    def budgets(self) -> BudgetService:
+        from backend.aws.budgets import AwsBudgets
+        from backend.budgets import BudgetService
+
+        return BudgetService(AwsBudgets(), self.guard, self.events, self.settings.access)
 
 
 def resend_tokens(user_id: str, channel_id: str, text: str, now: float) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
-from backend.commands import parse_render, parse_workstations
+from backend.commands import parse_budget, parse_render, parse_workstations
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
@@ -349,6 +349,25 @@ def workstations(ctx: typer.Context) -> None:
     except StudiobotError as error:
         raise _fail(str(error)) from None
     console.print(shown[0]["text"]["text"].strip("`\n") if shown else text, markup=False)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    help="Budgets, with the words of Slack's `/budget`: status | guard on [WHY] | guard off | help. "
+    "The local stack's operator is an admin.",
+)
+def budget(ctx: typer.Context) -> None:
+    from bot.listeners.commands import budget as slash
+    from bot.services import Services
+
+    settings = _as_operator(_stack().settings())
+    if _answered_without_work(slash.immediate_answer, ctx.args, settings):
+        return
+    try:
+        text, _ = slash.run(Services(settings), parse_budget(ctx.args), CLI_USER)
+    except StudiobotError as error:
+        raise _fail(str(error)) from None
+    console.print(text, markup=False)
 
 
 keepalive_app = typer.Typer(help="The daily keep-alive, on demand.", no_args_is_help=True)

@@ -36,6 +36,7 @@ FUNCTIONS = {
     "render",
     "renderDeadLetters",
     "ec2Events",
+    "budgetAlerts",
     "sweep",
     "keepAliveStartDue",
     "keepAliveStopStarted",
@@ -162,11 +163,28 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
 
 
 def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -> None:
-    # the notifier hears every studio event
-    (subscription,) = _resources(template, "AWS::SNS::Subscription").values()
-    assert subscription["Properties"]["Protocol"] == "lambda"
-    assert subscription["Properties"]["TopicArn"] == {"Ref": "EventsTopic"}
-    assert subscription["Properties"]["Endpoint"] == {"Fn::GetAtt": ["NotifierLambdaFunction", "Arn"]}
+    # the notifier hears every studio event; the budget alerts function hears AWS Budgets
+    subscriptions = {
+        json.dumps(item["Properties"]["TopicArn"]): item["Properties"]
+        for item in _resources(template, "AWS::SNS::Subscription").values()
+    }
+    assert set(subscriptions) == {json.dumps({"Ref": "EventsTopic"}), json.dumps({"Ref": "BudgetTopic"})}
+    for topic, function in (
+        ("EventsTopic", "NotifierLambdaFunction"),
+        ("BudgetTopic", "BudgetAlertsLambdaFunction"),
+    ):
+        subscription = subscriptions[json.dumps({"Ref": topic})]
+        assert subscription["Protocol"] == "lambda"
+        assert subscription["Endpoint"] == {"Fn::GetAtt": [function, "Arn"]}
+    invokers = {
+        json.dumps(item["Properties"].get("SourceArn")): item["Properties"]["FunctionName"]
+        for item in _resources(template, "AWS::Lambda::Permission").values()
+        if item["Properties"]["Principal"] == "sns.amazonaws.com"
+    }
+    assert invokers[json.dumps({"Ref": "BudgetTopic"})] == {
+        "Fn::GetAtt": ["BudgetAlertsLambdaFunction", "Arn"]
+    }
+    assert _function(template, "budgetAlerts")["Handler"] == "backend/handlers/budget.handler"
     # Slack reaches the bot through an HTTP API
     (route,) = _resources(template, "AWS::ApiGatewayV2::Route").values()
     assert route["Properties"]["RouteKey"] == "POST /slack/events"
@@ -259,6 +277,25 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
             item for item in by_role[role] if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))
         ]
         assert leases["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["LEASES"]}}
+    # the budget alerts function reads and writes the guard's partition only, and publishes studio events
+    (guard,) = [
+        item
+        for item in by_role["BudgetAlertsRole"]
+        if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))
+    ]
+    assert set(guard["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert guard["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SETTINGS"]}}
+    assert grants("BudgetAlertsRole", "sns:Publish") == [json.dumps({"Ref": "EventsTopic"})]
+    # only the bot reads budgets (for `/budget`), and only budgets of this account
+    budget_readers = {
+        role
+        for role, statement in _statements(template)
+        if "budgets:ViewBudget" in _as_list(statement["Action"])
+    }
+    assert budget_readers == {"BotRole"}
+    assert grants("BotRole", "budgets:ViewBudget") == [
+        json.dumps({"Fn::Sub": "arn:${AWS::Partition}:budgets::${AWS::AccountId}:budget/*"})
+    ]
     # EC2 changes only on instances tagged as studiobot workstations
     for role, statement in _statements(template):
         if {"ec2:StartInstances", "ec2:StopInstances", "ec2:CreateTags"} & set(_as_list(statement["Action"])):
@@ -278,6 +315,10 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     assert "bot/handler.py" in bot.namelist() and "backend/jobs.py" in bot.namelist()
     sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
     assert "backend/handlers/sweep.py" in sweep and not any(name.startswith("bot/") for name in sweep)
+    budget_alerts = zipfile.ZipFile(packaged.artifacts["budgetAlerts"]).namelist()
+    assert "backend/handlers/budget.py" in budget_alerts and not any(
+        name.startswith("bot/") for name in budget_alerts
+    )
 
     # Lambda's view: the function's zip at /var/task, the layer at /opt, the runtime's boto3, nothing else.
     task, opt, runtime = tmp_path / "task", tmp_path / "opt", tmp_path / "runtime"

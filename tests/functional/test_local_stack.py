@@ -107,6 +107,14 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
         "Keep-alive: started none; stopped again none."
         in studiobot(home, "keepalive", "run", "--wait", "0").stdout
     )
+    # `/budget`'s words too: the local stack has no AWS budget, and its operator is an admin
+    assert "No budgets in this AWS account" in studiobot(home, "budget").stdout
+    turned = studiobot(home, "budget", "guard", "on", "trying it out")
+    assert turned.returncode == 0 and "Budget guard on: new renders need an admin's approval" in turned.stdout
+    assert "Budget guard on since" in studiobot(home, "budget", "status").stdout
+    assert "already on" in studiobot(home, "budget", "guard", "on").stdout
+    assert "Budget guard off" in studiobot(home, "budget", "guard", "off").stdout
+    assert studiobot(home, "budget", "spend").returncode == 1
 
 
 def test_the_cli_answers_a_mistake_with_a_sentence_not_a_traceback(running_stack: tuple[Path, dict]) -> None:

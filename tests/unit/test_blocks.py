@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 
+from backend.aws.budgets import Budget
+from backend.budgets import BudgetStatus
 from backend.estimates import Estimate
+from backend.events import BudgetAlert, BudgetGuardChanged
+from backend.guard import GuardState
 from backend.job_records import Job, JobStatus
 from backend.tasks import RenderSettings
 from bot import blocks
@@ -18,6 +22,7 @@ SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 NOW = 1_800_000_600.0
 # 240 frames at 309 s billed each on the default 10 GB function: $12.40; 237 left, 100 at a time: 3 waves
 ESTIMATE = Estimate(frame_s=309.0, render_s=290.2, cost_usd=12.4036, eta_s=927.0)
+_OVER = "`studiobot-prod-monthly` has spent $512.34 of its $500.00 budget"
 
 
 def _job(**changes: Any) -> Job:
@@ -185,6 +190,30 @@ CASES = {
         [],
     ),
     "render_modal": lambda: ("", [blocks.render_modal("layout_v3.blend", '{"file": "F0SCENE"}')]),
+    "budget_help": blocks.budget_help,
+    "budget_status_guard_on": lambda: blocks.budget_status(
+        BudgetStatus(
+            [
+                Budget("farm-hours", limit=1_000.0, actual=412.0, forecast=None, unit="Hrs"),
+                Budget("studiobot-prod-monthly", limit=500.0, actual=512.34, forecast=1_240.5),
+            ],
+            GuardState(True, "AWS Budgets", _OVER, changed_at=NOW),
+        )
+    ),
+    "budget_status_guard_off": lambda: blocks.budget_status(
+        BudgetStatus([], GuardState(False, "U0ADMIN", "", changed_at=NOW))
+    ),
+    "budget_alert_actual_over": lambda: blocks.budget_alert_message(
+        BudgetAlert("studiobot-prod-monthly", "ACTUAL", 500.0, 512.34, 500.0)
+    ),
+    "budget_alert_actual_80": lambda: blocks.budget_alert_message(
+        BudgetAlert("studiobot-prod-monthly", "ACTUAL", 400.0, 415.0, 500.0)
+    ),
+    "budget_alert_forecast": lambda: blocks.budget_alert_message(
+        BudgetAlert("studiobot-prod-monthly", "FORECASTED", 500.0, 1_240.5, 500.0)
+    ),
+    "guard_on": lambda: blocks.guard_changed_message(BudgetGuardChanged(True, "AWS Budgets", _OVER)),
+    "guard_off": lambda: blocks.guard_changed_message(BudgetGuardChanged(False, "U0ADMIN")),
 }
 
 

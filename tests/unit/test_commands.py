@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backend.commands import parse_render, split_words
+from backend.commands import BudgetCommand, parse_budget, parse_render, split_words
 from backend.errors import ValidationError
 from backend.tasks import RenderSettings
 
@@ -56,4 +56,35 @@ def test_quoted_scene_names_keep_their_spaces() -> None:
 def test_mistakes_get_a_sentence_with_something_that_works(text: str, said: str) -> None:
     with pytest.raises(ValidationError) as raised:
         parse_render(split_words(text))
+    assert said in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("", BudgetCommand("status")),
+        ("STATUS", BudgetCommand("status")),
+        ("help", BudgetCommand("help")),
+        ("guard on", BudgetCommand("guard", on=True)),
+        ("guard ON end of month crunch", BudgetCommand("guard", on=True, reason="end of month crunch")),
+        ("guard off", BudgetCommand("guard", on=False)),
+    ],
+)
+def test_budget_words(text: str, parsed: BudgetCommand) -> None:
+    assert parse_budget(split_words(text)) == parsed
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("spend", "`spend` is not something `/budget` does. Usage: `/budget status`"),
+        ("guard", "Say `on` or `off`, e.g. `/budget guard on end of month` or `/budget guard off`"),
+        ("guard maybe", "Say `on` or `off`"),
+        ("guard off now please", "`/budget guard off` takes nothing more: try `/budget guard off`."),
+        ("status all", "`/budget status` takes nothing more."),
+    ],
+)
+def test_budget_mistakes_get_a_sentence_with_something_that_works(text: str, said: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse_budget(split_words(text))
     assert said in str(raised.value)

@@ -9,7 +9,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from backend.config import Settings
 from bot.blocks import Blocks
-from bot.listeners.commands import render, workstations
+from bot.listeners.commands import budget, render, workstations
 
 ImmediateAnswer = Callable[[dict[str, Any], Settings], tuple[str, Blocks] | None]
 
@@ -35,3 +35,5 @@ def register(app: App) -> None:
     app.command("/render")(ack=render.ack_render, lazy=[render.run_render])
     answered_in_ack(app, "/workstations", workstations.immediate_answer)
     app.command("/workstations")(ack=workstations.ack_workstations, lazy=[workstations.run_workstations])
+    answered_in_ack(app, "/budget", budget.immediate_answer)
+    app.command("/budget")(ack=budget.ack_budget, lazy=[budget.run_budget])

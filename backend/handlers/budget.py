@@ -1,0 +1,55 @@
+"""Budget topic → Lambda: AWS Budgets' notifications become `BudgetAlert` events; actual spend at the limit turns
+the budget guard on (announced once as `BudgetGuardChanged`, however often SNS delivers the notification)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from backend.aws.sns import SnsPublisher
+from backend.budget_alerts import parse_budget_notification
+from backend.budgets import EventPublisher, Guard, record_alert
+from backend.config import Settings
+from backend.errors import ValidationError
+from backend.guard import BudgetGuard
+
+logger = Logger(service="studiobot-budget")
+
+
+@cache
+def _parts() -> tuple[EventPublisher, Guard]:
+    settings = Settings.from_env()
+    return SnsPublisher(settings.events_topic_arn), BudgetGuard(settings.table_name)
+
+
+def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
+    """One notification's text; True when it turned the guard on. Text that is not a notification is logged and
+    dropped: a retry could never read it, and raising would only make Lambda deliver it again."""
+    try:
+        alert = parse_budget_notification(message)
+    except ValidationError as error:
+        logger.warning(
+            "dropped a message that is not an AWS Budgets notification",
+            reason=str(error),
+            text=message[:2000],
+        )
+        return False
+    turned_on = record_alert(alert, events, guard)
+    logger.info(
+        "budget alert",
+        budget=alert.budget_name,
+        alert_type=alert.alert_type,
+        amount_usd=alert.amount_usd,
+        limit_usd=alert.limit_usd,
+        guard_turned_on=turned_on,
+    )
+    return turned_on
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    # An AWS error raises, so Lambda retries the delivery: the alert may be said twice, the guard changes once.
+    events, guard = _parts()
+    for record in event.get("Records", []):
+        handle_message(record.get("Sns", {}).get("Message", ""), events, guard)
