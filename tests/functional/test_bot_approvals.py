@@ -108,3 +108,26 @@ def test_a_big_render_waits_for_its_submitters_submit_then_renders_the_rest(
     bot.command(f"submit {job.job_id}", user=ADMIN, trigger="t2")
     again = bot.replies(3)[-1]
     assert f"`{job.job_id}` was submitted already, by <@{ARTIST}>." in again["text"]
+
+
+def test_while_the_budget_guard_is_on_a_render_waits_for_an_admin_and_the_admins_are_asked(
+    costly_bot: Bot,
+) -> None:
+    bot = costly_bot
+    bot.services.guard.turn(True, "AWS Budgets", "`studiobot-prod-monthly` has spent $512.34 of $500.00")
+    bot.stack.put_scene()
+    bot.command("shot.blend 1-4 --res 32x18")
+    card, ask = bot.slack.wait_for("chat.postMessage", 2)
+    assert card.args["text"].startswith("✋ Waiting for Submit")
+    job = bot.services.jobs.recent(CHANNEL)[0]
+    assert ask.args["thread_ts"] and ask.args["text"].startswith(
+        f"✋ <@{ADMIN}>: `{job.job_id}` by <@{ARTIST}> needs an admin's *Submit* "
+        "(the studio is over its AWS budget, so new renders need an admin)."
+    )
+    assert bot.stack.queued_bodies() == []  # nothing renders, not even a probe
+    bot.command(f"submit {job.job_id}", trigger="t2")
+    (refusal,) = [reply for reply in bot.replies(1)]
+    assert "Only an admin can submit" in refusal["text"]
+    bot.click("job_submit", job.job_id, user=ADMIN)
+    assert bot.replies(2)[-1]["text"] == f"▶️ Submitted `{job.job_id}`: its frames are on their way."
+    assert len(bot.stack.queued_bodies()) == 4

@@ -37,6 +37,7 @@ FUNCTIONS = {
     "renderDeadLetters",
     "ec2Events",
     "budgetAlerts",
+    "expireUnsubmitted",
     "sweep",
     "keepAliveStartDue",
     "keepAliveStopStarted",
@@ -134,6 +135,13 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
     environment = render["Configuration"]["Environment"]["Variables"]
     assert environment["STUDIOBOT_RENDER_QUEUE_URL"] == render_url
     assert environment["STUDIOBOT_TABLE"] == f"{STACK}-jobs"
+    # estimates assume the function as deployed, and the guardrails come from the deploy's params
+    assert environment["STUDIOBOT_RENDER_MEMORY_MB"] == "10240"
+    assert environment["STUDIOBOT_RENDER_CONCURRENCY"] == "100"
+    assert (environment["STUDIOBOT_PROBE_OVER_FRAMES"], environment["STUDIOBOT_CONFIRM_OVER_USD"]) == (
+        "50",
+        "5",
+    )
     assert render["Configuration"]["MemorySize"] == 10240
     assert render["Configuration"]["Timeout"] == RENDER_TIMEOUT_S
     assert _function(template, "render")["EphemeralStorage"] == {"Size": 10240}  # moto keeps 512

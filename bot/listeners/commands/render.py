@@ -12,7 +12,7 @@ from backend.commands import parse_render, split_words
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
 from backend.frames import check_frame_spec
-from backend.job_records import Job
+from backend.job_records import Job, JobStatus
 from bot import blocks
 from bot.polite import polite
 from bot.services import Services, resend_tokens
@@ -135,6 +135,10 @@ def post_card(client: WebClient, services: Services, job_id: str, channel: str) 
     text, card = blocks.job_card(job, services.clock(), services.settings.costs)
     posted = client.chat_postMessage(channel=channel, text=text, blocks=card)
     services.jobs.attach_card(job_id, posted["channel"], posted["ts"])
+    if job.status is JobStatus.AWAITING_APPROVAL and services.jobs.claim_notice(job_id, "estimate"):
+        # held before anything rendered (the budget guard): ask whoever must submit, as after probes
+        ask = blocks.approval_request(job, services.settings.access.admins)
+        client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"], text=ask)
 
 
 def status_reply(respond: Reply, services: Services, user: str, channel: str, job_id: str | None) -> None:
