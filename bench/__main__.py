@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package]` (`make bench`): run them, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import ack, fanout, keepalive, package, render, slack_calls
+from bench import ack, estimate, fanout, keepalive, package, render, slack_calls
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package")
+BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package", "estimate")
 console = Console(highlight=False, width=120)  # one row per line, also when piped to a file
 
 
@@ -137,6 +137,20 @@ def _package_rows(table: Table, data: dict[str, Any]) -> None:
     )
 
 
+def _estimate_rows(table: Table, data: dict[str, Any]) -> None:
+    for name in ("small", "large"):
+        run = data["runs"][name]
+        ratio = data[f"estimate_ratio_{name}"]
+        label = f"estimate: estimate_ratio_{name} ({run['resolution']}, {run['frames']} frames)"
+        _row(table, label, f"{ratio:.3f}", "0.75–1.25", 0.75 <= ratio <= 1.25)
+        _row(
+            table,
+            f"estimate: render s estimated / measured ({name})",
+            f"{run['estimated_render_s']:.1f} / {run['measured_render_s']:.1f}",
+        )
+        _row(table, f"estimate: billed_ratio ({name})", f"{run['billed_ratio']:.3f}")
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -158,6 +172,8 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _keepalive_rows(table, results["keepalive"])
     if "package" in results:
         _package_rows(table, results["package"])
+    if "estimate" in results:
+        _estimate_rows(table, results["estimate"])
     return table
 
 
@@ -206,6 +222,10 @@ def main() -> None:
         console.print("Package: osls package offline, three times; sizes of what the bot's Lambda loads…")
         results["package"] = {"machine": info, **package.run()}
         _write("package", results["package"])
+    if "estimate" in args.which:
+        console.print("Estimate: probe frames vs the whole job, sample scene at two resolutions, one worker…")
+        results["estimate"] = {"machine": info, **estimate.run()}
+        _write("estimate", results["estimate"])
     console.print(report(results, info))
     written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
     console.print(f"Results in {RESULTS}: {', '.join(written)}")
