@@ -58,13 +58,14 @@ class JobReporter:
         # Also on duplicates: a worker that died after recording the last probe leaves the estimate to the next.
         if job.status is JobStatus.PROBING and record.frame in job.probe_frames and self.probes is not None:
             self.probes.probe_recorded(job)
+            job = self.jobs.get(job_id)  # estimated (or stopped); a job of probes alone is done now
+            if job.remaining == 0 and not job.status.is_final:
+                self._finish(job_id)
             return recorded.counted
         # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
         # leaves the finish to whichever delivery comes next.
         if job.remaining == 0 and not job.status.is_final:
-            finished = self.jobs.finish(job_id)
-            if finished is not None:
-                self.events.publish(completed_event(finished, self.jobs.failed_frames(job_id)))
+            self._finish(job_id)
             return recorded.counted
         if recorded.counted and self.jobs.claim_progress_report(job, self.progress_interval_s):
             self.events.publish(
@@ -79,6 +80,11 @@ class JobReporter:
                 )
             )
         return recorded.counted
+
+    def _finish(self, job_id: str) -> None:
+        finished = self.jobs.finish(job_id)
+        if finished is not None:
+            self.events.publish(completed_event(finished, self.jobs.failed_frames(job_id)))
 
 
 def completed_event(job: Job, failed_frames: list[int]) -> JobCompleted:

@@ -212,3 +212,14 @@ def test_an_unsubmitted_job_expires_after_30_minutes_once(stack: Stack, tmp_path
     assert completed.status == "expired"
     with pytest.raises(ConflictError, match="is expired: there is nothing to submit"):
         farm.fanout.approve(job.job_id, ARTIST)
+
+
+def test_a_job_of_probe_frames_alone_ends_when_they_are_in(stack: Stack, tmp_path: Path) -> None:
+    farm = Farm(stack, tmp_path, replace(CHEAP, probe_over_frames=1))
+    job = farm.submit("shot.blend 1-3 --res 32x18")
+    assert job.probe_frames == (1, 2, 3)
+    farm.run(farm.queued())
+    done = stack.jobs.get(job.job_id)
+    assert (done.status, done.done) == (JobStatus.DONE, 3)
+    (completed,) = farm.events(JobCompleted)
+    assert completed.status == "done"
