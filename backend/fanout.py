@@ -104,7 +104,12 @@ class Fanout:
     # -- after the probes -------------------------------------------------------------------------------------
 
     def probe_recorded(self, job: Job) -> None:
-        """Once every probe frame has its outcome: fail the job, or estimate it and go on or wait for Submit."""
+        """Once every probe frame has its outcome: fail the job, or estimate it and go on or wait for Submit.
+        Also resumes a job whose estimate was settled by a delivery that died before queueing the rest."""
+        if job.status is JobStatus.RUNNING and not job.enqueued:
+            if not self.go(job).enqueued:  # another delivery holds the enqueue lease: let SQS try again later
+                raise ConflictError(f"The rest of `{job.job_id}` is being queued by another delivery.")
+            return
         if job.status is not JobStatus.PROBING:
             return
         records = self.jobs.frames_at(job.job_id, job.probe_frames)
@@ -153,6 +158,7 @@ class Fanout:
         job = self.jobs.get(job_id)
         if job.status is not JobStatus.AWAITING_APPROVAL:
             if job.approved_by:
+                self.go(job)  # a Submit whose queueing died halfway is finished by pressing it again
                 raise ConflictError(f"`{job_id}` was submitted already, by <@{job.approved_by}>.")
             state = str(job.status).replace("_", " ")
             raise ConflictError(f"`{job_id}` is {state}: there is nothing to submit.")

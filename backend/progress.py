@@ -46,6 +46,17 @@ class JobReporter:
         """Count a frame that will not be rendered; True if this call counted it."""
         return self._record(job_id, FrameRecord(frame, FrameOutcome.FAILED, error=error, billed_s=billed_s))
 
+    def resume(self, job_id: str) -> None:
+        """Redo what follows a frame's record, for a redelivered task whose frames are all recorded already."""
+        job = self.jobs.get(job_id)
+        if job.status.is_final:
+            return
+        if job.probe_frames and self.probes is not None:
+            self.probes.probe_recorded(job)
+            job = self.jobs.get(job_id)
+        if job.remaining == 0 and not job.status.is_final:
+            self._finish(job_id)
+
     def cancel(self, job_id: str) -> Job:
         """Cancel the job and announce its end."""
         job = self.jobs.cancel(job_id)

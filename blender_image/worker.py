@@ -78,6 +78,9 @@ class RenderWorker:
         todo = [frame for frame in task.frames if frame not in recorded]
         result = TaskResult(rendered=[], skipped=[frame for frame in task.frames if frame in recorded])
         if not todo:
+            # Delivered again after every frame was recorded: the last delivery may have died before what
+            # follows a record (finishing the job, estimating after the probes, queueing the rest).
+            self.reporter.resume(task.job_id)
             return result
         scene_path = self.scenes.scene_path(task)
         out_stem = self.work_dir / "frames" / task.job_id / scene_path.stem

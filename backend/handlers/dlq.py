@@ -34,6 +34,9 @@ def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
     jobs = job_reporter.jobs
     recorded = {record.frame for record in jobs.frames(task.job_id, min(task.frames), max(task.frames))}
     missing = [frame for frame in task.frames if frame not in recorded]
+    if not missing:  # every frame was recorded: what failed came after (finishing, queueing the rest)
+        job_reporter.resume(task.job_id)
+        return []
     errors = jobs.frame_errors(task.job_id, missing)
     marked = []
     for frame in missing:

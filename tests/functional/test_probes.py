@@ -223,3 +223,38 @@ def test_a_job_of_probe_frames_alone_ends_when_they_are_in(stack: Stack, tmp_pat
     assert (done.status, done.done) == (JobStatus.DONE, 3)
     (completed,) = farm.events(JobCompleted)
     assert completed.status == "done"
+
+
+class FlakyQueue:
+    """The render queue, failing the first send after `fail_after` sends (a worker dying mid-enqueue)."""
+
+    def __init__(self, queue: object, fail_after: int) -> None:
+        self.queue = queue
+        self.sends = 0
+        self.fail_after = fail_after
+
+    def send_all(self, bodies: list[str]) -> None:
+        self.sends += 1
+        if self.sends == self.fail_after + 1:
+            raise ConnectionError("the worker died while queueing")
+        self.queue.send_all(bodies)  # type: ignore[attr-defined]
+
+
+def test_a_delivery_that_died_after_the_estimate_is_finished_by_the_next_one(
+    stack: Stack, tmp_path: Path
+) -> None:
+    farm = Farm(stack, tmp_path, CHEAP)
+    farm.fanout.queue = FlakyQueue(stack.queue, fail_after=0)  # queueing the rest (after the probes) dies
+    job = farm.submit()
+    probes = farm.queued()
+    farm.run(probes[:2])
+    with pytest.raises(ConnectionError):
+        farm.run(probes[2:])
+    stuck = stack.jobs.get(job.job_id)
+    assert stuck.status is JobStatus.RUNNING and not stuck.enqueued and farm.queued() == []
+    # SQS delivers the last probe again once its visibility timeout (far longer than the enqueue lease) is over
+    later = stack.jobs._clock() + 5400
+    stack.jobs._clock = lambda: later
+    farm.run(probes[2:])
+    assert len(farm.queued()) == 21 and stack.jobs.get(job.job_id).enqueued
+    assert len(farm.events(JobEstimated)) == 1
