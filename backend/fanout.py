@@ -107,8 +107,15 @@ class Fanout:
         """Once every probe frame has its outcome: fail the job, or estimate it and go on or wait for Submit.
         Also resumes a job whose estimate was settled by a delivery that died before queueing the rest."""
         if job.status is JobStatus.RUNNING and not job.enqueued:
-            if not self.go(job).enqueued:  # another delivery holds the enqueue lease: let SQS try again later
-                raise ConflictError(f"The rest of `{job.job_id}` is being queued by another delivery.")
+            resumed = self.go(job)  # unless another delivery holds the enqueue lease, and is queueing it now
+            if resumed.enqueued and resumed.estimate is not None:
+                self._publish(estimated_event(resumed))  # the delivery that died never announced it
+            return
+        if job.status is JobStatus.AWAITING_APPROVAL and job.estimate is not None:
+            self._publish(estimated_event(job))  # again: the notifier says it once, whatever delivers it
+            return
+        if job.status is JobStatus.FAILED and not job.notified:
+            self._publish(completed_event(job, self.jobs.failed_frames(job.job_id)))
             return
         if job.status is not JobStatus.PROBING:
             return
@@ -137,19 +144,10 @@ class Fanout:
         approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
         if not self.jobs.settle_probes(job.job_id, guess, approval):
             return  # another delivery settled it
-        self._publish(
-            JobEstimated(
-                job_id=job.job_id,
-                estimated_cost_usd=guess.cost_usd,
-                estimated_eta_s=guess.eta_s,
-                approval=approval.who if approval else "",
-                reason=approval.reason if approval else "",
-                requested_by=job.requested_by,
-                channel=job.channel,
-            )
-        )
+        settled = self.jobs.get(job.job_id)
         if approval is None:
-            self.go(self.jobs.get(job.job_id))
+            settled = self.go(settled)  # queued before it is announced: a failed publish loses no frames
+        self._publish(estimated_event(settled))
 
     # -- Submit, and its expiry --------------------------------------------------------------------------------
 
@@ -158,7 +156,11 @@ class Fanout:
         job = self.jobs.get(job_id)
         if job.status is not JobStatus.AWAITING_APPROVAL:
             if job.approved_by:
-                self.go(job)  # a Submit whose queueing died halfway is finished by pressing it again
+                resumed = self.go(
+                    job
+                )  # a Submit whose queueing died halfway is finished by pressing it again
+                if (resumed.enqueued, resumed.probes_enqueued) != (job.enqueued, job.probes_enqueued):
+                    return resumed
                 raise ConflictError(f"`{job_id}` was submitted already, by <@{job.approved_by}>.")
             state = str(job.status).replace("_", " ")
             raise ConflictError(f"`{job_id}` is {state}: there is nothing to submit.")
@@ -179,8 +181,13 @@ class Fanout:
             raise ConflictError(
                 f"`{job_id}` is {str(now.status).replace('_', ' ')}{by}: there is nothing to submit."
             )
+        approved = self.go(self.jobs.get(job_id))  # queued first: a failed publish loses no frames
+        if approved.remaining == 0 and approved.status is JobStatus.RUNNING:  # its frames were all probes
+            finished = self.jobs.finish(job_id)
+            if finished is not None:
+                self._publish(completed_event(finished, self.jobs.failed_frames(job_id)))
         self._publish(JobApproved(job_id=job_id, by=user, requested_by=job.requested_by, channel=job.channel))
-        return self.go(self.jobs.get(job_id))
+        return self.jobs.get(job_id)
 
     def expire_waiting(self) -> list[Job]:
         """Jobs nobody submitted within `confirm_expiry_s` expire, each announced once."""
@@ -190,9 +197,14 @@ class Fanout:
         for job_id in self.jobs.awaiting_since_before(cutoff):
             reason = f"nobody pressed Submit within {duration(wait_s)}"
             job = self.jobs.expire(job_id, cutoff, reason)
-            if job is not None:
-                self._publish(completed_event(job, []))
-                expired.append(job)
+            if job is None:
+                job = self.jobs.get(job_id)
+                if job.status is not JobStatus.EXPIRED or not job.awaiting:
+                    continue  # submitted or cancelled meanwhile (the index lags a little)
+            # an expired job leaves the index only once announced: a sweep that died here is redone by the next
+            self._publish(completed_event(job, []))
+            self.jobs.clear_awaiting(job_id)
+            expired.append(job)
         return expired
 
     # -- plumbing ----------------------------------------------------------------------------------------------
@@ -240,3 +252,17 @@ def job_reporter(settings: Settings, jobs: DynamoJobs, events: EventPublisher) -
         guard=BudgetGuard(settings.table_name),
     )
     return JobReporter(jobs, events, settings.progress_interval_s, probes=fanout)
+
+
+def estimated_event(job: Job) -> JobEstimated:
+    """The JobEstimated event of a job its probes estimated."""
+    assert job.estimate is not None
+    return JobEstimated(
+        job_id=job.job_id,
+        estimated_cost_usd=job.estimate.cost_usd,
+        estimated_eta_s=job.estimate.eta_s,
+        approval=job.approval,
+        reason=job.approval_reason,
+        requested_by=job.requested_by,
+        channel=job.channel,
+    )

@@ -80,6 +80,8 @@ class Job:
     fanned_out_at: float | None = None  # when the frames after the probes (or all of them) were queued
     billed_s: float = 0.0  # the render function's billed seconds so far
     failure: str = ""  # why a job FAILED or EXPIRED
+    notified: bool = False  # its end was announced
+    awaiting: bool = False  # in the by_awaiting index (waiting for Submit, or expired and not yet announced)
 
     @property
     def remaining(self) -> int:

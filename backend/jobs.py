@@ -43,6 +43,9 @@ __all__ = [
 ]
 
 
+ENQUEUE_LEASE_S = 900.0  # the longest a Lambda may run: an enqueue still going is never taken over
+
+
 def job_id_for(client_token: str) -> str:
     """A short job id derived from the client token, so a resubmission finds the same job."""
     return "r" + hashlib.sha256(client_token.encode()).hexdigest()[:9]
@@ -91,7 +94,7 @@ class DynamoJobs:
             return self.get(job.job_id), False
         return job, True
 
-    def claim_enqueue(self, job_id: str, probes: bool = False, lease_s: float = 120.0) -> bool:
+    def claim_enqueue(self, job_id: str, probes: bool = False, lease_s: float = ENQUEUE_LEASE_S) -> bool:
         """True for the one caller that may enqueue the job's tasks (`probes`: its probe tasks) now: a lease, so
         an enqueue that died halfway can be resumed, and never done twice otherwise."""
         now = self._clock()
@@ -376,10 +379,11 @@ class DynamoJobs:
         )
 
     def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None:
-        """AWAITING_APPROVAL since before `cutoff` → EXPIRED; the one caller that moved it gets the job."""
+        """AWAITING_APPROVAL since before `cutoff` → EXPIRED; the one caller that moved it gets the job. The job
+        stays in the by_awaiting index until `clear_awaiting`, so a sweep that died before announcing it is redone."""
         won = self._transition(
             job_id,
-            "SET #status = :expired, failure = :why, finished_at = :now REMOVE awaiting",
+            "SET #status = :expired, failure = :why, finished_at = :now",
             {
                 ":expired": {"S": JobStatus.EXPIRED},
                 ":why": {"S": reason},
@@ -389,6 +393,10 @@ class DynamoJobs:
             condition="#status = :awaiting AND awaiting_since <= :cutoff",
         )
         return self.get(job_id) if won else None
+
+    def clear_awaiting(self, job_id: str) -> None:
+        """Take an announced expired job out of the by_awaiting index."""
+        self._transition(job_id, "REMOVE awaiting", {}, condition="attribute_exists(pk)", uses_status=False)
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:
         """True for at most one caller per interval per job: the throttle for JobProgress events."""
@@ -427,6 +435,12 @@ class DynamoJobs:
             uses_status=False,
         )
 
+    def release_notice(self, job_id: str, name: str) -> None:
+        """Give a notice's claim back when it could not be posted, so the next delivery posts it."""
+        self._transition(
+            job_id, f"REMOVE notice_{name}", {}, condition="attribute_exists(pk)", uses_status=False
+        )
+
     def release_completion_notice(self, job_id: str) -> None:
         """Give the claim back when the notice could not be sent, so the next delivery sends it."""
         self._transition(
@@ -463,14 +477,15 @@ class DynamoJobs:
         now: float | None = None,
         uses_status: bool = True,
     ) -> bool:
-        values = {**values, ":now": {"N": repr(self._clock() if now is None else now)}}
+        if ":now" in update or ":now" in condition:  # DynamoDB refuses a value the expressions do not use
+            values = {**values, ":now": {"N": repr(self._clock() if now is None else now)}}
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=_job_key(job_id),
                 UpdateExpression=update,
                 ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                ExpressionAttributeValues=values,
+                **({"ExpressionAttributeValues": values} if values else {}),
                 **({"ExpressionAttributeNames": {"#status": "status"}} if uses_status else {}),
             )
         except ClientError as error:
@@ -607,6 +622,8 @@ def _from_item(item: dict[str, Any]) -> Job:
         fanned_out_at=_number(item, "fanned_out_at"),
         billed_s=_number(item, "billed_s") or 0.0,
         failure=item.get("failure", {}).get("S", ""),
+        notified="notified_at" in item,
+        awaiting="awaiting" in item,
     )
 
 

@@ -49,9 +49,7 @@ class JobReporter:
     def resume(self, job_id: str) -> None:
         """Redo what follows a frame's record, for a redelivered task whose frames are all recorded already."""
         job = self.jobs.get(job_id)
-        if job.status.is_final:
-            return
-        if job.probe_frames and self.probes is not None:
+        if job.probe_frames and self.probes is not None:  # also a stopped job whose end was never announced
             self.probes.probe_recorded(job)
             job = self.jobs.get(job_id)
         if job.remaining == 0 and not job.status.is_final:

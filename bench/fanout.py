@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -11,6 +12,7 @@ import boto3
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import BATCH_LIMIT, SqsQueue
 from backend.commands import parse_render
+from backend.config import Costs
 from backend.jobs import DynamoJobs
 from backend.submit import SubmissionService
 from local.stack import deploy, start_moto_server, use_local_aws
@@ -38,7 +40,8 @@ def run() -> dict[str, Any]:
     try:
         info = deploy(server.endpoint, stack_name="studiobot-bench")
         use_local_aws(server.endpoint)
-        settings = info.settings()
+        # The fan-out of every frame at once, as a job without probes (or the rest after them) is queued.
+        settings = dataclasses.replace(info.settings(), costs=Costs(probe_over_frames=FRAMES))
         # Clients made before timing, so neither side pays for loading botocore's service models.
         sqs, s3 = boto3.client("sqs"), boto3.client("s3")
         s3.put_object(Bucket=settings.scenes_bucket, Key=SCENE_KEY, Body=b"only head_object reads this")

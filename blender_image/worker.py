@@ -68,6 +68,8 @@ class RenderWorker:
         job = self.jobs.get(task.job_id)
         if job.status.is_final:
             logger.info("task of a finished job acknowledged", job_id=task.job_id, status=str(job.status))
+            if task.probe:  # the delivery that stopped the job may have died before announcing it
+                self.reporter.resume(task.job_id)
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
         if job.status is JobStatus.QUEUED:
             self.jobs.start(task.job_id)

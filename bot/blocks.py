@@ -38,9 +38,15 @@ HELP = (
     "`--dry-run` (check and show the plan, render nothing)\n"
     "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
     "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
-    "Jobs over 50 frames render their first, middle and last frames first: the card then shows what the whole job "
-    "will cost and take. Over $5 the job waits for its submitter's *Submit*, over $50 for an admin's."
 )
+
+
+def _guardrails(costs: Costs) -> str:
+    return (
+        f"Jobs over {costs.probe_over_frames} frames render their first, middle and last frames first: the card then "
+        f"shows what the whole job will cost and take. Over {money(costs.confirm_over_usd)} the job waits for its "
+        f"submitter's *Submit*, over {money(costs.admin_over_usd)} for an admin's."
+    )
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -51,8 +57,9 @@ def _context(text: str) -> dict[str, Any]:
     return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
 
 
-def help_message() -> tuple[str, Blocks]:
-    return HELP, [_section(HELP)]
+def help_message(costs: Costs | None = None) -> tuple[str, Blocks]:
+    text = HELP + _guardrails(costs or Costs())
+    return text, [_section(text)]
 
 
 def error_message(text: str) -> tuple[str, Blocks]:
@@ -120,7 +127,7 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
                     "title": {"type": "plain_text", "text": "Render the whole job?"},
                     "text": {
                         "type": "mrkdwn",
-                        "text": f"{job.approval_reason.capitalize()}. Only {who} can submit it.",
+                        "text": f"{_sentence(job.approval_reason)}. Only {who} can submit it.",
                     },
                     "confirm": {"type": "plain_text", "text": "Submit"},
                     "deny": {"type": "plain_text", "text": "Not yet"},
@@ -176,11 +183,16 @@ def _phase_note(job: Job, now: float, costs: Costs) -> str:
         return f"🔍 Rendering frames {frames} first, to see what the whole job will cost and take."
     if job.status is JobStatus.AWAITING_APPROVAL:
         who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> (or an admin)"
-        left = duration(max(0.0, (job.awaiting_since or now) + costs.confirm_expiry_s - now))
+        expires = (job.awaiting_since or now) + costs.confirm_expiry_s
+        # Slack shows the time in each reader's own zone; the card is not updated while it waits
+        fallback = datetime.fromtimestamp(expires, UTC).strftime("%H:%M UTC")
         what = ""
         if job.estimate is not None:
-            what = f"The rest takes about {duration(job.estimate.eta_s)}, {costs.concurrency:,} frames at a time. "
-        return f"✋ Waiting for {who} to press *Submit*: {job.approval_reason}. {what}Expires in {left}."
+            what = f"The rest takes about {duration(job.estimate.eta_s)}, {costs.concurrency:,} renders at a time. "
+        return (
+            f"✋ Waiting for {who} to press *Submit*: {job.approval_reason}. {what}"
+            f"Expires at <!date^{int(expires)}^{{time}}|{fallback}> if nobody does."
+        )
     if job.status in (JobStatus.FAILED, JobStatus.EXPIRED) and job.failure:
         mark = "❌" if job.status is JobStatus.FAILED else "⌛"
         return f"{mark} {_sentence(job.failure)}. Nothing more was rendered."
@@ -200,7 +212,9 @@ def approval_request(job: Job, admins: frozenset[str]) -> str:
     """The thread reply when a job's estimate needs someone's Submit."""
     cost = f"{money(job.estimate.cost_usd)} and about {duration(job.estimate.eta_s)}" if job.estimate else ""
     if job.approval == "admin":
-        who = " ".join(f"<@{admin}>" for admin in sorted(admins)) or "An admin"
+        who = (
+            " ".join(f"<@{admin}>" for admin in sorted(admins)) or "An admin (none is set: STUDIOBOT_ADMINS)"
+        )
         ask = f"{who}: `{job.job_id}` by <@{job.requested_by}> needs an admin's *Submit*"
     else:
         ask = f"<@{job.requested_by}>: `{job.job_id}` waits for your *Submit*"

@@ -26,7 +26,7 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
-from backend.jobs import FrameOutcome, Job
+from backend.jobs import FrameOutcome, Job, JobStatus
 from backend.notify import message_text
 from backend.previews import animated_preview, contact_sheet, evenly
 from bot import blocks
@@ -111,16 +111,20 @@ class SlackNotifier:
             return
         self._refresh_card(job)
         notice = "estimate" if isinstance(event, JobEstimated) else "approved"
-        if isinstance(event, JobEstimated) and not event.approval:
-            return  # it went on by itself: the card says enough
+        job = jobs.get(job.job_id)
+        if isinstance(event, JobEstimated) and job.status is not JobStatus.AWAITING_APPROVAL:
+            return  # it went on by itself (or was submitted meanwhile): the card says enough
         if not jobs.claim_notice(job.job_id, notice):
             return  # SNS delivered this event before
-        job = jobs.get(job.job_id)
         if isinstance(event, JobEstimated):
             text = blocks.approval_request(job, self.services.settings.access.admins)
         else:
             text = blocks.approved_note(job, event.by)
-        self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+        try:
+            self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+        except Exception:
+            jobs.release_notice(job.job_id, notice)  # the redelivery will try again
+            raise
 
     def _refresh_card(self, job: Job) -> None:
         """Update the card now, but never sooner than the interval after the last update."""

@@ -35,6 +35,18 @@ TEMPLATE = PACKAGE_DIR / "cloudformation-template-update-stack.json"
 PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
 # Wheels that load on Lambda's python3.11 runtime (Amazon Linux 2, glibc 2.26).
 LAMBDA_PLATFORM = ["--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp"]
+# Environment markers as Lambda's python3.11 runtime evaluates them (not this machine's).
+LAMBDA_MARKERS = {
+    "extra": "",
+    "python_version": "3.11",
+    "python_full_version": "3.11.9",
+    "sys_platform": "linux",
+    "platform_system": "Linux",
+    "platform_machine": "x86_64",
+    "os_name": "posix",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+}
 # Packaging offline: a digest osls does not look up, an account id for ARNs that are never called.
 PLACEHOLDER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/studiobot-render@sha256:" + "0" * 64
 OFFLINE_ENV = {
@@ -65,7 +77,7 @@ def layer_requirements() -> list[str]:
         name = _normalise(requirement.name)
         if name in found or name in PROVIDED_BY_LAMBDA:
             continue
-        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+        if requirement.marker and not requirement.marker.evaluate(LAMBDA_MARKERS):
             continue
         found[name] = metadata.version(name)
         for text in metadata.requires(name) or []:
@@ -209,7 +221,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
     image = f"{registry}/{repository}:latest"
     password = subprocess.run(
-        ["aws", "ecr", "get-login-password"], check=True, capture_output=True, text=True
+        ["aws", "ecr", "get-login-password", "--region", region], check=True, capture_output=True, text=True
     ).stdout
     subprocess.run(
         ["docker", "login", "--username", "AWS", "--password-stdin", registry],

@@ -273,6 +273,21 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
     # the render function reads scenes under the scenes prefix and writes frames under outputs/, nothing else
     assert grants("RenderRole", "s3:GetObject") == [json.dumps({"Fn::Sub": "${ScenesBucket.Arn}/scenes/*"})]
     assert grants("RenderRole", "s3:PutObject") == [json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"})]
+    # after the probes the render function queues the rest, and so does the dead-letter function when it resumes
+    assert (
+        grants("RenderRole", "sqs:SendMessage")
+        == grants("RenderDeadLettersRole", "sqs:SendMessage")
+        == [json.dumps({"Fn::GetAtt": ["RenderQueue", "Arn"]})]
+    )
+    # the functions that open scenes or post to Slack reach job items only, never the budget guard's item
+    for role in ("RenderRole", "RenderDeadLettersRole", "NotifierRole"):
+        for statement in by_role[role]:
+            if "dynamodb:PutItem" in _as_list(statement["Action"]) or "dynamodb:UpdateItem" in _as_list(
+                statement["Action"]
+            ):
+                assert statement["Condition"] == {
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["JOB#*"]}
+                }
     # only the bot and the notifier may read the Slack secrets; workstation jobs only touch the leases
     readers = {
         role

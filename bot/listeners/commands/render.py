@@ -44,7 +44,7 @@ def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, 
     try:
         words = split_words(command.get("text", ""))
         if not words or words[0].lower() == "help":
-            return blocks.help_message()
+            return blocks.help_message(settings.costs)
         _check(words, settings)
     except StudiobotError as error:
         return blocks.error_message(str(error))
@@ -138,7 +138,11 @@ def post_card(client: WebClient, services: Services, job_id: str, channel: str) 
     if job.status is JobStatus.AWAITING_APPROVAL and services.jobs.claim_notice(job_id, "estimate"):
         # held before anything rendered (the budget guard): ask whoever must submit, as after probes
         ask = blocks.approval_request(job, services.settings.access.admins)
-        client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"], text=ask)
+        try:
+            client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"], text=ask)
+        except Exception:
+            services.jobs.release_notice(job_id, "estimate")
+            raise
 
 
 def status_reply(respond: Reply, services: Services, user: str, channel: str, job_id: str | None) -> None:
