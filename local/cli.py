@@ -311,6 +311,9 @@ def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int)
                 if isinstance(event, JobEstimated) and event.job_id == job_id:
                     progress.console.print(message_text(event), markup=False)
                     if event.approval:
+                        now = jobs.get(job_id)
+                        progress.update(bar, completed=now.done + now.failed)
+                        progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
                         return None
                 if isinstance(event, JobApproved) and event.job_id == job_id:
                     progress.console.print(message_text(event), markup=False)
