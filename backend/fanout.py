@@ -19,9 +19,10 @@ from backend.errors import ConflictError, PermissionDenied
 from backend.estimates import Approval, approval_needed, estimate
 from backend.events import Event, JobApproved, JobEstimated
 from backend.frames import parse_frame_spec, plan_tasks
+from backend.guard import GuardState
 from backend.jobs import DynamoJobs, FrameOutcome, Job, JobStatus
 from backend.notify import duration
-from backend.progress import JobReporter, completed_event
+from backend.progress import JobReporter, completed_event, finish
 from backend.tasks import RenderTask
 
 
@@ -34,7 +35,7 @@ class EventPublisher(Protocol):
 
 
 class GuardReader(Protocol):
-    def state(self) -> object: ...
+    def state(self) -> GuardState: ...
 
 
 def probe_frames_of(frames: Sequence[int]) -> tuple[int, ...]:
@@ -183,9 +184,7 @@ class Fanout:
             )
         approved = self.go(self.jobs.get(job_id))  # queued first: a failed publish loses no frames
         if approved.remaining == 0 and approved.status is JobStatus.RUNNING:  # its frames were all probes
-            finished = self.jobs.finish(job_id)
-            if finished is not None:
-                self._publish(completed_event(finished, self.jobs.failed_frames(job_id)))
+            finish(self.jobs, self._events(), job_id)
         self._publish(JobApproved(job_id=job_id, by=user, requested_by=job.requested_by, channel=job.channel))
         return self.jobs.get(job_id)
 
@@ -209,13 +208,16 @@ class Fanout:
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
-    def _publish(self, event: Event) -> None:
+    def _events(self) -> EventPublisher:
         if self.events is None:
             raise RuntimeError("this Fanout was built without an event publisher")
-        self.events.publish(event)
+        return self.events
+
+    def _publish(self, event: Event) -> None:
+        self._events().publish(event)
 
     def _guard_on(self) -> bool:
-        return bool(getattr(self.guard.state(), "on", False)) if self.guard is not None else False
+        return self.guard is not None and self.guard.state().on
 
     def _rest(self, job: Job) -> list[list[int]]:
         frames = parse_frame_spec(job.frames_spec, max(job.total, 1))

@@ -177,32 +177,28 @@ class DynamoJobs:
     def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]:
         """The last error noted for each of these frames, where there is one."""
         keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": _error_sk(frame)}} for frame in frames]
-        errors: dict[int, str] = {}
-        for start in range(0, len(keys), 100):  # BatchGetItem takes 100 keys
+        items = self._batch_get(keys, "read frame errors")
+        return {int(item["sk"]["S"].split("#")[1]): item["error"]["S"] for item in items}
+
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]:
+        """The records of these frames that exist (the probe frames)."""
+        keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": _frame_sk(frame)}} for frame in frames]
+        records = [_frame_from_item(item) for item in self._batch_get(keys, "read the probe frames")]
+        return sorted(records, key=lambda record: record.frame)
+
+    def _batch_get(self, keys: list[dict[str, Any]], doing: str) -> list[dict[str, Any]]:
+        """Every item of these keys that exists: 100 keys a call (BatchGetItem's limit), unprocessed ones again."""
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
             request = {self.table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
             while request:
                 try:
                     response = self.client.batch_get_item(RequestItems=request)
                 except ClientError as error:
-                    raise _aws(error, "read frame errors") from error
-                for item in response["Responses"].get(self.table_name, []):
-                    errors[int(item["sk"]["S"].split("#")[1])] = item["error"]["S"]
+                    raise _aws(error, doing) from error
+                items.extend(response["Responses"].get(self.table_name, []))
                 request = response.get("UnprocessedKeys") or {}
-        return errors
-
-    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]:
-        """The records of these frames that exist (at most 100 frames: the probe frames)."""
-        keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": _frame_sk(frame)}} for frame in frames][:100]
-        records: list[FrameRecord] = []
-        request = {self.table_name: {"Keys": keys, "ConsistentRead": True}} if keys else {}
-        while request:
-            try:
-                response = self.client.batch_get_item(RequestItems=request)
-            except ClientError as error:
-                raise _aws(error, "read the probe frames") from error
-            records.extend(_frame_from_item(item) for item in response["Responses"].get(self.table_name, []))
-            request = response.get("UnprocessedKeys") or {}
-        return sorted(records, key=lambda record: record.frame)
+        return items
 
     def awaiting_since_before(self, cutoff: float) -> list[str]:
         """Ids of the jobs waiting for Submit since before `cutoff` (the sparse `by_awaiting` index)."""

@@ -48,12 +48,7 @@ class JobReporter:
 
     def resume(self, job_id: str) -> None:
         """Redo what follows a frame's record, for a redelivered task whose frames are all recorded already."""
-        job = self.jobs.get(job_id)
-        if job.probe_frames and self.probes is not None:  # also a stopped job whose end was never announced
-            self.probes.probe_recorded(job)
-            job = self.jobs.get(job_id)
-        if job.remaining == 0 and not job.status.is_final:
-            self._finish(job_id)
+        self._follow_up(self.jobs.get(job_id))
 
     def cancel(self, job_id: str) -> Job:
         """Cancel the job and announce its end."""
@@ -65,16 +60,13 @@ class JobReporter:
         recorded = self.jobs.record_frame(job_id, record)
         job = recorded.job
         # Also on duplicates: a worker that died after recording the last probe leaves the estimate to the next.
-        if job.status is JobStatus.PROBING and record.frame in job.probe_frames and self.probes is not None:
-            self.probes.probe_recorded(job)
-            job = self.jobs.get(job_id)  # estimated (or stopped); a job of probes alone is done now
-            if job.remaining == 0 and not job.status.is_final:
-                self._finish(job_id)
+        if job.status is JobStatus.PROBING and record.frame in job.probe_frames:
+            self._follow_up(job)
             return recorded.counted
         # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
         # leaves the finish to whichever delivery comes next.
         if job.remaining == 0 and not job.status.is_final:
-            self._finish(job_id)
+            finish(self.jobs, self.events, job_id)
             return recorded.counted
         if recorded.counted and self.jobs.claim_progress_report(job, self.progress_interval_s):
             self.events.publish(
@@ -90,10 +82,21 @@ class JobReporter:
             )
         return recorded.counted
 
-    def _finish(self, job_id: str) -> None:
-        finished = self.jobs.finish(job_id)
-        if finished is not None:
-            self.events.publish(completed_event(finished, self.jobs.failed_frames(job_id)))
+    def _follow_up(self, job: Job) -> None:
+        """After a probe's record: the probes' next step (estimate, stop, resume), then the end of a job with
+        nothing left to render (one whose frames were all probes)."""
+        if job.probe_frames and self.probes is not None:  # also a stopped job whose end was never announced
+            self.probes.probe_recorded(job)
+            job = self.jobs.get(job.job_id)
+        if job.remaining == 0 and not job.status.is_final:
+            finish(self.jobs, self.events, job.job_id)
+
+
+def finish(jobs: DynamoJobs, events: EventPublisher, job_id: str) -> None:
+    """End a job with no frame left, and announce it: only the one caller that ends it announces."""
+    finished = jobs.finish(job_id)
+    if finished is not None:
+        events.publish(completed_event(finished, jobs.failed_frames(job_id)))
 
 
 def completed_event(job: Job, failed_frames: list[int]) -> JobCompleted:

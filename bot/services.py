@@ -91,14 +91,13 @@ class Services:
     @cached_property
     def workstations(self) -> WorkstationService:
         from backend.aws.ec2 import Ec2Workstations
-        from backend.aws.sns import SnsPublisher
         from backend.leases import DynamoLeases
         from backend.workstations import WorkstationService
 
         return WorkstationService(
             Ec2Workstations(),
             DynamoLeases(self.settings.table_name, clock=self.clock),
-            SnsPublisher(self.settings.events_topic_arn),
+            self.events,
             self.settings.access,
             clock=self.clock,
         )
