@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from backend.config import Limits
 from backend.errors import ValidationError
-from backend.tasks import ENGINES, FORMATS, RenderSettings
+from backend.render.tasks import ENGINES, FORMATS, RenderSettings
 
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "

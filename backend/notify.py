@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from backend.estimates import money
 from backend.events import (
     BudgetAlert,
     BudgetGuardChanged,
@@ -18,7 +17,8 @@ from backend.events import (
     UnknownEvent,
     WorkstationAlert,
 )
-from backend.frames import compact
+from backend.render.estimates import duration, money
+from backend.render.frames import compact
 
 
 def progress_bar(done: int, total: int, width: int = 10) -> str:
@@ -27,16 +27,6 @@ def progress_bar(done: int, total: int, width: int = 10) -> str:
     if 0 < done < total:
         filled = min(max(filled, 1), width - 1)  # started shows a block; unfinished never looks full
     return f"{'▰' * filled}{'▱' * (width - filled)} {done}/{total}"
-
-
-def duration(seconds: float) -> str:
-    """`42 s`, `3 min 05 s`, `2 h 07 min`."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
 def message_text(event: Event) -> str | None:

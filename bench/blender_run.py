@@ -12,7 +12,7 @@ import json
 import time
 from pathlib import Path
 
-from backend.tasks import RenderSettings
+from backend.render.tasks import RenderSettings
 from blender_image.blender import BlenderRenderer
 
 # An untimed first render at this size: a new process's first Cycles render pays one-off setup, and the

@@ -63,8 +63,8 @@ def child(scene: Path, result: Path) -> None:
     from backend.aws.s3 import S3Store
     from backend.aws.sqs import SqsQueue
     from backend.config import Settings
-    from backend.jobs import DynamoJobs
-    from backend.submit import SubmissionService
+    from backend.render.store import DynamoJobs
+    from backend.render.submit import SubmissionService
     from bench.pipeline import SCENE_KEY, submit, wait_completed, wait_until_idle
     from local.stack import subscribe_queue, use_local_aws
     from local.supervisor import Supervisor

@@ -13,8 +13,8 @@ from backend.aws.s3 import S3Store
 from backend.aws.sqs import BATCH_LIMIT, SqsQueue
 from backend.commands import parse_render
 from backend.config import Costs
-from backend.jobs import DynamoJobs
-from backend.submit import SubmissionService
+from backend.render.store import DynamoJobs
+from backend.render.submit import SubmissionService
 from local.stack import deploy, start_moto_server, use_local_aws
 
 FRAMES = 10_000

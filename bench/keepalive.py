@@ -30,7 +30,7 @@ class Silent:
 
 
 def _fleet(ec2: Any) -> list[str]:
-    from backend.aws.ec2 import TAG_NAME, TAG_OWNER
+    from backend.workstations.ec2 import TAG_NAME, TAG_OWNER
 
     ids: list[str] = []
     for start in range(0, WORKSTATIONS, 100):
@@ -66,10 +66,10 @@ def run() -> dict[str, Any]:
     """Measure both sweeps on identical fleets; return keepalive.json."""
     from moto import mock_aws
 
-    from backend.aws.ec2 import Ec2Workstations
     from backend.config import Access
-    from backend.leases import DynamoLeases
-    from backend.workstations import WorkstationService
+    from backend.workstations.ec2 import Ec2Workstations
+    from backend.workstations.leases import DynamoLeases
+    from backend.workstations.service import WorkstationService
     from local import moto_patches
     from local.stack import deploy
 

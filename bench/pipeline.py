@@ -19,8 +19,8 @@ from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.commands import RenderRequest, parse_render
 from backend.events import JobCompleted, parse_event
-from backend.jobs import DynamoJobs
-from backend.submit import SubmissionService
+from backend.render.store import DynamoJobs
+from backend.render.submit import SubmissionService
 from local.stack import subscribe_queue, use_local_aws
 from local.supervisor import Supervisor
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import bpy
 
-from backend.tasks import RenderSettings
+from backend.render.tasks import RenderSettings
 
 
 class BlenderRenderer:

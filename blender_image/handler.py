@@ -14,9 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend.aws.s3 import S3Store
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
-from backend.fanout import job_reporter
-from backend.jobs import DynamoJobs
-from backend.tasks import RenderTask
+from backend.render.fanout import job_reporter
+from backend.render.store import DynamoJobs
+from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.tasks import RenderTask
+from backend.render.tasks import RenderTask
 
 
 class ObjectStore(Protocol):

@@ -10,9 +10,9 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
-from backend.jobs import DynamoJobs, JobStatus
-from backend.progress import JobReporter
-from backend.tasks import RenderSettings, RenderTask
+from backend.render.progress import JobReporter
+from backend.render.store import DynamoJobs, JobStatus
+from backend.render.tasks import RenderSettings, RenderTask
 
 logger = Logger(service="studiobot-render")
 

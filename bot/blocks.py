@@ -6,14 +6,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from backend.config import Costs
-from backend.estimates import lambda_cost, money
 from backend.events import BudgetAlert, BudgetGuardChanged
-from backend.job_records import Job, JobStatus
 from backend.notify import budget_alert_text, dollars, duration, guard_changed_text, progress_bar, who
+from backend.render.estimates import lambda_cost, money
+from backend.render.records import Job, JobStatus
 
 if TYPE_CHECKING:  # the ack path imports this module: nothing here may pull in boto3
-    from backend.budgets import BudgetStatus
-    from backend.guard import GuardState
+    from backend.budgets.guard import GuardState
+    from backend.budgets.service import BudgetStatus
 
 Blocks = list[dict[str, Any]]
 
@@ -275,7 +275,7 @@ def completion_reply(
 
 
 def _finished_text(job: Job, failed_frames: list[int], failed_reasons: dict[int, str], took: str) -> str:
-    from backend.frames import compact
+    from backend.render.frames import compact
 
     if job.status is JobStatus.DONE:
         text = f"✅ <@{job.requested_by}> all {job.total} frames of `{job.scene_key}` rendered in {took}."
@@ -367,7 +367,7 @@ WORKSTATIONS_HELP = (
 
 def workstations_table(rows: list[Any]) -> tuple[str, Blocks]:
     """`/workstations status` as a fixed-width table (Slack renders code blocks monospaced)."""
-    from backend.durations import describe
+    from backend.workstations.durations import describe
 
     if not rows:
         text = "No workstations found: tag EC2 instances `studiobot:workstation=<name>` to list them here."

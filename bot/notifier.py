@@ -26,9 +26,9 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
-from backend.jobs import FrameOutcome, Job, JobStatus
 from backend.notify import message_text
-from backend.previews import animated_preview, contact_sheet, evenly
+from backend.render.previews import animated_preview, contact_sheet, evenly
+from backend.render.store import FrameOutcome, Job, JobStatus
 from bot import blocks
 from bot.services import Services
 

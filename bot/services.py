@@ -13,13 +13,13 @@ from backend.config import Settings
 if TYPE_CHECKING:
     from backend.aws.s3 import S3Store
     from backend.aws.sns import SnsPublisher
-    from backend.budgets import BudgetService
-    from backend.fanout import Fanout
-    from backend.guard import BudgetGuard
-    from backend.jobs import DynamoJobs
-    from backend.progress import JobReporter
-    from backend.submit import SubmissionService
-    from backend.workstations import WorkstationService
+    from backend.budgets.guard import BudgetGuard
+    from backend.budgets.service import BudgetService
+    from backend.render.fanout import Fanout
+    from backend.render.progress import JobReporter
+    from backend.render.store import DynamoJobs
+    from backend.render.submit import SubmissionService
+    from backend.workstations.service import WorkstationService
 
 RESEND_WINDOW_S = 120
 
@@ -44,7 +44,7 @@ class Services:
 
     @cached_property
     def jobs(self) -> DynamoJobs:
-        from backend.jobs import DynamoJobs
+        from backend.render.store import DynamoJobs
 
         return DynamoJobs(self.settings.table_name)
 
@@ -56,20 +56,20 @@ class Services:
 
     @cached_property
     def reporter(self) -> JobReporter:
-        from backend.fanout import job_reporter
+        from backend.render.fanout import job_reporter
 
         return job_reporter(self.settings, self.jobs, self.events)
 
     @cached_property
     def guard(self) -> BudgetGuard:
-        from backend.guard import BudgetGuard
+        from backend.budgets.guard import BudgetGuard
 
         return BudgetGuard(self.settings.table_name, clock=self.clock)
 
     @cached_property
     def fanout(self) -> Fanout:
         from backend.aws.sqs import SqsQueue
-        from backend.fanout import Fanout
+        from backend.render.fanout import Fanout
 
         queue = SqsQueue(self.settings.render_queue_url)
         return Fanout(self.jobs, queue, self.settings, events=self.events, guard=self.guard, clock=self.clock)
@@ -77,7 +77,7 @@ class Services:
     @cached_property
     def submissions(self) -> SubmissionService:
         from backend.aws.sqs import SqsQueue
-        from backend.submit import SubmissionService
+        from backend.render.submit import SubmissionService
 
         return SubmissionService(
             self.store,
@@ -90,9 +90,9 @@ class Services:
 
     @cached_property
     def workstations(self) -> WorkstationService:
-        from backend.aws.ec2 import Ec2Workstations
-        from backend.leases import DynamoLeases
-        from backend.workstations import WorkstationService
+        from backend.workstations.ec2 import Ec2Workstations
+        from backend.workstations.leases import DynamoLeases
+        from backend.workstations.service import WorkstationService
 
         return WorkstationService(
             Ec2Workstations(),
@@ -104,8 +104,8 @@ class Services:
 
     @cached_property
     def budgets(self) -> BudgetService:
-        from backend.aws.budgets import AwsBudgets
-        from backend.budgets import BudgetService
+        from backend.budgets.provider import AwsBudgets
+        from backend.budgets.service import BudgetService
 
         return BudgetService(AwsBudgets(), self.guard, self.events, self.settings.access)
 

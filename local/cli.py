@@ -22,15 +22,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
+from backend.budgets.guard import BudgetGuard
 from backend.commands import parse_budget, parse_render, parse_workstations
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
-from backend.guard import BudgetGuard
-from backend.jobs import DynamoJobs, JobStatus
 from backend.notify import message_text
-from backend.previews import contact_sheet
-from backend.submit import Submission, SubmissionService
+from backend.render.previews import contact_sheet
+from backend.render.store import DynamoJobs, JobStatus
+from backend.render.submit import Submission, SubmissionService
 from local.stack import REPO_ROOT, StackInfo, event_feed, use_local_aws
 from local.supervisor import home, read_state
 
@@ -385,10 +385,10 @@ def keepalive_run(
     ] = 1200,
 ) -> None:
     """Run the keep-alive's steps in the state machine's order: start due sessions, wait, stop those, report."""
-    from backend.aws.ec2 import Ec2Workstations
     from backend.aws.sns import SnsPublisher
-    from backend.keepalive import KeepAlive
-    from backend.leases import DynamoLeases
+    from backend.workstations.ec2 import Ec2Workstations
+    from backend.workstations.keepalive import KeepAlive
+    from backend.workstations.leases import DynamoLeases
 
     info = _stack()
     keep = KeepAlive(Ec2Workstations(), DynamoLeases(info.table_name), SnsPublisher(info.events_topic_arn))

@@ -111,12 +111,12 @@ class Supervisor:
 
     def _start_schedules(self) -> None:
         """The expiry sweep every 5 minutes and the keep-alive daily, as the AWS schedules would run them."""
-        from backend.aws.ec2 import Ec2Workstations
         from backend.aws.sns import SnsPublisher
-        from backend.handlers.approvals import expire_unsubmitted
-        from backend.keepalive import KeepAlive
-        from backend.leases import DynamoLeases
-        from backend.workstations import WorkstationService
+        from backend.render.handlers.expiry import expire_unsubmitted
+        from backend.workstations.ec2 import Ec2Workstations
+        from backend.workstations.keepalive import KeepAlive
+        from backend.workstations.leases import DynamoLeases
+        from backend.workstations.service import WorkstationService
         from local.schedule import daily, every
 
         leases = DynamoLeases(self.settings.table_name)

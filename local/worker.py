@@ -24,7 +24,7 @@ def main(kind: str) -> None:
         worker()  # import bpy now, so the first task does not pay for it
         queue_url = os.environ[ENV_RENDER_QUEUE_URL]
     elif kind == "dlq":
-        from backend.handlers.dlq import handler
+        from backend.render.handlers.dead_letters import handler
 
         queue_url = os.environ[ENV_RENDER_DLQ_URL]
     else:

@@ -21,15 +21,15 @@ from backend.aws.sns import SnsPublisher
 from backend.aws.sqs import SqsQueue
 from backend.config import Access, Settings, SlackCredentials
 from backend.events import Event, parse_event
-from backend.jobs import DynamoJobs
-from backend.progress import JobReporter
-from backend.submit import SubmissionService
-from backend.tasks import RenderSettings
+from backend.render.progress import JobReporter
+from backend.render.store import DynamoJobs
+from backend.render.submit import SubmissionService
+from backend.render.tasks import RenderSettings
 from bot.app import build_app, web_client
 from bot.services import Services
 from local import moto_patches
-from local.fake_slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
 from local.stack import REPO_ROOT, StackInfo, deploy
+from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
 
 moto_patches.apply()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from backend.tasks import RenderSettings
+from backend.render.tasks import RenderSettings
 
 pytestmark = pytest.mark.bpy
 REPO = Path(__file__).resolve().parents[2]

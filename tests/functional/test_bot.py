@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from backend.config import Access, SlackCredentials
-from backend.jobs import JobStatus
+from backend.render.store import JobStatus
 from bot.app import build_app
-from local.fake_slack import dispatch_signed, slash_command_body
+from tests.fakes.slack import dispatch_signed, slash_command_body
 
 from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot
 
@@ -187,7 +187,7 @@ def test_the_ack_path_loads_no_aws_sdk_no_frame_library_and_no_blender() -> None
 def test_a_slack_retry_of_the_same_request_makes_no_second_job(bot: Bot) -> None:
     from slack_bolt.request import BoltRequest
 
-    from local.fake_slack import signed_headers
+    from tests.fakes.slack import signed_headers
 
     bot.stack.put_scene()
     body = slash_command_body("shot.blend 1-4", response_url=bot.slack.response_url(), trigger_id="t-retry")

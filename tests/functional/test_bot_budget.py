@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from backend.budgets.guard import BudgetGuard
 from backend.events import BudgetGuardChanged
-from backend.guard import BudgetGuard
 from bot.app import web_client
 from bot.notifier import SlackNotifier
 from bot.services import Services

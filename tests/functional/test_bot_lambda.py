@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local.fake_slack import FakeSlack, signed_headers, slash_command_body
+from tests.fakes.slack import FakeSlack, signed_headers, slash_command_body
 
 from .conftest import Stack
 
@@ -75,10 +75,10 @@ def lambda_bot(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-lambda")
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
         monkeypatch.setenv("SLACK_API_URL", slack.base_url)
-        sys.modules.pop("bot.handler", None)
-        handler = importlib.import_module("bot.handler")
+        sys.modules.pop("bot.handlers.slack", None)
+        handler = importlib.import_module("bot.handlers.slack")
         yield handler, slack
-        sys.modules.pop("bot.handler", None)
+        sys.modules.pop("bot.handlers.slack", None)
 
 
 def test_a_slash_command_through_the_http_api_is_acked_then_run_by_the_function_invoking_itself(

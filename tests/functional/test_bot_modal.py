@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend.jobs import JobStatus
-from local.fake_slack import dispatch_signed, interaction_body
+from backend.render.store import JobStatus
+from tests.fakes.slack import dispatch_signed, interaction_body
 
 from .conftest import ARTIST, CHANNEL, SECRET, Bot
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-import backend.handlers.budget as budget_lambda
+import backend.budgets.handlers.alerts as budget_lambda
 from backend.aws.sns import SnsPublisher
+from backend.budgets.guard import BudgetGuard
 from backend.errors import AwsError
 from backend.events import BudgetAlert, BudgetGuardChanged, Event
-from backend.guard import BudgetGuard
 
 from .conftest import Stack
 

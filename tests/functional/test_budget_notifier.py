@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from backend.aws.sns import SnsPublisher
+from backend.budgets.guard import BudgetGuard
+from backend.budgets.handlers.alerts import handle_message
 from backend.events import BudgetGuardChanged
-from backend.guard import BudgetGuard
-from backend.handlers.budget import handle_message
 from bot.app import web_client
 from bot.notifier import SlackNotifier
 from bot.services import Services
-from local.fake_slack import FakeSlack
+from tests.fakes.slack import FakeSlack
 
 from .conftest import Stack
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from backend.aws.budgets import AwsBudgets, Budget
+from backend.budgets.provider import AwsBudgets, Budget
 
 from .conftest import Stack
 

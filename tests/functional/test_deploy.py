@@ -192,7 +192,7 @@ def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -
     assert invokers[json.dumps({"Ref": "BudgetTopic"})] == {
         "Fn::GetAtt": ["BudgetAlertsLambdaFunction", "Arn"]
     }
-    assert _function(template, "budgetAlerts")["Handler"] == "backend/handlers/budget.handler"
+    assert _function(template, "budgetAlerts")["Handler"] == "backend/budgets/handlers/alerts.handler"
     # Slack reaches the bot through an HTTP API
     (route,) = _resources(template, "AWS::ApiGatewayV2::Route").values()
     assert route["Properties"]["RouteKey"] == "POST /slack/events"
@@ -335,11 +335,13 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "fileseq", "PIL"} <= tops
     assert not {"bpy", "boto3", "botocore"} & tops
     assert not any(name.startswith(("bpy/", "local/", "tests/")) or "__pycache__" in name for name in names)
-    assert "bot/handler.py" in bot.namelist() and "backend/jobs.py" in bot.namelist()
+    assert "bot/handlers/slack.py" in bot.namelist() and "backend/render/store.py" in bot.namelist()
     sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
-    assert "backend/handlers/sweep.py" in sweep and not any(name.startswith("bot/") for name in sweep)
+    assert "backend/workstations/handlers/sweep.py" in sweep and not any(
+        name.startswith("bot/") for name in sweep
+    )
     budget_alerts = zipfile.ZipFile(packaged.artifacts["budgetAlerts"]).namelist()
-    assert "backend/handlers/budget.py" in budget_alerts and not any(
+    assert "backend/budgets/handlers/alerts.py" in budget_alerts and not any(
         name.startswith("bot/") for name in budget_alerts
     )
 
@@ -354,8 +356,8 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     for package in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
         (runtime / package).symlink_to(site / package)
     probe = (
-        "import sys; sys.path[:0] = sys.argv[1:]; import bot.handler, bot.notify_handler, PIL.Image;"
-        " assert 'bpy' not in sys.modules; print(bot.handler.app.name)"
+        "import sys; sys.path[:0] = sys.argv[1:]; import bot.handlers.slack, bot.handlers.notifier, PIL.Image;"
+        " assert 'bpy' not in sys.modules; print(bot.handlers.slack.app.name)"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "SLACK_"))} | {
         "SLACK_BOT_TOKEN": "xoxb-test",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.guard import BudgetGuard
+from backend.budgets.guard import BudgetGuard
 
 from .conftest import Stack
 

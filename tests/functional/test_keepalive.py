@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import boto3
 
-from backend.aws.ec2 import TAG_CONNECTIONS, Ec2Workstations
 from backend.events import KeepAliveReport
-from backend.handlers import keepalive as handlers
-from backend.keepalive import KeepAlive
-from backend.leases import DynamoLeases
+from backend.workstations.ec2 import TAG_CONNECTIONS, Ec2Workstations
+from backend.workstations.handlers import keepalive as handlers
+from backend.workstations.keepalive import KeepAlive
+from backend.workstations.leases import DynamoLeases
 
 from .conftest import Stack
 from .test_workstation_provider import launch

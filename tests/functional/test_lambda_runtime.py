@@ -20,8 +20,8 @@ import pytest
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.commands import parse_render, split_words
-from backend.jobs import DynamoJobs, JobStatus
-from backend.submit import SubmissionService
+from backend.render.store import DynamoJobs, JobStatus
+from backend.render.submit import SubmissionService
 from local.stack import deploy, start_moto_server
 
 pytestmark = [pytest.mark.bpy, pytest.mark.slow]

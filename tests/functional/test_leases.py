@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from backend.errors import ConflictError, ValidationError
-from backend.leases import DynamoLeases, LeaseState
+from backend.workstations.leases import DynamoLeases, LeaseState
 
 from .conftest import Stack
 

@@ -17,8 +17,8 @@ import pytest
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.commands import parse_render, split_words
-from backend.jobs import DynamoJobs, Job, JobStatus
-from backend.submit import SubmissionService
+from backend.render.store import DynamoJobs, Job, JobStatus
+from backend.render.submit import SubmissionService
 from local.stack import StackInfo
 
 pytestmark = [pytest.mark.slow, pytest.mark.bpy]
@@ -168,7 +168,7 @@ def test_render_from_slack_over_http_against_studiobot_up(
     import socket
     import urllib.request
 
-    from local.fake_slack import FakeSlack, signed_headers, slash_command_body
+    from tests.fakes.slack import FakeSlack, signed_headers, slash_command_body
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -19,7 +19,7 @@ from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from bot.services import Services
-from local.fake_slack import FakeSlack
+from tests.fakes.slack import FakeSlack
 
 from .conftest import Stack
 
@@ -156,7 +156,7 @@ def test_progress_inside_the_interval_does_not_touch_the_card(stack: Stack, slac
 def test_the_sns_lambda_handler_delivers_the_event(
     stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.notify_handler as notify_lambda
+    import bot.handlers.notifier as notify_lambda
 
     notifier, _, _, job_id = _setup(stack, slack, "1")
     _render(stack, job_id, [1])

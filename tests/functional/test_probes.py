@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 
 from backend.aws.sns import SnsPublisher
+from backend.budgets.guard import BudgetGuard
 from backend.commands import parse_render, split_words
 from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
-from backend.fanout import Fanout
-from backend.guard import BudgetGuard
-from backend.jobs import Job, JobStatus
-from backend.progress import JobReporter
-from backend.submit import SubmissionService
-from backend.tasks import RenderTask
+from backend.render.fanout import Fanout
+from backend.render.progress import JobReporter
+from backend.render.store import Job, JobStatus
+from backend.render.submit import SubmissionService
+from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 

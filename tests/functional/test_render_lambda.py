@@ -10,7 +10,7 @@ import pytest
 import blender_image.handler as render_lambda
 from backend.commands import parse_render, split_words
 from backend.events import JobCompleted
-from backend.jobs import JobStatus
+from backend.render.store import JobStatus
 from local.poller import LocalContext
 
 from .conftest import Stack

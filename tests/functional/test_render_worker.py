@@ -11,9 +11,9 @@ import pytest
 from backend.commands import parse_render, split_words
 from backend.errors import NotFoundError
 from backend.events import JobCompleted, JobProgress
-from backend.handlers.dlq import fail_task
-from backend.jobs import FrameOutcome, FrameRecord, JobStatus
-from backend.tasks import RenderTask
+from backend.render.handlers.dead_letters import fail_task
+from backend.render.store import FrameOutcome, FrameRecord, JobStatus
+from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.poller import LocalContext, lambda_record

@@ -12,9 +12,9 @@ from backend.aws.sqs import SqsQueue
 from backend.commands import parse_render, split_words
 from backend.config import Costs
 from backend.errors import ValidationError
-from backend.jobs import JobStatus
-from backend.submit import SubmissionService
-from backend.tasks import RenderTask
+from backend.render.store import JobStatus
+from backend.render.submit import SubmissionService
+from backend.render.tasks import RenderTask
 
 from .conftest import Stack
 

@@ -9,8 +9,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from backend.aws.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, TAG_NAME, TAG_OWNER, Ec2Workstations
 from backend.errors import AwsError, NotFoundError
+from backend.workstations.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, TAG_NAME, TAG_OWNER, Ec2Workstations
 
 AMI = "ami-12c6146b"  # one of moto's built-in images
 

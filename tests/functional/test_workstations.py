@@ -9,12 +9,12 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from backend.aws.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, Ec2Workstations
 from backend.config import Access
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
-from backend.leases import DynamoLeases
-from backend.workstations import WorkstationService
+from backend.workstations.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, Ec2Workstations
+from backend.workstations.leases import DynamoLeases
+from backend.workstations.service import WorkstationService
 
 from .conftest import Stack
 from .test_workstation_provider import launch

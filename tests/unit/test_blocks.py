@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from backend.aws.budgets import Budget
-from backend.budgets import BudgetStatus
-from backend.estimates import Estimate
+from backend.budgets.guard import GuardState
+from backend.budgets.provider import Budget
+from backend.budgets.service import BudgetStatus
 from backend.events import BudgetAlert, BudgetGuardChanged
-from backend.guard import GuardState
-from backend.job_records import Job, JobStatus
-from backend.tasks import RenderSettings
+from backend.render.estimates import Estimate
+from backend.render.records import Job, JobStatus
+from backend.render.tasks import RenderSettings
 from bot import blocks
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"

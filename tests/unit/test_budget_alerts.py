@@ -1,4 +1,4 @@
-"""AWS Budgets' plain-text SNS notifications read into BudgetAlert events (the format: `backend/budget_alerts.py`)."""
+"""AWS Budgets' plain-text SNS notifications read into BudgetAlert events (the format: `backend/budgets/alerts.py`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backend.budget_alerts import parse_budget_notification
+from backend.budgets.alerts import parse_budget_notification
 from backend.errors import ValidationError
 from backend.events import BudgetAlert
 

@@ -6,7 +6,7 @@ import pytest
 
 from backend.commands import BudgetCommand, parse_budget, parse_render, split_words
 from backend.errors import ValidationError
-from backend.tasks import RenderSettings
+from backend.render.tasks import RenderSettings
 
 
 def test_scene_and_frames_with_every_option() -> None:

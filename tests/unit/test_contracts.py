@@ -8,7 +8,7 @@ import pytest
 
 from backend.events import JobCompleted, JobProgress, UnknownEvent, parse_event
 from backend.notify import duration, message_text, progress_bar
-from backend.tasks import RenderSettings, RenderTask
+from backend.render.tasks import RenderSettings, RenderTask
 
 
 def _task() -> RenderTask:

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from backend.durations import describe, parse_duration
 from backend.errors import ValidationError
+from backend.workstations.durations import describe, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.config import Costs
-from backend.estimates import Approval, approval_needed, estimate, eta_s, lambda_cost, money
+from backend.render.estimates import Approval, approval_needed, estimate, eta_s, lambda_cost, money
 
 COSTS = Costs()  # 10,240 MB, 10,240 MB ephemeral, $0.0000166667/GB-s, $0.20 per million requests
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.errors import ValidationError
-from backend.frames import compact, parse_frame_spec, plan_tasks
+from backend.render.frames import compact, parse_frame_spec, plan_tasks
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from backend.budgets import guard_refusal
+from backend.budgets.service import guard_refusal
 from backend.commands import BudgetCommand, parse_budget, split_words
 from backend.config import Settings
 from backend.errors import StudiobotError

@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 from backend.commands import parse_render, split_words
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
-from backend.frames import check_frame_spec
-from backend.job_records import Job, JobStatus
+from backend.render.frames import check_frame_spec
+from backend.render.records import Job, JobStatus
 from bot import blocks
 from bot.polite import polite
 from bot.services import Services, resend_tokens
@@ -94,7 +94,7 @@ def _submit(
     settings: Settings,
 ) -> None:
     from backend.errors import NotFoundError
-    from backend.jobs import job_id_for
+    from backend.render.store import job_id_for
 
     request = parse_render(words, settings.limits)
     current, previous = resend_tokens(user, channel, text, services.clock())

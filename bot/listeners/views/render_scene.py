@@ -40,7 +40,7 @@ def _words(view: dict[str, Any]) -> list[str]:
 
 
 def _request(view: dict[str, Any], settings: Settings) -> RenderRequest:
-    from backend.frames import parse_frame_spec
+    from backend.render.frames import parse_frame_spec
 
     request = parse_render(_words(view), settings.limits)
     parse_frame_spec(request.frames, settings.limits.max_frames_per_job)

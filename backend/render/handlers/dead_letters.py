@@ -14,10 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
 from backend.errors import NotFoundError
-from backend.fanout import job_reporter
-from backend.jobs import DynamoJobs
-from backend.progress import JobReporter
-from backend.tasks import RenderTask
+from backend.render.fanout import job_reporter
+from backend.render.progress import JobReporter
+from backend.render.store import DynamoJobs
+from backend.render.tasks import RenderTask
 
 logger = Logger(service="studiobot-dlq")
 processor = BatchProcessor(event_type=EventType.SQS)

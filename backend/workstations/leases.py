@@ -22,9 +22,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from backend.aws.ec2 import Workstation
-from backend.durations import describe
 from backend.errors import AwsError, ConflictError, ValidationError
+from backend.workstations.durations import describe
+from backend.workstations.ec2 import Workstation
 
 
 class LeaseState(StrEnum):

@@ -13,9 +13,9 @@ from backend.aws.s3 import ObjectInfo
 from backend.commands import RenderRequest
 from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.fanout import Fanout, GuardReader
-from backend.frames import compact, parse_frame_spec, plan_tasks
-from backend.jobs import DynamoJobs, Job, JobStatus, job_id_for
+from backend.render.fanout import Fanout, GuardReader
+from backend.render.frames import compact, parse_frame_spec, plan_tasks
+from backend.render.store import DynamoJobs, Job, JobStatus, job_id_for
 
 
 class SceneStore(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from backend.events import Event, JobCompleted, JobProgress
-from backend.jobs import DynamoJobs, FrameOutcome, FrameRecord, Job, JobStatus
+from backend.render.store import DynamoJobs, FrameOutcome, FrameRecord, Job, JobStatus
 
 
 class EventPublisher(Protocol):
@@ -13,7 +13,7 @@ class EventPublisher(Protocol):
 
 
 class ProbeWatcher(Protocol):
-    """What happens once a job's probe frames are in (`backend.fanout.Fanout`)."""
+    """What happens once a job's probe frames are in (`backend.render.fanout.Fanout`)."""
 
     def probe_recorded(self, job: Job) -> None: ...
 

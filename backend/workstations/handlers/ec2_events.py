@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from backend.aws.ec2 import Ec2Workstations
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
 from backend.events import WorkstationAlert
-from backend.workstations import EventPublisher
+from backend.workstations.ec2 import Ec2Workstations
+from backend.workstations.service import EventPublisher
 
 SPOT_WARNING = "EC2 Spot Instance Interruption Warning"
 STATE_CHANGE = "EC2 Instance State-change Notification"

@@ -7,10 +7,10 @@ from functools import cache
 from typing import Any
 
 from backend.aws.sns import SnsPublisher
+from backend.budgets.guard import BudgetGuard
 from backend.config import Settings
-from backend.fanout import Fanout
-from backend.guard import BudgetGuard
-from backend.jobs import DynamoJobs
+from backend.render.fanout import Fanout
+from backend.render.store import DynamoJobs
 
 
 class _NoQueue:

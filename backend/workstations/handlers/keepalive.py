@@ -6,11 +6,11 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from backend.aws.ec2 import Ec2Workstations
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
-from backend.keepalive import KeepAlive, StopResult
-from backend.leases import DynamoLeases
+from backend.workstations.ec2 import Ec2Workstations
+from backend.workstations.keepalive import KeepAlive, StopResult
+from backend.workstations.leases import DynamoLeases
 
 
 @cache

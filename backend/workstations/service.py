@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from backend.aws.ec2 import Workstation
 from backend.config import Access
-from backend.durations import describe, parse_duration
 from backend.errors import ConflictError, ValidationError
 from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
-from backend.leases import DynamoLeases, LeaseState
+from backend.workstations.durations import describe, parse_duration
+from backend.workstations.ec2 import Workstation
+from backend.workstations.leases import DynamoLeases, LeaseState
 
 
 class WorkstationProvider(Protocol):

@@ -27,9 +27,9 @@ import boto3
 from botocore.exceptions import ClientError
 
 from backend.errors import AwsError, ConflictError, NotFoundError
-from backend.estimates import Approval, Estimate
-from backend.job_records import ACTIVE, FINAL, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
-from backend.tasks import RenderSettings
+from backend.render.estimates import Approval, Estimate
+from backend.render.records import ACTIVE, FINAL, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
+from backend.render.tasks import RenderSettings
 
 __all__ = [
     "ACTIVE",

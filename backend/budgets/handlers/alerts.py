@@ -9,11 +9,11 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from backend.aws.sns import SnsPublisher
-from backend.budget_alerts import parse_budget_notification
-from backend.budgets import EventPublisher, Guard, record_alert
+from backend.budgets.alerts import parse_budget_notification
+from backend.budgets.guard import BudgetGuard
+from backend.budgets.service import EventPublisher, Guard, record_alert
 from backend.config import Settings
 from backend.errors import ValidationError
-from backend.guard import BudgetGuard
 
 logger = Logger(service="studiobot-budget")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from backend.events import KeepAliveReport
-from backend.leases import DynamoLeases, LeaseState
-from backend.workstations import EventPublisher, WorkstationProvider
+from backend.workstations.leases import DynamoLeases, LeaseState
+from backend.workstations.service import EventPublisher, WorkstationProvider
 
 
 @dataclass

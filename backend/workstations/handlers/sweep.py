@@ -6,11 +6,11 @@ from dataclasses import asdict
 from functools import cache
 from typing import Any
 
-from backend.aws.ec2 import Ec2Workstations
 from backend.aws.sns import SnsPublisher
 from backend.config import Settings
-from backend.leases import DynamoLeases
-from backend.workstations import WorkstationService
+from backend.workstations.ec2 import Ec2Workstations
+from backend.workstations.leases import DynamoLeases
+from backend.workstations.service import WorkstationService
 
 
 @cache

@@ -1,12 +1,12 @@
-"""What a render job and its frames look like (plain data, no AWS): `backend.jobs` owns their transitions."""
+"""What a render job and its frames look like (plain data, no AWS): `backend.render.store` owns their transitions."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from backend.estimates import Estimate
-from backend.tasks import RenderSettings
+from backend.render.estimates import Estimate
+from backend.render.tasks import RenderSettings
 
 
 class JobStatus(StrEnum):

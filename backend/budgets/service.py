@@ -13,8 +13,8 @@ from backend.errors import ConflictError
 from backend.events import BudgetAlert, BudgetGuardChanged, Event
 
 if TYPE_CHECKING:  # Slack's ack path asks `guard_refusal`: this module must not load boto3
-    from backend.aws.budgets import Budget
-    from backend.guard import GuardState
+    from backend.budgets.guard import GuardState
+    from backend.budgets.provider import Budget
 
 AWS_BUDGETS = "AWS Budgets"  # who turned the guard on, when it was not a person
 

@@ -4,7 +4,7 @@ A job over `probe_over_frames` frames renders its first, middle and last frames 
 and render seconds comes the estimate; then either the rest is queued at once, or the job waits for someone to
 press Submit (AWAITING_APPROVAL: over `confirm_over_usd` its submitter or an admin, over `admin_over_usd` or while
 the budget guard is on an admin), and expires if nobody does. A probe that fails stops the job there (FAILED):
-nothing more is spent. Every step is a conditional transition in `backend.jobs`, so a duplicate delivery, a
+nothing more is spent. Every step is a conditional transition in `backend.render.store`, so a duplicate delivery, a
 double click or two sweeps at once change nothing twice.
 """
 
@@ -14,16 +14,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from backend.budgets.guard import GuardState
 from backend.config import Settings
 from backend.errors import ConflictError, PermissionDenied
-from backend.estimates import Approval, approval_needed, estimate
 from backend.events import Event, JobApproved, JobEstimated
-from backend.frames import parse_frame_spec, plan_tasks
-from backend.guard import GuardState
-from backend.jobs import DynamoJobs, FrameOutcome, Job, JobStatus
-from backend.notify import duration
-from backend.progress import JobReporter, completed_event, finish
-from backend.tasks import RenderTask
+from backend.render.estimates import Approval, approval_needed, duration, estimate
+from backend.render.frames import parse_frame_spec, plan_tasks
+from backend.render.progress import JobReporter, completed_event, finish
+from backend.render.store import DynamoJobs, FrameOutcome, Job, JobStatus
+from backend.render.tasks import RenderTask
 
 
 class TaskQueue(Protocol):
@@ -244,7 +243,7 @@ class Fanout:
 def job_reporter(settings: Settings, jobs: DynamoJobs, events: EventPublisher) -> JobReporter:
     """The reporter a render worker (or the DLQ handler) uses: frames counted, probes followed by their estimate."""
     from backend.aws.sqs import SqsQueue
-    from backend.guard import BudgetGuard
+    from backend.budgets.guard import BudgetGuard
 
     fanout = Fanout(
         jobs,

@@ -1,7 +1,7 @@
 """The over-budget guard: one item in the jobs table (`pk=SETTINGS, sk=BUDGET_GUARD`), changed by conditional
 writes only, so a notification AWS Budgets delivers twice (or two admins pressing at once) changes it once.
 
-While it is on, new renders wait for an admin's approval (`backend/submit.py`)."""
+While it is on, new renders wait for an admin's approval (`backend/render/submit.py`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,53 @@
+"""The one base of every AWS adapter: a boto3 client made on first use, and `ClientError` → `AwsError` by code.
+
+A client is never built at import time (moto's warning: one built before the mock leaks to real AWS), and an
+error is told apart by its code, never by its message text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import boto3
+from botocore.exceptions import ClientError
+
+from backend.errors import AwsError
+
+# What a person can do about the errors every service may answer.
+COMMON_REASONS: Mapping[str, str] = {
+    "ThrottlingException": "AWS is busy right now: try again in a minute",
+    "RequestLimitExceeded": "AWS is busy right now: try again in a minute",
+    "AccessDenied": "studiobot's role may not do that: ask an admin to check its IAM policy",
+    "AccessDeniedException": "studiobot's role may not do that: ask an admin to check its IAM policy",
+}
+
+
+def error_code(error: ClientError) -> str:
+    """The error's code (`ConditionalCheckFailedException`, `NoSuchKey`…); empty when AWS gave none."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class AwsAdapter:
+    """Holds one lazily created boto3 client and turns its `ClientError`s into `AwsError`s with a sentence."""
+
+    service: ClassVar[str]  # boto3's name for the service: "s3", "dynamodb"…
+    label: ClassVar[str]  # how a sentence names it: "S3", "DynamoDB"…
+    reasons: ClassVar[Mapping[str, str]] = {}  # error code → what the person can do about it
+
+    def __init__(self, client: Any | None = None) -> None:
+        self._client = client
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client(self.service)
+        return self._client
+
+    def aws_error(self, error: ClientError, doing: str) -> AwsError:
+        """`Could not {doing}: {why}.` with the reason this adapter (or every adapter) knows for the code."""
+        code = error_code(error)
+        reason = (
+            self.reasons.get(code) or COMMON_REASONS.get(code) or f"{self.label} said {code or 'no more'}"
+        )
+        return AwsError(f"Could not {doing}: {reason}.", code)

@@ -1,0 +1,1 @@
+"""AWS Budgets and the budget guard: alerts read from SNS, the guard, the service behind `/budget`, the Budgets provider."""

@@ -1,0 +1,1 @@
+"""Budget Lambdas: AWS Budgets notifications in, alerts and the guard out."""

@@ -1,0 +1,1 @@
+"""Render Lambdas: dead-lettered tasks, expiry of unsubmitted jobs."""

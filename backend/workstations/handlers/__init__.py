@@ -1,0 +1,1 @@
+"""Workstation Lambdas: the expiry sweep, the keep-alive steps, EC2 events."""

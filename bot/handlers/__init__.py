@@ -1,0 +1,1 @@
+"""Slack Lambdas: the Bolt app behind API Gateway, the notifier behind SNS."""
