@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 EVENT_VERSION = 1
 
@@ -198,3 +198,9 @@ def parse_event(data: str | dict[str, Any]) -> Event:
         return cls(**{key: value for key, value in body.items() if key in names})
     except TypeError:  # a required field is missing
         return UnknownEvent(name=str(body.get("type", "")), body=body)
+
+
+class EventPublisher(Protocol):
+    """Where events go: the studio-events topic (`backend.aws.sns.SnsPublisher`), or a test's recorder."""
+
+    def publish(self, event: Event) -> None: ...

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.config import ENV_ADMIN_OVER, ENV_CONFIRM_OVER, ENV_LOCAL_HOME, ENV_PROBE_OVER
+from backend.wiring import Services
 
 FRAMES = 30  # over the probe threshold below: probes 1, 16 and 30
 PROBE_OVER = 10
@@ -28,7 +29,7 @@ SAMPLES = 8
 
 
 def _job(service: Any, jobs: Any, sqs: Any, events_url: str, resolution: str) -> dict[str, Any]:
-    from backend.commands import parse_render
+    from backend.render.grammar import parse_render
     from bench.pipeline import SCENE_KEY, wait_completed
 
     words = [SCENE_KEY, f"1-{FRAMES}", "--res", resolution, "--samples", str(SAMPLES), "--engine", "CYCLES"]
@@ -61,10 +62,8 @@ def child(scene: Path, result: Path) -> None:
     import boto3
 
     from backend.aws.s3 import S3Store
-    from backend.aws.sqs import SqsQueue
     from backend.config import Settings
     from backend.render.store import DynamoJobs
-    from backend.render.submit import SubmissionService
     from bench.pipeline import SCENE_KEY, submit, wait_completed, wait_until_idle
     from local.stack import subscribe_queue, use_local_aws
     from local.supervisor import Supervisor
@@ -79,7 +78,7 @@ def child(scene: Path, result: Path) -> None:
         sqs, sns = boto3.client("sqs"), boto3.client("sns")
         events_url = subscribe_queue(sqs, sns, info.events_topic_arn, "bench-estimate-events")
         jobs = DynamoJobs(settings.table_name)
-        service = SubmissionService(store, jobs, SqsQueue(settings.render_queue_url), settings)
+        service = Services(settings, store=store, jobs=jobs).submissions
         wait_until_idle(
             [child.pid for name, child in supervisor.children.items() if name.startswith("render")]
         )

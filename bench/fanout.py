@@ -11,10 +11,10 @@ import boto3
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import BATCH_LIMIT, SqsQueue
-from backend.commands import parse_render
 from backend.config import Costs
+from backend.render.grammar import parse_render
 from backend.render.store import DynamoJobs
-from backend.render.submit import SubmissionService
+from backend.wiring import Services
 from local.stack import deploy, start_moto_server, use_local_aws
 
 FRAMES = 10_000
@@ -47,9 +47,8 @@ def run() -> dict[str, Any]:
         s3.put_object(Bucket=settings.scenes_bucket, Key=SCENE_KEY, Body=b"only head_object reads this")
         queue = SqsQueue(settings.render_queue_url, client=sqs)
         recording = RecordingQueue(queue)
-        service = SubmissionService(
-            S3Store(s3), DynamoJobs(settings.table_name, boto3.client("dynamodb")), recording, settings
-        )
+        jobs = DynamoJobs(settings.table_name, boto3.client("dynamodb"))
+        service = Services(settings, store=S3Store(s3), jobs=jobs, queue=recording).submissions
         request = parse_render([SCENE_KEY, f"1-{FRAMES}", "--chunk", "1"], settings.limits)
 
         started = time.perf_counter()

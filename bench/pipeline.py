@@ -17,10 +17,11 @@ import boto3
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
-from backend.commands import RenderRequest, parse_render
 from backend.events import JobCompleted, parse_event
+from backend.render.grammar import RenderRequest, parse_render
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
+from backend.wiring import Services
 from local.stack import subscribe_queue, use_local_aws
 from local.supervisor import Supervisor
 
@@ -91,7 +92,7 @@ def measure(scene: Path, samples: int, workers: int, frames: int, resolution: st
         events_url = subscribe_queue(sqs, sns, info.events_topic_arn, "bench-events")
         queue = SqsQueue(settings.render_queue_url)
         jobs = DynamoJobs(settings.table_name)
-        service = SubmissionService(store, jobs, queue, settings)
+        service = Services(settings, store=store, jobs=jobs, queue=queue).submissions
         render_pids = [child.pid for name, child in supervisor.children.items() if name.startswith("render")]
         wait_until_idle(render_pids)
         # Two tiny frames per worker, so each one opens the scene and pays its first Cycles render untimed.

@@ -11,11 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend.aws.s3 import S3Store
-from backend.aws.sns import SnsPublisher
-from backend.config import Settings
-from backend.render.fanout import job_reporter
-from backend.render.store import DynamoJobs
+from backend import wiring
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
@@ -28,16 +24,14 @@ def worker() -> RenderWorker:
     """Built once per process (a warm Lambda container keeps Blender, the open scene and the cache)."""
     from blender_image.blender import BlenderRenderer  # bpy loads here, on the first task, not at import
 
-    settings = Settings.from_env()
-    store = S3Store()
-    jobs = DynamoJobs(settings.table_name)
-    work_dir = Path(settings.work_dir)
+    services = wiring.from_env()
+    work_dir = Path(services.settings.work_dir)
     return RenderWorker(
-        jobs=jobs,
-        reporter=job_reporter(settings, jobs, SnsPublisher(settings.events_topic_arn)),
-        scenes=SceneCache(store, work_dir / "scenes"),
+        jobs=services.jobs,
+        reporter=services.reporter,
+        scenes=SceneCache(services.store, work_dir / "scenes"),
         renderer=BlenderRenderer(),
-        uploader=store,
+        uploader=services.store,
         work_dir=work_dir,
     )
 

@@ -10,8 +10,9 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.render.ports import JobStore
 from backend.render.progress import JobReporter
-from backend.render.store import DynamoJobs, JobStatus
+from backend.render.records import JobStatus
 from backend.render.tasks import RenderSettings, RenderTask
 
 logger = Logger(service="studiobot-render")
@@ -45,7 +46,7 @@ class RenderWorker:
 
     def __init__(
         self,
-        jobs: DynamoJobs,
+        jobs: JobStore,
         reporter: JobReporter,
         scenes: Scenes,
         renderer: Renderer,

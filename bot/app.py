@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from backend.config import Settings, SlackCredentials
+from backend.wiring import Services
 from bot import listeners
-from bot.services import Services
 
 logger = Logger(service="studiobot-bot")
 

@@ -26,11 +26,13 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
-from backend.notify import message_text
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.store import FrameOutcome, Job, JobStatus
-from bot import blocks
-from bot.services import Services
+from backend.wiring import Services
+from bot.messages import Blocks, message_text
+from bot.messages.budgets import budget_alert_message, guard_changed_message
+from bot.messages.render import approval_request, approved_note, completion_reply, job_card
+from bot.messages.workstations import expiring_message
 
 logger = Logger(service="studiobot-notifier")
 PICTURES = (".png", ".jpg")
@@ -69,16 +71,16 @@ class SlackNotifier:
         elif isinstance(event, SessionStopped | SessionExtended | KeepAliveReport | WorkstationAlert):
             self._tell(self.services.settings.ops_channel, event)
         elif isinstance(event, BudgetAlert):
-            self._post(self.services.settings.ops_channel, event, *blocks.budget_alert_message(event))
+            self._post(self.services.settings.ops_channel, event, *budget_alert_message(event))
         elif isinstance(event, BudgetGuardChanged):
-            self._post(self.services.settings.ops_channel, event, *blocks.guard_changed_message(event))
+            self._post(self.services.settings.ops_channel, event, *guard_changed_message(event))
 
     def _tell(self, channel: str, event: Event) -> None:
         text = message_text(event)
         if text:
             self._post(channel, event, text, None)
 
-    def _post(self, channel: str, event: Event, text: str, message_blocks: blocks.Blocks | None) -> None:
+    def _post(self, channel: str, event: Event, text: str, message_blocks: Blocks | None) -> None:
         """Post to a channel; with none configured (no ops channel) the message goes to the log only."""
         if not channel:
             logger.info("no channel to tell", event_type=event.type, text=text)
@@ -88,7 +90,7 @@ class SlackNotifier:
     def _expiring(self, event: SessionExpiring) -> None:
         """DM the owner and tell the ops channel, with Extend 2 h / Stop now (the sweep claimed it once)."""
         minutes = max(0, round((event.expires_at - self.services.clock()) / 60))
-        text, buttons = blocks.expiring_message(event.name, event.owner, minutes, event.keepalive)
+        text, buttons = expiring_message(event.name, event.owner, minutes, event.keepalive)
         for channel in (event.owner, self.services.settings.ops_channel):
             if channel:
                 self.client.chat_postMessage(channel=channel, text=text, blocks=buttons)
@@ -117,9 +119,9 @@ class SlackNotifier:
         if not jobs.claim_notice(job.job_id, notice):
             return  # SNS delivered this event before
         if isinstance(event, JobEstimated):
-            text = blocks.approval_request(job, self.services.settings.access.admins)
+            text = approval_request(job, self.services.settings.access.admins)
         else:
-            text = blocks.approved_note(job, event.by)
+            text = approved_note(job, event.by)
         try:
             self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
         except Exception:
@@ -149,7 +151,7 @@ class SlackNotifier:
         if not job.card_ts and job.channel in ("", CLI_CHANNEL):
             return  # submitted from the CLI: no channel to tell
         if not job.card_ts:
-            text, card = blocks.job_card(job, self.services.clock(), self.services.settings.costs)
+            text, card = job_card(job, self.services.clock(), self.services.settings.costs)
             posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=card)
             jobs.attach_card(job.job_id, posted["channel"], posted["ts"])
             job = jobs.get(job.job_id)
@@ -158,7 +160,7 @@ class SlackNotifier:
         self._reply(job)
 
     def _update_card(self, job: Job) -> None:
-        text, card = blocks.job_card(job, self.services.clock(), self.services.settings.costs)
+        text, card = job_card(job, self.services.clock(), self.services.settings.costs)
         self.client.chat_update(channel=job.card_channel, ts=job.card_ts, text=text, blocks=card)
 
     def _reply(self, job: Job) -> None:
@@ -167,7 +169,7 @@ class SlackNotifier:
         reasons = {record.frame: record.error for record in records if record.outcome is FrameOutcome.FAILED}
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             frames, link = self._fetch_outputs(job, Path(folder))
-            text = blocks.completion_reply(job, failed, link, reasons, self.services.settings.costs)
+            text = completion_reply(job, failed, link, reasons, self.services.settings.costs)
             pictures = [path for path in frames if path.suffix in PICTURES]
             if not pictures:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)

@@ -9,7 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from backend.errors import StudiobotError
-from bot.blocks import error_message
+from bot.messages import error_message
 
 logger = Logger(service="studiobot-bot")
 SORRY = "Something went wrong on our side and nothing was changed. Try again in a minute; if it keeps happening, tell #studio-ops."

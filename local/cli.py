@@ -21,23 +21,25 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.aws.s3 import S3Store
-from backend.aws.sqs import SqsQueue
-from backend.budgets.guard import BudgetGuard
-from backend.commands import parse_budget, parse_render, parse_workstations
+from backend.budgets.grammar import parse_budget
+from backend.commands import render_subcommand
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
-from backend.notify import message_text
+from backend.render.grammar import parse_render
+from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
-from backend.render.store import DynamoJobs, JobStatus
-from backend.render.submit import Submission, SubmissionService
+from backend.render.records import JobStatus
+from backend.render.submit import Submission
+from backend.wiring import Services
+from backend.workstations.grammar import parse_workstations
+from bot.messages import message_text
 from local.stack import REPO_ROOT, StackInfo, event_feed, use_local_aws
 from local.supervisor import home, read_state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, add_completion=False)
 console = Console(highlight=False)
 SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
-SUBCOMMANDS = {"help", "status", "list", "cancel", "retry", "submit"}
 CLI_USER = f"cli:{getpass.getuser()}"
 DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
 
@@ -155,35 +157,34 @@ def render(
     # The person at the terminal runs this farm: the budget guard does not hold their renders.
     settings = _as_operator(info.settings())
     words = list(ctx.args)
-    if words and words[0].lower() in SUBCOMMANDS:
+    if render_subcommand(words):
         _subcommand(words, info, settings, out)
         return
     try:
         request = parse_render(words, settings.limits)
     except StudiobotError as error:
         raise _fail(str(error)) from None
-    store = S3Store()
+    services = Services(settings)
+    store = services.store
     local_scene = Path(request.scene)
     if local_scene.suffix == ".blend" and local_scene.is_file():
         key = f"{settings.scenes_prefix}{local_scene.name}"
         store.upload(local_scene, settings.scenes_bucket, key)
         console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
         request = dataclasses.replace(request, scene=key)
-    service = SubmissionService(
-        store,
-        DynamoJobs(settings.table_name),
-        SqsQueue(settings.render_queue_url),
-        settings,
-        guard=BudgetGuard(settings.table_name),
-    )
     _submit_and_watch(
-        info, store, out, lambda: service.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL)
+        info,
+        services,
+        out,
+        lambda: services.submissions.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL),
     )
 
 
-def _submit_and_watch(info: StackInfo, store: S3Store, out: Path, submit: Callable[[], Submission]) -> None:
+def _submit_and_watch(
+    info: StackInfo, services: Services, out: Path, submit: Callable[[], Submission]
+) -> None:
     """Submit, show progress until the job ends, print the channel's notice, download frames and contact sheet."""
-    jobs = DynamoJobs(info.table_name)
+    jobs = services.jobs
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     # Subscribed before submitting, so the completion notice cannot be missed.
     with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as events_url:
@@ -193,7 +194,7 @@ def _submit_and_watch(info: StackInfo, store: S3Store, out: Path, submit: Callab
             raise _fail(str(error)) from None
         if submission.job is None:
             console.print("[bold]Dry run[/bold]: nothing was queued. This is what would run:")
-            console.print(submission.plan.describe())
+            console.print(submission.describe())
             return
         job = submission.job
         if job.status is JobStatus.AWAITING_APPROVAL:
@@ -202,9 +203,9 @@ def _submit_and_watch(info: StackInfo, store: S3Store, out: Path, submit: Callab
                 f"to submit it ({job.approval_reason}): `studiobot render submit {job.job_id}`."
             )
             return
-        console.print(f"Render [bold]{job.job_id}[/bold] queued: {submission.plan.describe()}")
+        console.print(f"Render [bold]{job.job_id}[/bold] queued: {submission.describe()}")
         completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
-    _finished(store, out, completed)
+    _finished(services.store, out, completed)
 
 
 def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None:
@@ -240,9 +241,8 @@ def _answered_without_work(
 
 def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path) -> None:
     """`status`, `list`, `cancel`, `retry`, `help`: the very functions behind Slack's `/render`, printed here."""
-    from bot import blocks
     from bot.listeners.commands import render as slash
-    from bot.services import Services
+    from bot.messages.render import job_list
 
     settings = _as_operator(settings)
     if _answered_without_work(slash.immediate_answer, words, settings):
@@ -257,11 +257,9 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
         if sub == "status":
             slash.status_reply(respond, services, CLI_USER, CLI_CHANNEL, words[1] if len(words) > 1 else None)
         elif sub == "list":
-            console.print(
-                blocks.job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0], markup=False
-            )
+            console.print(job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0], markup=False)
         elif sub == "cancel":
-            slash.cancel_job(respond, services, settings, CLI_USER, words[1])
+            slash.cancel_job(respond, services, CLI_USER, words[1])
         elif sub == "submit":
             jobs = services.jobs
             sqs, sns = boto3.client("sqs"), boto3.client("sns")
@@ -271,19 +269,14 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
                 completed = _watch(jobs, sqs, url, job.job_id, job.total)
             _finished(services.store, out, completed)
         elif sub == "retry":
-            job = services.jobs.get(words[1])
-            failed = services.jobs.failed_frames(job.job_id)
             _submit_and_watch(
-                info,
-                services.store,
-                out,
-                lambda: services.submissions.retry(job, failed, CLI_USER, CLI_CHANNEL),
+                info, services, out, lambda: services.desk.retry(CLI_USER, CLI_CHANNEL, words[1])[1]
             )
     except StudiobotError as error:
         raise _fail(str(error)) from None
 
 
-def _watch(jobs: DynamoJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:
+def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:
     """A live progress bar from the job record, until this job's JobCompleted event arrives (None: the job
     waits for Submit, and the way to give it is printed)."""
     columns = (
@@ -343,7 +336,6 @@ def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
 )
 def workstations(ctx: typer.Context) -> None:
     from bot.listeners.commands import workstations as slash
-    from bot.services import Services
 
     settings = _as_operator(_stack().settings())
     if _answered_without_work(slash.immediate_answer, ctx.args, settings):
@@ -362,7 +354,6 @@ def workstations(ctx: typer.Context) -> None:
 )
 def budget(ctx: typer.Context) -> None:
     from bot.listeners.commands import budget as slash
-    from bot.services import Services
 
     settings = _as_operator(_stack().settings())
     if _answered_without_work(slash.immediate_answer, ctx.args, settings):
@@ -385,13 +376,7 @@ def keepalive_run(
     ] = 1200,
 ) -> None:
     """Run the keep-alive's steps in the state machine's order: start due sessions, wait, stop those, report."""
-    from backend.aws.sns import SnsPublisher
-    from backend.workstations.ec2 import Ec2Workstations
-    from backend.workstations.keepalive import KeepAlive
-    from backend.workstations.leases import DynamoLeases
-
-    info = _stack()
-    keep = KeepAlive(Ec2Workstations(), DynamoLeases(info.table_name), SnsPublisher(info.events_topic_arn))
+    keep = Services(_stack().settings()).keepalive
     started = keep.start_due()
     console.print(f"Started {len(started.started)} workstation(s); waiting {wait} s before stopping them…")
     time.sleep(wait)

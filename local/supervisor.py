@@ -30,7 +30,8 @@ from backend.config import (
     slack_credentials,
 )
 from backend.events import parse_event
-from backend.notify import message_text
+from backend.wiring import Services
+from bot.messages import message_text
 from local.stack import REPO_ROOT, StackInfo, deploy, start_moto_server, use_local_aws
 
 
@@ -99,6 +100,7 @@ class Supervisor:
             self._spawn(f"render-{index + 1}", "render")
         self._spawn("dlq", "dlq")
         self.settings = Settings.from_env(self.env)
+        self.services = Services(self.settings)
         self._start_slack()
         self._start_schedules()
         threading.Thread(target=self._notify_loop, name="notifier", daemon=True).start()
@@ -111,18 +113,9 @@ class Supervisor:
 
     def _start_schedules(self) -> None:
         """The expiry sweep every 5 minutes and the keep-alive daily, as the AWS schedules would run them."""
-        from backend.aws.sns import SnsPublisher
-        from backend.render.handlers.expiry import expire_unsubmitted
-        from backend.workstations.ec2 import Ec2Workstations
-        from backend.workstations.keepalive import KeepAlive
-        from backend.workstations.leases import DynamoLeases
-        from backend.workstations.service import WorkstationService
         from local.schedule import daily, every
 
-        leases = DynamoLeases(self.settings.table_name)
-        events = SnsPublisher(self.settings.events_topic_arn)
-        sweeper = WorkstationService(Ec2Workstations(), leases, events, self.settings.access)
-        keep = KeepAlive(Ec2Workstations(), leases, events)
+        sweeper, keep, fanout = self.services.workstations, self.services.keepalive, self.services.fanout
         wait_s = float(os.environ.get(ENV_KEEPALIVE_WAIT, "1200"))
 
         def keepalive_run() -> None:
@@ -140,7 +133,7 @@ class Supervisor:
         ).start()
         threading.Thread(
             target=every,
-            args=(interval, expire_unsubmitted(self.settings), self.stopping, failed),
+            args=(interval, fanout.expire_waiting, self.stopping, failed),
             daemon=True,
         ).start()
         threading.Thread(
@@ -161,10 +154,9 @@ class Supervisor:
             return
         from bot.app import build_app, web_client
         from bot.notifier import SlackNotifier
-        from bot.services import Services
         from local.slack_http import BotServer
 
-        services = Services(self.settings)
+        services = self.services
         app = build_app(self.settings, credentials, services=services)
         self.slack_notifier = SlackNotifier(web_client(self.settings, credentials.bot_token), services)
         if credentials.signing_secret:

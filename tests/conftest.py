@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+
+import pytest
 
 os.environ.update(
     {
@@ -18,3 +21,13 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)  # never let a test reach a server it did not start
 os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_composition_root() -> Iterator[None]:
+    """Lambda handlers build their services once per container from the environment; each test is a new one."""
+    from backend import wiring
+
+    wiring.from_env.cache_clear()
+    yield
+    wiring.from_env.cache_clear()

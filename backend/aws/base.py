@@ -14,12 +14,18 @@ from botocore.exceptions import ClientError
 
 from backend.errors import AwsError
 
-# What a person can do about the errors every service may answer.
+_BUSY = "AWS is busy right now: try again in a minute"
+_DENIED = "studiobot's role may not do that: ask an admin to check its IAM policy"
+# What a person can do about the errors every service may answer, in each service's spelling.
 COMMON_REASONS: Mapping[str, str] = {
-    "ThrottlingException": "AWS is busy right now: try again in a minute",
-    "RequestLimitExceeded": "AWS is busy right now: try again in a minute",
-    "AccessDenied": "studiobot's role may not do that: ask an admin to check its IAM policy",
-    "AccessDeniedException": "studiobot's role may not do that: ask an admin to check its IAM policy",
+    "ThrottlingException": _BUSY,
+    "Throttling": _BUSY,  # SNS, SQS
+    "RequestLimitExceeded": _BUSY,  # EC2, DynamoDB
+    "SlowDown": _BUSY,  # S3
+    "ProvisionedThroughputExceededException": _BUSY,  # DynamoDB
+    "AccessDenied": _DENIED,
+    "AccessDeniedException": _DENIED,
+    "UnauthorizedOperation": _DENIED,  # EC2
 }
 
 
@@ -48,6 +54,8 @@ class AwsAdapter:
         """`Could not {doing}: {why}.` with the reason this adapter (or every adapter) knows for the code."""
         code = error_code(error)
         reason = (
-            self.reasons.get(code) or COMMON_REASONS.get(code) or f"{self.label} said {code or 'no more'}"
+            self.reasons.get(code)
+            or COMMON_REASONS.get(code)
+            or (f"{self.label} said {code}" if code else f"{self.label} gave no reason")
         )
         return AwsError(f"Could not {doing}: {reason}.", code)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from backend.errors import AwsError, NotFoundError
+from backend.aws.base import AwsAdapter, error_code
+from backend.errors import NotFoundError
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
 
@@ -22,27 +21,20 @@ class ObjectInfo:
     size: int
 
 
-class S3Store:
+class S3Store(AwsAdapter):
     """Reads and writes objects; the client is created on first use, never at import."""
 
-    def __init__(self, client: Any | None = None) -> None:
-        self._client = client
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("s3")
-        return self._client
+    service = "s3"
+    label = "S3"
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """Size and ETag of one object; NotFoundError naming bucket and key if it is not there."""
         try:
             response = self.client.head_object(Bucket=bucket, Key=key)
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code in _MISSING:
+            if error_code(error) in _MISSING:
                 raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
-            raise AwsError(f"Could not read `{key}` in `{bucket}` ({code}).", code) from error
+            raise self.aws_error(error, f"read `{key}` in `{bucket}`") from error
         return ObjectInfo(key=key, etag=response["ETag"].strip('"'), size=response["ContentLength"])
 
     def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]:
@@ -53,8 +45,7 @@ class S3Store:
                 for item in page.get("Contents", []):
                     objects.append(ObjectInfo(item["Key"], item["ETag"].strip('"'), item["Size"]))
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            raise AwsError(f"Could not list `{prefix}` in `{bucket}` ({code}).", code) from error
+            raise self.aws_error(error, f"list `{prefix}` in `{bucket}`") from error
         return objects
 
     def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None:
@@ -69,14 +60,14 @@ class S3Store:
                     out.write(chunk)
         except ClientError as error:
             partial.unlink(missing_ok=True)
-            code = error.response["Error"]["Code"]
+            code = error_code(error)
             if code in _MISSING:
                 raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
             if code == "PreconditionFailed":
                 raise NotFoundError(
                     f"`{key}` changed after the job was submitted: submit the job again."
                 ) from error
-            raise AwsError(f"Could not download `{key}` from `{bucket}` ({code}).", code) from error
+            raise self.aws_error(error, f"download `{key}` from `{bucket}`") from error
         partial.replace(path)
 
     def presigned_url(self, bucket: str, key: str, expires_s: int = 7 * 24 * 3600) -> str:
@@ -92,5 +83,4 @@ class S3Store:
         try:
             self.client.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            raise AwsError(f"Could not upload `{key}` to `{bucket}` ({code}).", code) from error
+            raise self.aws_error(error, f"upload `{key}` to `{bucket}`") from error

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from backend.errors import AwsError
+from backend.aws.base import AwsAdapter
 from backend.events import Event
 
 
-class SnsPublisher:
+class SnsPublisher(AwsAdapter):
     """Publishes events as JSON with their type as a message attribute (for subscription filters)."""
 
-    def __init__(self, topic_arn: str, client: Any | None = None) -> None:
-        self.topic_arn = topic_arn
-        self._client = client
+    service = "sns"
+    label = "SNS"
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("sns")
-        return self._client
+    def __init__(self, topic_arn: str, client: Any | None = None) -> None:
+        super().__init__(client)
+        self.topic_arn = topic_arn
 
     def publish(self, event: Event) -> None:
         try:
@@ -32,5 +28,4 @@ class SnsPublisher:
                 MessageAttributes={"type": {"DataType": "String", "StringValue": event.type}},
             )
         except ClientError as error:
-            code = error.response["Error"]["Code"]
-            raise AwsError(f"Could not publish {event.type} ({code}).", code) from error
+            raise self.aws_error(error, f"publish {event.type}") from error

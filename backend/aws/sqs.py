@@ -6,17 +6,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from backend.aws.base import AwsAdapter
 from backend.errors import AwsError
 
 BATCH_LIMIT = 10  # SendMessageBatch takes at most ten entries
 MAX_ATTEMPTS = 5
 
 
-class SqsQueue:
+class SqsQueue(AwsAdapter):
     """A queue we send to; the client is created on first use."""
+
+    service = "sqs"
+    label = "SQS"
 
     def __init__(
         self,
@@ -24,16 +27,10 @@ class SqsQueue:
         client: Any | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        super().__init__(client)
         self.queue_url = queue_url
-        self._client = client
         self._sleep = sleep
         self.calls = 0  # SendMessageBatch calls made, for benchmarks and tests
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("sqs")
-        return self._client
 
     def send_all(self, bodies: Sequence[str]) -> None:
         """Send every body, ten per call; entries that fail are resent with backoff, then AwsError."""
@@ -48,9 +45,8 @@ class SqsQueue:
             try:
                 response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
             except ClientError as error:
-                code = error.response["Error"]["Code"]
                 if attempt + 1 == MAX_ATTEMPTS:
-                    raise AwsError(f"Could not queue render tasks ({code}).", code) from error
+                    raise self.aws_error(error, "queue render tasks") from error
                 self._sleep(0.1 * 2**attempt)
                 continue
             failed = response.get("Failed", [])

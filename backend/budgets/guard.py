@@ -10,10 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from backend.errors import AwsError
+from backend.aws.base import AwsAdapter, error_code
 
 GUARD_PARTITION = "SETTINGS"
 _KEY = {"pk": {"S": GUARD_PARTITION}, "sk": {"S": "BUDGET_GUARD"}}
@@ -27,27 +26,24 @@ class GuardState:
     changed_at: float = 0.0
 
 
-class BudgetGuard:
+class BudgetGuard(AwsAdapter):
     """Reads and turns the guard; `turn` answers whether this call changed it."""
+
+    service = "dynamodb"
+    label = "DynamoDB"
 
     def __init__(
         self, table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
     ) -> None:
+        super().__init__(client)
         self.table_name = table_name
-        self._client = client
         self.clock = clock
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("dynamodb")
-        return self._client
 
     def state(self) -> GuardState:
         try:
             item = self.client.get_item(TableName=self.table_name, Key=_KEY, ConsistentRead=True).get("Item")
         except ClientError as error:
-            raise AwsError("Could not read the budget guard.", error.response["Error"]["Code"]) from error
+            raise self.aws_error(error, "read the budget guard") from error
         if not item:
             return GuardState()
         return GuardState(
@@ -75,7 +71,7 @@ class BudgetGuard:
                 ExpressionAttributeValues={":was": {"BOOL": not on}},
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise AwsError("Could not change the budget guard.", error.response["Error"]["Code"]) from error
+            raise self.aws_error(error, "change the budget guard") from error
         return True

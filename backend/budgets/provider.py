@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-import boto3
 from botocore.exceptions import ClientError
 
-from backend.errors import AwsError
+from backend.aws.base import AwsAdapter, error_code
 
 
 @dataclass(frozen=True)
@@ -28,31 +28,42 @@ class Budget:
         return 100 * self.actual / self.limit if self.limit > 0 else None
 
 
-class AwsBudgets:
+class _Sts(AwsAdapter):
+    """Who the credentials are: the one thing the Budgets adapter needs of STS (its client made on first use)."""
+
+    service = "sts"
+    label = "STS"
+
+    def account_id(self) -> str:
+        try:
+            return str(self.client.get_caller_identity()["Account"])
+        except ClientError as error:
+            raise self.aws_error(error, "find this AWS account") from error
+
+
+class AwsBudgets(AwsAdapter):
     """Lists the account's budgets; the account id (which the Budgets API wants) is asked of STS once."""
 
+    service = "budgets"
+    label = "AWS Budgets"
+    reasons: ClassVar[Mapping[str, str]] = {
+        "AccessDeniedException": (
+            "studiobot's role may not read budgets: ask an admin to allow `budgets:ViewBudget`"
+        ),
+        "ThrottlingException": "AWS Budgets is busy right now: try again in a minute",
+    }
+
     def __init__(self, client: Any | None = None, sts: Any | None = None) -> None:
-        self._client = client
-        self._sts = sts
+        super().__init__(client)
+        self._sts = _Sts(sts)
         self._account_id = ""
         self.calls = 0  # AWS calls made, for tests
 
     @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("budgets")
-        return self._client
-
-    @property
     def account_id(self) -> str:
         if not self._account_id:
-            if self._sts is None:
-                self._sts = boto3.client("sts")
-            try:
-                self.calls += 1
-                self._account_id = str(self._sts.get_caller_identity()["Account"])
-            except ClientError as error:
-                raise _aws(error, "find this AWS account") from error
+            self.calls += 1
+            self._account_id = self._sts.account_id()
         return self._account_id
 
     def all(self) -> list[Budget]:
@@ -63,9 +74,9 @@ class AwsBudgets:
                 self.calls += 1
                 found.extend(_budget(item) for item in page.get("Budgets", []))
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "NotFoundException":
+            if error_code(error) == "NotFoundException":
                 return []  # an account without budgets
-            raise _aws(error, "read the budgets") from error
+            raise self.aws_error(error, "read the budgets") from error
         return sorted(found, key=lambda budget: budget.name)
 
 
@@ -81,15 +92,3 @@ def _budget(item: dict[str, Any]) -> Budget:
         unit=limit.get("Unit", "USD"),
         time_unit=item.get("TimeUnit", "MONTHLY"),
     )
-
-
-_FRIENDLY = {
-    "AccessDeniedException": "studiobot's role may not read budgets: ask an admin to allow `budgets:ViewBudget`",
-    "ThrottlingException": "AWS Budgets is busy right now: try again in a minute",
-}
-
-
-def _aws(error: ClientError, doing: str) -> AwsError:
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    reason = _FRIENDLY.get(code, f"AWS said {code}")
-    return AwsError(f"Could not {doing}: {reason}.", code)

@@ -6,30 +6,18 @@ admin turns it on or off with `/budget guard on|off`. Every change is announced 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from backend.budgets.ports import BudgetProvider, Guard
 from backend.config import Access
 from backend.errors import ConflictError
-from backend.events import BudgetAlert, BudgetGuardChanged, Event
+from backend.events import BudgetAlert, BudgetGuardChanged, EventPublisher
 
 if TYPE_CHECKING:  # Slack's ack path asks `guard_refusal`: this module must not load boto3
     from backend.budgets.guard import GuardState
     from backend.budgets.provider import Budget
 
 AWS_BUDGETS = "AWS Budgets"  # who turned the guard on, when it was not a person
-
-
-class BudgetProvider(Protocol):
-    def all(self) -> list[Budget]: ...
-
-
-class Guard(Protocol):
-    def state(self) -> GuardState: ...
-    def turn(self, on: bool, by: str, reason: str = "") -> bool: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, event: Event) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -12,29 +12,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
 
-from backend.budgets.guard import GuardState
 from backend.config import Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import Event, JobApproved, JobEstimated
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import parse_frame_spec, plan_tasks
-from backend.render.progress import JobReporter, completed_event, finish
-from backend.render.store import DynamoJobs, FrameOutcome, Job, JobStatus
+from backend.render.ports import EventPublisher, GuardReader, JobStore, TaskQueue
+from backend.render.progress import completed_event, finish
+from backend.render.records import FrameOutcome, Job, JobStatus
 from backend.render.tasks import RenderTask
-
-
-class TaskQueue(Protocol):
-    def send_all(self, bodies: Sequence[str]) -> None: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, event: Event) -> None: ...
-
-
-class GuardReader(Protocol):
-    def state(self) -> GuardState: ...
 
 
 def probe_frames_of(frames: Sequence[int]) -> tuple[int, ...]:
@@ -48,7 +35,7 @@ class Fanout:
 
     def __init__(
         self,
-        jobs: DynamoJobs,
+        jobs: JobStore,
         queue: TaskQueue,
         settings: Settings,
         events: EventPublisher | None = None,
@@ -238,21 +225,6 @@ class Fanout:
             assets_prefix=job.assets_prefix,
             probe=probe,
         )
-
-
-def job_reporter(settings: Settings, jobs: DynamoJobs, events: EventPublisher) -> JobReporter:
-    """The reporter a render worker (or the DLQ handler) uses: frames counted, probes followed by their estimate."""
-    from backend.aws.sqs import SqsQueue
-    from backend.budgets.guard import BudgetGuard
-
-    fanout = Fanout(
-        jobs,
-        SqsQueue(settings.render_queue_url),
-        settings,
-        events=events,
-        guard=BudgetGuard(settings.table_name),
-    )
-    return JobReporter(jobs, events, settings.progress_interval_s, probes=fanout)
 
 
 def estimated_event(job: Job) -> JobEstimated:

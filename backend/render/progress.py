@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from backend.events import Event, JobCompleted, JobProgress
-from backend.render.store import DynamoJobs, FrameOutcome, FrameRecord, Job, JobStatus
-
-
-class EventPublisher(Protocol):
-    def publish(self, event: Event) -> None: ...
-
-
-class ProbeWatcher(Protocol):
-    """What happens once a job's probe frames are in (`backend.render.fanout.Fanout`)."""
-
-    def probe_recorded(self, job: Job) -> None: ...
+from backend.events import JobCompleted, JobProgress
+from backend.render.ports import EventPublisher, JobStore, ProbeWatcher
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 
 
 class JobReporter:
@@ -23,7 +12,7 @@ class JobReporter:
 
     def __init__(
         self,
-        jobs: DynamoJobs,
+        jobs: JobStore,
         events: EventPublisher,
         progress_interval_s: float = 5.0,
         probes: ProbeWatcher | None = None,
@@ -92,7 +81,7 @@ class JobReporter:
             finish(self.jobs, self.events, job.job_id)
 
 
-def finish(jobs: DynamoJobs, events: EventPublisher, job_id: str) -> None:
+def finish(jobs: JobStore, events: EventPublisher, job_id: str) -> None:
     """End a job with no frame left, and announce it: only the one caller that ends it announces."""
     finished = jobs.finish(job_id)
     if finished is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -106,3 +107,8 @@ class Recorded:
 
     counted: bool
     job: Job = field(repr=False)
+
+
+def job_id_for(client_token: str) -> str:
+    """A short job id derived from the client token, so a resubmission finds the same job."""
+    return "r" + hashlib.sha256(client_token.encode()).hexdigest()[:9]

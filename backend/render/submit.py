@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.commands import RenderRequest
 from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.render.fanout import Fanout, GuardReader
+from backend.render.fanout import Fanout
 from backend.render.frames import compact, parse_frame_spec, plan_tasks
-from backend.render.store import DynamoJobs, Job, JobStatus, job_id_for
-
-
-class SceneStore(Protocol):
-    def head(self, bucket: str, key: str) -> ObjectInfo: ...
-    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]: ...
-
-
-class TaskQueue(Protocol):
-    def send_all(self, bodies: Sequence[str]) -> None: ...
+from backend.render.grammar import RenderRequest
+from backend.render.ports import JobStore, SceneStore
+from backend.render.records import Job, JobStatus, job_id_for
 
 
 @dataclass(frozen=True)
@@ -55,11 +46,16 @@ class RenderPlan:
 
 @dataclass(frozen=True)
 class Submission:
-    """The outcome of a submit: the plan, and the job unless it was a dry run."""
+    """The outcome of a submit: the plan (None for a resubmission found by its words), and the job unless it
+    was a dry run."""
 
-    plan: RenderPlan
+    plan: RenderPlan | None
     job: Job | None
     created: bool
+
+    def describe(self) -> str:
+        """What the job does, in a short paragraph (empty for a resubmission)."""
+        return self.plan.describe() if self.plan is not None else ""
 
 
 class SubmissionService:
@@ -68,18 +64,16 @@ class SubmissionService:
     def __init__(
         self,
         scenes: SceneStore,
-        jobs: DynamoJobs,
-        queue: TaskQueue,
+        jobs: JobStore,
+        fanout: Fanout,
         settings: Settings,
         clock: Callable[[], float] = time.time,
-        guard: GuardReader | None = None,
     ) -> None:
         self.scenes = scenes
         self.jobs = jobs
-        self.queue = queue
+        self.fanout = fanout
         self.settings = settings
         self.clock = clock
-        self.fanout = Fanout(jobs, queue, settings, guard=guard, clock=clock)
 
     def plan(self, request: RenderRequest) -> RenderPlan:
         """Check everything about a request without changing anything."""

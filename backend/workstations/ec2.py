@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-import boto3
 from botocore.exceptions import ClientError
 
-from backend.errors import AwsError, NotFoundError
+from backend.aws.base import AwsAdapter, error_code
+from backend.errors import NotFoundError
 
 TAG_NAME = "studiobot:workstation"
 TAG_OWNER = "studiobot:owner"
@@ -41,18 +41,20 @@ class Workstation:
         return self.connections > 0
 
 
-class Ec2Workstations:
+class Ec2Workstations(AwsAdapter):
     """Finds, starts and stops workstations in as few EC2 calls as it can."""
 
-    def __init__(self, client: Any | None = None) -> None:
-        self._client = client
-        self.calls = 0  # EC2 API calls made, for benchmarks and tests
+    service = "ec2"
+    label = "EC2"
+    reasons: ClassVar[Mapping[str, str]] = {
+        "IncorrectInstanceState": "the workstation is changing state right now: try again in a minute",
+        "InsufficientInstanceCapacity": "AWS has no capacity for this instance type right now: try again later",
+        "InvalidInstanceID.NotFound": "the workstation's instance no longer exists",
+    }
 
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("ec2")
-        return self._client
+    def __init__(self, client: Any | None = None) -> None:
+        super().__init__(client)
+        self.calls = 0  # EC2 API calls made, for benchmarks and tests
 
     def all(self) -> list[Workstation]:
         """Every workstation that is not terminated, sorted by name (paginated describe)."""
@@ -69,7 +71,7 @@ class Ec2Workstations:
                 for reservation in page["Reservations"]:
                     found.extend(_workstation(instance) for instance in reservation["Instances"])
         except ClientError as error:
-            raise _aws(error, "list the workstations") from error
+            raise self.aws_error(error, "list the workstations") from error
         return sorted(found, key=lambda workstation: workstation.name)
 
     def named(self, name: str, workstations: Iterable[Workstation] | None = None) -> Workstation:
@@ -87,12 +89,9 @@ class Ec2Workstations:
             self.calls += 1
             reservations = self.client.describe_instances(InstanceIds=[instance_id])["Reservations"]
         except ClientError as error:
-            if error.response["Error"]["Code"] in (
-                "InvalidInstanceID.NotFound",
-                "InvalidInstanceID.Malformed",
-            ):
+            if error_code(error) in ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"):
                 return None
-            raise _aws(error, "look up the instance") from error
+            raise self.aws_error(error, "look up the instance") from error
         for reservation in reservations:
             for instance in reservation["Instances"]:
                 if any(tag["Key"] == TAG_NAME for tag in instance.get("Tags", [])):
@@ -118,7 +117,7 @@ class Ec2Workstations:
             else:
                 self.client.delete_tags(Resources=[instance_id], Tags=[{"Key": TAG_KEEPALIVE}])
         except ClientError as error:
-            raise _aws(error, "change keep-alive") from error
+            raise self.aws_error(error, "change keep-alive") from error
 
     def _batched(self, operation: str, instance_ids: list[str]) -> None:
         for start in range(0, len(instance_ids), IDS_PER_CALL):
@@ -126,9 +125,8 @@ class Ec2Workstations:
                 self.calls += 1
                 getattr(self.client, operation)(InstanceIds=instance_ids[start : start + IDS_PER_CALL])
             except ClientError as error:
-                raise _aws(
-                    error, operation.replace("_instances", "").replace("_", " ") + " workstations"
-                ) from error
+                doing = operation.replace("_instances", "").replace("_", " ") + " workstations"
+                raise self.aws_error(error, doing) from error
 
 
 def _workstation(instance: dict[str, Any]) -> Workstation:
@@ -145,17 +143,3 @@ def _workstation(instance: dict[str, Any]) -> Workstation:
         instance_type=instance.get("InstanceType", ""),
         spot=instance.get("InstanceLifecycle") == "spot",
     )
-
-
-_FRIENDLY = {
-    "UnauthorizedOperation": "studiobot's role may not do that: ask an admin to check its IAM policy",
-    "IncorrectInstanceState": "the workstation is changing state right now: try again in a minute",
-    "InsufficientInstanceCapacity": "AWS has no capacity for this instance type right now: try again later",
-    "InvalidInstanceID.NotFound": "the workstation's instance no longer exists",
-}
-
-
-def _aws(error: ClientError, doing: str) -> AwsError:
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    reason = _FRIENDLY.get(code, f"EC2 said {code}")
-    return AwsError(f"Could not {doing}: {reason}.", code)

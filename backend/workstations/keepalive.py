@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from backend.events import KeepAliveReport
+from backend.events import EventPublisher, KeepAliveReport
 from backend.workstations.leases import DynamoLeases, LeaseState
-from backend.workstations.service import EventPublisher, WorkstationProvider
+from backend.workstations.ports import WorkstationProvider
 
 
 @dataclass

@@ -19,10 +19,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
-from backend.errors import AwsError, ConflictError, ValidationError
+from backend.aws.base import AwsAdapter, error_code
+from backend.errors import ConflictError, ValidationError
 from backend.workstations.durations import describe
 from backend.workstations.ec2 import Workstation
 
@@ -65,8 +65,11 @@ def _key(name: str) -> dict[str, Any]:
     return {"pk": {"S": LEASES_PARTITION}, "sk": {"S": f"WS#{name}"}}
 
 
-class DynamoLeases:
+class DynamoLeases(AwsAdapter):
     """Leases of workstation sessions, changed only by conditional writes."""
+
+    service = "dynamodb"
+    label = "DynamoDB"
 
     def __init__(
         self,
@@ -75,17 +78,11 @@ class DynamoLeases:
         client: Any | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(client)
         self.table_name = table_name
         self.limits = limits or LeaseLimits()
-        self._client = client
         self.clock = clock
         self.calls = 0  # DynamoDB calls made, for benchmarks
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = boto3.client("dynamodb")
-        return self._client
 
     def get(self, name: str) -> Lease | None:
         self.calls += 1
@@ -94,7 +91,7 @@ class DynamoLeases:
                 "Item"
             )
         except ClientError as error:
-            raise _aws(error, "read the lease") from error
+            raise self.aws_error(error, "read the lease") from error
         return _lease(item) if item else None
 
     def all(self) -> dict[str, Lease]:
@@ -112,7 +109,7 @@ class DynamoLeases:
                     lease = _lease(item)
                     leases[lease.name] = lease
         except ClientError as error:
-            raise _aws(error, "read the leases") from error
+            raise self.aws_error(error, "read the leases") from error
         return leases
 
     def observe_ec2(self, workstation: Workstation, current: Lease | None) -> Lease | None:
@@ -216,9 +213,9 @@ class DynamoLeases:
                 },
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _aws(error, "claim the lease") from error
+            raise self.aws_error(error, "claim the lease") from error
         return True
 
     def _put(self, lease: Lease, condition: str, values: dict[str, Any]) -> bool:
@@ -244,9 +241,9 @@ class DynamoLeases:
                 **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if error_code(error) == "ConditionalCheckFailedException":
                 return False
-            raise _aws(error, "write the lease") from error
+            raise self.aws_error(error, "write the lease") from error
         return True
 
 
@@ -262,8 +259,3 @@ def _lease(item: dict[str, Any]) -> Lease:
         warned_lease=item.get("warned_lease", {}).get("S", ""),
         expired_lease=item.get("expired_lease", {}).get("S", ""),
     )
-
-
-def _aws(error: ClientError, doing: str) -> AwsError:
-    code = str(error.response.get("Error", {}).get("Code", ""))
-    return AwsError(f"Could not {doing} in DynamoDB ({code}).", code)

@@ -6,26 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
 
 from backend.config import Access
 from backend.errors import ConflictError, ValidationError
-from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
+from backend.events import EventPublisher, SessionExpiring, SessionExtended, SessionStopped
 from backend.workstations.durations import describe, parse_duration
 from backend.workstations.ec2 import Workstation
 from backend.workstations.leases import DynamoLeases, LeaseState
-
-
-class WorkstationProvider(Protocol):
-    def all(self) -> list[Workstation]: ...
-    def named(self, name: str, workstations: list[Workstation] | None = None) -> Workstation: ...
-    def start(self, instance_ids: list[str]) -> None: ...
-    def stop(self, instance_ids: list[str]) -> None: ...
-    def set_keepalive(self, instance_id: str, on: bool) -> None: ...
-
-
-class EventPublisher(Protocol):
-    def publish(self, event: Event) -> None: ...
+from backend.workstations.ports import WorkstationProvider
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from typing import Any
 
 from backend.config import Settings, slack_credentials
 from backend.events import parse_event
+from backend.wiring import Services
 from bot.app import web_client
 from bot.notifier import SlackNotifier
-from bot.services import Services
 
 
 @cache

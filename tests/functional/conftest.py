@@ -17,7 +17,6 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from backend.aws.s3 import S3Store
-from backend.aws.sns import SnsPublisher
 from backend.aws.sqs import SqsQueue
 from backend.config import Access, Settings, SlackCredentials
 from backend.events import Event, parse_event
@@ -25,8 +24,8 @@ from backend.render.progress import JobReporter
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from backend.render.tasks import RenderSettings
+from backend.wiring import Services
 from bot.app import build_app, web_client
-from bot.services import Services
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
 from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
@@ -81,7 +80,7 @@ def stack() -> Iterator[Stack]:
         store = S3Store()
         jobs = DynamoJobs(settings.table_name)
         queue = SqsQueue(settings.render_queue_url)
-        reporter = JobReporter(jobs, SnsPublisher(settings.events_topic_arn), settings.progress_interval_s)
+        services = Services(settings, store=store, jobs=jobs, queue=queue)
         yield Stack(
             info=info,
             settings=settings,
@@ -90,8 +89,8 @@ def stack() -> Iterator[Stack]:
             store=store,
             jobs=jobs,
             queue=queue,
-            reporter=reporter,
-            service=SubmissionService(store, jobs, queue, settings),
+            reporter=services.reporter,
+            service=services.submissions,
         )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 import backend.budgets.handlers.alerts as budget_lambda
+from backend import wiring
 from backend.aws.sns import SnsPublisher
 from backend.budgets.guard import BudgetGuard
 from backend.errors import AwsError
@@ -41,9 +42,9 @@ def deployed(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     """The handler composed from the environment, as Lambda runs it."""
     for name, value in stack.settings.to_env().items():
         monkeypatch.setenv(name, value)
-    budget_lambda._parts.cache_clear()
+    wiring.from_env.cache_clear()
     yield stack
-    budget_lambda._parts.cache_clear()
+    wiring.from_env.cache_clear()
 
 
 def test_actual_spend_over_the_limit_alerts_and_turns_the_guard_on_once(deployed: Stack) -> None:

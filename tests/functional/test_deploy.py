@@ -335,7 +335,7 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "fileseq", "PIL"} <= tops
     assert not {"bpy", "boto3", "botocore"} & tops
     assert not any(name.startswith(("bpy/", "local/", "tests/")) or "__pycache__" in name for name in names)
-    assert "bot/handlers/slack.py" in bot.namelist() and "backend/render/store.py" in bot.namelist()
+    assert "bot/handlers/slack.py" in bot.namelist() and "backend/render/store/__init__.py" in bot.namelist()
     sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
     assert "backend/workstations/handlers/sweep.py" in sweep and not any(
         name.startswith("bot/") for name in sweep

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import boto3
 
-from backend.notify import message_text
 from backend.workstations.ec2 import Ec2Workstations
 from backend.workstations.handlers.ec2_events import alert_for
+from bot.messages import message_text
 
 from .conftest import Stack
 from .test_workstation_provider import AMI, launch

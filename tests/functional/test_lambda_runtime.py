@@ -17,11 +17,10 @@ from typing import Any
 import boto3
 import pytest
 
-from backend.aws.s3 import S3Store
-from backend.aws.sqs import SqsQueue
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
+from backend.render.grammar import parse_render
 from backend.render.store import DynamoJobs, JobStatus
-from backend.render.submit import SubmissionService
+from backend.wiring import Services
 from local.stack import deploy, start_moto_server
 
 pytestmark = [pytest.mark.bpy, pytest.mark.slow]
@@ -109,7 +108,7 @@ def test_awslambdaric_runs_the_render_handler_on_a_real_sqs_event(
     settings = info.settings()
     boto3.client("s3").upload_file(str(sample_scene), info.scenes_bucket, "scenes/turntable.blend")
     jobs = DynamoJobs(settings.table_name)
-    service = SubmissionService(S3Store(), jobs, SqsQueue(settings.render_queue_url), settings)
+    service = Services(settings, jobs=jobs).submissions
     job = service.submit(
         parse_render(split_words("turntable.blend 3 --res 64x36 --samples 1 --engine CYCLES")), "U1"
     ).job

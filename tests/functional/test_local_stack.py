@@ -16,9 +16,11 @@ import pytest
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
+from backend.render.grammar import parse_render
 from backend.render.store import DynamoJobs, Job, JobStatus
 from backend.render.submit import SubmissionService
+from backend.wiring import Services
 from local.stack import StackInfo
 
 pytestmark = [pytest.mark.slow, pytest.mark.bpy]
@@ -62,7 +64,7 @@ def _services(
     jobs = DynamoJobs(settings.table_name, client=boto3.client("dynamodb"))
     store = S3Store(boto3.client("s3"))
     queue = SqsQueue(settings.render_queue_url, client=boto3.client("sqs"))
-    return info, SubmissionService(store, jobs, queue, settings), jobs
+    return info, Services(settings, store=store, jobs=jobs, queue=queue).submissions, jobs
 
 
 def _wait(jobs: DynamoJobs, job_id: str, until, timeout: float = 120) -> Job:

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.events import JobCompleted, JobProgress, parse_event
+from backend.render.grammar import parse_render
+from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
-from bot.services import Services
 from tests.fakes.slack import FakeSlack
 
 from .conftest import Stack

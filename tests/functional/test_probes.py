@@ -10,16 +10,14 @@ from pathlib import Path
 import pytest
 
 from backend.aws.sns import SnsPublisher
-from backend.budgets.guard import BudgetGuard
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
 from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
-from backend.render.fanout import Fanout
-from backend.render.progress import JobReporter
+from backend.render.grammar import parse_render
 from backend.render.store import Job, JobStatus
-from backend.render.submit import SubmissionService
 from backend.render.tasks import RenderTask
+from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 
@@ -37,19 +35,13 @@ class Farm:
         self.settings: Settings = replace(
             stack.settings, costs=costs, access=Access(admins=frozenset({ADMIN}))
         )
-        self.guard = BudgetGuard(self.settings.table_name)
-        self.fanout = Fanout(
-            stack.jobs,
-            stack.queue,
-            self.settings,
-            events=SnsPublisher(self.settings.events_topic_arn),
-            guard=self.guard,
-            clock=lambda: self.now,
+        services = Services(
+            self.settings, clock=lambda: self.now, store=stack.store, jobs=stack.jobs, queue=stack.queue
         )
-        self.service = SubmissionService(
-            stack.store, stack.jobs, stack.queue, self.settings, clock=lambda: self.now, guard=self.guard
-        )
-        reporter = JobReporter(stack.jobs, SnsPublisher(self.settings.events_topic_arn), probes=self.fanout)
+        self.guard = services.guard
+        self.fanout = services.fanout
+        self.service = services.submissions
+        reporter = services.reporter
         ticks = count()
         self.renderer = PillowRenderer()
         self.worker = RenderWorker(
@@ -245,7 +237,7 @@ def test_a_delivery_that_died_after_the_estimate_is_finished_by_the_next_one(
     stack: Stack, tmp_path: Path
 ) -> None:
     farm = Farm(stack, tmp_path, CHEAP)
-    farm.fanout.queue = FlakyQueue(stack.queue, fail_after=0)  # queueing the rest (after the probes) dies
+    farm.fanout.queue = FlakyQueue(stack.queue, fail_after=1)  # the probes go out; queueing the rest dies
     job = farm.submit()
     probes = farm.queued()
     farm.run(probes[:2])

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 import blender_image.handler as render_lambda
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
 from backend.events import JobCompleted
+from backend.render.grammar import parse_render
 from backend.render.store import JobStatus
 from local.poller import LocalContext
 

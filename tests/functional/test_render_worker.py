@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
 from backend.errors import NotFoundError
 from backend.events import JobCompleted, JobProgress
+from backend.render.grammar import parse_render
 from backend.render.handlers.dead_letters import fail_task
 from backend.render.store import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from backend.aws.sqs import SqsQueue
-from backend.commands import parse_render, split_words
+from backend.commands import split_words
 from backend.config import Costs
 from backend.errors import ValidationError
+from backend.render.grammar import parse_render
 from backend.render.store import JobStatus
-from backend.render.submit import SubmissionService
 from backend.render.tasks import RenderTask
+from backend.wiring import Services
 
 from .conftest import Stack
 
@@ -41,7 +42,7 @@ def test_a_submitted_job_is_queued_with_one_task_per_frame(stack: Stack) -> None
 def test_a_10000_frame_job_without_probes_takes_1000_batch_calls(stack: Stack) -> None:
     stack.put_scene()
     settings = replace(stack.settings, costs=Costs(probe_over_frames=10_000))
-    service = SubmissionService(stack.store, stack.jobs, stack.queue, settings)
+    service = Services(settings, store=stack.store, jobs=stack.jobs, queue=stack.queue).submissions
     service.submit(_request("shot.blend 1-10000"), requested_by="U1")
     assert stack.queue.calls == 1000
 
@@ -142,7 +143,7 @@ def test_entries_sqs_refuses_are_sent_again_and_none_twice(stack: Stack) -> None
     stack.put_scene()
     flaky = FlakySqs(stack.sqs, refuse_first=3)
     queue = SqsQueue(stack.settings.render_queue_url, client=flaky, sleep=lambda _: None)
-    service = SubmissionService(stack.store, stack.jobs, queue, stack.settings)
+    service = Services(stack.settings, store=stack.store, jobs=stack.jobs, queue=queue).submissions
     service.submit(_request("shot.blend 1-12"), requested_by="U1")
     assert flaky.entry_attempts == [10, 3, 2]
     frames = sorted(json.loads(body)["frames"][0] for body in stack.queued_bodies())

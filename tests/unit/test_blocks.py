@@ -16,7 +16,7 @@ from backend.events import BudgetAlert, BudgetGuardChanged
 from backend.render.estimates import Estimate
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
-from bot import blocks
+from bot.messages import budgets, error_message, render, render_modal
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 NOW = 1_800_000_600.0
@@ -50,14 +50,14 @@ def _job(**changes: Any) -> Job:
 
 
 CASES = {
-    "card_running": lambda: blocks.job_card(_job(), NOW),
-    "card_queued": lambda: blocks.job_card(
+    "card_running": lambda: render.job_card(_job(), NOW),
+    "card_queued": lambda: render.job_card(
         _job(status=JobStatus.QUEUED, done=0, failed=0, started_at=None), NOW
     ),
-    "card_done_with_failures": lambda: blocks.job_card(
+    "card_done_with_failures": lambda: render.job_card(
         _job(status=JobStatus.DONE_WITH_FAILURES, done=238, failed=2, finished_at=1_800_001_200.0), NOW
     ),
-    "card_retry_done": lambda: blocks.job_card(
+    "card_retry_done": lambda: render.job_card(
         _job(
             status=JobStatus.DONE,
             done=2,
@@ -69,10 +69,10 @@ CASES = {
         ),
         NOW,
     ),
-    "card_probing": lambda: blocks.job_card(
+    "card_probing": lambda: render.job_card(
         _job(status=JobStatus.PROBING, done=1, failed=0, probe_frames=(1, 121, 240), billed_s=95.0), NOW
     ),
-    "card_awaiting_submit": lambda: blocks.job_card(
+    "card_awaiting_submit": lambda: render.job_card(
         _job(
             status=JobStatus.AWAITING_APPROVAL,
             done=3,
@@ -86,7 +86,7 @@ CASES = {
         ),
         NOW,
     ),
-    "card_running_estimated": lambda: blocks.job_card(
+    "card_running_estimated": lambda: render.job_card(
         _job(
             done=60,
             failed=0,
@@ -97,7 +97,7 @@ CASES = {
         ),
         NOW,
     ),
-    "card_probe_failed": lambda: blocks.job_card(
+    "card_probe_failed": lambda: render.job_card(
         _job(
             status=JobStatus.FAILED,
             done=2,
@@ -110,7 +110,7 @@ CASES = {
         NOW,
     ),
     "completion_probe_failed": lambda: (
-        blocks.completion_reply(
+        render.completion_reply(
             _job(
                 status=JobStatus.FAILED,
                 done=2,
@@ -126,7 +126,7 @@ CASES = {
         [],
     ),
     "completion_expired": lambda: (
-        blocks.completion_reply(
+        render.completion_reply(
             _job(
                 status=JobStatus.EXPIRED,
                 done=3,
@@ -143,7 +143,7 @@ CASES = {
         [],
     ),
     "completion_done_with_cost": lambda: (
-        blocks.completion_reply(
+        render.completion_reply(
             _job(
                 status=JobStatus.DONE,
                 done=240,
@@ -159,7 +159,7 @@ CASES = {
         [],
     ),
     "approval_request_admin": lambda: (
-        blocks.approval_request(
+        render.approval_request(
             _job(
                 status=JobStatus.AWAITING_APPROVAL,
                 estimate=Estimate(frame_s=1547.0, render_s=1500.0, cost_usd=62.1, eta_s=4641.0),
@@ -170,15 +170,15 @@ CASES = {
         ),
         [],
     ),
-    "help": blocks.help_message,
-    "error": lambda: blocks.error_message("Frame range `240-1x0` has a step of 0: e.g. `1-240x2`."),
-    "list": lambda: blocks.job_list(
+    "help": render.help_message,
+    "error": lambda: error_message("Frame range `240-1x0` has a step of 0: e.g. `1-240x2`."),
+    "list": lambda: render.job_list(
         [_job(job_id="r0ther0000", requested_by="U0OTHER", created_at=1_800_000_300.0), _job()],
         "U0ARTIST",
         NOW,
     ),
     "completion_with_failures": lambda: (
-        blocks.completion_reply(
+        render.completion_reply(
             _job(status=JobStatus.DONE_WITH_FAILURES, done=238, failed=2, finished_at=1_800_001_200.0),
             [17, 18],
             "https://outputs.s3.amazonaws.com/outputs/r1a2b3c4d5/shot_frames.zip?X-Amz-Signature=abc",
@@ -189,9 +189,9 @@ CASES = {
         ),
         [],
     ),
-    "render_modal": lambda: ("", [blocks.render_modal("layout_v3.blend", '{"file": "F0SCENE"}')]),
-    "budget_help": blocks.budget_help,
-    "budget_status_guard_on": lambda: blocks.budget_status(
+    "render_modal": lambda: ("", [render_modal.render_modal("layout_v3.blend", '{"file": "F0SCENE"}')]),
+    "budget_help": budgets.budget_help,
+    "budget_status_guard_on": lambda: budgets.budget_status(
         BudgetStatus(
             [
                 Budget("farm-hours", limit=1_000.0, actual=412.0, forecast=None, unit="Hrs"),
@@ -200,20 +200,20 @@ CASES = {
             GuardState(True, "AWS Budgets", _OVER, changed_at=NOW),
         )
     ),
-    "budget_status_guard_off": lambda: blocks.budget_status(
+    "budget_status_guard_off": lambda: budgets.budget_status(
         BudgetStatus([], GuardState(False, "U0ADMIN", "", changed_at=NOW))
     ),
-    "budget_alert_actual_over": lambda: blocks.budget_alert_message(
+    "budget_alert_actual_over": lambda: budgets.budget_alert_message(
         BudgetAlert("studiobot-prod-monthly", "ACTUAL", 500.0, 512.34, 500.0)
     ),
-    "budget_alert_actual_80": lambda: blocks.budget_alert_message(
+    "budget_alert_actual_80": lambda: budgets.budget_alert_message(
         BudgetAlert("studiobot-prod-monthly", "ACTUAL", 400.0, 415.0, 500.0)
     ),
-    "budget_alert_forecast": lambda: blocks.budget_alert_message(
+    "budget_alert_forecast": lambda: budgets.budget_alert_message(
         BudgetAlert("studiobot-prod-monthly", "FORECASTED", 500.0, 1_240.5, 500.0)
     ),
-    "guard_on": lambda: blocks.guard_changed_message(BudgetGuardChanged(True, "AWS Budgets", _OVER)),
-    "guard_off": lambda: blocks.guard_changed_message(BudgetGuardChanged(False, "U0ADMIN")),
+    "guard_on": lambda: budgets.guard_changed_message(BudgetGuardChanged(True, "AWS Budgets", _OVER)),
+    "guard_off": lambda: budgets.guard_changed_message(BudgetGuardChanged(False, "U0ADMIN")),
 }
 
 

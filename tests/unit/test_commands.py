@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from backend.commands import BudgetCommand, parse_budget, parse_render, split_words
+from backend.budgets.grammar import BudgetCommand, parse_budget
+from backend.commands import split_words
 from backend.errors import ValidationError
+from backend.render.grammar import parse_render
 from backend.render.tasks import RenderSettings
 
 

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from backend.events import JobCompleted, JobProgress, UnknownEvent, parse_event
-from backend.notify import duration, message_text, progress_bar
 from backend.render.tasks import RenderSettings, RenderTask
+from bot.messages import duration, message_text
+from bot.messages.render import progress_bar
 
 
 def _task() -> RenderTask:

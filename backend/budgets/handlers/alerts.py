@@ -3,25 +3,18 @@ the budget guard on (announced once as `BudgetGuardChanged`, however often SNS d
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend.aws.sns import SnsPublisher
+from backend import wiring
 from backend.budgets.alerts import parse_budget_notification
-from backend.budgets.guard import BudgetGuard
-from backend.budgets.service import EventPublisher, Guard, record_alert
-from backend.config import Settings
+from backend.budgets.ports import Guard
+from backend.budgets.service import record_alert
 from backend.errors import ValidationError
+from backend.events import EventPublisher
 
 logger = Logger(service="studiobot-budget")
-
-
-@cache
-def _parts() -> tuple[EventPublisher, Guard]:
-    settings = Settings.from_env()
-    return SnsPublisher(settings.events_topic_arn), BudgetGuard(settings.table_name)
 
 
 def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
@@ -50,6 +43,6 @@ def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
 
 def handler(event: dict[str, Any], context: Any) -> None:
     # An AWS error raises, so Lambda retries the delivery: the alert may be said twice, the guard changes once.
-    events, guard = _parts()
+    services = wiring.from_env()
     for record in event.get("Records", []):
-        handle_message(record.get("Sns", {}).get("Message", ""), events, guard)
+        handle_message(record.get("Sns", {}).get("Message", ""), services.events, services.guard)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -11,22 +10,13 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend.aws.sns import SnsPublisher
-from backend.config import Settings
+from backend import wiring
 from backend.errors import NotFoundError
-from backend.render.fanout import job_reporter
 from backend.render.progress import JobReporter
-from backend.render.store import DynamoJobs
 from backend.render.tasks import RenderTask
 
 logger = Logger(service="studiobot-dlq")
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@cache
-def reporter() -> JobReporter:
-    settings = Settings.from_env()
-    return job_reporter(settings, DynamoJobs(settings.table_name), SnsPublisher(settings.events_topic_arn))
 
 
 def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
@@ -49,7 +39,7 @@ def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
 def record_handler(record: SQSRecord) -> None:
     task = RenderTask.from_json(record.body)
     try:
-        marked = fail_task(reporter(), task)
+        marked = fail_task(wiring.from_env().reporter, task)
     except NotFoundError:
         logger.warning("dead task of an unknown job dropped", job_id=task.job_id)
         return

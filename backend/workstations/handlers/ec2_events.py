@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from backend.aws.sns import SnsPublisher
-from backend.config import Settings
+from backend import wiring
 from backend.events import WorkstationAlert
 from backend.workstations.ec2 import Ec2Workstations
-from backend.workstations.service import EventPublisher
 
 SPOT_WARNING = "EC2 Spot Instance Interruption Warning"
 STATE_CHANGE = "EC2 Instance State-change Notification"
 WORTH_SAYING = {"running", "stopped", "terminated"}  # pending/stopping are on their way to one of these
-
-
-@cache
-def _parts() -> tuple[Ec2Workstations, EventPublisher]:
-    settings = Settings.from_env()
-    return Ec2Workstations(), SnsPublisher(settings.events_topic_arn)
 
 
 def alert_for(event: dict[str, Any], provider: Ec2Workstations) -> WorkstationAlert | None:
@@ -35,7 +26,7 @@ def alert_for(event: dict[str, Any], provider: Ec2Workstations) -> WorkstationAl
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
-    provider, publisher = _parts()
-    alert = alert_for(event, provider)
+    services = wiring.from_env()
+    alert = alert_for(event, services.ec2)
     if alert is not None:
-        publisher.publish(alert)
+        services.events.publish(alert)

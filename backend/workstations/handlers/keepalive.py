@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from functools import cache
 from typing import Any
 
-from backend.aws.sns import SnsPublisher
-from backend.config import Settings
-from backend.workstations.ec2 import Ec2Workstations
+from backend import wiring
 from backend.workstations.keepalive import KeepAlive, StopResult
-from backend.workstations.leases import DynamoLeases
 
 
-@cache
 def keepalive() -> KeepAlive:
-    settings = Settings.from_env()
-    return KeepAlive(
-        Ec2Workstations(), DynamoLeases(settings.table_name), SnsPublisher(settings.events_topic_arn)
-    )
+    """The keep-alive of this container, from the composition root."""
+    return wiring.from_env().keepalive
 
 
 def start_due(event: dict[str, Any], context: Any) -> dict[str, Any]:

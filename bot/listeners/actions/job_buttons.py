@@ -7,9 +7,9 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
+from backend.wiring import Services
 from bot.listeners.commands.render import cancel_job, retry_job, submit_job
 from bot.polite import polite
-from bot.services import Services
 
 LINK_EXPIRY_S = 7 * 24 * 3600
 
@@ -27,7 +27,7 @@ def _clicked(body: dict[str, Any]) -> tuple[str, str, str]:
 @polite
 def cancel_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
     user, _, job_id = _clicked(body)
-    cancel_job(respond, context["services"], context["settings"], user, job_id)
+    cancel_job(respond, context["services"], user, job_id)
 
 
 @polite
@@ -39,7 +39,7 @@ def submit_clicked(respond: Respond, body: dict[str, Any], context: BoltContext)
 @polite
 def retry_clicked(respond: Respond, client: WebClient, body: dict[str, Any], context: BoltContext) -> None:
     user, channel, job_id = _clicked(body)
-    retry_job(respond, client, context["services"], context["settings"], user, channel, job_id)
+    retry_job(respond, client, context["services"], user, channel, job_id)
 
 
 @polite

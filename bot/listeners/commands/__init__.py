@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 
 from backend.config import Settings
-from bot.blocks import Blocks
 from bot.listeners.commands import budget, render, workstations
+from bot.messages import Blocks
 
 ImmediateAnswer = Callable[[dict[str, Any], Settings], tuple[str, Blocks] | None]
 

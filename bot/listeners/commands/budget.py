@@ -6,30 +6,32 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
+from backend.budgets.grammar import BudgetCommand, parse_budget
 from backend.budgets.service import guard_refusal
-from backend.commands import BudgetCommand, parse_budget, split_words
+from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import StudiobotError
-from bot import blocks
+from backend.wiring import Services
+from bot.messages import Blocks, error_message
+from bot.messages.budgets import budget_help, budget_status
 from bot.polite import polite
-from bot.services import Services
 
 
-def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, blocks.Blocks] | None:
+def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:
     """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work."""
     refusal = settings.access.refusal(command["user_id"], command["channel_id"])
     if refusal:
-        return blocks.error_message(refusal)
+        return error_message(refusal)
     try:
         parsed = parse_budget(split_words(command.get("text", "")))
     except StudiobotError as error:
-        return blocks.error_message(str(error))
+        return error_message(str(error))
     if parsed.action == "help":
-        return blocks.budget_help()
+        return budget_help()
     if parsed.action == "guard":
         refusal = guard_refusal(settings.access, command["user_id"])
         if refusal:
-            return blocks.error_message(refusal)
+            return error_message(refusal)
     return None
 
 
@@ -37,11 +39,11 @@ def ack_budget(ack: Ack) -> None:
     ack()
 
 
-def run(services: Services, parsed: BudgetCommand, user: str) -> tuple[str, blocks.Blocks]:
+def run(services: Services, parsed: BudgetCommand, user: str) -> tuple[str, Blocks]:
     """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
     service = services.budgets
     if parsed.action == "status":
-        return blocks.budget_status(service.status())
+        return budget_status(service.status())
     text = service.turn_guard(parsed.on, user, parsed.reason)
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 

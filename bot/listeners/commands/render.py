@@ -8,27 +8,28 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from backend.commands import parse_render, split_words
+from backend.commands import RENDER_JOB_SUBCOMMANDS, render_subcommand, split_words
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
 from backend.render.frames import check_frame_spec
-from backend.render.records import Job, JobStatus
-from bot import blocks
+from backend.render.grammar import parse_render
+from backend.wiring import Services
+from bot.messages import Blocks, error_message
+from bot.messages.render import approval_request, help_message, job_card, job_list, status_message
 from bot.polite import polite
-from bot.services import Services, resend_tokens
 
-SUBCOMMANDS = {"help", "status", "list", "cancel", "retry", "submit"}
 Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
 
 
 def _check(words: list[str], settings: Settings) -> None:
     """Raise ValidationError for anything wrong that needs no AWS call to see."""
-    if not words or words[0].lower() not in SUBCOMMANDS:
+    sub = render_subcommand(words)
+    if sub is None:
         request = parse_render(words, settings.limits)
         check_frame_spec(request.frames, settings.limits.max_frames_per_job)
         return
-    sub, rest = words[0].lower(), words[1:]
-    if sub in ("cancel", "retry", "submit") and len(rest) != 1:
+    rest = words[1:]
+    if sub in RENDER_JOB_SUBCOMMANDS and len(rest) != 1:
         raise ValidationError(
             f"Say which job to {sub}, e.g. `/render {sub} r1a2b3c4d5` (`/render list` shows them)."
         )
@@ -36,7 +37,7 @@ def _check(words: list[str], settings: Settings) -> None:
         raise ValidationError(f"`/render {sub}` takes {'one job id' if sub == 'status' else 'nothing more'}.")
 
 
-def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, blocks.Blocks] | None:
+def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:
     """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work to do."""
     refusal = settings.access.refusal(command["user_id"], command["channel_id"])
     if refusal:
@@ -44,17 +45,17 @@ def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, 
     try:
         words = split_words(command.get("text", ""))
         if not words or words[0].lower() == "help":
-            return blocks.help_message(settings.costs)
+            return help_message(settings.costs)
         _check(words, settings)
     except StudiobotError as error:
-        return blocks.error_message(str(error))
+        return error_message(str(error))
     return None
 
 
 def ack_render(ack: Ack, command: dict[str, Any]) -> None:
     """A command with work to do: say "on it" (the lazy listener answers when done)."""
     words = split_words(command.get("text", ""))
-    if words[0].lower() in SUBCOMMANDS:
+    if render_subcommand(words):
         ack()
     else:
         ack(text=f"⏳ Checking `{' '.join(words[:2])}`…", response_type="ephemeral")
@@ -63,106 +64,78 @@ def ack_render(ack: Ack, command: dict[str, Any]) -> None:
 @polite
 def run_render(respond: Respond, client: WebClient, command: dict[str, Any], context: BoltContext) -> None:
     """The work behind `/render`, after the ack (the checks in the ack already passed)."""
-    settings: Settings = context["settings"]
     services: Services = context["services"]
     user, channel = command["user_id"], command["channel_id"]
     words = split_words(command.get("text", ""))  # the matcher let only well-formed commands through
-    sub = words[0].lower()
-    if sub == "status":
-        status_reply(respond, services, user, channel, words[1] if len(words) > 1 else None)
+    sub = render_subcommand(words)
+    job_id = words[1] if len(words) > 1 else None
+    if sub is None:
+        submit_render(respond, client, services, user, channel, command.get("text", ""))
+    elif sub == "status":
+        status_reply(respond, services, user, channel, job_id)
     elif sub == "list":
-        text, list_blocks = blocks.job_list(services.jobs.recent(channel), user, services.clock())
+        text, list_blocks = job_list(services.desk.recent(channel), user, services.clock())
         respond(text=text, blocks=list_blocks, response_type="ephemeral")
-    elif sub == "cancel":
-        cancel_job(respond, services, settings, user, words[1])
-    elif sub == "retry":
-        retry_job(respond, client, services, settings, user, channel, words[1])
-    elif sub == "submit":
-        submit_job(respond, services, user, words[1])
-    else:
-        _submit(respond, client, services, user, channel, command.get("text", ""), words, settings)
+    elif sub == "cancel" and job_id:
+        cancel_job(respond, services, user, job_id)
+    elif sub == "retry" and job_id:
+        retry_job(respond, client, services, user, channel, job_id)
+    elif sub == "submit" and job_id:
+        submit_job(respond, services, user, job_id)
 
 
-def _submit(
-    respond: Respond,
-    client: WebClient,
-    services: Services,
-    user: str,
-    channel: str,
-    text: str,
-    words: list[str],
-    settings: Settings,
+def submit_render(
+    respond: Respond, client: WebClient, services: Services, user: str, channel: str, text: str
 ) -> None:
-    from backend.errors import NotFoundError
-    from backend.render.store import job_id_for
-
-    request = parse_render(words, settings.limits)
-    current, previous = resend_tokens(user, channel, text, services.clock())
-    if not request.dry_run:
-        try:
-            earlier = services.jobs.get(job_id_for(previous))
-        except NotFoundError:
-            earlier = None
-        if earlier is not None:
-            _already(respond, earlier.job_id)
-            return
-    submission = services.submissions.submit(
-        request, requested_by=user, channel=channel, client_token=current
-    )
+    """Submit a typed render (once: the same words re-sent within minutes are the same job) and post its card."""
+    request = parse_render(split_words(text), services.settings.limits)
+    submission = services.desk.submit_typed(request, user, channel, text)
     if submission.job is None:
         respond(
-            text=f"*Dry run*, nothing was queued. This is what would run:\n{submission.plan.describe()}",
+            text=f"*Dry run*, nothing was queued. This is what would run:\n{submission.describe()}",
             response_type="ephemeral",
         )
         return
     if not submission.created:
-        _already(respond, submission.job.job_id)
+        respond(
+            text=f"You sent this render a moment ago: it is job `{submission.job.job_id}` (its card is in the "
+            f"channel). Nothing new was queued.",
+            response_type="ephemeral",
+        )
         return
     post_card(client, services, submission.job.job_id, channel)
 
 
-def _already(respond: Respond, job_id: str) -> None:
-    respond(
-        text=f"You sent this render a moment ago: it is job `{job_id}` (its card is in the channel). "
-        f"Nothing new was queued.",
-        response_type="ephemeral",
-    )
-
-
 def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
-    """Post the job card in the channel and remember it on the job, so the notifier updates it in place."""
+    """Post the job card in the channel; the render side says whether its thread must ask for Submit now."""
     job = services.jobs.get(job_id)
-    text, card = blocks.job_card(job, services.clock(), services.settings.costs)
+    text, card = job_card(job, services.clock(), services.settings.costs)
     posted = client.chat_postMessage(channel=channel, text=text, blocks=card)
-    services.jobs.attach_card(job_id, posted["channel"], posted["ts"])
-    if job.status is JobStatus.AWAITING_APPROVAL and services.jobs.claim_notice(job_id, "estimate"):
-        # held before anything rendered (the budget guard): ask whoever must submit, as after probes
-        ask = blocks.approval_request(job, services.settings.access.admins)
+    held = services.desk.card_posted(job_id, posted["channel"], posted["ts"])
+    if held is not None:
+        ask = approval_request(held, services.settings.access.admins)
         try:
             client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"], text=ask)
         except Exception:
-            services.jobs.release_notice(job_id, "estimate")
+            services.desk.ask_failed(job_id)
             raise
 
 
 def status_reply(respond: Reply, services: Services, user: str, channel: str, job_id: str | None) -> None:
-    if job_id is None:
-        mine = [job for job in services.jobs.recent(channel) if job.requested_by == user]
-        if not mine:
-            respond(
-                text="You have no renders in this channel yet: try `/render help`.", response_type="ephemeral"
-            )
-            return
-        job = mine[0]
-    else:
-        job = services.jobs.get(job_id)
-    text, status_blocks = blocks.status_message(job, services.clock(), services.settings.costs)
+    """A job's status card (the user's latest in this channel when no id is given)."""
+    job = services.desk.latest(user, channel, job_id)
+    if job is None:
+        respond(
+            text="You have no renders in this channel yet: try `/render help`.", response_type="ephemeral"
+        )
+        return
+    text, status_blocks = status_message(job, services.clock(), services.settings.costs)
     respond(text=text, blocks=status_blocks, response_type="ephemeral")
 
 
 def submit_job(respond: Reply, services: Services, user: str, job_id: str) -> None:
     """Submit a job that waits for it (the Submit button, `/render submit JOB`): who may is the backend's call."""
-    job = services.fanout.approve(job_id, user)
+    job = services.desk.submit(user, job_id)
     what = (
         "its probe frames render first"
         if job.probe_frames and job.estimate is None
@@ -171,46 +144,20 @@ def submit_job(respond: Reply, services: Services, user: str, job_id: str) -> No
     respond(text=f"▶️ Submitted `{job_id}`: {what}.", response_type="ephemeral", replace_original=False)
 
 
-def _job_they_may_manage(
-    respond: Reply, services: Services, settings: Settings, user: str, job_id: str, verb: str
-) -> Job | None:
-    """The job, if this user submitted it or is an admin; otherwise say who may, and None."""
-    job = services.jobs.get(job_id)
-    if settings.access.may_manage(user, job.requested_by):
-        return job
-    respond(
-        text=f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can {verb} it.",
-        response_type="ephemeral",
-    )
-    return None
-
-
-def cancel_job(respond: Reply, services: Services, settings: Settings, user: str, job_id: str) -> None:
+def cancel_job(respond: Reply, services: Services, user: str, job_id: str) -> None:
     """Cancel a job if the user may (its submitter or an admin)."""
-    if _job_they_may_manage(respond, services, settings, user, job_id, "cancel") is None:
-        return
-    services.reporter.cancel(job_id)
+    services.desk.cancel(user, job_id)
     respond(
         text=f"🛑 Cancelled `{job_id}`: frames not yet rendered will be skipped.", response_type="ephemeral"
     )
 
 
 def retry_job(
-    respond: Respond,
-    client: WebClient,
-    services: Services,
-    settings: Settings,
-    user: str,
-    channel: str,
-    job_id: str,
+    respond: Respond, client: WebClient, services: Services, user: str, channel: str, job_id: str
 ) -> None:
     """Render a finished job's failed frames again, as a new job with its own card."""
-    job = _job_they_may_manage(respond, services, settings, user, job_id, "retry")
-    if job is None:
-        return
-    failed = services.jobs.failed_frames(job_id)
-    submission = services.submissions.retry(job, failed, requested_by=user, channel=job.channel or channel)
-    assert submission.job is not None
+    job, submission = services.desk.retry(user, channel, job_id)
+    assert submission.job is not None  # a retry is never a dry run
     if not submission.created:
         respond(
             text=f"`{job_id}` is already being retried as `{submission.job.job_id}`.",

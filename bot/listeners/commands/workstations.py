@@ -6,27 +6,27 @@ from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
-from backend.commands import WorkstationsCommand, parse_workstations, split_words
+from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import StudiobotError
-from bot import blocks
+from backend.wiring import Services
+from backend.workstations.grammar import WorkstationsCommand, parse_workstations
+from bot.messages import Blocks, error_message
+from bot.messages.workstations import WORKSTATIONS_HELP, workstations_table
 from bot.polite import polite
-from bot.services import Services
 
 
-def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, blocks.Blocks] | None:
+def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:
     """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work."""
     refusal = settings.access.refusal(command["user_id"], command["channel_id"])
     if refusal:
-        return blocks.error_message(refusal)
+        return error_message(refusal)
     try:
         parsed = parse_workstations(split_words(command.get("text", "")))
     except StudiobotError as error:
-        return blocks.error_message(str(error))
+        return error_message(str(error))
     if parsed.action == "help":
-        return blocks.WORKSTATIONS_HELP, [
-            {"type": "section", "text": {"type": "mrkdwn", "text": blocks.WORKSTATIONS_HELP}}
-        ]
+        return WORKSTATIONS_HELP, [{"type": "section", "text": {"type": "mrkdwn", "text": WORKSTATIONS_HELP}}]
     return None
 
 
@@ -34,11 +34,11 @@ def ack_workstations(ack: Ack) -> None:
     ack()
 
 
-def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str, blocks.Blocks]:
+def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str, Blocks]:
     """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
     service = services.workstations
     if parsed.action == "status":
-        return blocks.workstations_table(service.status())
+        return workstations_table(service.status())
     if parsed.action == "start":
         text = service.start(parsed.name, user)
     elif parsed.action == "stop":

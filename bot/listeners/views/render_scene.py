@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from backend.commands import RenderRequest, parse_render
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
+from backend.render.grammar import RenderRequest, parse_render
+from backend.wiring import Services
 from bot.listeners.commands.render import post_card
-from bot.services import Services
 
 _OPTION_BLOCKS = {"--res": "res", "--samples": "samples", "--engine": "engine", "--format": "format"}
 

@@ -1,0 +1,127 @@
+"""The grammar of `/render SCENE FRAMES [options]` in Slack and `studiobot render …` on the command line."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from backend.config import Limits
+from backend.errors import ValidationError
+from backend.render.tasks import ENGINES, FORMATS, RenderSettings
+
+RENDER_USAGE = (
+    "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
+    "[--format PNG|JPEG|OPEN_EXR] [--chunk N] [--assets PREFIX] [--dry-run]`, "
+    "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
+)
+_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--assets")
+_FLAG_OPTIONS = ("--dry-run",)
+_RESOLUTION = re.compile(r"^(\d+)[x×](\d+)$")
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What the person asked to render, checked for form (not yet against S3)."""
+
+    scene: str
+    frames: str
+    settings: RenderSettings
+    assets_prefix: str | None = None
+    dry_run: bool = False
+
+
+def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRequest:
+    """Parse the words after `render` into a RenderRequest; raise ValidationError with a usage hint."""
+    limits = limits or Limits()
+    positional: list[str] = []
+    options: dict[str, str] = {}
+    flags: set[str] = set()
+    index = 0
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if not word.startswith("--"):
+            positional.append(word)
+            continue
+        name, has_value, value = word.partition("=")
+        if name in _FLAG_OPTIONS and not has_value:
+            flags.add(name)
+            continue
+        if name not in _VALUE_OPTIONS:
+            raise ValidationError(f"Unknown option `{name}`. Usage: {RENDER_USAGE}.")
+        if not has_value:
+            if index >= len(words) or words[index].startswith("--"):
+                raise ValidationError(f"`{name}` needs a value. Usage: {RENDER_USAGE}.")
+            value = words[index]
+            index += 1
+        if name in options:
+            raise ValidationError(f"`{name}` is given twice: give it once.")
+        options[name] = value
+    if len(positional) != 2:
+        if not positional:
+            raise ValidationError(f"Say which scene and frames to render. Usage: {RENDER_USAGE}.")
+        if len(positional) == 1:
+            raise ValidationError(f"Say which frames of `{positional[0]}` to render, e.g. `1-240`.")
+        extra = " ".join(f"`{word}`" for word in positional[2:])
+        raise ValidationError(f"Too many words: {extra}. Usage: {RENDER_USAGE}.")
+    settings = RenderSettings(
+        resolution=_resolution(options.get("--res"), limits),
+        samples=_positive("--samples", options.get("--samples"), limits.max_samples),
+        engine=_choice("--engine", options.get("--engine"), ENGINES),
+        file_format=_choice("--format", options.get("--format"), tuple(FORMATS)) or "PNG",
+        chunk=_positive("--chunk", options.get("--chunk"), limits.max_chunk) or 1,
+    )
+    return RenderRequest(
+        scene=positional[0],
+        frames=positional[1],
+        settings=settings,
+        assets_prefix=options.get("--assets"),
+        dry_run="--dry-run" in flags,
+    )
+
+
+def _resolution(value: str | None, limits: Limits) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    match = _RESOLUTION.match(value.strip().lower())
+    if match is None:
+        raise ValidationError(
+            f"`--res {value}` is not a resolution: use width x height, e.g. `--res 1920x1080`."
+        )
+    width, height = int(match[1]), int(match[2])
+    max_width, max_height = limits.max_resolution
+    if not (1 <= width <= max_width and 1 <= height <= max_height):
+        raise ValidationError(
+            f"`--res {value}` is outside 1x1 to {max_width}x{max_height}: e.g. `--res 1920x1080`."
+        )
+    return width, height
+
+
+def _positive(name: str, value: str | None, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= maximum:
+        raise ValidationError(
+            f"`{name} {value}` must be a whole number from 1 to {maximum:,}, e.g. `{name} 16`."
+        )
+    return int(value)
+
+
+def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:
+    if value is None:
+        return None
+    upper = value.upper()
+    if upper == "EEVEE":
+        upper = "BLENDER_EEVEE"
+    elif upper == "WORKBENCH":
+        upper = "BLENDER_WORKBENCH"
+    elif upper in ("EXR", "OPENEXR"):
+        upper = "OPEN_EXR"
+    elif upper == "JPG":
+        upper = "JPEG"
+    if upper not in choices:
+        raise ValidationError(
+            f"`{name} {value}` is not one of {', '.join(choices)}: e.g. `{name} {choices[0]}`."
+        )
+    return upper

@@ -1,0 +1,109 @@
+"""What the render services talk to, declared once (events: `backend.events.EventPublisher`): the job store by concern, the queue, the events, the scenes.
+
+The AWS adapters satisfy these (`backend.render.store.DynamoJobs`, `backend.aws.sqs.SqsQueue`,
+`backend.aws.sns.SnsPublisher`, `backend.aws.s3.S3Store`, `backend.budgets.guard.BudgetGuard`); the tests' in-memory
+fakes honour the same conditions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from backend.events import EventPublisher
+from backend.render.estimates import Approval, Estimate
+from backend.render.records import FrameRecord, Job, JobStatus, Recorded
+
+__all__ = [
+    "EventPublisher",
+    "FrameLedger",
+    "GuardReader",
+    "JobQueries",
+    "JobStore",
+    "JobTransitions",
+    "NoticeBook",
+    "ProbeWatcher",
+    "SceneStore",
+    "TaskQueue",
+]
+
+if TYPE_CHECKING:
+    from backend.aws.s3 import ObjectInfo
+    from backend.budgets.guard import GuardState
+
+
+class JobTransitions(Protocol):
+    """Creates jobs and moves their status; each call is one conditional write that one caller wins."""
+
+    def create(self, job: Job) -> tuple[Job, bool]: ...
+    def claim_enqueue(self, job_id: str, probes: bool = False) -> bool: ...
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> None: ...
+    def start(self, job_id: str) -> bool: ...
+    def finish(self, job_id: str) -> Job | None: ...
+    def cancel(self, job_id: str) -> Job: ...
+    def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool: ...
+    def fail(self, job_id: str, reason: str) -> Job | None: ...
+    def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool: ...
+    def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None: ...
+    def clear_awaiting(self, job_id: str) -> None: ...
+
+
+class FrameLedger(Protocol):
+    """A frame's outcome counts once however often it is delivered."""
+
+    def record_frame(self, job_id: str, record: FrameRecord) -> Recorded: ...
+    def note_frame_error(self, job_id: str, frame: int, message: str) -> None: ...
+    def frames(self, job_id: str, first: int | None = None, last: int | None = None) -> list[FrameRecord]: ...
+    def failed_frames(self, job_id: str) -> list[int]: ...
+    def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]: ...
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]: ...
+
+
+class JobQueries(Protocol):
+    """Reading jobs."""
+
+    def get(self, job_id: str) -> Job: ...
+    def recent(self, channel: str, limit: int = 20) -> list[Job]: ...
+    def awaiting_since_before(self, cutoff: float) -> list[str]: ...
+
+
+class NoticeBook(Protocol):
+    """Throttles and one-time claims for what is said about a job."""
+
+    def claim_progress_report(self, job: Job, interval_s: float) -> bool: ...
+    def claim_card_update(self, job: Job, interval_s: float) -> bool: ...
+    def attach_card(self, job_id: str, channel: str, ts: str) -> bool: ...
+    def mark_card_updated(self, job_id: str) -> None: ...
+    def claim_completion_notice(self, job_id: str) -> bool: ...
+    def release_completion_notice(self, job_id: str) -> None: ...
+    def claim_notice(self, job_id: str, name: str) -> bool: ...
+    def release_notice(self, job_id: str, name: str) -> None: ...
+
+
+class JobStore(JobTransitions, FrameLedger, JobQueries, NoticeBook, Protocol):
+    """The whole job store: what the render services are given."""
+
+
+class TaskQueue(Protocol):
+    """A render class's task queue."""
+
+    def send_all(self, bodies: Sequence[str]) -> None: ...
+
+
+class SceneStore(Protocol):
+    """The scenes bucket, as submission checks it."""
+
+    def head(self, bucket: str, key: str) -> ObjectInfo: ...
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]: ...
+
+
+class GuardReader(Protocol):
+    """Whether the budget guard holds new renders for an admin."""
+
+    def state(self) -> GuardState: ...
+
+
+class ProbeWatcher(Protocol):
+    """What happens once a job's probe frames are in (`backend.render.fanout.Fanout`)."""
+
+    def probe_recorded(self, job: Job) -> None: ...

@@ -1,0 +1,125 @@
+"""Frame records: a frame's outcome is written once, in the same transaction that moves the job's counters.
+
+So a frame counts once however many times it is delivered, and `remaining` reaches 0 exactly when every frame is
+accounted for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from botocore.exceptions import ClientError
+
+from backend.aws.base import error_code
+from backend.errors import NotFoundError
+from backend.render.records import FrameOutcome, FrameRecord, Recorded
+from backend.render.store.items import error_sk, frame_from_item, frame_sk, job_key
+from backend.render.store.table import JobTable
+
+
+class FrameLedger(JobTable):
+    """Records frames once and reads them back."""
+
+    def record_frame(self, job_id: str, record: FrameRecord) -> Recorded:
+        """Write a frame's outcome and move the job's counters, once; a repeat changes nothing."""
+        counter = "done" if record.outcome is FrameOutcome.DONE else "failed"
+        item = {
+            "pk": {"S": f"JOB#{job_id}"},
+            "sk": {"S": frame_sk(record.frame)},
+            "frame": {"N": str(record.frame)},
+            "outcome": {"S": record.outcome},
+            "seconds": {"N": repr(round(record.seconds, 4))},
+            "billed_s": {"N": repr(round(record.billed_s, 3))},
+            "output_key": {"S": record.output_key},
+            "error": {"S": record.error[:1000]},
+            "recorded_at": {"N": repr(self._clock())},
+        }
+        try:
+            self.client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self.table_name,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self.table_name,
+                            "Key": job_key(job_id),
+                            "UpdateExpression": f"ADD {counter} :one, remaining :minus_one, billed_s :billed",
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeValues": {
+                                ":one": {"N": "1"},
+                                ":minus_one": {"N": "-1"},
+                                ":billed": {"N": repr(round(record.billed_s, 3))},
+                            },
+                        }
+                    },
+                ]
+            )
+            counted = True
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if error_code(error) != "TransactionCanceledException" or not reasons:
+                raise self.aws_error(error, "record the frame") from error
+            if reasons[0] != "ConditionalCheckFailed":
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    raise NotFoundError(f"There is no render job `{job_id}`.") from error
+                raise self.aws_error(error, "record the frame") from error
+            counted = False  # the frame was recorded by an earlier delivery
+        return Recorded(counted=counted, job=self.get(job_id))
+
+    def note_frame_error(self, job_id: str, frame: int, message: str) -> None:
+        """Remember why a frame's render failed (kept for the failure report; does not count the frame)."""
+        try:
+            self.client.put_item(
+                TableName=self.table_name,
+                Item={
+                    "pk": {"S": f"JOB#{job_id}"},
+                    "sk": {"S": error_sk(frame)},
+                    "error": {"S": message[:1000]},
+                    "at": {"N": repr(self._clock())},
+                },
+            )
+        except ClientError as error:
+            raise self.aws_error(error, "note the frame's error") from error
+
+    def frames(self, job_id: str, first: int | None = None, last: int | None = None) -> list[FrameRecord]:
+        """Recorded frames of a job, optionally only those between `first` and `last`."""
+        low = frame_sk(first if first is not None else 0)
+        high = frame_sk(last) if last is not None else "FRAME#~"
+        records: list[FrameRecord] = []
+        try:
+            paginator = self.client.get_paginator("query")
+            for page in paginator.paginate(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+                ExpressionAttributeValues={
+                    ":pk": {"S": f"JOB#{job_id}"},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
+                ConsistentRead=True,
+            ):
+                records.extend(frame_from_item(item) for item in page["Items"])
+        except ClientError as error:
+            raise self.aws_error(error, "read the job's frames") from error
+        return records
+
+    def failed_frames(self, job_id: str) -> list[int]:
+        """The job's frames recorded as failed, in frame order."""
+        return sorted(record.frame for record in self.frames(job_id) if record.outcome is FrameOutcome.FAILED)
+
+    def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]:
+        """The last error noted for each of these frames, where there is one."""
+        keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": error_sk(frame)}} for frame in frames]
+        items = self._batch_get(keys, "read frame errors")
+        return {int(item["sk"]["S"].split("#")[1]): item["error"]["S"] for item in items}
+
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]:
+        """The records of these frames that exist (the probe frames)."""
+        keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": frame_sk(frame)}} for frame in frames]
+        records = [frame_from_item(item) for item in self._batch_get(keys, "read the probe frames")]
+        return sorted(records, key=lambda record: record.frame)

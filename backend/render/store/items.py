@@ -1,0 +1,158 @@
+"""How a job and its frames lie in the table: keys, and items to records and back (plain data, no calls).
+
+One table holds jobs (`pk=JOB#id, sk=JOB`), their frames (`sk=FRAME#00000042`) and the last error noted for a frame
+(`sk=ERROR#00000042`). A job waiting for Submit carries `awaiting` (the key of the sparse `by_awaiting` index).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from backend.render.estimates import Estimate
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
+from backend.render.tasks import RenderSettings
+
+AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
+ESTIMATE_SET = "est_frame_s = :frame_s, est_render_s = :render_s, est_cost_usd = :cost, est_eta_s = :eta"
+
+
+def job_key(job_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
+
+
+def frame_sk(frame: int) -> str:
+    return f"FRAME#{frame:08d}"
+
+
+def error_sk(frame: int) -> str:
+    return f"ERROR#{frame:08d}"
+
+
+def estimate_values(estimate: Estimate) -> dict[str, Any]:
+    return {
+        ":frame_s": {"N": repr(round(estimate.frame_s, 4))},
+        ":render_s": {"N": repr(round(estimate.render_s, 4))},
+        ":cost": {"N": repr(round(estimate.cost_usd, 6))},
+        ":eta": {"N": repr(round(estimate.eta_s, 1))},
+    }
+
+
+def status_names(statuses: Iterable[JobStatus]) -> str:
+    return ", ".join(f":s_{status}" for status in statuses)
+
+
+def status_values(statuses: Iterable[JobStatus]) -> dict[str, Any]:
+    return {f":s_{status}": {"S": status} for status in statuses}
+
+
+def job_to_item(job: Job) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        **job_key(job.job_id),
+        "job_id": {"S": job.job_id},
+        "status": {"S": job.status},
+        "scene_bucket": {"S": job.scene_bucket},
+        "scene_key": {"S": job.scene_key},
+        "scene_etag": {"S": job.scene_etag},
+        "frames_spec": {"S": job.frames_spec},
+        "total": {"N": str(job.total)},
+        "task_count": {"N": str(job.task_count)},
+        "done": {"N": str(job.done)},
+        "failed": {"N": str(job.failed)},
+        "remaining": {"N": str(job.remaining)},
+        "settings": {"S": json.dumps(job.settings.to_dict())},
+        "output_bucket": {"S": job.output_bucket},
+        "output_prefix": {"S": job.output_prefix},
+        "requested_by": {"S": job.requested_by},
+        "created_at": {"N": repr(job.created_at)},
+        "enqueued": {"BOOL": job.enqueued},
+    }
+    if job.assets_prefix:
+        item["assets_prefix"] = {"S": job.assets_prefix}
+    if job.retry_of:
+        item["retry_of"] = {"S": job.retry_of}
+    if job.channel:  # a key of the by_channel index: DynamoDB refuses it empty
+        item["channel"] = {"S": job.channel}
+    if job.probe_frames:
+        item["probe_frames"] = {"S": ",".join(str(frame) for frame in job.probe_frames)}
+        item["probes_enqueued"] = {"BOOL": job.probes_enqueued}
+    if job.approval:
+        item["approval"] = {"S": job.approval}
+        item["approval_reason"] = {"S": job.approval_reason}
+    if job.status is JobStatus.AWAITING_APPROVAL:
+        item["awaiting"] = {"S": AWAITING}
+        item["awaiting_since"] = {"N": repr(job.awaiting_since or job.created_at)}
+    return item
+
+
+def number(item: dict[str, Any], name: str) -> float | None:
+    return float(Decimal(item[name]["N"])) if name in item else None
+
+
+def job_from_item(item: dict[str, Any]) -> Job:
+    return Job(
+        job_id=item["job_id"]["S"],
+        status=JobStatus(item["status"]["S"]),
+        scene_bucket=item["scene_bucket"]["S"],
+        scene_key=item["scene_key"]["S"],
+        scene_etag=item["scene_etag"]["S"],
+        frames_spec=item["frames_spec"]["S"],
+        total=int(item["total"]["N"]),
+        task_count=int(item["task_count"]["N"]),
+        settings=RenderSettings.from_dict(json.loads(item["settings"]["S"])),
+        output_bucket=item["output_bucket"]["S"],
+        output_prefix=item["output_prefix"]["S"],
+        assets_prefix=item.get("assets_prefix", {}).get("S"),
+        requested_by=item["requested_by"]["S"],
+        channel=item.get("channel", {}).get("S", ""),
+        done=int(item["done"]["N"]),
+        failed=int(item["failed"]["N"]),
+        created_at=number(item, "created_at") or 0.0,
+        started_at=number(item, "started_at"),
+        finished_at=number(item, "finished_at"),
+        enqueued=item.get("enqueued", {}).get("BOOL", False),
+        progress_at=number(item, "progress_at"),
+        card_channel=item.get("card_channel", {}).get("S", ""),
+        card_ts=item.get("card_ts", {}).get("S", ""),
+        card_updated_at=number(item, "card_updated_at"),
+        retry_of=item.get("retry_of", {}).get("S", ""),
+        probe_frames=tuple(
+            int(part) for part in item.get("probe_frames", {}).get("S", "").split(",") if part
+        ),
+        probes_enqueued=item.get("probes_enqueued", {}).get("BOOL", False),
+        estimate=estimate_from_item(item),
+        approval=item.get("approval", {}).get("S", ""),
+        approval_reason=item.get("approval_reason", {}).get("S", ""),
+        awaiting_since=number(item, "awaiting_since"),
+        approved_by=item.get("approved_by", {}).get("S", ""),
+        approved_by_admin=item.get("approved_by_admin", {}).get("BOOL", False),
+        fanned_out_at=number(item, "fanned_out_at"),
+        billed_s=number(item, "billed_s") or 0.0,
+        failure=item.get("failure", {}).get("S", ""),
+        notified="notified_at" in item,
+        awaiting="awaiting" in item,
+    )
+
+
+def estimate_from_item(item: dict[str, Any]) -> Estimate | None:
+    if "est_cost_usd" not in item:
+        return None
+    return Estimate(
+        frame_s=number(item, "est_frame_s") or 0.0,
+        render_s=number(item, "est_render_s") or 0.0,
+        cost_usd=number(item, "est_cost_usd") or 0.0,
+        eta_s=number(item, "est_eta_s") or 0.0,
+    )
+
+
+def frame_from_item(item: dict[str, Any]) -> FrameRecord:
+    return FrameRecord(
+        frame=int(item["frame"]["N"]),
+        outcome=FrameOutcome(item["outcome"]["S"]),
+        seconds=float(item["seconds"]["N"]),
+        output_key=item["output_key"]["S"],
+        error=item["error"]["S"],
+        billed_s=number(item, "billed_s") or 0.0,
+    )

@@ -1,0 +1,94 @@
+"""The jobs table's plumbing shared by every part of the job store: conditional updates and batched reads."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from botocore.exceptions import ClientError
+
+from backend.aws.base import AwsAdapter, error_code
+from backend.errors import NotFoundError
+from backend.render.records import Job
+from backend.render.store.items import job_from_item, job_key
+
+
+class JobTable(AwsAdapter):
+    """One DynamoDB table of jobs and frames; every change to a job item is a conditional update."""
+
+    service: ClassVar[str] = "dynamodb"
+    label: ClassVar[str] = "DynamoDB"
+
+    def __init__(
+        self, table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        super().__init__(client)
+        self.table_name = table_name
+        self._clock = clock
+
+    def get(self, job_id: str) -> Job:
+        """The job as stored now (a strongly consistent read); NotFoundError if there is none."""
+        try:
+            response = self.client.get_item(
+                TableName=self.table_name, Key=job_key(job_id), ConsistentRead=True
+            )
+        except ClientError as error:
+            raise self.aws_error(error, "read the job") from error
+        if "Item" not in response:
+            raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
+        return job_from_item(response["Item"])
+
+    def _transition(
+        self,
+        job_id: str,
+        update: str,
+        values: dict[str, Any],
+        condition: str,
+        now: float | None = None,
+        uses_status: bool = True,
+    ) -> bool:
+        if ":now" in update or ":now" in condition:  # DynamoDB refuses a value the expressions do not use
+            values = {**values, ":now": {"N": repr(self._clock() if now is None else now)}}
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                **({"ExpressionAttributeValues": values} if values else {}),
+                **({"ExpressionAttributeNames": {"#status": "status"}} if uses_status else {}),
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise self.aws_error(error, "update the job") from error
+        return True
+
+    def _update(self, job_id: str, update: str, values: dict[str, Any], condition: str) -> None:
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=job_key(job_id),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                raise NotFoundError(f"There is no render job `{job_id}`.") from error
+            raise self.aws_error(error, "update the job") from error
+
+    def _batch_get(self, keys: list[dict[str, Any]], doing: str) -> list[dict[str, Any]]:
+        """Every item of these keys that exists: 100 keys a call (BatchGetItem's limit), unprocessed ones again."""
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            request = {self.table_name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+            while request:
+                try:
+                    response = self.client.batch_get_item(RequestItems=request)
+                except ClientError as error:
+                    raise self.aws_error(error, doing) from error
+                items.extend(response["Responses"].get(self.table_name, []))
+                request = response.get("UnprocessedKeys") or {}
+        return items

@@ -1,0 +1,157 @@
+"""The one composition root: every service is built here from `Settings`, and nowhere else.
+
+The bot, every Lambda handler, the CLI, the local supervisor and the tests ask `Services` for what they need. Each
+part is built the first time it is asked for, so the Slack ack path never imports boto3, and a handler builds only
+the parts it uses. A test (or the CLI) may hand in any part ready-made: `Services(settings, queue=recording_queue)`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, Any
+
+from backend.config import Settings
+
+if TYPE_CHECKING:
+    from backend.aws.s3 import S3Store
+    from backend.budgets.guard import BudgetGuard
+    from backend.budgets.provider import AwsBudgets
+    from backend.budgets.service import BudgetService
+    from backend.render.desk import JobDesk
+    from backend.render.fanout import Fanout
+    from backend.render.ports import EventPublisher, JobStore, TaskQueue
+    from backend.render.progress import JobReporter
+    from backend.render.submit import SubmissionService
+    from backend.workstations.ec2 import Ec2Workstations
+    from backend.workstations.keepalive import KeepAlive
+    from backend.workstations.leases import DynamoLeases
+    from backend.workstations.service import WorkstationService
+
+
+class Services:
+    """The services of one process, each built on first use and shared after."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time, **given: Any) -> None:
+        self.settings = settings
+        self.clock = clock
+        for name, part in given.items():
+            if not isinstance(getattr(type(self), name, None), cached_property):
+                raise TypeError(f"Services has no part called {name!r}")
+            self.__dict__[name] = part  # what cached_property would have stored
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Services:
+        # Bolt deep-copies the context for each lazy listener: the services (and their AWS clients, which are
+        # thread-safe) are shared, not copied per request.
+        return self
+
+    # -- adapters ----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def store(self) -> S3Store:
+        from backend.aws.s3 import S3Store
+
+        return S3Store()
+
+    @cached_property
+    def jobs(self) -> JobStore:
+        from backend.render.store import DynamoJobs
+
+        return DynamoJobs(self.settings.table_name)
+
+    @cached_property
+    def events(self) -> EventPublisher:
+        from backend.aws.sns import SnsPublisher
+
+        return SnsPublisher(self.settings.events_topic_arn)
+
+    @cached_property
+    def queue(self) -> TaskQueue:
+        from backend.aws.sqs import SqsQueue
+
+        return SqsQueue(self.settings.render_queue_url)
+
+    @cached_property
+    def guard(self) -> BudgetGuard:
+        from backend.budgets.guard import BudgetGuard
+
+        return BudgetGuard(self.settings.table_name, clock=self.clock)
+
+    @cached_property
+    def ec2(self) -> Ec2Workstations:
+        from backend.workstations.ec2 import Ec2Workstations
+
+        return Ec2Workstations()
+
+    @cached_property
+    def leases(self) -> DynamoLeases:
+        from backend.workstations.leases import DynamoLeases
+
+        return DynamoLeases(self.settings.table_name, clock=self.clock)
+
+    @cached_property
+    def budget_provider(self) -> AwsBudgets:
+        from backend.budgets.provider import AwsBudgets
+
+        return AwsBudgets()
+
+    # -- render ------------------------------------------------------------------------------------------------
+
+    @cached_property
+    def fanout(self) -> Fanout:
+        from backend.render.fanout import Fanout
+
+        return Fanout(
+            self.jobs, self.queue, self.settings, events=self.events, guard=self.guard, clock=self.clock
+        )
+
+    @cached_property
+    def reporter(self) -> JobReporter:
+        """What a render worker (or the dead-letter handler) reports to: frames counted, probes followed up."""
+        from backend.render.progress import JobReporter
+
+        return JobReporter(self.jobs, self.events, self.settings.progress_interval_s, probes=self.fanout)
+
+    @cached_property
+    def submissions(self) -> SubmissionService:
+        from backend.render.submit import SubmissionService
+
+        return SubmissionService(self.store, self.jobs, self.fanout, self.settings, clock=self.clock)
+
+    @cached_property
+    def desk(self) -> JobDesk:
+        """The service behind `/render` and `studiobot render`."""
+        from backend.render.desk import JobDesk
+
+        return JobDesk(
+            self.jobs, self.submissions, self.fanout, self.reporter, self.settings.access, clock=self.clock
+        )
+
+    # -- workstations ------------------------------------------------------------------------------------------
+
+    @cached_property
+    def workstations(self) -> WorkstationService:
+        from backend.workstations.service import WorkstationService
+
+        return WorkstationService(self.ec2, self.leases, self.events, self.settings.access, clock=self.clock)
+
+    @cached_property
+    def keepalive(self) -> KeepAlive:
+        from backend.workstations.keepalive import KeepAlive
+
+        return KeepAlive(self.ec2, self.leases, self.events)
+
+    # -- budgets -----------------------------------------------------------------------------------------------
+
+    @cached_property
+    def budgets(self) -> BudgetService:
+        from backend.budgets.service import BudgetService
+
+        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access)
+
+
+@cache
+def from_env() -> Services:
+    """The services of a Lambda container, from its environment, built once per container."""
+    return Services(Settings.from_env())

@@ -1,0 +1,54 @@
+"""The grammar of `/workstations ACTION [NAME] [ARG]` in Slack and `studiobot workstations …`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from backend.errors import ValidationError
+
+WORKSTATIONS_USAGE = (
+    "`/workstations status` · `/workstations start NAME` · `/workstations stop NAME` · "
+    "`/workstations keepalive NAME on|off` · `/workstations extend NAME 4h` · `/workstations help`"
+)
+
+
+@dataclass(frozen=True)
+class WorkstationsCommand:
+    """`/workstations ACTION [NAME] [ARG]`, checked for form."""
+
+    action: str
+    name: str = ""
+    argument: str = ""
+
+
+def parse_workstations(words: Sequence[str]) -> WorkstationsCommand:
+    """Parse the words after `/workstations`; raise ValidationError with the usage."""
+    if not words:
+        return WorkstationsCommand("status")
+    action, rest = words[0].lower(), list(words[1:])
+    if action in ("status", "help"):
+        if rest:
+            raise ValidationError(
+                f"`/workstations {action}` takes nothing more. Usage: {WORKSTATIONS_USAGE}."
+            )
+        return WorkstationsCommand(action)
+    if action in ("start", "stop"):
+        if len(rest) != 1:
+            raise ValidationError(
+                f"Say which workstation to {action}, e.g. `/workstations {action} anim-01`."
+            )
+        return WorkstationsCommand(action, rest[0])
+    if action == "keepalive":
+        if len(rest) != 2 or rest[1].lower() not in ("on", "off"):
+            raise ValidationError(
+                "Say which workstation and `on` or `off`, e.g. `/workstations keepalive anim-01 on`."
+            )
+        return WorkstationsCommand(action, rest[0], rest[1].lower())
+    if action == "extend":
+        if len(rest) != 2:
+            raise ValidationError(
+                "Say which workstation and for how long, e.g. `/workstations extend anim-01 4h`."
+            )
+        return WorkstationsCommand(action, rest[0], rest[1])
+    raise ValidationError(f"`{words[0]}` is not something `/workstations` does. Usage: {WORKSTATIONS_USAGE}.")

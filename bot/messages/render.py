@@ -1,0 +1,310 @@
+"""Render jobs in words: the help, the job card, `/render status` and `list`, the thread replies, and each
+job event as a line for the channel or the terminal (the "Render this scene" modal is in `render_modal.py`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from backend.config import Costs
+from backend.events import JobApproved, JobCompleted, JobEstimated, JobProgress
+from backend.render.estimates import lambda_cost
+from backend.render.frames import compact
+from backend.render.records import Job, JobStatus
+from bot.messages import Blocks, context, duration, money, plain_text, section
+
+STATUS_LABEL = {
+    JobStatus.QUEUED: "⏳ Queued",
+    JobStatus.RUNNING: "🎬 Rendering",
+    JobStatus.DONE: "✅ Done",
+    JobStatus.DONE_WITH_FAILURES: "⚠️ Done with failures",
+    JobStatus.CANCELLED: "🛑 Cancelled",
+    JobStatus.PROBING: "🔍 Probing",
+    JobStatus.AWAITING_APPROVAL: "✋ Waiting for Submit",
+    JobStatus.FAILED: "❌ Stopped",
+    JobStatus.EXPIRED: "⌛ Expired",
+}
+
+HELP = (
+    "*Render a Blender scene on the farm*\n"
+    "`/render SCENE FRAMES [options]` e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`\n"
+    "• FRAMES: `42`, `1-240`, `1-240x2` (every 2nd), `1,5,10-20`\n"
+    "• `--res WxH` `--samples N` `--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE` "
+    "`--format PNG|JPEG|OPEN_EXR` `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
+    "`--dry-run` (check and show the plan, render nothing)\n"
+    "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
+    "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
+)
+
+EVENTS = (JobProgress, JobCompleted, JobEstimated, JobApproved)
+
+
+def _guardrails(costs: Costs) -> str:
+    return (
+        f"Jobs over {costs.probe_over_frames} frames render their first, middle and last frames first: the card then "
+        f"shows what the whole job will cost and take. Over {money(costs.confirm_over_usd)} the job waits for its "
+        f"submitter's *Submit*, over {money(costs.admin_over_usd)} for an admin's."
+    )
+
+
+def help_message(costs: Costs | None = None) -> tuple[str, Blocks]:
+    """`/render help`: the grammar, and when a job waits for a probe or a Submit."""
+    text = HELP + _guardrails(costs or Costs())
+    return text, [section(text)]
+
+
+def progress_bar(done: int, total: int, width: int = 10) -> str:
+    """`▰▰▰▰▱▱▱▱▱▱ 120/240`."""
+    filled = 0 if total <= 0 else round(width * done / total)
+    if 0 < done < total:
+        filled = min(max(filled, 1), width - 1)  # started shows a block; unfinished never looks full
+    return f"{'▰' * filled}{'▱' * (width - filled)} {done}/{total}"
+
+
+def eta(job: Job, now: float) -> str:
+    """Time left: at the pace since the frames were queued once some have finished, before that the estimate's."""
+    if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        return ""
+    since = job.fanned_out_at or job.started_at
+    finished = job.done + job.failed - len(job.probe_frames)  # the probes finished before the fan-out
+    if since is not None and finished > 0:
+        return duration((now - since) / finished * job.remaining)
+    if job.estimate is not None:
+        return "about " + duration(max(0.0, job.estimate.eta_s - (now - (since or now))))
+    return ""
+
+
+def cost_line(job: Job, costs: Costs) -> str:
+    """`Estimate $2.40 · cost so far $0.31` (or the measured cost alone, for a job nobody estimated)."""
+    parts = []
+    if job.estimate is not None:
+        parts.append(f"estimate {money(job.estimate.cost_usd)}")
+    if job.billed_s > 0:
+        spent = money(lambda_cost(job.billed_s, job.done + job.failed, costs))
+        parts.append(f"cost {spent}" if job.status.is_final else f"cost so far {spent}")
+    return _sentence(" · ".join(parts))
+
+
+def _button(
+    action_id: str, label: str, value: str, style: str = "", confirm: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    button: dict[str, Any] = {"type": "button", "action_id": action_id, "text": plain_text(label)}
+    if style:
+        button["style"] = style
+    button["value"] = value
+    if confirm:
+        button["confirm"] = confirm
+    return button
+
+
+def _confirm(title: str, text: str, confirm: str, deny: str) -> dict[str, Any]:
+    return {
+        "title": plain_text(title),
+        "text": {"type": "mrkdwn", "text": text},
+        "confirm": plain_text(confirm),
+        "deny": plain_text(deny),
+    }
+
+
+def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blocks]:
+    """The job card in the channel: who, what, progress, cost, and the buttons; updated in place."""
+    finished = job.done + job.failed
+    label = STATUS_LABEL[job.status]
+    text = f"{label} `{job.job_id}`: {job.scene_key} frames {job.frames_spec} ({finished}/{job.total})"
+    end = job.finished_at if job.status.is_final and job.finished_at else now
+    timing = f"elapsed {duration(end - job.created_at)}"
+    if remaining := eta(job, now):
+        timing += f" · ETA {remaining}"
+    if money_line := cost_line(job, costs or Costs()):
+        timing += f"\n{money_line}"
+    counts = f"{job.done} done" + (f" · {job.failed} failed" if job.failed else "")
+    retry_note = f" · retry of `{job.retry_of}`" if job.retry_of else ""
+    blocks: Blocks = [
+        section(
+            f"*{label}* · `{job.scene_key}` · frames `{job.frames_spec}` · by <@{job.requested_by}>{retry_note}"
+        ),
+        section(f"`{progress_bar(finished, job.total)}`  {counts}\n{timing}"),
+    ]
+    if note := _phase_note(job, now, costs or Costs()):
+        blocks.append(section(note))
+    blocks.append(context(f"Job `{job.job_id}` · {job.settings.describe()}"))
+    buttons = []
+    if job.status is JobStatus.AWAITING_APPROVAL:
+        who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> or an admin"
+        ask = f"{_sentence(job.approval_reason)}. Only {who} can submit it."
+        sure = _confirm("Render the whole job?", ask, "Submit", "Not yet")
+        buttons.append(_button("job_submit", "Submit", job.job_id, "primary", sure))
+    if not job.status.is_final:
+        skipped = f"Frames not yet rendered in `{job.job_id}` will be skipped."
+        sure = _confirm("Cancel this render?", skipped, "Cancel render", "Keep rendering")
+        buttons.append(_button("job_cancel", "Cancel", job.job_id, "danger", sure))
+    if job.status is JobStatus.DONE_WITH_FAILURES:
+        buttons.append(_button("job_retry", "Retry failed", job.job_id))
+    if job.done:
+        buttons.append(_button("job_outputs", "Outputs", job.job_id))
+    if buttons:
+        blocks.append({"type": "actions", "block_id": f"job:{job.job_id}", "elements": buttons})
+    return text, blocks
+
+
+def _phase_note(job: Job, now: float, costs: Costs) -> str:
+    """What the job is doing between phases, or why it ended early."""
+    if job.status is JobStatus.PROBING:
+        frames = ", ".join(str(frame) for frame in job.probe_frames)
+        return f"🔍 Rendering frames {frames} first, to see what the whole job will cost and take."
+    if job.status is JobStatus.AWAITING_APPROVAL:
+        who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> (or an admin)"
+        expires = (job.awaiting_since or now) + costs.confirm_expiry_s
+        # Slack shows the time in each reader's own zone; the card is not updated while it waits
+        fallback = datetime.fromtimestamp(expires, UTC).strftime("%H:%M UTC")
+        what = ""
+        if job.estimate is not None:
+            what = f"The rest takes about {duration(job.estimate.eta_s)}, {costs.concurrency:,} renders at a time. "
+        return (
+            f"✋ Waiting for {who} to press *Submit*: {job.approval_reason}. {what}"
+            f"Expires at <!date^{int(expires)}^{{time}}|{fallback}> if nobody does."
+        )
+    if job.status in (JobStatus.FAILED, JobStatus.EXPIRED) and job.failure:
+        mark = "❌" if job.status is JobStatus.FAILED else "⌛"
+        return f"{mark} {_sentence(job.failure)}. Nothing more was rendered."
+    return ""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def status_message(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blocks]:
+    """`/render status JOB`: the card's content, sent to the asker only."""
+    return job_card(job, now, costs)
+
+
+def approval_request(job: Job, admins: frozenset[str]) -> str:
+    """The thread reply when a job's estimate needs someone's Submit."""
+    cost = f"{money(job.estimate.cost_usd)} and about {duration(job.estimate.eta_s)}" if job.estimate else ""
+    if job.approval == "admin":
+        who = (
+            " ".join(f"<@{admin}>" for admin in sorted(admins)) or "An admin (none is set: STUDIOBOT_ADMINS)"
+        )
+        ask = f"{who}: `{job.job_id}` by <@{job.requested_by}> needs an admin's *Submit*"
+    else:
+        ask = f"<@{job.requested_by}>: `{job.job_id}` waits for your *Submit*"
+    estimate = f" The whole job: {cost}." if cost else ""
+    return f"✋ {ask} ({job.approval_reason}).{estimate} Press *Submit* on the card, or `/render submit {job.job_id}`."
+
+
+def approved_note(job: Job, by: str) -> str:
+    """The thread reply when someone pressed Submit."""
+    if job.status is JobStatus.PROBING:
+        return f"▶️ <@{by}> submitted `{job.job_id}`: its probe frames render first."
+    return f"▶️ <@{by}> submitted `{job.job_id}`: {job.remaining:,} frames are on their way."
+
+
+def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
+    """`/render list`: the channel's recent jobs, the asker's first."""
+    if not jobs:
+        text = "No renders in this channel yet: try `/render help`."
+        return text, [section(text)]
+    ordered = sorted(jobs, key=lambda job: (job.requested_by != user_id, -job.created_at))
+    lines = []
+    for job in ordered[:15]:
+        finished = job.done + job.failed
+        lines.append(
+            f"`{job.job_id}` {STATUS_LABEL[job.status]} · `{job.scene_key}` `{job.frames_spec}` · "
+            f"{finished}/{job.total} · <@{job.requested_by}> · {duration(now - job.created_at)} ago"
+        )
+    text = "Recent renders in this channel:\n" + "\n".join(lines)
+    return text, [section(text)]
+
+
+def completion_reply(
+    job: Job,
+    failed_frames: list[int],
+    outputs_link: str | None,
+    failed_reasons: dict[int, str],
+    costs: Costs | None = None,
+) -> str:
+    """The thread reply that comes with the preview pictures."""
+    took = duration((job.finished_at or job.created_at) - job.created_at)
+    if job.status is JobStatus.FAILED:
+        text = (
+            f"❌ <@{job.requested_by}> render `{job.job_id}` of `{job.scene_key}` stopped: {job.failure}. "
+            f"Nothing more was rendered: fix the scene, then render it again."
+        )
+    elif job.status is JobStatus.EXPIRED:
+        text = (
+            f"⌛ <@{job.requested_by}> render `{job.job_id}` of `{job.scene_key}` expired: {job.failure}. "
+            f"Nothing more was rendered: `/render {job.scene_key} {job.frames_spec}` asks again."
+        )
+    else:
+        text = _finished_text(job, failed_frames, failed_reasons, took)
+    if money_line := cost_line(job, costs or Costs()):
+        text += f"\n{money_line}."
+    if outputs_link:
+        text += f"\n<{outputs_link}|Download the frames> (link valid 7 days)"
+    return text
+
+
+def _finished_text(job: Job, failed_frames: list[int], failed_reasons: dict[int, str], took: str) -> str:
+    if job.status is JobStatus.DONE:
+        text = f"✅ <@{job.requested_by}> all {job.total} frames of `{job.scene_key}` rendered in {took}."
+    elif job.status is JobStatus.DONE_WITH_FAILURES:
+        text = (
+            f"⚠️ <@{job.requested_by}> {job.done} of {job.total} frames of `{job.scene_key}` rendered in {took}; "
+            f"{job.failed} failed: `{compact(failed_frames)}`. Press *Retry failed* or `/render retry {job.job_id}`."
+        )
+        for frame, reason in list(failed_reasons.items())[:3]:
+            text += f"\n• frame {frame}: {reason[:200]}"
+    else:
+        text = f"🛑 Render `{job.job_id}` was cancelled: {job.done} of {job.total} frames were rendered."
+    return text
+
+
+def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved) -> str:
+    """A job event as one line for the channel or the terminal."""
+    if isinstance(event, JobProgress):
+        failed = f", {event.failed} failed" if event.failed else ""
+        return f"⏳ Render `{event.job_id}` ({event.scene_key}): {progress_bar(event.done + event.failed, event.total)}{failed}"
+    if isinstance(event, JobCompleted):
+        return _completed(event)
+    if isinstance(event, JobEstimated):
+        cost = f"{money(event.estimated_cost_usd)}, about {duration(event.estimated_eta_s)} more"
+        if not event.approval:
+            return f"🔍 Render `{event.job_id}`: probe frames rendered; the whole job: {cost}. Rendering the rest."
+        who = "an admin's" if event.approval == "admin" else f"<@{event.requested_by}>'s (or an admin's)"
+        return (
+            f"✋ Render `{event.job_id}`: the whole job: {cost}. It waits for {who} Submit ({event.reason}): "
+            f"`/render submit {event.job_id}`."
+        )
+    return f"▶️ Render `{event.job_id}` submitted by <@{event.by}>."
+
+
+def _completed(event: JobCompleted) -> str:
+    took = duration(event.finished_at - event.created_at) if event.finished_at and event.created_at else ""
+    who = f" for <@{event.requested_by}>" if event.requested_by.startswith(("U", "W")) else ""
+    outputs = f"s3://{event.output_bucket}/{event.output_prefix}"
+    if event.status == "done":
+        frames = "the frame" if event.total == 1 else f"all {event.total} frames"
+        return f"✅ Render `{event.job_id}`{who} finished: {frames} of `{event.scene_key}` in {took}. Outputs: {outputs}"
+    if event.status == "done_with_failures":
+        failed = compact(event.failed_frames) or str(event.failed)
+        return (
+            f"⚠️ Render `{event.job_id}`{who} finished with {event.failed} failed frame"
+            f"{'s' if event.failed != 1 else ''} ({failed}): {event.done} of {event.total} frames of "
+            f"`{event.scene_key}` rendered in {took}. `/render retry {event.job_id}` renders the failed ones again. "
+            f"Outputs: {outputs}"
+        )
+    if event.status in ("failed", "expired"):
+        frames = compact(event.failed_frames) or "a probe frame"
+        what = (
+            f"stopped: probe frame {frames} failed"
+            if event.status == "failed"
+            else "expired: nobody pressed Submit"
+        )
+        return f"❌ Render `{event.job_id}`{who} of `{event.scene_key}` {what}. Nothing more was rendered."
+    if event.status == "cancelled":
+        return (
+            f"🛑 Render `{event.job_id}`{who} was cancelled: {event.done} of {event.total} frames of "
+            f"`{event.scene_key}` were rendered. Outputs: {outputs}"
+        )
+    return f"Render `{event.job_id}` ended: {event.status}."

@@ -1,0 +1,71 @@
+"""The "Render this scene" shortcut's modals: the form for a shared .blend, or a notice when there is none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.messages import plain_text, section
+
+
+def _input(
+    block_id: str, label: str, placeholder: str, initial: str = "", optional: bool = False
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": "value",
+        "placeholder": plain_text(placeholder),
+    }
+    if initial:
+        element["initial_value"] = initial
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": optional,
+        "label": plain_text(label),
+        "element": element,
+    }
+
+
+def _select(block_id: str, label: str, options: list[str], initial: str) -> dict[str, Any]:
+    choices = [{"text": plain_text(option), "value": option} for option in options]
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain_text(label),
+        "element": {
+            "type": "static_select",
+            "action_id": "value",
+            "options": choices,
+            "initial_option": next(choice for choice in choices if choice["value"] == initial),
+        },
+    }
+
+
+def render_modal(file_name: str, private_metadata: str) -> dict[str, Any]:
+    """ "Render this scene": frames and settings for a .blend shared in a channel."""
+    return {
+        "type": "modal",
+        "callback_id": "render_scene",
+        "private_metadata": private_metadata,
+        "title": plain_text("Render this scene"),
+        "submit": plain_text("Render"),
+        "close": plain_text("Cancel"),
+        "blocks": [
+            section(f"Render `{file_name}` on the farm. The file is copied into the scenes bucket first."),
+            _input("frames", "Frames", "1-240, 1-240x2 or 1,5,10-20", "1-24"),
+            _input("res", "Resolution", "1920x1080 (empty: the scene's)", optional=True),
+            _input("samples", "Samples", "64 (empty: the scene's)", optional=True),
+            _select("engine", "Engine", ["scene", "CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE"], "scene"),
+            _select("format", "Format", ["PNG", "JPEG", "OPEN_EXR"], "PNG"),
+        ],
+    }
+
+
+def notice_modal(title: str, text: str) -> dict[str, Any]:
+    """A modal that only says something (e.g. there is no scene in that message)."""
+    return {
+        "type": "modal",
+        "title": plain_text(title[:24]),
+        "close": plain_text("OK"),
+        "blocks": [section(text)],
+    }

@@ -1,0 +1,290 @@
+"""An in-memory job store that honours the same conditions as `backend.render.store.DynamoJobs`.
+
+Every transition checks what the DynamoDB condition expression checks and returns False (or raises the same
+error) when it would fail, so fan-out, probe and approval logic can be tested without moto. The contract test in
+`tests/functional/test_job_store_contract.py` runs one scenario against both stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from backend.errors import ConflictError, NotFoundError
+from backend.events import Event
+from backend.render.estimates import Approval, Estimate
+from backend.render.records import ACTIVE, FINAL, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
+from backend.render.store import ENQUEUE_LEASE_S
+
+
+@dataclasses.dataclass
+class _Row:
+    job: Job
+    claims: dict[str, float] = dataclasses.field(default_factory=dict)  # enqueue leases, notices, throttles
+
+
+class InMemoryJobs:
+    """Jobs, frames and notices in dictionaries; one lock makes each call atomic like a conditional write."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._rows: dict[str, _Row] = {}
+        self._frames: dict[str, dict[int, FrameRecord]] = {}
+        self._errors: dict[str, dict[int, str]] = {}
+        self._lock = threading.Lock()
+
+    # -- helpers for tests ---------------------------------------------------------------------------------------
+
+    def claimed(self, job_id: str, name: str) -> bool:
+        """Whether a notice (`estimate`, `approved`…) or claim is held."""
+        return name in self._row(job_id).claims
+
+    # -- queries -------------------------------------------------------------------------------------------------
+
+    def get(self, job_id: str) -> Job:
+        return self._row(job_id).job
+
+    def recent(self, channel: str, limit: int = 20) -> list[Job]:
+        jobs = [row.job for row in self._rows.values() if row.job.channel == channel]
+        return sorted(jobs, key=lambda job: job.created_at, reverse=True)[:limit]
+
+    def awaiting_since_before(self, cutoff: float) -> list[str]:
+        return [
+            row.job.job_id
+            for row in self._rows.values()
+            if row.job.awaiting and (row.job.awaiting_since or 0.0) <= cutoff
+        ]
+
+    # -- transitions ---------------------------------------------------------------------------------------------
+
+    def create(self, job: Job) -> tuple[Job, bool]:
+        with self._lock:
+            if job.job_id in self._rows:
+                return self._rows[job.job_id].job, False
+            awaiting = job.status is JobStatus.AWAITING_APPROVAL
+            stored = dataclasses.replace(
+                job,
+                awaiting=awaiting,
+                awaiting_since=(job.awaiting_since or job.created_at) if awaiting else job.awaiting_since,
+            )
+            self._rows[job.job_id] = _Row(stored)
+            return stored, True
+
+    def claim_enqueue(self, job_id: str, probes: bool = False, lease_s: float = ENQUEUE_LEASE_S) -> bool:
+        now = self._clock()
+        with self._lock:
+            row = self._row(job_id)
+            done = row.job.probes_enqueued if probes else row.job.enqueued
+            claim = "probes_claimed_at" if probes else "enqueue_claimed_at"
+            if done or row.claims.get(claim, float("-inf")) > now - lease_s:
+                return False
+            row.claims[claim] = now
+            return True
+
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> None:
+        if probes:
+            self._set(job_id, probes_enqueued=True)
+        else:
+            self._set(job_id, enqueued=True, fanned_out_at=self._clock())
+
+    def start(self, job_id: str) -> bool:
+        return self._move(job_id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, started_at=self._clock())
+
+    def finish(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING) or job.remaining != 0:
+                return None
+            final = JobStatus.DONE if job.failed == 0 else JobStatus.DONE_WITH_FAILURES
+            return self._put(job, status=final, finished_at=self._clock())
+
+    def cancel(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.status not in ACTIVE:
+                raise ConflictError(
+                    f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel."
+                )
+            return self._put(job, status=JobStatus.CANCELLED, finished_at=self._clock(), awaiting=False)
+
+    def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
+        now = self._clock()
+        changes: dict[str, Any] = {"estimate": estimate}
+        if approval is None:
+            changes["status"] = JobStatus.RUNNING
+        else:
+            changes |= {
+                "status": JobStatus.AWAITING_APPROVAL,
+                "approval": approval.who,
+                "approval_reason": approval.reason,
+                "awaiting": True,
+                "awaiting_since": now,
+            }
+        return self._move(job_id, {JobStatus.PROBING}, **changes)
+
+    def fail(self, job_id: str, reason: str) -> Job | None:
+        changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}
+        return self.get(job_id) if self._move(job_id, {JobStatus.PROBING}, **changes) else None
+
+    def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool:
+        return self._move(
+            job_id,
+            {JobStatus.AWAITING_APPROVAL},
+            status=next_status,
+            approved_by=by,
+            approved_by_admin=by_admin,
+            approval="",
+            awaiting=False,
+        )
+
+    def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.status is not JobStatus.AWAITING_APPROVAL or (job.awaiting_since or 0.0) > cutoff:
+                return None
+            return self._put(job, status=JobStatus.EXPIRED, failure=reason, finished_at=self._clock())
+
+    def clear_awaiting(self, job_id: str) -> None:
+        self._set(job_id, awaiting=False)
+
+    # -- frames --------------------------------------------------------------------------------------------------
+
+    def record_frame(self, job_id: str, record: FrameRecord) -> Recorded:
+        with self._lock:
+            job = self._row(job_id).job
+            frames = self._frames.setdefault(job_id, {})
+            if record.frame in frames:
+                return Recorded(counted=False, job=job)
+            frames[record.frame] = dataclasses.replace(record, error=record.error[:1000])
+            counter = "done" if record.outcome is FrameOutcome.DONE else "failed"
+            job = self._put(
+                job,
+                **{counter: getattr(job, counter) + 1},
+                billed_s=job.billed_s + round(record.billed_s, 3),
+            )
+            return Recorded(counted=True, job=job)
+
+    def note_frame_error(self, job_id: str, frame: int, message: str) -> None:
+        self._errors.setdefault(job_id, {})[frame] = message[:1000]
+
+    def frames(self, job_id: str, first: int | None = None, last: int | None = None) -> list[FrameRecord]:
+        low, high = first if first is not None else 0, last if last is not None else float("inf")
+        records = self._frames.get(job_id, {})
+        return [records[frame] for frame in sorted(records) if low <= frame <= high]
+
+    def failed_frames(self, job_id: str) -> list[int]:
+        return [record.frame for record in self.frames(job_id) if record.outcome is FrameOutcome.FAILED]
+
+    def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]:
+        errors = self._errors.get(job_id, {})
+        return {frame: errors[frame] for frame in frames if frame in errors}
+
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]:
+        records = self._frames.get(job_id, {})
+        return [records[frame] for frame in sorted(set(frames)) if frame in records]
+
+    # -- notices -------------------------------------------------------------------------------------------------
+
+    def claim_progress_report(self, job: Job, interval_s: float) -> bool:
+        return self._claim_interval(job.job_id, "progress_at", interval_s)
+
+    def claim_card_update(self, job: Job, interval_s: float) -> bool:
+        return self._claim_interval(job.job_id, "card_updated_at", interval_s)
+
+    def attach_card(self, job_id: str, channel: str, ts: str) -> bool:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.card_ts:
+                return False
+            self._put(job, card_channel=channel, card_ts=ts, card_updated_at=self._clock())
+            return True
+
+    def mark_card_updated(self, job_id: str) -> None:
+        self._set(job_id, card_updated_at=self._clock())
+
+    def claim_completion_notice(self, job_id: str) -> bool:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.notified or job.status not in FINAL:
+                return False
+            self._put(job, notified=True)
+            return True
+
+    def release_completion_notice(self, job_id: str) -> None:
+        self._set(job_id, notified=False)
+
+    def claim_notice(self, job_id: str, name: str) -> bool:
+        with self._lock:
+            row = self._row(job_id)
+            if f"notice_{name}" in row.claims:
+                return False
+            row.claims[f"notice_{name}"] = self._clock()
+            return True
+
+    def release_notice(self, job_id: str, name: str) -> None:
+        with self._lock:
+            self._row(job_id).claims.pop(f"notice_{name}", None)
+
+    # -- plumbing ------------------------------------------------------------------------------------------------
+
+    def _row(self, job_id: str) -> _Row:
+        if job_id not in self._rows:
+            raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
+        return self._rows[job_id]
+
+    def _put(self, job: Job, **changes: Any) -> Job:
+        stored = dataclasses.replace(job, **changes)
+        self._rows[job.job_id].job = stored
+        return stored
+
+    def _set(self, job_id: str, **changes: Any) -> None:
+        with self._lock:
+            self._put(self._row(job_id).job, **changes)
+
+    def _move(self, job_id: str, allowed: set[JobStatus], **changes: Any) -> bool:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.status not in allowed:
+                return False
+            self._put(job, **changes)
+            return True
+
+    def _claim_interval(self, job_id: str, attribute: str, interval_s: float) -> bool:
+        now = self._clock()
+        with self._lock:
+            job = self._row(job_id).job
+            last = getattr(job, attribute)
+            if last is not None and last > now - interval_s:
+                return False
+            self._put(job, **{attribute: now})
+            return True
+
+
+class RecordingQueue:
+    """A task queue that keeps what was sent, in order (one list per `send_all`)."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    def send_all(self, bodies: Sequence[str]) -> None:
+        self.batches.append(list(bodies))
+
+    @property
+    def bodies(self) -> list[str]:
+        return [body for batch in self.batches for body in batch]
+
+
+class RecordingEvents:
+    """An event publisher that keeps what was published."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def publish(self, event: Event) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list[Any]:
+        return [event for event in self.events if isinstance(event, kind)]

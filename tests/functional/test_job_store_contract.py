@@ -1,0 +1,150 @@
+"""One contract, two job stores: DynamoDB (moto) and the in-memory fake the unit tests use answer alike."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from moto import mock_aws
+
+from backend.errors import ConflictError, NotFoundError
+from backend.render.estimates import Approval, Estimate
+from backend.render.ports import JobStore
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
+from backend.render.store import DynamoJobs
+from backend.render.tasks import RenderSettings
+from local.stack import deploy
+from tests.fakes.jobs import InMemoryJobs
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["dynamodb", "in-memory"])
+def store(request: pytest.FixtureRequest) -> Iterator[tuple[JobStore, Clock]]:
+    clock = Clock()
+    if request.param == "in-memory":
+        yield InMemoryJobs(clock), clock
+        return
+    with mock_aws():
+        yield DynamoJobs(deploy(None).settings().table_name, clock=clock), clock
+
+
+def _job(job_id: str, status: JobStatus = JobStatus.QUEUED, total: int = 3, **extra: object) -> Job:
+    return Job(
+        job_id=job_id,
+        status=status,
+        scene_bucket="scenes",
+        scene_key="scenes/shot.blend",
+        scene_etag="etag",
+        frames_spec=f"1-{total}",
+        total=total,
+        task_count=total,
+        settings=RenderSettings(),
+        output_bucket="outputs",
+        output_prefix=f"outputs/{job_id}/",
+        requested_by="U0ARTIST",
+        channel="C1",
+        created_at=1_800_000_000.0,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _done(frame: int, billed_s: float = 2.0) -> FrameRecord:
+    return FrameRecord(
+        frame, FrameOutcome.DONE, seconds=1.0, output_key=f"out/{frame}.png", billed_s=billed_s
+    )
+
+
+def test_creation_and_frames_count_once(store: tuple[JobStore, Clock]) -> None:
+    jobs, _ = store
+    assert jobs.create(_job("r1"))[1] is True
+    assert jobs.create(_job("r1"))[1] is False
+    assert jobs.start("r1") is True and jobs.start("r1") is False
+    assert jobs.record_frame("r1", _done(1)).counted is True
+    assert jobs.record_frame("r1", _done(1)).counted is False
+    failed = jobs.record_frame("r1", FrameRecord(2, FrameOutcome.FAILED, error="no camera"))
+    assert failed.counted and failed.job.remaining == 1 and failed.job.failed == 1
+    assert jobs.finish("r1") is None  # a frame remains
+    jobs.record_frame("r1", _done(3))
+    finished = jobs.finish("r1")
+    assert finished is not None and finished.status is JobStatus.DONE_WITH_FAILURES
+    assert jobs.finish("r1") is None
+    assert jobs.failed_frames("r1") == [2] and [r.frame for r in jobs.frames_at("r1", [3, 1, 9])] == [1, 3]
+    assert [r.frame for r in jobs.frames("r1", 2, 3)] == [2, 3]
+    assert jobs.get("r1").billed_s == pytest.approx(4.0)
+    with pytest.raises(ConflictError, match="already done with failures"):
+        jobs.cancel("r1")
+    with pytest.raises(NotFoundError):
+        jobs.get("nope")
+
+
+def test_enqueue_claims_are_leases(store: tuple[JobStore, Clock]) -> None:
+    jobs, clock = store
+    jobs.create(_job("r2"))
+    assert jobs.claim_enqueue("r2") is True
+    assert jobs.claim_enqueue("r2") is False  # another enqueue holds the lease
+    clock.now += 901
+    assert jobs.claim_enqueue("r2") is True  # the one that held it died
+    jobs.mark_enqueued("r2")
+    clock.now += 901
+    assert jobs.claim_enqueue("r2") is False and jobs.get("r2").enqueued
+
+
+def test_probes_approval_and_expiry_move_once(store: tuple[JobStore, Clock]) -> None:
+    jobs, clock = store
+    jobs.create(_job("r3", JobStatus.PROBING, total=100, probe_frames=(1, 50, 100)))
+    guess = Estimate(frame_s=600.0, render_s=590.0, cost_usd=10.0, eta_s=60.0)
+    asked = Approval("submitter", "the estimate $10.00 is over $5.00")
+    assert jobs.settle_probes("r3", guess, asked) is True
+    assert jobs.settle_probes("r3", guess, None) is False
+    waiting = jobs.get("r3")
+    assert (
+        waiting.status is JobStatus.AWAITING_APPROVAL and waiting.awaiting and waiting.approval == "submitter"
+    )
+    assert jobs.awaiting_since_before(clock.now - 60) == []
+    assert jobs.awaiting_since_before(clock.now) == ["r3"]
+    assert jobs.expire("r3", clock.now - 60, "too late") is None  # not waiting long enough
+    assert jobs.approve("r3", "U0ARTIST", False, JobStatus.RUNNING) is True
+    assert jobs.approve("r3", "U0ARTIST", False, JobStatus.RUNNING) is False
+    assert not jobs.get("r3").awaiting and jobs.get("r3").approved_by == "U0ARTIST"
+
+    jobs.create(_job("r4", JobStatus.PROBING, total=100, probe_frames=(1, 50, 100)))
+    jobs.settle_probes("r4", guess, asked)
+    clock.now += 1800
+    expired = jobs.expire("r4", clock.now, "nobody pressed Submit")
+    assert expired is not None and expired.status is JobStatus.EXPIRED and expired.awaiting
+    assert jobs.expire("r4", clock.now, "nobody pressed Submit") is None
+    jobs.clear_awaiting("r4")
+    assert jobs.awaiting_since_before(clock.now) == []
+
+    jobs.create(_job("r5", JobStatus.PROBING, total=100, probe_frames=(1, 50, 100)))
+    failed = jobs.fail("r5", "probe frame 50 failed")
+    assert failed is not None and failed.status is JobStatus.FAILED and jobs.fail("r5", "again") is None
+
+
+def test_notices_are_claimed_once_and_can_be_given_back(store: tuple[JobStore, Clock]) -> None:
+    jobs, clock = store
+    jobs.create(_job("r6", total=1))
+    assert jobs.claim_completion_notice("r6") is False  # not over yet
+    assert jobs.attach_card("r6", "C1", "1.0") is True and jobs.attach_card("r6", "C1", "2.0") is False
+    assert jobs.get("r6").card_ts == "1.0"
+    assert jobs.claim_notice("r6", "estimate") is True and jobs.claim_notice("r6", "estimate") is False
+    jobs.release_notice("r6", "estimate")
+    assert jobs.claim_notice("r6", "estimate") is True
+    jobs.record_frame("r6", _done(1))
+    jobs.finish("r6")
+    assert jobs.claim_completion_notice("r6") is True and jobs.claim_completion_notice("r6") is False
+    jobs.release_completion_notice("r6")
+    assert jobs.claim_completion_notice("r6") is True
+    clock.now += 10
+    throttle: Callable[[Job, float], bool] = jobs.claim_progress_report
+    assert throttle(jobs.get("r6"), 5.0) is True
+    assert throttle(jobs.get("r6"), 5.0) is False
+    clock.now += 6
+    assert throttle(jobs.get("r6"), 5.0) is True
