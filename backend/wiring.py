@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from backend.budgets.guard import BudgetGuard
     from backend.budgets.provider import AwsBudgets
     from backend.budgets.service import BudgetService
+    from backend.render.announce import Announcer
     from backend.render.desk import JobDesk
     from backend.render.fanout import Fanout
     from backend.render.ports import EventPublisher, JobStore, TaskQueue
@@ -127,6 +128,13 @@ class Services:
         return JobDesk(
             self.jobs, self.submissions, self.fanout, self.reporter, self.settings.access, clock=self.clock
         )
+
+    @cached_property
+    def announcer(self) -> Announcer:
+        """What the notifier asks before it says anything about a job."""
+        from backend.render.announce import Announcer
+
+        return Announcer(self.jobs, self.settings.card_update_interval_s)
 
     # -- workstations ------------------------------------------------------------------------------------------
 

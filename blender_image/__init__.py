@@ -1,0 +1,1 @@
+"""The render image: the task handler, the worker, and the only runtime `import bpy` (blender.py)."""

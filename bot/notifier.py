@@ -11,7 +11,6 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
-from backend.config import CLI_CHANNEL
 from backend.events import (
     BudgetAlert,
     BudgetGuardChanged,
@@ -26,8 +25,9 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
+from backend.render.announce import ESTIMATE, Completion
 from backend.render.previews import animated_preview, contact_sheet, evenly
-from backend.render.store import FrameOutcome, Job, JobStatus
+from backend.render.records import Job
 from backend.wiring import Services
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
@@ -96,36 +96,31 @@ class SlackNotifier:
                 self.client.chat_postMessage(channel=channel, text=text, blocks=buttons)
 
     def _progress(self, event: JobProgress) -> None:
-        jobs = self.services.jobs
-        job = jobs.get(event.job_id)
-        if not job.card_ts or job.status.is_final:
-            return  # no card yet (the bot posts it), or the final update is the completion's
-        if jobs.claim_card_update(job, self.interval_s):
+        job = self.services.announcer.card_to_update(event.job_id)
+        if job is not None:
             self._update_card(job)
-            # Counted from when Slack took the update, so the next one is ≥ the interval later on Slack's side too.
-            jobs.mark_card_updated(job.job_id)
+            self.services.announcer.card_updated(job.job_id)
 
     def _moved_on(self, event: JobEstimated | JobApproved) -> None:
         """Probes estimated, or Submit pressed: the card shows it at once (spaced), the thread says it once."""
-        jobs = self.services.jobs
-        job = jobs.get(event.job_id)
-        if not job.card_ts or job.status.is_final:
+        announcer = self.services.announcer
+        job = announcer.card_moved_on(event.job_id)
+        if job is None:
             return
         self._refresh_card(job)
-        notice = "estimate" if isinstance(event, JobEstimated) else "approved"
-        job = jobs.get(job.job_id)
-        if isinstance(event, JobEstimated) and job.status is not JobStatus.AWAITING_APPROVAL:
-            return  # it went on by itself (or was submitted meanwhile): the card says enough
-        if not jobs.claim_notice(job.job_id, notice):
-            return  # SNS delivered this event before
-        if isinstance(event, JobEstimated):
-            text = approval_request(job, self.services.settings.access.admins)
+        notice = announcer.notice(event)  # asked after the card: the job may have moved on meanwhile
+        if notice is None:
+            return
+        if notice.kind == ESTIMATE:
+            text = approval_request(notice.job, self.services.settings.access.admins)
         else:
-            text = approved_note(job, event.by)
+            text = approved_note(notice.job, notice.by)
         try:
-            self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+            self.client.chat_postMessage(
+                channel=notice.job.card_channel, thread_ts=notice.job.card_ts, text=text
+            )
         except Exception:
-            jobs.release_notice(job.job_id, notice)  # the redelivery will try again
+            announcer.notice_not_posted(notice)  # the redelivery will try again
             raise
 
     def _refresh_card(self, job: Job) -> None:
@@ -133,40 +128,37 @@ class SlackNotifier:
         wait = (job.card_updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
         if wait > 0:
             self.sleep(wait)
-        self._update_card(self.services.jobs.get(job.job_id))
-        self.services.jobs.mark_card_updated(job.job_id)
+            job = self.services.jobs.get(job.job_id)  # it may have moved on while we waited
+        self._update_card(job)
+        self.services.announcer.card_updated(job.job_id)
 
     def _completed(self, event: JobCompleted) -> None:
-        jobs = self.services.jobs
-        if not jobs.claim_completion_notice(event.job_id):
+        completion = self.services.announcer.completion(event.job_id)
+        if completion is None:
             return  # another delivery of this event already announced it
         try:
-            self._announce(jobs.get(event.job_id))
+            self._announce(completion)
         except Exception:
-            jobs.release_completion_notice(event.job_id)  # the redelivery will try again
+            self.services.announcer.completion_not_posted(event.job_id)  # the redelivery will try again
             raise
 
-    def _announce(self, job: Job) -> None:
-        jobs = self.services.jobs
-        if not job.card_ts and job.channel in ("", CLI_CHANNEL):
+    def _announce(self, completion: Completion) -> None:
+        if not completion.has_channel:
             return  # submitted from the CLI: no channel to tell
-        if not job.card_ts:
+        job = completion.job
+        if not completion.has_card:
             text, card = job_card(job, self.services.clock(), self.services.settings.costs)
             posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=card)
-            jobs.attach_card(job.job_id, posted["channel"], posted["ts"])
-            job = jobs.get(job.job_id)
+            job = self.services.announcer.card_posted(job.job_id, posted["channel"], posted["ts"])
         else:
             self._refresh_card(job)  # the final state always lands, spaced like every update
-        self._reply(job)
+        self._reply(job, completion.failed_frames, completion.reasons)
 
     def _update_card(self, job: Job) -> None:
         text, card = job_card(job, self.services.clock(), self.services.settings.costs)
         self.client.chat_update(channel=job.card_channel, ts=job.card_ts, text=text, blocks=card)
 
-    def _reply(self, job: Job) -> None:
-        records = self.services.jobs.frames(job.job_id)
-        failed = sorted(record.frame for record in records if record.outcome is FrameOutcome.FAILED)
-        reasons = {record.frame: record.error for record in records if record.outcome is FrameOutcome.FAILED}
+    def _reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             frames, link = self._fetch_outputs(job, Path(folder))
             text = completion_reply(job, failed, link, reasons, self.services.settings.costs)

@@ -89,13 +89,10 @@ class BudgetService:
         """Every budget of the account (one paginated describe) and the guard's state."""
         return BudgetStatus(self.budgets.all(), self.guard.state())
 
-    def turn_guard(self, on: bool, user: str, reason: str = "") -> str:
+    def turn_guard(self, on: bool, user: str, reason: str = "") -> None:
         """Turn the guard on or off as an admin; the channel hears of it through `BudgetGuardChanged`."""
         refusal = guard_refusal(self.access, user)
         if refusal:
             raise ConflictError(refusal)
         if not turn_and_tell(self.guard, self.events, on, user, reason.strip()):
             raise ConflictError(f"The budget guard is already {'on' if on else 'off'}: nothing to do.")
-        if on:
-            return "🛡️ Budget guard on: new renders need an admin's approval until an admin runs `/budget guard off`."
-        return "✅ Budget guard off: new renders go ahead without an admin's approval."

@@ -20,7 +20,7 @@ from backend.render.records import Job, JobStatus, job_id_for
 
 @dataclass(frozen=True)
 class RenderPlan:
-    """What a job will do, shown by `--dry-run` and on the job card."""
+    """What a job will do (`bot.messages.render_plan` words it for `--dry-run` and the CLI)."""
 
     scene_bucket: str
     scene_key: str
@@ -29,19 +29,6 @@ class RenderPlan:
     tasks: list[list[int]]
     request: RenderRequest
     assets: list[ObjectInfo]
-
-    def describe(self) -> str:
-        """A short paragraph a person reads."""
-        lines = [
-            f"Scene `{self.scene_key}` (bucket `{self.scene_bucket}`)",
-            f"Frames {self.request.frames.replace(' ', '')} "
-            f"({len(self.frames):,} frame{'s' if len(self.frames) != 1 else ''}) "
-            f"in {len(self.tasks):,} task{'s' if len(self.tasks) != 1 else ''}",
-            f"Settings: {self.request.settings.describe()}",
-        ]
-        if self.request.assets_prefix:
-            lines.append(f"Support files: {len(self.assets)} under `{self.request.assets_prefix}`")
-        return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -52,10 +39,6 @@ class Submission:
     plan: RenderPlan | None
     job: Job | None
     created: bool
-
-    def describe(self) -> str:
-        """What the job does, in a short paragraph (empty for a resubmission)."""
-        return self.plan.describe() if self.plan is not None else ""
 
 
 class SubmissionService:

@@ -26,18 +26,6 @@ class RenderSettings:
         """File extension Blender writes for this format."""
         return FORMATS[self.file_format]
 
-    def describe(self) -> str:
-        """One line a person reads: `640×360 · CYCLES · 16 samples · PNG`."""
-        parts = [
-            f"{self.resolution[0]}×{self.resolution[1]}" if self.resolution else "scene resolution",
-            self.engine or "scene engine",
-            f"{self.samples} samples" if self.samples else "scene samples",
-            self.file_format,
-        ]
-        if self.chunk > 1:
-            parts.append(f"{self.chunk} frames per task")
-        return " · ".join(parts)
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["resolution"] = list(self.resolution) if self.resolution else None

@@ -10,10 +10,22 @@ from datetime import timedelta
 from backend.config import Access
 from backend.errors import ConflictError, ValidationError
 from backend.events import EventPublisher, SessionExpiring, SessionExtended, SessionStopped
-from backend.workstations.durations import describe, parse_duration
+from backend.workstations.durations import parse_duration
 from backend.workstations.ec2 import Workstation
 from backend.workstations.leases import DynamoLeases, LeaseState
 from backend.workstations.ports import WorkstationProvider
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a command did to a workstation (`bot.messages.workstations.change_text` words it)."""
+
+    action: str  # "start" | "stop" | "keepalive" | "extend"
+    name: str
+    session_left: timedelta | None = None  # start, extend: until the session expires
+    extended_by: timedelta | None = None
+    keepalive: bool = False
+    someone_connected: bool = False  # stop: a remote-desktop connection was open
 
 
 @dataclass(frozen=True)
@@ -82,7 +94,8 @@ class WorkstationService:
             )
         return rows
 
-    def start(self, name: str, user: str) -> str:
+    def start(self, name: str, user: str) -> Change:
+        """Start a stopped workstation (its owner or an admin); its session lease starts."""
         workstation = self._managed(name, user, "start")
         if workstation.state in ("running", "pending"):
             raise ConflictError(f"`{workstation.name}` is already {workstation.state}: nothing to do.")
@@ -92,11 +105,10 @@ class WorkstationService:
         lease = self.leases.observe(
             workstation.name, workstation.instance_id, True, self.leases.get(workstation.name)
         )
-        return (
-            f"▶️ Starting `{workstation.name}`: its session lasts {describe(lease.remaining(self.clock()))}."
-        )
+        return Change("start", workstation.name, session_left=lease.remaining(self.clock()))
 
-    def stop(self, name: str, user: str) -> str:
+    def stop(self, name: str, user: str) -> Change:
+        """Stop a running workstation (its owner or an admin)."""
         workstation = self._managed(name, user, "stop")
         if workstation.state in ("stopped", "stopping"):
             raise ConflictError(f"`{workstation.name}` is already {workstation.state}: nothing to do.")
@@ -104,21 +116,18 @@ class WorkstationService:
         self.leases.observe(
             workstation.name, workstation.instance_id, False, self.leases.get(workstation.name)
         )
-        warning = " Someone was still connected to it." if workstation.in_use else ""
-        return f"⏹️ Stopping `{workstation.name}`.{warning}"
+        return Change("stop", workstation.name, someone_connected=workstation.in_use)
 
-    def keepalive(self, name: str, on: bool, user: str) -> str:
+    def keepalive(self, name: str, on: bool, user: str) -> Change:
+        """Renew instead of stop at expiry (on), or not (off)."""
         workstation = self._managed(name, user, "change keep-alive of")
         if workstation.keepalive == on:
             raise ConflictError(f"Keep-alive is already {'on' if on else 'off'} for `{workstation.name}`.")
         self.provider.set_keepalive(workstation.instance_id, on)
-        if on:
-            return (
-                f"♻️ Keep-alive on for `{workstation.name}`: at expiry its session is extended, not stopped."
-            )
-        return f"Keep-alive off for `{workstation.name}`: it stops when its session expires."
+        return Change("keepalive", workstation.name, keepalive=on)
 
-    def extend(self, name: str, duration_text: str, user: str) -> str:
+    def extend(self, name: str, duration_text: str, user: str) -> Change:
+        """Lengthen a running session by a typed duration (`4h`, `90m`), within the lease's limits."""
         by = parse_duration(duration_text)
         workstation = self._managed(name, user, "extend")
         self.leases.observe(
@@ -128,7 +137,7 @@ class WorkstationService:
             self.leases.get(workstation.name),
         )
         lease = self.leases.extend(workstation.name, by)
-        return f"⏳ Extended `{workstation.name}` by {describe(by)}: it now expires in {describe(lease.remaining(self.clock()))}."
+        return Change("extend", workstation.name, session_left=lease.remaining(self.clock()), extended_by=by)
 
     def sweep(self) -> SweepReport:
         """Warn sessions about to lapse, act on lapsed ones (stop, or extend if kept alive); each once per lease."""

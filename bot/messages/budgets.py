@@ -125,3 +125,12 @@ def guard_changed_text(event: BudgetGuardChanged) -> str:
         f"🛡️ {who(event.by)} turned the budget guard on: new renders need an admin's approval.{why} "
         "An admin turns it off with `/budget guard off`."
     )
+
+
+def guard_turned_text(on: bool) -> str:
+    """The answer to the admin who turned the guard on or off (the channel hears of it separately)."""
+    if on:
+        return (
+            "🛡️ Budget guard on: new renders need an admin's approval until an admin runs `/budget guard off`."
+        )
+    return "✅ Budget guard off: new renders go ahead without an admin's approval."

@@ -12,6 +12,7 @@ from backend.render.estimates import lambda_cost
 from backend.render.frames import compact
 from backend.render.records import Job, JobStatus
 from bot.messages import Blocks, context, duration, money, plain_text, section
+from bot.messages.render_plan import settings_text
 
 STATUS_LABEL = {
     JobStatus.QUEUED: "⏳ Queued",
@@ -127,7 +128,7 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     ]
     if note := _phase_note(job, now, costs or Costs()):
         blocks.append(section(note))
-    blocks.append(context(f"Job `{job.job_id}` · {job.settings.describe()}"))
+    blocks.append(context(f"Job `{job.job_id}` · {settings_text(job.settings)}"))
     buttons = []
     if job.status is JobStatus.AWAITING_APPROVAL:
         who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> or an admin"

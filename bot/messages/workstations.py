@@ -3,10 +3,14 @@ workstation event (sessions stopped or extended, keep-alive reports, EC2 alerts)
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backend.events import KeepAliveReport, SessionExpiring, SessionExtended, SessionStopped, WorkstationAlert
+from backend.workstations.durations import describe
 from bot.messages import Blocks, plain_text, section
+
+if TYPE_CHECKING:
+    from backend.workstations.service import Change
 
 WORKSTATIONS_HELP = (
     "*Workstations*\n"
@@ -88,3 +92,20 @@ def _keepalive(event: KeepAliveReport) -> str:
     if event.error:
         text += f". ⚠️ A step failed: {event.error}"
     return text + "."
+
+
+def change_text(change: Change) -> str:
+    """What `/workstations start|stop|keepalive|extend` did, in one line."""
+    if change.action == "start":
+        left = describe(change.session_left) if change.session_left is not None else "a while"
+        return f"▶️ Starting `{change.name}`: its session lasts {left}."
+    if change.action == "stop":
+        warning = " Someone was still connected to it." if change.someone_connected else ""
+        return f"⏹️ Stopping `{change.name}`.{warning}"
+    if change.action == "keepalive":
+        if change.keepalive:
+            return f"♻️ Keep-alive on for `{change.name}`: at expiry its session is extended, not stopped."
+        return f"Keep-alive off for `{change.name}`: it stops when its session expires."
+    by = describe(change.extended_by) if change.extended_by is not None else ""
+    left = describe(change.session_left) if change.session_left is not None else ""
+    return f"⏳ Extended `{change.name}` by {by}: it now expires in {left}."

@@ -16,6 +16,7 @@ from backend.render.grammar import parse_render
 from backend.render.store import JobStatus
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
+from bot.messages.render_plan import plan_text
 
 from .conftest import Stack
 
@@ -75,8 +76,8 @@ def test_a_dry_run_answers_with_the_plan_and_creates_nothing(stack: Stack) -> No
     submission = stack.service.submit(_request("shot.blend 1-10x2 --samples 8 --dry-run"), requested_by="U1")
     assert submission.job is None
     assert submission.plan.frames == [1, 3, 5, 7, 9]
-    assert "Frames 1-10x2 (5 frames) in 5 tasks" in submission.plan.describe()
-    assert "8 samples" in submission.plan.describe()
+    assert "Frames 1-10x2 (5 frames) in 5 tasks" in plan_text(submission.plan)
+    assert "8 samples" in plan_text(submission.plan)
     assert stack.queued_bodies() == []
     items = stack.jobs.client.scan(TableName=stack.settings.table_name)["Items"]
     assert items == []
@@ -113,7 +114,7 @@ def test_support_files_travel_with_the_task(stack: Stack) -> None:
     submission = stack.service.submit(
         _request("shot010/shot.blend 1 --assets shot010/tex"), requested_by="U1"
     )
-    assert "Support files: 1 under `shot010/tex`" in submission.plan.describe()
+    assert "Support files: 1 under `shot010/tex`" in plan_text(submission.plan)
     (body,) = stack.queued_bodies()
     assert RenderTask.from_json(body).assets_prefix == "scenes/shot010/tex/"
 

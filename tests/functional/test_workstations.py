@@ -15,6 +15,7 @@ from backend.events import Event, SessionExpiring, SessionExtended, SessionStopp
 from backend.workstations.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, Ec2Workstations
 from backend.workstations.leases import DynamoLeases
 from backend.workstations.service import WorkstationService
+from bot.messages.workstations import change_text
 
 from .conftest import Stack
 from .test_workstation_provider import launch
@@ -77,8 +78,9 @@ def test_status_shows_every_workstation_with_its_session(studio: Studio) -> None
 def test_only_the_owner_or_an_admin_changes_a_workstation(studio: Studio) -> None:
     with pytest.raises(ConflictError, match=r"Only <@U0ANNA> \(its owner\) or an admin can stop `anim-03`"):
         studio.service.stop("anim-03", "U0CARL")
-    assert studio.service.stop("anim-03", ADMIN) == "⏹️ Stopping `anim-03`."
-    assert "Starting `comp-01`: its session lasts 11 h 30 min" in studio.service.start("comp-01", "U0CARL")
+    assert change_text(studio.service.stop("anim-03", ADMIN)) == "⏹️ Stopping `anim-03`."
+    started = change_text(studio.service.start("comp-01", "U0CARL"))
+    assert "Starting `comp-01`: its session lasts 11 h 30 min" in started
 
 
 @pytest.mark.parametrize(
@@ -100,10 +102,9 @@ def test_every_mistake_gets_a_sentence(studio: Studio, action, said: str) -> Non
 
 
 def test_extend_and_keepalive(studio: Studio) -> None:
-    assert "Extended `anim-02` by 4 h: it now expires in 15 h 30 min" in studio.service.extend(
-        "anim-02", "4h", "U0ANNA"
-    )
-    assert "Keep-alive on for `anim-02`" in studio.service.keepalive("anim-02", True, "U0ANNA")
+    extended = change_text(studio.service.extend("anim-02", "4h", "U0ANNA"))
+    assert "Extended `anim-02` by 4 h: it now expires in 15 h 30 min" in extended
+    assert "Keep-alive on for `anim-02`" in change_text(studio.service.keepalive("anim-02", True, "U0ANNA"))
     assert {w.name: w.keepalive for w in studio.provider.all()}["anim-02"]
 
 

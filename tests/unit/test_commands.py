@@ -9,6 +9,7 @@ from backend.commands import split_words
 from backend.errors import ValidationError
 from backend.render.grammar import parse_render
 from backend.render.tasks import RenderSettings
+from bot.messages.render_plan import settings_text
 
 
 def test_scene_and_frames_with_every_option() -> None:
@@ -29,7 +30,7 @@ def test_scene_and_frames_with_every_option() -> None:
 def test_defaults_keep_the_scene_settings() -> None:
     request = parse_render(["a.blend", "1"])
     assert request.settings == RenderSettings()
-    assert request.settings.describe() == "scene resolution · scene engine · scene samples · PNG"
+    assert settings_text(request.settings) == "scene resolution · scene engine · scene samples · PNG"
 
 
 def test_quoted_scene_names_keep_their_spaces() -> None:

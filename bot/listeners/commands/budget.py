@@ -13,7 +13,7 @@ from backend.config import Settings
 from backend.errors import StudiobotError
 from backend.wiring import Services
 from bot.messages import Blocks, error_message
-from bot.messages.budgets import budget_help, budget_status
+from bot.messages.budgets import budget_help, budget_status, guard_turned_text
 from bot.polite import polite
 
 
@@ -44,7 +44,8 @@ def run(services: Services, parsed: BudgetCommand, user: str) -> tuple[str, Bloc
     service = services.budgets
     if parsed.action == "status":
         return budget_status(service.status())
-    text = service.turn_guard(parsed.on, user, parsed.reason)
+    service.turn_guard(parsed.on, user, parsed.reason)
+    text = guard_turned_text(parsed.on)
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 

@@ -16,6 +16,7 @@ from backend.render.grammar import parse_render
 from backend.wiring import Services
 from bot.messages import Blocks, error_message
 from bot.messages.render import approval_request, help_message, job_card, job_list, status_message
+from bot.messages.render_plan import plan_text
 from bot.polite import polite
 
 Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
@@ -92,7 +93,7 @@ def submit_render(
     submission = services.desk.submit_typed(request, user, channel, text)
     if submission.job is None:
         respond(
-            text=f"*Dry run*, nothing was queued. This is what would run:\n{submission.describe()}",
+            text=f"*Dry run*, nothing was queued. This is what would run:\n{plan_text(submission.plan)}",
             response_type="ephemeral",
         )
         return

@@ -12,7 +12,7 @@ from backend.errors import StudiobotError
 from backend.wiring import Services
 from backend.workstations.grammar import WorkstationsCommand, parse_workstations
 from bot.messages import Blocks, error_message
-from bot.messages.workstations import WORKSTATIONS_HELP, workstations_table
+from bot.messages.workstations import WORKSTATIONS_HELP, change_text, workstations_table
 from bot.polite import polite
 
 
@@ -40,13 +40,14 @@ def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str
     if parsed.action == "status":
         return workstations_table(service.status())
     if parsed.action == "start":
-        text = service.start(parsed.name, user)
+        change = service.start(parsed.name, user)
     elif parsed.action == "stop":
-        text = service.stop(parsed.name, user)
+        change = service.stop(parsed.name, user)
     elif parsed.action == "keepalive":
-        text = service.keepalive(parsed.name, parsed.argument == "on", user)
+        change = service.keepalive(parsed.name, parsed.argument == "on", user)
     else:
-        text = service.extend(parsed.name, parsed.argument, user)
+        change = service.extend(parsed.name, parsed.argument, user)
+    text = change_text(change)
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
 
 

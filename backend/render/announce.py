@@ -1,0 +1,112 @@
+"""What the channel should hear about a job, decided by the render side: the notifier asks, then only posts.
+
+Each question reads the job once and claims what it answers with a conditional write, so SNS's at-least-once
+delivery never makes a second post; a claim whose post failed is given back, so the redelivery posts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from backend.config import CLI_CHANNEL
+from backend.events import JobApproved, JobEstimated
+from backend.render.ports import JobStore
+from backend.render.records import FrameOutcome, Job, JobStatus
+
+ESTIMATE, APPROVED = "estimate", "approved"  # the thread notices a job may get, each at most once
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A thread reply to post under the card: the estimate asks for Submit, or Submit was pressed (`by`)."""
+
+    kind: str
+    job: Job
+    by: str = ""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A job that ended, claimed for its one announcement, with what failed and why."""
+
+    job: Job
+    failed_frames: list[int] = field(default_factory=list)
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def has_card(self) -> bool:
+        return bool(self.job.card_ts)
+
+    @property
+    def has_channel(self) -> bool:
+        """A job submitted from the CLI has no channel to tell."""
+        return self.has_card or self.job.channel not in ("", CLI_CHANNEL)
+
+
+class Announcer:
+    """The job-store side of every announcement: which card to update, which notice to post, which end to tell."""
+
+    def __init__(self, jobs: JobStore, card_interval_s: float) -> None:
+        self.jobs = jobs
+        self.card_interval_s = card_interval_s
+
+    def card_to_update(self, job_id: str) -> Job | None:
+        """The job whose card may be updated now (throttled per job); None while it has no card or has ended
+        (the bot posts the card; the final update is the completion's)."""
+        job = self.jobs.get(job_id)
+        if not job.card_ts or job.status.is_final:
+            return None
+        return job if self.jobs.claim_card_update(job, self.card_interval_s) else None
+
+    def card_moved_on(self, job_id: str) -> Job | None:
+        """The job whose card should show a new phase (estimated, submitted) as soon as spacing allows."""
+        job = self.jobs.get(job_id)
+        return None if not job.card_ts or job.status.is_final else job
+
+    def card_updated(self, job_id: str) -> None:
+        """Counted from when Slack took the update, so the next is ≥ the interval later on Slack's side too."""
+        self.jobs.mark_card_updated(job_id)
+
+    def notice(self, event: JobEstimated | JobApproved) -> Notice | None:
+        """The thread notice this event calls for, claimed once; None when it is not needed or said already.
+        An estimate is said only while the job waits for Submit (otherwise it went on and the card says enough)."""
+        job = self.jobs.get(event.job_id)
+        if not job.card_ts or job.status.is_final:
+            return None
+        if isinstance(event, JobEstimated):
+            if job.status is not JobStatus.AWAITING_APPROVAL:
+                return None
+            kind, by = ESTIMATE, ""
+        else:
+            kind, by = APPROVED, event.by
+        return Notice(kind, job, by) if self.jobs.claim_notice(job.job_id, kind) else None
+
+    def notice_not_posted(self, notice: Notice) -> None:
+        """Give the notice's claim back, so the next delivery posts it."""
+        self.jobs.release_notice(notice.job.job_id, notice.kind)
+
+    def completion(self, job_id: str) -> Completion | None:
+        """The ended job, claimed for its one announcement (None when another delivery has it), with its failed
+        frames and their reasons from one read of its frame records."""
+        if not self.jobs.claim_completion_notice(job_id):
+            return None
+        try:
+            job = self.jobs.get(job_id)
+            failed = [record for record in self.jobs.frames(job_id) if record.outcome is FrameOutcome.FAILED]
+        except Exception:
+            self.jobs.release_completion_notice(job_id)
+            raise
+        return Completion(
+            job,
+            sorted(record.frame for record in failed),
+            {record.frame: record.error for record in failed},
+        )
+
+    def completion_not_posted(self, job_id: str) -> None:
+        """Give the announcement's claim back, so the next delivery makes it."""
+        self.jobs.release_completion_notice(job_id)
+
+    def card_posted(self, job_id: str, channel: str, ts: str) -> Job:
+        """Remember a card the notifier had to post itself (a job that ended before the bot posted one)."""
+        self.jobs.attach_card(job_id, channel, ts)
+        return self.jobs.get(job_id)

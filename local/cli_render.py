@@ -1,0 +1,197 @@
+"""`studiobot render …`: submit, watch the bar, print the channel's notice, download the frames."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import boto3
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from backend.aws.s3 import S3Store
+from backend.commands import render_subcommand
+from backend.config import CLI_CHANNEL, Settings
+from backend.errors import StudiobotError
+from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
+from backend.render.grammar import parse_render
+from backend.render.ports import JobQueries
+from backend.render.previews import contact_sheet
+from backend.render.records import JobStatus
+from backend.render.submit import Submission
+from backend.wiring import Services
+from bot.messages import message_text
+from bot.messages.render_plan import plan_text
+from local.stack import StackInfo, event_feed
+from local.terminal import CLI_USER, answered_without_work, as_operator, console, fail, stack
+
+RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
+RENDER_HELP = (
+    "Render: `studiobot render SCENE FRAMES [--res WxH] [--samples N] [--engine E] [--format F] "
+    "[--chunk N] [--assets PREFIX] [--dry-run]`; SCENE is a key in the scenes bucket or a local .blend file."
+)
+
+
+def render(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Where finished frames are downloaded.")] = Path(
+        "renders"
+    ),
+) -> None:
+    info = stack()
+    # The person at the terminal runs this farm: the budget guard does not hold their renders.
+    settings = as_operator(info.settings())
+    words = list(ctx.args)
+    if render_subcommand(words):
+        _subcommand(words, info, settings, out)
+        return
+    try:
+        request = parse_render(words, settings.limits)
+    except StudiobotError as error:
+        raise fail(str(error)) from None
+    services = Services(settings)
+    store = services.store
+    local_scene = Path(request.scene)
+    if local_scene.suffix == ".blend" and local_scene.is_file():
+        key = f"{settings.scenes_prefix}{local_scene.name}"
+        store.upload(local_scene, settings.scenes_bucket, key)
+        console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
+        request = dataclasses.replace(request, scene=key)
+    _submit_and_watch(
+        info,
+        services,
+        out,
+        lambda: services.submissions.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL),
+    )
+
+
+def _submit_and_watch(
+    info: StackInfo, services: Services, out: Path, submit: Callable[[], Submission]
+) -> None:
+    """Submit, show progress until the job ends, print the channel's notice, download frames and contact sheet."""
+    jobs = services.jobs
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    # Subscribed before submitting, so the completion notice cannot be missed.
+    with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as events_url:
+        try:
+            submission = submit()
+        except StudiobotError as error:
+            raise fail(str(error)) from None
+        if submission.job is None:
+            console.print("[bold]Dry run[/bold]: nothing was queued. This is what would run:")
+            console.print(plan_text(submission.plan))
+            return
+        job = submission.job
+        if job.status is JobStatus.AWAITING_APPROVAL:
+            console.print(
+                f"Render [bold]{job.job_id}[/bold] waits for {'an admin' if job.approval == 'admin' else 'you'} "
+                f"to submit it ({job.approval_reason}): `studiobot render submit {job.job_id}`."
+            )
+            return
+        console.print(f"Render [bold]{job.job_id}[/bold] queued: {plan_text(submission.plan)}")
+        completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
+    _finished(services.store, out, completed)
+
+
+def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None:
+    """Print the channel's notice and download the frames, unless the job stopped to wait for Submit."""
+    if completed is None:
+        return
+    console.print(f"#renders ▸ {message_text(completed)}")
+    folder = _download(store, completed, out)
+    if folder is not None:
+        console.print(f"Frames and contact sheet: [bold]{folder}[/bold]")
+
+
+def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path) -> None:
+    """`status`, `list`, `cancel`, `retry`, `help`: the very functions behind Slack's `/render`, printed here."""
+    from bot.listeners.commands import render as slash
+    from bot.messages.render import job_list
+
+    settings = as_operator(settings)
+    if answered_without_work(slash.immediate_answer, words, settings):
+        return
+    services = Services(settings)
+
+    def respond(text: str = "", **_: Any) -> None:
+        console.print(text, markup=False)
+
+    sub = words[0].lower()
+    try:
+        if sub == "status":
+            slash.status_reply(respond, services, CLI_USER, CLI_CHANNEL, words[1] if len(words) > 1 else None)
+        elif sub == "list":
+            console.print(job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0], markup=False)
+        elif sub == "cancel":
+            slash.cancel_job(respond, services, CLI_USER, words[1])
+        elif sub == "submit":
+            jobs = services.jobs
+            sqs, sns = boto3.client("sqs"), boto3.client("sns")
+            with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as url:
+                slash.submit_job(respond, services, CLI_USER, words[1])
+                job = jobs.get(words[1])
+                completed = _watch(jobs, sqs, url, job.job_id, job.total)
+            _finished(services.store, out, completed)
+        elif sub == "retry":
+            _submit_and_watch(
+                info, services, out, lambda: services.desk.retry(CLI_USER, CLI_CHANNEL, words[1])[1]
+            )
+    except StudiobotError as error:
+        raise fail(str(error)) from None
+
+
+def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:
+    """A live progress bar from the job record, until this job's JobCompleted event arrives (None: the job
+    waits for Submit, and the way to give it is printed)."""
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task(f"Rendering {job_id}", total=total, failed="")
+        while True:
+            job = jobs.get(job_id)
+            progress.update(
+                bar,
+                completed=job.done + job.failed,
+                failed=f"[red]{job.failed} failed[/red]" if job.failed else "",
+            )
+            response = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for message in response.get("Messages", []):
+                event = parse_event(message["Body"])
+                if isinstance(event, JobCompleted) and event.job_id == job_id:
+                    progress.update(bar, completed=event.done + event.failed)
+                    return event
+                if isinstance(event, JobEstimated) and event.job_id == job_id:
+                    progress.console.print(message_text(event), markup=False)
+                    if event.approval:
+                        now = jobs.get(job_id)
+                        progress.update(bar, completed=now.done + now.failed)
+                        progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
+                        return None
+                if isinstance(event, JobApproved) and event.job_id == job_id:
+                    progress.console.print(message_text(event), markup=False)
+
+
+def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
+    objects = store.list_prefix(event.output_bucket, event.output_prefix)
+    if not objects:
+        return None
+    folder = out / event.job_id
+    frames = []
+    for item in sorted(objects, key=lambda item: item.key):
+        path = folder / item.key.rsplit("/", 1)[-1]
+        store.download(event.output_bucket, item.key, path)
+        frames.append(path)
+    pictures = [path for path in frames if path.suffix in (".png", ".jpg")]
+    if pictures:
+        sheet = contact_sheet(pictures, folder / "contact_sheet.png")
+        console.print(f"Contact sheet: {sheet}")
+    return folder

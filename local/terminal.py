@@ -1,0 +1,59 @@
+"""What every `studiobot` command shares: the Typer app, the console, the operator, the running stack."""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from backend.config import CLI_CHANNEL, Access, Settings
+from local.stack import StackInfo, use_local_aws
+from local.supervisor import read_state
+
+app = typer.Typer(
+    help="`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(highlight=False)
+CLI_USER = f"cli:{getpass.getuser()}"
+
+
+def fail(message: str) -> typer.Exit:
+    console.print(f"[red]✗[/red] {message}")
+    return typer.Exit(code=1)
+
+
+def stack() -> StackInfo:
+    state = read_state()
+    if state is None:
+        raise fail("The local stack is not running: start it with `studiobot up`.")
+    info = StackInfo(**state["stack"])
+    use_local_aws(info.endpoint)
+    return info
+
+
+def as_operator(settings: Settings) -> Settings:
+    """On the local stack the person at the terminal is its operator: an admin of every job and workstation."""
+    return dataclasses.replace(settings, access=Access(admins=frozenset({CLI_USER})))
+
+
+def answered_without_work(
+    immediate_answer: Callable[[dict[str, Any], Settings], tuple[str, Any] | None],
+    words: list[str],
+    settings: Settings,
+) -> bool:
+    """Print what Slack's ack would say (help, a mistake); a mistake exits 1. False when there is work to do."""
+    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(words)}
+    answer = immediate_answer(command, settings)
+    if answer is None:
+        return False
+    console.print(answer[0], markup=False)
+    if words[:1] and words[0].lower() != "help":
+        raise typer.Exit(code=1)
+    return True
