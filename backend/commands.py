@@ -1,7 +1,7 @@
-"""The commands people type, shared by Slack and the CLI: the words of each command and how text splits into them.
+"""How the text people type splits into words, the same for Slack and the CLI.
 
-Each command's grammar lives with its domain (`backend.render.grammar`, `backend.workstations.grammar`,
-`backend.budgets.grammar`); this table says which first words are subcommands rather than a render's scene.
+Each command's grammar, subcommands included, lives with its domain (`backend.render.grammar`,
+`backend.workstations.grammar`, `backend.budgets.grammar`); Slack's listeners and the CLI both use those.
 """
 
 from __future__ import annotations
@@ -10,11 +10,6 @@ import shlex
 
 from backend.errors import ValidationError
 
-# `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
-RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit"})
-# Subcommands that act on one job and so need its id.
-RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
-
 
 def split_words(text: str) -> list[str]:
     """Split command text like a shell does (quotes group words)."""
@@ -22,8 +17,3 @@ def split_words(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError as error:
         raise ValidationError(f"Could not read that command ({error}): check your quotes.") from error
-
-
-def render_subcommand(words: list[str]) -> str | None:
-    """The subcommand of `/render WORDS` (`status`, `cancel`…), or None when the words ask for a render."""
-    return words[0].lower() if words and words[0].lower() in RENDER_SUBCOMMANDS else None

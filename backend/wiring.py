@@ -51,48 +51,56 @@ class Services:
 
     @cached_property
     def store(self) -> S3Store:
+        """The scenes and outputs buckets."""
         from backend.aws.s3 import S3Store
 
         return S3Store()
 
     @cached_property
     def jobs(self) -> JobStore:
+        """The job store (DynamoDB)."""
         from backend.render.store import DynamoJobs
 
         return DynamoJobs(self.settings.table_name)
 
     @cached_property
     def events(self) -> EventPublisher:
+        """The studio-events topic (SNS)."""
         from backend.aws.sns import SnsPublisher
 
         return SnsPublisher(self.settings.events_topic_arn)
 
     @cached_property
     def queue(self) -> TaskQueue:
+        """The render queue (SQS)."""
         from backend.aws.sqs import SqsQueue
 
         return SqsQueue(self.settings.render_queue_url)
 
     @cached_property
     def guard(self) -> BudgetGuard:
+        """The budget guard (an item in the jobs table)."""
         from backend.budgets.guard import BudgetGuard
 
         return BudgetGuard(self.settings.table_name, clock=self.clock)
 
     @cached_property
     def ec2(self) -> Ec2Workstations:
+        """The studio's workstations (EC2)."""
         from backend.workstations.ec2 import Ec2Workstations
 
         return Ec2Workstations()
 
     @cached_property
     def leases(self) -> DynamoLeases:
+        """Workstation session leases (DynamoDB)."""
         from backend.workstations.leases import DynamoLeases
 
         return DynamoLeases(self.settings.table_name, clock=self.clock)
 
     @cached_property
     def budget_provider(self) -> AwsBudgets:
+        """The account's AWS Budgets."""
         from backend.budgets.provider import AwsBudgets
 
         return AwsBudgets()
@@ -101,6 +109,7 @@ class Services:
 
     @cached_property
     def fanout(self) -> Fanout:
+        """Queues a job's phases and moves it past its gates (probes, Submit, expiry)."""
         from backend.render.fanout import Fanout
 
         return Fanout(
@@ -116,6 +125,7 @@ class Services:
 
     @cached_property
     def submissions(self) -> SubmissionService:
+        """Checks a render request and stores and queues it."""
         from backend.render.submit import SubmissionService
 
         return SubmissionService(self.store, self.jobs, self.fanout, self.settings, clock=self.clock)
@@ -140,12 +150,14 @@ class Services:
 
     @cached_property
     def workstations(self) -> WorkstationService:
+        """The service behind `/workstations`, and the expiry sweep."""
         from backend.workstations.service import WorkstationService
 
         return WorkstationService(self.ec2, self.leases, self.events, self.settings.access, clock=self.clock)
 
     @cached_property
     def keepalive(self) -> KeepAlive:
+        """The daily keep-alive's steps."""
         from backend.workstations.keepalive import KeepAlive
 
         return KeepAlive(self.ec2, self.leases, self.events)
@@ -154,6 +166,7 @@ class Services:
 
     @cached_property
     def budgets(self) -> BudgetService:
+        """The service behind `/budget`."""
         from backend.budgets.service import BudgetService
 
         return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access)

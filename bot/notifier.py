@@ -128,7 +128,7 @@ class SlackNotifier:
         wait = (job.card_updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
         if wait > 0:
             self.sleep(wait)
-            job = self.services.jobs.get(job.job_id)  # it may have moved on while we waited
+            job = self.services.announcer.current(job.job_id)  # it may have moved on while we waited
         self._update_card(job)
         self.services.announcer.card_updated(job.job_id)
 
@@ -149,7 +149,7 @@ class SlackNotifier:
         if not completion.has_card:
             text, card = job_card(job, self.services.clock(), self.services.settings.costs)
             posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=card)
-            job = self.services.announcer.card_posted(job.job_id, posted["channel"], posted["ts"])
+            job = self.services.announcer.card_posted(job, posted["channel"], posted["ts"])
         else:
             self._refresh_card(job)  # the final state always lands, spaced like every update
         self._reply(job, completion.failed_frames, completion.reasons)

@@ -1,4 +1,5 @@
-"""`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`."""
+"""`studiobot`'s commands: the local stack (up, down, sample, demo), workstations, budgets and the keep-alive; `render` is
+in `local/cli_render.py`."""
 
 from __future__ import annotations
 

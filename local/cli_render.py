@@ -14,11 +14,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from backend.aws.s3 import S3Store
-from backend.commands import render_subcommand
 from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
-from backend.render.grammar import parse_render
+from backend.render.grammar import parse_render, render_subcommand
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
@@ -42,6 +41,7 @@ def render(
         "renders"
     ),
 ) -> None:
+    """Submit a render (or a subcommand: status, list, cancel, retry, submit, help) with `/render`'s words."""
     info = stack()
     # The person at the terminal runs this farm: the budget guard does not hold their renders.
     settings = as_operator(info.settings())
@@ -138,7 +138,10 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
             _finished(services.store, out, completed)
         elif sub == "retry":
             _submit_and_watch(
-                info, services, out, lambda: services.desk.retry(CLI_USER, CLI_CHANNEL, words[1])[1]
+                info,
+                services,
+                out,
+                lambda: services.desk.retry(CLI_USER, words[1], CLI_CHANNEL, announce_in=CLI_CHANNEL)[1],
             )
     except StudiobotError as error:
         raise fail(str(error)) from None

@@ -25,11 +25,13 @@ CLI_USER = f"cli:{getpass.getuser()}"
 
 
 def fail(message: str) -> typer.Exit:
+    """Say what went wrong; the exit (code 1) to raise."""
     console.print(f"[red]✗[/red] {message}")
     return typer.Exit(code=1)
 
 
 def stack() -> StackInfo:
+    """The running local stack (AWS calls go to it from now on), or exit saying how to start it."""
     state = read_state()
     if state is None:
         raise fail("The local stack is not running: start it with `studiobot up`.")

@@ -6,7 +6,7 @@ delivery never makes a second post; a claim whose post failed is given back, so 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from backend.config import CLI_CHANNEL
 from backend.events import JobApproved, JobEstimated
@@ -71,7 +71,7 @@ class Announcer:
         """The thread notice this event calls for, claimed once; None when it is not needed or said already.
         An estimate is said only while the job waits for Submit (otherwise it went on and the card says enough)."""
         job = self.jobs.get(event.job_id)
-        if not job.card_ts or job.status.is_final:
+        if not job.card_ts:
             return None
         if isinstance(event, JobEstimated):
             if job.status is not JobStatus.AWAITING_APPROVAL:
@@ -92,6 +92,8 @@ class Announcer:
             return None
         try:
             job = self.jobs.get(job_id)
+            if not Completion(job).has_channel:
+                return Completion(job)  # nobody to tell, so no frames to read
             failed = [record for record in self.jobs.frames(job_id) if record.outcome is FrameOutcome.FAILED]
         except Exception:
             self.jobs.release_completion_notice(job_id)
@@ -106,7 +108,19 @@ class Announcer:
         """Give the announcement's claim back, so the next delivery makes it."""
         self.jobs.release_completion_notice(job_id)
 
-    def card_posted(self, job_id: str, channel: str, ts: str) -> Job:
-        """Remember a card the notifier had to post itself (a job that ended before the bot posted one)."""
-        self.jobs.attach_card(job_id, channel, ts)
+    def card_posted(self, job: Job, channel: str, ts: str) -> Job:
+        """Remember the card posted for a job: the job as it now stands, card included."""
+        if self.jobs.attach_card(job.job_id, channel, ts):
+            return replace(job, card_channel=channel, card_ts=ts)
+        return self.jobs.get(job.job_id)  # another card got there first: that one is the job's
+
+    def ask_for_submit(self, job: Job) -> Notice | None:
+        """The thread must ask for Submit at once when a job is held before anything rendered (the budget
+        guard, the size of the job): the notice, claimed once, or None."""
+        if job.status is not JobStatus.AWAITING_APPROVAL or not self.jobs.claim_notice(job.job_id, ESTIMATE):
+            return None
+        return Notice(ESTIMATE, job)
+
+    def current(self, job_id: str) -> Job:
+        """The job as it stands now (after a wait, it may have moved on)."""
         return self.jobs.get(job_id)

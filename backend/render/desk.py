@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied
@@ -15,11 +16,10 @@ from backend.render.fanout import Fanout
 from backend.render.grammar import RenderRequest
 from backend.render.ports import JobStore
 from backend.render.progress import JobReporter
-from backend.render.records import Job, JobStatus, job_id_for
+from backend.render.records import Job, job_id_for
 from backend.render.submit import Submission, SubmissionService
 
 RESEND_WINDOW_S = 120
-ASK_FOR_SUBMIT = "estimate"  # the notice that asks for Submit: after the probes, or at once when held
 
 
 def resend_tokens(user_id: str, channel_id: str, text: str, now: float) -> tuple[str, str]:
@@ -31,6 +31,13 @@ def resend_tokens(user_id: str, channel_id: str, text: str, now: float) -> tuple
         for w in (window, window - 1)
     )
     return current, previous
+
+
+@dataclass(frozen=True)
+class AlreadySent:
+    """The same words came from the same person in the same channel a moment ago: their job, nothing new queued."""
+
+    job: Job
 
 
 class JobDesk:
@@ -52,14 +59,15 @@ class JobDesk:
         self.access = access
         self.clock = clock
 
-    def submit_typed(self, request: RenderRequest, user: str, channel: str, text: str) -> Submission:
-        """Submit what someone typed; the same words from them in this channel within minutes are the same job
-        (`created` False, nothing new queued)."""
+    def submit_typed(
+        self, request: RenderRequest, user: str, channel: str, text: str
+    ) -> Submission | AlreadySent:
+        """Submit what someone typed; the same words from them in this channel within minutes are the same job."""
         current, previous = resend_tokens(user, channel, text, self.clock())
         if not request.dry_run:
             earlier = self._find(job_id_for(previous))
             if earlier is not None:
-                return Submission(plan=None, job=earlier, created=False)
+                return AlreadySent(earlier)
         return self.submissions.submit(request, requested_by=user, channel=channel, client_token=current)
 
     def job_for(self, user: str, job_id: str, verb: str) -> Job:
@@ -87,28 +95,19 @@ class JobDesk:
         self.job_for(user, job_id, "cancel")
         return self.reporter.cancel(job_id)
 
-    def retry(self, user: str, channel: str, job_id: str) -> tuple[Job, Submission]:
-        """A new job for a finished job's failed frames, in the first job's channel; asking again returns it."""
+    def retry(
+        self, user: str, job_id: str, asked_in: str, announce_in: str | None = None
+    ) -> tuple[Job, Submission]:
+        """A new job for a finished job's failed frames, announced in `announce_in` (default: the first job's
+        channel, else where it was asked); asking again returns that same retry job."""
         job = self.job_for(user, job_id, "retry")
         failed = self.jobs.failed_frames(job_id)
-        return job, self.submissions.retry(job, failed, requested_by=user, channel=job.channel or channel)
+        channel = announce_in or job.channel or asked_in
+        return job, self.submissions.retry(job, failed, requested_by=user, channel=channel)
 
     def submit(self, user: str, job_id: str) -> Job:
         """Press Submit on a job that waits for it (who may is the fan-out's rule)."""
         return self.fanout.approve(job_id, user)
-
-    def card_posted(self, job_id: str, channel: str, ts: str) -> Job | None:
-        """Remember the job's card; the job when its thread must now ask for Submit (held before anything
-        rendered, by the budget guard or the size of the job), claimed once. Call `ask_failed` if asking fails."""
-        self.jobs.attach_card(job_id, channel, ts)
-        job = self.jobs.get(job_id)
-        if job.status is JobStatus.AWAITING_APPROVAL and self.jobs.claim_notice(job_id, ASK_FOR_SUBMIT):
-            return job
-        return None
-
-    def ask_failed(self, job_id: str) -> None:
-        """Give the ask's claim back, so the next delivery of the estimate asks again."""
-        self.jobs.release_notice(job_id, ASK_FOR_SUBMIT)
 
     def _find(self, job_id: str) -> Job | None:
         try:

@@ -15,6 +15,10 @@ RENDER_USAGE = (
     "[--format PNG|JPEG|OPEN_EXR] [--chunk N] [--assets PREFIX] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
+# `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
+RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit"})
+# Subcommands that act on one job and so need its id.
+RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
 _VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--assets")
 _FLAG_OPTIONS = ("--dry-run",)
 _RESOLUTION = re.compile(r"^(\d+)[x×](\d+)$")
@@ -125,3 +129,8 @@ def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:
             f"`{name} {value}` is not one of {', '.join(choices)}: e.g. `{name} {choices[0]}`."
         )
     return upper
+
+
+def render_subcommand(words: list[str]) -> str | None:
+    """The subcommand of `/render WORDS` (`status`, `cancel`…), or None when the words ask for a render."""
+    return words[0].lower() if words and words[0].lower() in RENDER_SUBCOMMANDS else None

@@ -33,10 +33,9 @@ class RenderPlan:
 
 @dataclass(frozen=True)
 class Submission:
-    """The outcome of a submit: the plan (None for a resubmission found by its words), and the job unless it
-    was a dry run."""
+    """The outcome of a submit: the plan, and the job unless it was a dry run."""
 
-    plan: RenderPlan | None
+    plan: RenderPlan
     job: Job | None
     created: bool
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from backend.events import EventPublisher, KeepAliveReport
-from backend.workstations.leases import DynamoLeases, LeaseState
-from backend.workstations.ports import WorkstationProvider
+from backend.workstations.leases import LeaseState
+from backend.workstations.ports import LeaseStore, WorkstationProvider
 
 
 @dataclass
@@ -36,7 +36,7 @@ class KeepAlive:
     def __init__(
         self,
         provider: WorkstationProvider,
-        leases: DynamoLeases,
+        leases: LeaseStore,
         events: EventPublisher,
         due_within: timedelta = timedelta(hours=24),
         clock: Callable[[], float] = time.time,

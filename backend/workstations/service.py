@@ -12,8 +12,8 @@ from backend.errors import ConflictError, ValidationError
 from backend.events import EventPublisher, SessionExpiring, SessionExtended, SessionStopped
 from backend.workstations.durations import parse_duration
 from backend.workstations.ec2 import Workstation
-from backend.workstations.leases import DynamoLeases, LeaseState
-from backend.workstations.ports import WorkstationProvider
+from backend.workstations.leases import LeaseState
+from backend.workstations.ports import LeaseStore, WorkstationProvider
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class WorkstationService:
     def __init__(
         self,
         provider: WorkstationProvider,
-        leases: DynamoLeases,
+        leases: LeaseStore,
         events: EventPublisher,
         access: Access,
         warn_before: timedelta = timedelta(minutes=30),

@@ -14,4 +14,5 @@ slack_handler = SlackRequestHandler(app)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Slack's request through API Gateway to Bolt and back."""
     return slack_handler.handle(event, context)

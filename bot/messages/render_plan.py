@@ -23,10 +23,8 @@ def settings_text(settings: RenderSettings) -> str:
     return " · ".join(parts)
 
 
-def plan_text(plan: RenderPlan | None) -> str:
-    """A short paragraph: the scene, the frames and tasks, the settings, the support files (empty for none)."""
-    if plan is None:
-        return ""
+def plan_text(plan: RenderPlan) -> str:
+    """A short paragraph: the scene, the frames and tasks, the settings, the support files."""
     lines = [
         f"Scene `{plan.scene_key}` (bucket `{plan.scene_bucket}`)",
         f"Frames {plan.request.frames.replace(' ', '')} "

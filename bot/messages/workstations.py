@@ -26,8 +26,6 @@ EVENTS = (SessionExpiring, SessionStopped, SessionExtended, KeepAliveReport, Wor
 
 def workstations_table(rows: list[Any]) -> tuple[str, Blocks]:
     """`/workstations status` as a fixed-width table (Slack renders code blocks monospaced)."""
-    from backend.workstations.durations import describe
-
     if not rows:
         text = "No workstations found: tag EC2 instances `studiobot:workstation=<name>` to list them here."
         return text, [section(text)]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from backend.config import Access, SlackCredentials
-from backend.render.store import JobStatus
+from backend.render.records import JobStatus
 from bot.app import build_app
 from tests.fakes.slack import dispatch_signed, slash_command_body
 
@@ -103,7 +103,8 @@ def test_only_the_submitter_or_an_admin_may_cancel(bot: Bot) -> None:
     job_id = _submitted(bot)
     bot.command(f"cancel {job_id}", user=OTHER)
     (refused,) = bot.replies()
-    assert f"Only <@{ARTIST}> (who submitted `{job_id}`) or an admin can cancel it." in refused["text"]
+    assert refused["text"] == f"Only <@{ARTIST}> (who submitted `{job_id}`) or an admin can cancel it."
+    assert refused["response_type"] == "ephemeral" and "blocks" not in refused  # a refusal, not a ⚠️ mistake
     assert bot.stack.jobs.get(job_id).status is JobStatus.QUEUED
     bot.click("job_cancel", job_id, user=ADMIN)
     cancelled = bot.replies(2)[-1]

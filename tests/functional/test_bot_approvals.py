@@ -12,7 +12,7 @@ import pytest
 from slack_sdk import WebClient
 
 from backend.config import Access, Costs, SlackCredentials
-from backend.render.store import JobStatus
+from backend.render.records import JobStatus
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from blender_image.scene_cache import SceneCache

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from backend.render.store import JobStatus
+from backend.render.records import JobStatus
 from tests.fakes.slack import dispatch_signed, interaction_body
 
 from .conftest import ARTIST, CHANNEL, SECRET, Bot

@@ -19,7 +19,8 @@ import pytest
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
-from backend.render.store import DynamoJobs, JobStatus
+from backend.render.records import JobStatus
+from backend.render.store import DynamoJobs
 from backend.wiring import Services
 from local.stack import deploy, start_moto_server
 

@@ -18,7 +18,8 @@ from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.commands import split_words
 from backend.render.grammar import parse_render
-from backend.render.store import DynamoJobs, Job, JobStatus
+from backend.render.records import Job, JobStatus
+from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from backend.wiring import Services
 from local.stack import StackInfo

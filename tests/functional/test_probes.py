@@ -15,7 +15,7 @@ from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
 from backend.render.grammar import parse_render
-from backend.render.store import Job, JobStatus
+from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from blender_image.scene_cache import SceneCache

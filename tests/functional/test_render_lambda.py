@@ -11,7 +11,7 @@ import blender_image.handler as render_lambda
 from backend.commands import split_words
 from backend.events import JobCompleted
 from backend.render.grammar import parse_render
-from backend.render.store import JobStatus
+from backend.render.records import JobStatus
 from local.poller import LocalContext
 
 from .conftest import Stack

@@ -13,7 +13,7 @@ from backend.errors import NotFoundError
 from backend.events import JobCompleted, JobProgress
 from backend.render.grammar import parse_render
 from backend.render.handlers.dead_letters import fail_task
-from backend.render.store import FrameOutcome, FrameRecord, JobStatus
+from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker

@@ -13,7 +13,7 @@ from backend.commands import split_words
 from backend.config import Costs
 from backend.errors import ValidationError
 from backend.render.grammar import parse_render
-from backend.render.store import JobStatus
+from backend.render.records import JobStatus
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from bot.messages.render_plan import plan_text

@@ -12,8 +12,10 @@ from backend.commands import split_words
 from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
+from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
+from backend.render.submit import Submission
 from backend.wiring import Services
 from tests.fakes.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
 
@@ -152,9 +154,14 @@ def test_while_the_budget_guard_is_on_nothing_renders_before_an_admin_submits() 
     job = farm.submit("shot.blend 1-10")
     assert job.status is JobStatus.AWAITING_APPROVAL and job.approval == "admin"
     assert farm.queue.bodies == []
-    held = farm.services.desk.card_posted(job.job_id, "C1", "1700000000.000100")
-    assert held is not None  # the thread asks the admins, once
-    assert farm.services.desk.card_posted(job.job_id, "C1", "1700000000.000100") is None
+    announcer = farm.services.announcer
+    carded = announcer.card_posted(job, "C1", "1700000000.000100")
+    assert carded.card_ts == "1700000000.000100"
+    ask = announcer.ask_for_submit(carded)
+    assert ask is not None and ask.job.approval == "admin"  # the thread asks the admins, once
+    assert announcer.ask_for_submit(carded) is None
+    announcer.notice_not_posted(ask)  # posting it failed: the next try asks again
+    assert announcer.ask_for_submit(carded) is not None
     assert farm.services.desk.submit(ADMIN, job.job_id).status is JobStatus.QUEUED
     assert len(farm.queue.bodies) == 10
 
@@ -201,8 +208,8 @@ def test_the_same_words_resent_within_minutes_are_the_same_job() -> None:
     first = farm.services.desk.submit_typed(request, ARTIST, "C1", "shot.blend 1-12")
     farm.clock.now += 150  # Slack's own retries come within minutes: the next window still finds it
     again = farm.services.desk.submit_typed(request, ARTIST, "C1", "shot.blend   1-12")
-    assert first.created and not again.created
-    assert first.job is not None and again.job is not None and again.job.job_id == first.job.job_id
+    assert isinstance(first, Submission) and first.created and first.job is not None
+    assert isinstance(again, AlreadySent) and again.job.job_id == first.job.job_id
     assert len(farm.queue.bodies) == 12
 
 

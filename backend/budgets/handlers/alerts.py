@@ -42,6 +42,7 @@ def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
+    """Read each AWS Budgets notification the topic delivers."""
     # An AWS error raises, so Lambda retries the delivery: the alert may be said twice, the guard changes once.
     services = wiring.from_env()
     for record in event.get("Records", []):

@@ -37,6 +37,7 @@ def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
 
 
 def record_handler(record: SQSRecord) -> None:
+    """One dead task: its unrecorded frames marked failed (a task of an unknown job is dropped)."""
     task = RenderTask.from_json(record.body)
     try:
         marked = fail_task(wiring.from_env().reporter, task)
@@ -47,6 +48,7 @@ def record_handler(record: SQSRecord) -> None:
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """Mark the frames of tasks that failed every delivery, reporting each record's failure on its own."""
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -8,4 +8,5 @@ from backend import wiring
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Expire the renders nobody submitted in time; the ids of those expired now."""
     return {"expired": [job.job_id for job in wiring.from_env().fanout.expire_waiting()]}

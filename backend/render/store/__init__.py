@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from backend.render.records import ACTIVE, FrameOutcome, FrameRecord, Job, JobStatus, Recorded, job_id_for
-from backend.render.store.frames import FrameLedger
-from backend.render.store.notices import NoticeBook
-from backend.render.store.queries import JobQueries
-from backend.render.store.transitions import ENQUEUE_LEASE_S, JobTransitions
+from backend.render.store.frames import DynamoFrameLedger
+from backend.render.store.notices import DynamoNoticeBook
+from backend.render.store.queries import DynamoJobQueries
+from backend.render.store.transitions import ENQUEUE_LEASE_S, DynamoTransitions
 
-__all__ = [
-    "ACTIVE",
-    "ENQUEUE_LEASE_S",
-    "DynamoJobs",
-    "FrameOutcome",
-    "FrameRecord",
-    "Job",
-    "JobStatus",
-    "Recorded",
-    "job_id_for",
-]
+__all__ = ["ENQUEUE_LEASE_S", "DynamoJobs"]
 
 
-class DynamoJobs(JobTransitions, FrameLedger, JobQueries, NoticeBook):
+class DynamoJobs(DynamoTransitions, DynamoFrameLedger, DynamoJobQueries, DynamoNoticeBook):
     """Every part of the job store on one table: it satisfies `backend.render.ports.JobStore`."""

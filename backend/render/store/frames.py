@@ -17,7 +17,7 @@ from backend.render.store.items import error_sk, frame_from_item, frame_sk, job_
 from backend.render.store.table import JobTable
 
 
-class FrameLedger(JobTable):
+class DynamoFrameLedger(JobTable):
     """Records frames once and reads them back."""
 
     def record_frame(self, job_id: str, record: FrameRecord) -> Recorded:

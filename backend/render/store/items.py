@@ -20,18 +20,22 @@ ESTIMATE_SET = "est_frame_s = :frame_s, est_render_s = :render_s, est_cost_usd =
 
 
 def job_key(job_id: str) -> dict[str, Any]:
+    """The key of a job's item."""
     return {"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": "JOB"}}
 
 
 def frame_sk(frame: int) -> str:
+    """The sort key of a frame's record (`FRAME#00000042`: frames sort in order)."""
     return f"FRAME#{frame:08d}"
 
 
 def error_sk(frame: int) -> str:
+    """The sort key of the last error noted for a frame."""
     return f"ERROR#{frame:08d}"
 
 
 def estimate_values(estimate: Estimate) -> dict[str, Any]:
+    """The expression values `ESTIMATE_SET` uses."""
     return {
         ":frame_s": {"N": repr(round(estimate.frame_s, 4))},
         ":render_s": {"N": repr(round(estimate.render_s, 4))},
@@ -41,14 +45,17 @@ def estimate_values(estimate: Estimate) -> dict[str, Any]:
 
 
 def status_names(statuses: Iterable[JobStatus]) -> str:
+    """`:s_queued, :s_running`: placeholders for `#status IN (…)`."""
     return ", ".join(f":s_{status}" for status in statuses)
 
 
 def status_values(statuses: Iterable[JobStatus]) -> dict[str, Any]:
+    """The values behind `status_names`."""
     return {f":s_{status}": {"S": status} for status in statuses}
 
 
 def job_to_item(job: Job) -> dict[str, Any]:
+    """A new job's item (optional attributes only when set: index keys may not be empty)."""
     item: dict[str, Any] = {
         **job_key(job.job_id),
         "job_id": {"S": job.job_id},
@@ -88,10 +95,12 @@ def job_to_item(job: Job) -> dict[str, Any]:
 
 
 def number(item: dict[str, Any], name: str) -> float | None:
+    """A number attribute, or None when the item lacks it."""
     return float(Decimal(item[name]["N"])) if name in item else None
 
 
 def job_from_item(item: dict[str, Any]) -> Job:
+    """The job an item holds (items written before an attribute existed read its default)."""
     return Job(
         job_id=item["job_id"]["S"],
         status=JobStatus(item["status"]["S"]),
@@ -137,6 +146,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
 
 
 def estimate_from_item(item: dict[str, Any]) -> Estimate | None:
+    """The probes' estimate on a job item, if it has one."""
     if "est_cost_usd" not in item:
         return None
     return Estimate(
@@ -148,6 +158,7 @@ def estimate_from_item(item: dict[str, Any]) -> Estimate | None:
 
 
 def frame_from_item(item: dict[str, Any]) -> FrameRecord:
+    """The frame record an item holds."""
     return FrameRecord(
         frame=int(item["frame"]["N"]),
         outcome=FrameOutcome(item["outcome"]["S"]),

@@ -11,7 +11,7 @@ from backend.render.store.items import status_names, status_values
 from backend.render.store.table import JobTable
 
 
-class NoticeBook(JobTable):
+class DynamoNoticeBook(JobTable):
     """Claims for the job card and the notices, each won by one caller."""
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:

@@ -9,7 +9,7 @@ from backend.render.store.items import AWAITING, job_from_item
 from backend.render.store.table import JobTable
 
 
-class JobQueries(JobTable):
+class DynamoJobQueries(JobTable):
     """Reads job items (strongly consistent where a decision follows)."""
 
     def recent(self, channel: str, limit: int = 20) -> list[Job]:

@@ -32,7 +32,7 @@ from backend.render.store.table import JobTable
 ENQUEUE_LEASE_S = 900.0  # the longest a Lambda may run: an enqueue still going is never taken over
 
 
-class JobTransitions(JobTable):
+class DynamoTransitions(JobTable):
     """Creates jobs and moves them from status to status; the only code that changes a job's status."""
 
     def create(self, job: Job) -> tuple[Job, bool]:

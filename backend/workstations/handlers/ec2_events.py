@@ -26,6 +26,7 @@ def alert_for(event: dict[str, Any], provider: Ec2Workstations) -> WorkstationAl
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
+    """Publish the alert an EC2 event deserves, if any."""
     services = wiring.from_env()
     alert = alert_for(event, services.ec2)
     if alert is not None:

@@ -15,14 +15,17 @@ def keepalive() -> KeepAlive:
 
 
 def start_due(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Start the stopped workstations whose lease ends within a day."""
     return asdict(keepalive().start_due())
 
 
 def stop_started(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Stop those the keep-alive started, unless someone is connected."""
     return asdict(keepalive().stop_started(event.get("start", {}).get("started", [])))
 
 
 def report(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Tell the ops channel what the keep-alive did (and what failed)."""
     stop = event.get("stop")
     error = event.get("error") or {}
     message = f"{error.get('Error', '')}: {error.get('Cause', '')}".strip(": ") if error else ""

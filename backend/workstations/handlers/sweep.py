@@ -9,4 +9,5 @@ from backend import wiring
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Warn sessions about to lapse, stop or renew those that have; what was done."""
     return asdict(wiring.from_env().workstations.sweep())

@@ -8,11 +8,11 @@ from typing import Any
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from backend.commands import RENDER_JOB_SUBCOMMANDS, render_subcommand, split_words
+from backend.commands import split_words
 from backend.config import Settings
-from backend.errors import StudiobotError, ValidationError
+from backend.errors import PermissionDenied, StudiobotError, ValidationError
 from backend.render.frames import check_frame_spec
-from backend.render.grammar import parse_render
+from backend.render.grammar import RENDER_JOB_SUBCOMMANDS, parse_render, render_subcommand
 from backend.wiring import Services
 from bot.messages import Blocks, error_message
 from bot.messages.render import approval_request, help_message, job_card, job_list, status_message
@@ -89,8 +89,13 @@ def submit_render(
     respond: Respond, client: WebClient, services: Services, user: str, channel: str, text: str
 ) -> None:
     """Submit a typed render (once: the same words re-sent within minutes are the same job) and post its card."""
+    from backend.render.desk import AlreadySent  # loads boto3: after the ack only
+
     request = parse_render(split_words(text), services.settings.limits)
     submission = services.desk.submit_typed(request, user, channel, text)
+    if isinstance(submission, AlreadySent):
+        _already_sent(respond, submission.job.job_id)
+        return
     if submission.job is None:
         respond(
             text=f"*Dry run*, nothing was queued. This is what would run:\n{plan_text(submission.plan)}",
@@ -98,27 +103,32 @@ def submit_render(
         )
         return
     if not submission.created:
-        respond(
-            text=f"You sent this render a moment ago: it is job `{submission.job.job_id}` (its card is in the "
-            f"channel). Nothing new was queued.",
-            response_type="ephemeral",
-        )
+        _already_sent(respond, submission.job.job_id)
         return
     post_card(client, services, submission.job.job_id, channel)
 
 
+def _already_sent(respond: Respond, job_id: str) -> None:
+    respond(
+        text=f"You sent this render a moment ago: it is job `{job_id}` (its card is in the channel). "
+        f"Nothing new was queued.",
+        response_type="ephemeral",
+    )
+
+
 def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
     """Post the job card in the channel; the render side says whether its thread must ask for Submit now."""
-    job = services.jobs.get(job_id)
+    announcer = services.announcer
+    job = announcer.current(job_id)
     text, card = job_card(job, services.clock(), services.settings.costs)
     posted = client.chat_postMessage(channel=channel, text=text, blocks=card)
-    held = services.desk.card_posted(job_id, posted["channel"], posted["ts"])
-    if held is not None:
-        ask = approval_request(held, services.settings.access.admins)
+    notice = announcer.ask_for_submit(announcer.card_posted(job, posted["channel"], posted["ts"]))
+    if notice is not None:
+        ask = approval_request(notice.job, services.settings.access.admins)
         try:
             client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"], text=ask)
         except Exception:
-            services.desk.ask_failed(job_id)
+            announcer.notice_not_posted(notice)  # the estimate's redelivery asks again
             raise
 
 
@@ -147,7 +157,11 @@ def submit_job(respond: Reply, services: Services, user: str, job_id: str) -> No
 
 def cancel_job(respond: Reply, services: Services, user: str, job_id: str) -> None:
     """Cancel a job if the user may (its submitter or an admin)."""
-    services.desk.cancel(user, job_id)
+    try:
+        services.desk.cancel(user, job_id)
+    except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
+        respond(text=str(refusal), response_type="ephemeral")
+        return
     respond(
         text=f"🛑 Cancelled `{job_id}`: frames not yet rendered will be skipped.", response_type="ephemeral"
     )
@@ -156,8 +170,12 @@ def cancel_job(respond: Reply, services: Services, user: str, job_id: str) -> No
 def retry_job(
     respond: Respond, client: WebClient, services: Services, user: str, channel: str, job_id: str
 ) -> None:
-    """Render a finished job's failed frames again, as a new job with its own card."""
-    job, submission = services.desk.retry(user, channel, job_id)
+    """Render a finished job's failed frames again, as a new job with its own card in the first job's channel."""
+    try:
+        _, submission = services.desk.retry(user, job_id, asked_in=channel)
+    except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
+        respond(text=str(refusal), response_type="ephemeral")
+        return
     assert submission.job is not None  # a retry is never a dry run
     if not submission.created:
         respond(
@@ -165,4 +183,4 @@ def retry_job(
             response_type="ephemeral",
         )
         return
-    post_card(client, services, submission.job.job_id, job.channel or channel)
+    post_card(client, services, submission.job.job_id, submission.job.channel or channel)
