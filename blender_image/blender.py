@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import glob
+import json
+import os
 from pathlib import Path
 
 import bpy
 
 from backend.render.tasks import RenderSettings
+from blender_image.scene_cache import REMAPS_FILE
+from blender_image.worker import MissingFiles
 
 
 class BlenderRenderer:
@@ -21,6 +26,10 @@ class BlenderRenderer:
         if self._open_path != scene_path:
             self._open_path = None
             bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False)
+            _remap(scene_path.parent / REMAPS_FILE)
+            missing = missing_files()
+            if missing:
+                raise MissingFiles("Blender cannot find " + "; ".join(missing[:20]) + _more(missing))
             self._open_path = scene_path
             self.opens += 1
         scene = bpy.context.scene
@@ -37,6 +46,44 @@ class BlenderRenderer:
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
         return target
+
+
+def _remap(remaps_file: Path) -> None:
+    """Point absolute paths from the artist's machine at where the shot's files lie here."""
+    if not remaps_file.exists():
+        return
+    remaps = json.loads(remaps_file.read_text())
+    for image in bpy.data.images:
+        if image.filepath in remaps:
+            image.filepath = remaps[image.filepath]
+    for library in bpy.data.libraries:
+        if library.filepath in remaps:
+            library.filepath = remaps[library.filepath]
+            library.reload()
+
+
+def missing_files() -> list[str]:
+    """What the open scene uses and Blender cannot find: libraries, and images not packed into the file."""
+    missing = [
+        f"library `{library.name}` (`{library.filepath}`)"
+        for library in bpy.data.libraries
+        if library.is_missing
+    ]
+    for image in bpy.data.images:
+        if image.packed_file or image.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
+            continue
+        path = bpy.path.abspath(image.filepath, library=image.library)
+        if image.source == "TILED":
+            found = bool(glob.glob(glob.escape(path).replace(glob.escape("<UDIM>"), "1[0-9][0-9][0-9]")))
+        else:
+            found = os.path.exists(path)
+        if not found:
+            missing.append(f"image `{image.name}` (`{image.filepath}`)")
+    return missing
+
+
+def _more(missing: list[str]) -> str:
+    return f"; …and {len(missing) - 20} more" if len(missing) > 20 else ""
 
 
 def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:

@@ -29,7 +29,7 @@ def worker() -> RenderWorker:
     return RenderWorker(
         jobs=services.jobs,
         reporter=services.reporter,
-        scenes=SceneCache(services.store, work_dir / "scenes"),
+        scenes=SceneCache(services.store, work_dir / "scenes", services.settings.scenes_prefix),
         renderer=BlenderRenderer(),
         uploader=services.store,
         work_dir=work_dir,

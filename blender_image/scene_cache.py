@@ -1,32 +1,53 @@
-"""Scenes (and their support files) downloaded once per process, cached on local disk by ETag."""
+"""Scenes and the files they use, downloaded once per process and laid out where the scene looks for them.
+
+A shot shipped with a manifest is laid out in `<root>/shots/<manifest ETag>/` (each file at its path in the shot)
+from a content-addressed cache `<root>/cas/<sha256>`: a second shot sharing textures downloads nothing new, and a
+changed manifest gets a fresh folder, so the renderer reopens the scene. The cache keeps at most `max_bytes` and
+evicts what was used longest ago. A scene without a manifest is kept by ETag as before (`--assets` for its files).
+"""
 
 from __future__ import annotations
 
+import json
+import os
 import posixpath
+import shutil
 from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
+from backend.errors import NotFoundError
+from backend.render.manifest import Manifest, content_key
 from backend.render.tasks import RenderTask
+
+REMAPS_FILE = ".studiobot-remaps.json"  # beside a laid-out scene: absolute paths in it → where they are now
 
 
 class ObjectStore(Protocol):
     def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None: ...
     def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]: ...
+    def read(self, bucket: str, key: str) -> tuple[bytes, str]: ...
 
 
 class SceneCache:
-    """`<root>/<etag>/<key relative to the scene's folder>`: a new version of a scene gets a new folder."""
+    """`<root>/<etag>/…` for bare scenes, `<root>/shots/<manifest etag>/…` for shots with a manifest."""
 
-    def __init__(self, store: ObjectStore, root: Path) -> None:
+    def __init__(
+        self, store: ObjectStore, root: Path, scenes_prefix: str = "scenes/", max_bytes: int = 8 << 30
+    ) -> None:
         self.store = store
         self.root = root
+        self.scenes_prefix = scenes_prefix
+        self.max_bytes = max_bytes
         self.downloads = 0  # objects fetched from S3, for tests and benchmarks
         self._fetched: dict[Path, str] = {}  # local file → ETag it was downloaded at
         self._assets_done: set[tuple[str, str]] = set()  # (job, prefix) already brought up to date
+        self._manifests: dict[str, Manifest] = {}  # by manifest ETag
 
     def scene_path(self, task: RenderTask) -> Path:
-        """Local path of the task's scene, downloading it and its support files the first time."""
+        """Local path of the task's scene, downloading it and the files it uses the first time."""
+        if task.manifest_key and task.manifest_etag:
+            return self._shot(task, task.manifest_key, task.manifest_etag)
         folder = self.root / task.scene_etag
         scene_dir = posixpath.dirname(task.scene_key)
         path = folder / posixpath.basename(task.scene_key)
@@ -36,6 +57,54 @@ class SceneCache:
         if task.assets_prefix:
             self._fetch_assets(task, folder, scene_dir)
         return path
+
+    def _shot(self, task: RenderTask, manifest_key: str, manifest_etag: str) -> Path:
+        manifest = self._manifest(task.scene_bucket, manifest_key, manifest_etag)
+        folder = self.root / "shots" / manifest_etag
+        scene = folder / manifest.scene
+        for path, entry in manifest.files.items():
+            target = folder / path
+            if path == manifest.scene or target.exists():
+                continue
+            blob = self.root / "cas" / entry.sha256
+            if not blob.exists():
+                self._make_room(entry.size)
+                key = content_key(self.scenes_prefix, entry.sha256)
+                self.store.download(task.scene_bucket, key, blob)
+                self.downloads += 1
+            os.utime(blob)  # recently used: evicted last
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(blob, target)
+            except OSError:
+                shutil.copyfile(blob, target)
+        if not scene.exists():
+            self.store.download(task.scene_bucket, task.scene_key, scene, etag=task.scene_etag)
+            self.downloads += 1
+        remaps = {written: str(folder / path) for written, path in manifest.remaps.items()}
+        (scene.parent / REMAPS_FILE).write_text(json.dumps(remaps))  # beside the scene: the renderer reads it
+        return scene
+
+    def _manifest(self, bucket: str, key: str, etag: str) -> Manifest:
+        if etag not in self._manifests:
+            text, found = self.store.read(bucket, key)
+            if found != etag:
+                raise NotFoundError(f"`{key}` changed after the job was submitted: submit the job again.")
+            self._manifests[etag] = Manifest.from_json(text)
+            self.downloads += 1
+        return self._manifests[etag]
+
+    def _make_room(self, incoming: int) -> None:
+        """Evict the least recently used files of the content cache until `incoming` more bytes fit the cap."""
+        cas = self.root / "cas"
+        if not cas.exists():
+            return
+        blobs = sorted(cas.iterdir(), key=lambda blob: blob.stat().st_mtime)
+        used = sum(blob.stat().st_size for blob in blobs)
+        while blobs and used + incoming > self.max_bytes:
+            oldest = blobs.pop(0)
+            used -= oldest.stat().st_size
+            oldest.unlink()  # a laid-out shot keeps its hard link: only the cache's copy goes
 
     def _fetch_assets(self, task: RenderTask, folder: Path, scene_dir: str) -> None:
         # Listed once per job: support files may change between jobs even when the scene does not.

@@ -18,6 +18,10 @@ from backend.render.tasks import RenderSettings, RenderTask
 logger = Logger(service="studiobot-render")
 
 
+class MissingFiles(RuntimeError):
+    """Blender found files of the scene missing: every frame would render wrong, so none is tried again."""
+
+
 class Renderer(Protocol):
     def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path: ...
 
@@ -91,6 +95,14 @@ class RenderWorker:
             started = self.clock()
             try:
                 written = self.renderer.render(scene_path, frame, task.settings, out_stem)
+            except MissingFiles as error:
+                # Permanent: a retry would find the same files missing. Every frame of the task fails now, with
+                # the list as the reason, and a probe's failure stops the job before anything more is spent.
+                for left in todo[todo.index(frame) :]:
+                    self.reporter.frame_failed(task.job_id, left, str(error), billed_s=self.clock() - mark)
+                    mark = self.clock()
+                    result.failed.append(left)
+                return result
             except Exception as error:
                 message = f"{type(error).__name__}: {error}"
                 self.jobs.note_frame_error(task.job_id, frame, message)

@@ -19,6 +19,7 @@ from backend.wiring import Services
 from backend.workstations.grammar import parse_workstations
 from bot.messages import message_text
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
+from local.cli_ship import upload
 from local.stack import REPO_ROOT
 from local.supervisor import home, read_state
 from local.terminal import CLI_USER, answered_without_work, app, as_operator, console, fail, stack
@@ -114,6 +115,7 @@ def _alive(pid: int) -> bool:
 app.command(context_settings=RENDER_CONTEXT, help=RENDER_HELP)(
     render
 )  # `studiobot render …` lives in local/cli_render.py
+app.command()(upload)  # `studiobot upload SHOT.blend` lives in local/cli_ship.py
 
 
 @app.command(

@@ -25,13 +25,15 @@ from backend.render.submit import Submission
 from backend.wiring import Services
 from bot.messages import message_text
 from bot.messages.render_plan import plan_text
+from local.cli_ship import ship
 from local.stack import StackInfo, event_feed
 from local.terminal import CLI_USER, answered_without_work, as_operator, console, fail, stack
 
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
     "Render: `studiobot render SCENE FRAMES [--res WxH] [--samples N] [--engine E] [--format F] "
-    "[--chunk N] [--assets PREFIX] [--dry-run]`; SCENE is a key in the scenes bucket or a local .blend file."
+    "[--chunk N] [--assets PREFIX] [--allow-missing] [--dry-run]`; SCENE is a key in the scenes bucket or a "
+    "local .blend file, shipped with every file it uses."
 )
 
 
@@ -54,13 +56,11 @@ def render(
     except StudiobotError as error:
         raise fail(str(error)) from None
     services = Services(settings)
-    store = services.store
     local_scene = Path(request.scene)
     if local_scene.suffix == ".blend" and local_scene.is_file():
-        key = f"{settings.scenes_prefix}{local_scene.name}"
-        store.upload(local_scene, settings.scenes_bucket, key)
-        console.print(f"Uploaded {local_scene} to s3://{settings.scenes_bucket}/{key}")
-        request = dataclasses.replace(request, scene=key)
+        # A shot, not a file: the .blend and everything it uses, checked before anything is sent or queued.
+        shipped = ship(settings, local_scene, allow_missing=request.allow_missing)
+        request = dataclasses.replace(request, scene=shipped.scene_key)
     _submit_and_watch(
         info,
         services,

@@ -84,3 +84,29 @@ class S3Store(AwsAdapter):
             self.client.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
         except ClientError as error:
             raise self.aws_error(error, f"upload `{key}` to `{bucket}`") from error
+
+    def exists(self, bucket: str, key: str) -> bool:
+        """Whether the object is there (one HEAD)."""
+        try:
+            self.head(bucket, key)
+        except NotFoundError:
+            return False
+        return True
+
+    def read(self, bucket: str, key: str) -> tuple[bytes, str]:
+        """A small object's bytes and ETag (a manifest); NotFoundError if it is not there."""
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key)
+            return response["Body"].read(), response["ETag"].strip('"')
+        except ClientError as error:
+            if error_code(error) in _MISSING:
+                raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
+            raise self.aws_error(error, f"read `{key}` in `{bucket}`") from error
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> str:
+        """Write a small object (a manifest); its ETag."""
+        try:
+            response = self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        except ClientError as error:
+            raise self.aws_error(error, f"write `{key}` to `{bucket}`") from error
+        return str(response["ETag"]).strip('"')

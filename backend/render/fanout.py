@@ -223,6 +223,8 @@ class Fanout:
             output_bucket=job.output_bucket,
             output_prefix=job.output_prefix,
             assets_prefix=job.assets_prefix,
+            manifest_key=job.manifest_key or None,
+            manifest_etag=job.manifest_etag or None,
             probe=probe,
         )
 

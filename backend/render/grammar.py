@@ -12,7 +12,7 @@ from backend.render.tasks import ENGINES, FORMATS, RenderSettings
 
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
-    "[--format PNG|JPEG|OPEN_EXR] [--chunk N] [--assets PREFIX] [--dry-run]`, "
+    "[--format PNG|JPEG|OPEN_EXR] [--chunk N] [--assets PREFIX] [--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
@@ -20,7 +20,7 @@ RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "su
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
 _VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--assets")
-_FLAG_OPTIONS = ("--dry-run",)
+_FLAG_OPTIONS = ("--dry-run", "--allow-missing")
 _RESOLUTION = re.compile(r"^(\d+)[x×](\d+)$")
 
 
@@ -33,6 +33,7 @@ class RenderRequest:
     settings: RenderSettings
     assets_prefix: str | None = None
     dry_run: bool = False
+    allow_missing: bool = False  # render although the shot's manifest lists missing files
 
 
 def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRequest:
@@ -82,6 +83,7 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         settings=settings,
         assets_prefix=options.get("--assets"),
         dry_run="--dry-run" in flags,
+        allow_missing="--allow-missing" in flags,
     )
 
 

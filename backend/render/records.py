@@ -57,6 +57,9 @@ class Job:
     output_bucket: str
     output_prefix: str
     assets_prefix: str | None = None
+    manifest_key: str = ""  # the shot's manifest beside the scene: every file the scene uses
+    manifest_etag: str = ""  # the version of it the job renders with
+    missing_allowed: int = 0  # files the manifest lists as missing, rendered without on purpose
     requested_by: str = ""
     channel: str = ""
     done: int = 0

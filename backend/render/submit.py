@@ -14,6 +14,7 @@ from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, parse_frame_spec, plan_tasks
 from backend.render.grammar import RenderRequest
+from backend.render.manifest import FARM_BLENDER, Manifest, manifest_key_for, missing_text, newer_than_farm
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, JobStatus, job_id_for
 
@@ -29,6 +30,8 @@ class RenderPlan:
     tasks: list[list[int]]
     request: RenderRequest
     assets: list[ObjectInfo]
+    manifest: Manifest | None = None  # the shot's, when it was shipped with one
+    manifest_etag: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class SubmissionService:
                 f"There is no scene `{scene_key}` in the bucket `{bucket}`: check the name, or upload it first "
                 f"(`studiobot render path/to/scene.blend 1-24` uploads a local file)."
             ) from error
+        manifest, manifest_etag = self._manifest(bucket, scene_key, request)
         assets: list[ObjectInfo] = []
         if request.assets_prefix:
             assets_prefix = assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
@@ -86,7 +90,27 @@ class SubmissionService:
             tasks=plan_tasks(frames, request.settings.chunk),
             request=request,
             assets=assets,
+            manifest=manifest,
+            manifest_etag=manifest_etag,
         )
+
+    def _manifest(self, bucket: str, scene_key: str, request: RenderRequest) -> tuple[Manifest | None, str]:
+        """The shot's manifest, checked: refused when the farm's Blender is older than the one that saved the
+        shot, or when files are missing (unless `--allow-missing`). A scene shipped without one has none."""
+        try:
+            text, etag = self.scenes.read(bucket, manifest_key_for(scene_key))
+        except NotFoundError:
+            return None, ""
+        manifest = Manifest.from_json(text)
+        if newer_than_farm(manifest.blender):
+            raise ValidationError(
+                f"`{manifest.scene}` was saved by Blender {manifest.blender}, newer than the farm's {FARM_BLENDER}: "
+                f"a newer file may lose data in an older Blender. Save it from Blender {FARM_BLENDER} "
+                f"(File ▸ Save As), or ask an admin to update the render image."
+            )
+        if manifest.missing and not request.allow_missing:
+            raise ValidationError(missing_text(manifest.missing, manifest.scene))
+        return manifest, etag
 
     def submit(
         self,
@@ -122,6 +146,9 @@ class SubmissionService:
                 output_bucket=self.settings.outputs_bucket,
                 output_prefix=f"outputs/{job_id}/",
                 assets_prefix=assets_prefix,
+                manifest_key=manifest_key_for(plan.scene_key) if plan.manifest else "",
+                manifest_etag=plan.manifest_etag,
+                missing_allowed=len(plan.manifest.missing) if plan.manifest else 0,
                 requested_by=requested_by,
                 channel=channel,
                 created_at=now,
@@ -148,6 +175,7 @@ class SubmissionService:
             frames=compact(failed_frames),
             settings=job.settings,
             assets_prefix=job.assets_prefix,
+            allow_missing=job.missing_allowed > 0,
         )
         return self.submit(
             request, requested_by, channel, client_token=f"retry:{job.job_id}", retry_of=job.job_id

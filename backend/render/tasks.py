@@ -57,6 +57,8 @@ class RenderTask:
     output_bucket: str
     output_prefix: str
     assets_prefix: str | None = None
+    manifest_key: str | None = None  # the shot's manifest: the worker lays out every file it lists
+    manifest_etag: str | None = None
     probe: bool = False  # a probe frame: a Blender error fails the job at once instead of being retried
     version: int = field(default=TASK_VERSION)
 
@@ -86,6 +88,8 @@ class RenderTask:
             output_bucket=data["output_bucket"],
             output_prefix=data["output_prefix"],
             assets_prefix=data.get("assets_prefix"),
+            manifest_key=data.get("manifest_key"),
+            manifest_etag=data.get("manifest_etag"),
             probe=bool(data.get("probe", False)),
         )
 

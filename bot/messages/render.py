@@ -32,7 +32,9 @@ HELP = (
     "• FRAMES: `42`, `1-240`, `1-240x2` (every 2nd), `1,5,10-20`\n"
     "• `--res WxH` `--samples N` `--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE` "
     "`--format PNG|JPEG|OPEN_EXR` `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
+    "`--allow-missing` (render a shot whose manifest lists missing files) "
     "`--dry-run` (check and show the plan, render nothing)\n"
+    "• A shot shipped with `studiobot upload` carries every file it uses; one with missing files is refused\n"
     "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
     "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
 )
@@ -129,6 +131,11 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     if note := _phase_note(job, now, costs or Costs()):
         blocks.append(section(note))
     blocks.append(context(f"Job `{job.job_id}` · {settings_text(job.settings)}"))
+    if job.missing_allowed:
+        files = "file" if job.missing_allowed == 1 else "files"
+        blocks.append(
+            context(f"⚠️ Rendering without {job.missing_allowed} missing {files} (`--allow-missing`)")
+        )
     buttons = []
     if job.status is JobStatus.AWAITING_APPROVAL:
         who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> or an admin"

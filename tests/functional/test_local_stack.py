@@ -85,14 +85,16 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     )
     output = rendered.stdout
     assert rendered.returncode == 0, output + rendered.stderr
-    assert "Uploaded" in output and "scenes/turntable.blend" in output
-    assert "finished: all 4 frames of `scenes/turntable.blend`" in output
+    key = f"scenes/{sample_scene.parent.name}/turntable.blend"  # a shot's namespace is its folder
+    assert f"Shot {key}: 1 file(s)" in " ".join(output.split())
+    assert f"finished: all 4 frames of `{key}`" in " ".join(output.split())
     (job_folder,) = (home.parent / "r").iterdir()
     names = sorted(path.name for path in job_folder.iterdir())
     assert names == ["contact_sheet.png", *[f"turntable_{frame:04d}.png" for frame in range(1, 5)]]
     assert str(job_folder.relative_to(home.parent)) in output.replace("\n", "")
-    again = studiobot(home, "render", "turntable.blend", "5", *TINY.split(), "--out", str(home.parent / "r"))
-    assert "finished: the frame of `scenes/turntable.blend`" in again.stdout, again.stdout + again.stderr
+    shipped = key.removeprefix("scenes/")
+    again = studiobot(home, "render", shipped, "5", *TINY.split(), "--out", str(home.parent / "r"))
+    assert f"finished: the frame of `{key}`" in " ".join(again.stdout.split()), again.stdout + again.stderr
 
     # The rest of `/render`'s words work here too, with the same answers.
     job_id = job_folder.name

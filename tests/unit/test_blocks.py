@@ -235,3 +235,10 @@ def test_block_kit_limits_hold() -> None:
         for block in built:
             section_text = block.get("text", {}).get("text", "")
             assert len(section_text) <= 3_000, name
+
+
+def test_a_job_rendering_without_missing_files_says_so_on_its_card() -> None:
+    job = _job(missing_allowed=2)
+    _, card = render.job_card(job, job.created_at + 10)
+    said = json.dumps(card, ensure_ascii=False)
+    assert "⚠️ Rendering without 2 missing files (`--allow-missing`)" in said

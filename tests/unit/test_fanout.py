@@ -10,7 +10,7 @@ from backend.aws.s3 import ObjectInfo
 from backend.budgets.guard import GuardState
 from backend.commands import split_words
 from backend.config import Access, Costs, Settings
-from backend.errors import ConflictError, PermissionDenied
+from backend.errors import ConflictError, NotFoundError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
 from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
@@ -32,6 +32,9 @@ class Scenes:
 
     def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]:
         return []
+
+    def read(self, bucket: str, key: str) -> tuple[bytes, str]:
+        raise NotFoundError(f"There is no `{key}`.")  # shots shipped without a manifest
 
 
 class Guard:

@@ -78,6 +78,10 @@ def job_to_item(job: Job) -> dict[str, Any]:
     }
     if job.assets_prefix:
         item["assets_prefix"] = {"S": job.assets_prefix}
+    if job.manifest_key:
+        item["manifest_key"] = {"S": job.manifest_key}
+        item["manifest_etag"] = {"S": job.manifest_etag}
+        item["missing_allowed"] = {"N": str(job.missing_allowed)}
     if job.retry_of:
         item["retry_of"] = {"S": job.retry_of}
     if job.channel:  # a key of the by_channel index: DynamoDB refuses it empty
@@ -114,6 +118,9 @@ def job_from_item(item: dict[str, Any]) -> Job:
         output_bucket=item["output_bucket"]["S"],
         output_prefix=item["output_prefix"]["S"],
         assets_prefix=item.get("assets_prefix", {}).get("S"),
+        manifest_key=item.get("manifest_key", {}).get("S", ""),
+        manifest_etag=item.get("manifest_etag", {}).get("S", ""),
+        missing_allowed=int(item.get("missing_allowed", {}).get("N", "0")),
         requested_by=item["requested_by"]["S"],
         channel=item.get("channel", {}).get("S", ""),
         done=int(item["done"]["N"]),

@@ -1,0 +1,118 @@
+"""A shot's manifest: every file the scene uses, by its path in the shot, stored once by content hash.
+
+The manifest lies beside the scene (`scenes/shot010/shot.blend.manifest.json`); the files lie under
+`<scenes prefix>_cas/sha256/<hash>`, so a file two shots share is stored once, and two shots with a
+`textures/wood.png` of different content never see each other's. Plain data: no AWS, no Blender.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+MANIFEST_VERSION = 1
+MANIFEST_SUFFIX = ".manifest.json"
+OUTSIDE = "_outside"  # where files from outside the shot folder (absolute paths) live in the shot
+# The Blender the render image runs (bpy, pinned in pyproject.toml). Blender opens files from older versions, but a
+# file saved by a newer one may use data the older cannot read (Blender keeps backward, not forward, compatibility).
+FARM_BLENDER = "5.0"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of the shot: its content hash and size."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MissingFile:
+    """A file the scene uses that was not there when the shot was traced."""
+
+    written_as: str  # as the .blend writes it: `//textures/wood.png`
+    used_by: str  # `image wood.png`
+    referrer: str  # the .blend that uses it, by its path in the shot
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a render of the shot needs: the scene, every file by its path in the shot, what was missing."""
+
+    scene: str  # the scene's path in the shot: `shot.blend`
+    blender: str  # the version that saved the scene: `5.0`
+    files: dict[str, FileEntry]
+    missing: tuple[MissingFile, ...] = ()
+    remaps: dict[str, str] = field(
+        default_factory=dict
+    )  # an absolute path in a .blend → its path in the shot
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(entry.size for entry in self.files.values())
+
+    def to_json(self) -> str:
+        data: dict[str, Any] = {
+            "version": MANIFEST_VERSION,
+            "scene": self.scene,
+            "blender": self.blender,
+            "files": {path: {"sha256": e.sha256, "size": e.size} for path, e in sorted(self.files.items())},
+            "missing": [vars(item) for item in self.missing],
+            "remaps": dict(sorted(self.remaps.items())),
+        }
+        return json.dumps(data, indent=1, sort_keys=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Manifest:
+        data = json.loads(text)
+        if data.get("version") != MANIFEST_VERSION:
+            raise ValueError(f"unsupported manifest version {data.get('version')!r}")
+        return cls(
+            scene=data["scene"],
+            blender=data.get("blender", ""),
+            files={
+                path: FileEntry(item["sha256"], int(item["size"])) for path, item in data["files"].items()
+            },
+            missing=tuple(MissingFile(**item) for item in data.get("missing", [])),
+            remaps=dict(data.get("remaps", {})),
+        )
+
+
+def newer_than_farm(version: str) -> bool:
+    """Whether a shot saved by Blender `version` (`5.1`) is newer than the farm's (an unknown version is not)."""
+    try:
+        return tuple(int(part) for part in version.split(".")[:2]) > tuple(
+            int(part) for part in FARM_BLENDER.split(".")[:2]
+        )
+    except ValueError:
+        return False
+
+
+def manifest_key_for(scene_key: str) -> str:
+    """`scenes/shot010/shot.blend` → `scenes/shot010/shot.blend.manifest.json`."""
+    return scene_key + MANIFEST_SUFFIX
+
+
+def content_key(scenes_prefix: str, sha256: str) -> str:
+    """Where a file with this content lies in the scenes bucket, whichever shots use it."""
+    return f"{scenes_prefix}_cas/sha256/{sha256[:2]}/{sha256}"
+
+
+def missing_text(missing: tuple[MissingFile, ...] | list[MissingFile], scene: str) -> str:
+    """Every missing file and what uses it, and what would work (the refusal a person reads)."""
+    shown = [
+        f"{item.used_by} uses `{item.written_as}`: not found"
+        + (f" (from `{item.referrer}`)" if item.referrer != scene else f" next to `{scene}`")
+        for item in missing[:20]
+    ]
+    more = f"; …and {len(missing) - 20} more" if len(missing) > 20 else ""
+    files = "file" if len(missing) == 1 else f"{len(missing)} files"
+    return (
+        f"`{scene}` needs {files} that {'is' if len(missing) == 1 else 'are'} not there: "
+        + "; ".join(shown)
+        + more
+        + ". Put them back and upload from the shot folder (`studiobot upload path/to/shot.blend`), or pack "
+        "resources into the .blend in Blender (File ▸ External Data ▸ Pack Resources); `--allow-missing` renders "
+        "without them on purpose."
+    )

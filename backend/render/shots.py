@@ -1,0 +1,141 @@
+"""A shot on disk: its .blend and every file it uses, found by Blender Asset Tracer (BAT), Flamenco's own tracer.
+
+Images (sequences and UDIM tiles expanded), linked libraries, caches, volumes, sounds, fonts and movie clips. Each
+linked library is traced in its own right as well: BAT does not expand material node trees inside libraries of
+Blender 5.0.4+ files, so a library's textures would be missed otherwise. Compressed (zstd) files need `zstandard`,
+which is a dependency of ours (BAT's own extra pins an ancient one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from backend.render.manifest import OUTSIDE, FileEntry, Manifest, MissingFile
+
+# BAT says "Path … does not exist" as a warning for every missing file: we report those ourselves.
+logging.getLogger("blender_asset_tracer").setLevel(logging.ERROR)
+
+_WORDS = {
+    "Image": "image",
+    "Library": "library",
+    "bSound": "sound",
+    "VFont": "font",
+    "MovieClip": "movie clip",
+    "CacheFile": "cache",
+    "Volume": "volume",
+    "Mesh": "mesh cache",
+    "Object": "object cache",
+    "Scene": "sequencer strip",
+    "Light": "light profile",
+}
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One file a .blend of the shot uses."""
+
+    path: str  # where it lives in the shot (posix, relative to the shot folder)
+    source: Path | None  # on disk, or None when missing
+    used_by: str  # `image wood.png`
+    written_as: str  # as the .blend writes it: `//textures/wood.png`
+    referrer: str  # the .blend that uses it, by its path in the shot
+
+
+@dataclass(frozen=True)
+class ShotTrace:
+    """What the scene needs: every file found (the scene first) and every one missing."""
+
+    root: Path
+    scene: str
+    blender: str
+    files: tuple[Dependency, ...]
+    missing: tuple[MissingFile, ...]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(dep.source.stat().st_size for dep in self.files if dep.source is not None)
+
+    def manifest(self, hashes: dict[str, FileEntry]) -> Manifest:
+        """The manifest of the shot, given each file's content hash by its path in the shot."""
+        remaps = {dep.written_as: dep.path for dep in self.files if dep.path.startswith(OUTSIDE + "/")}
+        return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps)
+
+
+def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
+    """Trace a scene and its libraries; `root` is the shot folder (default: the scene's folder)."""
+    from blender_asset_tracer import blendfile, trace  # pure Python, but only the CLI and uploads need it
+
+    scene = scene.resolve()
+    root = (root or scene.parent).resolve()
+    found: dict[Path, Dependency] = {scene: Dependency(_in_shot(scene, root), scene, "the scene", "", "")}
+    missing: dict[tuple[str, str], MissingFile] = {}
+    pending, traced = [scene], set()
+    while pending:
+        blend = pending.pop()
+        if blend in traced:
+            continue
+        traced.add(blend)
+        referrer = _in_shot(blend, root)
+        try:
+            for usage in trace.deps(blend):
+                what = f"{_WORDS.get(usage.block.dna_type_name, usage.block.dna_type_name.lower())} "
+                what += usage.block_name[2:].decode("utf-8", "replace")
+                written = usage.asset_path.decode("utf-8", "replace")
+                files = list(usage.files())
+                if not files:
+                    missing.setdefault((referrer, written), MissingFile(written, what, referrer))
+                for path in files:
+                    path = path.resolve()
+                    if path not in found:
+                        found[path] = Dependency(_in_shot(path, root), path, what, written, referrer)
+                    if usage.block.dna_type_name == "Library":
+                        pending.append(path)  # its own relative paths, resolved against it
+        finally:
+            blendfile.close_all_cached()
+    return ShotTrace(root, found[scene].path, _version(scene), tuple(found.values()), tuple(missing.values()))
+
+
+def hash_files(
+    trace: ShotTrace, progress: Callable[[int], None] | None = None, threads: int = 4
+) -> dict[str, FileEntry]:
+    """sha256 and size of every file found, by its path in the shot (read in parallel, 1 MiB at a time)."""
+
+    def one(dep: Dependency) -> tuple[str, FileEntry]:
+        assert dep.source is not None
+        digest, size = hashlib.sha256(), 0
+        with dep.source.open("rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        if progress:
+            progress(size)
+        return dep.path, FileEntry(digest.hexdigest(), size)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return dict(pool.map(one, _present(trace.files)))
+
+
+def _present(files: Iterable[Dependency]) -> list[Dependency]:
+    return [dep for dep in files if dep.source is not None]
+
+
+def _in_shot(path: Path, root: Path) -> str:
+    """The path of a file in the shot: relative to the shot folder, or under `_outside/` when it is elsewhere."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(PurePosixPath(OUTSIDE, *path.parts[1:]))
+
+
+def _version(scene: Path) -> str:
+    """`5.0` from the version the file header records (`500`)."""
+    from blender_asset_tracer import blendfile
+
+    with blendfile.BlendFile(scene) as bfile:
+        version = int(bfile.header.version)
+    return f"{version // 100}.{version % 100}"

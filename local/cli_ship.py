@@ -1,0 +1,68 @@
+"""`studiobot upload shot.blend` (and `render` of a local file): trace the shot, refuse what is missing, ship it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from backend.config import Settings
+from backend.render.manifest import missing_text
+from backend.render.shipping import Shipped, ShotShipper, shot_key
+from backend.render.shots import hash_files, trace_shot
+from backend.wiring import Services
+from local.terminal import as_operator, console, fail, stack
+
+
+def ship(settings: Settings, scene: Path, allow_missing: bool = False) -> Shipped:
+    """Trace `scene`, refuse (before sending anything) if files are missing unless allowed, send what the bucket
+    lacks with a progress bar, and say what was sent."""
+    with console.status(f"Tracing {scene}…"):
+        trace = trace_shot(scene)
+    if trace.missing and not allow_missing:
+        raise fail(missing_text(trace.missing, trace.scene))
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        hashing = progress.add_task(f"Hashing {len(trace.files)} files", total=trace.total_bytes)
+        hashes = hash_files(trace, lambda size: progress.advance(hashing, size))
+        manifest = trace.manifest(hashes)
+        sending = progress.add_task("Sending what the bucket lacks", total=manifest.total_bytes)
+        shipper = ShotShipper(Services(settings).store, settings.scenes_bucket, settings.scenes_prefix)
+        shipped = shipper.ship(
+            trace,
+            manifest,
+            shot_key(scene, settings.scenes_prefix),
+            lambda size: progress.advance(sending, size),
+        )
+    console.print(
+        f"Shot [bold]{shipped.scene_key}[/bold]: {len(manifest.files)} file(s), {_size(manifest.total_bytes)}; "
+        f"sent {shipped.files_sent} ({_size(shipped.bytes_sent)}), {shipped.files_kept} already in the bucket."
+    )
+    if manifest.missing:
+        console.print(f"[yellow]⚠[/yellow] {missing_text(manifest.missing, manifest.scene)}", markup=False)
+    return shipped
+
+
+def upload(
+    scene: Annotated[Path, typer.Argument(help="The shot's .blend, in its shot folder.")],
+) -> None:
+    """Ship a shot to the scenes bucket: the .blend and every file it uses, each stored once by content."""
+    if scene.suffix.lower() != ".blend" or not scene.is_file():
+        raise fail(
+            f"`{scene}` is not a .blend file here: give the shot's .blend, e.g. `shots/sh010/shot.blend`."
+        )
+    settings = as_operator(stack().settings())
+    shipped = ship(settings, scene, allow_missing=True)
+    console.print(
+        f"Render it with: studiobot render {shipped.scene_key.removeprefix(settings.scenes_prefix)} 1-24"
+    )
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1000 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1000  # type: ignore[assignment]
+    return f"{size} B"

@@ -1,0 +1,220 @@
+"""Real shots, built with bpy the way artists lay them out: traced, shipped once, refused when incomplete, rendered
+with every file they use (the frames are looked at: the texture's colour, never Blender's missing-texture magenta)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from backend.commands import split_words
+from backend.errors import ValidationError
+from backend.events import JobCompleted
+from backend.render.grammar import parse_render
+from backend.render.manifest import Manifest, manifest_key_for
+from backend.render.records import FrameOutcome, JobStatus
+from backend.render.shipping import Shipped, ShotShipper, shot_key
+from backend.render.shots import hash_files, trace_shot
+from backend.render.tasks import RenderTask
+from blender_image.scene_cache import SceneCache
+from blender_image.worker import RenderWorker
+from local.stack import REPO_ROOT
+
+from .conftest import Stack
+
+pytestmark = pytest.mark.bpy
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("shots")
+    subprocess.run(
+        [sys.executable, "-m", "tests.shots.build_shots", str(folder)],
+        check=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    return folder
+
+
+def _ship(stack: Stack, scene: Path) -> Shipped:
+    trace = trace_shot(scene)
+    manifest = trace.manifest(hash_files(trace))
+    shipper = ShotShipper(stack.store, stack.settings.scenes_bucket, stack.settings.scenes_prefix)
+    return shipper.ship(trace, manifest, shot_key(scene, stack.settings.scenes_prefix))
+
+
+def _render(stack: Stack, tmp_path: Path, key: str, frames: str = "1", extra: str = "") -> list[Image.Image]:
+    """Submit the shot, render every task with real Blender, and return the frames as written to S3."""
+    from blender_image.blender import BlenderRenderer
+
+    request = parse_render(split_words(f"{key.removeprefix('scenes/')} {frames} {extra}"))
+    job = stack.service.submit(request, requested_by="U0ARTIST", channel="C1").job
+    assert job is not None
+    worker = RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "cache", stack.settings.scenes_prefix),
+        renderer=BlenderRenderer(),
+        uploader=stack.store,
+        work_dir=tmp_path,
+    )
+    for body in stack.queued_bodies():
+        worker.run(RenderTask.from_json(body))
+    pictures = []
+    for record in stack.jobs.frames(job.job_id):
+        if record.outcome is FrameOutcome.DONE:
+            body = stack.s3.get_object(Bucket=job.output_bucket, Key=record.output_key)["Body"].read()
+            pictures.append(Image.open(io.BytesIO(body)).convert("RGB"))
+    return pictures
+
+
+def _magenta(picture: Image.Image) -> float:
+    """The share of pixels in Blender's missing-texture magenta (≈ 253, 0, 253)."""
+    pixels = list(picture.get_flattened_data())
+    return sum(1 for r, g, b in pixels if r > 200 and b > 200 and g < 60) / len(pixels)
+
+
+def _mean(picture: Image.Image) -> tuple[float, float, float]:
+    pixels = list(picture.get_flattened_data())
+    return tuple(sum(channel) / len(pixels) for channel in zip(*pixels, strict=True))  # type: ignore[return-value]
+
+
+def test_a_texture_beside_the_shot_travels_with_it_and_is_what_the_frame_shows(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    shipped = _ship(stack, shots / "textured" / "shot.blend")
+    assert shipped.scene_key == "scenes/textured/shot.blend"
+    assert set(shipped.manifest.files) == {"shot.blend", "textures/wood.png"}
+    assert shipped.manifest.blender == "5.0" and shipped.manifest.missing == ()
+    (frame,) = _render(stack, tmp_path, shipped.scene_key)
+    red, green, blue = _mean(frame)
+    assert _magenta(frame) == 0 and red > green > blue  # the brown of wood.png
+
+
+def test_a_missing_texture_is_refused_naming_it_before_anything_is_queued(stack: Stack, shots: Path) -> None:
+    shipped = _ship(stack, shots / "missing" / "shot.blend")
+    assert [item.written_as for item in shipped.manifest.missing] == ["//textures/wood.png"]
+    request = parse_render(split_words("missing/shot.blend 1-60"))
+    with pytest.raises(ValidationError) as refused:
+        stack.service.submit(request, requested_by="U0ARTIST", channel="C1")
+    assert str(refused.value).startswith(
+        "`shot.blend` needs file that is not there: image wood.png uses `//textures/wood.png`: not found next "
+        "to `shot.blend`."
+    )
+    assert "studiobot upload" in str(refused.value) and "--allow-missing" in str(refused.value)
+    assert stack.queued_bodies() == [] and stack.jobs.recent("C1") == []
+
+
+def test_allowed_missing_files_still_never_render_magenta_the_frames_fail_saying_why(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    shipped = _ship(stack, shots / "missing" / "shot.blend")
+    assert _render(stack, tmp_path, shipped.scene_key, "1-2", "--allow-missing") == []
+    (job,) = stack.jobs.recent("C1")
+    assert job.missing_allowed == 1 and job.status is JobStatus.DONE_WITH_FAILURES
+    reasons = {record.error for record in stack.jobs.frames(job.job_id)}
+    assert reasons == {"Blender cannot find image `wood.png` (`//textures/wood.png`)"}
+    (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
+    assert completed.failed_frames == [1, 2]
+
+
+def test_a_linked_library_and_its_own_texture_are_found_and_rendered(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    shipped = _ship(stack, shots / "linked" / "shot.blend")
+    assert set(shipped.manifest.files) == {"shot.blend", "lib/character.blend", "lib/textures/skin.png"}
+    (frame,) = _render(stack, tmp_path, shipped.scene_key)
+    red, green, blue = _mean(frame)
+    assert _magenta(frame) == 0 and green > red and green > blue  # the character's green skin
+
+
+def test_a_compressed_shot_is_traced(stack: Stack, shots: Path, tmp_path: Path) -> None:
+    assert (shots / "compressed" / "shot.blend").read_bytes()[:4] == b"\x28\xb5\x2f\xfd"  # zstd
+    shipped = _ship(stack, shots / "compressed" / "shot.blend")
+    assert set(shipped.manifest.files) == {"shot.blend", "textures/wood.png"}
+    (frame,) = _render(stack, tmp_path, shipped.scene_key)
+    assert _magenta(frame) == 0
+
+
+def test_an_image_sequence_ships_every_frame_of_the_plate(stack: Stack, shots: Path, tmp_path: Path) -> None:
+    shipped = _ship(stack, shots / "sequence" / "shot.blend")
+    assert {path for path in shipped.manifest.files if path.startswith("plates/")} == {
+        f"plates/plate.{frame:04d}.png" for frame in range(1, 5)
+    }
+    frames = _render(stack, tmp_path, shipped.scene_key, "1-4")
+    assert len(frames) == 4 and all(_magenta(frame) == 0 for frame in frames)
+
+
+def test_a_texture_by_absolute_path_outside_the_shot_is_packed_and_found_again(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    shipped = _ship(stack, shots / "elsewhere" / "shot.blend")
+    (outside,) = [path for path in shipped.manifest.files if path != "shot.blend"]
+    assert outside.startswith("_outside/") and outside.endswith("studio_library/oak.png")
+    assert shipped.manifest.remaps == {str(shots / "studio_library" / "oak.png"): outside}
+    (frame,) = _render(stack, tmp_path, shipped.scene_key)
+    red, green, blue = _mean(frame)
+    assert _magenta(frame) == 0 and blue > red and blue > green  # the library's blue oak
+
+
+def test_shipping_an_unchanged_shot_again_sends_nothing(stack: Stack, shots: Path) -> None:
+    first = _ship(stack, shots / "textured" / "shot.blend")
+    again = _ship(stack, shots / "textured" / "shot.blend")
+    assert first.files_sent == 2 and first.bytes_sent == first.manifest.total_bytes
+    assert again.files_sent == 0 and again.bytes_sent == 0 and again.files_kept == 2
+
+
+def test_two_shots_with_the_same_texture_path_never_see_each_others_file(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    wood = _ship(stack, shots / "textured" / "shot.blend")
+    other = _ship(stack, shots / "other_textured" / "shot.blend")
+    assert wood.manifest.files["textures/wood.png"] != other.manifest.files["textures/wood.png"]
+    (brown,) = _render(stack, tmp_path / "a", wood.scene_key)
+    (yellow,) = _render(stack, tmp_path / "b", other.scene_key)
+    assert _mean(brown)[2] < 80 and _mean(yellow)[0] > 150 and _mean(yellow)[1] > 150
+
+
+def test_a_shot_saved_by_a_newer_blender_is_refused_with_both_versions(stack: Stack, shots: Path) -> None:
+    shipped = _ship(stack, shots / "textured" / "shot.blend")
+    newer = json.loads(shipped.manifest.to_json()) | {"blender": "5.1"}
+    stack.s3.put_object(
+        Bucket=stack.settings.scenes_bucket, Key=manifest_key_for(shipped.scene_key), Body=json.dumps(newer)
+    )
+    assert Manifest.from_json(json.dumps(newer)).blender == "5.1"
+    with pytest.raises(ValidationError, match=r"saved by Blender 5\.1, newer than the farm's 5\.0"):
+        stack.service.submit(parse_render(split_words("textured/shot.blend 1")), requested_by="U0ARTIST")
+
+
+def test_the_cli_refuses_an_incomplete_shot_before_sending_a_byte(
+    stack: Stack, shots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import typer
+
+    from local.cli_ship import ship
+
+    with pytest.raises(typer.Exit):
+        ship(stack.settings, shots / "missing" / "shot.blend")
+    said = " ".join(capsys.readouterr().out.split())
+    assert "image wood.png uses `//textures/wood.png`: not found next to `shot.blend`" in said
+    assert stack.s3.list_objects_v2(Bucket=stack.settings.scenes_bucket).get("KeyCount", 0) == 0
+
+
+def test_the_cli_ships_a_shot_and_says_what_it_sent(
+    stack: Stack, shots: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local.cli_ship import ship
+
+    ship(stack.settings, shots / "linked" / "shot.blend")
+    ship(stack.settings, shots / "linked" / "shot.blend")
+    said = " ".join(capsys.readouterr().out.split())
+    shot = r"Shot scenes/linked/shot\.blend: 3 file\(s\), ([\d.,]+ [KM]B); "
+    assert re.search(shot + r"sent 3 \(\1\), 0 already in the bucket\.", said)
+    assert re.search(shot + r"sent 0 \(0 B\), 3 already in the bucket\.", said)

@@ -1,0 +1,162 @@
+"""Build small production-style shots with bpy, the way artists lay them out: `python -m tests.shots.build_shots OUT`.
+
+OUT/textured/shot.blend          a texture beside the shot (textures/wood.png)
+OUT/missing/shot.blend           the same shot with its texture gone
+OUT/linked/shot.blend            a character linked from OUT/linked/lib/character.blend, with the library's own texture
+OUT/compressed/shot.blend        the textured shot saved zstd-compressed
+OUT/sequence/shot.blend          an image-sequence plate (plates/plate.0001.png … plate.0004.png)
+OUT/elsewhere/shot.blend         a texture by absolute path outside the shot folder (OUT/studio_library/oak.png)
+OUT/other_textured/shot.blend    another shot whose textures/wood.png has different content
+
+Every shot renders a plane filling the camera with its texture (Workbench shows textures, cheaply): the colour of
+the texture is what a frame shows, and Blender's missing-texture magenta is easy to spot.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import bpy
+
+WOOD = (0.55, 0.35, 0.15, 1.0)  # brown: what a textured frame shows
+SKIN = (0.2, 0.6, 0.3, 1.0)  # green: the linked character's texture
+OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
+OTHER_WOOD = (0.8, 0.8, 0.1, 1.0)  # yellow: the other shot's wood.png
+
+
+def _png(path: Path, color: tuple[float, float, float, float], size: int = 8) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = bpy.data.images.new(path.stem, size, size)
+    image.pixels = list(color) * (size * size)
+    image.filepath_raw = str(path)
+    image.file_format = "PNG"
+    image.save()
+    bpy.data.images.remove(image)
+
+
+def _empty_scene(frames: int = 2) -> bpy.types.Scene:
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.context.preferences.filepaths.save_version = 0  # factory settings bring the backups back
+    scene = bpy.context.scene
+    scene.frame_start, scene.frame_end = 1, frames
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.display.shading.light = "FLAT"
+    scene.display.shading.color_type = "TEXTURE"
+    scene.render.resolution_x, scene.render.resolution_y = 32, 18
+    scene.render.resolution_percentage = 100
+    scene.view_settings.view_transform = "Standard"
+    camera_data = bpy.data.cameras.new("Camera")
+    camera_data.type = "ORTHO"
+    camera_data.ortho_scale = 1.5
+    camera = bpy.data.objects.new("Camera", camera_data)
+    camera.location = (0, 0, 5)
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    return scene
+
+
+def _textured_plane(name: str, image: bpy.types.Image) -> bpy.types.Object:
+    bpy.ops.mesh.primitive_plane_add(size=4, location=(0, 0, 0))
+    plane = bpy.context.object
+    plane.name = name
+    material = bpy.data.materials.new(name)
+    nodes = material.node_tree.nodes
+    texture = nodes.new("ShaderNodeTexImage")
+    texture.image = image
+    material.node_tree.links.new(texture.outputs["Color"], nodes["Principled BSDF"].inputs["Base Color"])
+    plane.data.materials.append(material)
+    return plane
+
+
+def _save(path: Path, compress: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    bpy.ops.wm.save_as_mainfile(filepath=str(path), compress=compress, relative_remap=True)
+
+
+def textured(folder: Path, color: tuple[float, float, float, float] = WOOD, compress: bool = False) -> Path:
+    _png(folder / "textures" / "wood.png", color)
+    _empty_scene()
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))  # saved first, so `//` paths are relative to it
+    image = bpy.data.images.load(str(folder / "textures" / "wood.png"))
+    image.filepath = "//textures/wood.png"
+    _textured_plane("Wood", image)
+    _save(shot, compress=compress)
+    return shot
+
+
+def linked(folder: Path) -> Path:
+    library = folder / "lib" / "character.blend"
+    _png(folder / "lib" / "textures" / "skin.png", SKIN)
+    _empty_scene()
+    bpy.ops.wm.save_as_mainfile(filepath=str(library))
+    image = bpy.data.images.load(str(folder / "lib" / "textures" / "skin.png"))
+    image.filepath = "//textures/skin.png"  # relative to the library, not to the shot
+    character = _textured_plane("Character", image)
+    collection = bpy.data.collections.new("Character")
+    bpy.context.scene.collection.children.link(collection)
+    for users in list(character.users_collection):
+        users.objects.unlink(character)
+    collection.objects.link(character)
+    _save(library)
+
+    _empty_scene()
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    with bpy.data.libraries.load(str(library), link=True, relative=True) as (_source, target):
+        target.collections = ["Character"]
+    instance = bpy.data.objects.new("Character", None)
+    instance.instance_type = "COLLECTION"
+    instance.instance_collection = target.collections[0]
+    bpy.context.scene.collection.objects.link(instance)
+    _save(shot)
+    return shot
+
+
+def sequence(folder: Path) -> Path:
+    for frame in range(1, 5):
+        _png(folder / "plates" / f"plate.{frame:04d}.png", (0.1 * frame, 0.2, 0.3, 1.0))
+    _empty_scene(frames=4)
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    image = bpy.data.images.load(str(folder / "plates" / "plate.0001.png"))
+    image.source = "SEQUENCE"
+    image.filepath = "//plates/plate.0001.png"
+    plane = _textured_plane("Plate", image)
+    texture = next(node for node in plane.active_material.node_tree.nodes if node.type == "TEX_IMAGE")
+    texture.image_user.frame_duration = 4
+    texture.image_user.use_auto_refresh = True
+    _save(shot)
+    return shot
+
+
+def elsewhere(folder: Path, library: Path) -> Path:
+    _png(library / "oak.png", OAK)
+    _empty_scene()
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    image = bpy.data.images.load(str(library / "oak.png"))
+    image.filepath = str((library / "oak.png").resolve())  # absolute, as a studio library often is
+    _textured_plane("Oak", image)
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot), relative_remap=False)
+    return shot
+
+
+def build(out: Path) -> None:
+    """Write every shot under `out`."""
+    bpy.context.preferences.filepaths.save_version = 0  # no `shot.blend1` backups beside the shots
+    textured(out / "textured")
+    textured(out / "missing")
+    shutil.rmtree(out / "missing" / "textures")
+    linked(out / "linked")
+    textured(out / "compressed", compress=True)
+    sequence(out / "sequence")
+    elsewhere(out / "elsewhere", out / "studio_library")
+    textured(out / "other_textured", color=OTHER_WOOD)
+
+
+if __name__ == "__main__":
+    build(Path(sys.argv[1]).resolve())
