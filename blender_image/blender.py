@@ -9,6 +9,7 @@ from pathlib import Path
 
 import bpy
 
+from backend.render.previews import PROXY_SUFFIX
 from backend.render.tasks import RenderSettings
 from blender_image.scene_cache import REMAPS_FILE
 from blender_image.worker import MissingFiles
@@ -45,6 +46,7 @@ class BlenderRenderer:
         result = bpy.ops.render.render(write_still=True, scene=scene.name)
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
+        _save_proxy(scene, target.with_name(target.stem + PROXY_SUFFIX))
         return target
 
 
@@ -86,6 +88,20 @@ def _more(missing: list[str]) -> str:
     return f"; …and {len(missing) - 20} more" if len(missing) > 20 else ""
 
 
+def _save_proxy(scene: bpy.types.Scene, path: Path) -> None:
+    """The frame as the artist sees it in Blender (the scene's view transform), as an 8-bit PNG: what previews
+    show for any format, multilayer EXR included."""
+    image = scene.render.image_settings
+    kept = (image.media_type, image.file_format, image.color_depth, image.color_mode)
+    try:
+        image.media_type, image.file_format = "IMAGE", "PNG"
+        image.color_depth, image.color_mode = "8", "RGB"
+        bpy.data.images["Render Result"].save_render(filepath=str(path), scene=scene)
+    finally:
+        image.media_type, image.file_format = kept[0], kept[1]
+        image.color_depth, image.color_mode = kept[2], kept[3]
+
+
 def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:
     render = scene.render
     if settings.engine:
@@ -100,5 +116,8 @@ def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:
             scene.eevee.taa_render_samples = settings.samples
     if render.engine == "CYCLES":
         scene.cycles.device = "CPU"  # Lambda has no GPU
-    render.image_settings.file_format = settings.file_format
+    if settings.file_format:  # else the scene's own format (a multilayer EXR scene stays multilayer)
+        multilayer = settings.file_format == "OPEN_EXR_MULTILAYER"
+        render.image_settings.media_type = "MULTI_LAYER_IMAGE" if multilayer else "IMAGE"
+        render.image_settings.file_format = settings.file_format
     render.use_file_extension = True

@@ -11,6 +11,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from backend.render.ports import JobStore
+from backend.render.previews import proxy
 from backend.render.progress import JobReporter
 from backend.render.records import JobStatus
 from backend.render.tasks import RenderSettings, RenderTask
@@ -113,7 +114,11 @@ class RenderWorker:
                 result.failed.append(frame)
                 return result
             seconds = self.clock() - started
-            key = task.output_key(frame)
+            key = task.output_key(frame, written.suffix)
+            small = proxy(written)
+            if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
+                self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
+                small.unlink(missing_ok=True)
             self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
             written.unlink(missing_ok=True)
             now = self.clock()

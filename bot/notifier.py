@@ -28,14 +28,15 @@ from backend.events import (
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
+from backend.render.tasks import PROXIES
 from backend.wiring import Services
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
-from bot.messages.render import approval_request, approved_note, completion_reply, job_card
+from bot.messages.render import approval_request, approved_note, job_card
+from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message
 
 logger = Logger(service="studiobot-notifier")
-PICTURES = (".png", ".jpg")
 MAX_ZIP_BYTES = 2 << 30
 PREVIEWS_PREFIX = "previews/"
 LINK_EXPIRY_S = 7 * 24 * 3600
@@ -160,14 +161,13 @@ class SlackNotifier:
 
     def _reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
-            frames, link = self._fetch_outputs(job, Path(folder))
+            proxies, link = self._fetch_outputs(job, Path(folder))
             text = completion_reply(job, failed, link, reasons, self.services.settings.costs)
-            pictures = [path for path in frames if path.suffix in PICTURES]
-            if not pictures:
+            if not proxies:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
                 return
-            sheet = contact_sheet(evenly(pictures, 24), Path(folder) / f"{job.job_id}_contact_sheet.png")
-            gif = animated_preview(evenly(pictures, 48), Path(folder) / f"{job.job_id}_preview.gif")
+            sheet = contact_sheet(evenly(proxies, 24), Path(folder) / f"{job.job_id}_contact_sheet.png")
+            gif = animated_preview(proxies, Path(folder) / f"{job.job_id}_preview.gif")
             self.client.files_upload_v2(
                 channel=job.card_channel,
                 thread_ts=job.card_ts,
@@ -179,32 +179,31 @@ class SlackNotifier:
             )
 
     def _fetch_outputs(self, job: Job, folder: Path) -> tuple[list[Path], str | None]:
-        """Download the job's frames; zip them under `previews/` and return a 7-day link to the zip."""
+        """Download at most 48 frames' small proxies (spread over the job) for the previews, never the full
+        frames; zip the frames under `previews/` (one at a time through this disk) and return a 7-day link."""
         store = self.services.store
-        objects = sorted(
-            (
-                item
-                for item in store.list_prefix(job.output_bucket, job.output_prefix)
-                if not item.key.endswith(".zip")
-            ),
-            key=lambda item: item.key,
-        )
-        if not objects:
-            return [], None
-        frames = []
-        for item in objects:
-            path = folder / "frames" / item.key.rsplit("/", 1)[-1]
+        listed = sorted(store.list_prefix(job.output_bucket, job.output_prefix), key=lambda item: item.key)
+        proxy_prefix = job.output_prefix + PROXIES
+        frames = [
+            item for item in listed if not item.key.startswith(proxy_prefix) and not item.key.endswith(".zip")
+        ]
+        proxies = []
+        for item in evenly([item for item in listed if item.key.startswith(proxy_prefix)], 48):
+            path = folder / "proxies" / item.key.rsplit("/", 1)[-1]
             store.download(job.output_bucket, item.key, path)
-            frames.append(path)
-        if sum(item.size for item in objects) > MAX_ZIP_BYTES:
-            return frames, None
+            proxies.append(path)
+        if not frames or sum(item.size for item in frames) > MAX_ZIP_BYTES:
+            return proxies, None
         archive = folder / f"{job.job_id}_frames.zip"
         with zipfile.ZipFile(
             archive, "w", compression=zipfile.ZIP_STORED
         ) as bundle:  # PNG/EXR are compressed
-            for path in frames:
+            for item in frames:
+                path = folder / "frame" / item.key.rsplit("/", 1)[-1]
+                store.download(job.output_bucket, item.key, path)
                 bundle.write(path, arcname=path.name)
+                path.unlink()
         # Under `previews/`: the bucket's lifecycle rule removes the zip when its 7-day link has lapsed.
         key = f"{PREVIEWS_PREFIX}{job.job_id}/{archive.name}"
         store.upload(archive, job.output_bucket, key, "application/zip")
-        return frames, store.presigned_url(job.output_bucket, key, LINK_EXPIRY_S)
+        return proxies, store.presigned_url(job.output_bucket, key, LINK_EXPIRY_S)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -22,8 +23,10 @@ from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
 from backend.render.submit import Submission
+from backend.render.tasks import PROXIES
 from backend.wiring import Services
 from bot.messages import message_text
+from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
 from local.cli_ship import ship
 from local.stack import StackInfo, event_feed
@@ -101,10 +104,12 @@ def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None
     """Print the channel's notice and download the frames, unless the job stopped to wait for Submit."""
     if completed is None:
         return
-    console.print(f"#renders ▸ {message_text(completed)}")
+    reasons = Services(stack().settings()).announcer.failures(completed.job_id) if completed.failed else {}
+    console.print(f"#renders ▸ {message_text(completed)}{failure_lines(reasons)}", markup=False)
     folder = _download(store, completed, out)
     if folder is not None:
-        console.print(f"Frames and contact sheet: [bold]{folder}[/bold]")
+        sheet = " and contact sheet" if (folder / "contact_sheet.png").exists() else ""
+        console.print(f"Frames{sheet}: [bold]{folder}[/bold]")
 
 
 def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path) -> None:
@@ -184,17 +189,21 @@ def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int)
 
 
 def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
+    """The job's frames into `out/<job>/`, and a contact sheet made from their proxies (EXR jobs too)."""
     objects = store.list_prefix(event.output_bucket, event.output_prefix)
     if not objects:
         return None
     folder = out / event.job_id
-    frames = []
-    for item in sorted(objects, key=lambda item: item.key):
-        path = folder / item.key.rsplit("/", 1)[-1]
-        store.download(event.output_bucket, item.key, path)
-        frames.append(path)
-    pictures = [path for path in frames if path.suffix in (".png", ".jpg")]
-    if pictures:
-        sheet = contact_sheet(pictures, folder / "contact_sheet.png")
-        console.print(f"Contact sheet: {sheet}")
+    with tempfile.TemporaryDirectory(prefix="studiobot-proxies-") as scratch:
+        proxies = []
+        for item in sorted(objects, key=lambda item: item.key):
+            relative = item.key.removeprefix(event.output_prefix)
+            is_proxy = relative.startswith(PROXIES)  # only for the sheet: the folder holds the frames
+            path = (Path(scratch) if is_proxy else folder) / relative.rsplit("/", 1)[-1]
+            store.download(event.output_bucket, item.key, path)
+            if is_proxy:
+                proxies.append(path)
+        if proxies:
+            sheet = contact_sheet(proxies, folder / "contact_sheet.png")
+            console.print(f"Contact sheet: {sheet}")
     return folder

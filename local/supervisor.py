@@ -29,9 +29,10 @@ from backend.config import (
     Settings,
     slack_credentials,
 )
-from backend.events import parse_event
+from backend.events import JobCompleted, parse_event
 from backend.wiring import Services
 from bot.messages import message_text
+from bot.messages.render_completion import failure_lines
 from local.stack import REPO_ROOT, StackInfo, deploy, start_moto_server, use_local_aws
 
 
@@ -218,6 +219,8 @@ class Supervisor:
             for message in response.get("Messages", []):
                 event = parse_event(message["Body"])
                 text = message_text(event)
+                if text and isinstance(event, JobCompleted) and event.failed:
+                    text += failure_lines(self.services.announcer.failures(event.job_id))
                 if text:
                     self.say(f"#renders ▸ {text}")
                 if self.slack_notifier is not None:

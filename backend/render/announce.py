@@ -104,6 +104,11 @@ class Announcer:
             {record.frame: record.error for record in failed},
         )
 
+    def failures(self, job_id: str) -> dict[int, str]:
+        """Why each failed frame of the job failed, in frame order (for the terminal and the stack log)."""
+        records = self.jobs.frames(job_id)
+        return {record.frame: record.error for record in records if record.outcome is FrameOutcome.FAILED}
+
     def completion_not_posted(self, job_id: str) -> None:
         """Give the announcement's claim back, so the next delivery makes it."""
         self.jobs.release_completion_notice(job_id)

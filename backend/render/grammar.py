@@ -12,7 +12,7 @@ from backend.render.tasks import ENGINES, FORMATS, RenderSettings
 
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
-    "[--format PNG|JPEG|OPEN_EXR] [--chunk N] [--assets PREFIX] [--allow-missing] [--dry-run]`, "
+    "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--assets PREFIX] [--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
@@ -74,7 +74,7 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         resolution=_resolution(options.get("--res"), limits),
         samples=_positive("--samples", options.get("--samples"), limits.max_samples),
         engine=_choice("--engine", options.get("--engine"), ENGINES),
-        file_format=_choice("--format", options.get("--format"), tuple(FORMATS)) or "PNG",
+        file_format=_choice("--format", options.get("--format"), tuple(FORMATS)),
         chunk=_positive("--chunk", options.get("--chunk"), limits.max_chunk) or 1,
     )
     return RenderRequest(
@@ -124,6 +124,8 @@ def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:
         upper = "BLENDER_WORKBENCH"
     elif upper in ("EXR", "OPENEXR"):
         upper = "OPEN_EXR"
+    elif upper in ("EXR_MULTILAYER", "MULTILAYER", "OPEN_EXR_MULTI_LAYER"):
+        upper = "OPEN_EXR_MULTILAYER"
     elif upper == "JPG":
         upper = "JPEG"
     if upper not in choices:

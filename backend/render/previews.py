@@ -1,12 +1,38 @@
-"""Pictures that summarise a render: a contact sheet of its frames (Pillow)."""
+"""Pictures that summarise a render: a frame's small 8-bit proxy, a contact sheet, a GIF (Pillow)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image, ImageDraw
+
+T = TypeVar("T")
+
+PICTURES = (".png", ".jpg", ".jpeg")  # what Pillow reads as a frame (EXR is not: its proxy stands in for it)
+PROXY_SUFFIX = (
+    ".proxy.png"  # beside a rendered frame: the picture the renderer made of it through its view transform
+)
+PROXY_WIDTH = 640
+
+
+def proxy(frame: Path, width: int = PROXY_WIDTH) -> Path | None:
+    """The frame's small 8-bit PNG, at most `width` wide: the renderer's proxy beside it, else made from the frame
+    when it is a picture; None for a format nothing here can read."""
+    made = frame.with_name(frame.stem + PROXY_SUFFIX)
+    source = made if made.exists() else frame if frame.suffix.lower() in PICTURES else None
+    if source is None:
+        return None
+    with Image.open(source) as image:
+        small = image.convert("RGB")
+        if small.width > width:
+            small = small.resize(
+                (width, max(1, round(small.height * width / small.width))), Image.Resampling.LANCZOS
+            )
+        small.save(made, "PNG")
+    return made
 
 
 def contact_sheet(frames: Sequence[Path], out: Path, columns: int = 6, thumb_width: int = 240) -> Path:
@@ -60,7 +86,7 @@ def animated_preview(frames: Sequence[Path], out: Path, width: int = 480, fps: i
     return out
 
 
-def evenly(items: Sequence[Path], most: int) -> list[Path]:
+def evenly(items: Sequence[T], most: int) -> list[T]:
     """At most `most` items spread evenly from first to last (all of them when there are few)."""
     if len(items) <= most:
         return list(items)

@@ -7,7 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
-FORMATS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr"}
+FORMATS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr", "OPEN_EXR_MULTILAYER": ".exr"}
+PROXIES = "proxies/"  # under a job's output prefix: one small 8-bit PNG per frame, whatever the format
 TASK_VERSION = 1
 
 
@@ -18,13 +19,13 @@ class RenderSettings:
     resolution: tuple[int, int] | None = None
     samples: int | None = None
     engine: str | None = None
-    file_format: str = "PNG"
+    file_format: str | None = None  # None: the format the scene renders to (multilayer EXR stays multilayer)
     chunk: int = 1
 
     @property
     def extension(self) -> str:
-        """File extension Blender writes for this format."""
-        return FORMATS[self.file_format]
+        """File extension Blender writes for this format (empty while the scene decides)."""
+        return FORMATS.get(self.file_format or "", "")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -38,7 +39,7 @@ class RenderSettings:
             resolution=(int(resolution[0]), int(resolution[1])) if resolution else None,
             samples=data.get("samples"),
             engine=data.get("engine"),
-            file_format=data.get("file_format", "PNG"),
+            file_format=data.get("file_format"),
             chunk=int(data.get("chunk", 1)),
         )
 
@@ -62,9 +63,14 @@ class RenderTask:
     probe: bool = False  # a probe frame: a Blender error fails the job at once instead of being retried
     version: int = field(default=TASK_VERSION)
 
-    def output_key(self, frame: int) -> str:
-        """`outputs/<job>/<scene_stem>_0001.png`: Blender's 4-digit convention."""
-        return f"{self.output_prefix}{scene_stem(self.scene_key)}_{frame:04d}{self.settings.extension}"
+    def output_key(self, frame: int, extension: str | None = None) -> str:
+        """`outputs/<job>/<scene_stem>_0001.png`: Blender's 4-digit convention (the extension it wrote)."""
+        suffix = extension if extension is not None else self.settings.extension
+        return f"{self.output_prefix}{scene_stem(self.scene_key)}_{frame:04d}{suffix}"
+
+    def proxy_key(self, frame: int) -> str:
+        """`outputs/<job>/proxies/<scene_stem>_0001.png`: the frame's small 8-bit picture."""
+        return f"{self.output_prefix}{PROXIES}{scene_stem(self.scene_key)}_{frame:04d}.png"
 
     def to_json(self) -> str:
         data = asdict(self)

@@ -16,7 +16,7 @@ def settings_text(settings: RenderSettings) -> str:
         f"{settings.resolution[0]}×{settings.resolution[1]}" if settings.resolution else "scene resolution",
         settings.engine or "scene engine",
         f"{settings.samples} samples" if settings.samples else "scene samples",
-        settings.file_format,
+        settings.file_format or "scene format",
     ]
     if settings.chunk > 1:
         parts.append(f"{settings.chunk} frames per task")

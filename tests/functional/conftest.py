@@ -105,7 +105,7 @@ class PillowRenderer:
         if frame in self.fail_frames:
             raise RuntimeError(f"Blender could not render frame {frame}: missing texture wood.png")
         size = settings.resolution or (32, 18)
-        path = Path(f"{out_stem}_{frame:04d}{settings.extension}")
+        path = Path(f"{out_stem}_{frame:04d}{settings.extension or '.png'}")  # the scene renders PNG
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", size, (frame * 10 % 255, 80, 160)).save(path, "PNG")
         self.rendered.append(frame)

@@ -147,7 +147,8 @@ def test_a_worker_killed_mid_frame_loses_nothing(
     final = _wait(jobs, job.job_id, lambda job: job.status.is_final)
     assert (final.status, final.done, final.failed) == (JobStatus.DONE, 3, 0)
     listing = boto3.client("s3").list_objects_v2(Bucket=info.outputs_bucket, Prefix=f"outputs/{job.job_id}/")
-    assert len(listing["Contents"]) == 3
+    frames = [item for item in listing["Contents"] if "/proxies/" not in item["Key"]]
+    assert len(frames) == 3 and len(listing["Contents"]) == 6  # each frame once, with its proxy
     assert "exited with -9; starting another" in (home / "stack.log").read_text()
 
 

@@ -72,6 +72,8 @@ def _render(stack: Stack, job_id: str, frames: list[int], failed: list[int] = ()
         Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
         key = f"outputs/{job_id}/shot_{frame:04d}.png"
         stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=key, Body=picture.getvalue())
+        proxy = f"outputs/{job_id}/proxies/shot_{frame:04d}.png"  # as the worker writes one for every frame
+        stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=proxy, Body=picture.getvalue())
         stack.reporter.frame_done(job_id, frame, 0.5, key)
     for frame in failed:
         stack.reporter.frame_failed(job_id, frame, "RuntimeError: texture wood.png is missing")

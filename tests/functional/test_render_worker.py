@@ -56,7 +56,8 @@ def test_every_frame_rendered_uploaded_and_the_job_done_once(stack: Stack, tmp_p
     for body in stack.queued_bodies():
         worker.run(RenderTask.from_json(body))
     assert _outputs(stack, job.job_id) == [
-        f"outputs/{job.job_id}/shot_{frame:04d}.png" for frame in (1, 2, 3, 4)
+        *(f"outputs/{job.job_id}/proxies/shot_{frame:04d}.png" for frame in (1, 2, 3, 4)),
+        *(f"outputs/{job.job_id}/shot_{frame:04d}.png" for frame in (1, 2, 3, 4)),
     ]
     final = stack.jobs.get(job.job_id)
     assert (final.status, final.done, final.failed) == (JobStatus.DONE, 4, 0)

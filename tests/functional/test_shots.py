@@ -69,7 +69,7 @@ def _render(stack: Stack, tmp_path: Path, key: str, frames: str = "1", extra: st
         worker.run(RenderTask.from_json(body))
     pictures = []
     for record in stack.jobs.frames(job.job_id):
-        if record.outcome is FrameOutcome.DONE:
+        if record.outcome is FrameOutcome.DONE and record.output_key.endswith(".png"):
             body = stack.s3.get_object(Bucket=job.output_bucket, Key=record.output_key)["Body"].read()
             pictures.append(Image.open(io.BytesIO(body)).convert("RGB"))
     return pictures
@@ -218,3 +218,35 @@ def test_the_cli_ships_a_shot_and_says_what_it_sent(
     shot = r"Shot scenes/linked/shot\.blend: 3 file\(s\), ([\d.,]+ [KM]B); "
     assert re.search(shot + r"sent 3 \(\1\), 0 already in the bucket\.", said)
     assert re.search(shot + r"sent 0 \(0 B\), 3 already in the bucket\.", said)
+
+
+def _output_keys(stack: Stack) -> list[str]:
+    listing = stack.s3.list_objects_v2(Bucket=stack.settings.outputs_bucket, Prefix="outputs/")
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def _proxy(stack: Stack, key: str) -> Image.Image:
+    body = stack.s3.get_object(Bucket=stack.settings.outputs_bucket, Key=key)["Body"].read()
+    return Image.open(io.BytesIO(body)).convert("RGB")
+
+
+def test_a_multilayer_exr_shot_renders_as_it_is_with_a_proxy_for_the_previews(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    shipped = _ship(stack, shots / "multilayer" / "shot.blend")
+    assert _render(stack, tmp_path, shipped.scene_key, "1") == []  # not a picture Pillow reads: an EXR
+    (exr,) = [key for key in _output_keys(stack) if key.endswith("/shot_0001.exr")]
+    body = stack.s3.get_object(Bucket=stack.settings.outputs_bucket, Key=exr)["Body"].read()
+    assert body[:4] == b"\x76\x2f\x31\x01"  # OpenEXR's magic number
+    assert b"ViewLayer.Combined.R" in body[:4096]  # multilayer: passes named by layer, not a flat RGBA
+    proxy = _proxy(stack, next(key for key in _output_keys(stack) if key.endswith("/proxies/shot_0001.png")))
+    red, green, blue = _mean(proxy)
+    assert _magenta(proxy) == 0 and red > green > blue  # the wood, through the scene's view transform
+
+
+def test_multilayer_exr_can_be_asked_of_any_shot(stack: Stack, shots: Path, tmp_path: Path) -> None:
+    shipped = _ship(stack, shots / "textured" / "shot.blend")
+    _render(stack, tmp_path, shipped.scene_key, "1", "--format EXR_MULTILAYER")
+    keys = _output_keys(stack)
+    assert any(key.endswith("/shot_0001.exr") for key in keys)
+    assert any(key.endswith("/proxies/shot_0001.png") for key in keys)

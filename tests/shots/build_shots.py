@@ -7,6 +7,7 @@ OUT/compressed/shot.blend        the textured shot saved zstd-compressed
 OUT/sequence/shot.blend          an image-sequence plate (plates/plate.0001.png … plate.0004.png)
 OUT/elsewhere/shot.blend         a texture by absolute path outside the shot folder (OUT/studio_library/oak.png)
 OUT/other_textured/shot.blend    another shot whose textures/wood.png has different content
+OUT/multilayer/shot.blend        the textured shot set to render multilayer EXR (what studios deliver)
 
 Every shot renders a plane filling the camera with its texture (Workbench shows textures, cheaply): the colour of
 the texture is what a frame shows, and Blender's missing-texture magenta is easy to spot.
@@ -145,6 +146,16 @@ def elsewhere(folder: Path, library: Path) -> Path:
     return shot
 
 
+def multilayer(folder: Path) -> Path:
+    shot = textured(folder)
+    bpy.ops.wm.open_mainfile(filepath=str(shot))
+    settings = bpy.context.scene.render.image_settings
+    settings.media_type = "MULTI_LAYER_IMAGE"
+    settings.file_format = "OPEN_EXR_MULTILAYER"
+    _save(shot)
+    return shot
+
+
 def build(out: Path) -> None:
     """Write every shot under `out`."""
     bpy.context.preferences.filepaths.save_version = 0  # no `shot.blend1` backups beside the shots
@@ -156,6 +167,7 @@ def build(out: Path) -> None:
     sequence(out / "sequence")
     elsewhere(out / "elsewhere", out / "studio_library")
     textured(out / "other_textured", color=OTHER_WOOD)
+    multilayer(out / "multilayer")
 
 
 if __name__ == "__main__":

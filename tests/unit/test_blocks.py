@@ -16,7 +16,7 @@ from backend.events import BudgetAlert, BudgetGuardChanged
 from backend.render.estimates import Estimate
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
-from bot.messages import budgets, error_message, render, render_modal
+from bot.messages import budgets, error_message, render, render_completion, render_modal
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 NOW = 1_800_000_600.0
@@ -110,7 +110,7 @@ CASES = {
         NOW,
     ),
     "completion_probe_failed": lambda: (
-        render.completion_reply(
+        render_completion.completion_reply(
             _job(
                 status=JobStatus.FAILED,
                 done=2,
@@ -126,7 +126,7 @@ CASES = {
         [],
     ),
     "completion_expired": lambda: (
-        render.completion_reply(
+        render_completion.completion_reply(
             _job(
                 status=JobStatus.EXPIRED,
                 done=3,
@@ -143,7 +143,7 @@ CASES = {
         [],
     ),
     "completion_done_with_cost": lambda: (
-        render.completion_reply(
+        render_completion.completion_reply(
             _job(
                 status=JobStatus.DONE,
                 done=240,
@@ -178,7 +178,7 @@ CASES = {
         NOW,
     ),
     "completion_with_failures": lambda: (
-        render.completion_reply(
+        render_completion.completion_reply(
             _job(status=JobStatus.DONE_WITH_FAILURES, done=238, failed=2, finished_at=1_800_001_200.0),
             [17, 18],
             "https://outputs.s3.amazonaws.com/outputs/r1a2b3c4d5/shot_frames.zip?X-Amz-Signature=abc",
@@ -242,3 +242,12 @@ def test_a_job_rendering_without_missing_files_says_so_on_its_card() -> None:
     _, card = render.job_card(job, job.created_at + 10)
     said = json.dumps(card, ensure_ascii=False)
     assert "⚠️ Rendering without 2 missing files (`--allow-missing`)" in said
+
+
+def test_the_terminal_says_why_frames_failed_as_slack_does() -> None:
+    reasons = {2: "Blender cannot find image `wood.png` (`//textures/wood.png`)", 5: "RuntimeError: boom"}
+    assert render_completion.failure_lines(reasons) == (
+        "\n• frame 2: Blender cannot find image `wood.png` (`//textures/wood.png`)\n• frame 5: RuntimeError: boom"
+    )
+    many = {frame: "no camera" for frame in range(1, 8)}
+    assert render_completion.failure_lines(many).endswith("\n• frame 3: no camera\n• …and 4 more")

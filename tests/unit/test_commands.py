@@ -30,7 +30,7 @@ def test_scene_and_frames_with_every_option() -> None:
 def test_defaults_keep_the_scene_settings() -> None:
     request = parse_render(["a.blend", "1"])
     assert request.settings == RenderSettings()
-    assert settings_text(request.settings) == "scene resolution · scene engine · scene samples · PNG"
+    assert settings_text(request.settings) == "scene resolution · scene engine · scene samples · scene format"
 
 
 def test_quoted_scene_names_keep_their_spaces() -> None:
