@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate]` (`make bench`): run them, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import ack, estimate, fanout, keepalive, package, render, slack_calls
+from bench import ack, assets, estimate, fanout, keepalive, package, render, slack_calls
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package", "estimate")
+BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package", "estimate", "assets")
 console = Console(highlight=False, width=120)  # one row per line, also when piped to a file
 
 
@@ -151,6 +151,26 @@ def _estimate_rows(table: Table, data: dict[str, Any]) -> None:
         _row(table, f"estimate: billed_ratio ({name})", f"{run['billed_ratio']:.3f}")
 
 
+def _assets_rows(table: Table, data: dict[str, Any]) -> None:
+    megabytes = data["total_bytes"] / 1e6
+    _row(
+        table, f"assets: shot ({data['files']} files, {megabytes:.0f} MB): trace_s", f"{data['trace_s']:.2f}"
+    )
+    _row(table, "assets: hash_s (sha256, 4 threads)", f"{data['hash_s']:.2f}")
+    first_mb = data["first_bytes_sent"] / 1e6
+    _row(table, "assets: first shipment, MB sent / s", f"{first_mb:.0f} / {data['first_s']:.2f}")
+    again = data["again_bytes_sent"]
+    _row(table, "assets: unchanged shot again, bytes sent", f"{again:,}", "0", again == 0)
+    ratio = data["shared_sent_ratio"]
+    _row(
+        table,
+        "assets: shot sharing 90 %, share of bytes sent",
+        f"{ratio:.3f}",
+        "≈ 0.10",
+        0.05 <= ratio <= 0.15,
+    )
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -174,6 +194,8 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _package_rows(table, results["package"])
     if "estimate" in results:
         _estimate_rows(table, results["estimate"])
+    if "assets" in results:
+        _assets_rows(table, results["assets"])
     return table
 
 
@@ -226,6 +248,10 @@ def main() -> None:
         console.print("Estimate: probe frames vs the whole job, sample scene at two resolutions, one worker…")
         results["estimate"] = {"machine": info, **estimate.run()}
         _write("estimate", results["estimate"])
+    if "assets" in args.which:
+        console.print("Assets: a 500-texture shot traced and shipped; again unchanged; a shot sharing 90 %…")
+        results["assets"] = {"machine": info, **assets.run()}
+        _write("assets", results["assets"])
     console.print(report(results, info))
     written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
     console.print(f"Results in {RESULTS}: {', '.join(written)}")
