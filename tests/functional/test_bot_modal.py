@@ -72,3 +72,33 @@ def test_a_message_without_a_scene_says_so(bot: Bot) -> None:
     _shortcut(bot, [{"id": "F0PIC", "name": "ref.png"}])
     (opened,) = bot.slack.wait_for("views.open")
     assert "has no `.blend` file" in opened.args["view"]["blocks"][0]["text"]["text"]
+
+
+def test_a_shared_blend_whose_textures_did_not_travel_is_refused_in_a_dm(bot: Bot, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    from local.stack import REPO_ROOT
+
+    subprocess.run(  # the artist's shot, with its texture left behind on their disk
+        [sys.executable, "-m", "tests.shots.build_shots", str(tmp_path)],
+        check=True,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    blend = (tmp_path / "textured" / "shot.blend").read_bytes()  # uses //textures/wood.png, not packed
+    shared = bot.slack.host_file("F0SHOT", "shot.blend", blend)
+    _shortcut(bot, [shared])
+    (opened,) = bot.slack.wait_for("views.open")
+    values = {"frames": "1-4", "res": "", "samples": "", "engine": "scene", "format": "PNG"}
+    assert _submit(bot, opened.args["view"], values).status == 200
+    (dm,) = bot.slack.wait_for("chat.postMessage")
+    assert dm.args["channel"] == ARTIST
+    assert (
+        "⚠️ Could not render `shot.blend`: `shot.blend` needs file that is not there: image wood.png uses "
+        in (dm.args["text"])
+    )
+    assert "`//textures/wood.png`: not found next to `shot.blend`" in dm.args["text"]
+    assert bot.stack.jobs.recent(CHANNEL) == [] and bot.stack.queued_bodies() == []
+    listing = bot.stack.s3.list_objects_v2(Bucket=bot.stack.settings.scenes_bucket)
+    assert listing.get("KeyCount", 0) == 0  # nothing stored

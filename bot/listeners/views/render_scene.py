@@ -105,8 +105,27 @@ def _copy_file(client: WebClient, file_id: str, bucket: str, key: str, services:
         info["url_private_download"], headers={"Authorization": f"Bearer {client.token}"}
     )
     with tempfile.TemporaryDirectory(prefix="studiobot-scene-") as folder:
-        path = Path(folder) / "scene.blend"
+        path = Path(folder) / Path(info.get("name") or "scene.blend").name
         with urllib.request.urlopen(request, timeout=60) as response, path.open("wb") as out:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
+        _refuse_missing(path)  # before a byte is stored or a frame queued
         services.store.upload(path, bucket, key)
+
+
+def _refuse_missing(path: Path) -> None:
+    """A shared .blend travels alone: if it uses files that are not packed into it, say which, and stop."""
+    from backend.render.manifest import missing_text
+    from backend.render.shots import trace_shot
+
+    try:
+        trace = trace_shot(path)
+    except (
+        Exception
+    ) as error:  # not readable here (zstd without zstandard, a damaged file): the worker checks
+        from bot.polite import logger
+
+        logger.warning("could not trace a shared scene", scene=path.name, error=repr(error))
+        return
+    if trace.missing:
+        raise ValidationError(missing_text(trace.missing, trace.scene))
