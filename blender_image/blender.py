@@ -5,6 +5,11 @@ from __future__ import annotations
 import glob
 import json
 import os
+import sys
+import tempfile
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
@@ -13,6 +18,8 @@ from backend.render.previews import PROXY_SUFFIX
 from backend.render.tasks import RenderSettings
 from blender_image.scene_cache import REMAPS_FILE
 from blender_image.worker import MissingFiles
+
+BLENDER_LINES = 8  # what a failed frame's reason carries of Blender's own output
 
 
 class BlenderRenderer:
@@ -23,7 +30,21 @@ class BlenderRenderer:
         self.opens = 0  # how many times a scene was opened, for tests and benchmarks
 
     def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path:
-        """Render one frame; return the written file (`<out_stem>_0001.png`). Raises RuntimeError on failure."""
+        """Render one frame; return the written file (`<out_stem>_0001.png`). Raises RuntimeError on failure,
+        with the last lines Blender printed (they also go on to this process's output: the log)."""
+        said: deque[str] = deque(maxlen=BLENDER_LINES)
+        try:
+            with _blender_output(said):
+                return self._render(scene_path, frame, settings, out_stem)
+        except MissingFiles:
+            raise
+        except Exception as error:
+            lines = [line.strip() for line in said if line.strip()]
+            if not lines:
+                raise
+            raise RuntimeError(f"{error}. Blender said: " + " ⏎ ".join(lines)) from error
+
+    def _render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path:
         if self._open_path != scene_path:
             self._open_path = None
             bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False)
@@ -48,6 +69,31 @@ class BlenderRenderer:
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
         _save_proxy(scene, target.with_name(target.stem + PROXY_SUFFIX))
         return target
+
+
+@contextmanager
+def _blender_output(said: deque[str]) -> Iterator[None]:
+    """Keep the last lines Blender writes to stdout/stderr (C code: only a file descriptor catches it), and pass
+    everything on to where it was going."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as capture:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(capture.fileno(), 1)
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            capture.seek(0)
+            output = capture.read()
+            os.write(1, output)
+            said.extend(output.decode("utf-8", "replace").splitlines())
 
 
 def _remap(remaps_file: Path) -> None:

@@ -250,3 +250,74 @@ def test_multilayer_exr_can_be_asked_of_any_shot(stack: Stack, shots: Path, tmp_
     keys = _output_keys(stack)
     assert any(key.endswith("/shot_0001.exr") for key in keys)
     assert any(key.endswith("/proxies/shot_0001.png") for key in keys)
+
+
+class CountingStore:
+    """The scenes bucket as the worker's cache reads it, counting what it downloads (wraps the moto store)."""
+
+    def __init__(self, store: object) -> None:
+        self.store = store
+        self.keys: list[str] = []
+
+    def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None:
+        self.keys.append(key)
+        self.store.download(bucket, key, path, etag)  # type: ignore[attr-defined]
+
+    def list_prefix(self, bucket: str, prefix: str) -> list:  # type: ignore[type-arg]
+        return self.store.list_prefix(bucket, prefix)  # type: ignore[attr-defined,no-any-return]
+
+    def read(self, bucket: str, key: str) -> tuple[bytes, str]:
+        return self.store.read(bucket, key)  # type: ignore[attr-defined,no-any-return]
+
+
+def _task(stack: Stack, key: str) -> RenderTask:
+    job = stack.service.submit(parse_render(split_words(f"{key.removeprefix('scenes/')} 1")), "U0ARTIST").job
+    assert job is not None
+    (body,) = stack.queued_bodies()
+    return RenderTask.from_json(body)
+
+
+def test_the_workers_cache_shares_files_between_shots_and_stays_under_its_cap(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    linked = _task(stack, _ship(stack, shots / "linked" / "shot.blend").scene_key)
+    textured = _task(stack, _ship(stack, shots / "textured" / "shot.blend").scene_key)
+    compressed = _task(stack, _ship(stack, shots / "compressed" / "shot.blend").scene_key)
+    store = CountingStore(stack.store)
+    cache = SceneCache(store, tmp_path / "cache", stack.settings.scenes_prefix)
+    scene = cache.scene_path(textured)
+    assert (scene.parent / "textures" / "wood.png").read_bytes() == (
+        shots / "textured/textures/wood.png"
+    ).read_bytes()
+    cache.scene_path(compressed)  # the same wood.png by content: laid out again, not downloaded again
+    assert sum("/_cas/" in key for key in store.keys) == 1
+    assert len(store.keys) == 3  # one texture and the two scenes
+    assert (
+        cache.scene_path(textured) == scene and len(store.keys) == 3
+    )  # a shot laid out already: nothing new
+
+    small = SceneCache(
+        CountingStore(stack.store), tmp_path / "small", stack.settings.scenes_prefix, max_bytes=300
+    )
+    small.scene_path(linked)  # character.blend (big) and skin.png: more than the cap between them
+    blobs = list((tmp_path / "small" / "cas").iterdir())
+    assert sum(blob.stat().st_size for blob in blobs) <= max(300, max(b.stat().st_size for b in blobs))
+    laid_out = small.scene_path(linked).parent
+    assert (
+        laid_out / "lib" / "textures" / "skin.png"
+    ).exists()  # an evicted cache copy leaves the shot whole
+
+
+def test_a_failed_frame_carries_what_blender_said(stack: Stack, shots: Path, tmp_path: Path) -> None:
+    shipped = _ship(stack, shots / "nocamera" / "shot.blend")
+    request = parse_render(split_words("nocamera/shot.blend 1"))
+    job = stack.service.submit(request, requested_by="U0ARTIST", channel="C1").job
+    assert job is not None
+    from blender_image.blender import BlenderRenderer
+
+    task = RenderTask.from_json(stack.queued_bodies()[0])
+    scene = SceneCache(stack.store, tmp_path / "cache", stack.settings.scenes_prefix).scene_path(task)
+    with pytest.raises(RuntimeError) as failed:
+        BlenderRenderer().render(scene, 1, task.settings, tmp_path / "shot")
+    assert str(failed.value).startswith("the scene `Scene` has no active camera. Blender said: ")
+    assert "Read blend" in str(failed.value) and shipped.scene_key

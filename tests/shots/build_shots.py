@@ -8,6 +8,7 @@ OUT/sequence/shot.blend          an image-sequence plate (plates/plate.0001.png 
 OUT/elsewhere/shot.blend         a texture by absolute path outside the shot folder (OUT/studio_library/oak.png)
 OUT/other_textured/shot.blend    another shot whose textures/wood.png has different content
 OUT/multilayer/shot.blend        the textured shot set to render multilayer EXR (what studios deliver)
+OUT/nocamera/shot.blend          a shot whose camera was deleted
 
 Every shot renders a plane filling the camera with its texture (Workbench shows textures, cheaply): the colour of
 the texture is what a frame shows, and Blender's missing-texture magenta is easy to spot.
@@ -156,6 +157,14 @@ def multilayer(folder: Path) -> Path:
     return shot
 
 
+def nocamera(folder: Path) -> Path:
+    shot = textured(folder)
+    bpy.ops.wm.open_mainfile(filepath=str(shot))
+    bpy.data.objects.remove(bpy.data.objects["Camera"])
+    _save(shot)
+    return shot
+
+
 def build(out: Path) -> None:
     """Write every shot under `out`."""
     bpy.context.preferences.filepaths.save_version = 0  # no `shot.blend1` backups beside the shots
@@ -168,6 +177,7 @@ def build(out: Path) -> None:
     elsewhere(out / "elsewhere", out / "studio_library")
     textured(out / "other_textured", color=OTHER_WOOD)
     multilayer(out / "multilayer")
+    nocamera(out / "nocamera")
 
 
 if __name__ == "__main__":
