@@ -27,15 +27,23 @@ class BlenderRenderer:
 
     def __init__(self) -> None:
         self._open_path: Path | None = None
+        self._missing: list[str] = []  # what the open scene lacks
         self.opens = 0  # how many times a scene was opened, for tests and benchmarks
 
-    def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path:
+    def render(
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        out_stem: Path,
+        allow_missing: bool = False,
+    ) -> Path:
         """Render one frame; return the written file (`<out_stem>_0001.png`). Raises RuntimeError on failure,
         with the last lines Blender printed (they also go on to this process's output: the log)."""
         said: deque[str] = deque(maxlen=BLENDER_LINES)
         try:
             with _blender_output(said):
-                return self._render(scene_path, frame, settings, out_stem)
+                return self._render(scene_path, frame, settings, out_stem, allow_missing)
         except MissingFiles:
             raise
         except Exception as error:
@@ -44,16 +52,19 @@ class BlenderRenderer:
                 raise
             raise RuntimeError(f"{error}. Blender said: " + " ⏎ ".join(lines)) from error
 
-    def _render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path:
+    def _render(
+        self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path, allow_missing: bool
+    ) -> Path:
         if self._open_path != scene_path:
             self._open_path = None
             bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False)
             _remap(scene_path.parent / REMAPS_FILE)
-            missing = missing_files()
-            if missing:
-                raise MissingFiles("Blender cannot find " + "; ".join(missing[:20]) + _more(missing))
+            self._missing = missing_files()
             self._open_path = scene_path
             self.opens += 1
+        if self._missing and not allow_missing:
+            missing = self._missing
+            raise MissingFiles("Blender cannot find " + "; ".join(missing[:20]) + _more(missing))
         scene = bpy.context.scene
         if scene.camera is None:
             raise RuntimeError(f"the scene `{scene.name}` has no active camera")
@@ -67,7 +78,10 @@ class BlenderRenderer:
         result = bpy.ops.render.render(write_still=True, scene=scene.name)
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
-        _save_proxy(scene, target.with_name(target.stem + PROXY_SUFFIX))
+        try:
+            _save_proxy(scene, target.with_name(target.stem + PROXY_SUFFIX))
+        except Exception as error:  # the frame is written: previews fall back to what Pillow can read
+            print(f"studiobot: no proxy for frame {frame}: {error!r}", file=sys.stderr)
         return target
 
 
@@ -102,7 +116,7 @@ def _remap(remaps_file: Path) -> None:
         return
     remaps = json.loads(remaps_file.read_text())
     for image in bpy.data.images:
-        if image.filepath in remaps:
+        if image.library is None and image.filepath in remaps:  # a linked image belongs to its library
             image.filepath = remaps[image.filepath]
     for library in bpy.data.libraries:
         if library.filepath in remaps:
@@ -162,6 +176,9 @@ def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:
             scene.eevee.taa_render_samples = settings.samples
     if render.engine == "CYCLES":
         scene.cycles.device = "CPU"  # Lambda has no GPU
+    if not settings.file_format and render.image_settings.media_type == "VIDEO":
+        render.image_settings.media_type = "IMAGE"  # frames, one file each: a farm cannot write one movie
+        render.image_settings.file_format = "PNG"
     if settings.file_format:  # else the scene's own format (a multilayer EXR scene stays multilayer)
         multilayer = settings.file_format == "OPEN_EXR_MULTILAYER"
         render.image_settings.media_type = "MULTI_LAYER_IMAGE" if multilayer else "IMAGE"

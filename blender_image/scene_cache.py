@@ -76,13 +76,21 @@ class SceneCache:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 os.link(blob, target)
-            except OSError:
-                shutil.copyfile(blob, target)
+            except FileExistsError:
+                pass  # another worker process laid it out first: the same content
+            except OSError:  # no hard links here: copy, then rename, so no reader sees half a file
+                partial = target.with_name(f".{target.name}.{os.getpid()}.part")
+                shutil.copyfile(blob, partial)
+                partial.replace(target)
         if not scene.exists():
             self.store.download(task.scene_bucket, task.scene_key, scene, etag=task.scene_etag)
             self.downloads += 1
         remaps = {written: str(folder / path) for written, path in manifest.remaps.items()}
-        (scene.parent / REMAPS_FILE).write_text(json.dumps(remaps))  # beside the scene: the renderer reads it
+        partial = scene.parent / f".{REMAPS_FILE}.{os.getpid()}.part"
+        partial.write_text(json.dumps(remaps))
+        partial.replace(
+            scene.parent / REMAPS_FILE
+        )  # beside the scene, whole: another process may read it now
         return scene
 
     def _manifest(self, bucket: str, key: str, etag: str) -> Manifest:
@@ -99,12 +107,16 @@ class SceneCache:
         cas = self.root / "cas"
         if not cas.exists():
             return
-        blobs = sorted(cas.iterdir(), key=lambda blob: blob.stat().st_mtime)
-        used = sum(blob.stat().st_size for blob in blobs)
+        # Names starting with "." are downloads under way (another process's, perhaps): never evicted.
+        blobs = sorted((blob for blob in cas.iterdir() if not blob.name.startswith(".")), key=_mtime)
+        used = sum(blob.stat().st_size for blob in blobs if blob.exists())
         while blobs and used + incoming > self.max_bytes:
             oldest = blobs.pop(0)
-            used -= oldest.stat().st_size
-            oldest.unlink()  # a laid-out shot keeps its hard link: only the cache's copy goes
+            try:
+                used -= oldest.stat().st_size
+                oldest.unlink()  # a laid-out shot keeps its hard link: only the cache's copy goes
+            except FileNotFoundError:
+                continue  # another process evicted it first
 
     def _fetch_assets(self, task: RenderTask, folder: Path, scene_dir: str) -> None:
         # Listed once per job: support files may change between jobs even when the scene does not.
@@ -124,3 +136,10 @@ class SceneCache:
             self._fetched[target] = item.etag
             self.downloads += 1
         self._assets_done.add((task.job_id, task.assets_prefix or ""))
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # evicted by another process meanwhile
+        return 0.0

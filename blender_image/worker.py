@@ -24,7 +24,14 @@ class MissingFiles(RuntimeError):
 
 
 class Renderer(Protocol):
-    def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path: ...
+    def render(
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        out_stem: Path,
+        allow_missing: bool = False,
+    ) -> Path: ...
 
 
 class Scenes(Protocol):
@@ -95,7 +102,9 @@ class RenderWorker:
         for frame in todo:
             started = self.clock()
             try:
-                written = self.renderer.render(scene_path, frame, task.settings, out_stem)
+                written = self.renderer.render(
+                    scene_path, frame, task.settings, out_stem, allow_missing=task.allow_missing
+                )
             except MissingFiles as error:
                 # Permanent: a retry would find the same files missing. Every frame of the task fails now, with
                 # the list as the reason, and a probe's failure stops the job before anything more is spent.

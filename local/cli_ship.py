@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from backend.config import Settings
-from backend.render.manifest import missing_text
+from backend.render.manifest import FARM_BLENDER, missing_text, newer_than_farm
 from backend.render.shipping import Shipped, ShotShipper, shot_key
 from backend.render.shots import hash_files, trace_shot
 from backend.wiring import Services
@@ -21,6 +21,11 @@ def ship(settings: Settings, scene: Path, allow_missing: bool = False) -> Shippe
     lacks with a progress bar, and say what was sent."""
     with console.status(f"Tracing {scene}…"):
         trace = trace_shot(scene)
+    if newer_than_farm(trace.blender):
+        raise fail(
+            f"`{trace.scene}` was saved by Blender {trace.blender}, newer than the farm's {FARM_BLENDER}: save it "
+            f"from Blender {FARM_BLENDER} (File ▸ Save As), or ask an admin to update the render image."
+        )
     if trace.missing and not allow_missing:
         raise fail(missing_text(trace.missing, trace.scene))
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn())

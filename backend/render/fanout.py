@@ -225,6 +225,7 @@ class Fanout:
             assets_prefix=job.assets_prefix,
             manifest_key=job.manifest_key or None,
             manifest_etag=job.manifest_etag or None,
+            allow_missing=job.missing_allowed > 0,
             probe=probe,
         )
 

@@ -59,8 +59,12 @@ class ShotShipper:
         sources = {dep.path: dep.source for dep in trace.files if dep.source is not None}
         # One upload per content; the scene itself lies at its own key (its ETag names the version a job renders).
         wanted = {entry.sha256: path for path, entry in manifest.files.items() if path != manifest.scene}
+        # The first call makes the S3 client in this thread: boto3 does not make clients safely in parallel.
+        first = next(iter(wanted), None)
+        first_held = {first: self._held(first)} if first else {}
         with ThreadPoolExecutor(max_workers=self.threads) as pool:
-            held = dict(zip(wanted, pool.map(self._held, wanted), strict=True))
+            rest = [sha for sha in wanted if sha != first]
+            held = first_held | dict(zip(rest, pool.map(self._held, rest), strict=True))
             to_send = [(sha, path) for sha, path in wanted.items() if not held[sha]]
 
             def send(item: tuple[str, str]) -> int:

@@ -62,7 +62,13 @@ class ShotTrace:
 
     def manifest(self, hashes: dict[str, FileEntry]) -> Manifest:
         """The manifest of the shot, given each file's content hash by its path in the shot."""
-        remaps = {dep.written_as: dep.path for dep in self.files if dep.path.startswith(OUTSIDE + "/")}
+        # Only the scene's own paths are remapped: a library's paths resolve against the library, laid out beside
+        # it, and a path string means different files in different .blend files.
+        remaps = {
+            dep.written_as: dep.path
+            for dep in self.files
+            if dep.path.startswith(OUTSIDE + "/") and dep.referrer == self.scene
+        }
         return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps)
 
 

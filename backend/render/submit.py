@@ -97,11 +97,17 @@ class SubmissionService:
     def _manifest(self, bucket: str, scene_key: str, request: RenderRequest) -> tuple[Manifest | None, str]:
         """The shot's manifest, checked: refused when the farm's Blender is older than the one that saved the
         shot, or when files are missing (unless `--allow-missing`). A scene shipped without one has none."""
-        try:
-            text, etag = self.scenes.read(bucket, manifest_key_for(scene_key))
-        except NotFoundError:
+        key = manifest_key_for(scene_key)
+        # Looked for by listing: without s3:ListBucket on the key itself, S3 answers a missing key with 403.
+        if not any(item.key == key for item in self.scenes.list_prefix(bucket, key)):
             return None, ""
-        manifest = Manifest.from_json(text)
+        try:
+            text, etag = self.scenes.read(bucket, key)
+            manifest = Manifest.from_json(text)
+        except (NotFoundError, ValueError, KeyError) as error:
+            raise ValidationError(
+                f"The manifest of `{scene_key}` cannot be read: ship the shot again with `studiobot upload`."
+            ) from error
         if newer_than_farm(manifest.blender):
             raise ValidationError(
                 f"`{manifest.scene}` was saved by Blender {manifest.blender}, newer than the farm's {FARM_BLENDER}: "

@@ -60,6 +60,7 @@ class RenderTask:
     assets_prefix: str | None = None
     manifest_key: str | None = None  # the shot's manifest: the worker lays out every file it lists
     manifest_etag: str | None = None
+    allow_missing: bool = False  # the submitter chose to render without the shot's missing files
     probe: bool = False  # a probe frame: a Blender error fails the job at once instead of being retried
     version: int = field(default=TASK_VERSION)
 
@@ -96,6 +97,7 @@ class RenderTask:
             assets_prefix=data.get("assets_prefix"),
             manifest_key=data.get("manifest_key"),
             manifest_etag=data.get("manifest_etag"),
+            allow_missing=bool(data.get("allow_missing", False)),
             probe=bool(data.get("probe", False)),
         )
 

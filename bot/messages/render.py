@@ -31,7 +31,7 @@ HELP = (
     "`/render SCENE FRAMES [options]` e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`\n"
     "• FRAMES: `42`, `1-240`, `1-240x2` (every 2nd), `1,5,10-20`\n"
     "• `--res WxH` `--samples N` `--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE` "
-    "`--format PNG|JPEG|OPEN_EXR` `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
+    "`--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER` (default: the scene's) `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
     "`--allow-missing` (render a shot whose manifest lists missing files) "
     "`--dry-run` (check and show the plan, render nothing)\n"
     "• A shot shipped with `studiobot upload` carries every file it uses; one with missing files is refused\n"

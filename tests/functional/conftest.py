@@ -101,7 +101,14 @@ class PillowRenderer:
         self.fail_frames = fail_frames or set()
         self.rendered: list[int] = []
 
-    def render(self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path) -> Path:
+    def render(
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        out_stem: Path,
+        allow_missing: bool = False,
+    ) -> Path:
         if frame in self.fail_frames:
             raise RuntimeError(f"Blender could not render frame {frame}: missing texture wood.png")
         size = settings.resolution or (32, 18)
