@@ -8,6 +8,7 @@ fakes honour the same conditions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from backend.events import EventPublisher
@@ -96,6 +97,7 @@ class SceneStore(Protocol):
     def head(self, bucket: str, key: str) -> ObjectInfo: ...
     def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]: ...
     def read(self, bucket: str, key: str) -> tuple[bytes, str]: ...
+    def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None: ...
 
 
 class GuardReader(Protocol):

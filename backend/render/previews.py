@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -26,6 +27,14 @@ def proxy(frame: Path, width: int = PROXY_WIDTH) -> Path | None:
     if source is None:
         return None
     with Image.open(source) as image:
+        if (
+            source != made
+            and image.format == "PNG"
+            and image.width <= width
+            and image.mode in ("RGB", "RGBA")
+        ):
+            shutil.copyfile(source, made)  # small enough already: no decoding and encoding again
+            return made
         small = image.convert("RGB")
         if small.width > width:
             small = small.resize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from pathlib import PurePosixPath
 from backend.aws.s3 import ObjectInfo
 from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.render.bare_scenes import missing_from_bucket
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, parse_frame_spec, plan_tasks
 from backend.render.grammar import RenderRequest
@@ -82,6 +84,10 @@ class SubmissionService:
                     f"There are no support files under `{assets_prefix}` in the bucket `{bucket}`: "
                     f"upload them there, or leave out `--assets`."
                 )
+        if manifest is None and not request.allow_missing:  # put in the bucket by hand: traced here
+            missing = missing_from_bucket(self.scenes, bucket, scene, assets)
+            if missing:
+                raise ValidationError(missing_text(missing, posixpath.basename(scene_key)))
         return RenderPlan(
             scene_bucket=bucket,
             scene_key=scene_key,

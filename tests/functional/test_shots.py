@@ -122,10 +122,34 @@ def test_allow_missing_renders_without_the_files_on_purpose_and_the_job_remember
     assert len(frames) == 2 and all(_magenta(frame) > 0.5 for frame in frames)  # what the artist asked for
 
 
-def test_a_scene_without_a_manifest_never_renders_magenta_its_frames_fail_saying_why(
+def test_a_scene_put_in_the_bucket_by_hand_is_traced_and_refused_before_anything_is_queued(
+    stack: Stack, shots: Path
+) -> None:
+    stack.put_scene("bare/shot.blend", (shots / "missing" / "shot.blend").read_bytes())  # no manifest
+    with pytest.raises(
+        ValidationError, match=r"image wood.png uses `//textures/wood.png`: not found next to"
+    ):
+        stack.service.submit(parse_render(split_words("bare/shot.blend 1-2")), "U0ARTIST", channel="C1")
+    assert stack.queued_bodies() == [] and stack.jobs.recent("C1") == []
+
+
+def test_a_hand_put_scene_with_its_support_files_under_assets_renders_them(
     stack: Stack, shots: Path, tmp_path: Path
 ) -> None:
-    key = stack.put_scene("bare/shot.blend", (shots / "missing" / "shot.blend").read_bytes())  # by hand
+    key = stack.put_scene("bare2/shot.blend", (shots / "textured" / "shot.blend").read_bytes())
+    stack.put_scene("bare2/textures/wood.png", (shots / "textured" / "textures" / "wood.png").read_bytes())
+    (frame,) = _render(stack, tmp_path, key, "1", "--assets bare2/textures")
+    red, green, blue = _mean(frame)
+    assert _magenta(frame) == 0 and red > green > blue
+
+
+def test_a_scene_too_large_to_trace_on_submission_still_never_renders_magenta(
+    stack: Stack, shots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backend.render.bare_scenes as bare_scenes
+
+    monkeypatch.setattr(bare_scenes, "TRACE_AT_MOST_BYTES", 0)  # as a 300 MB scene is, for the bot's Lambda
+    key = stack.put_scene("bare/shot.blend", (shots / "missing" / "shot.blend").read_bytes())
     assert _render(stack, tmp_path, key, "1-2") == []
     (job,) = stack.jobs.recent("C1")
     assert job.status is JobStatus.DONE_WITH_FAILURES and job.failed == 2
