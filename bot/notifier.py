@@ -180,7 +180,7 @@ class SlackNotifier:
 
     def _fetch_outputs(self, job: Job, folder: Path) -> tuple[list[Path], str | None]:
         """Download at most 48 frames' small proxies (spread over the job) for the previews, never the full
-        frames; zip the frames under `previews/` (one at a time through this disk) and return a 7-day link."""
+        frames; zip the frames under `previews/` S3 to S3 and return a 7-day link to the zip."""
         store = self.services.store
         listed = sorted(store.list_prefix(job.output_bucket, job.output_prefix), key=lambda item: item.key)
         proxy_prefix = job.output_prefix + PROXIES
@@ -194,16 +194,15 @@ class SlackNotifier:
             proxies.append(path)
         if not frames or sum(item.size for item in frames) > MAX_ZIP_BYTES:
             return proxies, None
-        archive = folder / f"{job.job_id}_frames.zip"
-        with zipfile.ZipFile(
-            archive, "w", compression=zipfile.ZIP_STORED
-        ) as bundle:  # PNG/EXR are compressed
+        # Under `previews/`: the bucket's lifecycle rule removes the zip when its 7-day link has lapsed. Streamed
+        # S3 to S3 in parts: no frame ever lands on this function's disk, whatever the job's size.
+        key = f"{PREVIEWS_PREFIX}{job.job_id}/{job.job_id}_frames.zip"
+        with (
+            store.writer(job.output_bucket, key, "application/zip") as sink,
+            zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as bundle,  # PNG/EXR are compressed
+        ):
             for item in frames:
-                path = folder / "frame" / item.key.rsplit("/", 1)[-1]
-                store.download(job.output_bucket, item.key, path)
-                bundle.write(path, arcname=path.name)
-                path.unlink()
-        # Under `previews/`: the bucket's lifecycle rule removes the zip when its 7-day link has lapsed.
-        key = f"{PREVIEWS_PREFIX}{job.job_id}/{archive.name}"
-        store.upload(archive, job.output_bucket, key, "application/zip")
+                with bundle.open(item.key.rsplit("/", 1)[-1], "w", force_zip64=True) as entry:
+                    for chunk in store.stream(job.output_bucket, item.key):
+                        entry.write(chunk)
         return proxies, store.presigned_url(job.output_bucket, key, LINK_EXPIRY_S)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -110,3 +113,91 @@ class S3Store(AwsAdapter):
         except ClientError as error:
             raise self.aws_error(error, f"write `{key}` to `{bucket}`") from error
         return str(response["ETag"]).strip('"')
+
+    def stream(self, bucket: str, key: str, chunk_bytes: int = 8 << 20) -> Iterator[bytes]:
+        """An object's bytes, a chunk at a time, never whole in memory or on disk."""
+        try:
+            body = self.client.get_object(Bucket=bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error_code(error) in _MISSING:
+                raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
+            raise self.aws_error(error, f"read `{key}` in `{bucket}`") from error
+        yield from body.iter_chunks(chunk_bytes)
+
+    @contextmanager
+    def writer(self, bucket: str, key: str, content_type: str) -> Iterator[MultipartWriter]:
+        """A file-like object whose bytes go to S3 in 8 MiB parts (an archive built S3 to S3, no disk)."""
+        sink = MultipartWriter(self, bucket, key, content_type)
+        try:
+            yield sink
+        except BaseException:
+            sink.abort()
+            raise
+        sink.finish()
+
+
+class MultipartWriter:
+    """Writable, not seekable (zipfile writes data descriptors then): parts of at least 8 MiB, one object."""
+
+    PART_BYTES = 8 << 20  # S3 wants 5 MiB or more for every part but the last
+
+    def __init__(self, store: S3Store, bucket: str, key: str, content_type: str) -> None:
+        self.store, self.bucket, self.key, self.content_type = store, bucket, key, content_type
+        self._buffer = bytearray()
+        self._parts: list[dict[str, Any]] = []
+        self._upload_id = ""
+
+    def write(self, data: bytes) -> int:
+        self._buffer += data
+        while len(self._buffer) >= self.PART_BYTES:
+            self._send(bytes(self._buffer[: self.PART_BYTES]))
+            del self._buffer[: self.PART_BYTES]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to do: parts go out as they fill."""
+
+    def close(self) -> None:
+        """Nothing to do: `finish` makes the object once the writer's `with` ends."""
+
+    def _send(self, part: bytes) -> None:
+        client = self.store.client
+        try:
+            if not self._upload_id:
+                created = client.create_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, ContentType=self.content_type
+                )
+                self._upload_id = created["UploadId"]
+            number = len(self._parts) + 1
+            sent = client.upload_part(
+                Bucket=self.bucket, Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=part
+            )
+        except ClientError as error:
+            raise self.store.aws_error(error, f"write `{self.key}` to `{self.bucket}`") from error
+        self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
+
+    def finish(self) -> None:
+        """Send what is left and make the object (one PUT when it all fitted in one part)."""
+        if not self._upload_id:
+            self.store.put(self.bucket, self.key, bytes(self._buffer), self.content_type)
+            return
+        if self._buffer:
+            self._send(bytes(self._buffer))
+            self._buffer.clear()
+        try:
+            self.store.client.complete_multipart_upload(
+                Bucket=self.bucket,
+                Key=self.key,
+                UploadId=self._upload_id,
+                MultipartUpload={"Parts": self._parts},
+            )
+        except ClientError as error:
+            raise self.store.aws_error(error, f"write `{self.key}` to `{self.bucket}`") from error
+
+    def abort(self) -> None:
+        """Leave no half-made upload behind (they are billed until aborted)."""
+        if self._upload_id:
+            with suppress(ClientError):  # if this fails too, the bucket's lifecycle rule ends what is left
+                self.store.client.abort_multipart_upload(
+                    Bucket=self.bucket, Key=self.key, UploadId=self._upload_id
+                )

@@ -192,3 +192,29 @@ def test_a_lapsing_session_is_told_to_its_owner_and_the_ops_channel_with_buttons
         slack.calls_to("chat.postMessage")[-1].args["text"]
         == "⏹️ Stopped `anim-01` (<@U0ANNA>): its session expired."
     )
+
+
+def test_a_large_archive_is_streamed_s3_to_s3_in_parts(stack: Stack) -> None:
+    import os
+
+    # GIVEN frames bigger than one 8 MiB part, in S3
+    frames = {f"outputs/rbig/shot_{frame:04d}.exr": os.urandom(6 << 20) for frame in (1, 2, 3)}
+    for key, body in frames.items():
+        stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=key, Body=body)
+    # WHEN they are zipped through the store's multipart writer, a chunk at a time
+    store, bucket = stack.store, stack.settings.outputs_bucket
+    with (
+        store.writer(bucket, "previews/rbig/rbig_frames.zip", "application/zip") as sink,
+        zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as bundle,
+    ):
+        for key in frames:
+            with bundle.open(key.rsplit("/", 1)[-1], "w", force_zip64=True) as entry:
+                for chunk in store.stream(bucket, key, chunk_bytes=1 << 20):
+                    entry.write(chunk)
+    assert len(sink._parts) == 3  # 18 MiB in 8 MiB parts: a multipart upload, not one PUT
+    # THEN the archive holds every frame, byte for byte
+    archive = stack.s3.get_object(Bucket=bucket, Key="previews/rbig/rbig_frames.zip")["Body"].read()
+    with zipfile.ZipFile(BytesIO(archive)) as unzipped:
+        assert {name: unzipped.read(name) for name in unzipped.namelist()} == {
+            key.rsplit("/", 1)[-1]: body for key, body in frames.items()
+        }
