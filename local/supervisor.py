@@ -171,13 +171,18 @@ class Supervisor:
             self.say("Slack: connected with Socket Mode")
 
     def _spawn(self, name: str, kind: str) -> None:
+        # Blender's own output (a line per Cycles tile) is kept in `<home>/<worker>.log`, as CloudWatch keeps it
+        # on AWS, not in the stack log; a failed frame's reason carries its last lines there too.
+        output = (home() / f"{name}.log").open("ab") if kind == "render" else None
         process = subprocess.Popen(
             [sys.executable, "-m", "local.worker", kind],
             env=self.env,
             cwd=REPO_ROOT,
-            stdout=subprocess.DEVNULL if kind == "render" else None,  # Cycles prints a line per tile
-            stderr=None,
+            stdout=output,
+            stderr=output,
         )
+        if output is not None:
+            output.close()  # the child has its own copy of the descriptor
         with self.lock:
             self.children[name] = process
 
