@@ -14,7 +14,7 @@ from pathlib import Path
 
 import bpy
 
-from backend.render.previews import PICTURES, PROXY_SUFFIX
+from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import RenderSettings
 from blender_image.scene_cache import REMAPS_FILE
 from blender_image.worker import MissingFiles
@@ -80,7 +80,7 @@ class BlenderRenderer:
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
         try:
             if target.suffix.lower() not in PICTURES:  # PNG and JPEG frames are their own proxies' source
-                _save_proxy(scene, target.with_name(target.stem + PROXY_SUFFIX))
+                _save_proxy(scene, proxy_path(target))
         except Exception as error:  # the frame is written: previews fall back to what Pillow can read
             print(f"studiobot: no proxy for frame {frame}: {error!r}", file=sys.stderr)
         return target

@@ -94,15 +94,11 @@ class Announcer:
             job = self.jobs.get(job_id)
             if not Completion(job).has_channel:
                 return Completion(job)  # nobody to tell, so no frames to read
-            failed = [record for record in self.jobs.frames(job_id) if record.outcome is FrameOutcome.FAILED]
+            reasons = self.failures(job_id)
         except Exception:
             self.jobs.release_completion_notice(job_id)
             raise
-        return Completion(
-            job,
-            sorted(record.frame for record in failed),
-            {record.frame: record.error for record in failed},
-        )
+        return Completion(job, sorted(reasons), reasons)
 
     def failures(self, job_id: str) -> dict[int, str]:
         """Why each failed frame of the job failed, in frame order (for the terminal and the stack log)."""

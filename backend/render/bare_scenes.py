@@ -12,9 +12,8 @@ from typing import Protocol
 from backend.aws.s3 import ObjectInfo
 from backend.render.manifest import MissingFile
 
-TRACE_AT_MOST_BYTES = (
-    256 << 20
-)  # the bot's Lambda has 512 MB of /tmp: larger scenes are left to the worker's check
+# The bot's Lambda has 512 MB of /tmp: larger scenes are left to the worker's check.
+TRACE_AT_MOST_BYTES = 256 << 20
 logger = logging.getLogger(__name__)
 
 
@@ -41,10 +40,9 @@ def missing_from_bucket(
         except Exception as error:  # not readable here: the worker asks Blender itself
             logger.warning("could not trace %s: %r", scene.key, error)
             return None
+    # Alone on this disk, every file the scene uses is "missing" here: is it in the bucket, where the worker looks?
     missing = []
-    for (
-        item
-    ) in trace.missing:  # alone on this disk, every file it uses is "missing" here: is it in the bucket?
+    for item in trace.missing:
         written = item.written_as
         relative = posixpath.normpath(written[2:]) if written.startswith("//") else None
         if relative is None or relative.startswith("..") or relative not in present:

@@ -19,10 +19,15 @@ PROXY_SUFFIX = (
 PROXY_WIDTH = 640
 
 
+def proxy_path(frame: Path) -> Path:
+    """Where a frame's proxy lies beside it while the worker handles the frame."""
+    return frame.with_name(frame.stem + PROXY_SUFFIX)
+
+
 def proxy(frame: Path, width: int = PROXY_WIDTH) -> Path | None:
     """The frame's small 8-bit PNG, at most `width` wide: the renderer's proxy beside it, else made from the frame
     when it is a picture; None for a format nothing here can read."""
-    made = frame.with_name(frame.stem + PROXY_SUFFIX)
+    made = proxy_path(frame)
     source = made if made.exists() else frame if frame.suffix.lower() in PICTURES else None
     if source is None:
         return None

@@ -33,10 +33,6 @@ class Shipped:
     bytes_sent: int
     files_kept: int
 
-    @property
-    def bytes_kept(self) -> int:
-        return self.manifest.total_bytes - self.bytes_sent
-
 
 def shot_key(scene: Path, scenes_prefix: str) -> str:
     """`shot010/shot.blend` → `scenes/shot010/shot.blend`: a shot's namespace is its folder's name."""

@@ -119,16 +119,25 @@ class PillowRenderer:
         return path
 
 
+def build_with_bpy(module: str, out: Path) -> Path:
+    """Run one of the bpy build scripts (in its own process: bpy keeps one scene per process) into `out`."""
+    subprocess.run(
+        [sys.executable, "-m", module, str(out)], check=True, cwd=REPO_ROOT, stdout=subprocess.DEVNULL
+    )
+    return out
+
+
 @pytest.fixture(scope="session")
 def sample_scene(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sample") / "turntable.blend"
-    subprocess.run(
-        [sys.executable, "-m", "blender_image.sample.build_sample_scene", str(path)],
-        check=True,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
+    return build_with_bpy(
+        "blender_image.sample.build_sample_scene", tmp_path_factory.mktemp("sample") / "turntable.blend"
     )
-    return path
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shots of `tests/shots/build_shots.py`, built once for the session."""
+    return build_with_bpy("tests.shots.build_shots", tmp_path_factory.mktemp("shots"))
 
 
 SECRET = "test-signing-secret"

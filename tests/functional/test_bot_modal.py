@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from backend.render.records import JobStatus
@@ -74,19 +75,9 @@ def test_a_message_without_a_scene_says_so(bot: Bot) -> None:
     assert "has no `.blend` file" in opened.args["view"]["blocks"][0]["text"]["text"]
 
 
-def test_a_shared_blend_whose_textures_did_not_travel_is_refused_in_a_dm(bot: Bot, tmp_path: Any) -> None:
-    import subprocess
-    import sys
-
-    from local.stack import REPO_ROOT
-
-    subprocess.run(  # the artist's shot, with its texture left behind on their disk
-        [sys.executable, "-m", "tests.shots.build_shots", str(tmp_path)],
-        check=True,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    blend = (tmp_path / "textured" / "shot.blend").read_bytes()  # uses //textures/wood.png, not packed
+def test_a_shared_blend_whose_textures_did_not_travel_is_refused_in_a_dm(bot: Bot, shots: Path) -> None:
+    # the artist's shot, shared alone: its texture is left behind on their disk
+    blend = (shots / "textured" / "shot.blend").read_bytes()  # uses //textures/wood.png, not packed
     shared = bot.slack.host_file("F0SHOT", "shot.blend", blend)
     _shortcut(bot, [shared])
     (opened,) = bot.slack.wait_for("views.open")

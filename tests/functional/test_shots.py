@@ -6,8 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,23 +22,10 @@ from backend.render.shots import hash_files, trace_shot
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
-from local.stack import REPO_ROOT
 
 from .conftest import Stack
 
 pytestmark = pytest.mark.bpy
-
-
-@pytest.fixture(scope="session")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("shots")
-    subprocess.run(
-        [sys.executable, "-m", "tests.shots.build_shots", str(folder)],
-        check=True,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-    )
-    return folder
 
 
 def _ship(stack: Stack, scene: Path) -> Shipped:
