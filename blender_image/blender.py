@@ -111,38 +111,69 @@ def _blender_output(said: deque[str]) -> Iterator[None]:
             said.extend(output.decode("utf-8", "replace").splitlines())
 
 
+# What a frame may read from disk, by the type of the data-block using it, and what a person calls it. A modifier's
+# cache folder on an object is left out: Blender writes it when baking, and one never baked is not needed.
+_CHECKED = {
+    "Image": "image",
+    "Sound": "sound",
+    "VectorFont": "font",
+    "MovieClip": "movie clip",
+    "CacheFile": "cache",
+    "Volume": "volume",
+    "Scene": "sequencer strip in scene",
+}
+_TILE_TOKENS = {"<UDIM>": "1[0-9][0-9][0-9]", "<UVTILE>": "u*_v*"}
+
+
 def _remap(remaps_file: Path) -> None:
-    """Point absolute paths from the artist's machine at where the shot's files lie here."""
+    """Point absolute paths from the artist's machine at where the shot's files lie here: every path Blender keeps
+    (images, libraries, sounds, fonts, clips, caches, volumes, strips), as written in the scene's own data."""
     if not remaps_file.exists():
         return
     remaps = json.loads(remaps_file.read_text())
-    for image in bpy.data.images:
-        if image.library is None and image.filepath in remaps:  # a linked image belongs to its library
-            image.filepath = remaps[image.filepath]
-    for library in bpy.data.libraries:
-        if library.filepath in remaps:
-            library.filepath = remaps[library.filepath]
-            library.reload()
+    moved: list[bpy.types.Library] = []
+
+    def visit(block: bpy.types.ID, path: str, _meta: object) -> str | None:
+        if block.library is not None:  # a linked block's paths belong to its library, laid out beside it
+            return None
+        new = remaps.get(path)
+        if new is not None and isinstance(block, bpy.types.Library):
+            moved.append(block)
+        return new
+
+    bpy.data.file_path_foreach(visit)
+    for library in moved:
+        library.reload()
 
 
 def missing_files() -> list[str]:
-    """What the open scene uses and Blender cannot find: libraries, and images not packed into the file."""
+    """What the open scene uses and Blender cannot find, asked of Blender itself: libraries it could not load, and
+    every file path a data-block keeps (packed data skipped), resolved against the .blend that holds it."""
     missing = [
         f"library `{library.name}` (`{library.filepath}`)"
         for library in bpy.data.libraries
         if library.is_missing
     ]
-    for image in bpy.data.images:
-        if image.packed_file or image.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
-            continue
-        path = bpy.path.abspath(image.filepath, library=image.library)
-        if image.source == "TILED":
-            found = bool(glob.glob(glob.escape(path).replace(glob.escape("<UDIM>"), "1[0-9][0-9][0-9]")))
-        else:
-            found = os.path.exists(path)
-        if not found:
-            missing.append(f"image `{image.name}` (`{image.filepath}`)")
+
+    def visit(block: bpy.types.ID, path: str, _meta: object) -> None:
+        kind = _CHECKED.get(type(block).__name__)
+        if kind is None or path.startswith("<"):  # `<builtin>` fonts
+            return
+        if isinstance(block, bpy.types.Image) and block.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
+            return
+        if not _on_disk(bpy.path.abspath(path, library=block.library)):
+            missing.append(f"{kind} `{block.name}` (`{path}`)")
+
+    bpy.data.file_path_foreach(visit)
     return missing
+
+
+def _on_disk(path: str) -> bool:
+    """Whether the file is there; a tiled image is there when any of its tiles is."""
+    for token, tiles in _TILE_TOKENS.items():
+        if token in path:
+            return bool(glob.glob(glob.escape(path).replace(glob.escape(token), tiles)))
+    return os.path.exists(path)
 
 
 def _more(missing: list[str]) -> str:

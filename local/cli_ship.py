@@ -16,9 +16,11 @@ from backend.wiring import Services
 from local.terminal import as_operator, console, fail, stack
 
 
-def ship(settings: Settings, scene: Path, allow_missing: bool = False) -> Shipped:
+def ship(
+    settings: Settings, scene: Path, allow_missing: bool = False, name: str = "", replace: bool = False
+) -> Shipped:
     """Trace `scene`, refuse (before sending anything) if files are missing unless allowed, send what the bucket
-    lacks with a progress bar, and say what was sent."""
+    lacks with a progress bar, and say what was sent. `name` is the shot's name in the bucket (its folder's)."""
     with console.status(f"Tracing {scene}…"):
         trace = trace_shot(scene)
     if newer_than_farm(trace.blender):
@@ -38,8 +40,9 @@ def ship(settings: Settings, scene: Path, allow_missing: bool = False) -> Shippe
         shipped = shipper.ship(
             trace,
             manifest,
-            shot_key(scene, settings.scenes_prefix),
+            shot_key(scene, settings.scenes_prefix, name),
             lambda size: progress.advance(sending, size),
+            replace=replace,
         )
     console.print(
         f"Shot [bold]{shipped.scene_key}[/bold]: {len(manifest.files)} file(s), {_size(manifest.total_bytes)}; "
@@ -52,6 +55,13 @@ def ship(settings: Settings, scene: Path, allow_missing: bool = False) -> Shippe
 
 def upload(
     scene: Annotated[Path, typer.Argument(help="The shot's .blend, in its shot folder.")],
+    name: Annotated[
+        str,
+        typer.Option("--as", help="The shot's name in the bucket, e.g. projB/sh010 (default: its folder's)."),
+    ] = "",
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace a shot of the same name shipped from another folder.")
+    ] = False,
 ) -> None:
     """Ship a shot to the scenes bucket: the .blend and every file it uses, each stored once by content."""
     if scene.suffix.lower() != ".blend" or not scene.is_file():
@@ -59,7 +69,7 @@ def upload(
             f"`{scene}` is not a .blend file here: give the shot's .blend, e.g. `shots/sh010/shot.blend`."
         )
     settings = as_operator(stack().settings())
-    shipped = ship(settings, scene, allow_missing=True)
+    shipped = ship(settings, scene, allow_missing=True, name=name, replace=replace)
     console.print(
         f"Render it with: studiobot render {shipped.scene_key.removeprefix(settings.scenes_prefix)} 1-24"
     )

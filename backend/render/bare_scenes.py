@@ -1,8 +1,12 @@
-"""A scene put in the bucket by hand, without a manifest: traced on submission, so a missing file is still refused
-before anything is spent. Its files count as there only where the worker will find them (under `--assets`)."""
+"""A scene put in the bucket by hand, without a shipped manifest: traced once on submission, and what the trace found
+written beside it as its manifest (with the scene's ETag), so the next submission of the same version
+reads it instead of tracing again. Its files count as there only where the worker will find them (under `--assets`),
+which is checked at every submission: a file uploaded since is found."""
 
 from __future__ import annotations
 
+import fnmatch
+import glob
 import logging
 import posixpath
 import tempfile
@@ -10,28 +14,31 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.render.manifest import MissingFile
+from backend.render.manifest import FileUse, Manifest, manifest_key_for
 
 # The bot's Lambda has 512 MB of /tmp: larger scenes are left to the worker's check.
 TRACE_AT_MOST_BYTES = 256 << 20
+# Blender's tile tokens in an image path: one file per tile (`wood.1001.png`, `wood.u1_v1.png`).
+_TILE_TOKENS = {"<UDIM>": "1[0-9][0-9][0-9]", "<UVTILE>": "u[0-9]*_v[0-9]*"}
 logger = logging.getLogger(__name__)
 
 
 class BareSceneStore(Protocol):
     def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None: ...
+    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> str: ...
 
 
-def missing_from_bucket(
-    store: BareSceneStore, bucket: str, scene: ObjectInfo, assets: list[ObjectInfo]
-) -> list[MissingFile] | None:
-    """What the scene uses that the worker will not find (its support files are `assets`); None when the scene
-    cannot be traced here (too large, compressed without zstandard, not a .blend): the worker checks it then."""
+def traced_in_bucket(
+    store: BareSceneStore, bucket: str, scene: ObjectInfo, recorded: Manifest | None
+) -> Manifest | None:
+    """The scene's traced manifest: the one recorded for this very version of it, else traced now and written
+    beside it. None when it cannot be traced here (too large, not a .blend): the worker checks it then."""
+    if recorded is not None and recorded.traced and recorded.scene_etag == scene.etag:
+        return recorded
     if scene.size > TRACE_AT_MOST_BYTES:
         return None
     from backend.render.shots import trace_shot
 
-    scene_dir = posixpath.dirname(scene.key)
-    present = {posixpath.relpath(item.key, scene_dir or ".") for item in assets}
     with tempfile.TemporaryDirectory(prefix="studiobot-trace-") as folder:
         local = Path(folder) / posixpath.basename(scene.key)
         store.download(bucket, scene.key, local, etag=scene.etag)
@@ -40,11 +47,33 @@ def missing_from_bucket(
         except Exception as error:  # not readable here: the worker asks Blender itself
             logger.warning("could not trace %s: %r", scene.key, error)
             return None
-    # Alone on this disk, every file the scene uses is "missing" here: is it in the bucket, where the worker looks?
+    # Alone on this disk, every file the scene uses is "missing" here: each one is looked for in the bucket.
+    manifest = Manifest(
+        scene=trace.scene, blender=trace.blender, files={}, scene_etag=scene.etag, uses=trace.missing
+    )
+    store.put(bucket, manifest_key_for(scene.key), manifest.to_json().encode())
+    return manifest
+
+
+def missing_in_bucket(manifest: Manifest, scene_key: str, assets: list[ObjectInfo]) -> list[FileUse]:
+    """What the traced scene uses that the worker will not find: not under `--assets`, beside the scene."""
+    scene_dir = posixpath.dirname(scene_key) or "."
+    present = {posixpath.relpath(item.key, scene_dir) for item in assets}
     missing = []
-    for item in trace.missing:
-        written = item.written_as
+    for use in manifest.uses:
+        written = use.written_as
         relative = posixpath.normpath(written[2:]) if written.startswith("//") else None
-        if relative is None or relative.startswith("..") or relative not in present:
-            missing.append(item)
+        if relative is None or relative.startswith("..") or not _found(relative, present):
+            missing.append(use)
     return missing
+
+
+def _found(relative: str, present: set[str]) -> bool:
+    """Whether the file is there; a tiled image is there when any of its tiles is."""
+    if relative in present:
+        return True
+    for token, tiles in _TILE_TOKENS.items():
+        if token in relative:
+            pattern = glob.escape(relative).replace(token, tiles)
+            return any(fnmatch.fnmatchcase(path, pattern) for path in present)
+    return False

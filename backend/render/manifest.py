@@ -28,8 +28,8 @@ class FileEntry:
 
 
 @dataclass(frozen=True)
-class MissingFile:
-    """A file the scene uses that was not there when the shot was traced."""
+class FileUse:
+    """A file a .blend of the shot uses, as it writes it (in `missing`: one that was not there when traced)."""
 
     written_as: str  # as the .blend writes it: `//textures/wood.png`
     used_by: str  # `image wood.png`
@@ -43,10 +43,20 @@ class Manifest:
     scene: str  # the scene's path in the shot: `shot.blend`
     blender: str  # the version that saved the scene: `5.0`
     files: dict[str, FileEntry]
-    missing: tuple[MissingFile, ...] = ()
+    missing: tuple[FileUse, ...] = ()
     remaps: dict[str, str] = field(
         default_factory=dict
     )  # an absolute path in a .blend → its path in the shot
+    origin: str = ""  # the shot folder it was shipped from (`host:/projects/a/sh010`): one shot per key
+    scene_etag: str = ""  # the version of the scene in the bucket this manifest describes
+    # A scene put in the bucket by hand is traced once on submission: its manifest has no files (they are found
+    # under `--assets` at each submission, not in the content store) but every file the scene uses.
+    uses: tuple[FileUse, ...] = ()
+
+    @property
+    def traced(self) -> bool:
+        """Written when a scene put in the bucket by hand was traced (a shipped shot's files include its scene)."""
+        return not self.files
 
     @property
     def total_bytes(self) -> int:
@@ -61,6 +71,12 @@ class Manifest:
             "missing": [vars(item) for item in self.missing],
             "remaps": dict(sorted(self.remaps.items())),
         }
+        if self.origin:
+            data["origin"] = self.origin
+        if self.scene_etag:
+            data["scene_etag"] = self.scene_etag
+        if self.uses:
+            data["uses"] = [vars(item) for item in self.uses]
         return json.dumps(data, indent=1, sort_keys=False)
 
     @classmethod
@@ -74,8 +90,11 @@ class Manifest:
             files={
                 path: FileEntry(item["sha256"], int(item["size"])) for path, item in data["files"].items()
             },
-            missing=tuple(MissingFile(**item) for item in data.get("missing", [])),
+            missing=tuple(FileUse(**item) for item in data.get("missing", [])),
             remaps=dict(data.get("remaps", {})),
+            origin=data.get("origin", ""),
+            scene_etag=data.get("scene_etag", ""),
+            uses=tuple(FileUse(**item) for item in data.get("uses", [])),
         )
 
 
@@ -99,7 +118,7 @@ def content_key(scenes_prefix: str, sha256: str) -> str:
     return f"{scenes_prefix}_cas/sha256/{sha256[:2]}/{sha256}"
 
 
-def missing_text(missing: tuple[MissingFile, ...] | list[MissingFile], scene: str) -> str:
+def missing_text(missing: tuple[FileUse, ...] | list[FileUse], scene: str) -> str:
     """Every missing file and what uses it, and what would work (the refusal a person reads)."""
     shown = [
         f"{item.used_by} uses `{item.written_as}`: not found"

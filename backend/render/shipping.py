@@ -3,13 +3,15 @@ manifest beside the scene. Sending again what did not change sends nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from backend.errors import NotFoundError
+from backend.aws.s3 import ObjectInfo
+from backend.errors import NotFoundError, ValidationError
 from backend.render.manifest import Manifest, content_key, manifest_key_for
 from backend.render.shots import ShotTrace
 
@@ -18,6 +20,7 @@ class ShotStore(Protocol):
     """The scenes bucket, as shipping uses it (`backend.aws.s3.S3Store`)."""
 
     def exists(self, bucket: str, key: str) -> bool: ...
+    def head(self, bucket: str, key: str) -> ObjectInfo: ...
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None: ...
     def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> str: ...
     def read(self, bucket: str, key: str) -> tuple[bytes, str]: ...
@@ -34,9 +37,11 @@ class Shipped:
     files_kept: int
 
 
-def shot_key(scene: Path, scenes_prefix: str) -> str:
-    """`shot010/shot.blend` → `scenes/shot010/shot.blend`: a shot's namespace is its folder's name."""
-    return f"{scenes_prefix}{scene.resolve().parent.name}/{scene.name}"
+def shot_key(scene: Path, scenes_prefix: str, name: str = "") -> str:
+    """`shot010/shot.blend` → `scenes/shot010/shot.blend`: a shot's namespace is its folder's name, or the `name`
+    it is shipped as (`projB/sh010`) when two projects have a shot folder of the same name."""
+    folder = name.strip("/") or scene.resolve().parent.name
+    return f"{scenes_prefix}{folder}/{scene.name}"
 
 
 class ShotShipper:
@@ -49,9 +54,22 @@ class ShotShipper:
         self.threads = threads
 
     def ship(
-        self, trace: ShotTrace, manifest: Manifest, scene_key: str, sent: Callable[[int], None] | None = None
+        self,
+        trace: ShotTrace,
+        manifest: Manifest,
+        scene_key: str,
+        sent: Callable[[int], None] | None = None,
+        replace: bool = False,
     ) -> Shipped:
-        """Store every file of the manifest once; `sent(bytes)` is told as each file arrives."""
+        """Store every file of the manifest once; `sent(bytes)` is told as each file arrives. A key that holds
+        a shot from another folder is refused before anything is sent, unless `replace`."""
+        before = self._shipped_before(scene_key)
+        if before is not None and not replace and before.origin not in ("", manifest.origin):
+            raise ValidationError(
+                f"`{scene_key}` already holds the shot shipped from `{before.origin}`, not this one "
+                f"(`{manifest.origin}`): ship it under its own name (`studiobot upload {manifest.scene} "
+                f"--as project/shot`), or replace the other on purpose (`--replace`)."
+            )
         sources = {dep.path: dep.source for dep in trace.files if dep.source is not None}
         # One upload per content; the scene itself lies at its own key (its ETag names the version a job renders).
         wanted = {entry.sha256: path for path, entry in manifest.files.items() if path != manifest.scene}
@@ -75,7 +93,7 @@ class ShotShipper:
 
             bytes_sent = sum(pool.map(send, to_send))
         files_sent = len(to_send)
-        if self._shipped_before(scene_key) != manifest:
+        if before is None or dataclasses.replace(before, scene_etag="") != manifest:
             scene_source = sources[manifest.scene]
             assert scene_source is not None
             self.store.upload(scene_source, self.bucket, scene_key)
@@ -83,14 +101,23 @@ class ShotShipper:
             if sent:
                 sent(scene_size)
             files_sent, bytes_sent = files_sent + 1, bytes_sent + scene_size
+            # The scene's ETag names the version this manifest describes: one put there by hand is not trusted to it.
+            manifest = dataclasses.replace(manifest, scene_etag=self.store.head(self.bucket, scene_key).etag)
             self.store.put(self.bucket, manifest_key_for(scene_key), manifest.to_json().encode())
+        else:
+            manifest = before
         return Shipped(scene_key, manifest, files_sent, bytes_sent, len(manifest.files) - files_sent)
 
     def _shipped_before(self, scene_key: str) -> Manifest | None:
-        """The manifest the scene's key was last shipped with, if the scene is still there."""
+        """The manifest the scene's key was last shipped with, if that very scene is still there."""
         try:
             text, _ = self.store.read(self.bucket, manifest_key_for(scene_key))
-            return Manifest.from_json(text) if self.store.exists(self.bucket, scene_key) else None
+            before = Manifest.from_json(text)
+            return (
+                before
+                if not before.traced and before.scene_etag == self.store.head(self.bucket, scene_key).etag
+                else None
+            )
         except (NotFoundError, ValueError):
             return None
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import socket
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from backend.render.manifest import OUTSIDE, FileEntry, Manifest, MissingFile
+from backend.render.manifest import OUTSIDE, FileEntry, FileUse, Manifest
 
 # BAT says "Path … does not exist" as a warning for every missing file: we report those ourselves.
 logging.getLogger("blender_asset_tracer").setLevel(logging.ERROR)
@@ -31,6 +32,7 @@ _WORDS = {
     "Mesh": "mesh cache",
     "Object": "object cache",
     "Scene": "sequencer strip",
+    "Strip": "sequencer strip",
     "Light": "light profile",
 }
 
@@ -54,7 +56,7 @@ class ShotTrace:
     scene: str
     blender: str
     files: tuple[Dependency, ...]
-    missing: tuple[MissingFile, ...]
+    missing: tuple[FileUse, ...]
 
     @property
     def total_bytes(self) -> int:
@@ -64,12 +66,15 @@ class ShotTrace:
         """The manifest of the shot, given each file's content hash by its path in the shot."""
         # Only the scene's own paths are remapped: a library's paths resolve against the library, laid out beside
         # it, and a path string means different files in different .blend files.
+        # The path as written is mapped, not each file: a UDIM image or a sequence keeps its template.
+        scene_dir = (self.root / self.scene).parent
         remaps = {
-            dep.written_as: dep.path
+            dep.written_as: _in_shot(_written_path(dep.written_as, scene_dir), self.root)
             for dep in self.files
             if dep.path.startswith(OUTSIDE + "/") and dep.referrer == self.scene
         }
-        return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps)
+        origin = f"{socket.gethostname()}:{self.root.as_posix()}"
+        return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps, origin=origin)
 
 
 def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
@@ -79,7 +84,7 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
     scene = scene.resolve()
     root = (root or scene.parent).resolve()
     found: dict[Path, Dependency] = {scene: Dependency(_in_shot(scene, root), scene, "the scene", "", "")}
-    missing: dict[tuple[str, str], MissingFile] = {}
+    missing: dict[tuple[str, str], FileUse] = {}
     pending, traced = [scene], set()
     while pending:
         blend = pending.pop()
@@ -90,11 +95,15 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
         try:
             for usage in trace.deps(blend):
                 what = f"{_WORDS.get(usage.block.dna_type_name, usage.block.dna_type_name.lower())} "
-                what += usage.block_name[2:].decode("utf-8", "replace")
+                name = usage.block_name
+                # A data-block's name starts with its type's two letters (`IMwood.png`); a strip's does not.
+                what += (name[2:] if name[:2].isalpha() and name[:2].isupper() else name).decode(
+                    "utf-8", "replace"
+                )
                 written = usage.asset_path.decode("utf-8", "replace")
                 files = list(usage.files())
                 if not files:
-                    missing.setdefault((referrer, written), MissingFile(written, what, referrer))
+                    missing.setdefault((referrer, written), FileUse(written, what, referrer))
                 for path in files:
                     path = path.resolve()
                     if path not in found:
@@ -128,6 +137,12 @@ def hash_files(
 
 def _present(files: Iterable[Dependency]) -> list[Dependency]:
     return [dep for dep in files if dep.source is not None]
+
+
+def _written_path(written: str, blend_dir: Path) -> Path:
+    """Where a path as a .blend writes it points (`//` is the .blend's folder); tokens such as `<UDIM>` are kept."""
+    path = blend_dir / written[2:] if written.startswith("//") else Path(written)
+    return path.resolve()
 
 
 def _in_shot(path: Path, root: Path) -> str:

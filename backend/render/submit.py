@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import time
 import uuid
 from collections.abc import Callable
@@ -12,11 +11,18 @@ from pathlib import PurePosixPath
 from backend.aws.s3 import ObjectInfo
 from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
-from backend.render.bare_scenes import missing_from_bucket
+from backend.render.bare_scenes import missing_in_bucket, traced_in_bucket
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, parse_frame_spec, plan_tasks
 from backend.render.grammar import RenderRequest
-from backend.render.manifest import FARM_BLENDER, Manifest, manifest_key_for, missing_text, newer_than_farm
+from backend.render.manifest import (
+    FARM_BLENDER,
+    FileUse,
+    Manifest,
+    manifest_key_for,
+    missing_text,
+    newer_than_farm,
+)
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, JobStatus, job_id_for
 
@@ -63,7 +69,8 @@ class SubmissionService:
         self.clock = clock
 
     def plan(self, request: RenderRequest) -> RenderPlan:
-        """Check everything about a request without changing anything."""
+        """Check everything about a request; nothing changes but the manifest written when a scene put in the
+        bucket by hand is traced for the first time."""
         frames = parse_frame_spec(request.frames, self.settings.limits.max_frames_per_job)
         scene_key = scene_key_for(request.scene, self.settings.scenes_prefix)
         bucket = self.settings.scenes_bucket
@@ -74,7 +81,7 @@ class SubmissionService:
                 f"There is no scene `{scene_key}` in the bucket `{bucket}`: check the name, or upload it first "
                 f"(`studiobot render path/to/scene.blend 1-24` uploads a local file)."
             ) from error
-        manifest, manifest_etag = self._manifest(bucket, scene_key, request)
+        recorded, manifest_etag = self._recorded_manifest(bucket, scene_key)
         assets: list[ObjectInfo] = []
         if request.assets_prefix:
             assets_prefix = assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
@@ -84,10 +91,16 @@ class SubmissionService:
                     f"There are no support files under `{assets_prefix}` in the bucket `{bucket}`: "
                     f"upload them there, or leave out `--assets`."
                 )
-        if manifest is None and not request.allow_missing:  # put in the bucket by hand: traced here
-            missing = missing_from_bucket(self.scenes, bucket, scene, assets)
-            if missing:
-                raise ValidationError(missing_text(missing, posixpath.basename(scene_key)))
+        if recorded is not None and _replaced_by_hand(recorded, scene):
+            recorded = None  # its shipped manifest describes the scene that was there before
+        if recorded is not None and not recorded.traced:  # shipped as a shot
+            manifest: Manifest | None = recorded
+            self._check(recorded, recorded.missing, request)
+        else:  # put in the bucket by hand: traced once, its files looked for under --assets
+            manifest, manifest_etag = None, ""
+            traced = traced_in_bucket(self.scenes, bucket, scene, recorded)
+            if traced is not None:
+                self._check(traced, missing_in_bucket(traced, scene_key, assets), request)
         return RenderPlan(
             scene_bucket=bucket,
             scene_key=scene_key,
@@ -100,29 +113,34 @@ class SubmissionService:
             manifest_etag=manifest_etag,
         )
 
-    def _manifest(self, bucket: str, scene_key: str, request: RenderRequest) -> tuple[Manifest | None, str]:
-        """The shot's manifest, checked: refused when the farm's Blender is older than the one that saved the
-        shot, or when files are missing (unless `--allow-missing`). A scene shipped without one has none."""
+    def _recorded_manifest(self, bucket: str, scene_key: str) -> tuple[Manifest | None, str]:
+        """The manifest beside the scene, shipped with it or written when it was traced; None when there is none."""
         key = manifest_key_for(scene_key)
         # Looked for by listing: without s3:ListBucket on the key itself, S3 answers a missing key with 403.
         if not any(item.key == key for item in self.scenes.list_prefix(bucket, key)):
             return None, ""
         try:
             text, etag = self.scenes.read(bucket, key)
-            manifest = Manifest.from_json(text)
+            return Manifest.from_json(text), etag
         except (NotFoundError, ValueError, KeyError) as error:
             raise ValidationError(
                 f"The manifest of `{scene_key}` cannot be read: ship the shot again with `studiobot upload`."
             ) from error
+
+    @staticmethod
+    def _check(
+        manifest: Manifest, missing: tuple[FileUse, ...] | list[FileUse], request: RenderRequest
+    ) -> None:
+        """Refused when the farm's Blender is older than the one that saved the shot, or when files are missing
+        (unless `--allow-missing`)."""
         if newer_than_farm(manifest.blender):
             raise ValidationError(
                 f"`{manifest.scene}` was saved by Blender {manifest.blender}, newer than the farm's {FARM_BLENDER}: "
                 f"a newer file may lose data in an older Blender. Save it from Blender {FARM_BLENDER} "
                 f"(File ▸ Save As), or ask an admin to update the render image."
             )
-        if manifest.missing and not request.allow_missing:
-            raise ValidationError(missing_text(manifest.missing, manifest.scene))
-        return manifest, etag
+        if missing and not request.allow_missing:
+            raise ValidationError(missing_text(missing, manifest.scene))
 
     def submit(
         self,
@@ -220,3 +238,8 @@ def assets_prefix_for(prefix: str, scenes_prefix: str) -> str:
     """The S3 prefix of a job's support files, under the scenes prefix, ending in `/`."""
     key = str(_relative_key(prefix, "The support files folder", "shot010/textures/")) + "/"
     return key if key.startswith(scenes_prefix) else scenes_prefix + key
+
+
+def _replaced_by_hand(manifest: Manifest, scene: ObjectInfo) -> bool:
+    """Whether the scene at a shipped shot's key is no longer the one shipped (someone put another there)."""
+    return not manifest.traced and bool(manifest.scene_etag) and manifest.scene_etag != scene.etag

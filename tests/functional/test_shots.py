@@ -118,6 +118,48 @@ def test_a_scene_put_in_the_bucket_by_hand_is_traced_and_refused_before_anything
     assert stack.queued_bodies() == [] and stack.jobs.recent("C1") == []
 
 
+def test_a_hand_put_scene_is_traced_once_and_its_manifest_written(
+    stack: Stack, shots: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backend.render.shots as shots_module
+
+    traced: list[Path] = []
+    real_trace = shots_module.trace_shot
+    monkeypatch.setattr(shots_module, "trace_shot", lambda scene: traced.append(scene) or real_trace(scene))
+    key = stack.put_scene("bare3/shot.blend", (shots / "textured" / "shot.blend").read_bytes())
+    request = parse_render(split_words("bare3/shot.blend 1 --assets bare3/textures"))
+    stack.put_scene("bare3/textures/other.png", b"not the texture")
+    with pytest.raises(ValidationError, match=r"wood\.png"):
+        stack.service.submit(request, "U0ARTIST", channel="C1")
+    written = Manifest.from_json(stack.store.read(stack.settings.scenes_bucket, manifest_key_for(key))[0])
+    assert written.traced and written.scene_etag == stack.store.head(stack.settings.scenes_bucket, key).etag
+    assert [use.written_as for use in written.uses] == ["//textures/wood.png"] and written.blender == "5.0"
+    # The artist uploads the texture: found at once, without tracing the scene again.
+    stack.put_scene("bare3/textures/wood.png", (shots / "textured" / "textures" / "wood.png").read_bytes())
+    assert stack.service.submit(request, "U0ARTIST", channel="C1").job is not None
+    assert len(traced) == 1
+    # A new version of the scene put at the same key is traced again.
+    stack.put_scene("bare3/shot.blend", (shots / "missing" / "shot.blend").read_bytes() + b"\0")
+    with pytest.raises(ValidationError, match=r"wood\.png"):
+        stack.service.submit(parse_render(split_words("bare3/shot.blend 1")), "U0ARTIST", channel="C1")
+    assert len(traced) == 2
+
+
+def test_a_scene_put_by_hand_over_a_shipped_shot_is_traced_not_trusted_to_the_old_manifest(
+    stack: Stack, shots: Path
+) -> None:
+    shipped = _ship(stack, shots / "textured" / "shot.blend")
+    stack.put_scene(
+        shipped.scene_key.removeprefix("scenes/"), (shots / "missing" / "shot.blend").read_bytes()
+    )
+    with pytest.raises(ValidationError, match=r"wood\.png"):
+        stack.service.submit(
+            parse_render(split_words(f"{shipped.scene_key.removeprefix('scenes/')} 1")),
+            "U0ARTIST",
+            channel="C1",
+        )
+
+
 def test_a_hand_put_scene_with_its_support_files_under_assets_renders_them(
     stack: Stack, shots: Path, tmp_path: Path
 ) -> None:
@@ -183,11 +225,76 @@ def test_a_texture_by_absolute_path_outside_the_shot_is_packed_and_found_again(
     assert _magenta(frame) == 0 and blue > red and blue > green  # the library's blue oak
 
 
+def test_udim_tiles_and_a_sound_from_outside_the_shot_travel_as_their_templates(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    shipped = _ship(stack, shots / "tiled" / "shot.blend")
+    library = f"_outside{(shots / 'studio_library').resolve()}"
+    assert set(shipped.manifest.files) == {
+        "shot.blend",
+        f"{library}/tiles/cloth.1001.png",
+        f"{library}/tiles/cloth.1002.png",
+        f"{library}/room_tone.wav",
+    }
+    tiles = str((shots / "studio_library" / "tiles" / "cloth.<UDIM>.png").resolve())
+    assert shipped.manifest.remaps[tiles] == f"{library}/tiles/cloth.<UDIM>.png"  # one template, every tile
+    (frame,) = _render(stack, tmp_path, shipped.scene_key)
+    red, green, blue = _mean(frame)
+    assert _magenta(frame) == 0 and green > red and blue > red  # tile 1001's cyan
+
+
+def test_a_missing_sound_is_named_at_submission_and_by_blender_itself_on_the_worker(
+    stack: Stack, shots: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bpy
+
+    import backend.render.bare_scenes as bare_scenes
+
+    bpy.ops.wm.open_mainfile(filepath=str(shots / "tiled" / "shot.blend"), load_ui=False)
+    bpy.data.sounds["room_tone.wav"].filepath = "/nowhere/room_tone.wav"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "shot.blend"), relative_remap=False, copy=True)
+    key = stack.put_scene("nosound/shot.blend", (tmp_path / "shot.blend").read_bytes())
+    with pytest.raises(
+        ValidationError, match=r"sound room_tone.wav uses `/nowhere/room_tone.wav`: not found"
+    ):
+        stack.service.submit(parse_render(split_words("nosound/shot.blend 1")), "U0ARTIST", channel="C1")
+    monkeypatch.setattr(bare_scenes, "TRACE_AT_MOST_BYTES", 0)  # left to the worker, as a 300 MB scene is
+    stack.s3.delete_object(Bucket=stack.settings.scenes_bucket, Key=manifest_key_for(key))
+    assert _render(stack, tmp_path / "worker", key) == []
+    (job,) = stack.jobs.recent("C1")
+    (record,) = stack.jobs.frames(job.job_id)
+    assert record.error == "Blender cannot find sound `room_tone.wav` (`/nowhere/room_tone.wav`)"
+
+
 def test_shipping_an_unchanged_shot_again_sends_nothing(stack: Stack, shots: Path) -> None:
     first = _ship(stack, shots / "textured" / "shot.blend")
     again = _ship(stack, shots / "textured" / "shot.blend")
     assert first.files_sent == 2 and first.bytes_sent == first.manifest.total_bytes
     assert again.files_sent == 0 and again.bytes_sent == 0 and again.files_kept == 2
+
+
+def test_two_shot_folders_of_the_same_name_never_overwrite_each_other(stack: Stack, shots: Path) -> None:
+    first = _ship(stack, shots / "textured" / "shot.blend")
+    other = shots / "other_textured" / "shot.blend"
+    trace = trace_shot(other)
+    manifest = trace.manifest(hash_files(trace))
+    shipper = ShotShipper(stack.store, stack.settings.scenes_bucket, stack.settings.scenes_prefix)
+    same_name = shot_key(
+        other, stack.settings.scenes_prefix, name="textured"
+    )  # projB/textured vs projA/textured
+    assert same_name == first.scene_key
+    with pytest.raises(
+        ValidationError, match=r"already holds the shot shipped from `.*textured`.*--as project/shot"
+    ):
+        shipper.ship(trace, manifest, same_name)
+    assert stack.store.read(stack.settings.scenes_bucket, manifest_key_for(first.scene_key))[0] == (
+        first.manifest.to_json().encode()
+    )  # nothing of the other shot was sent over it
+    own = shipper.ship(trace, manifest, shot_key(other, stack.settings.scenes_prefix, name="projB/textured"))
+    assert own.scene_key == "scenes/projB/textured/shot.blend"
+    assert (
+        shipper.ship(trace, manifest, same_name, replace=True).files_sent == 1
+    )  # on purpose: the scene only
 
 
 def test_two_shots_with_the_same_texture_path_never_see_each_others_file(

@@ -6,6 +6,7 @@ OUT/linked/shot.blend            a character linked from OUT/linked/lib/characte
 OUT/compressed/shot.blend        the textured shot saved zstd-compressed
 OUT/sequence/shot.blend          an image-sequence plate (plates/plate.0001.png … plate.0004.png)
 OUT/elsewhere/shot.blend         a texture by absolute path outside the shot folder (OUT/studio_library/oak.png)
+OUT/tiled/shot.blend             a UDIM texture (two tiles) and a sound, by absolute path in OUT/studio_library
 OUT/other_textured/shot.blend    another shot whose textures/wood.png has different content
 OUT/multilayer/shot.blend        the textured shot set to render multilayer EXR (what studios deliver)
 OUT/nocamera/shot.blend          a shot whose camera was deleted
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import wave
 from pathlib import Path
 
 import bpy
@@ -26,6 +28,7 @@ WOOD = (0.55, 0.35, 0.15, 1.0)  # brown: what a textured frame shows
 SKIN = (0.2, 0.6, 0.3, 1.0)  # green: the linked character's texture
 OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
 OTHER_WOOD = (0.8, 0.8, 0.1, 1.0)  # yellow: the other shot's wood.png
+CLOTH = (0.1, 0.6, 0.7, 1.0)  # cyan: UDIM tile 1001 of the studio library's cloth (tile 1002 is white)
 
 
 def _png(path: Path, color: tuple[float, float, float, float], size: int = 8) -> None:
@@ -147,6 +150,29 @@ def elsewhere(folder: Path, library: Path) -> Path:
     return shot
 
 
+def tiled(folder: Path, library: Path) -> Path:
+    """UDIM tiles and a sound from the studio library, by absolute path: the tiles must travel as a template."""
+    _png(library / "tiles" / "cloth.1001.png", CLOTH)
+    _png(library / "tiles" / "cloth.1002.png", (1.0, 1.0, 1.0, 1.0))
+    with wave.open(str(library / "room_tone.wav"), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\0\0" * 800)
+    scene = _empty_scene()
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    image = bpy.data.images.load(str((library / "tiles" / "cloth.1001.png").resolve()))
+    image.source = "TILED"  # the path becomes `…/cloth.<UDIM>.png`
+    _textured_plane("Cloth", image)
+    speaker = bpy.data.speakers.new("Room")
+    speaker.sound = bpy.data.sounds.load(str((library / "room_tone.wav").resolve()))
+    scene.collection.objects.link(bpy.data.objects.new("Room", speaker))
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot), relative_remap=False)
+    return shot
+
+
 def multilayer(folder: Path) -> Path:
     shot = textured(folder)
     bpy.ops.wm.open_mainfile(filepath=str(shot))
@@ -175,6 +201,7 @@ def build(out: Path) -> None:
     textured(out / "compressed", compress=True)
     sequence(out / "sequence")
     elsewhere(out / "elsewhere", out / "studio_library")
+    tiled(out / "tiled", out / "studio_library")
     textured(out / "other_textured", color=OTHER_WOOD)
     multilayer(out / "multilayer")
     nocamera(out / "nocamera")
