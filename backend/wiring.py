@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from backend.render.announce import Announcer
     from backend.render.desk import JobDesk
     from backend.render.fanout import Fanout
+    from backend.render.outbox import Outbox
     from backend.render.ports import EventPublisher, JobStore, TaskQueue
     from backend.render.progress import JobReporter
     from backend.render.submit import SubmissionService
@@ -113,15 +114,24 @@ class Services:
         from backend.render.fanout import Fanout
 
         return Fanout(
-            self.jobs, self.queue, self.settings, events=self.events, guard=self.guard, clock=self.clock
+            self.jobs, self.queue, self.settings, outbox=self.outbox, guard=self.guard, clock=self.clock
         )
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Publishes what a job's transitions recorded as to be announced, once per fact; sweeps up the rest."""
+        from backend.render.outbox import Outbox
+
+        return Outbox(self.jobs, self.events, clock=self.clock)
 
     @cached_property
     def reporter(self) -> JobReporter:
         """What a render worker (or the dead-letter handler) reports to: frames counted, probes followed up."""
         from backend.render.progress import JobReporter
 
-        return JobReporter(self.jobs, self.events, self.settings.progress_interval_s, probes=self.fanout)
+        return JobReporter(
+            self.jobs, self.events, self.outbox, self.settings.progress_interval_s, probes=self.fanout
+        )
 
     @cached_property
     def submissions(self) -> SubmissionService:

@@ -23,6 +23,11 @@ class MissingFiles(RuntimeError):
     """Blender found files of the scene missing: every frame would render wrong, so none is tried again."""
 
 
+class FramesFailed(RuntimeError):
+    """Frames of the task failed this delivery (each error noted on its frame): SQS delivers the task again, and
+    only the frames still unrecorded are tried."""
+
+
 class Renderer(Protocol):
     def render(
         self,
@@ -99,6 +104,7 @@ class RenderWorker:
             return result
         scene_path = self.scenes.scene_path(task)
         out_stem = self.work_dir / "frames" / task.job_id / scene_path.stem
+        errors: dict[int, str] = {}
         for frame in todo:
             started = self.clock()
             try:
@@ -117,7 +123,10 @@ class RenderWorker:
                 message = f"{type(error).__name__}: {error}"
                 self.jobs.note_frame_error(task.job_id, frame, message)
                 if not task.probe:
-                    raise  # SQS delivers the task again; after the last attempt the DLQ handler fails the frame
+                    # The chunk's other frames are still tried now: a bad frame never fails its neighbours. The
+                    # task fails after them, so SQS tries the bad one again; the DLQ handler fails it at the end.
+                    errors[frame] = message
+                    continue
                 # A probe says whether the scene renders at all: no retries, the job stops here.
                 self.reporter.frame_failed(task.job_id, frame, message, billed_s=self.clock() - mark)
                 result.failed.append(frame)
@@ -135,4 +144,7 @@ class RenderWorker:
             mark = now
             result.rendered.append(frame)
             logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3))
+        if errors:
+            said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
+            raise FramesFailed(f"{len(errors)} of {len(task.frames)} frames failed ({said[:1500]})")
         return result

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from backend.config import CLI_CHANNEL
-from backend.events import JobApproved, JobEstimated
+from backend.events import Event, JobApproved, JobCompleted, JobEstimated
 from backend.render.ports import JobStore
 from backend.render.records import FrameOutcome, Job, JobStatus
 
@@ -121,6 +121,17 @@ class Announcer:
         if job.status is not JobStatus.AWAITING_APPROVAL or not self.jobs.claim_notice(job.job_id, ESTIMATE):
             return None
         return Notice(ESTIMATE, job)
+
+    def first_telling(self, event: Event, where: str) -> bool:
+        """Whether `where` (the stack log) tells of this job's fact for the first time: a job's end, estimate or
+        Submit is told once per place however often it is delivered; other events are not a job's facts."""
+        if not isinstance(event, JobCompleted | JobEstimated | JobApproved):
+            return True
+        return self.jobs.claim_notice(event.job_id, f"{where}_{type(event).type}")
+
+    def first_telling_of(self, job_id: str, what: str) -> bool:
+        """Whether this is the first time `what` (an apology in the thread) is said about the job: once, ever."""
+        return self.jobs.claim_notice(job_id, what)
 
     def current(self, job_id: str) -> Job:
         """The job as it stands now (after a wait, it may have moved on)."""

@@ -15,11 +15,11 @@ from collections.abc import Callable, Sequence
 
 from backend.config import Settings
 from backend.errors import ConflictError, PermissionDenied
-from backend.events import Event, JobApproved, JobEstimated
 from backend.render.estimates import Approval, approval_needed, duration, estimate
-from backend.render.frames import parse_frame_spec, plan_tasks
-from backend.render.ports import EventPublisher, GuardReader, JobStore, TaskQueue
-from backend.render.progress import completed_event, finish
+from backend.render.frames import plan_tasks, stored_frames
+from backend.render.outbox import Outbox
+from backend.render.ports import GuardReader, JobStore, TaskQueue
+from backend.render.progress import finish
 from backend.render.records import FrameOutcome, Job, JobStatus
 from backend.render.tasks import RenderTask
 
@@ -38,13 +38,13 @@ class Fanout:
         jobs: JobStore,
         queue: TaskQueue,
         settings: Settings,
-        events: EventPublisher | None = None,
+        outbox: Outbox | None = None,
         guard: GuardReader | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.jobs = jobs
         self.queue = queue
-        self.events = events
+        self.outbox = outbox
         self.settings = settings
         self.guard = guard
         self.clock = clock
@@ -95,14 +95,11 @@ class Fanout:
         Also resumes a job whose estimate was settled by a delivery that died before queueing the rest."""
         if job.status is JobStatus.RUNNING and not job.enqueued:
             resumed = self.go(job)  # unless another delivery holds the enqueue lease, and is queueing it now
-            if resumed.enqueued and resumed.estimate is not None:
-                self._publish(estimated_event(resumed))  # the delivery that died never announced it
+            if resumed.enqueued:
+                self._flush(job.job_id)  # the delivery that died never announced the estimate
             return
-        if job.status is JobStatus.AWAITING_APPROVAL and job.estimate is not None:
-            self._publish(estimated_event(job))  # again: the notifier says it once, whatever delivers it
-            return
-        if job.status is JobStatus.FAILED and not job.notified:
-            self._publish(completed_event(job, self.jobs.failed_frames(job.job_id)))
+        if job.status in (JobStatus.AWAITING_APPROVAL, JobStatus.FAILED):
+            self._flush(job.job_id)  # what a delivery that died left pending, if anything
             return
         if job.status is not JobStatus.PROBING:
             return
@@ -111,9 +108,8 @@ class Fanout:
         if failed:  # at once: the probes still on the queue are acknowledged without rendering
             first = failed[0]
             reason = f"probe frame {first.frame} failed: {first.error or 'see the render logs'}"
-            stopped = self.jobs.fail(job.job_id, reason)
-            if stopped is not None:
-                self._publish(completed_event(stopped, [record.frame for record in failed]))
+            if self.jobs.fail(job.job_id, reason) is not None:
+                self._flush(job.job_id)
             return
         if len(records) < len(job.probe_frames):
             return
@@ -131,10 +127,11 @@ class Fanout:
         approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
         if not self.jobs.settle_probes(job.job_id, guess, approval):
             return  # another delivery settled it
-        settled = self.jobs.get(job.job_id)
         if approval is None:
-            settled = self.go(settled)  # queued before it is announced: a failed publish loses no frames
-        self._publish(estimated_event(settled))
+            self.go(
+                self.jobs.get(job.job_id)
+            )  # queued before it is announced: a failed publish loses no frames
+        self._flush(job.job_id)
 
     # -- Submit, and its expiry --------------------------------------------------------------------------------
 
@@ -170,8 +167,8 @@ class Fanout:
             )
         approved = self.go(self.jobs.get(job_id))  # queued first: a failed publish loses no frames
         if approved.remaining == 0 and approved.status is JobStatus.RUNNING:  # its frames were all probes
-            finish(self.jobs, self._events(), job_id)
-        self._publish(JobApproved(job_id=job_id, by=user, requested_by=job.requested_by, channel=job.channel))
+            finish(self.jobs, self._outbox(), job_id)
+        self._flush(job_id)
         return self.jobs.get(job_id)
 
     def expire_waiting(self) -> list[Job]:
@@ -186,27 +183,27 @@ class Fanout:
                 job = self.jobs.get(job_id)
                 if job.status is not JobStatus.EXPIRED or not job.awaiting:
                     continue  # submitted or cancelled meanwhile (the index lags a little)
-            # an expired job leaves the index only once announced: a sweep that died here is redone by the next
-            self._publish(completed_event(job, []))
+            # an expired job leaves the index once its end is published or in the outbox for the outbox's sweep
+            self._flush(job_id)
             self.jobs.clear_awaiting(job_id)
             expired.append(job)
         return expired
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
-    def _events(self) -> EventPublisher:
-        if self.events is None:
-            raise RuntimeError("this Fanout was built without an event publisher")
-        return self.events
+    def _outbox(self) -> Outbox:
+        if self.outbox is None:
+            raise RuntimeError("this Fanout was built without an outbox")
+        return self.outbox
 
-    def _publish(self, event: Event) -> None:
-        self._events().publish(event)
+    def _flush(self, job_id: str) -> None:
+        self._outbox().flush(job_id)
 
     def _guard_on(self) -> bool:
         return self.guard is not None and self.guard.state().on
 
     def _rest(self, job: Job) -> list[list[int]]:
-        frames = parse_frame_spec(job.frames_spec, max(job.total, 1))
+        frames = stored_frames(job.frames_spec)
         probes = set(job.probe_frames)
         return plan_tasks([frame for frame in frames if frame not in probes], job.settings.chunk)
 
@@ -228,17 +225,3 @@ class Fanout:
             allow_missing=job.missing_allowed > 0,
             probe=probe,
         )
-
-
-def estimated_event(job: Job) -> JobEstimated:
-    """The JobEstimated event of a job its probes estimated."""
-    assert job.estimate is not None
-    return JobEstimated(
-        job_id=job.job_id,
-        estimated_cost_usd=job.estimate.cost_usd,
-        estimated_eta_s=job.estimate.eta_s,
-        approval=job.approval,
-        reason=job.approval_reason,
-        requested_by=job.requested_by,
-        channel=job.channel,
-    )

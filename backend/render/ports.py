@@ -23,6 +23,7 @@ __all__ = [
     "JobStore",
     "JobTransitions",
     "NoticeBook",
+    "PendingFacts",
     "ProbeWatcher",
     "SceneStore",
     "TaskQueue",
@@ -81,7 +82,14 @@ class NoticeBook(Protocol):
     def release_notice(self, job_id: str, name: str) -> None: ...
 
 
-class JobStore(JobTransitions, FrameLedger, JobQueries, NoticeBook, Protocol):
+class PendingFacts(Protocol):
+    """The outbox: facts a transition recorded as to be announced, until each is published."""
+
+    def mark_published(self, job_id: str, fact: str) -> bool: ...
+    def pending_before(self, cutoff: float) -> list[str]: ...
+
+
+class JobStore(JobTransitions, FrameLedger, JobQueries, NoticeBook, PendingFacts, Protocol):
     """The whole job store: what the render services are given."""
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from backend.events import JobCompleted, JobProgress
+from backend.events import JobProgress
+from backend.render.outbox import Outbox
 from backend.render.ports import EventPublisher, JobStore, ProbeWatcher
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 
@@ -14,11 +15,13 @@ class JobReporter:
         self,
         jobs: JobStore,
         events: EventPublisher,
+        outbox: Outbox,
         progress_interval_s: float = 5.0,
         probes: ProbeWatcher | None = None,
     ) -> None:
         self.jobs = jobs
-        self.events = events
+        self.events = events  # progress only: what must be announced goes through the outbox
+        self.outbox = outbox
         self.progress_interval_s = progress_interval_s
         self.probes = probes
 
@@ -42,7 +45,7 @@ class JobReporter:
     def cancel(self, job_id: str) -> Job:
         """Cancel the job and announce its end."""
         job = self.jobs.cancel(job_id)
-        self.events.publish(completed_event(job, failed_frames=[]))
+        self.outbox.flush(job_id)
         return job
 
     def _record(self, job_id: str, record: FrameRecord) -> bool:
@@ -55,7 +58,9 @@ class JobReporter:
         # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
         # leaves the finish to whichever delivery comes next.
         if job.remaining == 0 and not job.status.is_final:
-            finish(self.jobs, self.events, job_id)
+            finish(self.jobs, self.outbox, job_id)
+            return recorded.counted
+        if job.status.is_final:  # a frame of a stopped job: its end was announced, there is no progress
             return recorded.counted
         if recorded.counted and self.jobs.claim_progress_report(job, self.progress_interval_s):
             self.events.publish(
@@ -78,30 +83,10 @@ class JobReporter:
             self.probes.probe_recorded(job)
             job = self.jobs.get(job.job_id)
         if job.remaining == 0 and not job.status.is_final:
-            finish(self.jobs, self.events, job.job_id)
+            finish(self.jobs, self.outbox, job.job_id)
 
 
-def finish(jobs: JobStore, events: EventPublisher, job_id: str) -> None:
-    """End a job with no frame left, and announce it: only the one caller that ends it announces."""
-    finished = jobs.finish(job_id)
-    if finished is not None:
-        events.publish(completed_event(finished, jobs.failed_frames(job_id)))
-
-
-def completed_event(job: Job, failed_frames: list[int]) -> JobCompleted:
-    """The JobCompleted event for a job in its final state."""
-    return JobCompleted(
-        job_id=job.job_id,
-        status=str(job.status),
-        scene_key=job.scene_key,
-        done=job.done,
-        failed=job.failed,
-        total=job.total,
-        failed_frames=failed_frames,
-        output_bucket=job.output_bucket,
-        output_prefix=job.output_prefix,
-        created_at=job.created_at,
-        finished_at=job.finished_at or 0.0,
-        requested_by=job.requested_by,
-        channel=job.channel,
-    )
+def finish(jobs: JobStore, outbox: Outbox, job_id: str) -> None:
+    """End a job with no frame left, and announce it: the end is in the job's outbox from the same write."""
+    if jobs.finish(job_id) is not None:
+        outbox.flush(job_id)

@@ -86,6 +86,9 @@ class Job:
     failure: str = ""  # why a job FAILED or EXPIRED
     notified: bool = False  # its end was announced
     awaiting: bool = False  # in the by_awaiting index (waiting for Submit, or expired and not yet announced)
+    outbox: tuple[
+        str, ...
+    ] = ()  # facts made true and not yet published ("completed", "estimated", "approved")
 
     @property
     def remaining(self) -> int:

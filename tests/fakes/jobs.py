@@ -18,12 +18,14 @@ from backend.events import Event
 from backend.render.estimates import Approval, Estimate
 from backend.render.records import ACTIVE, FINAL, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
 from backend.render.store import ENQUEUE_LEASE_S
+from backend.render.store.items import FACTS
 
 
 @dataclasses.dataclass
 class _Row:
     job: Job
     claims: dict[str, float] = dataclasses.field(default_factory=dict)  # enqueue leases, notices, throttles
+    outbox_at: float | None = None  # since when a fact waits to be published (the by_outbox sort key)
 
 
 class InMemoryJobs:
@@ -99,7 +101,7 @@ class InMemoryJobs:
             if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING) or job.remaining != 0:
                 return None
             final = JobStatus.DONE if job.failed == 0 else JobStatus.DONE_WITH_FAILURES
-            return self._put(job, status=final, finished_at=self._clock())
+            return self._put(job, status=final, finished_at=self._clock(), **self._pending(job, "completed"))
 
     def cancel(self, job_id: str) -> Job:
         with self._lock:
@@ -108,7 +110,13 @@ class InMemoryJobs:
                 raise ConflictError(
                     f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel."
                 )
-            return self._put(job, status=JobStatus.CANCELLED, finished_at=self._clock(), awaiting=False)
+            return self._put(
+                job,
+                status=JobStatus.CANCELLED,
+                finished_at=self._clock(),
+                awaiting=False,
+                **self._pending(job, "completed"),
+            )
 
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
         now = self._clock()
@@ -123,16 +131,18 @@ class InMemoryJobs:
                 "awaiting": True,
                 "awaiting_since": now,
             }
-        return self._move(job_id, {JobStatus.PROBING}, **changes)
+        return self._move(job_id, {JobStatus.PROBING}, fact="estimated", **changes)
 
     def fail(self, job_id: str, reason: str) -> Job | None:
         changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}
-        return self.get(job_id) if self._move(job_id, {JobStatus.PROBING}, **changes) else None
+        won = self._move(job_id, {JobStatus.PROBING}, fact="completed", **changes)
+        return self.get(job_id) if won else None
 
     def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool:
         return self._move(
             job_id,
             {JobStatus.AWAITING_APPROVAL},
+            fact="approved",
             status=next_status,
             approved_by=by,
             approved_by_admin=by_admin,
@@ -145,7 +155,13 @@ class InMemoryJobs:
             job = self._row(job_id).job
             if job.status is not JobStatus.AWAITING_APPROVAL or (job.awaiting_since or 0.0) > cutoff:
                 return None
-            return self._put(job, status=JobStatus.EXPIRED, failure=reason, finished_at=self._clock())
+            return self._put(
+                job,
+                status=JobStatus.EXPIRED,
+                failure=reason,
+                finished_at=self._clock(),
+                **self._pending(job, "completed"),
+            )
 
     def clear_awaiting(self, job_id: str) -> None:
         self._set(job_id, awaiting=False)
@@ -244,13 +260,38 @@ class InMemoryJobs:
         with self._lock:
             self._put(self._row(job_id).job, **changes)
 
-    def _move(self, job_id: str, allowed: set[JobStatus], **changes: Any) -> bool:
+    def _move(self, job_id: str, allowed: set[JobStatus], fact: str = "", **changes: Any) -> bool:
         with self._lock:
             job = self._row(job_id).job
             if job.status not in allowed:
                 return False
-            self._put(job, **changes)
+            self._put(job, **changes, **(self._pending(job, fact) if fact else {}))
             return True
+
+    def _pending(self, job: Job, fact: str) -> dict[str, Any]:
+        """The change that puts `fact` in the job's outbox (called under the lock, within the transition)."""
+        row = self._rows[job.job_id]
+        row.outbox_at = row.outbox_at if row.outbox_at is not None else self._clock()
+        return {"outbox": tuple(name for name in FACTS if name in job.outbox or name == fact)}
+
+    # -- the outbox ----------------------------------------------------------------------------------------------
+
+    def mark_published(self, job_id: str, fact: str) -> bool:
+        with self._lock:
+            row = self._row(job_id)
+            if fact not in row.job.outbox:
+                return False
+            self._put(row.job, outbox=tuple(name for name in row.job.outbox if name != fact))
+            if not row.job.outbox:
+                row.outbox_at = None
+            return True
+
+    def pending_before(self, cutoff: float) -> list[str]:
+        with self._lock:
+            rows = [
+                row for row in self._rows.values() if row.outbox_at is not None and row.outbox_at <= cutoff
+            ]
+            return [row.job.job_id for row in sorted(rows, key=lambda row: row.outbox_at or 0.0)]
 
     def _claim_interval(self, job_id: str, attribute: str, interval_s: float) -> bool:
         now = self._clock()

@@ -103,7 +103,11 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
     topics = {topic["TopicArn"].rsplit(":", 1)[-1] for topic in boto3.client("sns").list_topics()["Topics"]}
     assert {f"{STACK}-events", f"{STACK}-budget"} <= topics
     table = boto3.client("dynamodb").describe_table(TableName=f"{STACK}-jobs")["Table"]
-    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == ["by_channel", "by_awaiting"]
+    assert [index["IndexName"] for index in table["GlobalSecondaryIndexes"]] == [
+        "by_channel",
+        "by_awaiting",
+        "by_outbox",
+    ]
 
     s3 = boto3.client("s3")
     for kind in ("scenes", "outputs"):

@@ -148,3 +148,23 @@ def test_notices_are_claimed_once_and_can_be_given_back(store: tuple[JobStore, C
     assert throttle(jobs.get("r6"), 5.0) is False
     clock.now += 6
     assert throttle(jobs.get("r6"), 5.0) is True
+
+
+def test_a_fact_is_in_the_outbox_from_the_write_that_makes_it_true_until_published_once(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, clock = store
+    jobs.create(_job("r-out", total=1))
+    assert jobs.get("r-out").outbox == () and jobs.pending_before(clock.now + 1) == []
+    jobs.record_frame("r-out", _done(1))
+    assert jobs.finish("r-out") is not None
+    assert jobs.get("r-out").outbox == ("completed",)
+    clock.now += 30
+    jobs.create(_job("r-later", status=JobStatus.PROBING, total=10, probe_frames=(1, 5, 10)))
+    assert jobs.fail("r-later", "probe frame 5 failed") is not None
+    assert jobs.pending_before(clock.now - 31) == []
+    assert jobs.pending_before(clock.now - 30) == ["r-out"]  # oldest first, by when the fact was recorded
+    assert jobs.pending_before(clock.now) == ["r-out", "r-later"]
+    assert jobs.mark_published("r-out", "completed") is True
+    assert jobs.mark_published("r-out", "completed") is False  # published once
+    assert jobs.get("r-out").outbox == () and jobs.pending_before(clock.now) == ["r-later"]

@@ -16,7 +16,7 @@ from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
-from blender_image.worker import RenderWorker
+from blender_image.worker import FramesFailed, RenderWorker
 from local.poller import LocalContext, lambda_record
 
 from .conftest import PillowRenderer, Stack
@@ -214,3 +214,47 @@ def test_a_frame_of_an_unknown_job_is_refused_and_leaves_nothing_behind(stack: S
     with pytest.raises(NotFoundError, match="no render job `r-gone`"):
         stack.jobs.record_frame("r-gone", FrameRecord(1, FrameOutcome.DONE, 0.1, "k"))
     assert stack.jobs.frames("r-gone") == []
+
+
+def test_a_bad_frame_in_a_chunk_never_fails_its_neighbours(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1-6 --chunk 3")
+    worker = _worker(stack, tmp_path, PillowRenderer(fail_frames={2}))
+    first, second = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    for _ in range(3):  # every delivery SQS makes of the chunk before the dead-letter queue
+        with pytest.raises(FramesFailed, match=r"1 of 3 frames failed \(frame 2: .*missing texture"):
+            worker.run(first)
+    worker.run(second)
+    assert fail_task(stack.reporter, first, stack.queue) == [2]
+    records = {record.frame: record for record in stack.jobs.frames(job.job_id)}
+    assert [frame for frame, record in records.items() if record.outcome is FrameOutcome.DONE] == [
+        1,
+        3,
+        4,
+        5,
+        6,
+    ]
+    assert "missing texture wood.png" in records[2].error and "stopped before" not in records[2].error
+    (completed,) = _completions(stack)
+    assert (completed.status, completed.failed_frames) == ("done_with_failures", [2])
+
+
+def test_frames_no_delivery_got_to_are_tried_again_one_by_one_not_failed_with_a_guess(
+    stack: Stack, tmp_path: Path
+) -> None:
+    job = _submit(stack, "shot.blend 1-3 --chunk 3")
+    (chunk,) = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    # every delivery was killed (out of memory, the time limit) before recording anything: nothing noted
+    assert fail_task(stack.reporter, chunk, stack.queue) == []
+    singles = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    assert [task.frames for task in singles] == [(1,), (2,), (3,)]
+    worker = _worker(stack, tmp_path, PillowRenderer())
+    for task in singles:
+        worker.run(task)
+    final = stack.jobs.get(job.job_id)
+    assert (final.status, final.done, final.failed) == (JobStatus.DONE, 3, 0)
+    # a frame alone in its task that dies on every delivery is what killed it: it fails, saying so
+    lone = _submit(stack, "shot.blend 7")
+    (task,) = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    assert fail_task(stack.reporter, task, stack.queue) == [7] and stack.queued_bodies() == []
+    (record,) = stack.jobs.frames(lone.job_id)
+    assert record.error == "failed on every delivery; last error: the worker stopped before finishing it"

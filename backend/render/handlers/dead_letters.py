@@ -1,7 +1,13 @@
-"""Dead-letter Lambda: tasks that failed every delivery have their unrecorded frames marked failed, so the job ends."""
+"""Dead-letter Lambda: a task that failed every delivery has its unrecorded frames marked failed, so the job ends.
+
+A frame is failed with the error noted when it was tried. A chunk's frames that no delivery ever got to (the process
+stopped each time on an earlier one: a crash, a kill, the time limit) are not failed with a guess: each goes back
+on the render queue as its own task, tried afresh; a single-frame task that dies every time fails as what it is.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import wiring
 from backend.errors import NotFoundError
+from backend.render.ports import TaskQueue
 from backend.render.progress import JobReporter
 from backend.render.tasks import RenderTask
 
@@ -19,8 +26,9 @@ logger = Logger(service="studiobot-dlq")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
-    """Mark the task's frames that no delivery recorded as failed; return those this call marked."""
+def fail_task(job_reporter: JobReporter, task: RenderTask, queue: TaskQueue | None = None) -> list[int]:
+    """Mark the task's frames that no delivery recorded as failed, but put a chunk's never-tried frames back on
+    `queue` one per task; return the frames this call marked failed."""
     jobs = job_reporter.jobs
     recorded = {record.frame for record in jobs.frames(task.job_id, min(task.frames), max(task.frames))}
     missing = [frame for frame in task.frames if frame not in recorded]
@@ -28,6 +36,11 @@ def fail_task(job_reporter: JobReporter, task: RenderTask) -> list[int]:
         job_reporter.resume(task.job_id)
         return []
     errors = jobs.frame_errors(task.job_id, missing)
+    untried = [frame for frame in missing if frame not in errors]
+    if queue is not None and len(task.frames) > 1 and untried:
+        queue.send_all([dataclasses.replace(task, frames=(frame,)).to_json() for frame in untried])
+        logger.warning("frames never tried, queued again one by one", job_id=task.job_id, frames=untried)
+        missing = [frame for frame in missing if frame in errors]
     marked = []
     for frame in missing:
         reason = errors.get(frame, "the worker stopped before finishing it")
@@ -40,7 +53,8 @@ def record_handler(record: SQSRecord) -> None:
     """One dead task: its unrecorded frames marked failed (a task of an unknown job is dropped)."""
     task = RenderTask.from_json(record.body)
     try:
-        marked = fail_task(wiring.from_env().reporter, task)
+        services = wiring.from_env()
+        marked = fail_task(services.reporter, task, services.queue)
     except NotFoundError:
         logger.warning("dead task of an unknown job dropped", job_id=task.job_id)
         return

@@ -1,12 +1,21 @@
-"""Expiry of unsubmitted renders (every 5 minutes from a schedule): a job nobody submitted in time expires, once."""
+"""The renders' 5-minute sweep (from a schedule): a job nobody submitted in time expires, once; and whatever a job's
+outbox still holds past its grace (a failed publish, a crash between a transition and its publish) is published."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from backend import wiring
+from backend.wiring import Services
+
+
+def sweep(services: Services) -> dict[str, Any]:
+    """Expire what waited too long, then publish what was left pending; what each did, for the log."""
+    expired = [job.job_id for job in services.fanout.expire_waiting()]
+    published = [event.to_dict() for event in services.outbox.sweep()]
+    return {"expired": expired, "published": [(item["type"], item.get("job_id")) for item in published]}
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Expire the renders nobody submitted in time; the ids of those expired now."""
-    return {"expired": [job.job_id for job in wiring.from_env().fanout.expire_waiting()]}
+    """The scheduled sweep, with this container's services."""
+    return sweep(wiring.from_env())

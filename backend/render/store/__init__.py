@@ -1,14 +1,15 @@
-"""The job store in DynamoDB: transitions, frame records, queries and notice bookkeeping on one table."""
+"""The job store in DynamoDB: transitions, frame records, queries, notice bookkeeping and the outbox on one table."""
 
 from __future__ import annotations
 
 from backend.render.store.frames import DynamoFrameLedger
 from backend.render.store.notices import DynamoNoticeBook
+from backend.render.store.outbox import DynamoOutbox
 from backend.render.store.queries import DynamoJobQueries
 from backend.render.store.transitions import ENQUEUE_LEASE_S, DynamoTransitions
 
 __all__ = ["ENQUEUE_LEASE_S", "DynamoJobs"]
 
 
-class DynamoJobs(DynamoTransitions, DynamoFrameLedger, DynamoJobQueries, DynamoNoticeBook):
+class DynamoJobs(DynamoTransitions, DynamoFrameLedger, DynamoJobQueries, DynamoNoticeBook, DynamoOutbox):
     """Every part of the job store on one table: it satisfies `backend.render.ports.JobStore`."""

@@ -2,6 +2,8 @@
 
 One table holds jobs (`pk=JOB#id, sk=JOB`), their frames (`sk=FRAME#00000042`) and the last error noted for a frame
 (`sk=ERROR#00000042`). A job waiting for Submit carries `awaiting` (the key of the sparse `by_awaiting` index).
+A fact to announce (`completed`, `estimated`, `approved`) is `out_<fact>` on the job until it is published, and the
+job carries `outbox` (the key of the sparse `by_outbox` index) while any is.
 """
 
 from __future__ import annotations
@@ -16,6 +18,17 @@ from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 from backend.render.tasks import RenderSettings
 
 AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
+OUTBOX = "pending"  # the `outbox` attribute's one value: the hash key of the sparse by_outbox index
+FACTS = ("completed", "estimated", "approved")  # what the outbox may hold for a job
+
+
+def outbox_set(fact: str) -> str:
+    """The SET clauses that put `fact` in the job's outbox, in the same write that makes it true (`:pending`)."""
+    assert fact in FACTS
+    return f"out_{fact} = :now, outbox = :pending, outbox_at = if_not_exists(outbox_at, :now)"
+
+
+OUTBOX_VALUES = {":pending": {"S": OUTBOX}}
 ESTIMATE_SET = "est_frame_s = :frame_s, est_render_s = :render_s, est_cost_usd = :cost, est_eta_s = :eta"
 
 
@@ -149,6 +162,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         failure=item.get("failure", {}).get("S", ""),
         notified="notified_at" in item,
         awaiting="awaiting" in item,
+        outbox=tuple(fact for fact in FACTS if f"out_{fact}" in item),
     )
 
 

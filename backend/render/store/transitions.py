@@ -6,7 +6,9 @@
                                             └──nobody in time──► EXPIRED
     any of QUEUED, PROBING, AWAITING_APPROVAL, RUNNING ──cancel──► CANCELLED
 
-The enqueue claims are leases, so an enqueue that died halfway is resumed, and never done twice otherwise.
+The enqueue claims are leases, so an enqueue that died halfway is resumed, and never done twice otherwise. A
+transition that makes something to announce true (the end, the estimate, a Submit) puts it in the job's outbox in
+the same write (`backend.render.outbox` publishes it), so no crash or failed publish can lose it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from backend.render.records import ACTIVE, Job, JobStatus
 from backend.render.store.items import (
     AWAITING,
     ESTIMATE_SET,
+    OUTBOX_VALUES,
     estimate_values,
     job_to_item,
+    outbox_set,
     status_names,
     status_values,
 )
@@ -91,8 +95,9 @@ class DynamoTransitions(JobTable):
         final = JobStatus.DONE if job.failed == 0 else JobStatus.DONE_WITH_FAILURES
         won = self._transition(
             job_id,
-            "SET #status = :final, finished_at = :now",
+            "SET #status = :final, finished_at = :now, " + outbox_set("completed"),
             {
+                **OUTBOX_VALUES,
                 ":final": {"S": final},
                 ":zero": {"N": "0"},
                 ":queued": {"S": JobStatus.QUEUED},
@@ -106,8 +111,8 @@ class DynamoTransitions(JobTable):
         """Any active state → CANCELLED; ConflictError if the job is already over."""
         won = self._transition(
             job_id,
-            "SET #status = :cancelled, finished_at = :now REMOVE awaiting",
-            {":cancelled": {"S": JobStatus.CANCELLED}, **status_values(ACTIVE)},
+            "SET #status = :cancelled, finished_at = :now, " + outbox_set("completed") + " REMOVE awaiting",
+            {":cancelled": {"S": JobStatus.CANCELLED}, **status_values(ACTIVE), **OUTBOX_VALUES},
             condition=f"#status IN ({status_names(ACTIVE)})",
         )
         job = self.get(job_id)
@@ -120,8 +125,12 @@ class DynamoTransitions(JobTable):
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
         """PROBING → RUNNING (the rest may be queued) or AWAITING_APPROVAL, with the estimate; True for the one
         caller that moved it."""
-        values: dict[str, Any] = {":probing": {"S": JobStatus.PROBING}, **estimate_values(estimate)}
-        update = "SET #status = :next, estimated_at = :now, " + ESTIMATE_SET
+        values: dict[str, Any] = {
+            ":probing": {"S": JobStatus.PROBING},
+            **estimate_values(estimate),
+            **OUTBOX_VALUES,
+        }
+        update = "SET #status = :next, estimated_at = :now, " + ESTIMATE_SET + ", " + outbox_set("estimated")
         if approval is None:
             values[":next"] = {"S": JobStatus.RUNNING}
         else:
@@ -138,8 +147,9 @@ class DynamoTransitions(JobTable):
         """PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
         won = self._transition(
             job_id,
-            "SET #status = :failed, failure = :why, finished_at = :now",
+            "SET #status = :failed, failure = :why, finished_at = :now, " + outbox_set("completed"),
             {
+                **OUTBOX_VALUES,
                 ":failed": {"S": JobStatus.FAILED},
                 ":why": {"S": reason[:1000]},
                 ":probing": {"S": JobStatus.PROBING},
@@ -154,8 +164,9 @@ class DynamoTransitions(JobTable):
         return self._transition(
             job_id,
             "SET #status = :next, approved_by = :by, approved_by_admin = :admin, approval = :none, "
-            "approved_at = :now REMOVE awaiting",
+            "approved_at = :now, " + outbox_set("approved") + " REMOVE awaiting",
             {
+                **OUTBOX_VALUES,
                 ":next": {"S": next_status},
                 ":by": {"S": by},
                 ":admin": {"BOOL": by_admin},
@@ -170,8 +181,9 @@ class DynamoTransitions(JobTable):
         stays in the by_awaiting index until `clear_awaiting`, so a sweep that died before announcing it is redone."""
         won = self._transition(
             job_id,
-            "SET #status = :expired, failure = :why, finished_at = :now",
+            "SET #status = :expired, failure = :why, finished_at = :now, " + outbox_set("completed"),
             {
+                **OUTBOX_VALUES,
                 ":expired": {"S": JobStatus.EXPIRED},
                 ":why": {"S": reason},
                 ":awaiting": {"S": JobStatus.AWAITING_APPROVAL},
