@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from backend.config import Settings, SlackCredentials
 from backend.wiring import Services
 from bot import listeners
+from bot.signatures import SlackSignature, mend_bolt_body_parsing
 
 logger = Logger(service="studiobot-bot")
 
@@ -36,6 +37,7 @@ def build_app(
     """The app every entry point serves: Lambda, the local HTTP server, Socket Mode and the tests."""
     services = services or Services(settings)
     bot_token = credentials.bot_token
+    mend_bolt_body_parsing()  # Bolt reads a command mentioning `payload` as an empty interaction
 
     def authorize(**_: Any) -> AuthorizeResult:
         # One workspace, one bot token: answering here spares Bolt an auth.test call on the ack path.
@@ -45,6 +47,9 @@ def build_app(
         name="studiobot",  # without it Bolt inspects the call stack for one (≈ 25 ms per cold start)
         client=client or web_client(settings, None),  # the token comes from `authorize`
         signing_secret=credentials.signing_secret,
+        # Bolt's signature check raises on a malformed timestamp (a 500); ours, in its place, answers 401.
+        request_verification_enabled=False,
+        before_authorize=SlackSignature(credentials.signing_secret),
         authorize=authorize,
         process_before_response=True,  # on Lambda nothing may run after the response
     )

@@ -12,7 +12,10 @@ from backend.errors import StudiobotError
 from bot.messages import error_message
 
 logger = Logger(service="studiobot-bot")
-SORRY = "Something went wrong on our side and nothing was changed. Try again in a minute; if it keeps happening, tell #studio-ops."
+SORRY = (
+    "Something went wrong on our side (the details are in our log). Check with `/render list` or "
+    "`/workstations status` before trying again in a minute; if it keeps happening, tell #studio-ops."
+)
 
 
 def polite(listener: Callable[..., None]) -> Callable[..., None]:

@@ -1,7 +1,8 @@
 """What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit.
 
-The rules live here, not in the listeners: who may manage a job (its submitter or an admin), that the same command
-re-sent within minutes is one job, and that the thread asks whoever must press Submit exactly once.
+The rules live here, not in the listeners: who may manage a job (its submitter or an admin), that a command Slack
+re-sends and the same words a person sends twice are one job, and that the thread asks whoever must press Submit
+exactly once.
 """
 
 from __future__ import annotations
@@ -13,29 +14,44 @@ from dataclasses import dataclass
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied
 from backend.render.fanout import Fanout
+from backend.render.frames import compact, normal_spec
 from backend.render.grammar import RenderRequest
 from backend.render.ports import JobStore
 from backend.render.progress import JobReporter
-from backend.render.records import Job, job_id_for
-from backend.render.submit import Submission, SubmissionService
+from backend.render.records import Job, JobStatus, job_id_for
+from backend.render.submit import Submission, SubmissionService, assets_prefix_for, scene_key_for
 
-RESEND_WINDOW_S = 120
+# How long the same words from the same person in the same channel stay one job: longer than Slack's retries of a
+# command (after about 1 and 5 minutes) with room to spare, and than a person's "did that go through?" re-send.
+RESEND_HOLD_S = 600
+# A job that ended without rendering is no reason to refuse the same words again: sending them is a new try.
+_STOPPED = (JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.EXPIRED)
 
 
-def resend_tokens(user_id: str, channel_id: str, text: str, now: float) -> tuple[str, str]:
-    """Client tokens for this window and the one before: the same command re-sent within minutes is one job."""
-    window = int(now // RESEND_WINDOW_S)
+def trigger_token(trigger_id: str, user_id: str, channel_id: str, text: str) -> str:
+    """The client token of one slash command: Slack's retry of it carries the same payload, so the same token."""
     normalized = " ".join(text.split())
-    current, previous = (
-        hashlib.sha256(f"slack|{user_id}|{channel_id}|{normalized}|{w}".encode()).hexdigest()
-        for w in (window, window - 1)
+    return hashlib.sha256(
+        f"slack-trigger|{trigger_id}|{user_id}|{channel_id}|{normalized}".encode()
+    ).hexdigest()
+
+
+def same_words(job: Job, request: RenderRequest, scenes_prefix: str) -> bool:
+    """Whether `job` is what `request` asks for: the same scene, frames, settings and support files."""
+    assets = assets_prefix_for(request.assets_prefix, scenes_prefix) if request.assets_prefix else None
+    return (
+        job.scene_key == scene_key_for(request.scene, scenes_prefix)
+        and job.frames_spec
+        == (compact(request.frame_list) if request.frame_list else normal_spec(request.frames))
+        and job.settings == request.settings
+        and job.assets_prefix == assets
     )
-    return current, previous
 
 
 @dataclass(frozen=True)
 class AlreadySent:
-    """The same words came from the same person in the same channel a moment ago: their job, nothing new queued."""
+    """Slack re-sent this command, or the same words came from the same person in the same channel a moment ago:
+    their job, nothing new queued."""
 
     job: Job
 
@@ -60,15 +76,31 @@ class JobDesk:
         self.clock = clock
 
     def submit_typed(
-        self, request: RenderRequest, user: str, channel: str, text: str
+        self, request: RenderRequest, user: str, channel: str, text: str, trigger_id: str = ""
     ) -> Submission | AlreadySent:
-        """Submit what someone typed; the same words from them in this channel within minutes are the same job."""
-        current, previous = resend_tokens(user, channel, text, self.clock())
-        if not request.dry_run:
-            earlier = self._find(job_id_for(previous))
-            if earlier is not None:
-                return AlreadySent(earlier)
-        return self.submissions.submit(request, requested_by=user, channel=channel, client_token=current)
+        """Submit what someone typed, once: Slack's retries of the command (same `trigger_id`), however late, and
+        the same words from them in this channel within `RESEND_HOLD_S` return the first job."""
+        if request.dry_run:
+            return self.submissions.submit(request, requested_by=user, channel=channel)
+        token = trigger_token(trigger_id, user, channel, text) if trigger_id else None
+        first = self._find(job_id_for(token)) if token else None
+        if first is None:
+            first = self._sent_just_now(request, user, channel)
+        if first is not None:
+            return AlreadySent(first)
+        # Two deliveries of one command racing past the checks above still make one job: the id is the token's.
+        return self.submissions.submit(request, requested_by=user, channel=channel, client_token=token)
+
+    def _sent_just_now(self, request: RenderRequest, user: str, channel: str) -> Job | None:
+        """This person's job from the same words in this channel within the hold, unless it stopped unrendered."""
+        since = self.clock() - RESEND_HOLD_S
+        prefix = self.submissions.settings.scenes_prefix
+        for job in self.jobs.recent(channel):  # newest first
+            if job.created_at < since:
+                return None
+            if job.requested_by == user and job.status not in _STOPPED and same_words(job, request, prefix):
+                return job
+        return None
 
     def job_for(self, user: str, job_id: str, verb: str) -> Job:
         """The job, if this user submitted it or is an admin; PermissionDenied saying who may `verb` it."""

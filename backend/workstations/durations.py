@@ -5,20 +5,31 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from backend.commands import whole_number
 from backend.errors import ValidationError
 
-_DURATION = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m(?:in)?)?$")
+MAX_DURATION = timedelta(days=30)  # longer than any session or extension: past it a typo, not a plan
+_DURATION = re.compile(r"(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m(?:in)?)?")  # ASCII digits
+_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 
 
 def parse_duration(text: str) -> timedelta:
-    """`4h` → 4 hours; raise ValidationError with examples for anything else (`4x`, `0h`, empty)."""
+    """`4h` → 4 hours; raise ValidationError with examples for anything else (`4x`, `0h`, `99999d`, empty)."""
     cleaned = text.strip().lower().replace(" ", "")
-    match = _DURATION.match(cleaned)
+    match = _DURATION.fullmatch(cleaned)
     if not cleaned or match is None or not any(match.groupdict().values()):
         raise ValidationError(f"`{text}` is not a duration: try `4h`, `90m` or `1h30m`.")
-    duration = timedelta(days=int(match["d"] or 0), hours=int(match["h"] or 0), minutes=int(match["m"] or 0))
+    too_long = f"`{text}` is too long: a duration can be at most {MAX_DURATION.days} days, e.g. `4h`."
+    duration = timedelta(0)
+    for unit, length in _UNITS.items():
+        if match[unit] is not None:
+            # Each part is bounded before any arithmetic: `99999999999d` never reaches timedelta.
+            count = whole_number(match[unit], 0, MAX_DURATION // length, too_long, too_high=too_long)
+            duration += count * length
     if duration <= timedelta(0):
         raise ValidationError(f"`{text}` is no time at all: try `2h`.")
+    if duration > MAX_DURATION:
+        raise ValidationError(too_long)
     return duration
 
 

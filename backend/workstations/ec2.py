@@ -139,7 +139,7 @@ def _workstation(instance: dict[str, Any]) -> Workstation:
         state=instance["State"]["Name"],
         launched_at=instance.get("LaunchTime"),
         keepalive=tags.get(TAG_KEEPALIVE, "").lower() == "true",
-        connections=int(connections) if connections.isdigit() else 0,
+        connections=int(connections) if connections.isascii() and connections.isdigit() else 0,
         instance_type=instance.get("InstanceType", ""),
         spot=instance.get("InstanceLifecycle") == "spot",
     )

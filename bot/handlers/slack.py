@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import time
 from typing import Any
 
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
+from slack_bolt.adapter.aws_lambda.handler import to_aws_response
 
 from backend.config import Settings, slack_credentials
 from bot.app import build_app
+from bot.signatures import refusal, unsigned
 
-app = build_app(Settings.from_env(), slack_credentials())
+credentials = slack_credentials()
+app = build_app(Settings.from_env(), credentials)
 slack_handler = SlackRequestHandler(app)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Slack's request through API Gateway to Bolt and back."""
+    """Slack's request through API Gateway to Bolt and back; one Slack did not sign never reaches Bolt's parser."""
+    try:
+        body = event.get("body") or ""
+        if event.get("isBase64Encoded"):
+            body = base64.b64decode(body).decode()
+    except (binascii.Error, UnicodeDecodeError, TypeError):
+        return to_aws_response(unsigned())  # not a body Slack sends, so not one it signed
+    headers = {str(name).lower(): value for name, value in (event.get("headers") or {}).items()}
+    refused = refusal(credentials.signing_secret, body, headers, time.time())
+    if refused is not None:
+        return to_aws_response(refused)
     return slack_handler.handle(event, context)

@@ -171,7 +171,10 @@ def test_an_unexpected_failure_reaches_slack_as_an_apology_not_a_traceback(bot: 
     bot.services.__dict__["submissions"] = None  # a broken dependency: `None.submit` raises AttributeError
     bot.command("shot.blend 1-4")
     (reply,) = bot.replies()
-    assert reply["text"].startswith("Something went wrong on our side and nothing was changed.")
+    assert (
+        reply["text"].startswith("Something went wrong on our side")
+        and "nothing was changed" not in reply["text"]
+    )
     assert "Traceback" not in reply["text"] and "AttributeError" not in reply["text"]
 
 
@@ -203,3 +206,21 @@ def test_a_slack_retry_of_the_same_request_makes_no_second_job(bot: Bot) -> None
     (reply,) = bot.replies()
     assert "Nothing new was queued" in reply["text"]
     assert len(bot.slack.calls_to("chat.postMessage")) == 1 and len(bot.stack.jobs.recent(CHANNEL)) == 1
+
+
+def test_when_the_card_cannot_be_posted_the_answer_says_the_job_exists_and_a_resend_posts_it(
+    bot: Bot,
+) -> None:
+    bot.stack.put_scene()
+    bot.slack.fail("chat.postMessage", "service_unavailable")
+    bot.command("shot.blend 1-4", trigger="t-first")
+    (reply,) = bot.replies()
+    (job,) = bot.stack.jobs.recent(CHANNEL)
+    assert reply["text"].startswith(f"Job `{job.job_id}` was created and its frames are queued, but its card")
+    assert "nothing was changed" not in reply["text"] and len(bot.stack.queued_bodies()) == 4
+    bot.command("shot.blend 1-4", trigger="t-again")  # the artist sends it again: the card, not a second job
+    (card,) = [call for call in bot.slack.wait_for("chat.postMessage", 2) if call.args.get("blocks")][-1:]
+    assert job.job_id in card.args["text"] and [j.job_id for j in bot.stack.jobs.recent(CHANNEL)] == [
+        job.job_id
+    ]
+    assert bot.stack.jobs.get(job.job_id).card_ts and bot.stack.queued_bodies() == []

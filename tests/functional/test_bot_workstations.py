@@ -42,10 +42,18 @@ def test_someone_elses_workstation_is_refused_and_an_admin_may(bot: Bot) -> None
     assert bot.replies(2)[-1]["text"] == "⏹️ Stopping `comp-00`."
 
 
-def test_a_bad_duration_is_answered_with_what_works(bot: Bot) -> None:
+def test_a_bad_duration_is_answered_in_the_ack_with_what_works(bot: Bot) -> None:
     _fleet()
-    bot.command_as("/workstations", "extend anim-00 4x")
-    assert "`4x` is not a duration: try `4h`, `90m` or `1h30m`." in bot.replies()[0]["text"]
+    response = bot.command_as("/workstations", "extend anim-00 4x")
+    assert "`4x` is not a duration: try `4h`, `90m` or `1h30m`." in json.loads(response.body)["text"]
+
+
+def test_a_duration_past_thirty_days_is_answered_in_the_ack_not_with_an_apology(bot: Bot) -> None:
+    response = bot.command_as("/workstations", "extend x 99999999999d")
+    assert response.status == 200
+    assert json.loads(response.body)["text"] == (
+        "`99999999999d` is too long: a duration can be at most 30 days, e.g. `4h`."
+    )
 
 
 def test_the_extend_button_on_a_warning_extends_by_two_hours(bot: Bot) -> None:

@@ -13,11 +13,13 @@ from backend.config import Settings
 from backend.errors import PermissionDenied, StudiobotError, ValidationError
 from backend.render.frames import check_frame_spec
 from backend.render.grammar import RENDER_JOB_SUBCOMMANDS, parse_render, render_subcommand
+from backend.render.records import JobStatus
 from backend.wiring import Services
-from bot.messages import Blocks, error_message
+from bot.messages import Blocks, error_message, said
 from bot.messages.render import approval_request, help_message, job_card, job_list, status_message
-from bot.messages.render_plan import plan_text
-from bot.polite import polite
+from bot.messages.render_plan import dry_run_text
+from bot.messages.text import KEY_CHARS, clip, sentence
+from bot.polite import logger, polite
 
 Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
 
@@ -42,7 +44,7 @@ def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, 
     """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work to do."""
     refusal = settings.access.refusal(command["user_id"], command["channel_id"])
     if refusal:
-        return refusal, [{"type": "section", "text": {"type": "mrkdwn", "text": refusal}}]
+        return said(refusal)
     try:
         words = split_words(command.get("text", ""))
         if not words or words[0].lower() == "help":
@@ -59,7 +61,10 @@ def ack_render(ack: Ack, command: dict[str, Any]) -> None:
     if render_subcommand(words):
         ack()
     else:
-        ack(text=f"⏳ Checking `{' '.join(words[:2])}`…", response_type="ephemeral")
+        ack(
+            text=f"⏳ Checking `{clip(' '.join(words[:2]), KEY_CHARS, keep_end=True)}`…",
+            response_type="ephemeral",
+        )
 
 
 @polite
@@ -71,7 +76,9 @@ def run_render(respond: Respond, client: WebClient, command: dict[str, Any], con
     sub = render_subcommand(words)
     job_id = words[1] if len(words) > 1 else None
     if sub is None:
-        submit_render(respond, client, services, user, channel, command.get("text", ""))
+        submit_render(
+            respond, client, services, user, channel, command.get("text", ""), command.get("trigger_id", "")
+        )
     elif sub == "status":
         status_reply(respond, services, user, channel, job_id)
     elif sub == "list":
@@ -86,34 +93,46 @@ def run_render(respond: Respond, client: WebClient, command: dict[str, Any], con
 
 
 def submit_render(
-    respond: Respond, client: WebClient, services: Services, user: str, channel: str, text: str
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+    user: str,
+    channel: str,
+    text: str,
+    trigger_id: str = "",
 ) -> None:
-    """Submit a typed render (once: the same words re-sent within minutes are the same job) and post its card."""
+    """Submit a typed render and post its card, once: Slack's retries of the command (its `trigger_id`) and the
+    same words re-sent within minutes are the same job."""
     from backend.render.desk import AlreadySent  # loads boto3: after the ack only
 
     request = parse_render(split_words(text), services.settings.limits)
-    submission = services.desk.submit_typed(request, user, channel, text)
-    if isinstance(submission, AlreadySent):
-        _already_sent(respond, submission.job.job_id)
+    submission = services.desk.submit_typed(request, user, channel, text, trigger_id)
+    if not isinstance(submission, AlreadySent) and submission.job is None:
+        respond(text=dry_run_text(submission.plan), response_type="ephemeral")
         return
-    if submission.job is None:
+    job = submission.job
+    assert job is not None
+    sent_before = isinstance(submission, AlreadySent) or not submission.created
+    # Sent again because its card never came (Slack failed after the job was made): the card is posted now.
+    if sent_before and services.announcer.current(job.job_id).card_ts:
         respond(
-            text=f"*Dry run*, nothing was queued. This is what would run:\n{plan_text(submission.plan)}",
+            text=f"You sent this render a moment ago: it is job `{job.job_id}` (its card is in the channel). "
+            f"Nothing new was queued.",
             response_type="ephemeral",
         )
         return
-    if not submission.created:
-        _already_sent(respond, submission.job.job_id)
-        return
-    post_card(client, services, submission.job.job_id, channel)
-
-
-def _already_sent(respond: Respond, job_id: str) -> None:
-    respond(
-        text=f"You sent this render a moment ago: it is job `{job_id}` (its card is in the channel). "
-        f"Nothing new was queued.",
-        response_type="ephemeral",
-    )
+    try:
+        post_card(client, services, job.job_id, channel)
+    except Exception as error:  # the job exists: say so, not "nothing was changed"
+        logger.warning("job card not posted", job_id=job.job_id, error=repr(error))
+        waits = services.announcer.current(job.job_id).status is JobStatus.AWAITING_APPROVAL
+        then = f"it waits for Submit: `/render submit {job.job_id}`" if waits else "its frames are queued"
+        respond(
+            text=f"Job `{job.job_id}` was created and {then}, but its card could not be posted in the channel "
+            f"(Slack answered: {type(error).__name__}). `/render status {job.job_id}` shows it; sending the same "
+            f"command again posts the card, without a second job.",
+            response_type="ephemeral",
+        )
 
 
 def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
@@ -160,7 +179,7 @@ def cancel_job(respond: Reply, services: Services, user: str, job_id: str) -> No
     try:
         services.desk.cancel(user, job_id)
     except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
-        respond(text=str(refusal), response_type="ephemeral")
+        respond(text=sentence(str(refusal)), response_type="ephemeral")
         return
     respond(
         text=f"🛑 Cancelled `{job_id}`: frames not yet rendered will be skipped.", response_type="ephemeral"
@@ -174,7 +193,7 @@ def retry_job(
     try:
         _, submission = services.desk.retry(user, job_id, asked_in=channel)
     except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
-        respond(text=str(refusal), response_type="ephemeral")
+        respond(text=sentence(str(refusal)), response_type="ephemeral")
         return
     assert submission.job is not None  # a retry is never a dry run
     if not submission.created:
