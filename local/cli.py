@@ -18,11 +18,12 @@ from backend.errors import StudiobotError
 from backend.wiring import Services
 from backend.workstations.grammar import parse_workstations
 from bot.messages import message_text
+from local import persistence
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload
-from local.stack import REPO_ROOT
-from local.supervisor import home, read_state
-from local.terminal import CLI_USER, answered_without_work, app, as_operator, console, fail, stack
+from local.stack import REPO_ROOT, STACK_GONE
+from local.supervisor import home, read_state, state_folder
+from local.terminal import CLI_USER, answered_without_work, app, as_operator, console, fail, say, stack
 
 SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
 DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
@@ -36,7 +37,7 @@ def up(
         int, typer.Option(help="Seconds before a silent worker's task is retried.")
     ] = 120,
 ) -> None:
-    """Start moto as AWS on 127.0.0.1, deploy the resources, start the workers."""
+    """Start moto as AWS on 127.0.0.1, deploy the resources, bring back the last run's state, start the workers."""
     state = read_state()
     if state is not None:
         console.print(f"The local stack is already up (AWS at {state['stack']['endpoint']}).")
@@ -67,9 +68,11 @@ def up(
     while time.monotonic() < deadline:
         state = read_state()
         if state is not None and state.get("ready"):
+            kept = f"; {state['kept']}" if state.get("kept") else ""
             console.print(
-                f"[green]✓[/green] Local stack up: AWS (moto, in memory) at {state['stack']['endpoint']}, "
-                f"{workers} render worker(s). Log: {log_path}"
+                f"✓ Local stack up: AWS (moto) at {state['stack']['endpoint']}, {workers} render worker(s). "
+                f"State: {state['state']}{kept}. Log: {log_path}",
+                markup=False,
             )
             return
         if process.poll() is not None:
@@ -80,13 +83,25 @@ def up(
 
 
 @app.command()
-def down() -> None:
-    """Stop the local stack (workers finish the frame in hand; moto's in-memory state is dropped)."""
+def down(
+    forget: Annotated[
+        bool,
+        typer.Option(
+            "--forget", help="Also delete the kept state (jobs, scenes, frames): the next `up` starts empty."
+        ),
+    ] = False,
+) -> None:
+    """Stop the local stack (workers finish the frame in hand; its state is kept for the next `up`)."""
     state = read_state()
     if state is None:
         console.print("The local stack is not running.")
-        return
-    pid = int(state["pid"])
+    else:
+        _stop(int(state["pid"]))
+    if forget and persistence.forget(state_folder()):
+        console.print(f"Forgot the kept state ({state_folder()}): the next `studiobot up` starts empty.")
+
+
+def _stop(pid: int) -> None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -95,7 +110,7 @@ def down() -> None:
             return
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
-    console.print("The local stack did not stop in time and was killed.")
+    console.print("The local stack did not stop in time and was killed (its last snapshot is kept).")
 
 
 def _alive(pid: int) -> bool:
@@ -133,7 +148,7 @@ def workstations(ctx: typer.Context) -> None:
         text, shown = slash.run(Services(settings), parse_workstations(ctx.args), CLI_USER)
     except StudiobotError as error:
         raise fail(str(error)) from None
-    console.print(shown[0]["text"]["text"].strip("`\n") if shown else text, markup=False)
+    say(shown[0]["text"]["text"].strip("`\n") if shown else text)
 
 
 @app.command(
@@ -151,7 +166,7 @@ def budget(ctx: typer.Context) -> None:
         text, _ = slash.run(Services(settings), parse_budget(ctx.args), CLI_USER)
     except StudiobotError as error:
         raise fail(str(error)) from None
-    console.print(text, markup=False)
+    say(text)
 
 
 keepalive_app = typer.Typer(help="The daily keep-alive, on demand.", no_args_is_help=True)
@@ -170,7 +185,7 @@ def keepalive_run(
     console.print(f"Started {len(started.started)} workstation(s); waiting {wait} s before stopping them…")
     time.sleep(wait)
     report = keep.report(started.started, keep.stop_started(started.started))
-    console.print(message_text(report) or "", markup=False)
+    say(message_text(report) or "")
 
 
 @app.command()
@@ -205,7 +220,14 @@ def demo(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except STACK_GONE:  # a command whose stack stopped answering under it: one sentence, no traceback
+        fail(
+            "The local stack stopped answering (it was stopped, or it crashed): `studiobot up` starts it again "
+            "with its jobs, and `studiobot render list` shows them."
+        )
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,8 @@ from typing import Annotated, Any
 
 import boto3
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from backend.aws.s3 import S3Store
 from backend.config import CLI_CHANNEL, Settings
@@ -28,9 +29,10 @@ from backend.wiring import Services
 from bot.messages import message_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
+from bot.messages.text import plain
 from local.cli_ship import ship
-from local.stack import StackInfo, event_feed
-from local.terminal import CLI_USER, answered_without_work, as_operator, console, fail, stack
+from local.stack import CLI_FEED_PREFIX, STACK_GONE, StackInfo, event_feed
+from local.terminal import CLI_USER, answered_without_work, as_operator, console, fail, say, stack
 
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
@@ -79,14 +81,14 @@ def _submit_and_watch(
     jobs = services.jobs
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     # Subscribed before submitting, so the completion notice cannot be missed.
-    with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as events_url:
+    with event_feed(sqs, sns, info.events_topic_arn, _feed_name()) as events_url:
         try:
             submission = submit()
         except StudiobotError as error:
             raise fail(str(error)) from None
         if submission.job is None:
             console.print("[bold]Dry run[/bold]: nothing was queued. This is what would run:")
-            console.print(plan_text(submission.plan))
+            say(plan_text(submission.plan))
             return
         job = submission.job
         if job.status is JobStatus.AWAITING_APPROVAL:
@@ -95,9 +97,14 @@ def _submit_and_watch(
                 f"to submit it ({job.approval_reason}): `studiobot render submit {job.job_id}`."
             )
             return
-        console.print(f"Render [bold]{job.job_id}[/bold] queued: {plan_text(submission.plan)}")
+        console.print(f"Render [bold]{job.job_id}[/bold] queued: {escape(plain(plan_text(submission.plan)))}")
         completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
     _finished(services.store, out, completed)
+
+
+def _feed_name() -> str:
+    """A queue of its own for this command's events (`local.persistence` drops those of an earlier run)."""
+    return f"{CLI_FEED_PREFIX}{uuid.uuid4().hex[:8]}"
 
 
 def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None:
@@ -105,7 +112,7 @@ def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None
     if completed is None:
         return
     reasons = Services(stack().settings()).announcer.failures(completed.job_id) if completed.failed else {}
-    console.print(f"#renders ▸ {message_text(completed)}{failure_lines(reasons)}", markup=False)
+    say(f"#renders ▸ {message_text(completed)}{failure_lines(reasons)}")
     folder = _download(store, completed, out)
     if folder is not None:
         sheet = " and contact sheet" if (folder / "contact_sheet.png").exists() else ""
@@ -123,20 +130,20 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
     services = Services(settings)
 
     def respond(text: str = "", **_: Any) -> None:
-        console.print(text, markup=False)
+        say(text)
 
     sub = words[0].lower()
     try:
         if sub == "status":
             slash.status_reply(respond, services, CLI_USER, CLI_CHANNEL, words[1] if len(words) > 1 else None)
         elif sub == "list":
-            console.print(job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0], markup=False)
+            say(job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0])
         elif sub == "cancel":
             slash.cancel_job(respond, services, CLI_USER, words[1])
         elif sub == "submit":
             jobs = services.jobs
             sqs, sns = boto3.client("sqs"), boto3.client("sns")
-            with event_feed(sqs, sns, info.events_topic_arn, f"studiobot-cli-{uuid.uuid4().hex[:8]}") as url:
+            with event_feed(sqs, sns, info.events_topic_arn, _feed_name()) as url:
                 slash.submit_job(respond, services, CLI_USER, words[1])
                 job = jobs.get(words[1])
                 completed = _watch(jobs, sqs, url, job.job_id, job.total)
@@ -164,28 +171,42 @@ def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int)
     )
     with Progress(*columns, console=console, transient=False) as progress:
         bar = progress.add_task(f"Rendering {job_id}", total=total, failed="")
-        while True:
-            job = jobs.get(job_id)
-            progress.update(
-                bar,
-                completed=job.done + job.failed,
-                failed=f"[red]{job.failed} failed[/red]" if job.failed else "",
-            )
-            response = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            for message in response.get("Messages", []):
-                event = parse_event(message["Body"])
-                if isinstance(event, JobCompleted) and event.job_id == job_id:
-                    progress.update(bar, completed=event.done + event.failed)
-                    return event
-                if isinstance(event, JobEstimated) and event.job_id == job_id:
-                    progress.console.print(message_text(event), markup=False)
-                    if event.approval:
-                        now = jobs.get(job_id)
-                        progress.update(bar, completed=now.done + now.failed)
-                        progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
-                        return None
-                if isinstance(event, JobApproved) and event.job_id == job_id:
-                    progress.console.print(message_text(event), markup=False)
+        try:
+            return _follow(jobs, sqs, events_url, job_id, progress, bar)
+        except STACK_GONE:
+            progress.stop()
+            raise fail(
+                f"The local stack went away while watching job `{job_id}`: the job is kept and carries on after "
+                f"`studiobot up` (`studiobot render status {job_id}` shows it)."
+            ) from None
+
+
+def _follow(
+    jobs: JobQueries, sqs: Any, events_url: str, job_id: str, progress: Progress, bar: TaskID
+) -> JobCompleted | None:
+    """Update the bar until the job's JobCompleted arrives (None: it waits for Submit)."""
+    while True:
+        job = jobs.get(job_id)
+        progress.update(
+            bar,
+            completed=job.done + job.failed,
+            failed=f"[red]{job.failed} failed[/red]" if job.failed else "",
+        )
+        response = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in response.get("Messages", []):
+            event = parse_event(message["Body"])
+            if isinstance(event, JobCompleted) and event.job_id == job_id:
+                progress.update(bar, completed=event.done + event.failed)
+                return event
+            if isinstance(event, JobEstimated) and event.job_id == job_id:
+                progress.console.print(plain(message_text(event) or ""), markup=False)
+                if event.approval:
+                    now = jobs.get(job_id)
+                    progress.update(bar, completed=now.done + now.failed)
+                    progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
+                    return None
+            if isinstance(event, JobApproved) and event.job_id == job_id:
+                progress.console.print(plain(message_text(event) or ""), markup=False)
 
 
 def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:

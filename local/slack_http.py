@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+from bot.signatures import refusal, unsigned
 
 PATH = "/slack/events"  # Bolt's default path
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit in front of the bot on AWS
+
+
+class _BurstServer(ThreadingHTTPServer):
+    """A thread per request, and room for a burst of connections the accepting thread has not reached yet.
+
+    `socketserver`'s backlog of 5 makes the kernel reset the rest of a burst (Slack sends one when a channel
+    uses the bot at once; on AWS API Gateway absorbs it). The kernel caps the number at `net.core.somaxconn`.
+    """
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 class BotServer:
     """A loopback HTTP server that hands each request to the Bolt app (Bolt's own dev server binds 0.0.0.0)."""
 
-    def __init__(self, app: App, port: int = 3000) -> None:
-        handler = _handler_for(app)
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
+    def __init__(self, app: App, port: int = 3000, signing_secret: str | None = None) -> None:
+        """`signing_secret`: refuse what Slack did not sign before Bolt parses it, as the Lambda handler does."""
+        handler = _handler_for(app, signing_secret)
+        self.server = _BurstServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="bot-http", daemon=True)
 
     @property
@@ -36,7 +52,7 @@ class BotServer:
         self.server.server_close()
 
 
-def _handler_for(app: App) -> type[BaseHTTPRequestHandler]:
+def _handler_for(app: App, signing_secret: str | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -45,13 +61,40 @@ def _handler_for(app: App) -> type[BaseHTTPRequestHandler]:
             if url.path != PATH:
                 self._reply(404, b"not found", "text/plain")
                 return
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+            length = self.headers.get("Content-Length", "0")
+            if not (length.isascii() and length.isdigit()):
+                self._refuse(400, b"Content-Length must be a number of bytes")
+                return
+            if len(length) > len(str(MAX_BODY_BYTES)) or int(length) > MAX_BODY_BYTES:
+                self._refuse(413, b"a body of at most 10 MB")
+                return
+            raw = self.rfile.read(int(length))
             headers: dict[str, str | Sequence[str]] = {
                 name.lower(): value for name, value in self.headers.items()
             }
-            response = app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
+            response = self._answer(raw, url.query, headers)
             content_type = response.headers.get("content-type", ["text/plain"])[0]
             self._reply(response.status, response.body.encode(), content_type)
+
+        def _answer(self, raw: bytes, query: str, headers: dict[str, str | Sequence[str]]) -> BoltResponse:
+            """Bolt's answer; 401 for what Slack did not sign, 400 for a signed body Bolt cannot read."""
+            try:
+                body = raw.decode()
+            except UnicodeDecodeError:
+                return unsigned()  # Slack sends UTF-8: this is not a body it signed
+            if signing_secret is not None:
+                refused = refusal(signing_secret, body, headers, time.time())
+                if refused is not None:
+                    return refused
+            try:
+                request = BoltRequest(body=body, query=query, headers=headers)
+            except Exception:  # whatever Bolt's parser raises (`bot.signatures.refusal` says the same)
+                return BoltResponse(status=400, body={"error": "unreadable request"})
+            return app.dispatch(request)
+
+        def _refuse(self, status: int, reason: bytes) -> None:
+            self.close_connection = True  # the body, if any, is left unread
+            self._reply(status, reason, "text/plain")
 
         def _reply(self, status: int, body: bytes, content_type: str) -> None:
             self.send_response(status)

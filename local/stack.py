@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import HTTPClientError
 
 from backend.config import (
     ENV_AWS_ENDPOINT_URL,
@@ -36,6 +39,12 @@ FAKE_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
 }
+CLI_FEED_PREFIX = "studiobot-cli-"  # the queue a watching `studiobot render` reads the topic's events from
+# What botocore raises when nothing answers at the endpoint (refused, reset, timed out): the stack went away.
+STACK_GONE = (BotoConnectionError, HTTPClientError)
+
+if TYPE_CHECKING:
+    from local.gate import Gate
 
 
 @dataclass(frozen=True)
@@ -87,32 +96,54 @@ def use_local_aws(endpoint: str) -> None:
 
 @dataclass
 class MotoServer:
-    """moto's server running in a thread of this process."""
+    """moto's server running in a thread of this process, behind the gate that lets a snapshot pause it."""
 
     server: Any
+    thread: threading.Thread
+    gate: Gate
     endpoint: str
 
     def stop(self) -> None:
-        """Forget every resource (moto keeps them in this process's memory), then stop serving."""
-        _post(f"{self.endpoint}/moto-api/reset", {})
-        self.server.stop()
+        """Stop serving, then forget every resource (moto keeps them in this process's memory).
+
+        In that order, behind a closed gate: a client still calling (a watching `studiobot render`) finds a stack
+        that went away, which it can tell apart, rather than an empty AWS.
+        """
+        from moto.moto_api._internal.models import moto_api_backend
+
+        self.gate.close()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+        moto_api_backend.reset()  # what `POST /moto-api/reset` does
 
 
 def start_moto_server(port: int = 0) -> MotoServer:
-    """Start moto's server on 127.0.0.1 (port 0: any free port)."""
-    from moto.server import ThreadedMotoServer
+    """Start moto's server on 127.0.0.1 (port 0: any free port).
+
+    What moto's `ThreadedMotoServer` does, with `local.gate.Gate` in front of moto's application.
+    """
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
 
     from local import moto_patches
+    from local.gate import Gate
 
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    host, bound_port = server.get_host_and_port()
-    endpoint = f"http://{host}:{bound_port}"
+    gate = Gate(DomainDispatcherApplication(create_backend_app))
+    server = make_server("127.0.0.1", port, gate, threaded=True, request_handler=MotoRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, name="moto", daemon=True)
+    thread.start()
+    host, bound_port = server.server_address[:2]
+    endpoint = f"http://{host!s}:{bound_port}"
     os.environ["MOTO_PORT"] = str(bound_port)  # moto's own state-machine runner calls back on this port
     _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
-    return MotoServer(server, endpoint)
+    return MotoServer(server, thread, gate, endpoint)
 
 
 def _post(url: str, body: dict[str, Any]) -> None:
@@ -123,16 +154,19 @@ def _post(url: str, body: dict[str, Any]) -> None:
         pass
 
 
-def deploy(endpoint: str | None, stack_name: str = "studiobot-local") -> StackInfo:
+def deploy(
+    endpoint: str | None, stack_name: str = "studiobot-local", template: str | None = None
+) -> StackInfo:
     """Create the resources of `infra/resources.yml` in moto's CloudFormation, plus the terminal's subscription.
 
-    `endpoint` is the moto server's URL, or None inside `moto.mock_aws` (in-process, as unit tests use it).
+    `endpoint` is the moto server's URL, or None inside `moto.mock_aws` (in-process, as unit tests use it);
+    `template`: another template's text (tests).
     """
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
     )
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
-    cloudformation.create_stack(StackName=stack_name, TemplateBody=RESOURCES_TEMPLATE.read_text())
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=template or RESOURCES_TEMPLATE.read_text())
     description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if description["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"local stack did not deploy: {description['StackStatus']}")
@@ -166,9 +200,12 @@ def event_feed(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> Iterator[
     try:
         yield queue_url
     finally:
-        # Unsubscribe first: moto's SNS fails every later publish if a subscribed queue is gone.
-        sns.unsubscribe(SubscriptionArn=subscription_arn)
-        sqs.delete_queue(QueueUrl=queue_url)
+        try:
+            # Unsubscribe first: moto's SNS fails every later publish if a subscribed queue is gone.
+            sns.unsubscribe(SubscriptionArn=subscription_arn)
+            sqs.delete_queue(QueueUrl=queue_url)
+        except STACK_GONE:
+            pass  # the stack went away: the next `up` leaves CLI feeds behind (`local.persistence`)
 
 
 def _subscribe(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> tuple[str, str]:

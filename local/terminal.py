@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from backend.config import CLI_CHANNEL, Access, Settings
+from bot.messages.text import plain
 from local.stack import StackInfo, use_local_aws
 from local.supervisor import read_state
 
@@ -22,6 +23,11 @@ app = typer.Typer(
 )
 console = Console(highlight=False)
 CLI_USER = f"cli:{getpass.getuser()}"
+
+
+def say(text: str) -> None:
+    """Print what the bot would post in Slack: its mrkdwn entities back to `&`, `<`, `>`, no rich markup."""
+    console.print(plain(text), markup=False)
 
 
 def fail(message: str) -> typer.Exit:
@@ -55,7 +61,7 @@ def answered_without_work(
     answer = immediate_answer(command, settings)
     if answer is None:
         return False
-    console.print(answer[0], markup=False)
+    say(answer[0])
     if words[:1] and words[0].lower() != "help":
         raise typer.Exit(code=1)
     return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 
 import boto3
 
@@ -15,9 +17,23 @@ from backend.config import (
     ENV_RENDER_QUEUE_URL,
 )
 from local.poller import QueuePoller
+from local.stack import STACK_GONE
+
+
+def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Exit once the supervisor that started this worker is gone (it was killed): an orphan could only render
+    frames no stack records. The next `studiobot up` starts new workers, and the task comes back to them."""
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent", daemon=True).start()
 
 
 def main(kind: str) -> None:
+    exit_with_parent(os.getppid())
     if kind == "render":
         from blender_image.handler import handler, worker
 
@@ -42,7 +58,11 @@ def main(kind: str) -> None:
     signal.signal(signal.SIGTERM, lambda *_: poller.stop())
     signal.signal(signal.SIGINT, lambda *_: poller.stop())
     print(f"ready {kind} {os.getpid()}", flush=True)
-    poller.run()
+    try:
+        poller.run()
+    except STACK_GONE:  # its supervisor was killed and took moto with it
+        print(f"{kind} {os.getpid()}: the stack's AWS stopped answering; exiting", flush=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
