@@ -86,6 +86,9 @@ class Costs:
     confirm_expiry_s: float = 30 * 60  # an unconfirmed job expires after this long
 
 
+LISTED_CHANNELS = 10  # a refusal names this many of the channels studiobot works in, and counts the rest
+
+
 @dataclass(frozen=True)
 class Access:
     """Who may use the bot where (Slack IDs). An empty allow-list allows everyone; admins may act on any job."""
@@ -99,7 +102,10 @@ class Access:
         if self.allowed_users and user_id not in self.allowed_users and user_id not in self.admins:
             return "You are not on studiobot's list of users: ask a studio admin to add you."
         if self.allowed_channels and channel_id not in self.allowed_channels:
-            listed = ", ".join(f"<#{channel}>" for channel in sorted(self.allowed_channels))
+            channels = sorted(self.allowed_channels)
+            listed = ", ".join(f"<#{channel}>" for channel in channels[:LISTED_CHANNELS])
+            if len(channels) > LISTED_CHANNELS:
+                listed += f" or one of {len(channels) - LISTED_CHANNELS:,} more"
             return f"studiobot does not take commands in this channel: use {listed}."
         return None
 

@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets]` (`make bench`): run them, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets|faults|scale]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import platform
+from collections import Counter
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,21 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import ack, assets, estimate, fanout, keepalive, package, render, slack_calls
+from bench import ack, assets, estimate, fanout, faults, keepalive, package, render, scale, slack_calls
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BENCHMARKS = ("render", "fanout", "ack", "slack_calls", "keepalive", "package", "estimate", "assets")
+BENCHMARKS = (
+    "render",
+    "fanout",
+    "ack",
+    "slack_calls",
+    "keepalive",
+    "package",
+    "estimate",
+    "assets",
+    "faults",
+    "scale",
+)
 console = Console(highlight=False, width=120)  # one row per line, also when piped to a file
 
 
@@ -114,6 +126,9 @@ def _keepalive_rows(table: Table, data: dict[str, Any]) -> None:
 
 
 def _package_rows(table: Table, data: dict[str, Any]) -> None:
+    if "skipped" in data:
+        _row(table, "package: skipped", data["skipped"])
+        return
     size = data["bot_zip_mb"]
     _row(
         table,
@@ -171,6 +186,73 @@ def _assets_rows(table: Table, data: dict[str, Any]) -> None:
     )
 
 
+def _faults_rows(table: Table, data: dict[str, Any]) -> None:
+    injected = f"{data['kills']} / {data['duplicate_deliveries']} / {data['publish_failures_met']}"
+    _row(table, f"faults: {data['frames']}-frame job; kills / duplicates / failed publishes", injected)
+    expected = data["frames_expected"]
+    found = (data["frames_counted"], data["frames_recorded"], data["frame_objects"])
+    _row(
+        table,
+        "faults: frames counted / recorded / stored",
+        " / ".join(str(n) for n in found),
+        f"{expected} each",
+        all(n == expected for n in found),
+    )
+    told, wanted = data["notices_told"], data["notices_expected"]
+    _row(table, "faults: notices told", str(told), str(wanted), told == wanted)
+    _row(table, "faults: drain_s (submit to the last notice)", f"{data['drain_s']:.2f}")
+
+
+def _scale_rows(table: Table, data: dict[str, Any]) -> None:
+    frames, small, seconds = data["frames"], data["small_frames"], data["job_s"]
+    engine = data["engine"].removeprefix("BLENDER_").title()
+    job = f"{engine} {data['resolution']}, chunk {data['chunk']}, {_workers(data['render_workers'])}"
+    _row(table, f"scale: {frames:,}-frame job from Slack, s ({job})", f"{seconds:.1f}")
+    updates, allowed = data["chat_update_calls"], data["updates_allowed"]
+    _row(
+        table, "scale: card updates (1 per 5 s of the job)", str(updates), f"≤ {allowed}", updates <= allowed
+    )
+    most = data["max_updates_in_any_5s"]
+    _row(table, "scale: max card updates in any 5 s", str(most), "≤ 1", most <= 1)
+    replies = data["completion_replies"]
+    _row(table, "scale: completion replies", str(replies), "1", replies == 1)
+    methods = Counter(data["slack_calls_by_method"])
+    posts, updated = methods.pop("chat.postMessage", 0), methods.pop("chat.update", 0)
+    _row(
+        table,
+        "scale: Slack calls per job: post / update / the rest",
+        f"{posts} / {updated} / {methods.total()}",
+    )
+    _row(table, "scale: DynamoDB calls per frame", f"{data['dynamodb_calls_per_frame']:.2f}")
+    sqs, receive = data["sqs_calls_per_frame"], data["sqs_receive_calls_per_frame"]
+    _row(table, "scale: SQS calls per frame (ReceiveMessage)", f"{sqs:.2f} ({receive:.2f})")
+
+    def both(name: str, spec: str) -> str:
+        return f"{data[name][str(small)]:{spec}} / {data[name][str(frames)]:{spec}}"
+
+    sizes = f"{small:,} / {frames:,} frames"
+    _row(table, f"scale: notifier handle_s ({sizes})", both("notifier_handle_s", ".1f"))
+    _row(table, f"scale: notifier peak RSS, MB ({sizes})", both("notifier_peak_rss_mb", ".0f"))
+    ratio = data["notifier_peak_rss_ratio"]
+    _row(table, "scale: notifier peak RSS ratio", f"{ratio:.3f}", "≤ 1.2", ratio <= 1.2)
+    _row(table, f"scale: notifier bytes downloaded (proxies; {sizes})", both("notifier_proxy_bytes", ","))
+    ratio = data["notifier_proxy_bytes_ratio"]
+    _row(table, "scale: notifier bytes downloaded ratio", f"{ratio:.3f}", "≤ 1.2", ratio <= 1.2)
+    _row(
+        table,
+        f"scale: notifier bytes streamed into the zip ({sizes})",
+        both("notifier_zip_stream_bytes", ","),
+    )
+    stations = data["workstations"]
+    label = f"scale: /workstations status ({stations['workstations']:,})"
+    _row(table, f"{label}: messages / Slack calls", f"{stations['messages']} / {stations['slack_calls']}")
+    sent, largest = stations["bytes_sent"], stations["largest_message_bytes"]
+    _row(table, f"{label}: bytes sent / largest message", f"{sent:,} / {largest:,}")
+    longest = stations["longest_section_chars"]
+    _row(table, f"{label}: longest section, chars", f"{longest:,}", "≤ 3,000", longest <= 3000)
+    _row(table, f"{label}: answer_s", f"{stations['answer_s']:.2f}")
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -196,6 +278,10 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _estimate_rows(table, results["estimate"])
     if "assets" in results:
         _assets_rows(table, results["assets"])
+    if "faults" in results:
+        _faults_rows(table, results["faults"])
+    if "scale" in results:
+        _scale_rows(table, results["scale"])
     return table
 
 
@@ -242,7 +328,7 @@ def main() -> None:
         _write("keepalive", results["keepalive"])
     if "package" in args.which:
         console.print("Package: osls package offline, three times; sizes of what the bot's Lambda loads…")
-        results["package"] = {"machine": info, **package.run()}
+        results["package"] = {"machine": info, **package.run_or_skip()}
         _write("package", results["package"])
     if "estimate" in args.which:
         console.print("Estimate: probe frames vs the whole job, sample scene at two resolutions, one worker…")
@@ -252,8 +338,20 @@ def main() -> None:
         console.print("Assets: a 500-texture shot traced and shipped; again unchanged; a shot sharing 90 %…")
         results["assets"] = {"machine": info, **assets.run()}
         _write("assets", results["assets"])
+    if "faults" in args.which:
+        console.print("Faults: a 48-frame job through 10 worker kills, 50 duplicates and 3 failed publishes…")
+        results["faults"] = {"machine": info, **faults.run()}
+        _write("faults", results["faults"])
+    if "scale" in args.which:
+        console.print(
+            "Scale: 200 then 2,000 frames from Slack on the local stack, the notifier on each; "
+            "/workstations status over 1,000…"
+        )
+        results["scale"] = {"machine": info, **scale.run(RESULTS / "scale.log")}
+        _write("scale", results["scale"])
     console.print(report(results, info))
-    written = [f"{name}.json" for name in results] + (["pipeline.log"] if "render" in results else [])
+    logs = [log for name, log in (("render", "pipeline.log"), ("scale", "scale.log")) if name in results]
+    written = [f"{name}.json" for name in results] + logs
     console.print(f"Results in {RESULTS}: {', '.join(written)}")
 
 

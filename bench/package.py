@@ -15,6 +15,15 @@ def _unzipped_mb(path: Path) -> float:
         return sum(item.file_size for item in archive.infolist()) / 1e6
 
 
+def run_or_skip() -> dict[str, Any]:
+    """The benchmark, or why it was skipped: it needs osls (`make bench` installs it where npm is)."""
+    from local import deploy
+
+    if not deploy.OSLS.exists():
+        return {"skipped": "osls is not installed (needs npm: `npm ci --prefix infra`)"}
+    return run()
+
+
 def run() -> dict[str, Any]:
     from local import deploy
 

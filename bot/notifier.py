@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
 from backend.render.tasks import PROXIES
 from backend.wiring import Services
+from bot.archive import archive, frames_of
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
@@ -37,9 +37,6 @@ from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message
 
 logger = Logger(service="studiobot-notifier")
-MAX_ZIP_BYTES = 2 << 30
-PREVIEWS_PREFIX = "previews/"
-LINK_EXPIRY_S = 7 * 24 * 3600
 SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line
 
 
@@ -160,9 +157,31 @@ class SlackNotifier:
         self.client.chat_update(channel=job.card_channel, ts=job.card_ts, text=text, blocks=card)
 
     def _reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
+        """The thread reply: previews from at most 48 small proxies, the frames' link. If it cannot be made, the
+        thread hears a short apology once, and the retry builds nothing twice (the zip is kept)."""
+        try:
+            self._post_reply(job, failed, reasons)
+        except Exception:
+            if self.services.announcer.first_telling_of(job.job_id, "reply_apology"):
+                try:
+                    self.client.chat_postMessage(
+                        channel=job.card_channel,
+                        thread_ts=job.card_ts,
+                        text=f"The previews and the frames' link for `{job.job_id}` did not come through: "
+                        "trying again in a minute or two.",
+                    )
+                except Exception:
+                    logger.warning("could not apologise in the thread", job_id=job.job_id)
+            raise
+
+    def _post_reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
+        store = self.services.store
+        frames = frames_of(store, job)
+        archived = archive(store, job, frames)
+        costs = self.services.settings.costs
+        text = completion_reply(job, failed, archived.link, reasons, costs, archived.sync_command)
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
-            proxies, link = self._fetch_outputs(job, Path(folder))
-            text = completion_reply(job, failed, link, reasons, self.services.settings.costs)
+            proxies = self._proxies(job, Path(folder))
             if not proxies:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
                 return
@@ -178,31 +197,13 @@ class SlackNotifier:
                 ],
             )
 
-    def _fetch_outputs(self, job: Job, folder: Path) -> tuple[list[Path], str | None]:
-        """Download at most 48 frames' small proxies (spread over the job) for the previews, never the full
-        frames; zip the frames under `previews/` S3 to S3 and return a 7-day link to the zip."""
+    def _proxies(self, job: Job, folder: Path) -> list[Path]:
+        """At most 48 frames' small proxies, spread over the job: never the full frames."""
         store = self.services.store
-        listed = sorted(store.list_prefix(job.output_bucket, job.output_prefix), key=lambda item: item.key)
-        proxy_prefix = job.output_prefix + PROXIES
-        frames = [
-            item for item in listed if not item.key.startswith(proxy_prefix) and not item.key.endswith(".zip")
-        ]
-        proxies = []
-        for item in evenly([item for item in listed if item.key.startswith(proxy_prefix)], 48):
+        listed = store.list_prefix(job.output_bucket, job.output_prefix + PROXIES)
+        paths = []
+        for item in evenly(sorted(listed, key=lambda item: item.key), 48):
             path = folder / "proxies" / item.key.rsplit("/", 1)[-1]
             store.download(job.output_bucket, item.key, path)
-            proxies.append(path)
-        if not frames or sum(item.size for item in frames) > MAX_ZIP_BYTES:
-            return proxies, None
-        # Under `previews/`: the bucket's lifecycle rule removes the zip when its 7-day link has lapsed. Streamed
-        # S3 to S3 in parts: no frame ever lands on this function's disk, whatever the job's size.
-        key = f"{PREVIEWS_PREFIX}{job.job_id}/{job.job_id}_frames.zip"
-        with (
-            store.writer(job.output_bucket, key, "application/zip") as sink,
-            zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as bundle,  # PNG/EXR are compressed
-        ):
-            for item in frames:
-                with bundle.open(item.key.rsplit("/", 1)[-1], "w", force_zip64=True) as entry:
-                    for chunk in store.stream(job.output_bucket, item.key):
-                        entry.write(chunk)
-        return proxies, store.presigned_url(job.output_bucket, key, LINK_EXPIRY_S)
+            paths.append(path)
+        return paths

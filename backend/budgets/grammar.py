@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.commands import page_option
 from backend.errors import ValidationError
 
 BUDGET_USAGE = "`/budget status` · `/budget guard on [WHY]` · `/budget guard off` · `/budget help`"
@@ -17,6 +18,7 @@ class BudgetCommand:
     action: str
     on: bool = False
     reason: str = ""
+    page: int = 1  # status: which page of the budgets
 
 
 def parse_budget(words: Sequence[str]) -> BudgetCommand:
@@ -24,7 +26,11 @@ def parse_budget(words: Sequence[str]) -> BudgetCommand:
     if not words:
         return BudgetCommand("status")
     action, rest = words[0].lower(), list(words[1:])
-    if action in ("status", "help"):
+    if action == "status" or action.startswith("--page"):  # `--page 2` alone pages the status too
+        return BudgetCommand(
+            "status", page=page_option(rest if action == "status" else words, "/budget status")
+        )
+    if action == "help":
         if rest:
             raise ValidationError(f"`/budget {action}` takes nothing more. Usage: {BUDGET_USAGE}.")
         return BudgetCommand(action)

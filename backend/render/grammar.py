@@ -6,8 +6,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.commands import whole_number
 from backend.config import Limits
 from backend.errors import ValidationError
+from backend.render.frames import check_frame_spec
 from backend.render.tasks import ENGINES, FORMATS, RenderSettings
 
 RENDER_USAGE = (
@@ -21,7 +23,7 @@ RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "su
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
 _VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--assets")
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
-_RESOLUTION = re.compile(r"^(\d+)[x×](\d+)$")
+_RESOLUTION = re.compile(r"^([0-9]+)[x×]([0-9]+)$")  # ASCII digits: `\d` also matches `١٩٢٠`
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class RenderRequest:
     assets_prefix: str | None = None
     dry_run: bool = False
     allow_missing: bool = False  # render although the shot's manifest lists missing files
+    # Frames chosen by the farm, not typed (a retry's failed frames, any count and pattern): used instead of `frames`.
+    frame_list: tuple[int, ...] = ()
 
 
 def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRequest:
@@ -63,13 +67,12 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         if name in options:
             raise ValidationError(f"`{name}` is given twice: give it once.")
         options[name] = value
-    if len(positional) != 2:
-        if not positional:
-            raise ValidationError(f"Say which scene and frames to render. Usage: {RENDER_USAGE}.")
-        if len(positional) == 1:
-            raise ValidationError(f"Say which frames of `{positional[0]}` to render, e.g. `1-240`.")
-        extra = " ".join(f"`{word}`" for word in positional[2:])
-        raise ValidationError(f"Too many words: {extra}. Usage: {RENDER_USAGE}.")
+    if not positional:
+        raise ValidationError(f"Say which scene and frames to render. Usage: {RENDER_USAGE}.")
+    if len(positional) == 1:
+        raise ValidationError(f"Say which frames of `{positional[0]}` to render, e.g. `1-240`.")
+    frames = " ".join(positional[1:])  # `1-10 20-30`: spaces separate parts as commas do
+    check_frame_spec(frames, limits.max_frames_per_job)  # its form, cheaply (no fileseq): the ack answers it
     settings = RenderSettings(
         resolution=_resolution(options.get("--res"), limits),
         samples=_positive("--samples", options.get("--samples"), limits.max_samples),
@@ -79,7 +82,7 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
     )
     return RenderRequest(
         scene=positional[0],
-        frames=positional[1],
+        frames=frames,
         settings=settings,
         assets_prefix=options.get("--assets"),
         dry_run="--dry-run" in flags,
@@ -95,23 +98,17 @@ def _resolution(value: str | None, limits: Limits) -> tuple[int, int] | None:
         raise ValidationError(
             f"`--res {value}` is not a resolution: use width x height, e.g. `--res 1920x1080`."
         )
-    width, height = int(match[1]), int(match[2])
     max_width, max_height = limits.max_resolution
-    if not (1 <= width <= max_width and 1 <= height <= max_height):
-        raise ValidationError(
-            f"`--res {value}` is outside 1x1 to {max_width}x{max_height}: e.g. `--res 1920x1080`."
-        )
-    return width, height
+    outside = f"`--res {value}` is outside 1x1 to {max_width}x{max_height}: e.g. `--res 1920x1080`."
+    return whole_number(match[1], 1, max_width, outside), whole_number(match[2], 1, max_height, outside)
 
 
 def _positive(name: str, value: str | None, maximum: int) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or not 1 <= int(value) <= maximum:
-        raise ValidationError(
-            f"`{name} {value}` must be a whole number from 1 to {maximum:,}, e.g. `{name} 16`."
-        )
-    return int(value)
+    return whole_number(
+        value, 1, maximum, f"`{name} {value}` must be a whole number from 1 to {maximum:,}, e.g. `{name} 16`."
+    )
 
 
 def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:

@@ -13,7 +13,7 @@ from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.render.bare_scenes import missing_in_bucket, traced_in_bucket
 from backend.render.fanout import Fanout
-from backend.render.frames import compact, parse_frame_spec, plan_tasks
+from backend.render.frames import compact, normal_spec, parse_frame_spec, plan_tasks
 from backend.render.grammar import RenderRequest
 from backend.render.manifest import (
     FARM_BLENDER,
@@ -71,7 +71,10 @@ class SubmissionService:
     def plan(self, request: RenderRequest) -> RenderPlan:
         """Check everything about a request; nothing changes but the manifest written when a scene put in the
         bucket by hand is traced for the first time."""
-        frames = parse_frame_spec(request.frames, self.settings.limits.max_frames_per_job)
+        if request.frame_list:  # a retry's failed frames: from the store, not through the spec grammar
+            frames = sorted(set(request.frame_list))
+        else:
+            frames = parse_frame_spec(request.frames, self.settings.limits.max_frames_per_job)
         scene_key = scene_key_for(request.scene, self.settings.scenes_prefix)
         bucket = self.settings.scenes_bucket
         try:
@@ -169,7 +172,7 @@ class SubmissionService:
                 scene_bucket=plan.scene_bucket,
                 scene_key=plan.scene_key,
                 scene_etag=plan.scene_etag,
-                frames_spec=request.frames,
+                frames_spec=compact(plan.frames) if request.frame_list else normal_spec(request.frames),
                 total=len(plan.frames),
                 task_count=len(plan.tasks),
                 settings=request.settings,
@@ -203,6 +206,7 @@ class SubmissionService:
         request = RenderRequest(
             scene=job.scene_key,
             frames=compact(failed_frames),
+            frame_list=tuple(failed_frames),
             settings=job.settings,
             assets_prefix=job.assets_prefix,
             allow_missing=job.missing_allowed > 0,

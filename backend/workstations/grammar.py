@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from backend.commands import page_option
 from backend.errors import ValidationError
+from backend.workstations.durations import parse_duration
 
 WORKSTATIONS_USAGE = (
     "`/workstations status` · `/workstations start NAME` · `/workstations stop NAME` · "
@@ -20,6 +22,7 @@ class WorkstationsCommand:
     action: str
     name: str = ""
     argument: str = ""
+    page: int = 1  # status: which page of the table
 
 
 def parse_workstations(words: Sequence[str]) -> WorkstationsCommand:
@@ -27,7 +30,11 @@ def parse_workstations(words: Sequence[str]) -> WorkstationsCommand:
     if not words:
         return WorkstationsCommand("status")
     action, rest = words[0].lower(), list(words[1:])
-    if action in ("status", "help"):
+    if action == "status" or action.startswith("--page"):  # `--page 2` alone pages the status too
+        return WorkstationsCommand(
+            "status", page=page_option(rest if action == "status" else words, "/workstations status")
+        )
+    if action == "help":
         if rest:
             raise ValidationError(
                 f"`/workstations {action}` takes nothing more. Usage: {WORKSTATIONS_USAGE}."
@@ -50,5 +57,6 @@ def parse_workstations(words: Sequence[str]) -> WorkstationsCommand:
             raise ValidationError(
                 "Say which workstation and for how long, e.g. `/workstations extend anim-01 4h`."
             )
+        parse_duration(rest[1])  # a mistake in it is answered at once, like any other
         return WorkstationsCommand(action, rest[0], rest[1])
     raise ValidationError(f"`{words[0]}` is not something `/workstations` does. Usage: {WORKSTATIONS_USAGE}.")

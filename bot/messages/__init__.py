@@ -1,10 +1,15 @@
-"""Every word studiobot shows a person, one module per domain (render, workstations, budgets); the shared bits here."""
+"""Every word studiobot shows a person, one module per domain (render, workstations, budgets); the shared bits here.
+
+Text a person (or AWS) wrote reaches mrkdwn only through `bot.messages.text` (escaped, cut to fit); a section or
+context is cut to Slack's limit whatever it is given.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from backend.render.estimates import duration, money
+from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, SECTION_TEXT, clip, cut, is_user_id, sentence
 
 if TYPE_CHECKING:
     from backend.events import Event
@@ -19,6 +24,7 @@ __all__ = [
     "money",
     "percent_of",
     "plain_text",
+    "said",
     "section",
     "who",
 ]
@@ -27,8 +33,8 @@ Blocks = list[dict[str, Any]]
 
 
 def section(text: str) -> dict[str, Any]:
-    """A Block Kit section of mrkdwn text."""
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+    """A Block Kit section of mrkdwn text (escaped already), cut to Slack's limit."""
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_TEXT)}}
 
 
 def plain_text(text: str) -> dict[str, Any]:
@@ -37,18 +43,25 @@ def plain_text(text: str) -> dict[str, Any]:
 
 
 def context(text: str) -> dict[str, Any]:
-    """A Block Kit context block: small grey mrkdwn text."""
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+    """A Block Kit context block: small grey mrkdwn text (escaped already), cut to Slack's limit."""
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, SECTION_TEXT)}]}
 
 
 def error_message(text: str) -> tuple[str, Blocks]:
-    """A mistake, said plainly (sent ephemeral)."""
-    return text, [section(f"⚠️ {text}")]
+    """A mistake or a refusal our backend worded, said plainly (sent ephemeral): the words it quotes escaped."""
+    said = sentence(text, MESSAGE_TEXT) if text.strip() else "That did not work, and no reason was given."
+    return said, [section(f"⚠️ {said}")]
+
+
+def said(text: str) -> tuple[str, Blocks]:
+    """A sentence of ours around words people typed, as a message of one section (no ⚠️: not a mistake)."""
+    text = sentence(text, MESSAGE_TEXT)
+    return text, [section(text)]
 
 
 def who(by: str) -> str:
-    """A Slack user as a mention; anyone else (AWS Budgets, the CLI's operator) by name."""
-    return f"<@{by}>" if by.startswith(("U", "W")) and by.isalnum() else by
+    """A Slack user as a mention; anyone else (AWS Budgets, the CLI's operator, an EC2 tag) by name, escaped."""
+    return f"<@{by}>" if is_user_id(by) else clip(by, NAME_CHARS)
 
 
 def dollars(amount: float) -> str:
@@ -66,9 +79,9 @@ def message_text(event: Event) -> str | None:
     from bot.messages import budgets, render, workstations  # they import this module's helpers
 
     if isinstance(event, render.EVENTS):
-        return render.event_text(event)
+        return cut(render.event_text(event), MESSAGE_TEXT)
     if isinstance(event, workstations.EVENTS):
-        return workstations.event_text(event)
+        return cut(workstations.event_text(event), MESSAGE_TEXT)
     if isinstance(event, budgets.EVENTS):
-        return budgets.event_text(event)
+        return cut(budgets.event_text(event), MESSAGE_TEXT)
     return None  # an UnknownEvent, or one nobody needs to read

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from backend.events import BudgetAlert, BudgetGuardChanged
 from bot.messages import Blocks, context, dollars, percent_of, section, who
+from bot.messages.pages import PAGE_ROWS, code_sections, page_note, page_of
+from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, escape
 
 if TYPE_CHECKING:  # the ack path imports this module: nothing here may pull in boto3
     from backend.budgets.guard import GuardState
@@ -15,7 +17,8 @@ if TYPE_CHECKING:  # the ack path imports this module: nothing here may pull in 
 
 BUDGET_HELP = (
     "*Budgets*\n"
-    "`/budget` or `/budget status` — each AWS budget: limit, actual spend, forecast, % used; and the budget guard\n"
+    "`/budget` or `/budget status` — each AWS budget: limit, actual spend, forecast, % used; and the budget guard "
+    f"({PAGE_ROWS} budgets a page: `/budget status --page 2` shows the next)\n"
     "`/budget guard on [WHY]` · `/budget guard off` — admins only: while the guard is on, new renders need an "
     "admin's approval\n"
     "AWS Budgets alerts the ops channel at 50 %, 80 % and 100 % of actual spend and at 100 % of the forecast; "
@@ -23,6 +26,7 @@ BUDGET_HELP = (
 )
 
 EVENTS = (BudgetAlert, BudgetGuardChanged)
+NAME_WIDTH = 40  # the budget column; AWS allows names of 100 characters
 
 
 def budget_help() -> tuple[str, Blocks]:
@@ -33,7 +37,7 @@ def budget_help() -> tuple[str, Blocks]:
 def _amount(amount: float | None, unit: str) -> str:
     if amount is None:
         return "—"
-    return dollars(amount) if unit == "USD" else f"{amount:,.2f} {unit}"
+    return dollars(amount) if unit == "USD" else f"{amount:,.2f} {unit[:12]}"
 
 
 def _since(timestamp: float) -> str:
@@ -43,7 +47,7 @@ def _since(timestamp: float) -> str:
 def guard_line(guard: GuardState, bold: str = "*") -> str:
     """The guard's state in one sentence: on or off, since when, by whom, why (`bold=""` for plain text)."""
     if guard.on:
-        why = f": {guard.reason.rstrip('.')}" if guard.reason else ""
+        why = f": {clip(guard.reason.rstrip('.'), REASON_CHARS)}" if guard.reason else ""
         return (
             f"🛡️ {bold}Budget guard on{bold} since {_since(guard.changed_at)}, turned on by {who(guard.by)}{why}. "
             "New renders need an admin's approval."
@@ -56,25 +60,33 @@ def guard_line(guard: GuardState, bold: str = "*") -> str:
     return f"{bold}Budget guard off{bold}: new renders go ahead without an admin's approval."
 
 
-def budget_status(status: BudgetStatus) -> tuple[str, Blocks]:
-    """`/budget status`: every budget as a fixed-width table, then the guard (the text is plain, for the CLI)."""
+def budget_status(status: BudgetStatus, page: int = 1) -> tuple[str, Blocks]:
+    """`/budget status`: the budgets as fixed-width tables, a page at a time, then the guard (the text is plain,
+    for the CLI)."""
     guard, plain_guard = guard_line(status.guard), guard_line(status.guard, bold="")
     if not status.budgets:
         text = (
-            "No budgets in this AWS account: the AWS deployment creates `studiobot-<stage>-monthly` "
+            "No budgets in this AWS account: the AWS deployment creates `studiobot-STAGE-monthly` "
             "(deploy param `monthlyBudgetUsd`)."
         )
         return f"{text}\n{plain_guard}", [section(text), section(guard)]
-    width = min(max(len("budget"), *(len(budget.name) for budget in status.budgets)), 40)
-    lines = [f"{'budget':<{width}} {'limit':>12} {'actual':>12} {'forecast':>12} {'used':>6}"]
-    for budget in status.budgets:
+    shown = page_of(status.budgets, page)
+    width = min(max(len("budget"), *(len(budget.name) for budget in shown.rows)), NAME_WIDTH)
+    header = f"{'budget':<{width}} {'limit':>12} {'actual':>12} {'forecast':>12} {'used':>6}"
+    lines = []
+    for budget in shown.rows:
         used = f"{budget.percent_used:.0f} %" if budget.percent_used is not None else "—"
+        name = budget.name if len(budget.name) <= width else budget.name[: width - 1] + "…"
         lines.append(
-            f"{budget.name[:width]:<{width}} {_amount(budget.limit, budget.unit):>12} "
-            f"{_amount(budget.actual, budget.unit):>12} {_amount(budget.forecast, budget.unit):>12} {used:>6}"
+            escape(
+                f"{name:<{width}} {_amount(budget.limit, budget.unit):>12} "
+                f"{_amount(budget.actual, budget.unit):>12} {_amount(budget.forecast, budget.unit):>12} {used:>6}"
+            )
         )
-    table = "\n".join(lines)
-    return f"Budgets:\n{table}\n{plain_guard}", [section(f"```\n{table}\n```"), section(guard)]
+    blocks = [section(table) for table in code_sections(header, lines)]
+    note = page_note(shown, "/budget status", "budgets")
+    text = cut("\n".join(["Budgets:", header, *lines, *([note] if note else []), plain_guard]), MESSAGE_TEXT)
+    return text, [*blocks, *([context(note)] if note else []), section(guard)]
 
 
 def budget_alert_message(alert: BudgetAlert) -> tuple[str, Blocks]:
@@ -99,7 +111,7 @@ def budget_alert_text(event: BudgetAlert) -> str:
     threshold_share = percent_of(event.threshold_usd, event.limit_usd)
     threshold = f"{threshold_share} alert" if threshold_share else "alert"
     share = percent_of(event.amount_usd, event.limit_usd)
-    limit = dollars(event.limit_usd)
+    limit, name = dollars(event.limit_usd), clip(event.budget_name, NAME_CHARS)
     spend = (
         f"{dollars(event.amount_usd)}, {share} of the {limit} limit"
         if share
@@ -107,11 +119,11 @@ def budget_alert_text(event: BudgetAlert) -> str:
     )
     if event.alert_type == "FORECASTED":
         return (
-            f"📈 Budget `{event.budget_name}` is forecast to pass its {threshold} ({dollars(event.threshold_usd)}): "
+            f"📈 Budget `{name}` is forecast to pass its {threshold} ({dollars(event.threshold_usd)}): "
             f"forecast spend is {spend}."
         )
     return (
-        f"💸 Budget `{event.budget_name}` passed its {threshold} ({dollars(event.threshold_usd)}): "
+        f"💸 Budget `{name}` passed its {threshold} ({dollars(event.threshold_usd)}): "
         f"actual spend is {spend}."
     )
 
@@ -120,7 +132,7 @@ def guard_changed_text(event: BudgetGuardChanged) -> str:
     """The guard went on (renders wait for an admin, and why) or off (and who said so)."""
     if not event.on:
         return f"✅ {who(event.by)} turned the budget guard off: new renders go ahead without an admin's approval."
-    why = f" Why: {event.reason.rstrip('.')}." if event.reason.strip() else ""
+    why = f" Why: {clip(event.reason.rstrip('.'), REASON_CHARS)}." if event.reason.strip() else ""
     return (
         f"🛡️ {who(event.by)} turned the budget guard on: new renders need an admin's approval.{why} "
         "An admin turns it off with `/budget guard off`."

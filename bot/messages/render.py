@@ -9,10 +9,21 @@ from typing import Any
 from backend.config import Costs
 from backend.events import JobApproved, JobCompleted, JobEstimated, JobProgress
 from backend.render.estimates import lambda_cost
-from backend.render.frames import compact
 from backend.render.records import Job, JobStatus
-from bot.messages import Blocks, context, duration, money, plain_text, section
-from bot.messages.render_plan import settings_text
+from bot.messages import Blocks, context, duration, money, plain_text, section, who
+from bot.messages.pages import packed
+from bot.messages.render_plan import frames_text, settings_text, spec_text
+from bot.messages.text import (
+    CONFIRM_TEXT,
+    KEY_CHARS,
+    MESSAGE_TEXT,
+    NAME_CHARS,
+    REASON_CHARS,
+    clip,
+    cut,
+    is_user_id,
+    short_id,
+)
 
 STATUS_LABEL = {
     JobStatus.QUEUED: "⏳ Queued",
@@ -40,6 +51,8 @@ HELP = (
 )
 
 EVENTS = (JobProgress, JobCompleted, JobEstimated, JobApproved)
+LIST_JOBS = 15  # `/render list`: the store keeps a channel's 20 most recent at hand
+LIST_KEY_CHARS = 120
 
 
 def _guardrails(costs: Costs) -> str:
@@ -103,7 +116,7 @@ def _button(
 def _confirm(title: str, text: str, confirm: str, deny: str) -> dict[str, Any]:
     return {
         "title": plain_text(title),
-        "text": {"type": "mrkdwn", "text": text},
+        "text": {"type": "mrkdwn", "text": cut(text, CONFIRM_TEXT)},
         "confirm": plain_text(confirm),
         "deny": plain_text(deny),
     }
@@ -113,7 +126,8 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     """The job card in the channel: who, what, progress, cost, and the buttons; updated in place."""
     finished = job.done + job.failed
     label = STATUS_LABEL[job.status]
-    text = f"{label} `{job.job_id}`: {job.scene_key} frames {job.frames_spec} ({finished}/{job.total})"
+    scene, spec = clip(job.scene_key, KEY_CHARS, keep_end=True), spec_text(job.frames_spec)
+    text = f"{label} `{job.job_id}`: {scene} frames {spec} ({finished}/{job.total})"
     end = job.finished_at if job.status.is_final and job.finished_at else now
     timing = f"elapsed {duration(end - job.created_at)}"
     if remaining := eta(job, now):
@@ -121,11 +135,9 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     if money_line := cost_line(job, costs or Costs()):
         timing += f"\n{money_line}"
     counts = f"{job.done} done" + (f" · {job.failed} failed" if job.failed else "")
-    retry_note = f" · retry of `{job.retry_of}`" if job.retry_of else ""
+    retry_note = f" · retry of `{clip(job.retry_of, NAME_CHARS)}`" if job.retry_of else ""
     blocks: Blocks = [
-        section(
-            f"*{label}* · `{job.scene_key}` · frames `{job.frames_spec}` · by <@{job.requested_by}>{retry_note}"
-        ),
+        section(f"*{label}* · `{scene}` · frames `{spec}` · by {who(job.requested_by)}{retry_note}"),
         section(f"`{progress_bar(finished, job.total)}`  {counts}\n{timing}"),
     ]
     if note := _phase_note(job, now, costs or Costs()):
@@ -138,8 +150,8 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
         )
     buttons = []
     if job.status is JobStatus.AWAITING_APPROVAL:
-        who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> or an admin"
-        ask = f"{_sentence(job.approval_reason)}. Only {who} can submit it."
+        whose = "an admin" if job.approval == "admin" else f"{who(job.requested_by)} or an admin"
+        ask = f"{_sentence(clip(job.approval_reason, CONFIRM_TEXT // 2))}. Only {whose} can submit it."
         sure = _confirm("Render the whole job?", ask, "Submit", "Not yet")
         buttons.append(_button("job_submit", "Submit", job.job_id, "primary", sure))
     if not job.status.is_final:
@@ -151,7 +163,7 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     if job.done:
         buttons.append(_button("job_outputs", "Outputs", job.job_id))
     if buttons:
-        blocks.append({"type": "actions", "block_id": f"job:{job.job_id}", "elements": buttons})
+        blocks.append({"type": "actions", "block_id": short_id("job:", job.job_id), "elements": buttons})
     return text, blocks
 
 
@@ -161,7 +173,7 @@ def _phase_note(job: Job, now: float, costs: Costs) -> str:
         frames = ", ".join(str(frame) for frame in job.probe_frames)
         return f"🔍 Rendering frames {frames} first, to see what the whole job will cost and take."
     if job.status is JobStatus.AWAITING_APPROVAL:
-        who = "an admin" if job.approval == "admin" else f"<@{job.requested_by}> (or an admin)"
+        whose = "an admin" if job.approval == "admin" else f"{who(job.requested_by)} (or an admin)"
         expires = (job.awaiting_since or now) + costs.confirm_expiry_s
         # Slack shows the time in each reader's own zone; the card is not updated while it waits
         fallback = datetime.fromtimestamp(expires, UTC).strftime("%H:%M UTC")
@@ -169,12 +181,12 @@ def _phase_note(job: Job, now: float, costs: Costs) -> str:
         if job.estimate is not None:
             what = f"The rest takes about {duration(job.estimate.eta_s)}, {costs.concurrency:,} renders at a time. "
         return (
-            f"✋ Waiting for {who} to press *Submit*: {job.approval_reason}. {what}"
+            f"✋ Waiting for {whose} to press *Submit*: {clip(job.approval_reason, REASON_CHARS)}. {what}"
             f"Expires at <!date^{int(expires)}^{{time}}|{fallback}> if nobody does."
         )
     if job.status in (JobStatus.FAILED, JobStatus.EXPIRED) and job.failure:
         mark = "❌" if job.status is JobStatus.FAILED else "⌛"
-        return f"{mark} {_sentence(job.failure)}. Nothing more was rendered."
+        return f"{mark} {_sentence(clip(job.failure, REASON_CHARS))}. Nothing more was rendered."
     return ""
 
 
@@ -191,85 +203,94 @@ def approval_request(job: Job, admins: frozenset[str]) -> str:
     """The thread reply when a job's estimate needs someone's Submit."""
     cost = f"{money(job.estimate.cost_usd)} and about {duration(job.estimate.eta_s)}" if job.estimate else ""
     if job.approval == "admin":
-        who = (
-            " ".join(f"<@{admin}>" for admin in sorted(admins)) or "An admin (none is set: STUDIOBOT_ADMINS)"
-        )
-        ask = f"{who}: `{job.job_id}` by <@{job.requested_by}> needs an admin's *Submit*"
+        named = " ".join(who(admin) for admin in sorted(admins)) or "An admin (none is set: STUDIOBOT_ADMINS)"
+        ask = f"{named}: `{job.job_id}` by {who(job.requested_by)} needs an admin's *Submit*"
     else:
-        ask = f"<@{job.requested_by}>: `{job.job_id}` waits for your *Submit*"
+        ask = f"{who(job.requested_by)}: `{job.job_id}` waits for your *Submit*"
     estimate = f" The whole job: {cost}." if cost else ""
-    return f"✋ {ask} ({job.approval_reason}).{estimate} Press *Submit* on the card, or `/render submit {job.job_id}`."
+    reason = clip(job.approval_reason, REASON_CHARS)
+    then = f"Press *Submit* on the card, or `/render submit {job.job_id}`."
+    return f"{cut(f'✋ {ask} ({reason}).{estimate}', MESSAGE_TEXT - len(then) - 1)} {then}"
 
 
 def approved_note(job: Job, by: str) -> str:
     """The thread reply when someone pressed Submit."""
     if job.status is JobStatus.PROBING:
-        return f"▶️ <@{by}> submitted `{job.job_id}`: its probe frames render first."
-    return f"▶️ <@{by}> submitted `{job.job_id}`: {job.remaining:,} frames are on their way."
+        return f"▶️ {who(by)} submitted `{job.job_id}`: its probe frames render first."
+    return f"▶️ {who(by)} submitted `{job.job_id}`: {job.remaining:,} frames are on their way."
 
 
 def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
-    """`/render list`: the channel's recent jobs, the asker's first."""
+    """`/render list`: the channel's recent jobs, the asker's first (the store keeps the 20 most recent at hand)."""
     if not jobs:
         text = "No renders in this channel yet: try `/render help`."
         return text, [section(text)]
     ordered = sorted(jobs, key=lambda job: (job.requested_by != user_id, -job.created_at))
     lines = []
-    for job in ordered[:15]:
+    for job in ordered[:LIST_JOBS]:
         finished = job.done + job.failed
+        scene = clip(job.scene_key, LIST_KEY_CHARS, keep_end=True)
         lines.append(
-            f"`{job.job_id}` {STATUS_LABEL[job.status]} · `{job.scene_key}` `{job.frames_spec}` · "
-            f"{finished}/{job.total} · <@{job.requested_by}> · {duration(now - job.created_at)} ago"
+            f"`{job.job_id}` {STATUS_LABEL[job.status]} · `{scene}` `{spec_text(job.frames_spec, 60)}` · "
+            f"{finished}/{job.total} · {who(job.requested_by)} · {duration(now - job.created_at)} ago"
         )
-    text = "Recent renders in this channel:\n" + "\n".join(lines)
-    return text, [section(text)]
+    heading = "Recent renders in this channel:"
+    blocks = [section(part) for part in packed([heading, *lines])]
+    if len(ordered) > LIST_JOBS:
+        more = len(ordered) - LIST_JOBS
+        blocks.append(context(f"…and {more} older: `/render status JOB` shows any job by its id."))
+    return cut("\n".join([heading, *lines]), MESSAGE_TEXT), blocks
 
 
 def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved) -> str:
     """A job event as one line for the channel or the terminal."""
     if isinstance(event, JobProgress):
         failed = f", {event.failed} failed" if event.failed else ""
-        return f"⏳ Render `{event.job_id}` ({event.scene_key}): {progress_bar(event.done + event.failed, event.total)}{failed}"
+        scene = clip(event.scene_key, KEY_CHARS, keep_end=True)
+        return f"⏳ Render `{event.job_id}` ({scene}): {progress_bar(event.done + event.failed, event.total)}{failed}"
     if isinstance(event, JobCompleted):
         return _completed(event)
     if isinstance(event, JobEstimated):
         cost = f"{money(event.estimated_cost_usd)}, about {duration(event.estimated_eta_s)} more"
         if not event.approval:
             return f"🔍 Render `{event.job_id}`: probe frames rendered; the whole job: {cost}. Rendering the rest."
-        who = "an admin's" if event.approval == "admin" else f"<@{event.requested_by}>'s (or an admin's)"
+        whose = "an admin's" if event.approval == "admin" else f"{who(event.requested_by)}'s (or an admin's)"
         return (
-            f"✋ Render `{event.job_id}`: the whole job: {cost}. It waits for {who} Submit ({event.reason}): "
-            f"`/render submit {event.job_id}`."
+            f"✋ Render `{event.job_id}`: the whole job: {cost}. It waits for {whose} Submit "
+            f"({clip(event.reason, REASON_CHARS)}): `/render submit {event.job_id}`."
         )
-    return f"▶️ Render `{event.job_id}` submitted by <@{event.by}>."
+    return f"▶️ Render `{event.job_id}` submitted by {who(event.by)}."
 
 
 def _completed(event: JobCompleted) -> str:
     took = duration(event.finished_at - event.created_at) if event.finished_at and event.created_at else ""
-    who = f" for <@{event.requested_by}>" if event.requested_by.startswith(("U", "W")) else ""
-    outputs = f"s3://{event.output_bucket}/{event.output_prefix}"
+    whom = f" for <@{event.requested_by}>" if is_user_id(event.requested_by) else ""
+    outputs = clip(f"s3://{event.output_bucket}/{event.output_prefix}", KEY_CHARS, keep_end=True)
+    scene = clip(event.scene_key, KEY_CHARS, keep_end=True)
     if event.status == "done":
         frames = "the frame" if event.total == 1 else f"all {event.total} frames"
-        return f"✅ Render `{event.job_id}`{who} finished: {frames} of `{event.scene_key}` in {took}. Outputs: {outputs}"
-    if event.status == "done_with_failures":
-        failed = compact(event.failed_frames) or str(event.failed)
         return (
-            f"⚠️ Render `{event.job_id}`{who} finished with {event.failed} failed frame"
+            f"✅ Render `{event.job_id}`{whom} finished: {frames} of `{scene}` in {took}. Outputs: {outputs}"
+        )
+    if event.status == "done_with_failures":
+        failed = frames_text(event.failed_frames) or str(event.failed)
+        return (
+            f"⚠️ Render `{event.job_id}`{whom} finished with {event.failed} failed frame"
             f"{'s' if event.failed != 1 else ''} ({failed}): {event.done} of {event.total} frames of "
-            f"`{event.scene_key}` rendered in {took}. `/render retry {event.job_id}` renders the failed ones again. "
+            f"`{scene}` rendered in {took}. `/render retry {event.job_id}` renders the failed ones again. "
             f"Outputs: {outputs}"
         )
     if event.status in ("failed", "expired"):
-        frames = compact(event.failed_frames) or "a probe frame"
+        frames = frames_text(event.failed_frames) or "a probe frame"
         what = (
             f"stopped: probe frame {frames} failed"
             if event.status == "failed"
             else "expired: nobody pressed Submit"
         )
-        return f"❌ Render `{event.job_id}`{who} of `{event.scene_key}` {what}. Nothing more was rendered."
+        return f"❌ Render `{event.job_id}`{whom} of `{scene}` {what}. Nothing more was rendered."
     if event.status == "cancelled":
         return (
-            f"🛑 Render `{event.job_id}`{who} was cancelled: {event.done} of {event.total} frames of "
-            f"`{event.scene_key}` were rendered. Outputs: {outputs}"
+            f"🛑 Render `{event.job_id}`{whom} was cancelled: {event.done} of {event.total} frames of "
+            f"`{scene}` were rendered. Outputs: {outputs}"
         )
-    return f"Render `{event.job_id}` ended: {event.status}."
+    return f"Render `{event.job_id}` ended: {clip(event.status, NAME_CHARS)}."

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.messages import plain_text, section
+from bot.messages.text import MODAL_TITLE, NAME_CHARS, clip, cut
 
 
 def _input(
@@ -41,17 +43,27 @@ def _select(block_id: str, label: str, options: list[str], initial: str) -> dict
     }
 
 
-def render_modal(file_name: str, private_metadata: str) -> dict[str, Any]:
-    """ "Render this scene": frames and settings for a .blend shared in a channel."""
+def _metadata(file_id: str, file_name: str, channel: str) -> str:
+    """Which Slack file, shared where: Slack's short ids, and the name for the messages only, cut to `NAME_CHARS`
+    (the scene's key is made from the name Slack gives for the file), so it always fits Slack's 3,000 characters."""
+    name = file_name if len(file_name) <= NAME_CHARS else file_name[: NAME_CHARS - 1] + "…"
+    return json.dumps({"file": file_id, "name": name, "channel": channel}, ensure_ascii=False)
+
+
+def render_modal(file_id: str, file_name: str, channel: str) -> dict[str, Any]:
+    """ "Render this scene": frames and settings for a .blend shared in a channel (`private_metadata` carries
+    the file's id and name, and the channel)."""
     return {
         "type": "modal",
         "callback_id": "render_scene",
-        "private_metadata": private_metadata,
+        "private_metadata": _metadata(file_id, file_name, channel),
         "title": plain_text("Render this scene"),
         "submit": plain_text("Render"),
         "close": plain_text("Cancel"),
         "blocks": [
-            section(f"Render `{file_name}` on the farm. The file is copied into the scenes bucket first."),
+            section(
+                f"Render `{clip(file_name, NAME_CHARS)}` on the farm. The file is copied into the scenes bucket first."
+            ),
             _input("frames", "Frames", "1-240, 1-240x2 or 1,5,10-20", "1-24"),
             _input("res", "Resolution", "1920x1080 (empty: the scene's)", optional=True),
             _input("samples", "Samples", "64 (empty: the scene's)", optional=True),
@@ -62,10 +74,10 @@ def render_modal(file_name: str, private_metadata: str) -> dict[str, Any]:
 
 
 def notice_modal(title: str, text: str) -> dict[str, Any]:
-    """A modal that only says something (e.g. there is no scene in that message)."""
+    """A modal that only says something (e.g. there is no scene in that message): `text` is mrkdwn we built."""
     return {
         "type": "modal",
-        "title": plain_text(title[:24]),
+        "title": plain_text(cut(title, MODAL_TITLE)),
         "close": plain_text("OK"),
         "blocks": [section(text)],
     }

@@ -1,13 +1,18 @@
-"""What a render will do, in words: a dry run's plan, and a job's settings on one line."""
+"""What a render will do, in words: a dry run's plan, a job's settings on one line, and its frames in a sentence."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from backend.render.frames import compact
 from backend.render.tasks import RenderSettings
+from bot.messages.text import KEY_CHARS, MESSAGE_TEXT, NAME_CHARS, clip, cut, escape
 
 if TYPE_CHECKING:  # the ack path imports job cards: nothing here may load boto3
     from backend.render.submit import RenderPlan
+
+SPEC_CHARS = 200  # a frame spec in a sentence: a retry's of scattered frames may run to thousands
 
 
 def settings_text(settings: RenderSettings) -> str:
@@ -26,12 +31,34 @@ def settings_text(settings: RenderSettings) -> str:
 def plan_text(plan: RenderPlan) -> str:
     """A short paragraph: the scene, the frames and tasks, the settings, the support files."""
     lines = [
-        f"Scene `{plan.scene_key}` (bucket `{plan.scene_bucket}`)",
-        f"Frames {plan.request.frames.replace(' ', '')} "
+        f"Scene `{clip(plan.scene_key, KEY_CHARS, keep_end=True)}` (bucket `{clip(plan.scene_bucket, NAME_CHARS)}`)",
+        f"Frames {spec_text(plan.request.frames.replace(' ', ''))} "
         f"({len(plan.frames):,} frame{'s' if len(plan.frames) != 1 else ''}) "
         f"in {len(plan.tasks):,} task{'s' if len(plan.tasks) != 1 else ''}",
         f"Settings: {settings_text(plan.request.settings)}",
     ]
     if plan.request.assets_prefix:
-        lines.append(f"Support files: {len(plan.assets)} under `{plan.request.assets_prefix}`")
+        prefix = clip(plan.request.assets_prefix, KEY_CHARS, keep_end=True)
+        lines.append(f"Support files: {len(plan.assets):,} under `{prefix}`")
     return "\n".join(lines)
+
+
+def dry_run_text(plan: RenderPlan) -> str:
+    """The answer to `--dry-run`: nothing was queued, and the plan."""
+    return cut(f"*Dry run*, nothing was queued. This is what would run:\n{plan_text(plan)}", MESSAGE_TEXT)
+
+
+def spec_text(spec: str, limit: int = SPEC_CHARS) -> str:
+    """A frame spec for a sentence, escaped: whole when short, else its start up to a comma, then `…`."""
+    shown = clip(spec, limit)
+    if shown == escape(spec):
+        return shown
+    head, comma, _ = shown.rpartition(",")
+    return f"{head},…" if comma else shown
+
+
+def frames_text(frames: Sequence[int], limit: int = SPEC_CHARS) -> str:
+    """Frames as a compact spec (`1-10,15`); when that runs long, its start and how many there are in all."""
+    spec = compact(frames)
+    shown = spec_text(spec, limit)
+    return shown if shown == spec else f"{shown} ({len(frames):,} in all)"

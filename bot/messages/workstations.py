@@ -3,18 +3,21 @@ workstation event (sessions stopped or extended, keep-alive reports, EC2 alerts)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backend.events import KeepAliveReport, SessionExpiring, SessionExtended, SessionStopped, WorkstationAlert
 from backend.workstations.durations import describe
-from bot.messages import Blocks, plain_text, section
+from bot.messages import Blocks, context, plain_text, section, who
+from bot.messages.pages import PAGE_ROWS, code_sections, page_note, page_of
+from bot.messages.text import BUTTON_VALUE, ELLIPSIS, NAME_CHARS, REASON_CHARS, clip, escape, short_id, size
 
 if TYPE_CHECKING:
-    from backend.workstations.service import Change
+    from backend.workstations.service import Change, StatusRow
 
 WORKSTATIONS_HELP = (
     "*Workstations*\n"
-    "`/workstations status` — every workstation: owner, state, up for, expires in, keep-alive\n"
+    "`/workstations status` — every workstation: owner, state, up for, expires in, keep-alive "
+    f"({PAGE_ROWS} a page: `/workstations status --page 2` shows the next)\n"
     "`/workstations start NAME` · `/workstations stop NAME` (its owner or an admin)\n"
     "`/workstations keepalive NAME on|off` — at expiry, extend instead of stop\n"
     "`/workstations extend NAME 4h` — push a running session's expiry (`90m`, `1h30m` work too)\n"
@@ -22,30 +25,51 @@ WORKSTATIONS_HELP = (
 )
 
 EVENTS = (SessionExpiring, SessionStopped, SessionExtended, KeepAliveReport, WorkstationAlert)
+OWNER_CHARS = 64  # the owner column: a Slack user id, or whatever the EC2 tag says
+LISTED_NAMES_CHARS = 1_000  # each list of names in the keep-alive report; the rest are counted
 
 
-def workstations_table(rows: list[Any]) -> tuple[str, Blocks]:
-    """`/workstations status` as a fixed-width table (Slack renders code blocks monospaced)."""
+def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Blocks]:
+    """`/workstations status` as fixed-width tables (Slack renders code blocks monospaced), a page at a time."""
     if not rows:
-        text = "No workstations found: tag EC2 instances `studiobot:workstation=<name>` to list them here."
+        text = "No workstations found: tag EC2 instances `studiobot:workstation=NAME` to list them here."
         return text, [section(text)]
-    header = f"{'name':<14} {'owner':<12} {'state':<9} {'up for':<12} {'expires in':<12} keep-alive"
-    lines = [header]
-    for row in rows:
+    shown = page_of(sorted(rows, key=lambda row: row.name), page)
+    names = [_cell(row.name, NAME_CHARS) for row in shown.rows]
+    owners = [_cell(row.owner, OWNER_CHARS) for row in shown.rows]
+    name_width = min(max(len("name"), *(len(name) for name in names)), 24)
+    owner_width = min(max(len("owner"), *(len(owner) for owner in owners)), 14)
+    header = f"{'name':<{name_width}} {'owner':<{owner_width}} {'state':<9} {'up for':<12} {'expires in':<12} keep-alive"
+    lines = []
+    for row, name, owner in zip(shown.rows, names, owners, strict=True):
         lines.append(
-            f"{row.name:<14} {row.owner:<12} {row.state:<9} "
-            f"{describe(row.up_for) if row.up_for else '—':<12} "
-            f"{describe(row.expires_in) if row.expires_in is not None else '—':<12} "
-            f"{'on' if row.keepalive else 'off'}{' · in use' if row.in_use else ''}"
+            escape(
+                f"{name:<{name_width}} {owner:<{owner_width}} {_cell(row.state, 32):<9} "
+                f"{describe(row.up_for) if row.up_for else '—':<12} "
+                f"{describe(row.expires_in) if row.expires_in is not None else '—':<12} "
+                f"{'on' if row.keepalive else 'off'}{' · in use' if row.in_use else ''}"
+            )
         )
-    table = "```\n" + "\n".join(lines) + "\n```"
-    return f"{len(rows)} workstations", [section(table)]
+    blocks: Blocks = [section(table) for table in code_sections(header, lines)]
+    running = sum(1 for row in rows if row.state == "running")
+    in_use = sum(1 for row in rows if row.in_use)
+    counts = f"{len(rows):,} workstations: {running:,} running, {in_use:,} in use"
+    if note := page_note(shown, "/workstations status", "workstations"):
+        blocks.append(context(note))
+    return counts + (f" (page {shown.number} of {shown.count})" if shown.count > 1 else ""), blocks
+
+
+def _cell(text: str, most: int) -> str:
+    """A table cell: whole, or cut to `most` characters with `…` (escaped with its line)."""
+    return text if len(text) <= most else text[: most - 1] + ELLIPSIS
 
 
 def expiring_message(name: str, owner: str, minutes_left: int, keepalive: bool) -> tuple[str, Blocks]:
-    """The warning before a session lapses, with Extend 2 h / Stop now."""
+    """The warning before a session lapses, with Extend 2 h / Stop now (the buttons carry the name)."""
     what = "it will be extended (keep-alive is on)" if keepalive else "it will be stopped"
-    text = f"⏰ <@{owner}> `{name}`'s session ends in {minutes_left} min: {what}."
+    text = f"⏰ {who(owner)} `{clip(name, NAME_CHARS)}`'s session ends in {minutes_left} min: {what}."
+    if size(name) > BUTTON_VALUE:  # longer than any EC2 tag: the buttons could not carry it
+        return text, [section(text)]
     buttons = [
         {
             "type": "button",
@@ -56,54 +80,59 @@ def expiring_message(name: str, owner: str, minutes_left: int, keepalive: bool) 
         },
         {"type": "button", "action_id": "ws_stop", "text": plain_text("Stop now"), "value": name},
     ]
-    return text, [section(text), {"type": "actions", "block_id": f"ws:{name}", "elements": buttons}]
+    return text, [section(text), {"type": "actions", "block_id": short_id("ws:", name), "elements": buttons}]
 
 
 def event_text(
     event: SessionExpiring | SessionStopped | SessionExtended | KeepAliveReport | WorkstationAlert,
 ) -> str:
     """A workstation event as one line for a channel or the terminal."""
-    if isinstance(event, SessionExpiring):
-        what = "it will be extended (keep-alive is on)" if event.keepalive else "it will be stopped"
-        return f"⏰ <@{event.owner}> `{event.name}`'s session ends soon: {what}. `/workstations extend {event.name} 2h` keeps it."
-    if isinstance(event, SessionStopped):
-        return f"⏹️ Stopped `{event.name}` (<@{event.owner}>): {event.reason}."
-    if isinstance(event, SessionExtended):
-        return f"♻️ Extended `{event.name}` (<@{event.owner}>): {event.reason}."
     if isinstance(event, KeepAliveReport):
         return _keepalive(event)
+    name, owner = clip(event.name, NAME_CHARS), who(event.owner)
+    if isinstance(event, SessionExpiring):
+        what = "it will be extended (keep-alive is on)" if event.keepalive else "it will be stopped"
+        return f"⏰ {owner} `{name}`'s session ends soon: {what}. `/workstations extend {name} 2h` keeps it."
+    if isinstance(event, SessionStopped):
+        return f"⏹️ Stopped `{name}` ({owner}): {clip(event.reason, REASON_CHARS)}."
+    if isinstance(event, SessionExtended):
+        return f"♻️ Extended `{name}` ({owner}): {clip(event.reason, REASON_CHARS)}."
     if event.kind == "spot-interruption":
-        return (
-            f"🚨 <@{event.owner}> AWS is reclaiming spot workstation `{event.name}` in two minutes: "
-            f"save your work now."
-        )
-    return f"🖥️ `{event.name}` (<@{event.owner}>) is now {event.state}."
+        return f"🚨 {owner} AWS is reclaiming spot workstation `{name}` in two minutes: save your work now."
+    return f"🖥️ `{name}` ({owner}) is now {clip(event.state, NAME_CHARS)}."
 
 
 def _keepalive(event: KeepAliveReport) -> str:
     def names(items: list[str]) -> str:
-        return ", ".join(f"`{name}`" for name in items) if items else "none"
+        listed: list[str] = []
+        for item in items:
+            name = f"`{clip(item, NAME_CHARS)}`"
+            if size(", ".join([*listed, name])) > LISTED_NAMES_CHARS:
+                return ", ".join(listed) + f" and {len(items) - len(listed):,} more"
+            listed.append(name)
+        return ", ".join(listed) or "none"
 
     text = f"♻️ Keep-alive: started {names(event.started)}; stopped again {names(event.stopped)}"
     if event.left_running:
         text += f"; left running because someone is connected: {names(event.left_running)}"
     if event.error:
-        text += f". ⚠️ A step failed: {event.error}"
+        text += f". ⚠️ A step failed: {clip(event.error, REASON_CHARS)}"
     return text + "."
 
 
 def change_text(change: Change) -> str:
     """What `/workstations start|stop|keepalive|extend` did, in one line."""
+    name = clip(change.name, NAME_CHARS)
     if change.action == "start":
         left = describe(change.session_left) if change.session_left is not None else "a while"
-        return f"▶️ Starting `{change.name}`: its session lasts {left}."
+        return f"▶️ Starting `{name}`: its session lasts {left}."
     if change.action == "stop":
         warning = " Someone was still connected to it." if change.someone_connected else ""
-        return f"⏹️ Stopping `{change.name}`.{warning}"
+        return f"⏹️ Stopping `{name}`.{warning}"
     if change.action == "keepalive":
         if change.keepalive:
-            return f"♻️ Keep-alive on for `{change.name}`: at expiry its session is extended, not stopped."
-        return f"Keep-alive off for `{change.name}`: it stops when its session expires."
+            return f"♻️ Keep-alive on for `{name}`: at expiry its session is extended, not stopped."
+        return f"Keep-alive off for `{name}`: it stops when its session expires."
     by = describe(change.extended_by) if change.extended_by is not None else ""
     left = describe(change.session_left) if change.session_left is not None else ""
-    return f"⏳ Extended `{change.name}` by {by}: it now expires in {left}."
+    return f"⏳ Extended `{name}` by {by}: it now expires in {left}."

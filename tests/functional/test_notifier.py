@@ -218,3 +218,49 @@ def test_a_large_archive_is_streamed_s3_to_s3_in_parts(stack: Stack) -> None:
         assert {name: unzipped.read(name) for name in unzipped.namelist()} == {
             key.rsplit("/", 1)[-1]: body for key, body in frames.items()
         }
+
+
+def test_a_reply_that_fails_apologises_once_and_its_retry_builds_nothing_twice(
+    stack: Stack, slack: FakeSlack
+) -> None:
+    notifier, _, _, job_id = _setup(stack, slack)
+    _render(stack, job_id, [1, 2, 3, 4])
+    slack.fail("files.getUploadURLExternal", "service_unavailable", times=2)
+    (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
+    for _ in range(2):  # the first delivery and Lambda's first retry fail
+        with pytest.raises(Exception, match="service_unavailable"):
+            notifier.handle(completed)
+    zipped = stack.s3.head_object(
+        Bucket=stack.settings.outputs_bucket, Key=f"previews/{job_id}/{job_id}_frames.zip"
+    )
+    notifier.handle(completed)  # the second retry gets through
+    (apology,) = [
+        call for call in slack.calls_to("chat.postMessage") if "did not come through" in call.args["text"]
+    ]
+    assert apology.args["thread_ts"] == "1700000000.000100"
+    (complete,) = slack.calls_to("files.completeUploadExternal")
+    assert "Download the frames" in complete.args["initial_comment"]
+    again = stack.s3.head_object(
+        Bucket=stack.settings.outputs_bucket, Key=f"previews/{job_id}/{job_id}_frames.zip"
+    )
+    assert again["ETag"] == zipped["ETag"] and again["LastModified"] == zipped["LastModified"]  # built once
+
+
+def test_past_the_zip_limit_the_reply_links_an_index_of_every_frame_and_a_sync_command(
+    stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.archive
+
+    monkeypatch.setattr(bot.archive, "MAX_ZIP_BYTES", 100)  # as a 2,000-frame EXR job is past 2 GB
+    notifier, _, _, job_id = _setup(stack, slack)
+    _render(stack, job_id, [1, 2, 3, 4])
+    _deliver(notifier, stack)
+    (complete,) = slack.calls_to("files.completeUploadExternal")
+    comment = complete.args["initial_comment"]
+    bucket = stack.settings.outputs_bucket
+    assert "too big to zip" in comment
+    assert f'`aws s3 sync s3://{bucket}/outputs/{job_id}/ ./{job_id}/ --exclude "proxies/*"`' in comment
+    page = stack.s3.get_object(Bucket=bucket, Key=f"previews/{job_id}/{job_id}_frames.html")["Body"].read()
+    assert page.count(b"<li><a href=") == 4 and b"shot_0004.png</a>" in page and b"proxies" not in page
+    listed = stack.s3.list_objects_v2(Bucket=bucket, Prefix="previews/")["Contents"]
+    assert [item["Key"] for item in listed] == [f"previews/{job_id}/{job_id}_frames.html"]  # no zip

@@ -189,7 +189,7 @@ CASES = {
         ),
         [],
     ),
-    "render_modal": lambda: ("", [render_modal.render_modal("layout_v3.blend", '{"file": "F0SCENE"}')]),
+    "render_modal": lambda: ("", [render_modal.render_modal("F0SCENE", "layout_v3.blend", "C0RENDERS")]),
     "budget_help": budgets.budget_help,
     "budget_status_guard_on": lambda: budgets.budget_status(
         BudgetStatus(

@@ -42,7 +42,8 @@ def test_quoted_scene_names_keep_their_spaces() -> None:
     [
         ("", "Say which scene and frames"),
         ("shot.blend", "Say which frames of `shot.blend`"),
-        ("shot.blend 1-10 extra", "Too many words: `extra`"),
+        ("shot.blend 1-10 extra", "`extra` is not a frame range"),
+        ("shot.blend 1-10 20-3O", "`20-3O` is not a frame range"),
         ("shot.blend 1-10 --res 1920", "`--res 1920` is not a resolution"),
         ("shot.blend 1-10 --res 99999x10", "outside 1x1 to 7680x4320"),
         ("shot.blend 1-10 --samples 0", "`--samples 0` must be a whole number from 1"),
@@ -84,7 +85,7 @@ def test_budget_words(text: str, parsed: BudgetCommand) -> None:
         ("guard", "Say `on` or `off`, e.g. `/budget guard on end of month` or `/budget guard off`"),
         ("guard maybe", "Say `on` or `off`"),
         ("guard off now please", "`/budget guard off` takes nothing more: try `/budget guard off`."),
-        ("status all", "`/budget status` takes nothing more."),
+        ("status all", "`/budget status` takes nothing more than `--page N`, e.g. `/budget status --page 2`"),
     ],
 )
 def test_budget_mistakes_get_a_sentence_with_something_that_works(text: str, said: str) -> None:

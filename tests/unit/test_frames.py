@@ -105,3 +105,18 @@ def test_accepted_specs_yield_exactly_the_frames_they_name(parts: list[tuple[lis
         expected.extend(frame for frame in frames if frame not in expected)
     spec = ",".join(text for _, text in parts)
     assert parse_frame_spec(spec) == expected
+
+
+def test_spaces_separate_parts_as_deadline_reads_them() -> None:
+    assert parse_frame_spec("1-10 20-30") == [*range(1, 11), *range(20, 31)]
+    assert parse_frame_spec("5 10") == [5, 10]
+    assert parse_frame_spec("1, 5  10-12") == [1, 5, 10, 11, 12]
+
+
+def test_an_error_quotes_what_the_user_wrote_never_a_joined_version() -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse_frame_spec("1-10 20-3O")
+    assert "`20-3O` is not a frame range" in str(raised.value)
+    with pytest.raises(ValidationError) as raised:
+        parse_frame_spec("1-6000 7000-12000", max_frames=10_000)
+    assert str(raised.value).startswith("`1-6000 7000-12000` is 11,001 frames")

@@ -9,9 +9,11 @@ from slack_sdk import WebClient
 
 from backend.wiring import Services
 from bot.listeners.commands.render import cancel_job, retry_job, submit_job
+from bot.messages.render_completion import outputs_text
 from bot.polite import polite
 
 LINK_EXPIRY_S = 7 * 24 * 3600
+LINKS = 50  # at most, and only as many as fit in one message (`outputs_text`)
 
 
 def ack_button(ack: Ack) -> None:
@@ -54,17 +56,9 @@ def outputs_clicked(respond: Respond, body: dict[str, Any], context: BoltContext
             text=f"`{job_id}` has no frames in S3 yet.", response_type="ephemeral", replace_original=False
         )
         return
+    listed = sorted(objects, key=lambda item: item.key)[:LINKS]
     links = [
-        f"<{services.store.presigned_url(job.output_bucket, item.key, LINK_EXPIRY_S)}|{item.key.rsplit('/', 1)[-1]}>"
-        for item in sorted(objects, key=lambda item: item.key)[:50]
+        (services.store.presigned_url(job.output_bucket, item.key, LINK_EXPIRY_S), item.key)
+        for item in listed
     ]
-    more = (
-        f"\n…and {len(objects) - 50} more under `s3://{job.output_bucket}/{job.output_prefix}`"
-        if len(objects) > 50
-        else ""
-    )
-    respond(
-        text=f"Frames of `{job_id}` (links valid 7 days):\n" + " · ".join(links) + more,
-        response_type="ephemeral",
-        replace_original=False,
-    )
+    respond(text=outputs_text(job, links, len(objects)), response_type="ephemeral", replace_original=False)

@@ -12,7 +12,7 @@ from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import StudiobotError
 from backend.wiring import Services
-from bot.messages import Blocks, error_message
+from bot.messages import Blocks, error_message, section
 from bot.messages.budgets import budget_help, budget_status, guard_turned_text
 from bot.polite import polite
 
@@ -43,10 +43,10 @@ def run(services: Services, parsed: BudgetCommand, user: str) -> tuple[str, Bloc
     """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
     service = services.budgets
     if parsed.action == "status":
-        return budget_status(service.status())
+        return budget_status(service.status(), parsed.page)
     service.turn_guard(parsed.on, user, parsed.reason)
     text = guard_turned_text(parsed.on)
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return text, [section(text)]
 
 
 @polite

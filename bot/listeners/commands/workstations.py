@@ -11,7 +11,7 @@ from backend.config import Settings
 from backend.errors import StudiobotError
 from backend.wiring import Services
 from backend.workstations.grammar import WorkstationsCommand, parse_workstations
-from bot.messages import Blocks, error_message
+from bot.messages import Blocks, error_message, section
 from bot.messages.workstations import WORKSTATIONS_HELP, change_text, workstations_table
 from bot.polite import polite
 
@@ -26,7 +26,7 @@ def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, 
     except StudiobotError as error:
         return error_message(str(error))
     if parsed.action == "help":
-        return WORKSTATIONS_HELP, [{"type": "section", "text": {"type": "mrkdwn", "text": WORKSTATIONS_HELP}}]
+        return WORKSTATIONS_HELP, [section(WORKSTATIONS_HELP)]
     return None
 
 
@@ -38,7 +38,7 @@ def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str
     """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
     service = services.workstations
     if parsed.action == "status":
-        return workstations_table(service.status())
+        return workstations_table(service.status(), parsed.page)
     if parsed.action == "start":
         change = service.start(parsed.name, user)
     elif parsed.action == "stop":
@@ -48,7 +48,7 @@ def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str
     else:
         change = service.extend(parsed.name, parsed.argument, user)
     text = change_text(change)
-    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    return text, [section(text)]
 
 
 @polite

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
@@ -10,6 +9,7 @@ from slack_sdk import WebClient
 
 from backend.config import Settings
 from bot.messages.render_modal import notice_modal, render_modal
+from bot.messages.text import sentence
 
 
 def open_render_modal(ack: Ack, shortcut: dict[str, Any], client: WebClient, context: BoltContext) -> None:
@@ -23,14 +23,12 @@ def open_render_modal(ack: Ack, shortcut: dict[str, Any], client: WebClient, con
         f for f in (shortcut.get("message") or {}).get("files", []) if f.get("name", "").endswith(".blend")
     ]
     if refusal:
-        view = notice_modal("studiobot", refusal)
+        view = notice_modal("studiobot", sentence(refusal))
     elif not scenes:
         view = notice_modal(
             "No scene here",
             "That message has no `.blend` file: use the shortcut on the message that shares one.",
         )
     else:
-        scene = scenes[0]
-        metadata = json.dumps({"file": scene["id"], "name": scene["name"], "channel": channel})
-        view = render_modal(scene["name"], metadata)
+        view = render_modal(scenes[0]["id"], scenes[0]["name"], channel)
     client.views_open(trigger_id=shortcut["trigger_id"], view=view)

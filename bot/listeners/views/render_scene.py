@@ -17,6 +17,7 @@ from backend.errors import StudiobotError, ValidationError
 from backend.render.grammar import RenderRequest, parse_render
 from backend.wiring import Services
 from bot.listeners.commands.render import post_card
+from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, sentence
 
 _OPTION_BLOCKS = {"--res": "res", "--samples": "samples", "--engine": "engine", "--format": "format"}
 
@@ -54,7 +55,7 @@ def ack_render_scene(ack: Ack, view: dict[str, Any], context: BoltContext) -> No
     except ValidationError as error:
         message = str(error)
         block = next((b for option, b in _OPTION_BLOCKS.items() if f"`{option}" in message), "frames")
-        ack(response_action="errors", errors={block: message})
+        ack(response_action="errors", errors={block: cut(message, REASON_CHARS)})  # shown under the field
         return
     ack()
 
@@ -67,13 +68,17 @@ def submit_render_scene(
     services: Services = context["services"]
     user = body["user"]["id"]
     metadata = json.loads(view["private_metadata"])
+    name = clip(metadata["name"], NAME_CHARS)
     try:
         request = _request(view, settings)
     except ValidationError:
         return  # the modal is still open and shows the mistake
     try:
-        key = f"{settings.scenes_prefix}slack/{metadata['file']}/{Path(metadata['name']).name}"
-        _copy_file(client, metadata["file"], settings.scenes_bucket, key, services)
+        info = client.files_info(file=metadata["file"])["file"]  # its whole name: the metadata's may be cut
+        key = (
+            f"{settings.scenes_prefix}slack/{metadata['file']}/{Path(info.get('name') or 'scene.blend').name}"
+        )
+        _copy_file(client, info, settings.scenes_bucket, key, services)
         request = RenderRequest(
             scene=key, frames=request.frames, settings=request.settings, assets_prefix=None, dry_run=False
         )
@@ -83,19 +88,20 @@ def submit_render_scene(
         if submission.job is not None and submission.created:
             post_card(client, services, submission.job.job_id, metadata["channel"])
     except StudiobotError as error:
-        client.chat_postMessage(channel=user, text=f"⚠️ Could not render `{metadata['name']}`: {error}")
+        client.chat_postMessage(
+            channel=user, text=f"⚠️ Could not render `{name}`: {sentence(str(error), MESSAGE_TEXT // 2)}"
+        )
     except Exception:
         from bot.polite import logger
 
         logger.exception("render from the modal failed")
         client.chat_postMessage(
             channel=user,
-            text=f"Something went wrong on our side rendering `{metadata['name']}`; nothing was queued.",
+            text=f"Something went wrong on our side rendering `{name}`; nothing was queued.",
         )
 
 
-def _copy_file(client: WebClient, file_id: str, bucket: str, key: str, services: Services) -> None:
-    info = client.files_info(file=file_id)["file"]
+def _copy_file(client: WebClient, info: dict[str, Any], bucket: str, key: str, services: Services) -> None:
     host = urlsplit(info["url_private_download"]).hostname or ""
     if not (host == "slack.com" or host.endswith(".slack.com") or host == urlsplit(client.base_url).hostname):
         raise ValidationError(

@@ -1,0 +1,68 @@
+"""The frames of an ended job, for the thread reply: one link that stays valid 7 days, whatever the job's size.
+
+Up to `MAX_ZIP_BYTES`, a zip streamed S3 to S3 in multipart parts (constant memory, no local disk); past it, an
+index page with a link to every frame, and the `aws s3 sync` command that fetches them all. Both lie under
+`previews/`, where the bucket's lifecycle rule removes them when the links lapse. A zip already built (a retried
+reply) is used as it is: nothing is read again.
+"""
+
+from __future__ import annotations
+
+import html
+import zipfile
+from dataclasses import dataclass
+
+from backend.aws.s3 import ObjectInfo, S3Store
+from backend.render.records import Job
+from backend.render.tasks import PROXIES
+
+MAX_ZIP_BYTES = 2 << 30
+PREVIEWS_PREFIX = "previews/"
+LINK_EXPIRY_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Where a person gets the frames: a link (the zip, or the index page), and for big jobs a sync command."""
+
+    link: str | None
+    sync_command: str = ""
+
+
+def frames_of(store: S3Store, job: Job) -> list[ObjectInfo]:
+    """The job's frames in the outputs bucket, in order (not their proxies, not an archive)."""
+    listed = store.list_prefix(job.output_bucket, job.output_prefix)
+    proxies = job.output_prefix + PROXIES
+    frames = [item for item in listed if not item.key.startswith(proxies) and not item.key.endswith(".zip")]
+    return sorted(frames, key=lambda item: item.key)
+
+
+def archive(store: S3Store, job: Job, frames: list[ObjectInfo]) -> Archive:
+    """The zip of the frames (built once), or past `MAX_ZIP_BYTES` an index page and a sync command."""
+    if not frames:
+        return Archive(None)
+    bucket, folder = job.output_bucket, f"{PREVIEWS_PREFIX}{job.job_id}/{job.job_id}"
+    if sum(item.size for item in frames) > MAX_ZIP_BYTES:
+        page = "".join(
+            f'<li><a href="{html.escape(store.presigned_url(bucket, item.key, LINK_EXPIRY_S))}">'
+            f"{html.escape(item.key.rsplit('/', 1)[-1])}</a></li>\n"
+            for item in frames
+        )
+        title = f"Frames of {html.escape(job.job_id)} (links valid 7 days)"
+        body = f"<!doctype html><meta charset=utf-8><title>{title}</title><h1>{title}</h1><ol>\n{page}</ol>\n"
+        store.put(bucket, f"{folder}_frames.html", body.encode(), content_type="text/html; charset=utf-8")
+        sync = f'aws s3 sync s3://{bucket}/{job.output_prefix} ./{job.job_id}/ --exclude "{PROXIES}*"'
+        return Archive(store.presigned_url(bucket, f"{folder}_frames.html", LINK_EXPIRY_S), sync)
+    key = f"{folder}_frames.zip"
+    # A retried reply finds the zip its first try built (looked for by listing: S3 answers HEAD of a missing key
+    # with 403 unless ListBucket allows it).
+    if not any(item.key == key for item in store.list_prefix(bucket, key)):
+        with (
+            store.writer(bucket, key, "application/zip") as sink,
+            zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as bundle,  # PNG/EXR are compressed
+        ):
+            for item in frames:
+                with bundle.open(item.key.rsplit("/", 1)[-1], "w", force_zip64=True) as entry:
+                    for chunk in store.stream(bucket, item.key):
+                        entry.write(chunk)
+    return Archive(store.presigned_url(bucket, key, LINK_EXPIRY_S))

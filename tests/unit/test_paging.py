@@ -1,0 +1,88 @@
+"""Long tables page: `--page N` in the grammars, and what each page says about the others."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from backend.budgets.grammar import BudgetCommand, parse_budget
+from backend.commands import split_words
+from backend.errors import ValidationError
+from backend.workstations.grammar import WorkstationsCommand, parse_workstations
+from backend.workstations.service import StatusRow
+from bot.listeners.commands import workstations as slash
+
+
+@pytest.mark.parametrize(
+    ("text", "page"),
+    [
+        ("", 1),
+        ("status", 1),
+        ("status --page 3", 3),
+        ("status --page=12", 12),
+        ("--page 2", 2),
+        ("STATUS --PAGE 4", 4),
+    ],
+)
+def test_status_takes_a_page(text: str, page: int) -> None:
+    assert parse_workstations(split_words(text)) == WorkstationsCommand("status", page=page)
+    assert parse_budget(split_words(text)) == BudgetCommand("status", page=page)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("status --page", "`--page` needs a number, e.g. `/workstations status --page 2`."),
+        ("status --page 0", "`--page 0` must be a whole number from 1 to 10,000"),
+        ("status --page ²", "`--page ²` must be a whole number"),
+        ("status --page 99999999999999999999", "must be a whole number from 1 to 10,000"),
+        ("status all", "`/workstations status` takes nothing more than `--page N`"),
+        ("status --page 2 3", "takes nothing more than `--page N`"),
+    ],
+)
+def test_a_wrong_page_says_what_works(text: str, said: str) -> None:
+    with pytest.raises(ValidationError) as raised:
+        parse_workstations(split_words(text))
+    assert said in str(raised.value)
+
+
+def _fleet(count: int) -> Any:
+    rows = [
+        StatusRow(f"ws-{index:04d}", "U0ARTIST", "running" if index % 3 else "stopped", None, timedelta(hours=2), False, index == 7)
+        for index in range(count)
+    ]  # fmt: skip
+    return SimpleNamespace(workstations=SimpleNamespace(status=lambda: list(reversed(rows))))
+
+
+def _table(blocks: list[dict[str, Any]]) -> str:
+    return "\n".join(block["text"]["text"] for block in blocks if block["type"] == "section")
+
+
+def test_three_hundred_workstations_show_thirty_and_say_how_to_see_the_rest() -> None:
+    text, blocks = slash.run(_fleet(300), WorkstationsCommand("status"), "U0ARTIST")
+    assert text == "300 workstations: 200 running, 1 in use (page 1 of 10)"
+    assert "ws-0000" in _table(blocks) and "ws-0029" in _table(blocks) and "ws-0030" not in _table(blocks)
+    assert blocks[-1]["elements"][0]["text"] == (
+        "Page 1 of 10 (300 workstations) · …and 270 more: `/workstations status --page 2`"
+    )
+    _, second = slash.run(_fleet(300), WorkstationsCommand("status", page=2), "U0ARTIST")
+    assert "ws-0030" in _table(second) and "ws-0059" in _table(second) and "ws-0029" not in _table(second)
+
+
+def test_a_page_past_the_end_shows_the_last() -> None:
+    _, blocks = slash.run(_fleet(45), WorkstationsCommand("status", page=9), "U0ARTIST")
+    assert "ws-0044" in _table(blocks)
+    assert (
+        blocks[-1]["elements"][0]["text"]
+        == "Page 2 of 2 (45 workstations): there is no page 9, this is the last"
+    )
+
+
+def test_a_fleet_that_fits_on_a_page_has_no_page_note() -> None:
+    text, blocks = slash.run(_fleet(30), WorkstationsCommand("status"), "U0ARTIST")
+    assert text == "30 workstations: 20 running, 1 in use" and [block["type"] for block in blocks] == [
+        "section"
+    ]
