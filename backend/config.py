@@ -21,6 +21,9 @@ ENV_WORK_DIR = "STUDIOBOT_WORK_DIR"
 ENV_RENDER_DLQ_URL = "STUDIOBOT_RENDER_DLQ_URL"
 ENV_LOCAL_HOME = "STUDIOBOT_HOME"
 ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
+ENV_RENDER_TIMEOUT = (
+    "STUDIOBOT_RENDER_TIMEOUT_S"  # the render function's time limit (the deploy's renderTimeoutS)
+)
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
 # Slack. Tokens are read by the composition roots only and never logged.
 ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
@@ -137,6 +140,9 @@ class Settings:
     card_update_interval_s: float = 5.0
     ops_channel: str = ""
     costs: Costs = field(default_factory=Costs)
+    render_timeout_s: float = (
+        900.0  # how long one render invocation may run: Lambda's limit, kept locally too
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -162,6 +168,7 @@ class Settings:
             "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
             "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
             "costs": _costs(env),
+            "render_timeout_s": float(env.get(ENV_RENDER_TIMEOUT, "900")),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -178,6 +185,7 @@ class Settings:
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
+            ENV_RENDER_TIMEOUT: str(self.render_timeout_s),
             ENV_WORK_DIR: self.work_dir,
             ENV_ALLOWED_CHANNELS: ",".join(sorted(self.access.allowed_channels)),
             ENV_ALLOWED_USERS: ",".join(sorted(self.access.allowed_users)),

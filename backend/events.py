@@ -126,6 +126,20 @@ class JobEstimated(Event):
 
 
 @dataclass(frozen=True)
+class FrameStopped(Event):
+    """A frame ran out of the render function's time and was stopped by the worker's watchdog (recorded as
+    failed, never retried): the channel hears it at once, with the way out."""
+
+    type: ClassVar[str] = "FrameStopped"
+    job_id: str
+    frame: int
+    ran_s: float
+    limit_s: float
+    requested_by: str = ""
+    channel: str = ""
+
+
+@dataclass(frozen=True)
 class JobApproved(Event):
     """Someone pressed Submit on a job that waited for it: its frames go on."""
 
@@ -179,6 +193,7 @@ _KNOWN: dict[str, type[Event]] = {
         WorkstationAlert,
         JobEstimated,
         JobApproved,
+        FrameStopped,
         BudgetAlert,
         BudgetGuardChanged,
     )

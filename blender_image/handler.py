@@ -33,11 +33,15 @@ def worker() -> RenderWorker:
         renderer=BlenderRenderer(),
         uploader=services.store,
         work_dir=work_dir,
+        limit_s=services.settings.render_timeout_s,
     )
 
 
-def record_handler(record: SQSRecord) -> None:
-    worker().run(RenderTask.from_json(record.body))
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    """One task; its frames are watched against the time this invocation has left."""
+    worker().run(
+        RenderTask.from_json(record.body), lambda: lambda_context.get_remaining_time_in_millis() / 1000
+    )
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

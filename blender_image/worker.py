@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,11 +11,13 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.render.estimates import duration
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.progress import JobReporter
 from backend.render.records import JobStatus
 from backend.render.tasks import RenderSettings, RenderTask
+from blender_image.watchdog import MARGIN_S, Watchdog
 
 logger = Logger(service="studiobot-render")
 
@@ -70,6 +73,9 @@ class RenderWorker:
         uploader: Uploader,
         work_dir: Path,
         clock: Callable[[], float] = time.perf_counter,
+        limit_s: float = 900.0,
+        margin_s: float = MARGIN_S,
+        exit: Callable[[int], None] = os._exit,
     ) -> None:
         self.jobs = jobs
         self.reporter = reporter
@@ -78,8 +84,15 @@ class RenderWorker:
         self.uploader = uploader
         self.work_dir = work_dir
         self.clock = clock
+        self.limit_s = limit_s  # the render function's limit, for the words of a stopped frame
+        self.watchdog = Watchdog(self._overran, exit=exit, margin_s=margin_s)
+        self._current: tuple[RenderTask, float] | None = (
+            None  # the task in hand and when its billing mark was
+        )
 
-    def run(self, task: RenderTask) -> TaskResult:
+    def run(self, task: RenderTask, remaining_s: Callable[[], float] | None = None) -> TaskResult:
+        """Render the task's unrecorded frames; `remaining_s` says how long this invocation may still run (a
+        frame that would outlast it is stopped by the watchdog)."""
         # Billed time: each frame carries the handler's time since the previous frame was recorded (the first
         # frame also the scene download and opening): summed, what Lambda bills for the task, to the millisecond.
         mark = self.clock()
@@ -107,10 +120,14 @@ class RenderWorker:
         errors: dict[int, str] = {}
         for frame in todo:
             started = self.clock()
+            self._current = (task, mark)
             try:
-                written = self.renderer.render(
-                    scene_path, frame, task.settings, out_stem, allow_missing=task.allow_missing
-                )
+                with self.watchdog.frame(frame, remaining_s() if remaining_s else None):
+                    written = self.renderer.render(
+                        scene_path, frame, task.settings, out_stem, allow_missing=task.allow_missing
+                    )
+                if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
+                    return result
             except MissingFiles as error:
                 # Permanent: a retry would find the same files missing. Every frame of the task fails now, with
                 # the list as the reason, and a probe's failure stops the job before anything more is spent.
@@ -148,3 +165,18 @@ class RenderWorker:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
             raise FramesFailed(f"{len(errors)} of {len(task.frames)} frames failed ({said[:1500]})")
         return result
+
+    def _overran(self, frame: int, ran_s: float) -> None:
+        """The watchdog's call, from its thread: the frame failed for good, with what it ran and what was billed."""
+        assert self._current is not None
+        task, mark = self._current
+        reason = (
+            f"frame {frame} ran {duration(ran_s)} of a {duration(self.limit_s)} limit and was stopped: it fits with "
+            f"fewer `--samples` or a smaller `--res`"
+        )
+        self.reporter.frame_stopped(
+            task.job_id, frame, reason, ran_s, self.limit_s, billed_s=self.clock() - mark
+        )
+        logger.warning(
+            "frame stopped by the watchdog", job_id=task.job_id, frame=frame, ran_s=round(ran_s, 1)
+        )

@@ -10,10 +10,12 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
+from backend.config import CLI_CHANNEL
 from backend.events import (
     BudgetAlert,
     BudgetGuardChanged,
     Event,
+    FrameStopped,
     JobApproved,
     JobCompleted,
     JobEstimated,
@@ -61,6 +63,8 @@ class SlackNotifier:
             self._completed(event)
         elif isinstance(event, JobEstimated | JobApproved):
             self._moved_on(event)
+        elif isinstance(event, FrameStopped):
+            self._stopped(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
         elif isinstance(event, WorkstationAlert) and event.kind == "spot-interruption" and event.owner:
@@ -84,6 +88,24 @@ class SlackNotifier:
             logger.info("no channel to tell", event_type=event.type, text=text)
             return
         self.client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
+
+    def _stopped(self, event: FrameStopped) -> None:
+        """A frame stopped at the time limit: said at once under the job's card (once per frame), else in the
+        job's channel."""
+        if not self.services.announcer.first_telling_of(event.job_id, f"stopped_{event.frame}"):
+            return
+        job = self.services.announcer.current(event.job_id)
+        text = message_text(event) or ""
+        try:
+            if job.card_ts:
+                self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+            elif job.channel and job.channel != CLI_CHANNEL:
+                self.client.chat_postMessage(channel=job.channel, text=text)
+        except Exception:
+            self.services.announcer.jobs.release_notice(
+                event.job_id, f"stopped_{event.frame}"
+            )  # the retry says it
+            raise
 
     def _expiring(self, event: SessionExpiring) -> None:
         """DM the owner and tell the ops channel, with Extend 2 h / Stop now (the sweep claimed it once)."""

@@ -69,11 +69,13 @@ class QueuePoller:
         visibility_timeout_s: int = 120,
         retry_delay_s: int = 2,
         wait_s: int = 1,
+        timeout_s: float = 900.0,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
         self.handler = handler
         self.function_name = function_name
+        self.timeout_s = timeout_s
         self.batch_size = batch_size
         self.visibility_timeout_s = visibility_timeout_s
         self.retry_delay_s = retry_delay_s
@@ -101,7 +103,10 @@ class QueuePoller:
         heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, handled), daemon=True)
         heartbeat.start()
         try:
-            result = self.handler(event, LocalContext(self.function_name)) or {}
+            context = LocalContext(
+                self.function_name, timeout_s=self.timeout_s
+            )  # the function's limit, as Lambda's
+            result = self.handler(event, context) or {}
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
         except Exception:
             failed = {message["MessageId"] for message in messages}  # a crashed invocation fails the batch

@@ -199,6 +199,7 @@ class Supervisor:
     def _spawn(self, name: str, kind: str) -> None:
         # Blender's own output (a line per Cycles tile) is kept in `<home>/<worker>.log`, as CloudWatch keeps it
         # on AWS, not in the stack log; a failed frame's reason carries its last lines there too.
+        home().mkdir(parents=True, exist_ok=True)  # a stack that keeps no state may not have made it yet
         output = (home() / f"{name}.log").open("ab") if kind == "render" else None
         process = subprocess.Popen(
             [sys.executable, "-m", "local.worker", kind],

@@ -15,6 +15,7 @@ from backend.config import (
     ENV_LOCAL_VISIBILITY_TIMEOUT,
     ENV_RENDER_DLQ_URL,
     ENV_RENDER_QUEUE_URL,
+    ENV_RENDER_TIMEOUT,
 )
 from local.poller import QueuePoller
 from local.stack import STACK_GONE
@@ -53,6 +54,7 @@ def main(kind: str) -> None:
         batch_size=1 if kind == "render" else 10,
         visibility_timeout_s=int(os.environ.get(ENV_LOCAL_VISIBILITY_TIMEOUT, "120")),
         retry_delay_s=int(os.environ.get(ENV_LOCAL_RETRY_DELAY, "2")),
+        timeout_s=float(os.environ.get(ENV_RENDER_TIMEOUT, "900")) if kind == "render" else 60.0,
     )
     # SIGTERM finishes the task in hand, then exits: nothing is lost on `studiobot down`.
     signal.signal(signal.SIGTERM, lambda *_: poller.stop())

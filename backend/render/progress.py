@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.events import JobProgress
+from backend.events import FrameStopped, JobProgress
 from backend.render.outbox import Outbox
 from backend.render.ports import EventPublisher, JobStore, ProbeWatcher
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
@@ -37,6 +37,26 @@ class JobReporter:
     def frame_failed(self, job_id: str, frame: int, error: str, billed_s: float = 0.0) -> bool:
         """Count a frame that will not be rendered; True if this call counted it."""
         return self._record(job_id, FrameRecord(frame, FrameOutcome.FAILED, error=error, billed_s=billed_s))
+
+    def frame_stopped(
+        self, job_id: str, frame: int, reason: str, ran_s: float, limit_s: float, billed_s: float = 0.0
+    ) -> bool:
+        """A frame the watchdog stopped at the time limit: failed for good (no retry renders it), and the channel
+        told at once. True if this call counted it."""
+        counted = self.frame_failed(job_id, frame, reason, billed_s)
+        if counted:
+            job = self.jobs.get(job_id)
+            self.events.publish(
+                FrameStopped(
+                    job_id=job_id,
+                    frame=frame,
+                    ran_s=ran_s,
+                    limit_s=limit_s,
+                    requested_by=job.requested_by,
+                    channel=job.channel,
+                )
+            )
+        return counted
 
     def resume(self, job_id: str) -> None:
         """Redo what follows a frame's record, for a redelivered task whose frames are all recorded already."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.config import Costs
-from backend.events import JobApproved, JobCompleted, JobEstimated, JobProgress
+from backend.events import FrameStopped, JobApproved, JobCompleted, JobEstimated, JobProgress
 from backend.render.estimates import lambda_cost
 from backend.render.records import Job, JobStatus
 from bot.messages import Blocks, context, duration, money, plain_text, section, who
@@ -50,7 +50,7 @@ HELP = (
     "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
 )
 
-EVENTS = (JobProgress, JobCompleted, JobEstimated, JobApproved)
+EVENTS = (JobProgress, JobCompleted, JobEstimated, JobApproved, FrameStopped)
 LIST_JOBS = 15  # `/render list`: the store keeps a channel's 20 most recent at hand
 LIST_KEY_CHARS = 120
 
@@ -242,8 +242,14 @@ def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
     return cut("\n".join([heading, *lines]), MESSAGE_TEXT), blocks
 
 
-def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved) -> str:
+def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved | FrameStopped) -> str:
     """A job event as one line for the channel or the terminal."""
+    if isinstance(event, FrameStopped):
+        return (
+            f"⏱️ Render `{event.job_id}`: frame {event.frame} ran {duration(event.ran_s)} of the "
+            f"{duration(event.limit_s)} a render may take and was stopped; it will not be tried again (nothing "
+            f"more is spent on it). Frames this heavy fit with fewer `--samples` or a smaller `--res`."
+        )
     if isinstance(event, JobProgress):
         failed = f", {event.failed} failed" if event.failed else ""
         scene = clip(event.scene_key, KEY_CHARS, keep_end=True)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -66,7 +67,8 @@ class RuntimeApi:
                     json.dumps(api.event).encode(),
                     {
                         "Lambda-Runtime-Aws-Request-Id": api.request_id,
-                        "Lambda-Runtime-Deadline-Ms": "9999999999999",
+                        # As Lambda sends it: when the invocation's 15 minutes end (the watchdog reads it).
+                        "Lambda-Runtime-Deadline-Ms": str(int(time.time() * 1000) + 900_000),
                         "Lambda-Runtime-Invoked-Function-Arn": "arn:aws:lambda:us-east-1:123456789012:function:render",
                     },
                 )

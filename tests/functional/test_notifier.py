@@ -264,3 +264,15 @@ def test_past_the_zip_limit_the_reply_links_an_index_of_every_frame_and_a_sync_c
     assert page.count(b"<li><a href=") == 4 and b"shot_0004.png</a>" in page and b"proxies" not in page
     listed = stack.s3.list_objects_v2(Bucket=bucket, Prefix="previews/")["Contents"]
     assert [item["Key"] for item in listed] == [f"previews/{job_id}/{job_id}_frames.html"]  # no zip
+
+
+def test_a_stopped_frame_is_told_under_the_card_at_once_and_once(stack: Stack, slack: FakeSlack) -> None:
+    from backend.events import FrameStopped
+
+    notifier, _, _, job_id = _setup(stack, slack)
+    stopped = FrameStopped(job_id=job_id, frame=12, ran_s=870.0, limit_s=900.0, channel=CHANNEL)
+    notifier.handle(stopped)
+    notifier.handle(stopped)  # SNS delivers it again
+    (said,) = [call for call in slack.calls_to("chat.postMessage") if call.args.get("thread_ts")]
+    assert said.args["thread_ts"] == "1700000000.000100"
+    assert said.args["text"].startswith(f"⏱️ Render `{job_id}`: frame 12 ran 14 min 30 s of the 15 min")

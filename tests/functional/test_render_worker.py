@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,12 +11,13 @@ import pytest
 
 from backend.commands import split_words
 from backend.errors import NotFoundError
-from backend.events import JobCompleted, JobProgress
+from backend.events import FrameStopped, JobCompleted, JobProgress
 from backend.render.grammar import parse_render
 from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
+from blender_image.watchdog import EXIT_STOPPED
 from blender_image.worker import FramesFailed, RenderWorker
 from local.poller import LocalContext, lambda_record
 
@@ -258,3 +260,73 @@ def test_frames_no_delivery_got_to_are_tried_again_one_by_one_not_failed_with_a_
     assert fail_task(stack.reporter, task, stack.queue) == [7] and stack.queued_bodies() == []
     (record,) = stack.jobs.frames(lone.job_id)
     assert record.error == "failed on every delivery; last error: the worker stopped before finishing it"
+
+
+class SlowRenderer(PillowRenderer):
+    """A frame that takes `seconds` (a heavy production frame, scaled down)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def render(
+        self, scene_path: Path, frame: int, settings: Any, out_stem: Path, allow_missing: bool = False
+    ) -> Path:
+        time.sleep(self.seconds)
+        return super().render(scene_path, frame, settings, out_stem, allow_missing)
+
+
+def test_a_frame_past_the_time_limit_is_stopped_recorded_told_at_once_and_never_retried(
+    stack: Stack, tmp_path: Path
+) -> None:
+    job = _submit(stack, "shot.blend 7")
+    (task,) = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    exits: list[int] = []
+    worker = RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "scenes"),
+        renderer=SlowRenderer(seconds=3.0),
+        uploader=stack.store,
+        work_dir=tmp_path,
+        limit_s=4.0,  # a 15-minute Lambda, scaled down
+        margin_s=3.0,  # the watchdog fires 1 s into the frame
+        exit=exits.append,  # the process would exit here (bpy cannot stop a render)
+    )
+    worker.run(task, remaining_s=lambda: 4.0)
+    assert exits == [EXIT_STOPPED] and worker.renderer.rendered == [7]  # type: ignore[attr-defined]
+    (record,) = stack.jobs.frames(job.job_id)
+    assert record.outcome is FrameOutcome.FAILED and record.billed_s > 0.5
+    assert record.error.startswith("frame 7 ran 1 s of a 4 s limit and was stopped")
+    events = stack.events()
+    (stopped,) = [event for event in events if isinstance(event, FrameStopped)]
+    assert stopped.frame == 7 and 0.5 < stopped.ran_s < 4.0  # told within the limit, not after it
+    (completed,) = _completions(stack)
+    assert (completed.status, completed.failed_frames) == ("done_with_failures", [7])
+    assert stack.jobs.get(job.job_id).billed_s > 0.5  # the seconds it ran count in the measured cost
+    # SQS delivers the task again (the process exited): acknowledged without rendering
+    again = _worker(stack, tmp_path, PillowRenderer())
+    assert again.run(task).rendered == [] and again.renderer.rendered == []  # type: ignore[attr-defined]
+
+
+def test_a_probe_past_the_time_limit_stops_its_job_before_anything_more_is_spent(
+    stack: Stack, tmp_path: Path
+) -> None:
+    job = _submit(stack, "shot.blend 1-60")
+    first = RenderTask.from_json(stack.queued_bodies()[0])
+    assert first.probe
+    worker = RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "scenes"),
+        renderer=SlowRenderer(seconds=2.0),
+        uploader=stack.store,
+        work_dir=tmp_path,
+        limit_s=3.0,
+        margin_s=2.5,
+        exit=lambda code: None,
+    )
+    worker.run(first, remaining_s=lambda: 3.0)
+    stopped = stack.jobs.get(job.job_id)
+    assert stopped.status is JobStatus.FAILED and "was stopped" in stopped.failure
+    assert stack.queued_bodies() == []  # the rest was never queued
