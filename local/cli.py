@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -148,7 +148,19 @@ def workstations(ctx: typer.Context) -> None:
         text, shown = slash.run(Services(settings), parse_workstations(ctx.args), CLI_USER)
     except StudiobotError as error:
         raise fail(str(error)) from None
-    say(shown[0]["text"]["text"].strip("`\n") if shown else text)
+    say(blocks_text(shown) if shown else text)
+
+
+def blocks_text(shown: list[dict[str, Any]]) -> str:
+    """What a person reads in Slack's blocks, for a terminal: every section (tables without their code fences)
+    and every context line (the page note: "…and 270 more: `--page 2`")."""
+    lines = []
+    for block in shown:
+        if block.get("type") == "section" and "text" in block:
+            lines.append(block["text"]["text"].replace("```", "").strip("\n"))
+        elif block.get("type") == "context":
+            lines.extend(element.get("text", "") for element in block.get("elements", []))
+    return "\n".join(lines)
 
 
 @app.command(

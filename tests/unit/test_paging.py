@@ -86,3 +86,12 @@ def test_a_fleet_that_fits_on_a_page_has_no_page_note() -> None:
     assert text == "30 workstations: 20 running, 1 in use" and [block["type"] for block in blocks] == [
         "section"
     ]
+
+
+def test_the_terminal_shows_the_whole_page_and_its_note() -> None:
+    from local.cli import blocks_text
+
+    _, blocks = slash.run(_fleet(300), WorkstationsCommand("status"), "U0ARTIST")
+    shown = blocks_text(blocks)
+    assert "ws-0000" in shown and "ws-0029" in shown and "```" not in shown
+    assert shown.endswith("…and 270 more: `/workstations status --page 2`")
