@@ -14,6 +14,7 @@ from pathlib import Path
 
 import bpy
 
+from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import RenderSettings
 from blender_image.scene_cache import REMAPS_FILE
@@ -122,7 +123,6 @@ _CHECKED = {
     "Volume": "volume",
     "Scene": "sequencer strip in scene",
 }
-_TILE_TOKENS = {"<UDIM>": "1[0-9][0-9][0-9]", "<UVTILE>": "u*_v*"}
 
 
 def _remap(remaps_file: Path) -> None:
@@ -170,10 +170,8 @@ def missing_files() -> list[str]:
 
 def _on_disk(path: str) -> bool:
     """Whether the file is there; a tiled image is there when any of its tiles is."""
-    for token, tiles in _TILE_TOKENS.items():
-        if token in path:
-            return bool(glob.glob(glob.escape(path).replace(glob.escape(token), tiles)))
-    return os.path.exists(path)
+    pattern = tiles_pattern(path)
+    return bool(glob.glob(pattern)) if pattern is not None else os.path.exists(path)
 
 
 def _more(missing: list[str]) -> str:

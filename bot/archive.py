@@ -29,12 +29,13 @@ class Archive:
     sync_command: str = ""
 
 
-def frames_of(store: S3Store, job: Job) -> list[ObjectInfo]:
-    """The job's frames in the outputs bucket, in order (not their proxies, not an archive)."""
-    listed = store.list_prefix(job.output_bucket, job.output_prefix)
-    proxies = job.output_prefix + PROXIES
-    frames = [item for item in listed if not item.key.startswith(proxies) and not item.key.endswith(".zip")]
-    return sorted(frames, key=lambda item: item.key)
+def outputs_of(store: S3Store, job: Job) -> tuple[list[ObjectInfo], list[ObjectInfo]]:
+    """The job's frames and their proxies in the outputs bucket, each in order, from one listing."""
+    listed = sorted(store.list_prefix(job.output_bucket, job.output_prefix), key=lambda item: item.key)
+    prefix = job.output_prefix + PROXIES
+    proxies = [item for item in listed if item.key.startswith(prefix)]
+    frames = [item for item in listed if not item.key.startswith(prefix) and not item.key.endswith(".zip")]
+    return frames, proxies
 
 
 def archive(store: S3Store, job: Job, frames: list[ObjectInfo]) -> Archive:

@@ -10,6 +10,7 @@ from pathlib import Path
 from aws_lambda_powertools import Logger
 from slack_sdk import WebClient
 
+from backend.aws.s3 import ObjectInfo
 from backend.config import CLI_CHANNEL
 from backend.events import (
     BudgetAlert,
@@ -29,9 +30,8 @@ from backend.events import (
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
-from backend.render.tasks import PROXIES
 from backend.wiring import Services
-from bot.archive import archive, frames_of
+from bot.archive import archive, outputs_of
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
@@ -198,12 +198,12 @@ class SlackNotifier:
 
     def _post_reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
         store = self.services.store
-        frames = frames_of(store, job)
+        frames, proxies_listed = outputs_of(store, job)
         archived = archive(store, job, frames)
         costs = self.services.settings.costs
         text = completion_reply(job, failed, archived.link, reasons, costs, archived.sync_command)
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
-            proxies = self._proxies(job, Path(folder))
+            proxies = self._proxies(job, proxies_listed, Path(folder))
             if not proxies:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
                 return
@@ -219,12 +219,11 @@ class SlackNotifier:
                 ],
             )
 
-    def _proxies(self, job: Job, folder: Path) -> list[Path]:
-        """At most 48 frames' small proxies, spread over the job: never the full frames."""
+    def _proxies(self, job: Job, listed: list[ObjectInfo], folder: Path) -> list[Path]:
+        """At most 48 of the listed proxies, spread over the job, downloaded: never the full frames."""
         store = self.services.store
-        listed = store.list_prefix(job.output_bucket, job.output_prefix + PROXIES)
         paths = []
-        for item in evenly(sorted(listed, key=lambda item: item.key), 48):
+        for item in evenly(listed, 48):
             path = folder / "proxies" / item.key.rsplit("/", 1)[-1]
             store.download(job.output_bucket, item.key, path)
             paths.append(path)

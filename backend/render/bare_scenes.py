@@ -6,7 +6,6 @@ which is checked at every submission: a file uploaded since is found."""
 from __future__ import annotations
 
 import fnmatch
-import glob
 import logging
 import posixpath
 import tempfile
@@ -14,12 +13,10 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.render.manifest import FileUse, Manifest, manifest_key_for
+from backend.render.manifest import FileUse, Manifest, manifest_key_for, tiles_pattern
 
 # The bot's Lambda has 512 MB of /tmp: larger scenes are left to the worker's check.
 TRACE_AT_MOST_BYTES = 256 << 20
-# Blender's tile tokens in an image path: one file per tile (`wood.1001.png`, `wood.u1_v1.png`).
-_TILE_TOKENS = {"<UDIM>": "1[0-9][0-9][0-9]", "<UVTILE>": "u[0-9]*_v[0-9]*"}
 logger = logging.getLogger(__name__)
 
 
@@ -72,8 +69,5 @@ def _found(relative: str, present: set[str]) -> bool:
     """Whether the file is there; a tiled image is there when any of its tiles is."""
     if relative in present:
         return True
-    for token, tiles in _TILE_TOKENS.items():
-        if token in relative:
-            pattern = glob.escape(relative).replace(token, tiles)
-            return any(fnmatch.fnmatchcase(path, pattern) for path in present)
-    return False
+    pattern = tiles_pattern(relative)
+    return pattern is not None and any(fnmatch.fnmatchcase(path, pattern) for path in present)

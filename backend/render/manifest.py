@@ -7,6 +7,7 @@ The manifest lies beside the scene (`scenes/shot010/shot.blend.manifest.json`); 
 
 from __future__ import annotations
 
+import glob
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,6 +107,19 @@ def newer_than_farm(version: str) -> bool:
         )
     except ValueError:
         return False
+
+
+# Blender's tile tokens in an image path: one file per tile (`wood.1001.png`, `wood.u1_v1.png`).
+_TILE_TOKENS = {"<UDIM>": "1[0-9][0-9][0-9]", "<UVTILE>": "u[0-9]*_v[0-9]*"}
+
+
+def tiles_pattern(path: str) -> str | None:
+    """The glob pattern of a tiled image's files (`wood.<UDIM>.png` → `wood.1[0-9][0-9][0-9].png`), or None for
+    a path with no tile token. A tiled image is there when any of its tiles is."""
+    for token, tiles in _TILE_TOKENS.items():
+        if token in path:
+            return glob.escape(path).replace(token, tiles)
+    return None
 
 
 def manifest_key_for(scene_key: str) -> str:
