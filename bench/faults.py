@@ -30,6 +30,7 @@ from backend.render.grammar import parse_render
 from backend.render.handlers.expiry import sweep
 from backend.render.records import FrameOutcome
 from backend.render.tasks import RenderSettings, RenderTask
+from backend.render.tiles import Cut
 from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
@@ -76,6 +77,7 @@ class Frames:
         settings: RenderSettings,
         out_stem: Path,
         allow_missing: bool = False,
+        tile: int | None = None,
     ) -> Path:
         path = out_stem.parent / f"{out_stem.name}_{frame:04d}_{threading.get_ident()}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,6 +88,15 @@ class Frames:
         if dies:
             raise Killed
         return path
+
+    def measure(
+        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+    ) -> tuple[float, float]:
+        return 0.0, scale * scale  # the probes' small look: instant here
+
+    @property
+    def cut(self) -> Cut | None:
+        return None  # no tiles in this benchmark
 
 
 def run() -> dict[str, Any]:

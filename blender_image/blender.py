@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ import bpy
 from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import RenderSettings
+from backend.render.tiles import DENOISE_OVERSCAN_PX, OVERSCAN_PX, Cut
 from blender_image.scene_cache import REMAPS_FILE
 from blender_image.worker import MissingFiles
 
@@ -30,6 +32,7 @@ class BlenderRenderer:
         self._open_path: Path | None = None
         self._missing: list[str] = []  # what the open scene lacks
         self.opens = 0  # how many times a scene was opened, for tests and benchmarks
+        self.cut: Cut | None = None  # how the last tile's frame was cut (its size, grid and overscan)
 
     def render(
         self,
@@ -38,13 +41,15 @@ class BlenderRenderer:
         settings: RenderSettings,
         out_stem: Path,
         allow_missing: bool = False,
+        tile: int | None = None,
     ) -> Path:
-        """Render one frame; return the written file (`<out_stem>_0001.png`). Raises RuntimeError on failure,
-        with the last lines Blender printed (they also go on to this process's output: the log)."""
+        """Render one frame, or one tile of it (`settings.tiles` is the grid); return the written file
+        (`<out_stem>_0001.png`, a tile `<out_stem>_0001_t03.png`). Raises RuntimeError on failure, with the last
+        lines Blender printed (they also go on to this process's output: the log)."""
         said: deque[str] = deque(maxlen=BLENDER_LINES)
         try:
             with _blender_output(said):
-                return self._render(scene_path, frame, settings, out_stem, allow_missing)
+                return self._render(scene_path, frame, settings, out_stem, allow_missing, tile)
         except MissingFiles:
             raise
         except Exception as error:
@@ -53,9 +58,28 @@ class BlenderRenderer:
                 raise
             raise RuntimeError(f"{error}. Blender said: " + " ⏎ ".join(lines)) from error
 
-    def _render(
-        self, scene_path: Path, frame: int, settings: RenderSettings, out_stem: Path, allow_missing: bool
-    ) -> Path:
+    def measure(
+        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+    ) -> tuple[float, float]:
+        """Seconds Blender takes to render the frame at about `scale` of its width and height, nothing written,
+        and the share of the frame's pixels that was: a probe's cheap look at a frame that may be too long."""
+        said: deque[str] = deque(maxlen=BLENDER_LINES)
+        with _blender_output(said):
+            scene = self._open(scene_path, allow_missing=False)
+            _apply(scene, settings)
+            scene.frame_set(frame)
+            kept = scene.render.resolution_percentage
+            scene.render.resolution_percentage = max(1, round(kept * scale))
+            share = (scene.render.resolution_percentage / kept) ** 2
+            try:
+                started = time.perf_counter()
+                bpy.ops.render.render(write_still=False, scene=scene.name)
+                return time.perf_counter() - started, share
+            finally:
+                scene.render.resolution_percentage = kept
+
+    def _open(self, scene_path: Path, allow_missing: bool) -> bpy.types.Scene:
+        """The scene, opened once per file (its paths remapped, what it lacks noted); MissingFiles unless allowed."""
         if self._open_path != scene_path:
             self._open_path = None
             bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False)
@@ -69,14 +93,30 @@ class BlenderRenderer:
         scene = bpy.context.scene
         if scene.camera is None:
             raise RuntimeError(f"the scene `{scene.name}` has no active camera")
+        return scene
+
+    def _render(
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        out_stem: Path,
+        allow_missing: bool,
+        tile: int | None,
+    ) -> Path:
+        scene = self._open(scene_path, allow_missing)
         _apply(scene, settings)
         scene.frame_set(frame)
-        scene.render.filepath = f"{out_stem}_"
-        # `####` is written literally by write_still in Blender 5.0: ask Blender for the frame's path instead.
-        target = Path(scene.render.frame_path(frame=frame))
-        scene.render.filepath = str(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        result = bpy.ops.render.render(write_still=True, scene=scene.name)
+        with _region(scene, settings, tile) as cut:
+            scene.render.filepath = f"{out_stem}_"
+            # `####` is written literally by write_still in Blender 5.0: ask Blender for the frame's path instead.
+            target = Path(scene.render.frame_path(frame=frame))
+            if cut is not None:
+                target = target.with_name(f"{target.stem}_t{tile:02d}{target.suffix}")
+                self.cut = cut
+            scene.render.filepath = str(target)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            result = bpy.ops.render.render(write_still=True, scene=scene.name)
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
         try:
@@ -85,6 +125,52 @@ class BlenderRenderer:
         except Exception as error:  # the frame is written: previews fall back to what Pillow can read
             print(f"studiobot: no proxy for frame {frame}: {error!r}", file=sys.stderr)
         return target
+
+
+@contextmanager
+def _region(scene: bpy.types.Scene, settings: RenderSettings, tile: int | None) -> Iterator[Cut | None]:
+    """Render only one tile's window (Cycles' border, cropped), and put the scene's own border back after; a
+    JPEG job's tiles are PNG (lossless until the stitched frame is encoded once)."""
+    if tile is None or settings.tiles is None:
+        yield None
+        return
+    render = scene.render
+    kept = (
+        render.use_border,
+        render.use_crop_to_border,
+        (render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y),
+        render.image_settings.file_format,
+    )
+    scale = render.resolution_percentage / 100
+    width, height = round(render.resolution_x * scale), round(render.resolution_y * scale)
+    suffix = ".jpg" if render.image_settings.file_format == "JPEG" else ""  # else the tile's own
+    cut = Cut(width, height, settings.tiles, _overscan(scene), suffix)
+    # 8-bit tiles keep the frame's size (the rest empty, a few bytes compressed): Blender dithers by a pixel's
+    # place in the file, so only then is the stitched frame the whole one to the bit. Float tiles are cropped.
+    render.use_border = True
+    render.use_crop_to_border = render.image_settings.color_depth not in ("", "8") or (
+        render.image_settings.file_format not in ("PNG", "JPEG")
+    )
+    borders = cut.tiles()[tile].border(width, height)
+    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = borders
+    if render.image_settings.file_format == "JPEG":
+        render.image_settings.file_format = "PNG"
+    try:
+        yield cut
+    finally:
+        render.use_border, render.use_crop_to_border = kept[0], kept[1]
+        render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = kept[2]
+        render.image_settings.file_format = kept[3]
+
+
+def _overscan(scene: bpy.types.Scene) -> int:
+    """Past each inner edge: wide enough for the denoiser's footprint when Cycles denoises the scene."""
+    if scene.render.engine != "CYCLES":
+        return OVERSCAN_PX
+    denoised = scene.cycles.use_denoising and any(
+        layer.use and layer.cycles.use_denoising for layer in scene.view_layers
+    )
+    return DENOISE_OVERSCAN_PX if denoised else OVERSCAN_PX
 
 
 @contextmanager

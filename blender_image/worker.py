@@ -16,7 +16,11 @@ from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.progress import JobReporter
 from backend.render.records import JobStatus
-from backend.render.tasks import RenderSettings, RenderTask
+from backend.render.tasks import RenderSettings, RenderTask, scene_stem
+from backend.render.tiles import Cut, describe
+from blender_image.planning import ProbePlanner
+from blender_image.stitch import StitchError
+from blender_image.tiling import Tiler, TileStore
 from blender_image.watchdog import MARGIN_S, Watchdog
 
 logger = Logger(service="studiobot-render")
@@ -39,15 +43,18 @@ class Renderer(Protocol):
         settings: RenderSettings,
         out_stem: Path,
         allow_missing: bool = False,
+        tile: int | None = None,
     ) -> Path: ...
+    def measure(
+        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+    ) -> tuple[float, float]: ...
+
+    @property
+    def cut(self) -> Cut | None: ...
 
 
 class Scenes(Protocol):
     def scene_path(self, task: RenderTask) -> Path: ...
-
-
-class Uploader(Protocol):
-    def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None: ...
 
 
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".exr": "image/x-exr"}
@@ -70,7 +77,7 @@ class RenderWorker:
         reporter: JobReporter,
         scenes: Scenes,
         renderer: Renderer,
-        uploader: Uploader,
+        uploader: TileStore,
         work_dir: Path,
         clock: Callable[[], float] = time.perf_counter,
         limit_s: float = 900.0,
@@ -86,6 +93,8 @@ class RenderWorker:
         self.clock = clock
         self.limit_s = limit_s  # the render function's limit, for the words of a stopped frame
         self.watchdog = Watchdog(self._overran, exit=exit, margin_s=margin_s)
+        self.tiler = Tiler(jobs, reporter, uploader, work_dir)
+        self.planner = ProbePlanner(renderer, reporter, usable_s=limit_s - margin_s)
         self._current: tuple[RenderTask, float] | None = (
             None  # the task in hand and when its billing mark was
         )
@@ -102,6 +111,9 @@ class RenderWorker:
             if task.probe:  # the delivery that stopped the job may have died before announcing it
                 self.reporter.resume(task.job_id)
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
+        if task.tile is None and job.settings.tiles:  # re-planned as tiles after this task was queued
+            logger.info("whole-frame task of a tiled job acknowledged", job_id=task.job_id)
+            return TaskResult(rendered=[], skipped=list(task.frames))
         if job.status is JobStatus.QUEUED:
             self.jobs.start(task.job_id)
         # A frame is recorded only with its final outcome: any record means an earlier delivery finished it.
@@ -115,24 +127,29 @@ class RenderWorker:
             # follows a record (finishing the job, estimating after the probes, queueing the rest).
             self.reporter.resume(task.job_id)
             return result
+        out_stem = self.work_dir / "frames" / task.job_id / scene_stem(task.scene_key)
+        if task.tile is not None and self._tile_recorded(task):  # the frame's stitch may still be owed
+            self._stitch(task, todo[0], out_stem, mark, result)
+            return result
         scene_path = self.scenes.scene_path(task)
-        out_stem = self.work_dir / "frames" / task.job_id / scene_path.stem
         errors: dict[int, str] = {}
+        tiled = task.tile is not None
         for frame in todo:
-            started = self.clock()
             self._current = (task, mark)
             try:
                 with self.watchdog.frame(frame, remaining_s() if remaining_s else None):
-                    written = self.renderer.render(
-                        scene_path, frame, task.settings, out_stem, allow_missing=task.allow_missing
-                    )
+                    if task.probe and not tiled and self.planner.replanned(task, frame, scene_path):
+                        return result  # its frames come back as tiles
+                    started = self.clock()
+                    written = self._render(task, frame, scene_path, out_stem)
                 if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
                     return result
             except MissingFiles as error:
                 # Permanent: a retry would find the same files missing. Every frame of the task fails now, with
                 # the list as the reason, and a probe's failure stops the job before anything more is spent.
                 for left in todo[todo.index(frame) :]:
-                    self.reporter.frame_failed(task.job_id, left, str(error), billed_s=self.clock() - mark)
+                    billed = self.clock() - mark
+                    self.reporter.frame_failed(task.job_id, left, str(error), billed_s=billed, tiled=tiled)
                     mark = self.clock()
                     result.failed.append(left)
                 return result
@@ -145,37 +162,103 @@ class RenderWorker:
                     errors[frame] = message
                     continue
                 # A probe says whether the scene renders at all: no retries, the job stops here.
-                self.reporter.frame_failed(task.job_id, frame, message, billed_s=self.clock() - mark)
+                billed = self.clock() - mark
+                if task.tile is not None and task.settings.tiles:
+                    where = describe(task.tile, task.settings.tiles)
+                    self.reporter.tile_failed(task.job_id, frame, task.tile, f"{where}: {message}", billed)
+                else:
+                    self.reporter.frame_failed(task.job_id, frame, message, billed_s=billed)
                 result.failed.append(frame)
                 return result
             seconds = self.clock() - started
-            key = task.output_key(frame, written.suffix)
-            small = proxy(written)
-            if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
-                self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
-                small.unlink(missing_ok=True)
-            self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
-            written.unlink(missing_ok=True)
-            now = self.clock()
-            self.reporter.frame_done(task.job_id, frame, seconds, key, billed_s=now - mark)
-            mark = now
-            result.rendered.append(frame)
-            logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3))
+            if task.tile is not None:
+                cut = self.renderer.cut
+                assert cut is not None
+                self.tiler.keep(task, frame, written, cut, seconds, billed_s=self.clock() - mark)
+                self._stitch(task, frame, out_stem, self.clock(), result)
+                continue
+            self._deliver(task, frame, written, seconds, mark, result)
+            mark = self.clock()
         if errors:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
             raise FramesFailed(f"{len(errors)} of {len(task.frames)} frames failed ({said[:1500]})")
         return result
 
+    def _render(self, task: RenderTask, frame: int, scene_path: Path, out_stem: Path) -> Path:
+        if task.tile is None:
+            return self.renderer.render(
+                scene_path, frame, task.settings, out_stem, allow_missing=task.allow_missing
+            )
+        return self.renderer.render(
+            scene_path, frame, task.settings, out_stem, allow_missing=task.allow_missing, tile=task.tile
+        )
+
+    def _tile_recorded(self, task: RenderTask) -> bool:
+        return any(record.tile == task.tile for record in self.jobs.tiles(task.job_id, task.frames[0]))
+
+    def _stitch(self, task: RenderTask, frame: int, out_stem: Path, mark: float, result: TaskResult) -> None:
+        """After a tile is in: the worker that wins the claim stitches the frame, which then flows on as a
+        rendered frame does (its billed time is its tiles' and the stitch's; the job has the tiles' already)."""
+        try:
+            stitched = self.tiler.stitch_if_last(task, frame, out_stem)
+        except StitchError as error:
+            self.reporter.frame_failed(
+                task.job_id, frame, f"its tiles could not be stitched: {error}", tiled=True
+            )
+            result.failed.append(frame)
+            return
+        if stitched is None:
+            return
+        self._deliver(task, frame, stitched.path, stitched.seconds, mark, result, stitched.tiles_billed_s)
+        self.tiler.clean(task, stitched)
+
+    def _deliver(
+        self,
+        task: RenderTask,
+        frame: int,
+        written: Path,
+        seconds: float,
+        mark: float,
+        result: TaskResult,
+        tiles_billed_s: float | None = None,
+    ) -> None:
+        """Upload a rendered (or stitched) frame and its proxy, and record it."""
+        key = task.output_key(frame, written.suffix)
+        small = proxy(written)
+        if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
+            self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
+            small.unlink(missing_ok=True)
+        self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
+        written.unlink(missing_ok=True)
+        billed = self.clock() - mark
+        if tiles_billed_s is None:
+            looked = self.planner.spent_s if task.probe else 0.0  # the probe's small look: not a frame's cost
+            job_billed = billed if looked else None
+            self.reporter.frame_done(
+                task.job_id, frame, seconds, key, billed_s=billed - looked, job_billed_s=job_billed
+            )
+        else:
+            self.reporter.frame_done(
+                task.job_id, frame, seconds, key, tiles_billed_s + billed, tiled=True, job_billed_s=billed
+            )
+        result.rendered.append(frame)
+        logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3))
+
     def _overran(self, frame: int, ran_s: float) -> None:
         """The watchdog's call, from its thread: the frame failed for good, with what it ran and what was billed."""
         assert self._current is not None
         task, mark = self._current
-        reason = (
-            f"frame {frame} ran {duration(ran_s)} of a {duration(self.limit_s)} limit and was stopped: it fits with "
-            f"fewer `--samples` or a smaller `--res`"
-        )
+        if task.tile is None or task.settings.tiles is None:
+            what, advice = (
+                f"frame {frame}",
+                "as tiles (`--tiles auto`), with fewer `--samples` or a smaller `--res`",
+            )
+        else:
+            what = f"frame {frame}, {describe(task.tile, task.settings.tiles)},"
+            advice = "with more tiles (up to `--tiles 8x8`), fewer `--samples` or a smaller `--res`"
+        reason = f"{what} ran {duration(ran_s)} of a {duration(self.limit_s)} limit and was stopped: it fits {advice}"
         self.reporter.frame_stopped(
-            task.job_id, frame, reason, ran_s, self.limit_s, billed_s=self.clock() - mark
+            task.job_id, frame, reason, ran_s, self.limit_s, billed_s=self.clock() - mark, tile=task.tile
         )
         logger.warning(
             "frame stopped by the watchdog", job_id=task.job_id, frame=frame, ran_s=round(ran_s, 1)

@@ -88,6 +88,15 @@ class S3Store(AwsAdapter):
         except ClientError as error:
             raise self.aws_error(error, f"upload `{key}` to `{bucket}`") from error
 
+    def delete(self, bucket: str, keys: list[str]) -> None:
+        """Delete these objects (a thousand per request); deleting one that is not there is not an error."""
+        try:
+            for start in range(0, len(keys), 1000):
+                batch = [{"Key": key} for key in keys[start : start + 1000]]
+                self.client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        except ClientError as error:
+            raise self.aws_error(error, f"delete {len(keys)} objects in `{bucket}`") from error
+
     def exists(self, bucket: str, key: str) -> bool:
         """Whether the object is there (one HEAD)."""
         try:

@@ -60,16 +60,22 @@ def estimate(
     frames_left: int,
     chunk: int,
     costs: Costs,
+    tiles: int = 1,
 ) -> Estimate:
-    """The job's estimate from the frames rendered so far (`billed_s`/`render_s`, one entry per frame)."""
+    """The job's estimate from the frames rendered so far (`billed_s`/`render_s`, one entry per frame); a tiled
+    job's frames are `tiles` tasks each, rendered side by side."""
     if not billed_s:
         raise ValueError("an estimate needs at least one rendered frame")
     frame_s = sum(billed_s) / len(billed_s)
+    if tiles > 1:
+        wait_s = eta_s(frames_left * tiles, 1, frame_s / tiles, costs.concurrency)
+    else:
+        wait_s = eta_s(frames_left, chunk, frame_s, costs.concurrency)
     return Estimate(
         frame_s=frame_s,
         render_s=sum(render_s) / len(render_s) if render_s else 0.0,
         cost_usd=lambda_cost(frame_s * total, tasks, costs),
-        eta_s=eta_s(frames_left, chunk, frame_s, costs.concurrency),
+        eta_s=wait_s,
     )
 
 

@@ -22,6 +22,7 @@ from backend.render.ports import GuardReader, JobStore, TaskQueue
 from backend.render.progress import finish
 from backend.render.records import FrameOutcome, Job, JobStatus
 from backend.render.tasks import RenderTask
+from backend.render.tiles import TILED_COST, tile_count
 
 
 def probe_frames_of(frames: Sequence[int]) -> tuple[int, ...]:
@@ -52,11 +53,13 @@ class Fanout:
     # -- the start --------------------------------------------------------------------------------------------
 
     def first_phase(
-        self, frames: Sequence[int], requested_by: str
+        self, frames: Sequence[int], requested_by: str, tiles_auto: bool = False
     ) -> tuple[JobStatus, tuple[int, ...], Approval | None]:
-        """A new job's status, its probe frames, and who must agree before anything renders."""
+        """A new job's status, its probe frames, and who must agree before anything renders (`--tiles auto`
+        always probes: the tiles are planned from a measurement)."""
         costs = self.settings.costs
-        probes = probe_frames_of(frames) if len(frames) > costs.probe_over_frames else ()
+        probing = len(frames) > costs.probe_over_frames or tiles_auto
+        probes = probe_frames_of(frames) if probing else ()
         by_admin = requested_by in self.settings.access.admins
         approval = approval_needed(None, self._guard_on(), by_admin, False, costs)
         if approval is not None:
@@ -67,22 +70,12 @@ class Fanout:
         """Queue the tasks of the phase the job is in, unless they are queued already (or being queued)."""
         if job.status is JobStatus.PROBING and not job.probes_enqueued:
             if self.jobs.claim_enqueue(job.job_id, probes=True):
-                self.queue.send_all(
-                    [
-                        self._task(job, index, [frame], probe=True).to_json()
-                        for index, frame in enumerate(job.probe_frames)
-                    ]
-                )
+                self.queue.send_all(self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True))
                 self.jobs.mark_enqueued(job.job_id, probes=True)
         elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.enqueued:
             if self.jobs.claim_enqueue(job.job_id):
-                first = len(job.probe_frames)
-                self.queue.send_all(
-                    [
-                        self._task(job, first + index, frames).to_json()
-                        for index, frames in enumerate(self._rest(job))
-                    ]
-                )
+                first = len(job.probe_frames) * tile_count(job.settings.tiles)
+                self.queue.send_all(self._bodies(job, self._rest(job), first))
                 self.jobs.mark_enqueued(job.job_id)
         else:
             return job
@@ -104,6 +97,9 @@ class Fanout:
         if job.status is not JobStatus.PROBING:
             return
         records = self.jobs.frames_at(job.job_id, job.probe_frames)
+        if job.replanned:  # frames too long: the estimate is the probe's prediction, priced as tiles
+            self._settle(job, [self._tiled_frame_s(job)], [job.predicted_s], len(records))
+            return
         failed = [record for record in records if record.outcome is FrameOutcome.FAILED]
         if failed:  # at once: the probes still on the queue are acknowledged without rendering
             first = failed[0]
@@ -113,15 +109,24 @@ class Fanout:
             return
         if len(records) < len(job.probe_frames):
             return
+        self._settle(
+            job, [record.billed_s for record in records], [record.seconds for record in records], len(records)
+        )
+
+    def _settle(self, job: Job, billed_s: list[float], render_s: list[float], recorded: int) -> None:
+        """Estimate the job from what its frames cost, then go on or wait for Submit."""
         costs = self.settings.costs
+        tiles = tile_count(job.settings.tiles)
+        frames_left = job.total - recorded
         guess = estimate(
-            billed_s=[record.billed_s for record in records],
-            render_s=[record.seconds for record in records],
+            billed_s=billed_s,
+            render_s=render_s,
             total=job.total,
-            tasks=job.task_count,
-            frames_left=job.total - len(records),
+            tasks=job.task_count if tiles == 1 else recorded + frames_left * tiles,
+            frames_left=frames_left,
             chunk=job.settings.chunk,
             costs=costs,
+            tiles=tiles,
         )
         by_admin = job.requested_by in self.settings.access.admins
         approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
@@ -203,12 +208,36 @@ class Fanout:
         return self.guard is not None and self.guard.state().on
 
     def _rest(self, job: Job) -> list[list[int]]:
+        """The frames after the probes: every frame but the probes already recorded (a re-planned job's probe
+        frames that were not rendered whole come back as tiles)."""
         frames = stored_frames(job.frames_spec)
-        probes = set(job.probe_frames)
-        return plan_tasks([frame for frame in frames if frame not in probes], job.settings.chunk)
+        if job.replanned:
+            probes = {record.frame for record in self.jobs.frames_at(job.job_id, job.probe_frames)}
+        else:
+            probes = set(job.probe_frames)
+        left = [frame for frame in frames if frame not in probes]
+        return [[frame] for frame in left] if job.settings.tiles else plan_tasks(left, job.settings.chunk)
+
+    def _bodies(self, job: Job, tasks: list[list[int]], first: int, probe: bool = False) -> list[str]:
+        """The messages for these tasks, numbered from `first`: a tiled job's frames as one task per tile."""
+        tiles: list[int | None] = (
+            list(range(tile_count(job.settings.tiles))) if job.settings.tiles else [None]
+        )
+        bodies: list[str] = []
+        for frames in tasks:
+            for tile in tiles:
+                bodies.append(self._task(job, first + len(bodies), frames, probe, tile).to_json())
+        return bodies
 
     @staticmethod
-    def _task(job: Job, index: int, frames: list[int], probe: bool = False) -> RenderTask:
+    def _tiled_frame_s(job: Job) -> float:
+        """A re-planned frame's billed seconds: the predicted render, its tiles' overscan and their starts."""
+        return job.predicted_s * TILED_COST
+
+    @staticmethod
+    def _task(
+        job: Job, index: int, frames: list[int], probe: bool = False, tile: int | None = None
+    ) -> RenderTask:
         return RenderTask(
             job_id=job.job_id,
             task_index=index,
@@ -224,4 +253,5 @@ class Fanout:
             manifest_etag=job.manifest_etag or None,
             allow_missing=job.missing_allowed > 0,
             probe=probe,
+            tile=tile,
         )

@@ -11,17 +11,19 @@ from backend.config import Limits
 from backend.errors import ValidationError
 from backend.render.frames import check_frame_spec
 from backend.render.tasks import ENGINES, FORMATS, RenderSettings
+from backend.render.tiles import parse_grid
 
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
-    "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--assets PREFIX] [--allow-missing] [--dry-run]`, "
+    "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--tiles 4x4|auto] [--assets PREFIX] "
+    "[--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
 RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit"})
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
-_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--assets")
+_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--assets")
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
 _RESOLUTION = re.compile(r"^([0-9]+)[x×]([0-9]+)$")  # ASCII digits: `\d` also matches `١٩٢٠`
 
@@ -73,12 +75,17 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         raise ValidationError(f"Say which frames of `{positional[0]}` to render, e.g. `1-240`.")
     frames = " ".join(positional[1:])  # `1-10 20-30`: spaces separate parts as commas do
     check_frame_spec(frames, limits.max_frames_per_job)  # its form, cheaply (no fileseq): the ack answers it
+    tiles, tiles_auto = _tiles(options.get("--tiles"))
+    if tiles and options.get("--chunk") not in (None, "1"):
+        raise ValidationError("`--tiles` renders one frame as many tasks: leave out `--chunk`.")
     settings = RenderSettings(
         resolution=_resolution(options.get("--res"), limits),
         samples=_positive("--samples", options.get("--samples"), limits.max_samples),
         engine=_choice("--engine", options.get("--engine"), ENGINES),
         file_format=_choice("--format", options.get("--format"), tuple(FORMATS)),
         chunk=_positive("--chunk", options.get("--chunk"), limits.max_chunk) or 1,
+        tiles=tiles,
+        tiles_auto=tiles_auto,
     )
     return RenderRequest(
         scene=positional[0],
@@ -101,6 +108,17 @@ def _resolution(value: str | None, limits: Limits) -> tuple[int, int] | None:
     max_width, max_height = limits.max_resolution
     outside = f"`--res {value}` is outside 1x1 to {max_width}x{max_height}: e.g. `--res 1920x1080`."
     return whole_number(match[1], 1, max_width, outside), whole_number(match[2], 1, max_height, outside)
+
+
+def _tiles(value: str | None) -> tuple[tuple[int, int] | None, bool]:
+    """`--tiles 4x4` → ((4, 4), False); `--tiles auto` → (None, True): the probes plan them."""
+    if value is None:
+        return None, False
+    try:
+        grid = parse_grid(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from error
+    return grid, grid is None
 
 
 def _positive(name: str, value: str | None, maximum: int) -> int | None:

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from backend.events import EventPublisher
 from backend.render.estimates import Approval, Estimate
-from backend.render.records import FrameRecord, Job, JobStatus, Recorded
+from backend.render.records import FrameRecord, Job, JobStatus, Recorded, TileRecord, TileRecorded
+from backend.render.tasks import RenderSettings
 
 __all__ = [
     "EventPublisher",
@@ -27,6 +28,7 @@ __all__ = [
     "ProbeWatcher",
     "SceneStore",
     "TaskQueue",
+    "TileLedger",
 ]
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ class JobTransitions(Protocol):
     def finish(self, job_id: str) -> Job | None: ...
     def cancel(self, job_id: str) -> Job: ...
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool: ...
+    def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool: ...
     def fail(self, job_id: str, reason: str) -> Job | None: ...
     def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool: ...
     def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None: ...
@@ -59,6 +62,14 @@ class FrameLedger(Protocol):
     def failed_frames(self, job_id: str) -> list[int]: ...
     def frame_errors(self, job_id: str, frames: Iterable[int]) -> dict[int, str]: ...
     def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]: ...
+
+
+class TileLedger(Protocol):
+    """A tile's outcome counts once; one caller stitches its frame."""
+
+    def record_tile(self, job_id: str, frame: int, record: TileRecord) -> TileRecorded: ...
+    def tiles(self, job_id: str, frame: int) -> list[TileRecord]: ...
+    def claim_stitch(self, job_id: str, frame: int) -> bool: ...
 
 
 class JobQueries(Protocol):
@@ -89,7 +100,7 @@ class PendingFacts(Protocol):
     def pending_before(self, cutoff: float) -> list[str]: ...
 
 
-class JobStore(JobTransitions, FrameLedger, JobQueries, NoticeBook, PendingFacts, Protocol):
+class JobStore(JobTransitions, FrameLedger, TileLedger, JobQueries, NoticeBook, PendingFacts, Protocol):
     """The whole job store: what the render services are given."""
 
 

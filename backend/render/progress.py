@@ -5,7 +5,8 @@ from __future__ import annotations
 from backend.events import FrameStopped, JobProgress
 from backend.render.outbox import Outbox
 from backend.render.ports import EventPublisher, JobStore, ProbeWatcher
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord, TileRecorded
+from backend.render.tasks import RenderSettings
 
 
 class JobReporter:
@@ -26,24 +27,72 @@ class JobReporter:
         self.probes = probes
 
     def frame_done(
-        self, job_id: str, frame: int, seconds: float, output_key: str, billed_s: float = 0.0
+        self,
+        job_id: str,
+        frame: int,
+        seconds: float,
+        output_key: str,
+        billed_s: float = 0.0,
+        tiled: bool = False,
+        job_billed_s: float | None = None,
     ) -> bool:
-        """Count a rendered frame; True if this call counted it (False for a duplicate delivery)."""
+        """Count a rendered (or stitched) frame; True if this call counted it (False for a duplicate delivery).
+        `job_billed_s`: what it adds to the job's billed time when that is not `billed_s`."""
         record = FrameRecord(
-            frame, FrameOutcome.DONE, seconds=seconds, output_key=output_key, billed_s=billed_s
+            frame,
+            FrameOutcome.DONE,
+            seconds=seconds,
+            output_key=output_key,
+            billed_s=billed_s,
+            tiled=tiled,
+            job_billed_s=job_billed_s,
         )
         return self._record(job_id, record)
 
-    def frame_failed(self, job_id: str, frame: int, error: str, billed_s: float = 0.0) -> bool:
+    def frame_failed(
+        self, job_id: str, frame: int, error: str, billed_s: float = 0.0, tiled: bool = False
+    ) -> bool:
         """Count a frame that will not be rendered; True if this call counted it."""
-        return self._record(job_id, FrameRecord(frame, FrameOutcome.FAILED, error=error, billed_s=billed_s))
+        record = FrameRecord(frame, FrameOutcome.FAILED, error=error, billed_s=billed_s, tiled=tiled)
+        return self._record(job_id, record)
+
+    def tile_done(self, job_id: str, frame: int, record: TileRecord) -> TileRecorded:
+        """Count a rendered tile once (its billed time and its place on the card); the card moves on."""
+        recorded = self.jobs.record_tile(job_id, frame, record)
+        if recorded.counted and not recorded.job.status.is_final:
+            self._progress(recorded.job)
+        return recorded
+
+    def tile_failed(self, job_id: str, frame: int, tile: int, error: str, billed_s: float = 0.0) -> bool:
+        """A tile that will not be rendered fails its frame, the tile named; True if this call counted the frame."""
+        self.jobs.record_tile(
+            job_id, frame, TileRecord(tile, FrameOutcome.FAILED, billed_s=billed_s, error=error)
+        )
+        return self.frame_failed(job_id, frame, error, tiled=True)
+
+    def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
+        """A probe predicts frames too long for the render function: the job renders tiles from now on (once),
+        and the probes' next step runs (the estimate from the prediction, then Submit rules as ever)."""
+        replanned = self.jobs.replan(job_id, settings, predicted_s, reason)
+        self._follow_up(self.jobs.get(job_id))
+        return replanned
 
     def frame_stopped(
-        self, job_id: str, frame: int, reason: str, ran_s: float, limit_s: float, billed_s: float = 0.0
+        self,
+        job_id: str,
+        frame: int,
+        reason: str,
+        ran_s: float,
+        limit_s: float,
+        billed_s: float = 0.0,
+        tile: int | None = None,
     ) -> bool:
-        """A frame the watchdog stopped at the time limit: failed for good (no retry renders it), and the channel
-        told at once. True if this call counted it."""
-        counted = self.frame_failed(job_id, frame, reason, billed_s)
+        """A frame (or one of its tiles) the watchdog stopped at the time limit: failed for good (no retry renders
+        it), and the channel told at once. True if this call counted it."""
+        if tile is None:
+            counted = self.frame_failed(job_id, frame, reason, billed_s)
+        else:
+            counted = self.tile_failed(job_id, frame, tile, reason, billed_s)
         if counted:
             job = self.jobs.get(job_id)
             self.events.publish(
@@ -82,7 +131,13 @@ class JobReporter:
             return recorded.counted
         if job.status.is_final:  # a frame of a stopped job: its end was announced, there is no progress
             return recorded.counted
-        if recorded.counted and self.jobs.claim_progress_report(job, self.progress_interval_s):
+        if recorded.counted:
+            self._progress(job)
+        return recorded.counted
+
+    def _progress(self, job: Job) -> None:
+        """Tell the card the job moved on, at most once per progress interval."""
+        if self.jobs.claim_progress_report(job, self.progress_interval_s):
             self.events.publish(
                 JobProgress(
                     job_id=job.job_id,
@@ -94,7 +149,6 @@ class JobReporter:
                     channel=job.channel,
                 )
             )
-        return recorded.counted
 
     def _follow_up(self, job: Job) -> None:
         """After a probe's record: the probes' next step (estimate, stop, resume), then the end of a job with

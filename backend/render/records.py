@@ -89,6 +89,9 @@ class Job:
     outbox: tuple[
         str, ...
     ] = ()  # facts made true and not yet published ("completed", "estimated", "approved")
+    tile_counts: dict[int, int] = field(default_factory=dict)  # tiled frames in flight: tiles recorded so far
+    replanned: str = ""  # why the probes re-planned the job as tiles ("" when they did not)
+    predicted_s: float = 0.0  # a whole frame's render seconds, extrapolated by the probe that re-planned it
 
     @property
     def remaining(self) -> int:
@@ -105,6 +108,32 @@ class FrameRecord:
     output_key: str = ""
     error: str = ""
     billed_s: float = 0.0  # the handler's time for this frame (download, render, upload): what Lambda bills
+    tiled: bool = False  # stitched from tiles (or failed by one): its tile count leaves the job's card
+    # What the record adds to the job's billed time when that is not `billed_s` (the frame's cost as estimates
+    # read it): a stitched frame adds only the stitch (its tiles added theirs), a probe also its measuring pass.
+    job_billed_s: float | None = None
+
+
+@dataclass(frozen=True)
+class TileRecord:
+    """What happened to one tile of a frame; recorded once, like a frame."""
+
+    tile: int
+    outcome: FrameOutcome
+    seconds: float = 0.0
+    billed_s: float = 0.0
+    output_key: str = ""  # the tile in the outputs bucket, until its frame is stitched
+    proxy_key: str = ""  # its 8-bit picture through the view transform (EXR tiles), if any
+    cut: str = ""  # `Cut.to_text()`: the frame's size, grid and overscan the tile was rendered with
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TileRecorded:
+    """Result of recording a tile: whether this call counted it, and the job afterwards."""
+
+    counted: bool
+    job: Job = field(repr=False)
 
 
 @dataclass(frozen=True)

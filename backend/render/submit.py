@@ -25,6 +25,7 @@ from backend.render.manifest import (
 )
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, JobStatus, job_id_for
+from backend.render.tiles import tile_count
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class SubmissionService:
             scene_key=scene_key,
             scene_etag=scene.etag,
             frames=frames,
-            tasks=plan_tasks(frames, request.settings.chunk),
+            tasks=plan_tasks(frames, 1 if request.settings.tiles else request.settings.chunk),
             request=request,
             assets=assets,
             manifest=manifest,
@@ -158,7 +159,9 @@ class SubmissionService:
         if request.dry_run:
             return Submission(plan=plan, job=None, created=False)
         job_id = job_id_for(client_token or uuid.uuid4().hex)
-        status, probe_frames, approval = self.fanout.first_phase(plan.frames, requested_by)
+        status, probe_frames, approval = self.fanout.first_phase(
+            plan.frames, requested_by, request.settings.tiles_auto
+        )
         now = self.clock()
         assets_prefix = (
             assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
@@ -174,7 +177,7 @@ class SubmissionService:
                 scene_etag=plan.scene_etag,
                 frames_spec=compact(plan.frames) if request.frame_list else normal_spec(request.frames),
                 total=len(plan.frames),
-                task_count=len(plan.tasks),
+                task_count=len(plan.tasks) * tile_count(request.settings.tiles),
                 settings=request.settings,
                 output_bucket=self.settings.outputs_bucket,
                 output_prefix=f"outputs/{job_id}/",

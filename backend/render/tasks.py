@@ -9,6 +9,7 @@ from typing import Any
 ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr", "OPEN_EXR_MULTILAYER": ".exr"}
 PROXIES = "proxies/"  # under a job's output prefix: one small 8-bit PNG per frame, whatever the format
+TILES = "tiles/"  # in the outputs bucket: tiles rendered and not yet stitched into their frame
 TASK_VERSION = 1
 
 
@@ -21,6 +22,12 @@ class RenderSettings:
     engine: str | None = None
     file_format: str | None = None  # None: the format the scene renders to (multilayer EXR stays multilayer)
     chunk: int = 1
+    tiles: tuple[int, int] | None = (
+        None  # columns × rows: each frame rendered as that many tasks, then stitched
+    )
+    tiles_auto: bool = (
+        False  # `--tiles auto`: always probe, and tile when the probes say a frame will not fit
+    )
 
     @property
     def extension(self) -> str:
@@ -30,6 +37,7 @@ class RenderSettings:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["resolution"] = list(self.resolution) if self.resolution else None
+        data["tiles"] = list(self.tiles) if self.tiles else None
         return data
 
     @classmethod
@@ -41,6 +49,8 @@ class RenderSettings:
             engine=data.get("engine"),
             file_format=data.get("file_format"),
             chunk=int(data.get("chunk", 1)),
+            tiles=(int(tiles[0]), int(tiles[1])) if (tiles := data.get("tiles")) else None,
+            tiles_auto=bool(data.get("tiles_auto", False)),
         )
 
 
@@ -62,6 +72,7 @@ class RenderTask:
     manifest_etag: str | None = None
     allow_missing: bool = False  # the submitter chose to render without the shot's missing files
     probe: bool = False  # a probe frame: a Blender error fails the job at once instead of being retried
+    tile: int | None = None  # one tile of its one frame (`settings.tiles` is the grid), else whole frames
     version: int = field(default=TASK_VERSION)
 
     def output_key(self, frame: int, extension: str | None = None) -> str:
@@ -72,6 +83,12 @@ class RenderTask:
     def proxy_key(self, frame: int) -> str:
         """`outputs/<job>/proxies/<scene_stem>_0001.png`: the frame's small 8-bit picture."""
         return f"{self.output_prefix}{PROXIES}{scene_stem(self.scene_key)}_{frame:04d}.png"
+
+    def tile_key(self, frame: int, tile: int, extension: str, proxy: bool = False) -> str:
+        """`tiles/<job>/shot_0001_t03.exr`: a tile waiting to be stitched (outside the job's outputs; the bucket
+        lets them expire if a stitch never comes)."""
+        tail = ".proxy.png" if proxy else extension
+        return f"{TILES}{self.job_id}/{scene_stem(self.scene_key)}_{frame:04d}_t{tile:02d}{tail}"
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -99,6 +116,7 @@ class RenderTask:
             manifest_etag=data.get("manifest_etag"),
             allow_missing=bool(data.get("allow_missing", False)),
             probe=bool(data.get("probe", False)),
+            tile=int(data["tile"]) if data.get("tile") is not None else None,
         )
 
 

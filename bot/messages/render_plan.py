@@ -7,9 +7,11 @@ from typing import TYPE_CHECKING
 
 from backend.render.frames import compact
 from backend.render.tasks import RenderSettings
-from bot.messages.text import KEY_CHARS, MESSAGE_TEXT, NAME_CHARS, clip, cut, escape
+from backend.render.tiles import grid_text, tile_count
+from bot.messages.text import KEY_CHARS, MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, escape
 
 if TYPE_CHECKING:  # the ack path imports job cards: nothing here may load boto3
+    from backend.render.records import Job
     from backend.render.submit import RenderPlan
 
 SPEC_CHARS = 200  # a frame spec in a sentence: a retry's of scattered frames may run to thousands
@@ -25,16 +27,21 @@ def settings_text(settings: RenderSettings) -> str:
     ]
     if settings.chunk > 1:
         parts.append(f"{settings.chunk} frames per task")
+    if settings.tiles:
+        parts.append(f"{grid_text(settings.tiles)} tiles per frame")
+    elif settings.tiles_auto:
+        parts.append("tiles if the probes say so")
     return " · ".join(parts)
 
 
 def plan_text(plan: RenderPlan) -> str:
     """A short paragraph: the scene, the frames and tasks, the settings, the support files."""
+    tasks = len(plan.tasks) * tile_count(plan.request.settings.tiles)
     lines = [
         f"Scene `{clip(plan.scene_key, KEY_CHARS, keep_end=True)}` (bucket `{clip(plan.scene_bucket, NAME_CHARS)}`)",
         f"Frames {spec_text(plan.request.frames.replace(' ', ''))} "
         f"({len(plan.frames):,} frame{'s' if len(plan.frames) != 1 else ''}) "
-        f"in {len(plan.tasks):,} task{'s' if len(plan.tasks) != 1 else ''}",
+        f"in {tasks:,} task{'s' if tasks != 1 else ''}",
         f"Settings: {settings_text(plan.request.settings)}",
     ]
     if plan.request.assets_prefix:
@@ -62,3 +69,20 @@ def frames_text(frames: Sequence[int], limit: int = SPEC_CHARS) -> str:
     spec = compact(frames)
     shown = spec_text(spec, limit)
     return shown if shown == spec else f"{shown} ({len(frames):,} in all)"
+
+
+def tiles_line(job: Job, shown: int = 8) -> str:
+    """A tiled job's frames in flight and their tiles done: `🧩 4×4 tiles a frame · frame 12: 9/16 · …`."""
+    if not job.settings.tiles:
+        return ""
+    per_frame = tile_count(job.settings.tiles)
+    line = f"🧩 {grid_text(job.settings.tiles)} tiles a frame"
+    if job.replanned:
+        line += f" (re-planned by the probes: {clip(job.replanned, REASON_CHARS)})"
+    if job.status.is_final:
+        return line
+    flight = sorted(job.tile_counts.items())
+    parts = [f"frame {frame}: {done}/{per_frame}" for frame, done in flight[:shown]]
+    if len(flight) > shown:
+        parts.append(f"…and {len(flight) - shown:,} more frames")
+    return " · ".join([line, *parts])

@@ -16,9 +16,21 @@ from typing import Any
 from backend.errors import ConflictError, NotFoundError
 from backend.events import Event
 from backend.render.estimates import Approval, Estimate
-from backend.render.records import ACTIVE, FINAL, FrameOutcome, FrameRecord, Job, JobStatus, Recorded
+from backend.render.records import (
+    ACTIVE,
+    FINAL,
+    FrameOutcome,
+    FrameRecord,
+    Job,
+    JobStatus,
+    Recorded,
+    TileRecord,
+    TileRecorded,
+)
 from backend.render.store import ENQUEUE_LEASE_S
 from backend.render.store.items import FACTS
+from backend.render.store.tiles import STITCH_LEASE_S
+from backend.render.tasks import RenderSettings
 
 
 @dataclasses.dataclass
@@ -36,6 +48,7 @@ class InMemoryJobs:
         self._rows: dict[str, _Row] = {}
         self._frames: dict[str, dict[int, FrameRecord]] = {}
         self._errors: dict[str, dict[int, str]] = {}
+        self._tiles: dict[tuple[str, int], dict[int, TileRecord]] = {}
         self._lock = threading.Lock()
 
     # -- helpers for tests ---------------------------------------------------------------------------------------
@@ -133,6 +146,14 @@ class InMemoryJobs:
             }
         return self._move(job_id, {JobStatus.PROBING}, fact="estimated", **changes)
 
+    def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.status is not JobStatus.PROBING or job.replanned:
+                return False
+            self._put(job, settings=settings, replanned=reason[:500], predicted_s=round(predicted_s, 3))
+            return True
+
     def fail(self, job_id: str, reason: str) -> Job | None:
         changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}
         won = self._move(job_id, {JobStatus.PROBING}, fact="completed", **changes)
@@ -176,12 +197,45 @@ class InMemoryJobs:
                 return Recorded(counted=False, job=job)
             frames[record.frame] = dataclasses.replace(record, error=record.error[:1000])
             counter = "done" if record.outcome is FrameOutcome.DONE else "failed"
+            billed = record.billed_s if record.job_billed_s is None else record.job_billed_s
+            counts = {
+                frame: n for frame, n in job.tile_counts.items() if not record.tiled or frame != record.frame
+            }
             job = self._put(
                 job,
                 **{counter: getattr(job, counter) + 1},
-                billed_s=job.billed_s + round(record.billed_s, 3),
+                billed_s=job.billed_s + round(billed, 3),
+                tile_counts=counts,
             )
             return Recorded(counted=True, job=job)
+
+    # -- tiles ---------------------------------------------------------------------------------------------------
+
+    def record_tile(self, job_id: str, frame: int, record: TileRecord) -> TileRecorded:
+        with self._lock:
+            job = self._row(job_id).job
+            tiles = self._tiles.setdefault((job_id, frame), {})
+            if record.tile in tiles:
+                return TileRecorded(counted=False, job=job)
+            tiles[record.tile] = dataclasses.replace(record, error=record.error[:1000])
+            counts = {**job.tile_counts, frame: job.tile_counts.get(frame, 0) + 1}
+            job = self._put(job, billed_s=job.billed_s + round(record.billed_s, 3), tile_counts=counts)
+            return TileRecorded(counted=True, job=job)
+
+    def tiles(self, job_id: str, frame: int) -> list[TileRecord]:
+        with self._lock:
+            tiles = self._tiles.get((job_id, frame), {})
+            return [tiles[tile] for tile in sorted(tiles)]
+
+    def claim_stitch(self, job_id: str, frame: int, lease_s: float = STITCH_LEASE_S) -> bool:
+        now = self._clock()
+        with self._lock:
+            claims = self._row(job_id).claims
+            key = f"stitch_{frame}"
+            if key in claims and claims[key] >= now - lease_s:
+                return False
+            claims[key] = now
+            return True
 
     def note_frame_error(self, job_id: str, frame: int, message: str) -> None:
         self._errors.setdefault(job_id, {})[frame] = message[:1000]

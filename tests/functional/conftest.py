@@ -24,6 +24,7 @@ from backend.render.progress import JobReporter
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from backend.render.tasks import RenderSettings
+from backend.render.tiles import OVERSCAN_PX, Cut
 from backend.wiring import Services
 from bot.app import build_app, web_client
 from local import moto_patches
@@ -95,11 +96,14 @@ def stack() -> Iterator[Stack]:
 
 
 class PillowRenderer:
-    """A stand-in for Blender that writes a real picture per frame; can be told to fail frames."""
+    """A stand-in for Blender that writes a real picture per frame (or the window of one tile of it, so stitched
+    tiles make the very same picture); can be told to fail frames. Its small looks take no time."""
 
     def __init__(self, fail_frames: set[int] | None = None) -> None:
         self.fail_frames = fail_frames or set()
         self.rendered: list[int] = []
+        self.tiles: list[tuple[int, int]] = []
+        self.cut: Cut | None = None
 
     def render(
         self,
@@ -108,15 +112,42 @@ class PillowRenderer:
         settings: RenderSettings,
         out_stem: Path,
         allow_missing: bool = False,
+        tile: int | None = None,
     ) -> Path:
         if frame in self.fail_frames:
             raise RuntimeError(f"Blender could not render frame {frame}: missing texture wood.png")
-        size = settings.resolution or (32, 18)
+        picture = frame_picture(frame, settings.resolution or (32, 18))
         path = Path(f"{out_stem}_{frame:04d}{settings.extension or '.png'}")  # the scene renders PNG
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", size, (frame * 10 % 255, 80, 160)).save(path, "PNG")
-        self.rendered.append(frame)
+        if tile is not None and settings.tiles:
+            self.cut = Cut(picture.width, picture.height, settings.tiles, OVERSCAN_PX)
+            window = self.cut.tiles()[tile].window
+            picture = picture.crop((window.x0, window.y0, window.x1, window.y1))
+            path = path.with_name(f"{path.stem}_t{tile:02d}{path.suffix}")
+            self.tiles.append((frame, tile))
+        else:
+            self.rendered.append(frame)
+        picture.save(path, "PNG")
         return path
+
+    def measure(
+        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+    ) -> tuple[float, float]:
+        return 0.0, scale * scale
+
+
+def frame_picture(frame: int, size: tuple[int, int]) -> Image.Image:
+    """What the stand-in renders for a frame: a colour per frame, a gradient across it (so a misplaced tile shows)."""
+    width, height = size
+    picture = Image.new("RGB", size)
+    picture.putdata(
+        [
+            (frame * 10 % 255, x * 255 // max(1, width - 1), y * 255 // max(1, height - 1))
+            for y in range(height)
+            for x in range(width)
+        ]
+    )
+    return picture
 
 
 def build_with_bpy(module: str, out: Path) -> Path:

@@ -274,9 +274,16 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
         json.dumps({"Fn::Sub": own}),
         json.dumps({"Fn::Sub": f"{own}:*"}),
     ]
-    # the render function reads scenes under the scenes prefix and writes frames under outputs/, nothing else
-    assert grants("RenderRole", "s3:GetObject") == [json.dumps({"Fn::Sub": "${ScenesBucket.Arn}/scenes/*"})]
-    assert grants("RenderRole", "s3:PutObject") == [json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"})]
+    # the render function reads scenes under the scenes prefix and writes frames under outputs/; tiles wait under
+    # tiles/ for their frame's stitch (written, read, deleted); nothing else
+    tiles = json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/tiles/*"})
+    assert sorted(grants("RenderRole", "s3:GetObject")) == sorted(
+        [json.dumps({"Fn::Sub": "${ScenesBucket.Arn}/scenes/*"}), tiles]
+    )
+    assert sorted(grants("RenderRole", "s3:PutObject")) == sorted(
+        [json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"}), tiles]
+    )
+    assert grants("RenderRole", "s3:DeleteObject") == [tiles]
     # after the probes the render function queues the rest, and so does the dead-letter function when it resumes
     assert (
         grants("RenderRole", "sqs:SendMessage")

@@ -10,7 +10,7 @@ from moto import mock_aws
 from backend.errors import ConflictError, NotFoundError
 from backend.render.estimates import Approval, Estimate
 from backend.render.ports import JobStore
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
 from backend.render.store import DynamoJobs
 from backend.render.tasks import RenderSettings
 from local.stack import deploy
@@ -168,3 +168,44 @@ def test_a_fact_is_in_the_outbox_from_the_write_that_makes_it_true_until_publish
     assert jobs.mark_published("r-out", "completed") is True
     assert jobs.mark_published("r-out", "completed") is False  # published once
     assert jobs.get("r-out").outbox == () and jobs.pending_before(clock.now) == ["r-later"]
+
+
+def test_tiles_count_once_one_caller_stitches_and_a_re_plan_happens_once(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, clock = store
+    jobs.create(_job("r9", JobStatus.PROBING, total=2, probe_frames=(1, 2)))
+    tiled = RenderSettings(tiles=(2, 1))
+    assert jobs.replan("r9", tiled, 1234.5, "frame 1 would take about 21 min whole") is True
+    assert jobs.replan("r9", RenderSettings(tiles=(4, 4)), 1.0, "again") is False
+    job = jobs.get("r9")
+    assert (job.settings.tiles, job.predicted_s, job.replanned) == (
+        (2, 1),
+        1234.5,
+        "frame 1 would take about 21 min whole",
+    )
+    tile = TileRecord(
+        0, FrameOutcome.DONE, seconds=5.0, billed_s=6.0, output_key="tiles/r9/a", cut="64x36/2x1+4"
+    )
+    assert jobs.record_tile("r9", 1, tile).counted is True
+    again = jobs.record_tile("r9", 1, tile)
+    assert (
+        again.counted is False
+        and again.job.tile_counts == {1: 1}
+        and again.job.billed_s == pytest.approx(6.0)
+    )
+    jobs.record_tile(
+        "r9", 1, TileRecord(1, FrameOutcome.DONE, seconds=5.0, billed_s=6.0, output_key="tiles/r9/b")
+    )
+    assert [record.tile for record in jobs.tiles("r9", 1)] == [0, 1] and jobs.tiles("r9", 2) == []
+    assert jobs.tiles("r9", 1)[0].cut == "64x36/2x1+4"
+    assert jobs.claim_stitch("r9", 1) is True and jobs.claim_stitch("r9", 1) is False
+    clock.now += 901
+    assert jobs.claim_stitch("r9", 1) is True  # the stitch that held it died
+    stitched = FrameRecord(1, FrameOutcome.DONE, seconds=10.0, billed_s=13.0, tiled=True, job_billed_s=1.0)
+    recorded = jobs.record_frame("r9", stitched)
+    assert recorded.counted and recorded.job.tile_counts == {} and recorded.job.done == 1
+    assert recorded.job.billed_s == pytest.approx(13.0)  # the tiles' 12 s and the stitch's 1 s, each once
+    assert jobs.frames_at("r9", [1])[0].billed_s == pytest.approx(
+        13.0
+    )  # the frame's cost, as estimates read it

@@ -16,6 +16,7 @@ from backend.render.grammar import parse_render
 from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
+from backend.render.tiles import tile_count
 from blender_image.scene_cache import SceneCache
 from blender_image.watchdog import EXIT_STOPPED
 from blender_image.worker import FramesFailed, RenderWorker
@@ -265,15 +266,27 @@ def test_frames_no_delivery_got_to_are_tried_again_one_by_one_not_failed_with_a_
 class SlowRenderer(PillowRenderer):
     """A frame that takes `seconds` (a heavy production frame, scaled down)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, looks_like: float | None = None) -> None:
         super().__init__()
         self.seconds = seconds
+        self.looks_like = seconds if looks_like is None else looks_like  # what its small renders promise
 
     def render(
-        self, scene_path: Path, frame: int, settings: Any, out_stem: Path, allow_missing: bool = False
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: Any,
+        out_stem: Path,
+        allow_missing: bool = False,
+        tile: int | None = None,
     ) -> Path:
-        time.sleep(self.seconds)
-        return super().render(scene_path, frame, settings, out_stem, allow_missing)
+        time.sleep(self.seconds / tile_count(settings.tiles))
+        return super().render(scene_path, frame, settings, out_stem, allow_missing, tile)
+
+    def measure(self, scene_path: Path, frame: int, settings: Any, scale: float) -> tuple[float, float]:
+        seconds = self.looks_like * scale * scale  # its time grows with the pixels
+        time.sleep(min(seconds, 0.5))
+        return seconds, scale * scale
 
 
 def test_a_frame_past_the_time_limit_is_stopped_recorded_told_at_once_and_never_retried(
@@ -319,7 +332,7 @@ def test_a_probe_past_the_time_limit_stops_its_job_before_anything_more_is_spent
         jobs=stack.jobs,
         reporter=stack.reporter,
         scenes=SceneCache(stack.store, tmp_path / "scenes"),
-        renderer=SlowRenderer(seconds=2.0),
+        renderer=SlowRenderer(seconds=2.0, looks_like=0.1),  # its small renders promised a quick frame
         uploader=stack.store,
         work_dir=tmp_path,
         limit_s=3.0,
@@ -330,3 +343,49 @@ def test_a_probe_past_the_time_limit_stops_its_job_before_anything_more_is_spent
     stopped = stack.jobs.get(job.job_id)
     assert stopped.status is JobStatus.FAILED and "was stopped" in stopped.failure
     assert stack.queued_bodies() == []  # the rest was never queued
+
+
+def test_a_probe_whose_small_render_shows_a_frame_too_long_re_plans_the_job_as_tiles(
+    stack: Stack, tmp_path: Path
+) -> None:
+    job = _submit(stack, "shot.blend 1-60")
+    first, second, _ = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    renderer = SlowRenderer(seconds=12.0)  # 4× what a render may run: found out from 1/16 and 1/64 of it
+    worker = RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "scenes"),
+        renderer=renderer,
+        uploader=stack.store,
+        work_dir=tmp_path,
+        limit_s=10.0,
+        margin_s=7.0,  # a frame may run 3 s
+        exit=lambda code: None,
+    )
+    worker.run(first, remaining_s=lambda: 10.0)
+    replanned = stack.jobs.get(job.job_id)
+    assert renderer.rendered == [] and renderer.tiles == []  # nothing rendered whole, nothing burnt
+    assert replanned.settings.tiles == (4, 3) and replanned.replanned.startswith(
+        "frame 1 would take about 12 s"
+    )
+    assert replanned.status is JobStatus.RUNNING and replanned.estimate is not None
+    assert replanned.estimate.render_s == pytest.approx(12.0, rel=0.25)
+    tiles = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    assert len(tiles) == 60 * 12 and {(task.settings.tiles, task.tile is not None) for task in tiles} == {
+        ((4, 3), True)
+    }
+    # the other probes, queued whole before the re-plan, are acknowledged without rendering
+    assert worker.run(second).rendered == [] and renderer.rendered == []
+    # a tile fits: 12 s / 12 is well inside the 3 s a render may run
+    assert worker.run(tiles[0], remaining_s=lambda: 10.0).rendered == [] and renderer.tiles == [(1, 0)]
+    assert stack.jobs.get(job.job_id).tile_counts == {1: 1}
+
+
+def test_a_frame_too_long_even_for_tiles_fails_its_job_at_the_probe(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1-60")
+    first = RenderTask.from_json(stack.queued_bodies()[0])
+    worker = _worker(stack, tmp_path, SlowRenderer(seconds=0.0, looks_like=36000.0))  # 10 h a frame
+    worker.run(first)
+    failed = stack.jobs.get(job.job_id)
+    assert failed.status is JobStatus.FAILED and "even 64 tiles would not fit" in failed.failure
+    assert "lower `--samples` or `--res`" in failed.failure and worker.renderer.rendered == []  # type: ignore[attr-defined]

@@ -21,6 +21,7 @@ from backend.errors import NotFoundError
 from backend.render.ports import TaskQueue
 from backend.render.progress import JobReporter
 from backend.render.tasks import RenderTask
+from backend.render.tiles import describe
 
 logger = Logger(service="studiobot-dlq")
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -36,6 +37,18 @@ def fail_task(job_reporter: JobReporter, task: RenderTask, queue: TaskQueue | No
         job_reporter.resume(task.job_id)
         return []
     errors = jobs.frame_errors(task.job_id, missing)
+    if task.tile is not None and task.settings.tiles:  # one tile failed every time: it fails its frame
+        frame = task.frames[0]
+        reason = errors.get(frame, "the worker stopped before finishing it")
+        if any(record.tile == task.tile for record in jobs.tiles(task.job_id, frame)):
+            # the tile is in: what failed every time came after it, stitching the frame
+            why = f"its tiles were rendered but could not be stitched; last error: {reason}"
+            return [frame] if job_reporter.frame_failed(task.job_id, frame, why, tiled=True) else []
+        where = describe(task.tile, task.settings.tiles)
+        failed = job_reporter.tile_failed(
+            task.job_id, frame, task.tile, f"{where} failed on every delivery; last error: {reason}"
+        )
+        return [frame] if failed else []
     untried = [frame for frame in missing if frame not in errors]
     if queue is not None and len(task.frames) > 1 and untried:
         queue.send_all([dataclasses.replace(task, frames=(frame,)).to_json() for frame in untried])

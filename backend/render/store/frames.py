@@ -7,6 +7,7 @@ accounted for.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -44,19 +45,7 @@ class DynamoFrameLedger(JobTable):
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": job_key(job_id),
-                            "UpdateExpression": f"ADD {counter} :one, remaining :minus_one, billed_s :billed",
-                            "ConditionExpression": "attribute_exists(pk)",
-                            "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":minus_one": {"N": "-1"},
-                                ":billed": {"N": repr(round(record.billed_s, 3))},
-                            },
-                        }
-                    },
+                    {"Update": self._count(job_id, record, counter)},
                 ]
             )
             counted = True
@@ -70,6 +59,26 @@ class DynamoFrameLedger(JobTable):
                 raise self.aws_error(error, "record the frame") from error
             counted = False  # the frame was recorded by an earlier delivery
         return Recorded(counted=counted, job=self.get(job_id))
+
+    def _count(self, job_id: str, record: FrameRecord, counter: str) -> dict[str, Any]:
+        """The job's side of a frame's record: its counters, its billed time, and (a tiled frame) its tile count
+        off the card."""
+        billed = round(record.billed_s if record.job_billed_s is None else record.job_billed_s, 3)
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": job_key(job_id),
+            "UpdateExpression": f"ADD {counter} :one, remaining :minus_one, billed_s :billed",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeValues": {
+                ":one": {"N": "1"},
+                ":minus_one": {"N": "-1"},
+                ":billed": {"N": repr(billed)},
+            },
+        }
+        if record.tiled:
+            update["UpdateExpression"] += " REMOVE tile_counts.#frame"
+            update["ExpressionAttributeNames"] = {"#frame": str(record.frame)}
+        return update
 
     def note_frame_error(self, job_id: str, frame: int, message: str) -> None:
         """Remember why a frame's render failed (kept for the failure report; does not count the frame)."""

@@ -1,7 +1,7 @@
 """How a job and its frames lie in the table: keys, and items to records and back (plain data, no calls).
 
-One table holds jobs (`pk=JOB#id, sk=JOB`), their frames (`sk=FRAME#00000042`) and the last error noted for a frame
-(`sk=ERROR#00000042`). A job waiting for Submit carries `awaiting` (the key of the sparse `by_awaiting` index).
+One table holds jobs (`pk=JOB#id, sk=JOB`), their frames (`sk=FRAME#00000042`), the last error noted for a frame
+(`sk=ERROR#00000042`), a tiled frame's tiles (`sk=TILE#00000042#03`) and the claim to stitch it (`STITCH#…`). A job waiting for Submit carries `awaiting` (the key of the sparse `by_awaiting` index).
 A fact to announce (`completed`, `estimated`, `approved`) is `out_<fact>` on the job until it is published, and the
 job carries `outbox` (the key of the sparse `by_outbox` index) while any is.
 """
@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from backend.render.estimates import Estimate
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
 from backend.render.tasks import RenderSettings
 
 AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
@@ -45,6 +45,16 @@ def frame_sk(frame: int) -> str:
 def error_sk(frame: int) -> str:
     """The sort key of the last error noted for a frame."""
     return f"ERROR#{frame:08d}"
+
+
+def tile_sk(frame: int, tile: int | None) -> str:
+    """The sort key of a tile's record (`TILE#00000042#03`); with no tile, the prefix of the frame's tiles."""
+    return f"TILE#{frame:08d}#" + (f"{tile:02d}" if tile is not None else "")
+
+
+def stitch_sk(frame: int) -> str:
+    """The sort key of the claim to stitch a frame from its tiles."""
+    return f"STITCH#{frame:08d}"
 
 
 def estimate_values(estimate: Estimate) -> dict[str, Any]:
@@ -88,6 +98,7 @@ def job_to_item(job: Job) -> dict[str, Any]:
         "requested_by": {"S": job.requested_by},
         "created_at": {"N": repr(job.created_at)},
         "enqueued": {"BOOL": job.enqueued},
+        "tile_counts": {"M": {}},  # tiled frames in flight (a job re-planned as tiles needs it there already)
     }
     if job.assets_prefix:
         item["assets_prefix"] = {"S": job.assets_prefix}
@@ -163,6 +174,11 @@ def job_from_item(item: dict[str, Any]) -> Job:
         notified="notified_at" in item,
         awaiting="awaiting" in item,
         outbox=tuple(fact for fact in FACTS if f"out_{fact}" in item),
+        tile_counts={
+            int(frame): int(count["N"]) for frame, count in item.get("tile_counts", {}).get("M", {}).items()
+        },
+        replanned=item.get("replanned", {}).get("S", ""),
+        predicted_s=number(item, "predicted_s") or 0.0,
     )
 
 
@@ -187,4 +203,18 @@ def frame_from_item(item: dict[str, Any]) -> FrameRecord:
         output_key=item["output_key"]["S"],
         error=item["error"]["S"],
         billed_s=number(item, "billed_s") or 0.0,
+    )
+
+
+def tile_from_item(item: dict[str, Any]) -> TileRecord:
+    """The tile record an item holds."""
+    return TileRecord(
+        tile=int(item["tile"]["N"]),
+        outcome=FrameOutcome(item["outcome"]["S"]),
+        seconds=float(item["seconds"]["N"]),
+        billed_s=number(item, "billed_s") or 0.0,
+        output_key=item["output_key"]["S"],
+        proxy_key=item.get("proxy_key", {}).get("S", ""),
+        cut=item.get("cut", {}).get("S", ""),
+        error=item["error"]["S"],
     )

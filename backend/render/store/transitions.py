@@ -2,6 +2,7 @@
 
     QUEUED ──first frame starts──► RUNNING ──last frame accounted──► DONE | DONE_WITH_FAILURES
     PROBING ──probes rendered──► RUNNING (the rest queued)   or ──a probe failed──► FAILED
+       └──a probe predicts frames too long for the render function──► PROBING, re-planned as tiles (then as above)
        └──estimate needs a Submit──► AWAITING_APPROVAL ──Submit──► PROBING | QUEUED | RUNNING
                                             └──nobody in time──► EXPIRED
     any of QUEUED, PROBING, AWAITING_APPROVAL, RUNNING ──cancel──► CANCELLED
@@ -13,6 +14,7 @@ the same write (`backend.render.outbox` publishes it), so no crash or failed pub
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +34,7 @@ from backend.render.store.items import (
     status_values,
 )
 from backend.render.store.table import JobTable
+from backend.render.tasks import RenderSettings
 
 ENQUEUE_LEASE_S = 900.0  # the longest a Lambda may run: an enqueue still going is never taken over
 
@@ -142,6 +145,23 @@ class DynamoTransitions(JobTable):
                 ":yes": {"S": AWAITING},
             }
         return self._transition(job_id, update, values, condition="#status = :probing")
+
+    def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
+        """PROBING, not re-planned yet: render its frames as tiles (`settings.tiles`) from now on, with the probe's
+        prediction of a whole frame's seconds for the estimate; True for the one caller that re-planned it."""
+        return self._transition(
+            job_id,
+            "SET settings = :settings, replanned = :why, predicted_s = :predicted, "
+            "tile_counts = if_not_exists(tile_counts, :empty)",
+            {
+                ":settings": {"S": json.dumps(settings.to_dict())},
+                ":why": {"S": reason[:500]},
+                ":predicted": {"N": repr(round(predicted_s, 3))},
+                ":empty": {"M": {}},
+                ":probing": {"S": JobStatus.PROBING},
+            },
+            condition="#status = :probing AND attribute_not_exists(replanned)",
+        )
 
     def fail(self, job_id: str, reason: str) -> Job | None:
         """PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""

@@ -1,0 +1,70 @@
+"""A probe's first look: render the frame small, extrapolate the whole frame's time, and re-plan the job as tiles
+when whole frames would not fit the render function, before a probe spends the limit finding out."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Protocol
+
+from backend.render.estimates import duration
+from backend.render.progress import JobReporter
+from backend.render.tasks import RenderSettings, RenderTask
+from backend.render.tiles import TILE_SHARE, grid_text, plan_grid
+
+QUARTER, EIGHTH = 0.25, 0.125  # of the frame's width and height: 1/16 and 1/64 of its pixels
+
+
+class Measurer(Protocol):
+    def measure(
+        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+    ) -> tuple[float, float]: ...
+
+
+def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> float:
+    """The whole frame's seconds from two small renders (seconds, share of the pixels): a fixed part (the scene's
+    sync, building the BVH) and a part that grows with the pixels, fitted through both."""
+    (seconds, share), (seconds_2, share_2) = small, smaller
+    per_frame = max(0.0, (seconds - seconds_2) / (share - share_2)) if share != share_2 else seconds / share
+    fixed = max(0.0, seconds - per_frame * share)
+    return max(seconds, fixed + per_frame)
+
+
+class ProbePlanner:
+    """Decides, for a whole-frame probe, whether its job should render tiles instead."""
+
+    def __init__(self, renderer: Measurer, reporter: JobReporter, usable_s: float) -> None:
+        self.renderer = renderer
+        self.reporter = reporter
+        self.usable_s = (
+            usable_s  # what a frame may run: the render function's limit less the watchdog's margin
+        )
+        self.spent_s = 0.0  # Blender's seconds in the last look, billed with the probe's frame
+
+    def replanned(self, task: RenderTask, frame: int, scene_path: Path) -> bool:
+        """True when the job now renders tiles (or failed: too long even for tiles): this frame is not rendered
+        whole. A frame whose small render promises it fits costs only that small render."""
+        self.spent_s = 0.0
+        if task.settings.tiles:
+            return False
+        small = self.renderer.measure(scene_path, frame, task.settings, QUARTER)
+        self.spent_s = small[0]
+        if small[0] / small[1] <= self.usable_s * TILE_SHARE * 2:  # even counting its fixed part 16 times
+            return False
+        smaller = self.renderer.measure(scene_path, frame, task.settings, EIGHTH)
+        self.spent_s += smaller[0]
+        predicted = extrapolate(small, smaller)
+        try:
+            grid = plan_grid(predicted, self.usable_s)
+        except ValueError as error:
+            advice = "lower `--samples` or `--res`, or split the scene into render layers"
+            self.reporter.frame_failed(task.job_id, frame, f"probe frame {frame}: {error}: {advice}")
+            return True
+        if grid is None:
+            return False
+        reason = (
+            f"frame {frame} would take about {duration(predicted)} whole, more than one render may run "
+            f"({duration(self.usable_s)}): each frame renders as {grid_text(grid)} tiles"
+        )
+        self.reporter.replan(task.job_id, dataclasses.replace(task.settings, tiles=grid), predicted, reason)
+        return True
