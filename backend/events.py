@@ -137,6 +137,7 @@ class FrameStopped(Event):
     limit_s: float
     requested_by: str = ""
     channel: str = ""
+    tile: str = ""  # `tile 6 of 16 (row 2, column 2)` when it was one tile of the frame
 
 
 @dataclass(frozen=True)

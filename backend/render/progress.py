@@ -7,6 +7,7 @@ from backend.render.outbox import Outbox
 from backend.render.ports import EventPublisher, JobStore, ProbeWatcher
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord, TileRecorded
 from backend.render.tasks import RenderSettings
+from backend.render.tiles import describe
 
 
 class JobReporter:
@@ -103,6 +104,9 @@ class JobReporter:
                     limit_s=limit_s,
                     requested_by=job.requested_by,
                     channel=job.channel,
+                    tile=describe(tile, job.settings.tiles)
+                    if tile is not None and job.settings.tiles
+                    else "",
                 )
             )
         return counted

@@ -247,10 +247,14 @@ def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
 def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved | FrameStopped) -> str:
     """A job event as one line for the channel or the terminal."""
     if isinstance(event, FrameStopped):
+        what = f"frame {event.frame}" + (f", {clip(event.tile, NAME_CHARS)}," if event.tile else "")
+        way_out = (
+            "with more tiles (up to `--tiles 8x8`)" if event.tile else "as tiles (`--tiles auto` plans them)"
+        )
         return (
-            f"⏱️ Render `{event.job_id}`: frame {event.frame} ran {duration(event.ran_s)} of the "
+            f"⏱️ Render `{event.job_id}`: {what} ran {duration(event.ran_s)} of the "
             f"{duration(event.limit_s)} a render may take and was stopped; it will not be tried again (nothing "
-            f"more is spent on it). Frames this heavy fit with fewer `--samples` or a smaller `--res`."
+            f"more is spent on it). Frames this heavy fit {way_out}, with fewer `--samples` or a smaller `--res`."
         )
     if isinstance(event, JobProgress):
         failed = f", {event.failed} failed" if event.failed else ""

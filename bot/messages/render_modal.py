@@ -8,6 +8,9 @@ from typing import Any
 from bot.messages import plain_text, section
 from bot.messages.text import MODAL_TITLE, NAME_CHARS, clip, cut
 
+WHOLE = "whole frames"  # no `--tiles`: the probes still re-plan a job whose frames would not fit
+TILE_CHOICES = (WHOLE, "auto", "2x2", "4x4", "8x8")
+
 
 def _input(
     block_id: str, label: str, placeholder: str, initial: str = "", optional: bool = False
@@ -69,6 +72,7 @@ def render_modal(file_id: str, file_name: str, channel: str) -> dict[str, Any]:
             _input("samples", "Samples", "64 (empty: the scene's)", optional=True),
             _select("engine", "Engine", ["scene", "CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE"], "scene"),
             _select("format", "Format", ["PNG", "JPEG", "OPEN_EXR"], "PNG"),
+            _select("tiles", "Tiles (split each frame across workers)", list(TILE_CHOICES), WHOLE),
         ],
     }
 

@@ -29,7 +29,7 @@ def _shortcut(bot: Bot, files: list[dict[str, Any]]) -> None:
 def _submit(bot: Bot, view: dict[str, Any], values: dict[str, str]) -> Any:
     state = {
         block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
-        if block in ("engine", "format")
+        if block in ("engine", "format", "tiles")
         else {"value": {"type": "plain_text_input", "value": value}}
         for block, value in values.items()
     }
@@ -56,7 +56,16 @@ def test_a_shared_blend_opens_the_modal_and_renders(bot: Bot) -> None:
     assert "not a resolution" in json.loads(refused.body)["errors"]["res"]
 
     accepted = _submit(
-        bot, view, {"frames": "1-4", "res": "64x36", "samples": "2", "engine": "CYCLES", "format": "PNG"}
+        bot,
+        view,
+        {
+            "frames": "1-4",
+            "res": "64x36",
+            "samples": "2",
+            "engine": "CYCLES",
+            "format": "PNG",
+            "tiles": "2x2",
+        },
     )
     assert accepted.status == 200 and not accepted.body
     (card,) = bot.slack.wait_for("chat.postMessage")
@@ -67,6 +76,7 @@ def test_a_shared_blend_opens_the_modal_and_renders(bot: Bot) -> None:
     (job,) = bot.stack.jobs.recent(CHANNEL)
     assert (job.scene_key, job.total, job.status) == (key, 4, JobStatus.QUEUED)
     assert job.settings.resolution == (64, 36) and job.settings.samples == 2
+    assert job.settings.tiles == (2, 2) and job.task_count == 16  # each frame as its four tiles
 
 
 def test_a_message_without_a_scene_says_so(bot: Bot) -> None:

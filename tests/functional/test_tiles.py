@@ -24,7 +24,7 @@ from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
-from bot.messages.render import job_card
+from bot.messages.render import event_text, job_card
 
 from .conftest import PillowRenderer, Stack, frame_picture
 
@@ -234,7 +234,10 @@ def test_a_tile_past_the_time_limit_fails_its_frame_by_name_and_the_frame_is_not
         "frame 1, tile 2 of 4 (row 1, column 2), ran 1 s of a 4 s limit and was stopped"
     )
     assert "more tiles" in record.error
-    assert [event.frame for event in stack.events() if isinstance(event, FrameStopped)] == [1]
+    (stopped,) = [event for event in stack.events() if isinstance(event, FrameStopped)]
+    assert (stopped.frame, stopped.tile) == (1, "tile 2 of 4 (row 1, column 2)")
+    said = event_text(stopped)
+    assert "frame 1, tile 2 of 4 (row 1, column 2), ran 1 s" in said and "more tiles" in said
     renderer = PillowRenderer()
     rest = _worker(stack, tmp_path / "rest", renderer)
     for task in tasks:

@@ -17,9 +17,17 @@ from backend.errors import StudiobotError, ValidationError
 from backend.render.grammar import RenderRequest, parse_render
 from backend.wiring import Services
 from bot.listeners.commands.render import post_card
+from bot.messages.render_modal import WHOLE
 from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, sentence
 
-_OPTION_BLOCKS = {"--res": "res", "--samples": "samples", "--engine": "engine", "--format": "format"}
+_OPTION_BLOCKS = {
+    "--res": "res",
+    "--samples": "samples",
+    "--engine": "engine",
+    "--format": "format",
+    "--tiles": "tiles",
+}
+_UNCHANGED = ("scene", WHOLE)  # what leaves the option out
 
 
 def _words(view: dict[str, Any]) -> list[str]:
@@ -35,7 +43,7 @@ def _words(view: dict[str, Any]) -> list[str]:
     words = [name, value("frames")]
     for option, block in _OPTION_BLOCKS.items():
         text = value(block)
-        if text and text != "scene":
+        if text and text not in _UNCHANGED:
             words += [option, text]
     return words
 
