@@ -78,6 +78,24 @@ class SessionStopped(Event):
 
 
 @dataclass(frozen=True)
+class SessionKept(Event):
+    """A lapsed (or keep-alive) session studiobot did not stop because someone is, or may be, using it: its owner
+    is asked, with Extend 2 h / Stop now, and the ops channel told. `stop_at`: an idle (or, by policy, unknown)
+    session is stopped then unless someone answers; 0 means it is never stopped without a person."""
+
+    type: ClassVar[str] = "SessionKept"
+    name: str
+    owner: str
+    lapsed_at: float
+    use: str  # backend.workstations.presence.Use: active | idle | unknown
+    users: list[str] = field(default_factory=list)
+    since: float = 0.0  # when the earliest connection began (0: not told)
+    idle_s: float = -1.0  # since the last input (-1: not told)
+    why: str = ""  # why it is unknown
+    stop_at: float = 0.0
+
+
+@dataclass(frozen=True)
 class SessionExtended(Event):
     """A kept-alive workstation's lapsing session was extended instead of stopped."""
 
@@ -97,6 +115,7 @@ class KeepAliveReport(Event):
     stopped: list[str] = field(default_factory=list)
     left_running: list[str] = field(default_factory=list)
     error: str = ""
+    left_because: dict[str, str] = field(default_factory=dict)  # name → what its workstation said
 
 
 @dataclass(frozen=True)
@@ -189,6 +208,7 @@ _KNOWN: dict[str, type[Event]] = {
         JobCompleted,
         SessionExpiring,
         SessionStopped,
+        SessionKept,
         SessionExtended,
         KeepAliveReport,
         WorkstationAlert,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from backend.render.ports import EventPublisher, JobStore, TaskQueue
     from backend.render.progress import JobReporter
     from backend.render.submit import SubmissionService
+    from backend.workstations.asking import SessionAsker
     from backend.workstations.ec2 import Ec2Workstations
     from backend.workstations.keepalive import KeepAlive
     from backend.workstations.leases import DynamoLeases
@@ -163,14 +164,25 @@ class Services:
         """The service behind `/workstations`, and the expiry sweep."""
         from backend.workstations.service import WorkstationService
 
-        return WorkstationService(self.ec2, self.leases, self.events, self.settings.access, clock=self.clock)
+        return WorkstationService(
+            self.ec2, self.leases, self.events, self.settings.access, clock=self.clock, asker=self.asker
+        )
+
+    @cached_property
+    def asker(self) -> SessionAsker:
+        """Asks workstations who is connected (Systems Manager Run Command), at the moment of stopping them."""
+        from backend.workstations.asking import SessionAsker
+        from backend.workstations.presence import SessionPolicy
+        from backend.workstations.ssm import SsmCommands
+
+        return SessionAsker(SsmCommands(), SessionPolicy.from_env(), clock=self.clock)
 
     @cached_property
     def keepalive(self) -> KeepAlive:
         """The daily keep-alive's steps."""
         from backend.workstations.keepalive import KeepAlive
 
-        return KeepAlive(self.ec2, self.leases, self.events)
+        return KeepAlive(self.ec2, self.leases, self.events, asker=self.asker)
 
     # -- budgets -----------------------------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
-"""Keep-alive benchmark: one expiry sweep over 1,000 workstations in moto, batched vs one instance at a time."""
+"""Keep-alive benchmark: one expiry sweep over 1,000 workstations in moto, batched vs one instance at a time; the
+workstations due for a stop are asked who is connected (Run Command), 50 to a SendCommand, and no other is."""
 
 from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -29,16 +31,42 @@ class Silent:
         """Drop the event."""
 
 
+def _answering(ssm: Any, connected: set[str]) -> Any:
+    """The real Run Command adapter on moto, with what each workstation's script would print (moto runs nothing):
+    nobody connected, except on `connected` instances."""
+    from backend.workstations.asking import Invocation
+
+    class Answering(type(ssm)):  # type: ignore[misc]
+        def result(self, command_id: str, instance_id: str) -> Invocation | None:
+            invocation = super().result(command_id, instance_id)
+            if invocation is None:
+                return None
+            who = '[{"user": "anna"}]' if instance_id in connected else "[]"
+            output = '{"studiobot_presence": 1, "dcv": true, "connections": ' + who + ', "idle_s": 60}'
+            return Invocation(invocation.status, output)
+
+    return Answering()
+
+
 def _fleet(ec2: Any) -> list[str]:
     from backend.workstations.ec2 import TAG_NAME, TAG_OWNER
 
+    boto3.client("iam").create_instance_profile(InstanceProfileName="studiobot-workstation")
     ids: list[str] = []
     for start in range(0, WORKSTATIONS, 100):
         reservation = ec2.run_instances(
-            ImageId="ami-12c6146b", MinCount=100, MaxCount=100, InstanceType="g5.xlarge"
+            ImageId="ami-12c6146b",
+            MinCount=100,
+            MaxCount=100,
+            InstanceType="g5.xlarge",
+            IamInstanceProfile={"Name": "studiobot-workstation"},  # its SSM agent answers
         )
         for offset, instance in enumerate(reservation["Instances"]):
             ids.append(instance["InstanceId"])
+            if "IamInstanceProfile" not in instance:  # moto gives the profile to the first of a batch only
+                ec2.associate_iam_instance_profile(
+                    IamInstanceProfile={"Name": "studiobot-workstation"}, InstanceId=instance["InstanceId"]
+                )
             ec2.create_tags(
                 Resources=[instance["InstanceId"]],
                 Tags=[
@@ -67,9 +95,11 @@ def run() -> dict[str, Any]:
     from moto import mock_aws
 
     from backend.config import Access
+    from backend.workstations.asking import SessionAsker
     from backend.workstations.ec2 import Ec2Workstations
     from backend.workstations.leases import DynamoLeases
     from backend.workstations.service import WorkstationService
+    from backend.workstations.ssm import SsmCommands
     from local import moto_patches
     from local.stack import deploy
 
@@ -82,23 +112,36 @@ def run() -> dict[str, Any]:
     with mock_aws():
         info = deploy(None, stack_name="studiobot-bench")
         ec2 = boto3.client("ec2")
-        _fleet(ec2)
+        ids = _fleet(ec2)
         clock = Clock()
         provider = Ec2Workstations(ec2)
         leases = DynamoLeases(info.table_name, clock=clock)
-        service = WorkstationService(provider, leases, Silent(), Access(), clock=clock)
+        ssm = _answering(SsmCommands(), connected=set(ids[:10]))
+        asker = SessionAsker(ssm, clock=clock, sleep=lambda seconds: None)
+        service = WorkstationService(provider, leases, Silent(), Access(), clock=clock, asker=asker)
         service.status()  # leases begin
-        clock.now += 12 * HOUR  # every running session has lapsed
+        for index in range(WORKSTATIONS // 2, WORKSTATIONS):  # half were extended: not due for a stop
+            leases.extend(f"ws-{index:04d}", timedelta(hours=8))
+        clock.now += 12 * HOUR  # the other half's sessions have lapsed
         provider.calls, leases.calls = 0, 0
         started = time.perf_counter()
         report = service.sweep()
         sweep_s = time.perf_counter() - started
+        asked = {instance_id for batch in ssm.sent for instance_id in batch}
+        due = set(ids[: WORKSTATIONS // 2])
         result = {
             "workstations": WORKSTATIONS,
+            "due": len(due),
             "stopped": len(report.stopped),
+            "left_in_use": len(report.left_in_use),
             "ec2_calls": provider.calls,
             "ec2_calls_target": 5,
             "dynamodb_calls": leases.calls,
+            "ssm_calls": dict(ssm.calls),
+            "ssm_send_commands": ssm.calls.get("SendCommand", 0),
+            "ssm_send_commands_target": -(-len(due) // 50),
+            "asked": len(asked),
+            "asked_not_due": len(asked - due),
             "sweep_s": round(sweep_s, 2),
         }
     with mock_aws():

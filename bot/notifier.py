@@ -24,6 +24,7 @@ from backend.events import (
     KeepAliveReport,
     SessionExpiring,
     SessionExtended,
+    SessionKept,
     SessionStopped,
     WorkstationAlert,
 )
@@ -36,7 +37,7 @@ from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
-from bot.messages.workstations import expiring_message
+from bot.messages.workstations import expiring_message, kept_message
 
 logger = Logger(service="studiobot-notifier")
 SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line
@@ -67,6 +68,10 @@ class SlackNotifier:
             self._stopped(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
+        elif isinstance(event, SessionKept):  # its owner decides, with the buttons; ops sees it too
+            text, blocks = kept_message(event)
+            for channel in dict.fromkeys((event.owner, self.services.settings.ops_channel)):
+                self._post(channel, event, text, blocks)
         elif isinstance(event, WorkstationAlert) and event.kind == "spot-interruption" and event.owner:
             self._tell(event.owner, event)
             self._tell(self.services.settings.ops_channel, event)

@@ -1,4 +1,4 @@
-"""Two fixes for moto 5.2.5 that the local stack needs where many workers call it at once.
+"""Fixes for moto 5.2.5 that the local stack needs where many workers call it at once, and one call it lacks.
 
 1. DynamoDB: moto applies a request in steps (a transaction deep-copies the tables to roll back) with no lock, so
    concurrent writers crash it ("dictionary changed size during iteration") or interleave conditional writes.
@@ -10,6 +10,9 @@
    property counts every message in the queue (visible, delayed, in flight) each time. Sending n messages is then
    O(n²): a 10,000-frame job took over 40 minutes to enqueue. While a thread is inside `send_message`, this patch
    answers `queue.attributes` with just that one attribute; everywhere else moto behaves as released.
+3. SSM: DescribeInstanceInformation (which workstations Run Command reaches) is not in moto; it is answered from
+   moto's EC2 instances. Run Command's invocations then succeed with an empty output, which studiobot reads as
+   "did not say who is connected": locally, as on AWS without DCV, no session is ever stopped on a guess.
 """
 
 from __future__ import annotations
@@ -68,7 +71,45 @@ def apply() -> None:
 
     models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
     models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
+    _ssm_instance_information()
     _applied = True
+
+
+def _ssm_instance_information() -> None:
+    """Systems Manager's DescribeInstanceInformation, which moto lacks: a running EC2 instance with an instance
+    profile counts as managed and online (what the workstation role's SSM core policy makes true on AWS)."""
+    from moto.core.responses import ActionResult
+    from moto.ec2.models import ec2_backends
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    def describe_instance_information(self: Any) -> Any:
+        wanted: set[str] = set()
+        for entry in self._get_param("Filters") or []:
+            if entry.get("Key") == "InstanceIds":
+                wanted.update(entry.get("Values", []))
+        backend = ec2_backends[self.current_account][self.region]
+        found = []
+        for reservation in backend.all_reservations():
+            for instance in reservation.instances:
+                if wanted and instance.id not in wanted:
+                    continue
+                profiled = getattr(instance, "iam_instance_profile", None) or (
+                    instance.id in backend.iam_instance_profile_associations
+                )
+                if instance.state != "running" or not profiled:
+                    continue
+                windows = (getattr(instance, "platform", "") or "").lower() == "windows"
+                found.append(
+                    {
+                        "InstanceId": instance.id,
+                        "PingStatus": "Online",
+                        "PlatformType": "Windows" if windows else "Linux",
+                        "ResourceType": "EC2Instance",
+                    }
+                )
+        return ActionResult({"InstanceInformationList": found})
+
+    SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
 
 
 def _cheap_transaction_rollback() -> None:

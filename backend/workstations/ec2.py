@@ -15,9 +15,10 @@ from backend.errors import NotFoundError
 TAG_NAME = "studiobot:workstation"
 TAG_OWNER = "studiobot:owner"
 TAG_KEEPALIVE = "studiobot:keepalive"
-# How many remote-desktop connections are open right now, written by the workstation itself (see README:
-# a cron job runs `dcv list-connections` and tags the instance). Absent means "not known to be in use".
-TAG_CONNECTIONS = "studiobot:dcv-connections"
+# For sites that cannot use Systems Manager: the optional agent (agent/) tags its own instance every 2 minutes with
+# the presence script's answer and when it was made. Read only when Run Command cannot ask, and only while fresh.
+TAG_PRESENCE = "studiobot:presence"
+TAG_PRESENCE_AT = "studiobot:presence-at"
 IDS_PER_CALL = 1000  # StartInstances/StopInstances take up to 1,000 instance ids per call
 
 
@@ -31,14 +32,10 @@ class Workstation:
     state: str  # EC2's: pending, running, stopping, stopped, shutting-down
     launched_at: datetime | None
     keepalive: bool
-    connections: int
     instance_type: str = ""
     spot: bool = False
-
-    @property
-    def in_use(self) -> bool:
-        """Someone is connected over remote desktop: never stop it."""
-        return self.connections > 0
+    presence: str = ""  # the optional agent's last answer (TAG_PRESENCE), if it runs there
+    presence_at: float | None = None
 
 
 class Ec2Workstations(AwsAdapter):
@@ -131,7 +128,7 @@ class Ec2Workstations(AwsAdapter):
 
 def _workstation(instance: dict[str, Any]) -> Workstation:
     tags = {tag["Key"]: tag["Value"] for tag in instance.get("Tags", [])}
-    connections = tags.get(TAG_CONNECTIONS, "0")
+    stamp = tags.get(TAG_PRESENCE_AT, "")
     return Workstation(
         name=tags[TAG_NAME],
         instance_id=instance["InstanceId"],
@@ -139,7 +136,8 @@ def _workstation(instance: dict[str, Any]) -> Workstation:
         state=instance["State"]["Name"],
         launched_at=instance.get("LaunchTime"),
         keepalive=tags.get(TAG_KEEPALIVE, "").lower() == "true",
-        connections=int(connections) if connections.isascii() and connections.isdigit() else 0,
         instance_type=instance.get("InstanceType", ""),
         spot=instance.get("InstanceLifecycle") == "spot",
+        presence=tags.get(TAG_PRESENCE, ""),
+        presence_at=float(stamp) if stamp.isascii() and stamp.isdigit() else None,
     )

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from backend.events import EventPublisher, KeepAliveReport
+from backend.workstations.asking import SessionAsker
 from backend.workstations.leases import LeaseState
 from backend.workstations.ports import LeaseStore, WorkstationProvider
+from backend.workstations.presence import said
 
 
 @dataclass
@@ -28,6 +30,7 @@ class StartResult:
 class StopResult:
     stopped: list[str] = field(default_factory=list)
     left_running: list[str] = field(default_factory=list)
+    left_because: dict[str, str] = field(default_factory=dict)  # name → what its workstation said
 
 
 class KeepAlive:
@@ -40,7 +43,9 @@ class KeepAlive:
         events: EventPublisher,
         due_within: timedelta = timedelta(hours=24),
         clock: Callable[[], float] = time.time,
+        asker: SessionAsker | None = None,
     ) -> None:
+        self.asker = asker  # None: nothing can ask, so nothing it started is stopped
         self.provider = provider
         self.leases = leases
         self.events = events
@@ -66,17 +71,20 @@ class KeepAlive:
         return StartResult(started=[{"name": w.name, "instance_id": w.instance_id} for w in due])
 
     def stop_started(self, started: list[dict[str, str]]) -> StopResult:
-        """Stop the workstations this run started, unless someone connected to one meanwhile."""
+        """Stop the workstations this run started, but only those that answer "nobody connected": one someone
+        connected to meanwhile (active or idle), or that cannot answer, is left running and said why."""
         names = {entry["name"] for entry in started}
         result = StopResult()
         to_stop = []
-        for workstation in self.provider.all():
-            if workstation.name not in names:
-                continue
-            if workstation.in_use:
-                result.left_running.append(workstation.name)
-            else:
+        mine = [workstation for workstation in self.provider.all() if workstation.name in names]
+        seen = self.asker.ask(mine) if self.asker else {}
+        for workstation in mine:
+            answer = seen.get(workstation.name)
+            if workstation.state != "running" or (answer is not None and answer.may_stop):
                 to_stop.append(workstation)
+                continue
+            result.left_running.append(workstation.name)
+            result.left_because[workstation.name] = said(answer) if answer else "it could not be asked"
         if to_stop:
             self.provider.stop([workstation.instance_id for workstation in to_stop])
             result.stopped = sorted(workstation.name for workstation in to_stop)
@@ -90,6 +98,7 @@ class KeepAlive:
             started=sorted(entry["name"] for entry in started),
             stopped=stop.stopped if stop else [],
             left_running=stop.left_running if stop else [],
+            left_because=stop.left_because if stop else {},
             error=error,
         )
         self.events.publish(event)

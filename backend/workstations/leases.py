@@ -53,6 +53,19 @@ class Lease:
     version: int
     warned_lease: str = ""
     expired_lease: str = ""
+    idle_warned_lease: str = (
+        ""  # its owner was told at expiry that an idle (or unknown) session will be stopped
+    )
+    idle_warned_at: float | None = None
+
+    @property
+    def mark(self) -> str:
+        """This lease at this expiry: what a once-per-expiry claim records."""
+        return f"{self.lease_id}@{self.expires_at!r}"
+
+    def idle_warned(self) -> float | None:
+        """When its owner was warned, at this expiry, that the idle session will be stopped (None: not yet)."""
+        return self.idle_warned_at if self.idle_warned_lease == self.mark else None
 
     def remaining(self, now: float) -> timedelta:
         return timedelta(seconds=self.expires_at - now)
@@ -194,14 +207,21 @@ class DynamoLeases(AwsAdapter):
         """True once per lease and expiry: the action at expiry (stop or extend) is taken by whoever wins."""
         return self._claim(lease, "expired_lease")
 
-    def _claim(self, lease: Lease, attribute: str) -> bool:
+    def claim_idle_warning(self, lease: Lease) -> bool:
+        """True once per lease and expiry: the owner of an idle (or unknown) lapsed session is warned, and the
+        stop waits a warning window from now."""
+        return self._claim(lease, "idle_warned_lease", stamp="idle_warned_at")
+
+    def _claim(self, lease: Lease, attribute: str, stamp: str = "") -> bool:
         self.calls += 1
-        mark = f"{lease.lease_id}@{lease.expires_at!r}"
+        mark = lease.mark
+        update = f"SET {attribute} = :mark" + (f", {stamp} = :now" if stamp else "")
+        extra = {":now": {"N": repr(self.clock())}} if stamp else {}
         try:
             self.client.update_item(
                 TableName=self.table_name,
                 Key=_key(lease.name),
-                UpdateExpression=f"SET {attribute} = :mark",
+                UpdateExpression=update,
                 ConditionExpression=(
                     f"lease_id = :lease AND expires_at = :expires "
                     f"AND (attribute_not_exists({attribute}) OR {attribute} <> :mark)"
@@ -210,6 +230,7 @@ class DynamoLeases(AwsAdapter):
                     ":mark": {"S": mark},
                     ":lease": {"S": lease.lease_id},
                     ":expires": {"N": repr(lease.expires_at)},
+                    **extra,
                 },
             )
         except ClientError as error:
@@ -230,9 +251,11 @@ class DynamoLeases(AwsAdapter):
             "expires_at": {"N": repr(lease.expires_at)},
             "version": {"N": str(lease.version)},
         }
-        for attribute in ("warned_lease", "expired_lease"):
+        for attribute in ("warned_lease", "expired_lease", "idle_warned_lease"):
             if getattr(lease, attribute):
                 item[attribute] = {"S": getattr(lease, attribute)}
+        if lease.idle_warned_at is not None:
+            item["idle_warned_at"] = {"N": repr(lease.idle_warned_at)}
         try:
             self.client.put_item(
                 TableName=self.table_name,
@@ -258,4 +281,6 @@ def _lease(item: dict[str, Any]) -> Lease:
         version=int(item["version"]["N"]),
         warned_lease=item.get("warned_lease", {}).get("S", ""),
         expired_lease=item.get("expired_lease", {}).get("S", ""),
+        idle_warned_lease=item.get("idle_warned_lease", {}).get("S", ""),
+        idle_warned_at=float(item["idle_warned_at"]["N"]) if "idle_warned_at" in item else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -9,11 +10,13 @@ from datetime import timedelta
 
 from backend.config import Access
 from backend.errors import ConflictError, ValidationError
-from backend.events import EventPublisher, SessionExpiring, SessionExtended, SessionStopped
+from backend.events import EventPublisher, SessionExpiring, SessionExtended, SessionKept, SessionStopped
+from backend.workstations.asking import SessionAsker
 from backend.workstations.durations import parse_duration
 from backend.workstations.ec2 import Workstation
-from backend.workstations.leases import LeaseState
+from backend.workstations.leases import Lease, LeaseState
 from backend.workstations.ports import LeaseStore, WorkstationProvider
+from backend.workstations.presence import STOP_AFTER_WARNING, Seen, SessionPolicy, Use, said
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,6 @@ class Change:
     session_left: timedelta | None = None  # start, extend: until the session expires
     extended_by: timedelta | None = None
     keepalive: bool = False
-    someone_connected: bool = False  # stop: a remote-desktop connection was open
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,7 @@ class StatusRow:
     up_for: timedelta | None
     expires_in: timedelta | None
     keepalive: bool
-    in_use: bool
+    seen: Seen | None = None  # what the workstation said when asked (None: not asked, e.g. not running)
 
 
 @dataclass
@@ -48,7 +50,12 @@ class SweepReport:
     warned: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     extended: list[str] = field(default_factory=list)
-    left_in_use: list[str] = field(default_factory=list)
+    left_in_use: list[str] = field(
+        default_factory=list
+    )  # in use (or unknown): its owner was asked, not stopped
+    warned_idle: list[str] = field(
+        default_factory=list
+    )  # idle: stopped after the warning window unless answered
 
 
 class WorkstationService:
@@ -62,6 +69,8 @@ class WorkstationService:
         access: Access,
         warn_before: timedelta = timedelta(minutes=30),
         clock: Callable[[], float] = time.time,
+        asker: SessionAsker | None = None,
+        policy: SessionPolicy | None = None,
     ) -> None:
         self.provider = provider
         self.leases = leases
@@ -69,9 +78,22 @@ class WorkstationService:
         self.access = access
         self.warn_before = warn_before
         self.clock = clock
+        self.asker = asker
+        self.policy = policy or (asker.policy if asker else SessionPolicy())
 
-    def status(self) -> list[StatusRow]:
-        """Every workstation with its session: one EC2 describe and one query of the leases."""
+    def ask(self, workstations: list[Workstation], wait_s: float | None = None) -> dict[str, Seen]:
+        """Who is connected to these workstations, asked of them now; UNKNOWN for all when nothing can ask."""
+        if self.asker is not None:
+            return self.asker.ask(workstations, wait_s)
+        now = self.clock()
+        why = "studiobot has no way to ask it (Systems Manager is not set up)"
+        return {
+            w.name: Seen(Use.UNKNOWN, why=why, asked_at=now) for w in workstations if w.state == "running"
+        }
+
+    def status(self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0) -> list[StatusRow]:
+        """Every workstation with its session: one EC2 describe and one query of the leases. `ask_page` (page,
+        rows per page, by name): the running workstations on that page are asked who is connected."""
         workstations = self.provider.all()
         leases = self.leases.all()
         now = self.clock()
@@ -89,10 +111,15 @@ class WorkstationService:
                     up_for=timedelta(seconds=now - lease.started_at) if running and lease else None,
                     expires_in=lease.remaining(now) if lease else None,
                     keepalive=workstation.keepalive,
-                    in_use=workstation.in_use,
                 )
             )
-        return rows
+        if ask_page is None:
+            return rows
+        page, per_page = ask_page
+        ordered = sorted(workstations, key=lambda workstation: workstation.name)
+        first = min(max(0, (page - 1) * per_page), max(0, (len(ordered) - 1) // per_page * per_page))
+        seen = self.ask(ordered[first : first + per_page], wait_s)
+        return [dataclasses.replace(row, seen=seen.get(row.name)) for row in rows]
 
     def start(self, name: str, user: str) -> Change:
         """Start a stopped workstation (its owner or an admin); its session lease starts."""
@@ -108,15 +135,23 @@ class WorkstationService:
         return Change("start", workstation.name, session_left=lease.remaining(self.clock()))
 
     def stop(self, name: str, user: str) -> Change:
-        """Stop a running workstation (its owner or an admin)."""
+        """Stop a running workstation: its owner at will; an admin only when nobody is, or may be, using it (the
+        workstation is asked first)."""
         workstation = self._managed(name, user, "stop")
         if workstation.state in ("stopped", "stopping"):
             raise ConflictError(f"`{workstation.name}` is already {workstation.state}: nothing to do.")
+        if user != workstation.owner and workstation.state == "running":
+            seen = self.ask([workstation]).get(workstation.name)
+            if seen is not None and not seen.may_stop:
+                raise ConflictError(
+                    f"`{workstation.name}` was not stopped: {said(seen)}. "
+                    f"Ask {_mention(workstation.owner)} to stop it, or to save and disconnect first."
+                )
         self.provider.stop([workstation.instance_id])
         self.leases.observe(
             workstation.name, workstation.instance_id, False, self.leases.get(workstation.name)
         )
-        return Change("stop", workstation.name, someone_connected=workstation.in_use)
+        return Change("stop", workstation.name)
 
     def keepalive(self, name: str, on: bool, user: str) -> Change:
         """Renew instead of stop at expiry (on), or not (off)."""
@@ -145,7 +180,8 @@ class WorkstationService:
         workstations = self.provider.all()
         leases = self.leases.all()
         now = self.clock()
-        to_stop: list[Workstation] = []
+        to_stop: list[tuple[Workstation, str]] = []
+        lapsed: list[tuple[Workstation, Lease]] = []
         for workstation in workstations:
             lease = self.leases.observe_ec2(workstation, leases.get(workstation.name))
             if lease is None or lease.state is not LeaseState.RUNNING or workstation.state != "running":
@@ -163,11 +199,8 @@ class WorkstationService:
                             workstation.name, workstation.owner, renewed.expires_at, "keep-alive is on"
                         )
                     )
-                elif workstation.in_use:
-                    if self.leases.claim_expiry(lease):  # said once per lease; never stop someone's work
-                        report.left_in_use.append(workstation.name)
-                elif self.leases.expire(lease):  # the conditional write is the claim: one sweep stops it
-                    to_stop.append(workstation)
+                else:
+                    lapsed.append((workstation, lease))
             elif left <= self.warn_before and self.leases.claim_warning(lease):
                 report.warned.append(workstation.name)
                 self.events.publish(
@@ -175,14 +208,60 @@ class WorkstationService:
                         workstation.name, workstation.owner, lease.expires_at, workstation.keepalive
                     )
                 )
+        if lapsed:  # only these are asked: a workstation not due for a stop is left alone
+            seen = self.ask([workstation for workstation, _ in lapsed])
+            for workstation, lease in lapsed:
+                stop = self._at_expiry(workstation, lease, seen.get(workstation.name), now, report)
+                if stop is not None:
+                    to_stop.append((workstation, stop))
         if to_stop:
-            self.provider.stop([workstation.instance_id for workstation in to_stop])
-            for workstation in to_stop:
+            self.provider.stop([workstation.instance_id for workstation, _ in to_stop])
+            for workstation, reason in to_stop:
                 report.stopped.append(workstation.name)
-                self.events.publish(
-                    SessionStopped(workstation.name, workstation.owner, "its session expired")
-                )
+                self.events.publish(SessionStopped(workstation.name, workstation.owner, reason))
         return report
+
+    def _at_expiry(
+        self, workstation: Workstation, lease: Lease, seen: Seen | None, now: float, report: SweepReport
+    ) -> str | None:
+        """What a lapsed session's answer means: why to stop it now, or None (its owner asked or warned once)."""
+        seen = seen or Seen(Use.UNKNOWN, why="it was not asked", asked_at=now)
+        if seen.may_stop:
+            # the conditional write is the claim: one sweep stops it
+            return "its session expired and nobody was connected" if self.leases.expire(lease) else None
+        warn_first = seen.use is Use.IDLE or (
+            seen.use is Use.UNKNOWN and self.policy.unknown == STOP_AFTER_WARNING
+        )
+        if not warn_first:  # in use, or unknown under the default policy: never stopped without a person
+            if self.leases.claim_expiry(lease):
+                report.left_in_use.append(workstation.name)
+                self._kept(workstation, lease, seen, stop_at=0.0)
+            return None
+        warned = lease.idle_warned()
+        if warned is None:
+            if self.leases.claim_idle_warning(lease):
+                report.warned_idle.append(workstation.name)
+                self._kept(workstation, lease, seen, stop_at=now + self.policy.warn_window_s)
+            return None
+        if now < warned + self.policy.warn_window_s or not self.leases.expire(lease):
+            return None
+        what = "idle" if seen.use is Use.IDLE else "unknown"
+        return f"its session expired, it was {what} and nobody answered the warning"
+
+    def _kept(self, workstation: Workstation, lease: Lease, seen: Seen, stop_at: float) -> None:
+        self.events.publish(
+            SessionKept(
+                name=workstation.name,
+                owner=workstation.owner,
+                lapsed_at=lease.expires_at,
+                use=str(seen.use),
+                users=list(seen.users),
+                since=seen.since or 0.0,
+                idle_s=seen.idle_s if seen.idle_s is not None else -1.0,
+                why=seen.why,
+                stop_at=stop_at,
+            )
+        )
 
     def _managed(self, name: str, user: str, verb: str) -> Workstation:
         if not name:
@@ -195,3 +274,7 @@ class WorkstationService:
                 f"Only <@{workstation.owner}> (its owner) or an admin can {verb} `{workstation.name}`."
             )
         return workstation
+
+
+def _mention(owner: str) -> str:
+    return f"<@{owner}>" if owner else "its owner"

@@ -3,10 +3,19 @@ workstation event (sessions stopped or extended, keep-alive reports, EC2 alerts)
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from backend.events import KeepAliveReport, SessionExpiring, SessionExtended, SessionStopped, WorkstationAlert
+from backend.events import (
+    KeepAliveReport,
+    SessionExpiring,
+    SessionExtended,
+    SessionKept,
+    SessionStopped,
+    WorkstationAlert,
+)
 from backend.workstations.durations import describe
+from backend.workstations.presence import Seen, Use, clock_time, said
 from bot.messages import Blocks, context, plain_text, section, who
 from bot.messages.pages import PAGE_ROWS, code_sections, page_note, page_of
 from bot.messages.text import BUTTON_VALUE, ELLIPSIS, NAME_CHARS, REASON_CHARS, clip, escape, short_id, size
@@ -24,7 +33,7 @@ WORKSTATIONS_HELP = (
     "Running sessions last 11 h 30 min and stopped ones 4 days unless extended; owners are warned 30 min before."
 )
 
-EVENTS = (SessionExpiring, SessionStopped, SessionExtended, KeepAliveReport, WorkstationAlert)
+EVENTS = (SessionExpiring, SessionStopped, SessionKept, SessionExtended, KeepAliveReport, WorkstationAlert)
 OWNER_CHARS = 64  # the owner column: a Slack user id, or whatever the EC2 tag says
 LISTED_NAMES_CHARS = 1_000  # each list of names in the keep-alive report; the rest are counted
 
@@ -39,7 +48,10 @@ def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Block
     owners = [_cell(row.owner, OWNER_CHARS) for row in shown.rows]
     name_width = min(max(len("name"), *(len(name) for name in names)), 24)
     owner_width = min(max(len("owner"), *(len(owner) for owner in owners)), 14)
-    header = f"{'name':<{name_width}} {'owner':<{owner_width}} {'state':<9} {'up for':<12} {'expires in':<12} keep-alive"
+    header = (
+        f"{'name':<{name_width}} {'owner':<{owner_width}} {'state':<9} {'up for':<12} {'expires in':<12} "
+        f"{'keep-alive':<10} connected"
+    )
     lines = []
     for row, name, owner in zip(shown.rows, names, owners, strict=True):
         lines.append(
@@ -47,16 +59,56 @@ def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Block
                 f"{name:<{name_width}} {owner:<{owner_width}} {_cell(row.state, 32):<9} "
                 f"{describe(row.up_for) if row.up_for else '—':<12} "
                 f"{describe(row.expires_in) if row.expires_in is not None else '—':<12} "
-                f"{'on' if row.keepalive else 'off'}{' · in use' if row.in_use else ''}"
+                f"{'on' if row.keepalive else 'off':<10} {_connected(row.seen)}"
             )
         )
     blocks: Blocks = [section(table) for table in code_sections(header, lines)]
     running = sum(1 for row in rows if row.state == "running")
-    in_use = sum(1 for row in rows if row.in_use)
-    counts = f"{len(rows):,} workstations: {running:,} running, {in_use:,} in use"
+    asked = [row.seen for row in rows if row.seen is not None]
+    counts = f"{len(rows):,} workstations: {running:,} running"
+    if asked:
+        connected = sum(1 for seen in asked if seen.use in (Use.ACTIVE, Use.IDLE))
+        unknown = sum(1 for seen in asked if seen.use is Use.UNKNOWN)
+        counts += f"; of {len(asked):,} asked now, {connected:,} connected and {unknown:,} unknown"
     if note := page_note(shown, "/workstations status", "workstations"):
         blocks.append(context(note))
     return counts + (f" (page {shown.number} of {shown.count})" if shown.count > 1 else ""), blocks
+
+
+def _connected(seen: Seen | None) -> str:
+    """Who is connected, as the workstation said a moment ago (times in UTC: a code block shows no local time)."""
+    if seen is None:
+        return "—"
+    if seen.use is Use.FREE:
+        return "nobody"
+    if seen.use is Use.UNKNOWN:
+        return "unknown"
+    users = ", ".join(_cell(user, 16) for user in seen.users[:2]) + (" …" if len(seen.users) > 2 else "")
+    since = datetime.fromtimestamp(seen.since, UTC).strftime(" since %H:%M UTC") if seen.since else ""
+    if seen.use is Use.IDLE and seen.idle_s is not None:
+        return f"{users}{since}, idle {describe(timedelta(seconds=seen.idle_s))}"
+    return f"{users}{since}"
+
+
+def kept_message(event: SessionKept) -> tuple[str, Blocks]:
+    """A lapsed session studiobot did not stop, with what its workstation said and Extend 2 h / Stop now."""
+    name = clip(event.name, NAME_CHARS)
+    seen = Seen(
+        Use(event.use),
+        tuple(event.users),
+        event.since or None,
+        event.idle_s if event.idle_s >= 0 else None,
+        event.why,
+    )
+    head = f"⚠️ {who(event.owner)} `{name}` lapsed at {clock_time(event.lapsed_at)}"
+    if event.stop_at:
+        text = (
+            f"{head}; {said(seen)}: it will be stopped at {clock_time(event.stop_at)} unless you extend it."
+        )
+    else:
+        text = f"{head} but {said(seen)}: not stopped."
+    keep = "Keep 2 h" if seen.use is Use.UNKNOWN else "Extend 2 h"
+    return text, [section(text), *_buttons(event.name, keep)]
 
 
 def _cell(text: str, most: int) -> str:
@@ -68,23 +120,33 @@ def expiring_message(name: str, owner: str, minutes_left: int, keepalive: bool) 
     """The warning before a session lapses, with Extend 2 h / Stop now (the buttons carry the name)."""
     what = "it will be extended (keep-alive is on)" if keepalive else "it will be stopped"
     text = f"⏰ {who(owner)} `{clip(name, NAME_CHARS)}`'s session ends in {minutes_left} min: {what}."
+    return text, [section(text), *_buttons(name)]
+
+
+def _buttons(name: str, keep: str = "Extend 2 h") -> Blocks:
+    """Extend 2 h / Stop now for one workstation (none when the name is too long for a button to carry)."""
     if size(name) > BUTTON_VALUE:  # longer than any EC2 tag: the buttons could not carry it
-        return text, [section(text)]
+        return []
     buttons = [
         {
             "type": "button",
             "action_id": "ws_extend",
-            "text": plain_text("Extend 2 h"),
+            "text": plain_text(keep),
             "value": name,
             "style": "primary",
         },
         {"type": "button", "action_id": "ws_stop", "text": plain_text("Stop now"), "value": name},
     ]
-    return text, [section(text), {"type": "actions", "block_id": short_id("ws:", name), "elements": buttons}]
+    return [{"type": "actions", "block_id": short_id("ws:", name), "elements": buttons}]
 
 
 def event_text(
-    event: SessionExpiring | SessionStopped | SessionExtended | KeepAliveReport | WorkstationAlert,
+    event: SessionExpiring
+    | SessionStopped
+    | SessionKept
+    | SessionExtended
+    | KeepAliveReport
+    | WorkstationAlert,
 ) -> str:
     """A workstation event as one line for a channel or the terminal."""
     if isinstance(event, KeepAliveReport):
@@ -93,6 +155,8 @@ def event_text(
     if isinstance(event, SessionExpiring):
         what = "it will be extended (keep-alive is on)" if event.keepalive else "it will be stopped"
         return f"⏰ {owner} `{name}`'s session ends soon: {what}. `/workstations extend {name} 2h` keeps it."
+    if isinstance(event, SessionKept):
+        return kept_message(event)[0]
     if isinstance(event, SessionStopped):
         return f"⏹️ Stopped `{name}` ({owner}): {clip(event.reason, REASON_CHARS)}."
     if isinstance(event, SessionExtended):
@@ -114,7 +178,12 @@ def _keepalive(event: KeepAliveReport) -> str:
 
     text = f"♻️ Keep-alive: started {names(event.started)}; stopped again {names(event.stopped)}"
     if event.left_running:
-        text += f"; left running because someone is connected: {names(event.left_running)}"
+        reasons = [
+            f"`{clip(name, NAME_CHARS)}` ({clip(event.left_because.get(name, 'someone may be using it'), REASON_CHARS)})"
+            for name in event.left_running[:5]
+        ]
+        more = f" and {len(event.left_running) - 5:,} more" if len(event.left_running) > 5 else ""
+        text += f"; left running: {'; '.join(reasons)}{more}"
     if event.error:
         text += f". ⚠️ A step failed: {clip(event.error, REASON_CHARS)}"
     return text + "."
@@ -127,8 +196,7 @@ def change_text(change: Change) -> str:
         left = describe(change.session_left) if change.session_left is not None else "a while"
         return f"▶️ Starting `{name}`: its session lasts {left}."
     if change.action == "stop":
-        warning = " Someone was still connected to it." if change.someone_connected else ""
-        return f"⏹️ Stopping `{name}`.{warning}"
+        return f"⏹️ Stopping `{name}`."
     if change.action == "keepalive":
         if change.keepalive:
             return f"♻️ Keep-alive on for `{name}`: at expiry its session is extended, not stopped."

@@ -34,12 +34,20 @@ def test_status_is_a_table_of_every_workstation(bot: Bot) -> None:
     )
 
 
-def test_someone_elses_workstation_is_refused_and_an_admin_may(bot: Bot) -> None:
+def test_someone_elses_workstation_is_refused_and_an_admin_only_stops_one_nobody_may_be_using(
+    bot: Bot,
+) -> None:
     _fleet()
     bot.command_as("/workstations", "stop comp-00")
     assert "Only <@U0OTHER> (its owner) or an admin can stop `comp-00`." in bot.replies()[0]["text"]
+    # an instance without an instance profile has no Systems Manager agent: it cannot say, so it is not stopped
     bot.command_as("/workstations", "stop comp-00", user=ADMIN)
-    assert bot.replies(2)[-1]["text"] == "⏹️ Stopping `comp-00`."
+    assert bot.replies(2)[-1]["text"] == (
+        "`comp-00` was not stopped: studiobot cannot tell whether anyone is connected (no Systems Manager agent "
+        "answers on it). Ask <@U0OTHER> to stop it, or to save and disconnect first."
+    )
+    bot.command_as("/workstations", "stop comp-00", user="U0OTHER")  # its owner knows
+    assert bot.replies(3)[-1]["text"] == "⏹️ Stopping `comp-00`."
 
 
 def test_a_bad_duration_is_answered_in_the_ack_with_what_works(bot: Bot) -> None:

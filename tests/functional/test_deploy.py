@@ -44,7 +44,8 @@ FUNCTIONS = {
     "keepAliveReport",
 }
 # Actions AWS does not let a policy scope to resources (the only ones allowed `"Resource": "*"`).
-UNSCOPABLE = {"ec2:DescribeInstances"}
+# Actions AWS authorizes only on "*" (the Service Authorization Reference lists no resource type for them).
+UNSCOPABLE = {"ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"}
 
 
 @pytest.fixture(scope="module")

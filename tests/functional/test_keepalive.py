@@ -5,10 +5,12 @@ from __future__ import annotations
 import boto3
 
 from backend.events import KeepAliveReport
-from backend.workstations.ec2 import TAG_CONNECTIONS, Ec2Workstations
+from backend.workstations.asking import SessionAsker
+from backend.workstations.ec2 import Ec2Workstations
 from backend.workstations.handlers import keepalive as handlers
 from backend.workstations.keepalive import KeepAlive
 from backend.workstations.leases import DynamoLeases
+from tests.fakes.shell import WorkstationShells
 
 from .conftest import Stack
 from .test_workstation_provider import launch
@@ -24,7 +26,10 @@ def test_stop_takes_only_what_this_run_started_and_never_one_in_use(stack: Stack
     busy = launch(ec2, 2, "run", "U0LIVE")  # running all along
     clock, published = Clock(), Published()
     leases = DynamoLeases(stack.settings.table_name, clock=clock)
-    keep = KeepAlive(Ec2Workstations(), leases, published, clock=clock)
+    shells = WorkstationShells()
+    keep = KeepAlive(
+        Ec2Workstations(), leases, published, clock=clock, asker=SessionAsker(shells, clock=clock)
+    )
     ec2.stop_instances(InstanceIds=old)
     keep.start_due()  # the first look records the leases; nothing is due yet
     clock.now += 3.5 * DAY
@@ -33,7 +38,7 @@ def test_stop_takes_only_what_this_run_started_and_never_one_in_use(stack: Stack
     started = keep.start_due()
     assert sorted(entry["name"] for entry in started.started) == [f"old-{i:02d}" for i in range(4)]
     # During the wait: an artist connects to one of them, and others start their own workstations.
-    ec2.create_tags(Resources=[old[0]], Tags=[{"Key": TAG_CONNECTIONS, "Value": "1"}])
+    shells.connected(old[0], "anna", "2027-01-15T07:00:00Z", idle_s=30)
     ec2.start_instances(InstanceIds=fresh[:1])
     stopped = keep.stop_started(started.started)
     assert stopped.stopped == ["old-01", "old-02", "old-03"] and stopped.left_running == ["old-00"]

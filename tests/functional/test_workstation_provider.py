@@ -10,7 +10,14 @@ import pytest
 from moto import mock_aws
 
 from backend.errors import AwsError, NotFoundError
-from backend.workstations.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, TAG_NAME, TAG_OWNER, Ec2Workstations
+from backend.workstations.ec2 import (
+    TAG_KEEPALIVE,
+    TAG_NAME,
+    TAG_OWNER,
+    TAG_PRESENCE,
+    TAG_PRESENCE_AT,
+    Ec2Workstations,
+)
 
 AMI = "ami-12c6146b"  # one of moto's built-in images
 
@@ -46,7 +53,8 @@ def fleet() -> Iterator[dict[str, list[str]]]:
         gone = launch(ec2, 5, "old", "U0OLGA")
         ec2.terminate_instances(InstanceIds=gone)
         kept = launch(ec2, 3, "lead", "U0LEAD", {TAG_KEEPALIVE: "true"})
-        busy = launch(ec2, 2, "live", "U0LIVE", {TAG_CONNECTIONS: "1"})
+        agent = '{"studiobot_presence":1,"dcv":true,"connections":[{"user":"liv"}],"idle_s":5}'
+        busy = launch(ec2, 2, "live", "U0LIVE", {TAG_PRESENCE: agent, TAG_PRESENCE_AT: "1800000000"})
         ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)  # a render box, not a workstation
         yield {"running": running, "stopped": stopped, "gone": gone, "kept": kept, "busy": busy}
 
@@ -61,7 +69,12 @@ def test_every_live_workstation_is_found_in_one_call(fleet: dict[str, list[str]]
     assert by_name["anim-00"].state == "running" and by_name["anim-00"].owner == "U0ANNA"
     assert by_name["comp-03"].state == "stopped"
     assert by_name["lead-01"].keepalive and not by_name["anim-01"].keepalive
-    assert by_name["live-00"].in_use and not by_name["anim-02"].in_use
+    # the optional agent's tags travel with the workstation (read only when Run Command cannot ask)
+    assert (
+        by_name["live-00"].presence.startswith('{"studiobot_presence"')
+        and by_name["live-00"].presence_at == 1.8e9
+    )
+    assert by_name["anim-02"].presence == "" and by_name["anim-02"].presence_at is None
     assert "old-00" not in by_name
 
 

@@ -12,10 +12,12 @@ import pytest
 from backend.config import Access
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
-from backend.workstations.ec2 import TAG_CONNECTIONS, TAG_KEEPALIVE, Ec2Workstations
+from backend.workstations.asking import SessionAsker
+from backend.workstations.ec2 import TAG_KEEPALIVE, Ec2Workstations
 from backend.workstations.leases import DynamoLeases
 from backend.workstations.service import WorkstationService
 from bot.messages.workstations import change_text
+from tests.fakes.shell import WorkstationShells
 
 from .conftest import Stack
 from .test_workstation_provider import launch
@@ -56,14 +58,20 @@ def studio(stack: Stack) -> Iterator[Studio]:
     stopped = launch(ec2, 6, "comp", "U0CARL")
     ec2.stop_instances(InstanceIds=stopped)
     launch(ec2, 2, "lead", "U0LEAD", {TAG_KEEPALIVE: "true"})
-    launch(ec2, 2, "live", "U0LIVE", {TAG_CONNECTIONS: "2"})
+    live = launch(ec2, 2, "live", "U0LIVE")
     gone = launch(ec2, 3, "old", "U0OLGA")
     ec2.terminate_instances(InstanceIds=gone)
     clock = Clock()
     provider = Ec2Workstations()
     leases = DynamoLeases(stack.settings.table_name, clock=clock)
     published = Published()
-    service = WorkstationService(provider, leases, published, Access(admins=frozenset({ADMIN})), clock=clock)
+    shells = WorkstationShells()  # every workstation answers "nobody connected", but Live's two
+    for instance_id in live:
+        shells.connected(instance_id, "liv", "2027-01-15T07:00:00Z", idle_s=60)
+    asker = SessionAsker(shells, clock=clock)
+    service = WorkstationService(
+        provider, leases, published, Access(admins=frozenset({ADMIN})), clock=clock, asker=asker
+    )
     yield Studio(service, provider, leases, published, clock)
 
 
@@ -72,7 +80,7 @@ def test_status_shows_every_workstation_with_its_session(studio: Studio) -> None
     assert len(rows) == 20 and "old-00" not in rows
     assert rows["anim-00"].state == "running" and rows["anim-00"].expires_in == timedelta(hours=11.5)
     assert rows["comp-00"].state == "stopped" and rows["comp-00"].expires_in == timedelta(days=4)
-    assert rows["lead-00"].keepalive and rows["live-00"].in_use
+    assert rows["lead-00"].keepalive and rows["live-00"].seen is None  # asked only for a page shown
 
 
 def test_only_the_owner_or_an_admin_changes_a_workstation(studio: Studio) -> None:

@@ -23,6 +23,7 @@ from backend.events import (
     KeepAliveReport,
     SessionExpiring,
     SessionExtended,
+    SessionKept,
     SessionStopped,
     WorkstationAlert,
 )
@@ -30,6 +31,7 @@ from backend.render.estimates import Estimate
 from backend.render.frames import compact
 from backend.render.records import JobStatus, job_id_for
 from backend.render.tasks import RenderSettings
+from backend.workstations.presence import Seen, Use
 from backend.workstations.service import StatusRow
 from tests.unit.test_blocks import NOW, _job
 
@@ -124,7 +126,15 @@ ROWS = st.builds(
     up_for=st.none() | st.just(timedelta(days=400)),
     expires_in=st.none() | st.just(timedelta(hours=11, minutes=30)),
     keepalive=st.booleans(),
-    in_use=st.booleans(),
+    seen=st.none()
+    | st.builds(
+        Seen,
+        use=st.sampled_from(Use),
+        users=st.lists(st.text(min_size=1, max_size=300), max_size=5).map(tuple),
+        since=st.none() | st.just(1_800_000_000.0),
+        idle_s=st.none() | st.floats(0, 1e7),
+        why=st.text(max_size=2000),
+    ),
 )
 BUDGETS = st.builds(
     Budget,
@@ -157,7 +167,11 @@ def event_list(
         SessionExpiring(name, user, NOW, flag),
         SessionStopped(name, user, reason),
         SessionExtended(name, user, NOW, reason),
-        KeepAliveReport(names, names, names, reason),
+        KeepAliveReport(names, names, names, reason, dict.fromkeys(names, reason)),
+        *(
+            SessionKept(name, user, NOW, use, names, NOW - 3600, idle, reason, stop)
+            for use, idle, stop in (("active", 60.0, 0.0), ("idle", 1e7, NOW + 1800), ("unknown", -1.0, 0.0))
+        ),
         WorkstationAlert(name, user, "spot-interruption", name),
         WorkstationAlert(name, user, "state-change", name),
         BudgetAlert(name, "ACTUAL", 1e9, 1e12, 0.0),

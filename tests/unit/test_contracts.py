@@ -105,9 +105,11 @@ def test_messages_read_like_a_channel_post() -> None:
 def test_the_keepalive_report_reads_like_a_channel_post() -> None:
     from backend.events import KeepAliveReport
 
-    report = KeepAliveReport(started=["a", "b"], stopped=["b"], left_running=["a"])
+    because = {"a": "`anna` has been connected since 07:40 UTC (active 3 min ago)"}
+    report = KeepAliveReport(started=["a", "b"], stopped=["b"], left_running=["a"], left_because=because)
     assert message_text(report) == (
-        "♻️ Keep-alive: started `a`, `b`; stopped again `b`; left running because someone is connected: `a`."
+        "♻️ Keep-alive: started `a`, `b`; stopped again `b`; left running: `a` (`anna` has been connected since "
+        "07:40 UTC (active 3 min ago))."
     )
     assert parse_event(report.to_json()) == report
     failed = KeepAliveReport(error="States.Timeout: EC2 slow")

@@ -159,11 +159,10 @@ def test_every_event_reads_as_a_message_that_fits(every: list[Any]) -> None:
     name=NAMES,
     action=st.sampled_from(["start", "stop", "keepalive", "extend"]),
     on=st.booleans(),
-    connected=st.booleans(),
 )
 @EXTREMES
-def test_workstation_changes_fit(name: str, action: str, on: bool, connected: bool) -> None:
-    change = Change(action, name, timedelta(hours=4), timedelta(hours=2), on, connected)
+def test_workstation_changes_fit(name: str, action: str, on: bool) -> None:
+    change = Change(action, name, timedelta(hours=4), timedelta(hours=2), on)
     text = ws_messages.change_text(change)
     assert_message(text, [section(text)])
 

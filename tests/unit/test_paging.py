@@ -12,6 +12,7 @@ from backend.budgets.grammar import BudgetCommand, parse_budget
 from backend.commands import split_words
 from backend.errors import ValidationError
 from backend.workstations.grammar import WorkstationsCommand, parse_workstations
+from backend.workstations.presence import Seen, Use
 from backend.workstations.service import StatusRow
 from bot.listeners.commands import workstations as slash
 
@@ -50,11 +51,12 @@ def test_a_wrong_page_says_what_works(text: str, said: str) -> None:
 
 
 def _fleet(count: int) -> Any:
+    seen = {7: Seen(Use.ACTIVE, ("anna",), idle_s=60.0), 8: Seen(Use.FREE)}  # the page's running ones, asked
     rows = [
-        StatusRow(f"ws-{index:04d}", "U0ARTIST", "running" if index % 3 else "stopped", None, timedelta(hours=2), False, index == 7)
+        StatusRow(f"ws-{index:04d}", "U0ARTIST", "running" if index % 3 else "stopped", None, timedelta(hours=2), False, seen.get(index))
         for index in range(count)
     ]  # fmt: skip
-    return SimpleNamespace(workstations=SimpleNamespace(status=lambda: list(reversed(rows))))
+    return SimpleNamespace(workstations=SimpleNamespace(status=lambda ask_page=None: list(reversed(rows))))
 
 
 def _table(blocks: list[dict[str, Any]]) -> str:
@@ -63,7 +65,7 @@ def _table(blocks: list[dict[str, Any]]) -> str:
 
 def test_three_hundred_workstations_show_thirty_and_say_how_to_see_the_rest() -> None:
     text, blocks = slash.run(_fleet(300), WorkstationsCommand("status"), "U0ARTIST")
-    assert text == "300 workstations: 200 running, 1 in use (page 1 of 10)"
+    assert text == "300 workstations: 200 running; of 2 asked now, 1 connected and 0 unknown (page 1 of 10)"
     assert "ws-0000" in _table(blocks) and "ws-0029" in _table(blocks) and "ws-0030" not in _table(blocks)
     assert blocks[-1]["elements"][0]["text"] == (
         "Page 1 of 10 (300 workstations) · …and 270 more: `/workstations status --page 2`"
@@ -83,9 +85,9 @@ def test_a_page_past_the_end_shows_the_last() -> None:
 
 def test_a_fleet_that_fits_on_a_page_has_no_page_note() -> None:
     text, blocks = slash.run(_fleet(30), WorkstationsCommand("status"), "U0ARTIST")
-    assert text == "30 workstations: 20 running, 1 in use" and [block["type"] for block in blocks] == [
-        "section"
-    ]
+    assert text == "30 workstations: 20 running; of 2 asked now, 1 connected and 0 unknown" and [
+        block["type"] for block in blocks
+    ] == ["section"]
 
 
 def test_the_terminal_shows_the_whole_page_and_its_note() -> None:

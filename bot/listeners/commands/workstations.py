@@ -12,6 +12,7 @@ from backend.errors import StudiobotError
 from backend.wiring import Services
 from backend.workstations.grammar import WorkstationsCommand, parse_workstations
 from bot.messages import Blocks, error_message, section
+from bot.messages.pages import PAGE_ROWS
 from bot.messages.workstations import WORKSTATIONS_HELP, change_text, workstations_table
 from bot.polite import polite
 
@@ -38,7 +39,8 @@ def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str
     """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
     service = services.workstations
     if parsed.action == "status":
-        return workstations_table(service.status(), parsed.page)
+        # the running workstations on the page shown are asked who is connected, now
+        return workstations_table(service.status(ask_page=(parsed.page, PAGE_ROWS)), parsed.page)
     if parsed.action == "start":
         change = service.start(parsed.name, user)
     elif parsed.action == "stop":
