@@ -19,6 +19,15 @@ ENV_PROGRESS_INTERVAL = "STUDIOBOT_PROGRESS_INTERVAL_S"
 ENV_WORK_DIR = "STUDIOBOT_WORK_DIR"
 # The embedded local stack only.
 ENV_RENDER_DLQ_URL = "STUDIOBOT_RENDER_DLQ_URL"
+ENV_GPU_DLQ_URL = "STUDIOBOT_GPU_DLQ_URL"  # its dead letters (the local stack's worker reads it)
+ENV_GPU_QUEUE_URL = "STUDIOBOT_GPU_QUEUE_URL"
+ENV_GPU_JOB_QUEUE = "STUDIOBOT_GPU_JOB_QUEUE"  # AWS Batch: where GPU nodes are started ("" without Batch)
+ENV_GPU_JOB_DEFINITION = "STUDIOBOT_GPU_JOB_DEFINITION"
+ENV_MAX_GPU_NODES = "STUDIOBOT_MAX_GPU_NODES"
+ENV_GPU_INSTANCE_TYPE = "STUDIOBOT_GPU_INSTANCE_TYPE"
+ENV_GPU_FALLBACK_PRICE = (
+    "STUDIOBOT_GPU_FALLBACK_USD_PER_HOUR"  # the `gpu` render class's queue: empty where none is deployed
+)
 ENV_LOCAL_HOME = "STUDIOBOT_HOME"
 ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
 ENV_RENDER_TIMEOUT = (
@@ -87,6 +96,9 @@ class Costs:
     confirm_over_usd: float = 5.0  # the submitter (or an admin) presses Submit above this estimate
     admin_over_usd: float = 50.0  # only an admin may submit above this one
     confirm_expiry_s: float = 30 * 60  # an unconfirmed job expires after this long
+    max_gpu_nodes: int = 16  # GPU nodes a phase of a `--on gpu` job may start (AWS Batch on Spot)
+    gpu_instance_type: str = "g5.xlarge"  # what a GPU node-second is priced as (EC2's Spot price history)
+    gpu_fallback_usd_per_hour: float = 1.006  # when EC2 gives no Spot price (g5.xlarge On-Demand, us-east-1)
 
 
 LISTED_CHANNELS = 10  # a refusal names this many of the channels studiobot works in, and counts the rest
@@ -131,6 +143,9 @@ class Settings:
     outputs_bucket: str = ""
     table_name: str = ""
     render_queue_url: str = ""
+    gpu_queue_url: str = ""  # the `gpu` class's task queue (render nodes); "" where the deployment has none
+    gpu_job_queue: str = ""  # AWS Batch's job queue that starts GPU nodes; "" (a studio's own nodes only)
+    gpu_job_definition: str = ""
     events_topic_arn: str = ""
     limits: Limits = field(default_factory=Limits)
     progress_interval_s: float = 5.0
@@ -155,6 +170,9 @@ class Settings:
             "outputs_bucket": env.get(ENV_OUTPUTS_BUCKET, ""),
             "table_name": env.get(ENV_TABLE, ""),
             "render_queue_url": env.get(ENV_RENDER_QUEUE_URL, ""),
+            "gpu_queue_url": env.get(ENV_GPU_QUEUE_URL, ""),
+            "gpu_job_queue": env.get(ENV_GPU_JOB_QUEUE, ""),
+            "gpu_job_definition": env.get(ENV_GPU_JOB_DEFINITION, ""),
             "events_topic_arn": env.get(ENV_EVENTS_TOPIC_ARN, ""),
             "limits": Limits(max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000"))),
             "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
@@ -182,6 +200,12 @@ class Settings:
             ENV_OUTPUTS_BUCKET: self.outputs_bucket,
             ENV_TABLE: self.table_name,
             ENV_RENDER_QUEUE_URL: self.render_queue_url,
+            ENV_GPU_QUEUE_URL: self.gpu_queue_url,
+            ENV_GPU_JOB_QUEUE: self.gpu_job_queue,
+            ENV_GPU_JOB_DEFINITION: self.gpu_job_definition,
+            ENV_MAX_GPU_NODES: str(self.costs.max_gpu_nodes),
+            ENV_GPU_INSTANCE_TYPE: self.costs.gpu_instance_type,
+            ENV_GPU_FALLBACK_PRICE: repr(self.costs.gpu_fallback_usd_per_hour),
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
@@ -219,6 +243,9 @@ def _costs(env: Mapping[str, str]) -> Costs:
         confirm_over_usd=float(env.get(ENV_CONFIRM_OVER, default.confirm_over_usd)),
         admin_over_usd=float(env.get(ENV_ADMIN_OVER, default.admin_over_usd)),
         confirm_expiry_s=float(env.get(ENV_CONFIRM_EXPIRY, default.confirm_expiry_s)),
+        max_gpu_nodes=int(env.get(ENV_MAX_GPU_NODES, default.max_gpu_nodes)),
+        gpu_instance_type=env.get(ENV_GPU_INSTANCE_TYPE, default.gpu_instance_type),
+        gpu_fallback_usd_per_hour=float(env.get(ENV_GPU_FALLBACK_PRICE, default.gpu_fallback_usd_per_hour)),
     )
 
 

@@ -160,6 +160,21 @@ class FrameStopped(Event):
 
 
 @dataclass(frozen=True)
+class NodeReclaimed(Event):
+    """A render node was reclaimed (Spot) or told to stop (SIGTERM) mid-task and handed its task back at once, so
+    another node takes it without waiting out the visibility timeout; the job's channel hears it once."""
+
+    type: ClassVar[str] = "NodeReclaimed"
+    node: str
+    render_class: str
+    reason: str  # "Spot" | "SIGTERM"
+    job_id: str
+    frames: list[int] = field(default_factory=list)
+    tile: int = -1
+    channel: str = ""
+
+
+@dataclass(frozen=True)
 class JobApproved(Event):
     """Someone pressed Submit on a job that waited for it: its frames go on."""
 
@@ -215,6 +230,7 @@ _KNOWN: dict[str, type[Event]] = {
         JobEstimated,
         JobApproved,
         FrameStopped,
+        NodeReclaimed,
         BudgetAlert,
         BudgetGuardChanged,
     )

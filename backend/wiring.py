@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from backend.render.desk import JobDesk
     from backend.render.fanout import Fanout
     from backend.render.outbox import Outbox
-    from backend.render.ports import EventPublisher, JobStore, TaskQueue
+    from backend.render.ports import EventPublisher, JobStore, NodeLauncher, NodePrices, TaskQueue
     from backend.render.progress import JobReporter
     from backend.render.submit import SubmissionService
     from backend.workstations.asking import SessionAsker
@@ -80,6 +80,32 @@ class Services:
         return SqsQueue(self.settings.render_queue_url)
 
     @cached_property
+    def gpu_queue(self) -> TaskQueue | None:
+        """The `gpu` render class's queue (SQS), read by render nodes; None where none is deployed."""
+        from backend.aws.sqs import SqsQueue
+
+        return SqsQueue(self.settings.gpu_queue_url) if self.settings.gpu_queue_url else None
+
+    @cached_property
+    def gpu_nodes(self) -> NodeLauncher | None:
+        """Starts GPU nodes on AWS Batch (Spot); None where the deployment has no Batch (own machines only)."""
+        from backend.aws.batch import BatchNodes
+
+        settings = self.settings
+        return (
+            BatchNodes(settings.gpu_job_queue, settings.gpu_job_definition)
+            if settings.gpu_job_queue
+            else None
+        )
+
+    @cached_property
+    def gpu_prices(self) -> NodePrices:
+        """The Spot price of a GPU node, from EC2's price history (cached an hour), for gpu jobs' estimates."""
+        from backend.aws.spot_prices import SpotPrices
+
+        return SpotPrices(self.settings.costs.gpu_fallback_usd_per_hour)
+
+    @cached_property
     def guard(self) -> BudgetGuard:
         """The budget guard (an item in the jobs table)."""
         from backend.budgets.guard import BudgetGuard
@@ -115,7 +141,15 @@ class Services:
         from backend.render.fanout import Fanout
 
         return Fanout(
-            self.jobs, self.queue, self.settings, outbox=self.outbox, guard=self.guard, clock=self.clock
+            self.jobs,
+            self.queue,
+            self.settings,
+            outbox=self.outbox,
+            guard=self.guard,
+            clock=self.clock,
+            gpu_queue=self.gpu_queue,
+            gpu_nodes=self.gpu_nodes,
+            gpu_prices=self.gpu_prices if self.settings.gpu_queue_url else None,
         )
 
     @cached_property

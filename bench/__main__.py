@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets|faults|scale]` (`make bench`): run them, print a table, write bench/results/*.json."""
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets|faults|scale|tiles|nodes]` (`make bench`): run them, print a table, write bench/results/*.json."""
 
 from __future__ import annotations
 
@@ -14,7 +14,20 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import ack, assets, estimate, fanout, faults, keepalive, package, render, scale, slack_calls
+from bench import (
+    ack,
+    assets,
+    estimate,
+    fanout,
+    faults,
+    keepalive,
+    nodes,
+    package,
+    render,
+    scale,
+    slack_calls,
+    tiles,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS = (
@@ -28,6 +41,8 @@ BENCHMARKS = (
     "assets",
     "faults",
     "scale",
+    "tiles",
+    "nodes",
 )
 console = Console(highlight=False, width=120)  # one row per line, also when piped to a file
 
@@ -120,6 +135,22 @@ def _keepalive_rows(table: Table, data: dict[str, Any]) -> None:
     _row(table, f"keepalive: ec2_calls (sweep of {data['workstations']:,})", str(calls), "≤ 5", calls <= 5)
     _row(table, "keepalive: dynamodb_calls", f"{data['dynamodb_calls']:,}")
     _row(table, f"keepalive: sweep_s ({data['stopped']:,} stopped)", f"{data['sweep_s']:.2f}")
+    due, sends, most = data["due"], data["ssm_send_commands"], data["ssm_send_commands_target"]
+    _row(
+        table,
+        f"keepalive: SendCommand calls ({due:,} due for a stop)",
+        str(sends),
+        f"≤ {most}",
+        sends <= most,
+    )
+    _row(
+        table,
+        "keepalive: workstations asked that were not due",
+        str(data["asked_not_due"]),
+        "0",
+        data["asked_not_due"] == 0,
+    )
+    _row(table, f"keepalive: left running, someone connected (of {due:,})", f"{data['left_in_use']:,}")
     _row(table, "keepalive: seed_style_ec2_calls", f"{data['seed_style_ec2_calls']:,}")
     _row(table, "keepalive: seed_style_s", f"{data['seed_style_s']:.2f}")
     _row(table, "keepalive: speedup", f"{data['speedup']:.1f}×")
@@ -253,6 +284,102 @@ def _scale_rows(table: Table, data: dict[str, Any]) -> None:
     _row(table, f"{label}: answer_s", f"{stations['answer_s']:.2f}")
 
 
+def _tiles_rows(table: Table, data: dict[str, Any]) -> None:
+    whole, busy = data["whole_s"], data["plain"]["whole_cores_busy"]
+    scene = f"Cycles {data['resolution'].replace('x', '×')}, {data['samples']} samples; cores busy"
+    _row(table, f"tiles: whole frame s ({scene})", f"{whole:.1f} ({busy:.2f})", "≥ 30", whole >= 30)
+    for variant, label in (("plain", "no denoise"), ("denoised", "denoised")):
+        grids = data[variant]["grids"]
+        last = grids["4×4"]  # the cost and latency targets are set for 4×4: 16 workers on one frame
+        overscan = last["overscan_px"]
+        names = " / ".join(grids)
+
+        def each(field: str, spec: str, grids: dict[str, Any] = grids) -> str:
+            return " / ".join(format(result[field], spec) for result in grids.values())
+
+        if variant == "denoised":
+            denoised = data[variant]
+            busy = denoised["whole_cores_busy"]
+            _row(
+                table,
+                "tiles: whole frame s (denoised; cores busy)",
+                f"{denoised['whole_s']:.1f} ({busy:.2f})",
+            )
+        worst = max(result["pixel_max_abs_diff_255"] for result in grids.values())
+        diffs = " / ".join(f"{result['pixel_max_abs_diff_255']}/255" for result in grids.values())
+        plain = variant == "plain"
+        _row(
+            table,
+            f"tiles: {names} pixel_max_abs_diff ({label}, {overscan} px overscan)",
+            diffs,
+            "≤ 1/255" if plain else "",
+            worst <= 1 if plain else None,
+        )
+        ratios = [result["psnr_db"] for result in grids.values()]
+        psnr = " / ".join("∞" if ratio is None else f"{ratio:.1f}" for ratio in ratios)
+        met = all(ratio is None or ratio >= 40 for ratio in ratios)
+        _row(
+            table, f"tiles: {names} PSNR dB ({label})", psnr, "" if plain else "≥ 40", None if plain else met
+        )
+        seams = each("seam_score", ".3f") + f" (whole frame {each('seam_score_whole', '.3f')})"
+        worst_seam = max(result["seam_score"] for result in grids.values())
+        _row(table, f"tiles: {names} seam score ({label})", seams, "≤ 1.1", worst_seam <= 1.1)
+        cost = each("cost_ratio", ".3f") + f" (CPU {each('cpu_cost_ratio', '.3f')})"
+        _row(table, f"tiles: {names} cost_ratio ({label})", cost, "≤ 1.25 at 4×4", last["cost_ratio"] <= 1.25)
+        latency = last["latency_ratio"]
+        _row(
+            table,
+            f"tiles: {names} latency_ratio ({label})",
+            each("latency_ratio", ".3f"),
+            "≤ 0.12 at 4×4",
+            latency <= 0.12,
+        )
+    probe = data["probe"]
+    error = probe["prediction_error"]
+    looks = " + ".join(f"{seconds:.1f}" for seconds in probe["looks_s"])
+    _row(
+        table,
+        f"tiles: probe prediction_error (looks {looks} s)",
+        f"{error:+.1%}",
+        "±25 %",
+        abs(error) <= 0.25,
+    )
+
+
+def _nodes_rows(table: Table, data: dict[str, Any]) -> None:
+    node_s, handler_s, ratio = data["node_s_per_frame"], data["handler_s_per_frame"], data["overhead_ratio"]
+    _row(
+        table,
+        f"nodes: s per frame, node / handler ({data['frames']} frames, {data['settings']})",
+        f"{node_s:.3f} / {handler_s:.3f}",
+    )
+    _row(table, "nodes: overhead_ratio (node ÷ handler)", f"{ratio:.3f}", "≤ 1.05", ratio <= 1.05)
+    _row(table, "nodes: overhead_ratio, renders equalised", f"{data['overhead_ratio_same_renders']:.3f}")
+    node_glue, handler_glue = data["glue_ms_per_frame"]
+    _row(
+        table,
+        "nodes: glue ms per frame, node / handler (its empty receive; poller's SQS)",
+        f"{node_glue:.1f} / {handler_glue:.1f} ({data['node_empty_receive_ms']:.1f}; "
+        f"{data['poller_sqs_ms_per_frame']:.1f})",
+    )
+    _row(table, "nodes: rendered by, node / handler", " / ".join(data["devices"]))
+    spot = data["spot"]
+    for trial in spot["trials"]:
+        label = f"nodes: Spot notice {trial['notice_after_poll_s']:.1f} s after a poll: detect + hand back, s"
+        if trial["handed_back"]:
+            _row(table, label, f"{trial['detection_s']:.2f} + {trial['hand_back_s']:.2f}")
+        else:
+            _row(table, label, "the frame ended first", "handed back", False)
+    worst, target = spot["notice_to_receivable_s_max"], spot["target_s"]
+    _row(
+        table,
+        f"nodes: Spot notice to task receivable, worst (IMDS polled every {spot['poll_s']:.0f} s)",
+        "—" if worst is None else f"{worst:.2f}",
+        f"≤ {target}",
+        worst is not None and worst <= target,
+    )
+
+
 def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
     """One row per metric: value, target where there is one, and whether it was met (nothing fails the run)."""
     title = (
@@ -282,6 +409,10 @@ def report(results: dict[str, dict[str, Any]], info: dict[str, Any]) -> Table:
         _faults_rows(table, results["faults"])
     if "scale" in results:
         _scale_rows(table, results["scale"])
+    if "tiles" in results:
+        _tiles_rows(table, results["tiles"])
+    if "nodes" in results:
+        _nodes_rows(table, results["nodes"])
     return table
 
 
@@ -349,8 +480,25 @@ def main() -> None:
         )
         results["scale"] = {"machine": info, **scale.run(RESULTS / "scale.log")}
         _write("scale", results["scale"])
+    if "tiles" in args.which:
+        console.print(
+            "Tiles: one heavy frame whole vs 2×2 and 4×4 tiles, stitched, without then with denoising "
+            "(about 5–8 min)…"
+        )
+        results["tiles"] = {"machine": info, **tiles.run(RESULTS / "tiles.log")}
+        _write("tiles", results["tiles"])
+    if "nodes" in args.which:
+        console.print(
+            "Nodes: a render node vs the render Lambda's handler on the same frames; a Spot notice…"
+        )
+        results["nodes"] = {"machine": info, **nodes.run()}
+        _write("nodes", results["nodes"])
     console.print(report(results, info))
-    logs = [log for name, log in (("render", "pipeline.log"), ("scale", "scale.log")) if name in results]
+    logs = [
+        log
+        for name, log in (("render", "pipeline.log"), ("scale", "scale.log"), ("tiles", "tiles.log"))
+        if name in results
+    ]
     written = [f"{name}.json" for name in results] + logs
     console.print(f"Results in {RESULTS}: {', '.join(written)}")
 

@@ -17,8 +17,9 @@ import bpy
 
 from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
-from backend.render.tasks import RenderSettings
-from backend.render.tiles import DENOISE_OVERSCAN_PX, OVERSCAN_PX, Cut
+from backend.render.tasks import GPU, RenderSettings
+from backend.render.tiles import Cut
+from blender_image.regions import region
 from blender_image.scene_cache import REMAPS_FILE
 from blender_image.worker import MissingFiles
 
@@ -33,6 +34,10 @@ class BlenderRenderer:
         self._missing: list[str] = []  # what the open scene lacks
         self.opens = 0  # how many times a scene was opened, for tests and benchmarks
         self.cut: Cut | None = None  # how the last tile's frame was cut (its size, grid and overscan)
+        self.device = (
+            ""  # what rendered the last frame, as the card says it: `GPU · OptiX · NVIDIA L4`, `CPU`
+        )
+        self._gpu: tuple[str, list[str]] | bool | None = False  # False: not looked for yet
 
     def render(
         self,
@@ -59,14 +64,20 @@ class BlenderRenderer:
             raise RuntimeError(f"{error}. Blender said: " + " ⏎ ".join(lines)) from error
 
     def measure(
-        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        scale: float,
+        allow_missing: bool = False,
     ) -> tuple[float, float]:
         """Seconds Blender takes to render the frame at about `scale` of its width and height, nothing written,
         and the share of the frame's pixels that was: a probe's cheap look at a frame that may be too long."""
         said: deque[str] = deque(maxlen=BLENDER_LINES)
         with _blender_output(said):
-            scene = self._open(scene_path, allow_missing=False)
+            scene = self._open(scene_path, allow_missing)
             _apply(scene, settings)
+            self._choose_device(scene, settings)  # measured on the device the frame will render on
             scene.frame_set(frame)
             kept = scene.render.resolution_percentage
             scene.render.resolution_percentage = max(1, round(kept * scale))
@@ -77,6 +88,29 @@ class BlenderRenderer:
                 return time.perf_counter() - started, share
             finally:
                 scene.render.resolution_percentage = kept
+
+    def _choose_device(self, scene: bpy.types.Scene, settings: RenderSettings) -> None:
+        """A `gpu` task renders Cycles on the best GPU backend this node has (OptiX, else CUDA, HIP, oneAPI,
+        Metal), every device of it; with none, on the CPU, and `device` says so for the card."""
+        if scene.render.engine != "CYCLES":
+            self.device = (
+                "CPU"
+                if settings.render_class != GPU
+                else f"CPU ({scene.render.engine} does not use a GPU here)"
+            )
+            return
+        if settings.render_class != GPU:
+            scene.cycles.device, self.device = "CPU", "CPU"
+            return
+        if self._gpu is False:
+            self._gpu = gpu_devices()
+        if not self._gpu:
+            scene.cycles.device = "CPU"
+            self.device = "CPU (no GPU device found on this node)"
+            return
+        kind, names = self._gpu  # type: ignore[misc]
+        scene.cycles.device = "GPU"
+        self.device = f"GPU · {BACKENDS[kind]} · {', '.join(dict.fromkeys(names))}"
 
     def _open(self, scene_path: Path, allow_missing: bool) -> bpy.types.Scene:
         """The scene, opened once per file (its paths remapped, what it lacks noted); MissingFiles unless allowed."""
@@ -106,8 +140,9 @@ class BlenderRenderer:
     ) -> Path:
         scene = self._open(scene_path, allow_missing)
         _apply(scene, settings)
+        self._choose_device(scene, settings)
         scene.frame_set(frame)
-        with _region(scene, settings, tile) as cut:
+        with region(scene, settings, tile) as cut:
             scene.render.filepath = f"{out_stem}_"
             # `####` is written literally by write_still in Blender 5.0: ask Blender for the frame's path instead.
             target = Path(scene.render.frame_path(frame=frame))
@@ -125,52 +160,6 @@ class BlenderRenderer:
         except Exception as error:  # the frame is written: previews fall back to what Pillow can read
             print(f"studiobot: no proxy for frame {frame}: {error!r}", file=sys.stderr)
         return target
-
-
-@contextmanager
-def _region(scene: bpy.types.Scene, settings: RenderSettings, tile: int | None) -> Iterator[Cut | None]:
-    """Render only one tile's window (Cycles' border, cropped), and put the scene's own border back after; a
-    JPEG job's tiles are PNG (lossless until the stitched frame is encoded once)."""
-    if tile is None or settings.tiles is None:
-        yield None
-        return
-    render = scene.render
-    kept = (
-        render.use_border,
-        render.use_crop_to_border,
-        (render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y),
-        render.image_settings.file_format,
-    )
-    scale = render.resolution_percentage / 100
-    width, height = round(render.resolution_x * scale), round(render.resolution_y * scale)
-    suffix = ".jpg" if render.image_settings.file_format == "JPEG" else ""  # else the tile's own
-    cut = Cut(width, height, settings.tiles, _overscan(scene), suffix)
-    # 8-bit tiles keep the frame's size (the rest empty, a few bytes compressed): Blender dithers by a pixel's
-    # place in the file, so only then is the stitched frame the whole one to the bit. Float tiles are cropped.
-    render.use_border = True
-    render.use_crop_to_border = render.image_settings.color_depth not in ("", "8") or (
-        render.image_settings.file_format not in ("PNG", "JPEG")
-    )
-    borders = cut.tiles()[tile].border(width, height)
-    render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = borders
-    if render.image_settings.file_format == "JPEG":
-        render.image_settings.file_format = "PNG"
-    try:
-        yield cut
-    finally:
-        render.use_border, render.use_crop_to_border = kept[0], kept[1]
-        render.border_min_x, render.border_max_x, render.border_min_y, render.border_max_y = kept[2]
-        render.image_settings.file_format = kept[3]
-
-
-def _overscan(scene: bpy.types.Scene) -> int:
-    """Past each inner edge: wide enough for the denoiser's footprint when Cycles denoises the scene."""
-    if scene.render.engine != "CYCLES":
-        return OVERSCAN_PX
-    denoised = scene.cycles.use_denoising and any(
-        layer.use and layer.cycles.use_denoising for layer in scene.view_layers
-    )
-    return DENOISE_OVERSCAN_PX if denoised else OVERSCAN_PX
 
 
 @contextmanager
@@ -209,6 +198,28 @@ _CHECKED = {
     "Volume": "volume",
     "Scene": "sequencer strip in scene",
 }
+
+
+BACKENDS = {"OPTIX": "OptiX", "CUDA": "CUDA", "HIP": "HIP", "ONEAPI": "oneAPI", "METAL": "Metal"}
+
+
+def gpu_devices() -> tuple[str, list[str]] | None:
+    """The best GPU backend Cycles finds here and its devices, every one of them enabled; None when there is no
+    GPU (or this Blender was built without a backend for it)."""
+    preferences = bpy.context.preferences.addons["cycles"].preferences
+    for kind in BACKENDS:
+        try:
+            preferences.compute_device_type = kind
+        except TypeError:  # not a backend of this build
+            continue
+        preferences.refresh_devices()
+        found = [device for device in preferences.devices if device.type == kind]
+        if found:
+            for device in preferences.devices:
+                device.use = device.type == kind
+            return kind, [device.name for device in found]
+    preferences.compute_device_type = "NONE"
+    return None
 
 
 def _remap(remaps_file: Path) -> None:
@@ -290,8 +301,6 @@ def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:
             scene.cycles.samples = settings.samples
         elif render.engine == "BLENDER_EEVEE":
             scene.eevee.taa_render_samples = settings.samples
-    if render.engine == "CYCLES":
-        scene.cycles.device = "CPU"  # Lambda has no GPU
     if not settings.file_format and render.image_settings.media_type == "VIDEO":
         render.image_settings.media_type = "IMAGE"  # frames, one file each: a farm cannot write one movie
         render.image_settings.file_format = "PNG"

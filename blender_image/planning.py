@@ -17,7 +17,12 @@ QUARTER, EIGHTH = 0.25, 0.125  # of the frame's width and height: 1/16 and 1/64 
 
 class Measurer(Protocol):
     def measure(
-        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        scale: float,
+        allow_missing: bool = False,
     ) -> tuple[float, float]: ...
 
 
@@ -47,11 +52,11 @@ class ProbePlanner:
         self.spent_s = 0.0
         if task.settings.tiles:
             return False
-        small = self.renderer.measure(scene_path, frame, task.settings, QUARTER)
+        small = self.renderer.measure(scene_path, frame, task.settings, QUARTER, task.allow_missing)
         self.spent_s = small[0]
         if small[0] / small[1] <= self.usable_s * TILE_SHARE * 2:  # even counting its fixed part 16 times
             return False
-        smaller = self.renderer.measure(scene_path, frame, task.settings, EIGHTH)
+        smaller = self.renderer.measure(scene_path, frame, task.settings, EIGHTH, task.allow_missing)
         self.spent_s += smaller[0]
         predicted = extrapolate(small, smaller)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -46,7 +47,12 @@ class Renderer(Protocol):
         tile: int | None = None,
     ) -> Path: ...
     def measure(
-        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        scale: float,
+        allow_missing: bool = False,
     ) -> tuple[float, float]: ...
 
     @property
@@ -171,6 +177,9 @@ class RenderWorker:
                 result.failed.append(frame)
                 return result
             seconds = self.clock() - started
+            if not job.device and (device := getattr(self.renderer, "device", "")):
+                self.jobs.note_device(task.job_id, device)  # the card says what rendered it
+                job = dataclasses.replace(job, device=device)
             if task.tile is not None:
                 cut = self.renderer.cut
                 assert cut is not None

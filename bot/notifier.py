@@ -22,6 +22,7 @@ from backend.events import (
     JobEstimated,
     JobProgress,
     KeepAliveReport,
+    NodeReclaimed,
     SessionExpiring,
     SessionExtended,
     SessionKept,
@@ -66,6 +67,8 @@ class SlackNotifier:
             self._moved_on(event)
         elif isinstance(event, FrameStopped):
             self._stopped(event)
+        elif isinstance(event, NodeReclaimed):  # under the job's card, once per node and task
+            self._reclaimed(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
         elif isinstance(event, SessionKept):  # its owner decides, with the buttons; ops sees it too
@@ -95,21 +98,27 @@ class SlackNotifier:
         self.client.chat_postMessage(channel=channel, text=text, blocks=message_blocks)
 
     def _stopped(self, event: FrameStopped) -> None:
-        """A frame stopped at the time limit: said at once under the job's card (once per frame), else in the
-        job's channel."""
-        if not self.services.announcer.first_telling_of(event.job_id, f"stopped_{event.frame}"):
+        """A frame stopped at the time limit: said at once under the job's card (once per frame)."""
+        self._under_card(event.job_id, f"stopped_{event.frame}", message_text(event) or "")
+
+    def _reclaimed(self, event: NodeReclaimed) -> None:
+        """A node handed its task back: said under the job's card, once per node and task."""
+        claim = f"node_{event.node[:40]}_{event.frames[0] if event.frames else 0}_{event.tile}"
+        self._under_card(event.job_id, claim, message_text(event) or "")
+
+    def _under_card(self, job_id: str, claim: str, text: str) -> None:
+        """Say it once in the job's thread (else in its channel); a failed post gives the claim back for SNS's
+        retry to say it."""
+        if not self.services.announcer.first_telling_of(job_id, claim):
             return
-        job = self.services.announcer.current(event.job_id)
-        text = message_text(event) or ""
+        job = self.services.announcer.current(job_id)
         try:
             if job.card_ts:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
             elif job.channel and job.channel != CLI_CHANNEL:
                 self.client.chat_postMessage(channel=job.channel, text=text)
         except Exception:
-            self.services.announcer.jobs.release_notice(
-                event.job_id, f"stopped_{event.frame}"
-            )  # the retry says it
+            self.services.announcer.jobs.release_notice(job_id, claim)
             raise
 
     def _expiring(self, event: SessionExpiring) -> None:

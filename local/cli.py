@@ -21,7 +21,7 @@ from bot.messages import message_text
 from local import persistence
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload
-from local.stack import REPO_ROOT, STACK_GONE
+from local.stack import REPO_ROOT, STACK_GONE, StackInfo
 from local.supervisor import home, read_state, state_folder
 from local.terminal import CLI_USER, answered_without_work, app, as_operator, console, fail, say, stack
 
@@ -36,6 +36,8 @@ def up(
     visibility_timeout: Annotated[
         int, typer.Option(help="Seconds before a silent worker's task is retried.")
     ] = 120,
+    nodes: Annotated[int, typer.Option(help="Render nodes (`studiobot node`) on the --class queue.")] = 0,
+    node_class: Annotated[str, typer.Option("--class", help="The render class the nodes serve.")] = "gpu",
 ) -> None:
     """Start moto as AWS on 127.0.0.1, deploy the resources, bring back the last run's state, start the workers."""
     state = read_state()
@@ -50,6 +52,10 @@ def up(
         str(workers),
         "--visibility-timeout",
         str(visibility_timeout),
+        "--nodes",
+        str(nodes),
+        "--class",
+        node_class,
     ]
     if foreground:
         os.execv(sys.executable, command)
@@ -198,6 +204,25 @@ def keepalive_run(
     time.sleep(wait)
     report = keep.report(started.started, keep.stop_started(started.started))
     say(message_text(report) or "")
+
+
+@app.command()
+def node(
+    render_class: Annotated[
+        str, typer.Option("--class", help="The render class whose queue it serves.")
+    ] = "gpu",
+    idle_exit: Annotated[
+        float, typer.Option(help="Leave after this many seconds with the queue empty (0: never).")
+    ] = 300,
+) -> None:
+    """Run a render node on this machine: it takes the class's tasks (an artist's GPU workstation joins overnight).
+    With the local stack up it serves the local stack; otherwise the AWS account its credentials reach."""
+    from blender_image.node import main as run_node
+
+    state = read_state()
+    if state is not None:
+        os.environ.update({**StackInfo(**state["stack"]).environ(), "AWS_EC2_METADATA_DISABLED": "true"})
+    raise typer.Exit(run_node(["--class", render_class, "--idle-exit", str(idle_exit)]))
 
 
 @app.command()

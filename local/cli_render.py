@@ -37,7 +37,8 @@ from local.terminal import CLI_USER, answered_without_work, as_operator, console
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
     "Render: `studiobot render SCENE FRAMES [--res WxH] [--samples N] [--engine E] [--format F] "
-    "[--chunk N] [--assets PREFIX] [--allow-missing] [--dry-run]`; SCENE is a key in the scenes bucket or a "
+    "[--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] [--allow-missing] [--dry-run]`; SCENE is a key "
+    "in the scenes bucket or a "
     "local .blend file, shipped with every file it uses."
 )
 

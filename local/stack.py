@@ -20,6 +20,8 @@ from botocore.exceptions import HTTPClientError
 from backend.config import (
     ENV_AWS_ENDPOINT_URL,
     ENV_EVENTS_TOPIC_ARN,
+    ENV_GPU_DLQ_URL,
+    ENV_GPU_QUEUE_URL,
     ENV_OUTPUTS_BUCKET,
     ENV_RENDER_DLQ_URL,
     ENV_RENDER_QUEUE_URL,
@@ -60,6 +62,8 @@ class StackInfo:
     render_dlq_url: str
     events_topic_arn: str
     notifications_queue_url: str
+    gpu_queue_url: str = ""  # the `gpu` render class's queue (render nodes)
+    gpu_dlq_url: str = ""
 
     def settings(self, **overrides: Any) -> Settings:
         """Settings for this stack: its resource names over whatever else the environment configures."""
@@ -76,6 +80,8 @@ class StackInfo:
             ENV_TABLE: self.table_name,
             ENV_RENDER_QUEUE_URL: self.render_queue_url,
             ENV_RENDER_DLQ_URL: self.render_dlq_url,
+            ENV_GPU_QUEUE_URL: self.gpu_queue_url,
+            ENV_GPU_DLQ_URL: self.gpu_dlq_url,
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
         }
 
@@ -185,6 +191,8 @@ def deploy(
         render_dlq_url=outputs["RenderDeadLetterQueueUrl"],
         events_topic_arn=outputs["EventsTopicArn"],
         notifications_queue_url=notifications_url,
+        gpu_queue_url=outputs["GpuRenderQueueUrl"],
+        gpu_dlq_url=outputs["GpuRenderDeadLetterQueueUrl"],
     )
 
 

@@ -71,10 +71,17 @@ class Supervisor:
         port: int = 0,
         state_dir: Path | None = None,
         save_every_s: float = 2.0,
+        nodes: int = 0,
+        node_class: str = "gpu",
     ) -> None:
         """`state_dir`: keep the stack's state there across runs (`studiobot up` does); None: start empty, keep
         nothing (benchmarks and tests that build a stack of their own)."""
         self.worker_count = workers
+        self.nodes, self.node_class = (
+            nodes,
+            node_class,
+        )  # render nodes on a class's queue (`--nodes 1 --class gpu`)
+        self.kinds: dict[str, str] = {}
         self.out = out
         self.visibility_timeout_s = visibility_timeout_s
         self.retry_delay_s = retry_delay_s
@@ -109,6 +116,9 @@ class Supervisor:
         for index in range(self.worker_count):
             self._spawn(f"render-{index + 1}", "render")
         self._spawn("dlq", "dlq")
+        self._spawn("dlq-gpu", "dlq-gpu")
+        for index in range(self.nodes):
+            self._spawn(f"node-{index + 1}", "node")
         self.settings = Settings.from_env(self.env)
         self.services = Services(self.settings)
         self._start_slack()
@@ -125,8 +135,9 @@ class Supervisor:
         if self.state is not None:
             threading.Thread(target=self._save_loop, name="state", daemon=True).start()
         self._write_state()
+        nodes = f" + {self.nodes} {self.node_class} node(s)" if self.nodes else ""
         self.say(
-            f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s) + DLQ worker"
+            f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s){nodes} + DLQ workers"
         )
         return self.info
 
@@ -200,10 +211,24 @@ class Supervisor:
         # Blender's own output (a line per Cycles tile) is kept in `<home>/<worker>.log`, as CloudWatch keeps it
         # on AWS, not in the stack log; a failed frame's reason carries its last lines there too.
         home().mkdir(parents=True, exist_ok=True)  # a stack that keeps no state may not have made it yet
-        output = (home() / f"{name}.log").open("ab") if kind == "render" else None
+        output = (home() / f"{name}.log").open("ab") if kind in ("render", "node") else None
+        command = [sys.executable, "-m", "local.worker", kind]
+        env = self.env
+        if kind == "node":  # the product's node, on this stack's queue; no instance metadata off EC2
+            command = [
+                sys.executable,
+                "-m",
+                "blender_image.node",
+                "--class",
+                self.node_class,
+                "--idle-exit",
+                "0",
+            ]
+            command += ["--name", name]
+            env = {"AWS_EC2_METADATA_DISABLED": "true", **self.env}
         process = subprocess.Popen(
-            [sys.executable, "-m", "local.worker", kind],
-            env=self.env,
+            command,
+            env=env,
             cwd=REPO_ROOT,
             stdout=output,
             stderr=output,
@@ -212,6 +237,7 @@ class Supervisor:
             output.close()  # the child has its own copy of the descriptor
         with self.lock:
             self.children[name] = process
+            self.kinds[name] = kind
 
     def _write_state(self) -> None:
         with self.lock:
@@ -240,7 +266,7 @@ class Supervisor:
                 self.say(
                     f"worker {name} (pid {process.pid}) exited with {process.returncode}; starting another"
                 )
-                self._spawn(name, "dlq" if name == "dlq" else "render")
+                self._spawn(name, self.kinds[name])
             if dead:
                 self._write_state()
 
@@ -276,6 +302,8 @@ def main() -> None:
     parser.add_argument("--visibility-timeout", type=int, default=120)
     parser.add_argument("--retry-delay", type=int, default=2)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--nodes", type=int, default=0, help="render nodes on the --class queue")
+    parser.add_argument("--class", dest="node_class", default="gpu")
     parser.add_argument(
         "--save-every", type=float, default=2.0, help="seconds between snapshots of the state"
     )
@@ -288,6 +316,8 @@ def main() -> None:
         args.port,
         state_dir=state_folder(),
         save_every_s=args.save_every,
+        nodes=args.nodes,
+        node_class=args.node_class,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -11,6 +11,7 @@ import time
 import boto3
 
 from backend.config import (
+    ENV_GPU_DLQ_URL,
     ENV_LOCAL_RETRY_DELAY,
     ENV_LOCAL_VISIBILITY_TIMEOUT,
     ENV_RENDER_DLQ_URL,
@@ -40,10 +41,10 @@ def main(kind: str) -> None:
 
         worker()  # import bpy now, so the first task does not pay for it
         queue_url = os.environ[ENV_RENDER_QUEUE_URL]
-    elif kind == "dlq":
+    elif kind in ("dlq", "dlq-gpu"):
         from backend.render.handlers.dead_letters import handler
 
-        queue_url = os.environ[ENV_RENDER_DLQ_URL]
+        queue_url = os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]
     else:
         raise SystemExit(f"unknown worker kind {kind!r}: use render or dlq")
     poller = QueuePoller(

@@ -61,9 +61,10 @@ def estimate(
     chunk: int,
     costs: Costs,
     tiles: int = 1,
+    node_usd_per_s: float | None = None,
 ) -> Estimate:
     """The job's estimate from the frames rendered so far (`billed_s`/`render_s`, one entry per frame); a tiled
-    job's frames are `tiles` tasks each, rendered side by side."""
+    job's frames are `tiles` tasks each, rendered side by side; a gpu job's node-seconds cost `node_usd_per_s`."""
     if not billed_s:
         raise ValueError("an estimate needs at least one rendered frame")
     frame_s = sum(billed_s) / len(billed_s)
@@ -74,7 +75,10 @@ def estimate(
     return Estimate(
         frame_s=frame_s,
         render_s=sum(render_s) / len(render_s) if render_s else 0.0,
-        cost_usd=lambda_cost(frame_s * total, tasks, costs),
+        # a gpu job is billed per node-second (Spot), a Lambda one per GB-second and request
+        cost_usd=frame_s * total * node_usd_per_s
+        if node_usd_per_s is not None
+        else lambda_cost(frame_s * total, tasks, costs),
         eta_s=wait_s,
     )
 

@@ -10,19 +10,24 @@ double click or two sweeps at once change nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
+from aws_lambda_powertools import Logger
+
 from backend.config import Settings
-from backend.errors import ConflictError, PermissionDenied
+from backend.errors import AwsError, ConflictError, PermissionDenied
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
 from backend.render.outbox import Outbox
-from backend.render.ports import GuardReader, JobStore, TaskQueue
+from backend.render.ports import GuardReader, JobStore, NodeLauncher, NodePrices, TaskQueue
 from backend.render.progress import finish
 from backend.render.records import FrameOutcome, Job, JobStatus
-from backend.render.tasks import RenderTask
+from backend.render.tasks import GPU, RenderTask
 from backend.render.tiles import TILED_COST, tile_count
+
+logger = Logger(service="studiobot-fanout")
 
 
 def probe_frames_of(frames: Sequence[int]) -> tuple[int, ...]:
@@ -42,9 +47,15 @@ class Fanout:
         outbox: Outbox | None = None,
         guard: GuardReader | None = None,
         clock: Callable[[], float] = time.time,
+        gpu_queue: TaskQueue | None = None,
+        gpu_nodes: NodeLauncher | None = None,
+        gpu_prices: NodePrices | None = None,
     ) -> None:
+        self.gpu_nodes = gpu_nodes  # starts the nodes a gpu phase needs (None: a studio's own nodes take it)
+        self.gpu_prices = gpu_prices
         self.jobs = jobs
-        self.queue = queue
+        self.queue = queue  # the `cpu` class: the render Lambda
+        self.gpu_queue = gpu_queue  # the `gpu` class: render nodes
         self.outbox = outbox
         self.settings = settings
         self.guard = guard
@@ -70,12 +81,16 @@ class Fanout:
         """Queue the tasks of the phase the job is in, unless they are queued already (or being queued)."""
         if job.status is JobStatus.PROBING and not job.probes_enqueued:
             if self.jobs.claim_enqueue(job.job_id, probes=True):
-                self.queue.send_all(self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True))
+                bodies = self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True)
+                self._queue(job).send_all(bodies)
+                self._launch(job, len(bodies))
                 self.jobs.mark_enqueued(job.job_id, probes=True)
         elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.enqueued:
             if self.jobs.claim_enqueue(job.job_id):
                 first = len(job.probe_frames) * tile_count(job.settings.tiles)
-                self.queue.send_all(self._bodies(job, self._rest(job), first))
+                bodies = self._bodies(job, self._rest(job), first)
+                self._queue(job).send_all(bodies)
+                self._launch(job, len(bodies))
                 self.jobs.mark_enqueued(job.job_id)
         else:
             return job
@@ -114,8 +129,11 @@ class Fanout:
         )
 
     def _settle(self, job: Job, billed_s: list[float], render_s: list[float], recorded: int) -> None:
-        """Estimate the job from what its frames cost, then go on or wait for Submit."""
+        """Estimate the job from what its frames cost, then go on or wait for Submit (a gpu job's ETA at the
+        nodes it may start, not the Lambda's concurrency)."""
         costs = self.settings.costs
+        if job.settings.render_class == GPU:
+            costs = dataclasses.replace(costs, concurrency=max(1, costs.max_gpu_nodes))
         tiles = tile_count(job.settings.tiles)
         frames_left = job.total - recorded
         guess = estimate(
@@ -127,6 +145,7 @@ class Fanout:
             chunk=job.settings.chunk,
             costs=costs,
             tiles=tiles,
+            node_usd_per_s=self._node_price(job),
         )
         by_admin = job.requested_by in self.settings.access.admins
         approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
@@ -203,6 +222,28 @@ class Fanout:
 
     def _flush(self, job_id: str) -> None:
         self._outbox().flush(job_id)
+
+    def _node_price(self, job: Job) -> float | None:
+        """A GPU node-second's price, for a gpu job (the Spot price of the configured type); None for Lambda."""
+        if job.settings.render_class != GPU or self.gpu_prices is None:
+            return None
+        return self.gpu_prices.per_second(self.settings.costs.gpu_instance_type)
+
+    def _launch(self, job: Job, tasks: int) -> None:
+        """Start the GPU nodes a gpu phase needs: one per task, at most `max_gpu_nodes`; they leave when the queue
+        is empty. The tasks are queued first: a launch that fails leaves them for the nodes that come."""
+        if job.settings.render_class != GPU or self.gpu_nodes is None or tasks < 1:
+            return
+        try:
+            self.gpu_nodes.launch(min(tasks, self.settings.costs.max_gpu_nodes), job.job_id)
+        except AwsError as error:
+            logger.warning("GPU nodes not started", job_id=job.job_id, error=str(error))
+
+    def _queue(self, job: Job) -> TaskQueue:
+        """The queue of the job's render class (a `gpu` job is refused at submission where there is none)."""
+        if job.settings.render_class == GPU and self.gpu_queue is not None:
+            return self.gpu_queue
+        return self.queue
 
     def _guard_on(self) -> bool:
         return self.guard is not None and self.guard.state().on

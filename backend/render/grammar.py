@@ -10,12 +10,12 @@ from backend.commands import whole_number
 from backend.config import Limits
 from backend.errors import ValidationError
 from backend.render.frames import check_frame_spec
-from backend.render.tasks import ENGINES, FORMATS, RenderSettings
+from backend.render.tasks import CPU, ENGINES, FORMATS, RENDER_CLASSES, RenderSettings
 from backend.render.tiles import parse_grid
 
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
-    "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--tiles 4x4|auto] [--assets PREFIX] "
+    "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] "
     "[--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
@@ -23,7 +23,7 @@ RENDER_USAGE = (
 RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit"})
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
-_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--assets")
+_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets")
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
 _RESOLUTION = re.compile(r"^([0-9]+)[x×]([0-9]+)$")  # ASCII digits: `\d` also matches `١٩٢٠`
 
@@ -86,6 +86,9 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         chunk=_positive("--chunk", options.get("--chunk"), limits.max_chunk) or 1,
         tiles=tiles,
         tiles_auto=tiles_auto,
+        render_class=(
+            _choice("--on", options.get("--on"), [name.upper() for name in RENDER_CLASSES]) or CPU
+        ).lower(),
     )
     return RenderRequest(
         scene=positional[0],

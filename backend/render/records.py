@@ -92,6 +92,7 @@ class Job:
     tile_counts: dict[int, int] = field(default_factory=dict)  # tiled frames in flight: tiles recorded so far
     replanned: str = ""  # why the probes re-planned the job as tiles ("" when they did not)
     predicted_s: float = 0.0  # a whole frame's render seconds, extrapolated by the probe that re-planned it
+    device: str = ""  # what rendered its first frame: `GPU · OptiX · NVIDIA L4`, `CPU (no GPU device found…)`
 
     @property
     def remaining(self) -> int:

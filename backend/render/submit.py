@@ -25,6 +25,7 @@ from backend.render.manifest import (
 )
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, JobStatus, job_id_for
+from backend.render.tasks import GPU
 from backend.render.tiles import tile_count
 
 
@@ -72,6 +73,11 @@ class SubmissionService:
     def plan(self, request: RenderRequest) -> RenderPlan:
         """Check everything about a request; nothing changes but the manifest written when a scene put in the
         bucket by hand is traced for the first time."""
+        if request.settings.render_class == GPU and not self.settings.gpu_queue_url:
+            raise ValidationError(
+                "This deployment has no GPU render nodes: leave out `--on gpu` (the CPU farm renders it), or ask "
+                "an admin to deploy the `gpu` class (README: Render classes)."
+            )
         if request.frame_list:  # a retry's failed frames: from the store, not through the spec grammar
             frames = sorted(set(request.frame_list))
         else:

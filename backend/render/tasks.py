@@ -10,6 +10,8 @@ ENGINES = ("CYCLES", "BLENDER_WORKBENCH", "BLENDER_EEVEE")
 FORMATS = {"PNG": ".png", "JPEG": ".jpg", "OPEN_EXR": ".exr", "OPEN_EXR_MULTILAYER": ".exr"}
 PROXIES = "proxies/"  # under a job's output prefix: one small 8-bit PNG per frame, whatever the format
 TILES = "tiles/"  # in the outputs bucket: tiles rendered and not yet stitched into their frame
+CPU, GPU = "cpu", "gpu"
+RENDER_CLASSES = (CPU, GPU)
 TASK_VERSION = 1
 
 
@@ -22,12 +24,11 @@ class RenderSettings:
     engine: str | None = None
     file_format: str | None = None  # None: the format the scene renders to (multilayer EXR stays multilayer)
     chunk: int = 1
-    tiles: tuple[int, int] | None = (
-        None  # columns × rows: each frame rendered as that many tasks, then stitched
-    )
-    tiles_auto: bool = (
-        False  # `--tiles auto`: always probe, and tile when the probes say a frame will not fit
-    )
+    # columns × rows: each frame rendered as that many tasks, then stitched
+    tiles: tuple[int, int] | None = None
+    # `--tiles auto`: always probe, and tile when the probes say a frame will not fit
+    tiles_auto: bool = False
+    render_class: str = "cpu"  # `cpu`: the render Lambda; `gpu`: render nodes (`--on gpu`)
 
     @property
     def extension(self) -> str:
@@ -51,6 +52,7 @@ class RenderSettings:
             chunk=int(data.get("chunk", 1)),
             tiles=(int(tiles[0]), int(tiles[1])) if (tiles := data.get("tiles")) else None,
             tiles_auto=bool(data.get("tiles_auto", False)),
+            render_class=str(data.get("render_class") or CPU),
         )
 
 

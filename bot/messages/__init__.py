@@ -76,12 +76,14 @@ def percent_of(part: float, whole: float) -> str:
 
 def message_text(event: Event) -> str | None:
     """The message a channel gets for an event, or None for events nobody needs to read."""
-    from bot.messages import budgets, render, workstations  # they import this module's helpers
+    from bot.messages import budgets, nodes, render, workstations  # they import this module's helpers
 
     if isinstance(event, render.EVENTS):
         return cut(render.event_text(event), MESSAGE_TEXT)
     if isinstance(event, workstations.EVENTS):
         return cut(workstations.event_text(event), MESSAGE_TEXT)
+    if isinstance(event, nodes.EVENTS):
+        return cut(nodes.event_text(event), MESSAGE_TEXT)
     if isinstance(event, budgets.EVENTS):
         return cut(budgets.event_text(event), MESSAGE_TEXT)
     return None  # an UnknownEvent, or one nobody needs to read

@@ -12,7 +12,7 @@ from backend.render.estimates import lambda_cost
 from backend.render.records import Job, JobStatus
 from bot.messages import Blocks, context, duration, money, plain_text, section, who
 from bot.messages.pages import packed
-from bot.messages.render_plan import frames_text, settings_text, spec_text, tiles_line
+from bot.messages.render_plan import device_line, frames_text, settings_text, spec_text, tiles_line
 from bot.messages.text import (
     CONFIRM_TEXT,
     KEY_CHARS,
@@ -144,6 +144,8 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
         blocks.append(section(note))
     if tiles := tiles_line(job):
         blocks.append(context(tiles))
+    if where := device_line(job):
+        blocks.append(context(where))
     blocks.append(context(f"Job `{job.job_id}` · {settings_text(job.settings)}"))
     if job.missing_allowed:
         files = "file" if job.missing_allowed == 1 else "files"

@@ -27,6 +27,8 @@ def settings_text(settings: RenderSettings) -> str:
     ]
     if settings.chunk > 1:
         parts.append(f"{settings.chunk} frames per task")
+    if settings.render_class != "cpu":
+        parts.append(f"on {settings.render_class.upper()} nodes")
     if settings.tiles:
         parts.append(f"{grid_text(settings.tiles)} tiles per frame")
     elif settings.tiles_auto:
@@ -69,6 +71,18 @@ def frames_text(frames: Sequence[int], limit: int = SPEC_CHARS) -> str:
     spec = compact(frames)
     shown = spec_text(spec, limit)
     return shown if shown == spec else f"{shown} ({len(frames):,} in all)"
+
+
+def device_line(job: Job) -> str:
+    """What the job renders on: `🖥️ GPU class · GPU · OptiX · NVIDIA L4`, or a GPU job's fall back to CPU."""
+    device = clip(job.device, NAME_CHARS)
+    if job.settings.render_class != "gpu":
+        return f"🖥️ Rendered on {device}" if device and device != "CPU" else ""
+    if not device:
+        return "🖥️ GPU class: render nodes"
+    if device.startswith("CPU"):
+        return f"⚠️ Asked for a GPU (`--on gpu`), rendered on the {device}"
+    return f"🖥️ GPU class · {device}"
 
 
 def tiles_line(job: Job, shown: int = 8) -> str:

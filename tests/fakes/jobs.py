@@ -154,6 +154,12 @@ class InMemoryJobs:
             self._put(job, settings=settings, replanned=reason[:500], predicted_s=round(predicted_s, 3))
             return True
 
+    def note_device(self, job_id: str, device: str) -> None:
+        with self._lock:
+            job = self._row(job_id).job
+            if not job.device:
+                self._put(job, device=device[:200])
+
     def fail(self, job_id: str, reason: str) -> Job | None:
         changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}
         won = self._move(job_id, {JobStatus.PROBING}, fact="completed", **changes)

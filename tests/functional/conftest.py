@@ -131,7 +131,12 @@ class PillowRenderer:
         return path
 
     def measure(
-        self, scene_path: Path, frame: int, settings: RenderSettings, scale: float
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        scale: float,
+        allow_missing: bool = False,
     ) -> tuple[float, float]:
         return 0.0, scale * scale
 

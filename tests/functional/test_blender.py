@@ -55,4 +55,8 @@ def test_bpy_is_imported_only_by_the_render_module() -> None:
         for path in (REPO / folder).rglob("*.py")
         if re.search(r"^\s*(import bpy|from bpy\b)", path.read_text(), re.MULTILINE)
     ]
-    assert sorted(importers) == ["blender_image/blender.py", "blender_image/sample/build_sample_scene.py"]
+    assert sorted(importers) == [
+        "blender_image/blender.py",
+        "blender_image/gpu_check.py",
+        "blender_image/sample/build_sample_scene.py",
+    ]

@@ -29,7 +29,7 @@ def _shortcut(bot: Bot, files: list[dict[str, Any]]) -> None:
 def _submit(bot: Bot, view: dict[str, Any], values: dict[str, str]) -> Any:
     state = {
         block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
-        if block in ("engine", "format", "tiles")
+        if block in ("engine", "format", "tiles", "on")
         else {"value": {"type": "plain_text_input", "value": value}}
         for block, value in values.items()
     }

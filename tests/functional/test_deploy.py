@@ -45,7 +45,13 @@ FUNCTIONS = {
 }
 # Actions AWS does not let a policy scope to resources (the only ones allowed `"Resource": "*"`).
 # Actions AWS authorizes only on "*" (the Service Authorization Reference lists no resource type for them).
-UNSCOPABLE = {"ec2:DescribeInstances", "ssm:GetCommandInvocation", "ssm:DescribeInstanceInformation"}
+UNSCOPABLE = {
+    "ec2:DescribeInstances",
+    "ssm:GetCommandInvocation",
+    "ssm:DescribeInstanceInformation",
+    "ec2:DescribeSpotPriceHistory",
+    "ecr:GetAuthorizationToken",
+}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +167,9 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
 
     mappings = lambda_.list_event_source_mappings()["EventSourceMappings"]
     by_queue = {mapping["EventSourceArn"].rsplit(":", 1)[-1]: mapping for mapping in mappings}
-    assert set(by_queue) == {f"{STACK}-render", f"{STACK}-render-dlq"}
+    # the gpu class's queue has no function: render nodes long-poll it; its dead letters go to the same handler
+    assert set(by_queue) == {f"{STACK}-render", f"{STACK}-render-dlq", f"{STACK}-render-gpu-dlq"}
+    assert by_queue[f"{STACK}-render-gpu-dlq"]["FunctionArn"].endswith(f":{STACK}-renderDeadLetters")
     assert by_queue[f"{STACK}-render"]["FunctionArn"].endswith(f":{STACK}-render")
     assert by_queue[f"{STACK}-render"]["BatchSize"] == 1
     assert by_queue[f"{STACK}-render"]["ScalingConfig"]["MaximumConcurrency"] == 100
@@ -285,11 +293,12 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
         [json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"}), tiles]
     )
     assert grants("RenderRole", "s3:DeleteObject") == [tiles]
-    # after the probes the render function queues the rest, and so does the dead-letter function when it resumes
+    # after the probes the render function queues the rest (on the job's class's queue), and so does the
+    # dead-letter function when it resumes
     assert (
         grants("RenderRole", "sqs:SendMessage")
         == grants("RenderDeadLettersRole", "sqs:SendMessage")
-        == [json.dumps({"Fn::GetAtt": ["RenderQueue", "Arn"]})]
+        == [json.dumps({"Fn::GetAtt": [queue, "Arn"]}) for queue in ("RenderQueue", "GpuRenderQueue")]
     )
     # the functions that open scenes or post to Slack reach job items only, never the budget guard's item
     for role in ("RenderRole", "RenderDeadLettersRole", "NotifierRole"):

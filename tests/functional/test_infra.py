@@ -43,6 +43,7 @@ def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
         "${file(resources.yml)}",
         "${file(aws-resources.yml)}",
         "${file(iam.yml)}",
+        "${file(batch.yml)}",
     ]
     assert RESOURCES_TEMPLATE == INFRA / "resources.yml"
 

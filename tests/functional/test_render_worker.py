@@ -283,7 +283,9 @@ class SlowRenderer(PillowRenderer):
         time.sleep(self.seconds / tile_count(settings.tiles))
         return super().render(scene_path, frame, settings, out_stem, allow_missing, tile)
 
-    def measure(self, scene_path: Path, frame: int, settings: Any, scale: float) -> tuple[float, float]:
+    def measure(
+        self, scene_path: Path, frame: int, settings: Any, scale: float, allow_missing: bool = False
+    ) -> tuple[float, float]:
         seconds = self.looks_like * scale * scale  # its time grows with the pixels
         time.sleep(min(seconds, 0.5))
         return seconds, scale * scale

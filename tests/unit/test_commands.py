@@ -27,6 +27,13 @@ def test_scene_and_frames_with_every_option() -> None:
     assert request.dry_run
 
 
+def test_a_render_class_is_chosen_per_job() -> None:
+    gpu = parse_render(split_words("shot.blend 1-10 --on GPU --tiles 2x2"))
+    assert gpu.settings.render_class == "gpu" and gpu.settings.tiles == (2, 2)
+    assert settings_text(gpu.settings).endswith("· on GPU nodes · 2×2 tiles per frame")
+    assert parse_render(split_words("shot.blend 1")).settings.render_class == "cpu"
+
+
 def test_defaults_keep_the_scene_settings() -> None:
     request = parse_render(["a.blend", "1"])
     assert request.settings == RenderSettings()
@@ -51,6 +58,8 @@ def test_quoted_scene_names_keep_their_spaces() -> None:
         ("shot.blend 1-10 --engine octane", "`--engine octane` is not one of CYCLES"),
         ("shot.blend 1-10 --format tiff", "`--format tiff` is not one of PNG"),
         ("shot.blend 1-10 --chunk 1000", "from 1 to 100"),
+        ("shot.blend 1-10 --on tpu", "`--on tpu` is not one of CPU, GPU"),
+        ("shot.blend 1-10 --tiles 3", "`--tiles 3` is not a grid"),
         ("shot.blend 1-10 --fast", "Unknown option `--fast`"),
         ("shot.blend 1-10 --samples", "`--samples` needs a value"),
         ("shot.blend 1-10 --samples 4 --samples 8", "given twice"),

@@ -163,6 +163,16 @@ class DynamoTransitions(JobTable):
             condition="#status = :probing AND attribute_not_exists(replanned)",
         )
 
+    def note_device(self, job_id: str, device: str) -> None:
+        """What rendered the job's first frame (kept: the card says it once, and a GPU job that fell back)."""
+        self._transition(
+            job_id,
+            "SET device = if_not_exists(device, :device)",
+            {":device": {"S": device[:200]}},
+            condition="attribute_exists(pk)",
+            uses_status=False,
+        )
+
     def fail(self, job_id: str, reason: str) -> Job | None:
         """PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
         won = self._transition(

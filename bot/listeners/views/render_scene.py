@@ -26,8 +26,9 @@ _OPTION_BLOCKS = {
     "--engine": "engine",
     "--format": "format",
     "--tiles": "tiles",
+    "--on": "on",
 }
-_UNCHANGED = ("scene", WHOLE)  # what leaves the option out
+_UNCHANGED = ("scene", WHOLE, "cpu")  # what leaves the option out
 
 
 def _words(view: dict[str, Any]) -> list[str]:

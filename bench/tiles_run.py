@@ -1,0 +1,102 @@
+"""The Blender side of the tiles benchmark, run in a new Python: `python -m bench.tiles_run --scene … --result …`.
+
+One warm process, as a render worker is between the tasks of a job: the scene opened once, one untimed tiny render
+first, then the probe's two small looks, the whole frame, and the same frame as each grid's tiles, every render
+through the worker's own BlenderRenderer and timed around its `render` call. A scene that denoises
+(`bench.tiles_scene --denoise`) gets the renderer's wider overscan for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from backend.render.tasks import RenderSettings
+from backend.render.tiles import grid_text
+from blender_image.blender import BlenderRenderer
+from blender_image.planning import EIGHTH, QUARTER
+
+WARM_UP = RenderSettings(resolution=(64, 36), samples=1, engine="CYCLES")
+RENDER_MODULES = ("blender_image.regions", "blender_image.blender")  # where the tile's cut may be decided
+
+
+def _use_denoise_overscan(pixels: int) -> None:
+    """Try another overscan for denoised scenes without touching the worker's code: replace the constant where the
+    renderer reads it."""
+    for name in RENDER_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "DENOISE_OVERSCAN_PX"):
+            setattr(module, "DENOISE_OVERSCAN_PX", pixels)  # noqa: B010
+            return
+    raise RuntimeError(f"none of {', '.join(RENDER_MODULES)} reads DENOISE_OVERSCAN_PX any more")
+
+
+def _timed(render: Callable[..., Path], *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The written file, the call's wall seconds and this process's CPU seconds (all threads) while it ran."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    path = render(*args, **kwargs)
+    return {
+        "path": str(path),
+        "seconds": time.perf_counter() - wall,
+        "cpu_seconds": time.process_time() - cpu,
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Render and time everything for one scene; the file paths and seconds for tiles.py to compare."""
+    scene_path, out = Path(args.scene), Path(args.out_dir)
+    if args.denoise_overscan:
+        _use_denoise_overscan(args.denoise_overscan)
+    renderer = BlenderRenderer()
+    width, height = (int(part) for part in args.res.split("x"))
+    settings = RenderSettings(resolution=(width, height), samples=args.samples, engine="CYCLES")
+    renderer.render(scene_path, 1, WARM_UP, out / "warm-up")  # one-off setup (and the denoiser's) paid here
+    result: dict[str, Any] = {}
+    if args.probe:
+        looks = [renderer.measure(scene_path, 1, settings, scale) for scale in (QUARTER, EIGHTH)]
+        result["probe"] = [{"seconds": seconds, "share": share} for seconds, share in looks]
+    result["whole"] = _timed(renderer.render, scene_path, 1, settings, out / "whole")
+    for grid in args.grids:
+        tiled = RenderSettings(
+            resolution=settings.resolution, samples=settings.samples, engine="CYCLES", tiles=grid
+        )
+        stem = out / grid_text(grid).replace("×", "x")
+        tiles = [
+            _timed(renderer.render, scene_path, 1, tiled, stem, tile=index)
+            for index in range(grid[0] * grid[1])
+        ]
+        assert renderer.cut is not None
+        result[grid_text(grid)] = {"cut": renderer.cut.to_text(), "tiles": tiles}
+    return result
+
+
+def _grid(text: str) -> tuple[int, int]:
+    cols, rows = text.lower().split("x")
+    return int(cols), int(rows)
+
+
+def main() -> None:
+    """Parse the command line, render, write the result as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.tiles_run")
+    parser.add_argument("--scene", required=True)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--result", required=True)
+    parser.add_argument("--res", default="1280x720")
+    parser.add_argument("--samples", type=int, required=True)
+    parser.add_argument("--grids", type=_grid, nargs="+", default=[(2, 2), (4, 4)])
+    parser.add_argument("--denoise-overscan", type=int, default=0, help="else the worker's own")
+    parser.add_argument("--probe", action="store_true", help="also time the probe's two small looks")
+    args = parser.parse_args()
+    Path(args.result).write_text(json.dumps(run(args), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,272 @@
+"""A render node: the render image's second command (`python -m blender_image.node --class gpu`, `studiobot node`).
+
+It long-polls one render class's queue and renders each task with the same worker the render Lambda runs, keeping
+Blender and the scene warm across tasks, the task hidden from other nodes while it renders, and it leaves when the
+queue has stayed empty for `idle_exit_s`. On SIGTERM or a Spot interruption notice it drains: it takes no new task,
+finishes the frame in hand if that will end before the deadline, and otherwise hands the task back at once
+(`ChangeMessageVisibility` 0) so another node takes it without waiting out the visibility timeout, says so once in
+the job's channel, and exits (Blender cannot stop a render from Python). A frame still counts once: records are.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from backend.events import EventPublisher, NodeReclaimed
+from backend.render.ports import JobStore
+from backend.render.tasks import GPU, RENDER_CLASSES, RenderTask
+from blender_image.spot import DEFAULT_IMDS, ENV_IMDS
+from blender_image.worker import RenderWorker
+
+logger = Logger(service="studiobot-node")
+EXIT_RECLAIMED = 143  # what a process ended by SIGTERM reports
+SIGTERM_GRACE_S = 30.0  # AWS Batch (and ECS) kill a container this long after SIGTERM
+MARGIN_S = 10.0
+RETRY_AFTER_S = 30  # a task that failed on this node is tried again this soon (by any node)
+
+
+@dataclass
+class InHand:
+    message: dict[str, Any]
+    task: RenderTask
+    started: float
+
+
+class RenderNode:
+    """Takes tasks off one class's queue until it has been idle long enough, or is told to go."""
+
+    def __init__(
+        self,
+        sqs: Any,
+        queue_url: str,
+        worker: RenderWorker,
+        jobs: JobStore,
+        events: EventPublisher,
+        name: str,
+        render_class: str,
+        idle_exit_s: float = 300.0,
+        visibility_s: int = 900,
+        wait_s: int = 20,
+        limit_s: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+        exit: Callable[[int], None] = os._exit,
+    ) -> None:
+        self.sqs = sqs
+        self.queue_url = queue_url
+        self.worker = worker
+        self.jobs = jobs
+        self.events = events
+        self.name = name
+        self.render_class = render_class
+        self.idle_exit_s = idle_exit_s
+        self.visibility_s = visibility_s
+        self.wait_s = wait_s
+        self.limit_s = limit_s
+        self.clock = clock
+        self.exit = exit
+        self.draining = threading.Event()
+        self.rendered = 0
+        self._in_hand: InHand | None = None
+        self.signal_pipe: tuple[socket.socket, socket.socket] | None = None
+        self._lock = threading.Lock()
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Render tasks until the queue stays empty `idle_exit_s` or a drain; how many tasks were handled."""
+        idle_since = self.clock()
+        while not self.draining.is_set():
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=self.wait_s,
+                VisibilityTimeout=self.visibility_s,
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                if self.clock() - idle_since >= self.idle_exit_s:
+                    logger.info("queue empty: node leaves", node=self.name, idle_s=self.idle_exit_s)
+                    break
+                continue
+            message = messages[0]
+            if self.draining.is_set():  # received while the drain began: straight back
+                self._hand_back(message)
+                break
+            self._handle(message)
+            idle_since = self.clock()
+        return self.rendered
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        task = RenderTask.from_json(message["Body"])
+        with self._lock:  # a drain from now on sees this task; one that began a moment ago gets it back
+            if self.draining.is_set():
+                self._hand_back(message)
+                return
+            self._in_hand = InHand(message, task, self.clock())
+        done = threading.Event()
+        heartbeat = threading.Thread(target=self._keep_hidden, args=(message, done), daemon=True)
+        heartbeat.start()
+        try:
+            started = self.clock()
+            self.worker.run(task, remaining_s=lambda: self.limit_s - (self.clock() - started))
+        except Exception as error:  # tried again shortly (SQS counts the tries; the dead letters end it)
+            logger.warning("task failed on this node", node=self.name, job_id=task.job_id, error=str(error))
+            self._quietly(self._visibility, message, RETRY_AFTER_S)
+            return
+        finally:
+            done.set()
+            with self._lock:
+                self._in_hand = None
+        # after a hand-back that raced the end of the render the receipt is stale: the record already counts
+        self._quietly(
+            self.sqs.delete_message, QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+        )
+        self.rendered += 1
+
+    def _quietly(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        try:
+            call(*args, **kwargs)
+        except Exception as error:  # SQS said no: redelivery after the visibility timeout covers it
+            logger.warning("queue call failed", node=self.name, error=str(error))
+
+    def _keep_hidden(self, message: dict[str, Any], done: threading.Event) -> None:
+        while not done.wait(self.visibility_s / 2):
+            try:
+                self._visibility(message, self.visibility_s)
+            except Exception:
+                return
+
+    # -- draining ----------------------------------------------------------------------------------------------
+
+    def drain(self, deadline: float, reason: str) -> None:
+        """No new task; the one in hand finishes if it will before `deadline`, else goes back now and the node exits."""
+        self.draining.set()
+        with self._lock:
+            in_hand = self._in_hand
+        if in_hand is None:
+            return
+        left = self._expected_left(in_hand)
+        if left is not None and self.clock() + left + MARGIN_S < deadline:
+            logger.info(
+                "draining: the frame in hand finishes first", node=self.name, seconds_left=round(left)
+            )
+            return
+        try:
+            self._hand_back(in_hand.message)
+            logger.warning("task handed back", node=self.name, job_id=in_hand.task.job_id, reason=reason)
+            self.events.publish(
+                NodeReclaimed(
+                    node=self.name,
+                    render_class=self.render_class,
+                    reason=reason,
+                    job_id=in_hand.task.job_id,
+                    frames=list(in_hand.task.frames),
+                    tile=in_hand.task.tile if in_hand.task.tile is not None else -1,
+                    channel=self._channel(in_hand.task.job_id),
+                )
+            )
+        except Exception as error:  # never keep rendering a task another node may have taken
+            logger.warning("could not say the task was handed back", node=self.name, error=str(error))
+        finally:
+            self.exit(EXIT_RECLAIMED)
+
+    def _expected_left(self, in_hand: InHand) -> float | None:
+        """How long the frame in hand should still take, from the job's probe estimate; None when unknown."""
+        try:
+            job = self.jobs.get(in_hand.task.job_id)
+        except Exception:
+            return None
+        if job.estimate is None or job.estimate.render_s <= 0:
+            return None
+        per_task = job.estimate.render_s * len(in_hand.task.frames)
+        return max(0.0, per_task - (self.clock() - in_hand.started))
+
+    def _channel(self, job_id: str) -> str:
+        try:
+            return self.jobs.get(job_id).channel
+        except Exception:
+            return ""
+
+    def _hand_back(self, message: dict[str, Any]) -> None:
+        self._visibility(message, 0)
+
+    def _visibility(self, message: dict[str, Any], seconds: int) -> None:
+        self.sqs.change_message_visibility(
+            QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=seconds
+        )
+
+
+def on_sigterm(node: RenderNode, grace_s: float = SIGTERM_GRACE_S) -> None:
+    """Drain on SIGTERM even while Blender renders: the signal wakes a thread (a Python handler would wait for the
+    render to return), which drains with the grace the orchestrator gives before it kills."""
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    node.signal_pipe = (reader, writer)  # kept open as long as the node lives
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+
+    def wait() -> None:
+        while True:
+            data = reader.recv(16)
+            if signal.SIGTERM in data:
+                node.drain(time.time() + grace_s, "SIGTERM")
+                return
+
+    threading.Thread(target=wait, name="sigterm", daemon=True).start()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m blender_image.node --class gpu`: the render image's second command, and `studiobot node`."""
+    import argparse
+
+    import boto3
+
+    from backend import wiring
+    from blender_image.handler import worker
+    from blender_image.spot import SpotWatch
+
+    parser = argparse.ArgumentParser(prog="python -m blender_image.node")
+    parser.add_argument("--class", dest="render_class", choices=RENDER_CLASSES, default=GPU)
+    parser.add_argument(
+        "--idle-exit", type=float, default=300.0, help="leave after this long with the queue empty (0: never)"
+    )
+    parser.add_argument("--name", default=socket.gethostname())
+    args = parser.parse_args(argv)
+    services = wiring.from_env()
+    settings = services.settings
+    queue_url = settings.gpu_queue_url if args.render_class == GPU else settings.render_queue_url
+    if not queue_url:
+        print(f"studiobot node: this deployment has no `{args.render_class}` queue (STUDIOBOT_GPU_QUEUE_URL)")
+        return 2
+    node = RenderNode(
+        boto3.client("sqs"),
+        queue_url,
+        worker(),
+        services.jobs,
+        services.events,
+        name=args.name,
+        render_class=args.render_class,
+        idle_exit_s=args.idle_exit if args.idle_exit > 0 else float("inf"),
+        limit_s=settings.render_timeout_s,
+    )
+    on_sigterm(node)
+    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
+        endpoint = os.environ.get(ENV_IMDS, DEFAULT_IMDS)
+        SpotWatch(lambda deadline: node.drain(deadline, "Spot"), endpoint).start()
+    print(f"ready node {args.name} {args.render_class} {os.getpid()}", flush=True)
+    done = node.run()
+    print(f"node {args.name}: {done} tasks, leaving", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
