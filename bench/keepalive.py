@@ -37,13 +37,13 @@ def _answering(ssm: Any, connected: set[str]) -> Any:
     from backend.workstations.asking import Invocation
 
     class Answering(type(ssm)):  # type: ignore[misc]
-        def result(self, command_id: str, instance_id: str) -> Invocation | None:
-            invocation = super().result(command_id, instance_id)
-            if invocation is None:
-                return None
-            who = '[{"user": "anna"}]' if instance_id in connected else "[]"
-            output = '{"studiobot_presence": 1, "dcv": true, "connections": ' + who + ', "idle_s": 60}'
-            return Invocation(invocation.status, output)
+        def results(self, command_id: str) -> dict[str, Invocation]:
+            answers = {}
+            for instance_id, invocation in super().results(command_id).items():
+                who = '[{"user": "anna"}]' if instance_id in connected else "[]"
+                output = '{"studiobot_presence": 1, "dcv": true, "connections": ' + who + ', "idle_s": 60}'
+                answers[instance_id] = Invocation(invocation.status, output)
+            return answers
 
     return Answering()
 

@@ -10,8 +10,8 @@
    property counts every message in the queue (visible, delayed, in flight) each time. Sending n messages is then
    O(n²): a 10,000-frame job took over 40 minutes to enqueue. While a thread is inside `send_message`, this patch
    answers `queue.attributes` with just that one attribute; everywhere else moto behaves as released.
-3. SSM: DescribeInstanceInformation (which workstations Run Command reaches) is not in moto; it is answered from
-   moto's EC2 instances. Run Command's invocations then succeed with an empty output, which studiobot reads as
+3. SSM: DescribeInstanceInformation (which workstations Run Command reaches) and ListCommandInvocations (a
+   command's answers at once) are not in moto; they are answered from moto's EC2 instances and its commands. Run Command's invocations then succeed with an empty output, which studiobot reads as
    "did not say who is connected": locally, as on AWS without DCV, no session is ever stopped on a guess.
 """
 
@@ -109,7 +109,27 @@ def _ssm_instance_information() -> None:
                 )
         return ActionResult({"InstanceInformationList": found})
 
+    def list_command_invocations(self: Any) -> Any:
+        command = self.ssm_backend.get_command_by_id(self._get_param("CommandId"))
+        found = [
+            {
+                "CommandId": invocation["CommandId"],
+                "InstanceId": invocation["InstanceId"],
+                "Status": invocation["Status"],
+                "CommandPlugins": [
+                    {
+                        "Name": invocation["PluginName"],
+                        "Status": invocation["Status"],
+                        "Output": invocation["StandardOutputContent"],
+                    }
+                ],
+            }
+            for invocation in command.invocations
+        ]
+        return ActionResult({"CommandInvocations": found})
+
     SimpleSystemManagerResponse.describe_instance_information = describe_instance_information  # type: ignore[attr-defined]
+    SimpleSystemManagerResponse.list_command_invocations = list_command_invocations  # type: ignore[attr-defined]
 
 
 def _cheap_transaction_rollback() -> None:

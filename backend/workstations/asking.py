@@ -32,7 +32,7 @@ class CommandRunner(Protocol):
 
     def managed(self, instance_ids: list[str]) -> dict[str, str]: ...
     def send(self, instance_ids: list[str], platform: str) -> str: ...
-    def result(self, command_id: str, instance_id: str) -> Invocation | None: ...
+    def results(self, command_id: str) -> dict[str, Invocation]: ...
 
 
 class SessionAsker:
@@ -87,12 +87,16 @@ class SessionAsker:
                 pending.update({instance_id: (command_id, platform) for instance_id in batch})
         deadline = now + (self.policy.ask_wait_s if wait_s is None else wait_s)
         while pending:
-            for instance_id, (command_id, _) in list(pending.items()):
-                invocation = self.runner.result(command_id, instance_id)
-                if invocation is None:
+            for command_id in dict.fromkeys(command for command, _ in pending.values()):
+                try:
+                    answers = self.runner.results(command_id)
+                except AwsError as error:  # asked again on the next poll; unknown if it never answers
+                    logger.warning("answers could not be read", error=str(error))
                     continue
-                del pending[instance_id]
-                seen[by_id[instance_id].name] = self._understood(invocation)
+                for instance_id, invocation in answers.items():
+                    if pending.get(instance_id, ("",))[0] == command_id:
+                        del pending[instance_id]
+                        seen[by_id[instance_id].name] = self._understood(invocation)
             if not pending or self.clock() >= deadline:
                 break
             self.sleep(self.poll_s)

@@ -1,5 +1,5 @@
 """Asking workstations through AWS Systems Manager Run Command: which instances' agents answer, one SendCommand per
-50 of them, and each instance's invocation read back (`GetCommandInvocation`)."""
+50 of them, and a command's answers read back at once (`ListCommandInvocations`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
-from backend.aws.base import AwsAdapter, error_code
+from backend.aws.base import AwsAdapter
 from backend.workstations.asking import Invocation
 
 DOCUMENTS = {"Linux": "AWS-RunShellScript", "Windows": "AWS-RunPowerShellScript"}
@@ -69,19 +69,23 @@ class SsmCommands(AwsAdapter):
             raise self.aws_error(error, "ask the workstations who is connected") from error
         return str(response["Command"]["CommandId"])
 
-    def result(self, command_id: str, instance_id: str) -> Invocation | None:
-        """One instance's answer to a command, or None while it has not finished (or has not started)."""
+    def results(self, command_id: str) -> dict[str, Invocation]:
+        """The instances that have finished a command, with how it ended and what the script printed: one paginated
+        ListCommandInvocations per command (not a call per instance: SSM throttles those at scale)."""
+        finished: dict[str, Invocation] = {}
         try:
-            self._count("GetCommandInvocation")
-            response = self.client.get_command_invocation(CommandId=command_id, InstanceId=instance_id)
+            paginator = self.client.get_paginator("list_command_invocations")
+            for page in paginator.paginate(CommandId=command_id, Details=True):
+                self._count("ListCommandInvocations")
+                for invocation in page.get("CommandInvocations", []):
+                    status = str(invocation.get("Status", ""))
+                    if status in ("Pending", "InProgress", "Delayed", "Cancelling"):
+                        continue
+                    plugins = invocation.get("CommandPlugins") or [{}]
+                    finished[invocation["InstanceId"]] = Invocation(status, str(plugins[0].get("Output", "")))
         except ClientError as error:
-            if error_code(error) == "InvocationDoesNotExist":  # asked too soon after SendCommand
-                return None
-            raise self.aws_error(error, "read a workstation's answer") from error
-        status = str(response.get("Status", ""))
-        if status in ("Pending", "InProgress", "Delayed"):
-            return None
-        return Invocation(status=status, output=str(response.get("StandardOutputContent", "")))
+            raise self.aws_error(error, "read the workstations' answers") from error
+        return finished
 
     def _count(self, operation: str) -> None:
         self.calls[operation] = self.calls.get(operation, 0) + 1

@@ -1,5 +1,5 @@
 """Workstations as Systems Manager's Run Command reaches them, where moto cannot answer: which agents are online,
-and what the presence script prints on each. SendCommand and GetCommandInvocation still go to moto (through the real
+and what the presence script prints on each. SendCommand and ListCommandInvocations still go to moto (through the real
 `SsmCommands`), so their shape is checked; only the script's output comes from here."""
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ class WorkstationShells:
         self.sent.append((platform, list(instance_ids)))
         return self.ssm.send(instance_ids, platform)
 
-    def result(self, command_id: str, instance_id: str) -> Invocation | None:
-        if self.ssm.result(command_id, instance_id) is None:
-            return None
-        desk = self.desk(instance_id)
-        if desk.answer is None:
-            return None  # still running on the instance: the asker's wait runs out
-        return Invocation(desk.status, "some log line\n" + json.dumps(desk.answer) + "\n")
+    def results(self, command_id: str) -> dict[str, Invocation]:
+        answers = {}
+        for instance_id in self.ssm.results(command_id):  # moto's invocations, each with an empty output
+            desk = self.desk(instance_id)
+            if desk.answer is not None:  # None: still running on the instance, the asker's wait runs out
+                answers[instance_id] = Invocation(
+                    desk.status, "some log line\n" + json.dumps(desk.answer) + "\n"
+                )
+        return answers

@@ -47,7 +47,7 @@ FUNCTIONS = {
 # Actions AWS authorizes only on "*" (the Service Authorization Reference lists no resource type for them).
 UNSCOPABLE = {
     "ec2:DescribeInstances",
-    "ssm:GetCommandInvocation",
+    "ssm:ListCommandInvocations",
     "ssm:DescribeInstanceInformation",
     "ec2:DescribeSpotPriceHistory",
     "ecr:GetAuthorizationToken",

@@ -253,6 +253,7 @@ def test_run_command_calls_on_moto_are_batched_by_fifty(stack: Stack) -> None:
     seen = asker.ask(Ec2Workstations().all())
     assert len(seen) == 120 and {s.use for s in seen.values()} == {Use.FREE}
     assert [len(ids) for _, ids in shells.sent] == [50, 50, 20] and ssm.calls["SendCommand"] == 3
+    assert ssm.calls["ListCommandInvocations"] == 3  # a command's answers at once, not a call per instance
     # moto runs nothing: the real adapter reads its empty output as "did not say", never as free
     plain = SessionAsker(_AllManaged(ssm), SessionPolicy(), clock=clock, sleep=clock.sleep)
     seen = plain.ask(Ec2Workstations().all()[:3])
@@ -271,5 +272,5 @@ class _AllManaged:
     def send(self, instance_ids: list[str], platform: str) -> str:
         return self.ssm.send(instance_ids, platform)
 
-    def result(self, command_id: str, instance_id: str):  # type: ignore[no-untyped-def]
-        return self.ssm.result(command_id, instance_id)
+    def results(self, command_id: str):  # type: ignore[no-untyped-def]
+        return self.ssm.results(command_id)
