@@ -85,12 +85,19 @@ class RenderNode:
         """Render tasks until the queue stays empty `idle_exit_s` or a drain; how many tasks were handled."""
         idle_since = self.clock()
         while not self.draining.is_set():
-            response = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=1,
-                WaitTimeSeconds=self.wait_s,
-                VisibilityTimeout=self.visibility_s,
-            )
+            try:
+                response = self.sqs.receive_message(
+                    QueueUrl=self.queue_url,
+                    MaxNumberOfMessages=1,
+                    WaitTimeSeconds=self.wait_s,
+                    VisibilityTimeout=self.visibility_s,
+                )
+            except (
+                Exception
+            ) as error:  # SQS unreachable for a moment: a node that died here strands its tasks
+                logger.warning("could not receive a task", node=self.name, error=str(error))
+                self.draining.wait(5.0)
+                continue
             messages = response.get("Messages", [])
             if not messages:
                 if self.clock() - idle_since >= self.idle_exit_s:
@@ -120,7 +127,8 @@ class RenderNode:
             self.worker.run(task, remaining_s=lambda: self.limit_s - (self.clock() - started))
         except Exception as error:  # tried again shortly (SQS counts the tries; the dead letters end it)
             logger.warning("task failed on this node", node=self.name, job_id=task.job_id, error=str(error))
-            self._quietly(self._visibility, message, RETRY_AFTER_S)
+            later = int(getattr(error, "retry_after_s", RETRY_AFTER_S))  # a stitch held elsewhere: its lease
+            self._quietly(self._visibility, message, later)
             return
         finally:
             done.set()
@@ -139,11 +147,15 @@ class RenderNode:
             logger.warning("queue call failed", node=self.name, error=str(error))
 
     def _keep_hidden(self, message: dict[str, Any], done: threading.Event) -> None:
+        """Keep the task hidden while it renders; a failed extension is tried again at the next beat (a second
+        node rendering it too would cost a second GPU), until the receipt itself is no longer valid."""
         while not done.wait(self.visibility_s / 2):
             try:
                 self._visibility(message, self.visibility_s)
-            except Exception:
-                return
+            except Exception as error:
+                if "ReceiptHandleIsInvalid" in str(error) or "MessageNotInflight" in str(error):
+                    return
+                logger.warning("could not keep the task hidden", node=self.name, error=str(error))
 
     # -- draining ----------------------------------------------------------------------------------------------
 

@@ -13,11 +13,20 @@ from backend.render.ports import JobStore
 from backend.render.previews import proxy_path
 from backend.render.progress import JobReporter
 from backend.render.records import FrameOutcome, TileRecord
+from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderTask
 from backend.render.tiles import Cut, tile_count
 from blender_image.stitch import stitch
 
 logger = Logger(service="studiobot-render")
+
+
+class StitchPending(RuntimeError):
+    """The frame's stitch is held by another worker: the task is tried again later, not acknowledged."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s  # a render node hides the task this long (Lambda: its visibility)
 
 
 class TileStore(Protocol):
@@ -77,8 +86,12 @@ class Tiler:
         records = [
             record for record in self.jobs.tiles(task.job_id, frame) if record.outcome is FrameOutcome.DONE
         ]
-        if len(records) < tile_count(task.settings.tiles) or not self.jobs.claim_stitch(task.job_id, frame):
-            return None
+        if len(records) < tile_count(task.settings.tiles):
+            return None  # the last tile's worker stitches it
+        if not self.jobs.claim_stitch(task.job_id, frame):
+            # Someone holds the stitch (two last tiles at once, or one that died mid-stitch): this task comes back
+            # after its visibility timeout, when the frame is recorded — or the lease has run out and it stitches.
+            raise StitchPending(f"frame {frame}'s stitch is claimed by another worker", STITCH_LEASE_S)
         cut = Cut.from_text(records[0].cut)
         folder = self.work_dir / "tiles" / task.job_id / f"{frame:08d}"
         tiles, pictures = [], []

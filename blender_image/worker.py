@@ -16,7 +16,7 @@ from backend.render.estimates import duration
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.progress import JobReporter
-from backend.render.records import JobStatus
+from backend.render.records import FrameOutcome, JobStatus
 from backend.render.tasks import RenderSettings, RenderTask, scene_stem
 from backend.render.tiles import Cut, describe
 from blender_image.planning import ProbePlanner
@@ -203,7 +203,12 @@ class RenderWorker:
         )
 
     def _tile_recorded(self, task: RenderTask) -> bool:
-        return any(record.tile == task.tile for record in self.jobs.tiles(task.job_id, task.frames[0]))
+        """Whether an earlier delivery recorded this tile; one recorded failed fails its frame again (idempotent:
+        the delivery that recorded it may have died before the frame's record)."""
+        mine = [record for record in self.jobs.tiles(task.job_id, task.frames[0]) if record.tile == task.tile]
+        if mine and mine[0].outcome is FrameOutcome.FAILED:
+            self.reporter.frame_failed(task.job_id, task.frames[0], mine[0].error, tiled=True)
+        return bool(mine)
 
     def _stitch(self, task: RenderTask, frame: int, out_stem: Path, mark: float, result: TaskResult) -> None:
         """After a tile is in: the worker that wins the claim stitches the frame, which then flows on as a
@@ -218,7 +223,11 @@ class RenderWorker:
             return
         if stitched is None:
             return
-        self._deliver(task, frame, stitched.path, stitched.seconds, mark, result, stitched.tiles_billed_s)
+        try:
+            self._deliver(task, frame, stitched.path, stitched.seconds, mark, result, stitched.tiles_billed_s)
+        except Exception:  # the retry stitches again at once instead of waiting out the lease
+            self.jobs.release_stitch(task.job_id, frame)
+            raise
         self.tiler.clean(task, stitched)
 
     def _deliver(

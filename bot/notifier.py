@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -103,7 +104,10 @@ class SlackNotifier:
 
     def _reclaimed(self, event: NodeReclaimed) -> None:
         """A node handed its task back: said under the job's card, once per node and task."""
-        claim = f"node_{event.node[:40]}_{event.frames[0] if event.frames else 0}_{event.tile}"
+        # the claim becomes an attribute name: letters, digits and underscores only (a host is `ip-10-0-1-7.ec2…`)
+        node = re.sub(r"\W", "_", event.node)[:40]
+        where = f"t{event.tile}" if event.tile >= 0 else "whole"
+        claim = f"node_{node}_{event.frames[0] if event.frames else 0}_{where}"
         self._under_card(event.job_id, claim, message_text(event) or "")
 
     def _under_card(self, job_id: str, claim: str, text: str) -> None:

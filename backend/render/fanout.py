@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from aws_lambda_powertools import Logger
 
 from backend.config import Settings
-from backend.errors import AwsError, ConflictError, PermissionDenied
+from backend.errors import ConflictError, PermissionDenied
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
 from backend.render.outbox import Outbox
@@ -83,15 +83,15 @@ class Fanout:
             if self.jobs.claim_enqueue(job.job_id, probes=True):
                 bodies = self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True)
                 self._queue(job).send_all(bodies)
-                self._launch(job, len(bodies))
                 self.jobs.mark_enqueued(job.job_id, probes=True)
+                self._launch(job, len(bodies))  # after: a launch that fails must not queue the tasks again
         elif job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and not job.enqueued:
             if self.jobs.claim_enqueue(job.job_id):
                 first = len(job.probe_frames) * tile_count(job.settings.tiles)
                 bodies = self._bodies(job, self._rest(job), first)
                 self._queue(job).send_all(bodies)
-                self._launch(job, len(bodies))
                 self.jobs.mark_enqueued(job.job_id)
+                self._launch(job, len(bodies))
         else:
             return job
         return self.jobs.get(job.job_id)
@@ -227,7 +227,11 @@ class Fanout:
         """A GPU node-second's price, for a gpu job (the Spot price of the configured type); None for Lambda."""
         if job.settings.render_class != GPU or self.gpu_prices is None:
             return None
-        return self.gpu_prices.per_second(self.settings.costs.gpu_instance_type)
+        try:
+            return self.gpu_prices.per_second(self.settings.costs.gpu_instance_type)
+        except Exception as error:  # EC2 unreachable: the configured fallback price, not a stuck job
+            logger.warning("Spot price not read", error=str(error))
+            return self.settings.costs.gpu_fallback_usd_per_hour / 3600
 
     def _launch(self, job: Job, tasks: int) -> None:
         """Start the GPU nodes a gpu phase needs: one per task, at most `max_gpu_nodes`; they leave when the queue
@@ -236,7 +240,7 @@ class Fanout:
             return
         try:
             self.gpu_nodes.launch(min(tasks, self.settings.costs.max_gpu_nodes), job.job_id)
-        except AwsError as error:
+        except Exception as error:  # AWS said no, or could not be reached: the queued tasks wait for nodes
             logger.warning("GPU nodes not started", job_id=job.job_id, error=str(error))
 
     def _queue(self, job: Job) -> TaskQueue:

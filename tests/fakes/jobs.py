@@ -233,6 +233,10 @@ class InMemoryJobs:
             tiles = self._tiles.get((job_id, frame), {})
             return [tiles[tile] for tile in sorted(tiles)]
 
+    def release_stitch(self, job_id: str, frame: int) -> None:
+        with self._lock:
+            self._row(job_id).claims.pop(f"stitch_{frame}", None)
+
     def claim_stitch(self, job_id: str, frame: int, lease_s: float = STITCH_LEASE_S) -> bool:
         now = self._clock()
         with self._lock:

@@ -298,9 +298,11 @@ def test_the_batch_resources_exist_only_with_gpu_nodes_and_scale_from_zero_on_sp
     assert container["Image"] == deploy.PLACEHOLDER_IMAGE  # the render function's image
     requirements = {item["Type"]: str(item["Value"]) for item in container["ResourceRequirements"]}
     assert requirements == {"GPU": "1", "VCPU": "4", "MEMORY": "15000"}
-    # a reclaimed node's attempt is retried; anything else is SQS's to redeliver
+    # a reclaimed node's attempt is retried, and so is one whose watchdog stopped a frame (75): the queue still has
+    # work; anything else is SQS's to redeliver
     rules = definition["RetryStrategy"]["EvaluateOnExit"]
-    assert [rule["Action"] for rule in rules] == ["RETRY", "RETRY", "EXIT"]
+    assert [rule["Action"] for rule in rules] == ["RETRY", "RETRY", "RETRY", "EXIT"]
+    assert [rule.get("OnExitCode") for rule in rules[1:3]] == ["143", "75"]
     assert definition["Timeout"]["AttemptDurationSeconds"] == 43200
 
 

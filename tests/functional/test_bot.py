@@ -223,4 +223,7 @@ def test_when_the_card_cannot_be_posted_the_answer_says_the_job_exists_and_a_res
     assert job.job_id in card.args["text"] and [j.job_id for j in bot.stack.jobs.recent(CHANNEL)] == [
         job.job_id
     ]
+    deadline = time.monotonic() + 5  # the card's ts is kept just after Slack answers the post
+    while not bot.stack.jobs.get(job.job_id).card_ts and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert bot.stack.jobs.get(job.job_id).card_ts and bot.stack.queued_bodies() == []

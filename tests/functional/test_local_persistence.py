@@ -238,7 +238,7 @@ def test_a_snapshot_of_another_moto_is_set_aside_not_loaded(tmp_path: Path) -> N
 # ---- the real stack: `studiobot up`, a render, a killed supervisor, `down`, `up` -----------------------------
 
 FRAMES = 16
-SMALL_RENDER = "--res 160x90 --samples 4 --engine CYCLES"  # ≈ 1 s a frame here: a job outlives a restart
+SMALL_RENDER = "--res 160x90 --samples 16 --engine CYCLES"  # ≈ 1 s a frame even idle: it outlives a restart
 
 
 def _up(home: Path, *options: str) -> dict[str, Any]:

@@ -276,3 +276,19 @@ def test_a_stopped_frame_is_told_under_the_card_at_once_and_once(stack: Stack, s
     (said,) = [call for call in slack.calls_to("chat.postMessage") if call.args.get("thread_ts")]
     assert said.args["thread_ts"] == "1700000000.000100"
     assert said.args["text"].startswith(f"⏱️ Render `{job_id}`: frame 12 ran 14 min 30 s of the 15 min")
+
+
+def test_a_reclaimed_node_is_told_under_the_card_once(stack: Stack, slack: FakeSlack) -> None:
+    from backend.events import NodeReclaimed
+
+    notifier, _, _, job_id = _setup(stack, slack)
+    reclaimed = NodeReclaimed(
+        node="ip-10-0-1-7.ec2.internal", render_class="gpu", reason="Spot", job_id=job_id, frames=[42]
+    )  # a host name: dots and dashes, never in the claim's attribute name
+    notifier.handle(reclaimed)
+    notifier.handle(reclaimed)  # SNS delivers it again
+    (said,) = [call for call in slack.calls_to("chat.postMessage") if call.args.get("thread_ts")]
+    assert said.args["text"] == (
+        f"⚡ GPU node `ip-10-0-1-7.ec2.internal` reclaimed by Spot: frame 42 of `{job_id}` handed back; "
+        "another node takes it now."
+    )

@@ -20,7 +20,7 @@ from backend import wiring
 from backend.errors import NotFoundError
 from backend.render.ports import TaskQueue
 from backend.render.progress import JobReporter
-from backend.render.tasks import RenderTask
+from backend.render.tasks import GPU, RenderTask
 from backend.render.tiles import describe
 
 logger = Logger(service="studiobot-dlq")
@@ -67,7 +67,11 @@ def record_handler(record: SQSRecord) -> None:
     task = RenderTask.from_json(record.body)
     try:
         services = wiring.from_env()
-        marked = fail_task(services.reporter, task, services.queue)
+        # never-tried frames go back on their own class's queue (a gpu job's to the nodes, not to Lambda)
+        queue = (
+            services.gpu_queue if task.settings.render_class == GPU and services.gpu_queue else services.queue
+        )
+        marked = fail_task(services.reporter, task, queue)
     except NotFoundError:
         logger.warning("dead task of an unknown job dropped", job_id=task.job_id)
         return

@@ -111,6 +111,15 @@ class DynamoTileLedger(JobTable):
             raise self.aws_error(error, "claim the frame's stitch") from error
         return True
 
+    def release_stitch(self, job_id: str, frame: int) -> None:
+        """Give the claim back after a stitch failed in a way a retry can mend, so the next delivery stitches."""
+        try:
+            self.client.delete_item(
+                TableName=self.table_name, Key={"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": stitch_sk(frame)}}
+            )
+        except ClientError as error:
+            raise self.aws_error(error, "give back the frame's stitch") from error
+
 
 def done_tiles(records: list[TileRecord]) -> int:
     return sum(1 for record in records if record.outcome is FrameOutcome.DONE)
