@@ -11,8 +11,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from backend.aws.base import error_code
-from backend.errors import NotFoundError
 from backend.render.records import FrameOutcome, FrameRecord, Recorded
 from backend.render.store.items import error_sk, frame_from_item, frame_sk, job_key
 from backend.render.store.table import JobTable
@@ -35,29 +33,9 @@ class DynamoFrameLedger(JobTable):
             "error": {"S": record.error[:1000]},
             "recorded_at": {"N": repr(self._clock())},
         }
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Update": self._count(job_id, record, counter)},
-                ]
-            )
-            counted = True
-        except ClientError as error:
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if error_code(error) != "TransactionCanceledException" or not reasons:
-                raise self.aws_error(error, "record the frame") from error
-            if reasons[0] != "ConditionalCheckFailed":
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    raise NotFoundError(f"There is no render job `{job_id}`.") from error
-                raise self.aws_error(error, "record the frame") from error
-            counted = False  # the frame was recorded by an earlier delivery
+        # False: an earlier delivery recorded the frame
+        missing = f"There is no render job `{job_id}`."
+        counted = self._record_once(item, self._count(job_id, record, counter), "frame", missing)
         return Recorded(counted=counted, job=self.get(job_id))
 
     def _count(self, job_id: str, record: FrameRecord, counter: str) -> dict[str, Any]:

@@ -92,3 +92,21 @@ class JobTable(AwsAdapter):
                 items.extend(response["Responses"].get(self.table_name, []))
                 request = response.get("UnprocessedKeys") or {}
         return items
+
+    def _record_once(self, item: dict[str, Any], job_update: dict[str, Any], what: str, missing: str) -> bool:
+        """Put a record that may exist only once and update its job in one transaction: True if this call wrote
+        it, False if an earlier delivery did; NotFoundError(`missing`) when the job (in the state the update
+        needs) is not there."""
+        put = {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
+        try:
+            self.client.transact_write_items(TransactItems=[{"Put": put}, {"Update": job_update}])
+        except ClientError as error:
+            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
+            if error_code(error) != "TransactionCanceledException" or not reasons:
+                raise self.aws_error(error, f"record the {what}") from error
+            if reasons[0] != "ConditionalCheckFailed":
+                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                    raise NotFoundError(missing) from error
+                raise self.aws_error(error, f"record the {what}") from error
+            return False
+        return True

@@ -8,7 +8,6 @@ from __future__ import annotations
 from botocore.exceptions import ClientError
 
 from backend.aws.base import error_code
-from backend.errors import NotFoundError
 from backend.render.records import FrameOutcome, TileRecord, TileRecorded
 from backend.render.store.items import job_key, stitch_sk, tile_from_item, tile_sk
 from backend.render.store.table import JobTable
@@ -35,43 +34,21 @@ class DynamoTileLedger(JobTable):
             "error": {"S": record.error[:1000]},
             "recorded_at": {"N": repr(self._clock())},
         }
-        try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table_name,
-                            "Item": item,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table_name,
-                            "Key": job_key(job_id),
-                            "UpdateExpression": "ADD billed_s :billed "
-                            "SET tile_counts.#frame = if_not_exists(tile_counts.#frame, :zero) + :one",
-                            "ConditionExpression": "attribute_exists(pk) AND attribute_exists(tile_counts)",
-                            "ExpressionAttributeNames": {"#frame": str(frame)},
-                            "ExpressionAttributeValues": {
-                                ":one": {"N": "1"},
-                                ":zero": {"N": "0"},
-                                ":billed": {"N": repr(round(record.billed_s, 3))},
-                            },
-                        }
-                    },
-                ]
-            )
-            counted = True
-        except ClientError as error:
-            reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
-            if error_code(error) != "TransactionCanceledException" or not reasons:
-                raise self.aws_error(error, "record the tile") from error
-            if reasons[0] != "ConditionalCheckFailed":
-                if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                    raise NotFoundError(f"There is no tiled render job `{job_id}`.") from error
-                raise self.aws_error(error, "record the tile") from error
-            counted = False  # an earlier delivery recorded it
+        count = {
+            "TableName": self.table_name,
+            "Key": job_key(job_id),
+            "UpdateExpression": "ADD billed_s :billed "
+            "SET tile_counts.#frame = if_not_exists(tile_counts.#frame, :zero) + :one",
+            "ConditionExpression": "attribute_exists(pk) AND attribute_exists(tile_counts)",
+            "ExpressionAttributeNames": {"#frame": str(frame)},
+            "ExpressionAttributeValues": {
+                ":one": {"N": "1"},
+                ":zero": {"N": "0"},
+                ":billed": {"N": repr(round(record.billed_s, 3))},
+            },
+        }
+        missing = f"There is no tiled render job `{job_id}`."
+        counted = self._record_once(item, count, "tile", missing)  # False: an earlier delivery recorded it
         return TileRecorded(counted=counted, job=self.get(job_id))
 
     def tiles(self, job_id: str, frame: int) -> list[TileRecord]:
