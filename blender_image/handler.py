@@ -6,17 +6,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import wiring
-from backend.render.tasks import RenderTask
+from backend.render.tasks import RenderTask, UnreadableTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 
 processor = BatchProcessor(event_type=EventType.SQS)
+logger = Logger(service="studiobot-render")
 
 
 @cache
@@ -38,10 +40,17 @@ def worker() -> RenderWorker:
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    """One task; its frames are watched against the time this invocation has left."""
-    worker().run(
-        RenderTask.from_json(record.body), lambda: lambda_context.get_remaining_time_in_millis() / 1000
-    )
+    """One task; its frames are watched against the time this invocation has left. A message that is no task
+    fails (logged at its first delivery only), so the queue's redrive policy moves it to the dead letters."""
+    try:
+        task = RenderTask.from_json(record.body)
+    except UnreadableTask as error:
+        if record.attributes.approximate_receive_count in (None, "1"):
+            logger.error(
+                "unreadable task: left for the dead letters", message_id=record.message_id, error=str(error)
+            )
+        raise
+    worker().run(task, lambda: lambda_context.get_remaining_time_in_millis() / 1000)
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -23,7 +23,7 @@ from aws_lambda_powertools import Logger
 
 from backend.events import EventPublisher, NodeReclaimed
 from backend.render.ports import JobStore
-from backend.render.tasks import GPU, RENDER_CLASSES, RenderTask
+from backend.render.tasks import GPU, RENDER_CLASSES, RenderTask, UnreadableTask
 from blender_image.spot import DEFAULT_IMDS, ENV_IMDS
 from blender_image.worker import RenderWorker
 
@@ -91,6 +91,7 @@ class RenderNode:
                     MaxNumberOfMessages=1,
                     WaitTimeSeconds=self.wait_s,
                     VisibilityTimeout=self.visibility_s,
+                    AttributeNames=["ApproximateReceiveCount"],
                 )
             except (
                 Exception
@@ -113,7 +114,15 @@ class RenderNode:
         return self.rendered
 
     def _handle(self, message: dict[str, Any]) -> None:
-        task = RenderTask.from_json(message["Body"])
+        try:
+            task = RenderTask.from_json(message["Body"])
+        except UnreadableTask as error:  # back after a wait; the queue's redrive policy dead-letters it
+            if message.get("Attributes", {}).get("ApproximateReceiveCount", "1") == "1":
+                logger.error(
+                    "unreadable task", node=self.name, message_id=message.get("MessageId"), error=str(error)
+                )
+            self._quietly(self._visibility, message, RETRY_AFTER_S)
+            return
         with self._lock:  # a drain from now on sees this task; one that began a moment ago gets it back
             if self.draining.is_set():
                 self._hand_back(message)

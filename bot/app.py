@@ -9,23 +9,20 @@ from aws_lambda_powertools import Logger
 from slack_bolt import App, BoltContext
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from backend.config import Settings, SlackCredentials
 from backend.wiring import Services
 from bot import listeners
 from bot.signatures import SlackSignature, mend_bolt_body_parsing
+from bot.slack_limits import LimitedWebClient, MethodLimits
 
 logger = Logger(service="studiobot-bot")
 
 
-def web_client(settings: Settings, token: str | None) -> WebClient:
-    """A Web API client that waits out Slack's 429s (Retry-After) instead of failing."""
-    return WebClient(
-        token=token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=5)],
-    )
+def web_client(settings: Settings, token: str | None, limits: MethodLimits | None = None) -> WebClient:
+    """A Web API client that waits out Slack's 429s (Retry-After) instead of failing, per method: a 429 on one
+    method holds up only the calls to that method, in whichever thread they are made."""
+    return LimitedWebClient(token=token, base_url=settings.slack_api_url, limits=limits or MethodLimits())
 
 
 def build_app(

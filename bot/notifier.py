@@ -40,9 +40,13 @@ from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message, kept_message
+from bot.undelivered import duration
 
 logger = Logger(service="studiobot-notifier")
 SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line
+LATE_AFTER_S = (
+    600  # a completion reply posted this long after the job ended says it is late (once: it is one reply)
+)
 
 
 class SlackNotifier:
@@ -208,9 +212,10 @@ class SlackNotifier:
                         channel=job.card_channel,
                         thread_ts=job.card_ts,
                         text=f"The previews and the frames' link for `{job.job_id}` did not come through: "
-                        "trying again in a minute or two.",
+                        "they will come here as soon as Slack takes them.",
                     )
-                except Exception:
+                except Exception:  # Slack takes nothing now: the reply itself will say it is late
+                    self.services.announcer.jobs.release_notice(job.job_id, "reply_apology")
                     logger.warning("could not apologise in the thread", job_id=job.job_id)
             raise
 
@@ -220,6 +225,9 @@ class SlackNotifier:
         archived = archive(store, job, frames)
         costs = self.services.settings.costs
         text = completion_reply(job, failed, archived.link, reasons, costs, archived.sync_command)
+        late_s = self.services.clock() - (job.finished_at or self.services.clock())
+        if late_s >= LATE_AFTER_S:
+            text += f"\n_This reply is {duration(late_s)} late: Slack did not take it earlier._"
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             proxies = self._proxies(job, proxies_listed, Path(folder))
             if not proxies:

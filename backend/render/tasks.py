@@ -56,6 +56,10 @@ class RenderSettings:
         )
 
 
+class UnreadableTask(ValueError):
+    """A queue message that is no render task of this version: no delivery will ever render it."""
+
+
 @dataclass(frozen=True)
 class RenderTask:
     """One SQS message: render these frames of this exact scene version. Replaying it has no extra effect."""
@@ -100,9 +104,27 @@ class RenderTask:
 
     @classmethod
     def from_json(cls, body: str) -> RenderTask:
+        """The task a queue message carries; `UnreadableTask` for anything that is not one of this version."""
+        try:
+            return cls._from_json(body)
+        except UnreadableTask:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise UnreadableTask(f"not a render task ({type(error).__name__}: {str(error)[:200]})") from error
+
+    @classmethod
+    def _from_json(cls, body: str) -> RenderTask:
         data = json.loads(body)
+        if not isinstance(data, dict):
+            raise UnreadableTask(f"not a render task (a JSON {type(data).__name__})")
         if data.get("version") != TASK_VERSION:
-            raise ValueError(f"unsupported task version {data.get('version')!r}")
+            raise UnreadableTask(f"unsupported task version {str(data.get('version'))[:20]!r}")
+        names = ("job_id", "scene_bucket", "scene_key", "scene_etag", "output_bucket", "output_prefix")
+        wrong = [name for name in names if not isinstance(data.get(name), str)]
+        if wrong or not isinstance(data.get("frames"), list) or not isinstance(data.get("settings"), dict):
+            raise UnreadableTask(
+                f"not a render task (fields missing or of the wrong type: {wrong or 'frames'})"
+            )
         return cls(
             job_id=data["job_id"],
             task_index=int(data["task_index"]),

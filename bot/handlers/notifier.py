@@ -5,11 +5,15 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools import Logger
+
 from backend import wiring
 from backend.config import slack_credentials
-from backend.events import parse_event
+from backend.events import MalformedEvent, UnknownEvent, parse_event
 from bot.app import web_client
 from bot.notifier import SlackNotifier
+
+logger = Logger(service="studiobot-notifier")
 
 
 @cache
@@ -22,5 +26,15 @@ def notifier() -> SlackNotifier:
 def handler(event: dict[str, Any], context: Any) -> None:
     """Every studio event SNS delivers, to Slack."""
     # A failure raises, so Lambda retries the delivery; every Slack message is claimed once, so retries are safe.
+    # A message no retry can read is logged once with its id and dropped: raising would only repeat it.
     for record in event.get("Records", []):
-        notifier().handle(parse_event(record["Sns"]["Message"]))
+        sns = record.get("Sns", {})
+        studio_event = parse_event(sns.get("Message", ""))
+        if isinstance(studio_event, MalformedEvent | UnknownEvent):
+            logger.error(
+                "studio event cannot be read: dropped",
+                message_id=sns.get("MessageId"),
+                event=studio_event.to_dict(),
+            )
+            continue
+        notifier().handle(studio_event)

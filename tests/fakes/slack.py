@@ -69,6 +69,7 @@ class FakeSlack:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.hosted: dict[str, tuple[str, bytes]] = {}  # file id → (name, content), served to bot tokens
+        self.outage_status = 0  # while set, every Web API call is answered with this HTTP status (`outage`)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -155,6 +156,14 @@ class FakeSlack:
         """Answer the next `times` calls to `method` with `{"ok": false, "error": error}` and HTTP 200."""
         self._inject(method, _Injected(remaining=times, error=error))
 
+    def outage(self, status: int = 503) -> None:
+        """Answer every Web API call with HTTP `status` (recorded, `_outage` set) until `outage_over()`."""
+        self.outage_status = status
+
+    def outage_over(self) -> None:
+        """Answer Web API calls normally again."""
+        self.outage_status = 0
+
     def host_file(self, file_id: str, name: str, content: bytes) -> dict[str, Any]:
         """Share a file in the fake workspace; returns it as a message's `files` entry shows it."""
         self.hosted[file_id] = (name, content)
@@ -192,6 +201,10 @@ class FakeSlack:
         self, method: str, args: dict[str, Any], headers: dict[str, str], body: bytes
     ) -> Response:
         call = Call(method=method, args=args, headers=headers, at=time.monotonic(), body=body)
+        if self.outage_status:
+            call.args["_outage"] = True
+            self._record(call)
+            return self.outage_status, {"ok": False, "error": "service_unavailable"}, {}
         injected = self._take_injected(method)
         if injected is not None and injected.retry_after is not None:
             call.args["_ratelimited"] = True

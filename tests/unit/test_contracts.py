@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from backend.events import JobCompleted, JobProgress, UnknownEvent, parse_event
+from backend.events import JobCompleted, JobProgress, MalformedEvent, UnknownEvent, parse_event
 from backend.render.tasks import RenderSettings, RenderTask
 from bot.messages import duration, message_text
 from bot.messages.render import progress_bar
@@ -57,11 +57,13 @@ def test_events_round_trip_with_type_and_version() -> None:
         '{"type": "JobProgress"}',
         "[1, 2]",
         '{"no": "type"}',
+        "not JSON {",
+        '{"type": "JobProgress", "version": 1, "job_id": 7, "scene_key": "k", "done": 1, "failed": 0, "total": 1}',
     ],
 )
 def test_unknown_or_broken_events_parse_without_crashing(body: str) -> None:
     event = parse_event(body)
-    assert isinstance(event, UnknownEvent)
+    assert isinstance(event, UnknownEvent | MalformedEvent)
     assert message_text(event) is None
 
 

@@ -20,7 +20,7 @@ from backend import wiring
 from backend.errors import NotFoundError
 from backend.render.ports import TaskQueue
 from backend.render.progress import JobReporter
-from backend.render.tasks import GPU, RenderTask
+from backend.render.tasks import GPU, RenderTask, UnreadableTask
 from backend.render.tiles import describe
 
 logger = Logger(service="studiobot-dlq")
@@ -63,8 +63,18 @@ def fail_task(job_reporter: JobReporter, task: RenderTask, queue: TaskQueue | No
 
 
 def record_handler(record: SQSRecord) -> None:
-    """One dead task: its unrecorded frames marked failed (a task of an unknown job is dropped)."""
-    task = RenderTask.from_json(record.body)
+    """One dead task: its unrecorded frames marked failed (a task of an unknown job, or a message that is no task
+    at all, is logged once and dropped: this queue is the end of the line)."""
+    try:
+        task = RenderTask.from_json(record.body)
+    except UnreadableTask as error:
+        logger.error(
+            "unreadable dead letter dropped",
+            message_id=record.message_id,
+            error=str(error),
+            excerpt=record.body[:500],
+        )
+        return
     try:
         services = wiring.from_env()
         # never-tried frames go back on their own class's queue (a gpu job's to the nodes, not to Lambda)
