@@ -33,6 +33,7 @@ RENDER_TIMEOUT_S = 900
 FUNCTIONS = {
     "bot",
     "notifier",
+    "noticeRedrive",
     "render",
     "renderDeadLetters",
     "ec2Events",
@@ -309,13 +310,13 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
                 assert statement["Condition"] == {
                     "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["JOB#*"]}
                 }
-    # only the bot and the notifier may read the Slack secrets; workstation jobs only touch the leases
+    # only the bot and the notifier (and its redrive) may read the Slack secrets; workstation jobs only touch leases
     readers = {
         role
         for role, statement in _statements(template)
         if "ssm:GetParameter" in _as_list(statement["Action"])
     }
-    assert readers == {"BotRole", "NotifierRole"}
+    assert readers == {"BotRole", "NotifierRole", "NoticeRedriveRole"}
     for role in ("SweepRole", "Ec2EventsRole", "KeepAliveStartDueRole"):
         (leases,) = [
             item for item in by_role[role] if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))

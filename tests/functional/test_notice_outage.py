@@ -4,6 +4,7 @@ clock moved, not slept), the thread hears once that it is late, and a 429 on one
 from __future__ import annotations
 
 import heapq
+import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -11,10 +12,11 @@ from io import BytesIO
 
 import pytest
 from PIL import Image
+from slack_sdk.errors import SlackApiError
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
-from backend.events import FrameStopped, JobProgress
+from backend.events import FrameStopped, JobCompleted, JobProgress
 from backend.render.grammar import parse_render
 from backend.wiring import Services
 from bot.app import web_client
@@ -186,3 +188,44 @@ def _wait_for_thread_post(slack: FakeSlack, thread_ts: str, timeout: float) -> C
     raise AssertionError(
         f"no post in the thread {thread_ts} within {timeout} s: {[c.method for c in slack.calls]}"
     )
+
+
+def test_the_aws_redrive_tells_an_undelivered_notice_again_once_slack_is_back(
+    stack: Stack, slack: FakeSlack
+) -> None:
+    from bot.undelivered import redrive
+
+    # GIVEN a completion the notifier Lambda could not post (its tries failed: Lambda recorded it on failure)
+    clock = Clock()
+    services = _services(stack, slack, clock)
+    job_id = _job_with_card(stack, services)
+    clock.now += 6
+    slack.outage(503)
+    _render(stack, job_id, [1, 2, 3, 4])
+    notifier = SlackNotifier(_client(services), services, sleep=clock.sleep)
+    (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
+    with pytest.raises(SlackApiError):
+        notifier.handle(completed)
+    queue = stack.sqs.create_queue(QueueName="studiobot-test-undelivered-notices")["QueueUrl"]
+    sns = {"EventSource": "aws:sns", "Sns": {"MessageId": "m-1", "Message": completed.to_json()}}
+    record = {
+        "version": "1.0",
+        "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+        "requestPayload": {"Records": [sns]},
+        "responsePayload": {"errorType": "SlackApiError", "errorMessage": "service_unavailable"},
+    }
+    stack.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(record))
+    stack.sqs.send_message(QueueUrl=queue, MessageBody="not an on-failure record")
+    # WHEN the scheduled redrive runs during the outage, and again once Slack is back 40 minutes later
+    during = redrive(
+        stack.sqs, queue, notifier, first_wait_s=0
+    )  # hidden for no time: the test waits for nothing
+    clock.now += 40 * 60
+    slack.outage_over()
+    after = redrive(stack.sqs, queue, notifier, first_wait_s=0)
+    # THEN the notice was kept, then posted once, saying it is late; the unreadable record was dropped
+    assert (during.posted, during.kept, during.dropped) == (0, 1, 1)
+    assert (after.posted, after.kept, after.dropped) == (1, 0, 0)
+    (complete,) = _taken(slack, "files.completeUploadExternal")
+    assert "This reply is 40 min late" in complete.args["initial_comment"]
+    assert not stack.sqs.receive_message(QueueUrl=queue).get("Messages")

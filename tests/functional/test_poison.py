@@ -209,3 +209,17 @@ def test_a_render_node_survives_an_unreadable_task_and_leaves_it_for_the_dead_le
         QueueUrl=stack.settings.gpu_queue_url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == str(len(POISON))  # each back after a wait
+
+
+def test_the_budget_and_ec2_lambdas_drop_what_they_cannot_read(stack: Stack) -> None:
+    from backend.budgets.handlers.alerts import handle_message
+    from backend.workstations.ec2 import Ec2Workstations
+    from backend.workstations.handlers.ec2_events import alert_for
+
+    services = Services(stack.settings, store=stack.store, jobs=stack.jobs)
+    for body in POISON:
+        assert handle_message(body, services.events, services.guard) is False
+    kinds = ["EC2 Spot Instance Interruption Warning", "EC2 Instance State-change Notification"]
+    for detail in [None, "stopped", [1], {"instance-id": ["i-1"], "state": "stopped"}]:
+        for kind in kinds:
+            assert alert_for({"detail-type": kind, "detail": detail}, Ec2Workstations()) is None

@@ -16,10 +16,12 @@ WORTH_SAYING = {"running", "stopped", "terminated"}  # pending/stopping are on t
 def alert_for(event: dict[str, Any], provider: Ec2Workstations) -> WorkstationAlert | None:
     """The alert an EC2 event deserves, or None (not a workstation, or a passing state)."""
     kind = {SPOT_WARNING: "spot-interruption", STATE_CHANGE: "state-change"}.get(event.get("detail-type", ""))
-    detail = event.get("detail", {})
+    detail = event.get("detail")
+    if not isinstance(detail, dict) or not isinstance(detail.get("instance-id"), str):
+        return None  # not an EC2 event we can read: nothing to say, and a retry would read it no better
     if kind is None or (kind == "state-change" and detail.get("state") not in WORTH_SAYING):
         return None
-    workstation = provider.by_instance_id(detail.get("instance-id", ""))
+    workstation = provider.by_instance_id(detail["instance-id"])
     if workstation is None:
         return None  # a render box or anything else: not ours to announce
     return WorkstationAlert(workstation.name, workstation.owner, kind, detail.get("state", ""))
