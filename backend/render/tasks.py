@@ -119,12 +119,11 @@ class RenderTask:
             raise UnreadableTask(f"not a render task (a JSON {type(data).__name__})")
         if data.get("version") != TASK_VERSION:
             raise UnreadableTask(f"unsupported task version {str(data.get('version'))[:20]!r}")
-        names = ("job_id", "scene_bucket", "scene_key", "scene_etag", "output_bucket", "output_prefix")
-        wrong = [name for name in names if not isinstance(data.get(name), str)]
-        if wrong or not isinstance(data.get("frames"), list) or not isinstance(data.get("settings"), dict):
-            raise UnreadableTask(
-                f"not a render task (fields missing or of the wrong type: {wrong or 'frames'})"
-            )
+        texts = ("job_id", "scene_bucket", "scene_key", "scene_etag", "output_bucket", "output_prefix")
+        types: dict[str, type] = {**dict.fromkeys(texts, str), "frames": list, "settings": dict}
+        wrong = [name for name, kind in types.items() if not isinstance(data.get(name), kind)]
+        if wrong:
+            raise UnreadableTask(f"not a render task (missing or of the wrong type: {', '.join(wrong)})")
         return cls(
             job_id=data["job_id"],
             task_index=int(data["task_index"]),
