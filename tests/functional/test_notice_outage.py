@@ -229,3 +229,23 @@ def test_the_aws_redrive_tells_an_undelivered_notice_again_once_slack_is_back(
     (complete,) = _taken(slack, "files.completeUploadExternal")
     assert "This reply is 40 min late" in complete.args["initial_comment"]
     assert not stack.sqs.receive_message(QueueUrl=queue).get("Messages")
+
+
+def test_slack_refusing_connections_is_an_outage_too_the_notice_is_kept(
+    stack: Stack, slack: FakeSlack
+) -> None:
+    clock = Clock()
+    services = _services(stack, slack, clock)
+    job_id = _job_with_card(stack, services)
+    stack.events()
+    said: list[str] = []
+    notifier = StackNotifier(
+        services, SlackNotifier(_client(services), services, sleep=clock.sleep), said.append
+    )
+    slack.stop()  # nothing listens on Slack's port now: every call is refused
+    body = FrameStopped(job_id=job_id, frame=2, ran_s=900.0, limit_s=900.0, channel=CHANNEL).to_json()
+    waits = [notifier.handle(body, tries) for tries in range(1, 12)]
+    assert all(isinstance(wait, int) for wait in waits) and sum(waits) >= 30 * 60  # type: ignore[arg-type]
+    assert [line for line in said if "kept, trying again" in line] and not [
+        line for line in said if "gave up" in line
+    ]
