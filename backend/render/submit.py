@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -42,6 +43,13 @@ class RenderPlan:
     assets: list[ObjectInfo]
     manifest: Manifest | None = None  # the shot's, when it was shipped with one
     manifest_etag: str = ""
+
+    @property
+    def shot_version(self) -> str:
+        """What the job would render, as one digest: the scene's, its manifest's and every support file's ETag."""
+        assets = sorted(f"{item.key}={item.etag}" for item in self.assets)
+        parts = [self.scene_bucket, self.scene_key, self.scene_etag, self.manifest_etag, *assets]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -159,9 +167,11 @@ class SubmissionService:
         channel: str = "",
         client_token: str | None = None,
         retry_of: str = "",
+        plan: RenderPlan | None = None,
     ) -> Submission:
-        """Validate, store and enqueue; the same client token returns the same job and enqueues nothing new."""
-        plan = self.plan(request)
+        """Validate (unless given the request's `plan`), store and enqueue; the same client token returns the same
+        job and enqueues nothing new."""
+        plan = plan or self.plan(request)
         if request.dry_run:
             return Submission(plan=plan, job=None, created=False)
         job_id = job_id_for(client_token or uuid.uuid4().hex)
@@ -190,6 +200,7 @@ class SubmissionService:
                 assets_prefix=assets_prefix,
                 manifest_key=manifest_key_for(plan.scene_key) if plan.manifest else "",
                 manifest_etag=plan.manifest_etag,
+                shot_version=plan.shot_version,
                 missing_allowed=len(plan.manifest.missing) if plan.manifest else 0,
                 requested_by=requested_by,
                 channel=channel,
