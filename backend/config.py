@@ -39,6 +39,9 @@ ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
 ENV_SLACK_API_URL = "SLACK_API_URL"
+# Our workspace and our app: a request naming another `team_id` / `api_app_id` is refused (unset: any, said at start).
+ENV_SLACK_TEAM_ID = "STUDIOBOT_SLACK_TEAM_ID"
+ENV_SLACK_APP_ID = "STUDIOBOT_SLACK_APP_ID"
 # On AWS the secrets live in SSM Parameter Store (SecureString); these name the parameters.
 ENV_SLACK_BOT_TOKEN_PARAM = "SLACK_BOT_TOKEN_PARAMETER"
 ENV_SLACK_SIGNING_SECRET_PARAM = "SLACK_SIGNING_SECRET_PARAMETER"
@@ -152,6 +155,8 @@ class Settings:
     work_dir: str = "/tmp/studiobot"
     access: Access = field(default_factory=Access)
     slack_api_url: str = "https://slack.com/api/"
+    slack_team_id: str = ""  # the one workspace the bot answers ("" answers any: local development only)
+    slack_app_id: str = ""  # the one app (`api_app_id`) it answers as
     card_update_interval_s: float = 5.0
     ops_channel: str = ""
     costs: Costs = field(default_factory=Costs)
@@ -183,6 +188,8 @@ class Settings:
                 admins=_ids(env.get(ENV_ADMINS, "")),
             ),
             "slack_api_url": env.get(ENV_SLACK_API_URL, "https://slack.com/api/"),
+            "slack_team_id": env.get(ENV_SLACK_TEAM_ID, "").strip(),
+            "slack_app_id": env.get(ENV_SLACK_APP_ID, "").strip(),
             "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
             "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
             "costs": _costs(env),
@@ -215,6 +222,8 @@ class Settings:
             ENV_ALLOWED_USERS: ",".join(sorted(self.access.allowed_users)),
             ENV_ADMINS: ",".join(sorted(self.access.admins)),
             ENV_SLACK_API_URL: self.slack_api_url,
+            ENV_SLACK_TEAM_ID: self.slack_team_id,
+            ENV_SLACK_APP_ID: self.slack_app_id,
             ENV_CARD_INTERVAL: str(self.card_update_interval_s),
             ENV_OPS_CHANNEL: self.ops_channel,
             ENV_PRICE_GB_S: repr(self.costs.price_per_gb_s),

@@ -14,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from backend.config import Settings, SlackCredentials
 from backend.wiring import Services
 from bot import listeners
+from bot.identity import SlackIdentity
 from bot.signatures import SlackSignature, mend_bolt_body_parsing
 
 logger = Logger(service="studiobot-bot")
@@ -53,6 +54,9 @@ def build_app(
         authorize=authorize,
         process_before_response=True,  # on Lambda nothing may run after the response
     )
+
+    # Before any listener (and before Bolt builds a listener's arguments from the payload).
+    app.use(SlackIdentity(settings.slack_team_id, settings.slack_app_id))
 
     @app.middleware
     def provide(context: BoltContext, next: Callable[[], Any]) -> Any:

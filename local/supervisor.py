@@ -191,11 +191,14 @@ class Supervisor:
             self.say("Slack: no SLACK_BOT_TOKEN, so channel messages are printed here only")
             return
         from bot.app import build_app, web_client
+        from bot.identity import unpinned
         from bot.notifier import SlackNotifier
         from local.slack_http import BotServer
 
         services = self.services
         app = build_app(self.settings, credentials, services=services)
+        if warning := unpinned(self.settings.slack_team_id, self.settings.slack_app_id):
+            self.say(warning)
         self.slack_notifier = SlackNotifier(web_client(self.settings, credentials.bot_token), services)
         if credentials.signing_secret:
             port = int(os.environ.get(ENV_BOT_PORT, "3000"))

@@ -8,6 +8,7 @@ queued or rendering, and that the thread asks whoever must press Submit exactly 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ RESEND_HOLD_S = 600
 # Only a job still on its way holds the words: one that ended (rendered, failed, cancelled or expired) is no reason to
 # refuse them again, sending them then is a new render.
 _HOLDING = ACTIVE
+_SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")  # a Slack conversation id (not the CLI's `cli`)
 
 
 def trigger_token(trigger_id: str, user_id: str, channel_id: str, text: str) -> str:
@@ -131,10 +133,20 @@ class JobDesk:
             )
         return job
 
+    def seen_from(self, user: str, job_id: str, channel: str) -> Job:
+        """The job, asked about (or its button pressed) in its own channel or by an admin; else PermissionDenied
+        naming where it lives: a channel's jobs, their frames and links stay in that channel."""
+        job = self.jobs.get(job_id)
+        if channel in (job.channel, job.card_channel) or user in self.access.admins:
+            return job
+        where = f"<#{job.channel}>" if _SLACK_CHANNEL.fullmatch(job.channel) else "another channel"
+        raise PermissionDenied(f"`{job_id}` belongs to {where}: ask about it there (or ask an admin).")
+
     def latest(self, user: str, channel: str, job_id: str | None) -> Job | None:
-        """The job asked about, or this user's latest in the channel (None when they have none)."""
+        """The job asked about (when this channel may see it), or this user's latest in the channel (None when they
+        have none)."""
         if job_id is not None:
-            return self.jobs.get(job_id)
+            return self.seen_from(user, job_id, channel)
         mine = [job for job in self.jobs.recent(channel) if job.requested_by == user]
         return mine[0] if mine else None
 
