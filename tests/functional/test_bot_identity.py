@@ -187,3 +187,11 @@ def test_a_workstation_button_pressed_by_someone_off_the_list_is_refused(bot: Bo
     (reply,) = bot.replies()
     assert "not on studiobot's list of users" in reply["text"]
     assert [call.method for call in bot.slack.calls] == ["response_url"]
+
+
+def test_unset_pins_are_named_in_the_one_line_said_at_start() -> None:
+    from bot.identity import unpinned
+
+    assert unpinned("T0001", "A0STUDIOBOT") is None
+    said = unpinned("", "A0STUDIOBOT")
+    assert said is not None and "STUDIOBOT_SLACK_TEAM_ID not set" in said and "APP_ID" not in said
