@@ -83,13 +83,16 @@ def cut(text: str, limit: int) -> str:
 
 def sentence(text: str, limit: int = MESSAGE_TEXT) -> str:
     """A sentence our backend wrote around words people typed (a mistake, a refusal), for mrkdwn: everything
-    escaped but the user and channel mentions it names (`<@U0ADMIN>`, `<#C0RENDERS>`), and cut to `limit`. A mention
-    inside a code span is words someone typed, quoted (`scenes/<@U0ADMIN>.blend`): escaped like the rest."""
-    parts, start = [], 0
-    for code in _CODE.finditer(text):
-        parts += [_keeping_mentions(text[start : code.start()]), escape(code.group())]
-        start = code.end()
-    return cut("".join([*parts, _keeping_mentions(text[start:])]), limit)
+    escaped but the user and channel mentions it names (`<@U0ADMIN>`, `<#C0RENDERS>`), and cut to `limit`.
+
+    Our sentences quote what people typed in backticks and name people and channels outside the quotes, so a mention
+    from the first backtick to the last is typed words (`scenes/<@U0ADMIN>.blend`, or one that closes a quote with a
+    backtick of its own): escaped like the rest."""
+    first, last = text.find("`"), text.rfind("`")
+    if first == -1:
+        return cut(_keeping_mentions(text), limit)
+    quoted = text[first : last + 1]
+    return cut(_keeping_mentions(text[:first]) + escape(quoted) + _keeping_mentions(text[last + 1 :]), limit)
 
 
 def _keeping_mentions(text: str) -> str:
