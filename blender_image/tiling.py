@@ -9,6 +9,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.names import under
 from backend.render.ports import JobStore
 from backend.render.previews import proxy_path
 from backend.render.progress import JobReporter
@@ -96,11 +97,11 @@ class Tiler:
         folder = self.work_dir / "tiles" / task.job_id / f"{frame:08d}"
         tiles, pictures = [], []
         for record in records:
-            path = folder / record.output_key.rsplit("/", 1)[-1]
+            path = under(folder, record.output_key.rsplit("/", 1)[-1], "A tile's name")
             self.store.download(task.output_bucket, record.output_key, path)
             tiles.append(path)
             if record.proxy_key:
-                picture = folder / record.proxy_key.rsplit("/", 1)[-1]
+                picture = under(folder, record.proxy_key.rsplit("/", 1)[-1], "A tile's name")
                 self.store.download(task.output_bucket, record.proxy_key, picture)
                 pictures.append(picture)
         out = Path(f"{out_stem}_{frame:04d}{cut.suffix or tiles[0].suffix}")

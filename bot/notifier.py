@@ -30,6 +30,7 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
+from backend.names import under
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
@@ -242,7 +243,7 @@ class SlackNotifier:
         store = self.services.store
         paths = []
         for item in evenly(listed, 48):
-            path = folder / "proxies" / item.key.rsplit("/", 1)[-1]
+            path = under(folder / "proxies", item.key.rsplit("/", 1)[-1], "A preview's name")
             store.download(job.output_bucket, item.key, path)
             paths.append(path)
         return paths

@@ -82,21 +82,10 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
-        data = json.loads(text)
-        if data.get("version") != MANIFEST_VERSION:
-            raise ValueError(f"unsupported manifest version {data.get('version')!r}")
-        return cls(
-            scene=data["scene"],
-            blender=data.get("blender", ""),
-            files={
-                path: FileEntry(item["sha256"], int(item["size"])) for path, item in data["files"].items()
-            },
-            missing=tuple(FileUse(**item) for item in data.get("missing", [])),
-            remaps=dict(data.get("remaps", {})),
-            origin=data.get("origin", ""),
-            scene_etag=data.get("scene_etag", ""),
-            uses=tuple(FileUse(**item) for item in data.get("uses", [])),
-        )
+        """The manifest, checked against its schema first; BadManifest with a sentence when it does not fit."""
+        from backend.render.manifest_schema import parse
+
+        return parse(text)
 
 
 def newer_than_farm(version: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
 from backend.errors import NotFoundError, ValidationError
+from backend.names import check
 from backend.render.manifest import Manifest, content_key, manifest_key_for
 from backend.render.shots import ShotTrace
 
@@ -40,7 +41,9 @@ class Shipped:
 def shot_key(scene: Path, scenes_prefix: str, name: str = "") -> str:
     """`shot010/shot.blend` → `scenes/shot010/shot.blend`: a shot's namespace is its folder's name, or the `name`
     it is shipped as (`projB/sh010`) when two projects have a shot folder of the same name."""
-    folder = name.strip("/") or scene.resolve().parent.name
+    folder = name.rstrip("/") or scene.resolve().parent.name
+    check(folder, "The shot's name", "projB/sh010")  # a name, never a path: `--as ../../x` is refused
+    check(scene.name, "The scene's file name", "shot.blend")
     return f"{scenes_prefix}{folder}/{scene.name}"
 
 
