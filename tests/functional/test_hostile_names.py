@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from backend.commands import split_words
+from backend.config import Limits
 from backend.errors import ValidationError
 from backend.render.grammar import parse_render
 from backend.render.manifest import FileEntry, Manifest, content_key, manifest_key_for
@@ -151,3 +152,25 @@ def test_a_hand_written_hostile_manifest_fails_the_job_and_writes_nothing_outsid
     _worker(stack, cache, tmp_path / "work").run(dataclasses.replace(task, manifest_etag=etag))
     assert _outside(sentinel, cache) == []
     assert _failed_with_a_sentence(stack, job.job_id).startswith("The shot's manifest is ")
+
+
+def test_a_shot_over_the_size_cap_is_refused_before_a_byte_is_downloaded(
+    stack: Stack, tmp_path: Path
+) -> None:
+    _hand_shipped(stack, "sh010")  # 26 bytes in all
+    job = stack.service.submit(parse_render(split_words("sh010/shot.blend 1")), "U1", channel="C1").job
+    assert job is not None
+    cache = SceneCache(stack.store, tmp_path / "cache", stack.settings.scenes_prefix, max_shot_bytes=20)
+    worker = _worker(stack, tmp_path / "cache", tmp_path / "work")
+    worker.scenes = cache
+    for body in stack.queued_bodies():
+        worker.run(RenderTask.from_json(body))
+    assert cache.downloads == 1 and not (tmp_path / "cache").exists()  # its manifest only, read to size it
+    said = _failed_with_a_sentence(stack, job.job_id)
+    assert "more than the 0 GB a render node takes for one shot" in said and "STUDIOBOT_MAX_SHOT_GB" in said
+    small = dataclasses.replace(stack.settings, limits=Limits(max_shot_bytes=20))
+    stack.service.settings = small
+    with pytest.raises(
+        ValidationError, match=r"`scenes/sh010/shot\.blend` holds 0\.0 GB, more than the 0 GB"
+    ):
+        stack.service.submit(parse_render(split_words("sh010/shot.blend 1")), "U1", channel="C2")
