@@ -14,6 +14,7 @@ from typing import Any
 
 MANIFEST_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
+CLAIM_SUFFIX = ".claim.json"
 OUTSIDE = "_outside"  # where files from outside the shot folder (absolute paths) live in the shot
 # The Blender the render image runs (bpy, pinned in pyproject.toml). Blender opens files from older versions, but a
 # file saved by a newer one may use data the older cannot read (Blender keeps backward, not forward, compatibility).
@@ -114,6 +115,11 @@ def tiles_pattern(path: str) -> str | None:
 def manifest_key_for(scene_key: str) -> str:
     """`scenes/shot010/shot.blend` → `scenes/shot010/shot.blend.manifest.json`."""
     return scene_key + MANIFEST_SUFFIX
+
+
+def claim_key_for(scene_key: str) -> str:
+    """`scenes/shot010/shot.blend` → `scenes/shot010/shot.blend.claim.json`: which folder ships under the name."""
+    return scene_key + CLAIM_SUFFIX
 
 
 def content_key(scenes_prefix: str, sha256: str) -> str:
