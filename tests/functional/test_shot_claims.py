@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from backend.aws.s3 import S3Store
-from backend.errors import ValidationError
+from backend.errors import ConflictError, ValidationError
 from backend.render.manifest import Manifest, manifest_key_for
 from backend.render.shipping import Shipped, ShotShipper
 from backend.render.shots import Dependency, ShotTrace, hash_files
@@ -162,3 +162,25 @@ def test_a_manifest_written_meanwhile_is_never_overwritten(stack: Stack, tmp_pat
     with pytest.raises(ValidationError, match=r"was shipped by another upload while this one ran"):
         shipper.ship(trace, changed, KEY)
     assert stack.store.read(stack.settings.scenes_bucket, manifest_key_for(KEY))[0] == theirs
+
+
+def test_of_many_conditional_creates_at_once_exactly_one_wins(stack: Stack) -> None:
+    # moto checks If-None-Match, then writes, with no lock: `local.moto_patches` makes the two one step, as on S3.
+    bucket, won = stack.settings.scenes_bucket, []
+    for trial in range(10):
+        start = threading.Barrier(8)
+
+        def create(writer: int, trial: int = trial, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                stack.store.put(bucket, f"claims/{trial}", bytes([writer]) * (4 << 20), only_new=True)
+                won.append(trial)
+            except ConflictError:
+                pass
+
+        threads = [threading.Thread(target=create, args=(writer,)) for writer in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert sorted(won) == list(range(10))
