@@ -94,7 +94,7 @@ class Tiler:
             # after its visibility timeout, when the frame is recorded — or the lease has run out and it stitches.
             raise StitchPending(f"frame {frame}'s stitch is claimed by another worker", STITCH_LEASE_S)
         cut = Cut.from_text(records[0].cut)
-        folder = self.work_dir / "tiles" / task.job_id / f"{frame:08d}"
+        folder = under(self.work_dir / "tiles", f"{task.job_id}/{frame:08d}", "The task's job")
         tiles, pictures = [], []
         for record in records:
             path = under(folder, record.output_key.rsplit("/", 1)[-1], "A tile's name")

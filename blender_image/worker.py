@@ -13,6 +13,7 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from backend.errors import ValidationError
+from backend.names import under
 from backend.render.estimates import duration
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
@@ -134,15 +135,17 @@ class RenderWorker:
             # follows a record (finishing the job, estimating after the probes, queueing the rest).
             self.reporter.resume(task.job_id)
             return result
-        out_stem = self.work_dir / "frames" / task.job_id / scene_stem(task.scene_key)
-        if task.tile is not None and self._tile_recorded(task):  # the frame's stitch may still be owed
-            self._stitch(task, todo[0], out_stem, mark, result)
-            return result
         tiled = task.tile is not None
-        try:
-            scene_path = self.scenes.scene_path(task)
-        except ValidationError as error:  # a name leading out of the cache, a bad manifest, a shot too large
+        try:  # a name leading out of the work folder or the cache, a bad manifest, a shot too large: for good
+            out_stem = under(
+                self.work_dir / "frames", f"{task.job_id}/{scene_stem(task.scene_key)}", "The task"
+            )
+            scene_path = None if tiled and self._tile_recorded(task) else self.scenes.scene_path(task)
+        except ValidationError as error:
             self._fail_for_good(task, todo, str(error), mark, result)
+            return result
+        if scene_path is None:  # the tile is recorded: the frame's stitch may still be owed
+            self._stitch(task, todo[0], out_stem, mark, result)
             return result
         errors: dict[int, str] = {}
         for frame in todo:

@@ -226,8 +226,8 @@ class SlackNotifier:
             if not proxies:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
                 return
-            sheet = contact_sheet(evenly(proxies, 24), Path(folder) / f"{job.job_id}_contact_sheet.png")
-            gif = animated_preview(proxies, Path(folder) / f"{job.job_id}_preview.gif")
+            sheet = contact_sheet(evenly(proxies, 24), under(Path(folder), f"{job.job_id}_contact_sheet.png"))
+            gif = animated_preview(proxies, under(Path(folder), f"{job.job_id}_preview.gif"))
             self.client.files_upload_v2(
                 channel=job.card_channel,
                 thread_ts=job.card_ts,
