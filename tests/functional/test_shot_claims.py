@@ -184,3 +184,15 @@ def test_of_many_conditional_creates_at_once_exactly_one_wins(stack: Stack) -> N
         for thread in threads:
             thread.join()
     assert sorted(won) == list(range(10))
+
+
+def test_a_shot_a_worker_would_refuse_is_refused_before_a_byte_is_sent(stack: Stack, tmp_path: Path) -> None:
+    trace, manifest = _shot(tmp_path / "projA" / "sh010", b"A")
+    wood = manifest.files["textures/wood.png"]
+    bad = Manifest(
+        manifest.scene, manifest.blender, {"shot.blend": manifest.files["shot.blend"], "tex\\wood.png": wood}
+    )
+    shipper = ShotShipper(stack.store, stack.settings.scenes_bucket, stack.settings.scenes_prefix)
+    with pytest.raises(ValidationError, match=r"file path `tex\\wood\.png` contains a backslash"):
+        shipper.ship(trace, bad, KEY)
+    assert stack.s3.list_objects_v2(Bucket=stack.settings.scenes_bucket).get("KeyCount", 0) == 0
