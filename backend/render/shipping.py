@@ -80,9 +80,8 @@ class ShotShipper:
     ) -> Shipped:
         """Store every file of the manifest once; `sent(bytes)` is told as each file arrives. A key that holds
         (or is being sent) a shot from another folder is refused before anything is sent, unless `replace`."""
-        Manifest.from_json(
-            manifest.to_json()
-        )  # what a worker would refuse (a file named `a\\b.png`) is refused now
+        # What a worker would refuse (a file named `a\\b.png`) is refused now, before anything is sent.
+        Manifest.from_json(manifest.to_json())
         before, manifest_etag = self._shipped_before(scene_key)
         self._claim(scene_key, manifest, before, replace)
         sources = {dep.path: dep.source for dep in trace.files if dep.source is not None}
