@@ -15,6 +15,7 @@ ENV_TABLE = "STUDIOBOT_TABLE"
 ENV_RENDER_QUEUE_URL = "STUDIOBOT_RENDER_QUEUE_URL"
 ENV_EVENTS_TOPIC_ARN = "STUDIOBOT_EVENTS_TOPIC_ARN"
 ENV_MAX_FRAMES = "STUDIOBOT_MAX_FRAMES_PER_JOB"
+ENV_MAX_SHOT_GB = "STUDIOBOT_MAX_SHOT_GB"  # a worker refuses a shot larger than this before downloading it
 ENV_PROGRESS_INTERVAL = "STUDIOBOT_PROGRESS_INTERVAL_S"
 ENV_WORK_DIR = "STUDIOBOT_WORK_DIR"
 # The embedded local stack only.
@@ -83,6 +84,7 @@ class Limits:
     max_chunk: int = 100
     max_samples: int = 16_384
     max_resolution: tuple[int, int] = (7680, 4320)
+    max_shot_bytes: int = 50 * 10**9  # every file of one shot (or its `--assets` folder) together
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,10 @@ class Settings:
             "gpu_job_queue": env.get(ENV_GPU_JOB_QUEUE, ""),
             "gpu_job_definition": env.get(ENV_GPU_JOB_DEFINITION, ""),
             "events_topic_arn": env.get(ENV_EVENTS_TOPIC_ARN, ""),
-            "limits": Limits(max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000"))),
+            "limits": Limits(
+                max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000")),
+                max_shot_bytes=int(float(env.get(ENV_MAX_SHOT_GB, "50")) * 10**9),
+            ),
             "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
             "work_dir": env.get(ENV_WORK_DIR, "/tmp/studiobot"),
             "access": Access(
@@ -215,6 +220,7 @@ class Settings:
             ENV_GPU_FALLBACK_PRICE: repr(self.costs.gpu_fallback_usd_per_hour),
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
+            ENV_MAX_SHOT_GB: repr(self.limits.max_shot_bytes / 10**9),
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
             ENV_RENDER_TIMEOUT: str(self.render_timeout_s),
             ENV_WORK_DIR: self.work_dir,

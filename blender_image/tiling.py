@@ -9,6 +9,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.names import under
 from backend.render.ports import JobStore
 from backend.render.previews import proxy_path
 from backend.render.progress import JobReporter
@@ -93,14 +94,14 @@ class Tiler:
             # after its visibility timeout, when the frame is recorded — or the lease has run out and it stitches.
             raise StitchPending(f"frame {frame}'s stitch is claimed by another worker", STITCH_LEASE_S)
         cut = Cut.from_text(records[0].cut)
-        folder = self.work_dir / "tiles" / task.job_id / f"{frame:08d}"
+        folder = under(self.work_dir / "tiles", f"{task.job_id}/{frame:08d}", "The task's job")
         tiles, pictures = [], []
         for record in records:
-            path = folder / record.output_key.rsplit("/", 1)[-1]
+            path = under(folder, record.output_key.rsplit("/", 1)[-1], "A tile's name")
             self.store.download(task.output_bucket, record.output_key, path)
             tiles.append(path)
             if record.proxy_key:
-                picture = folder / record.proxy_key.rsplit("/", 1)[-1]
+                picture = under(folder, record.proxy_key.rsplit("/", 1)[-1], "A tile's name")
                 self.store.download(task.output_bucket, record.proxy_key, picture)
                 pictures.append(picture)
         out = Path(f"{out_stem}_{frame:04d}{cut.suffix or tiles[0].suffix}")

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
+from backend.names import check, under
 from backend.render.grammar import RenderRequest, parse_render
 from backend.wiring import Services
 from bot.listeners.commands.render import post_card
@@ -108,9 +109,8 @@ def submit_render_scene(
     name = clip(metadata["name"], NAME_CHARS)
     try:
         info = client.files_info(file=metadata["file"])["file"]  # its whole name: the metadata's may be cut
-        key = (
-            f"{settings.scenes_prefix}slack/{metadata['file']}/{Path(info.get('name') or 'scene.blend').name}"
-        )
+        leaf = check(Path(info.get("name") or "scene.blend").name, "The shared file's name", "shot.blend")
+        key = f"{settings.scenes_prefix}slack/{check(metadata['file'], 'The file id', 'F0123')}/{leaf}"
         _copy_file(client, info, settings.scenes_bucket, key, services)
         request = RenderRequest(
             scene=key, frames=request.frames, settings=request.settings, assets_prefix=None, dry_run=False
@@ -144,7 +144,7 @@ def _copy_file(client: WebClient, info: dict[str, Any], bucket: str, key: str, s
         info["url_private_download"], headers={"Authorization": f"Bearer {client.token}"}
     )
     with tempfile.TemporaryDirectory(prefix="studiobot-scene-") as folder:
-        path = Path(folder) / Path(info.get("name") or "scene.blend").name
+        path = under(Path(folder), Path(info.get("name") or "scene.blend").name, "The shared file's name")
         with urllib.request.urlopen(request, timeout=60) as response, path.open("wb") as out:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
