@@ -148,7 +148,8 @@ def start_moto_server(port: int = 0) -> MotoServer:
     host, bound_port = server.server_address[:2]
     endpoint = f"http://{host!s}:{bound_port}"
     os.environ["MOTO_PORT"] = str(bound_port)  # moto's own state-machine runner calls back on this port
-    _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+    # No Docker here: Lambda echoes, and a Batch job (a gpu node) is marked done instead of run in a container.
+    _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}, "batch": {"use_docker": False}})
     return MotoServer(server, thread, gate, endpoint)
 
 
