@@ -13,8 +13,9 @@ from rich.console import Console
 
 from backend.config import CLI_CHANNEL, Access, Settings
 from bot.messages.text import plain
+from local import unsaved
 from local.stack import StackInfo, use_local_aws
-from local.supervisor import read_state
+from local.supervisor import read_state, state_folder
 
 app = typer.Typer(
     help="`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`.",
@@ -22,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(highlight=False)
+warnings = Console(highlight=False, stderr=True)  # beside a command's answer, never inside it
 CLI_USER = f"cli:{getpass.getuser()}"
 
 
@@ -43,6 +45,9 @@ def stack() -> StackInfo:
         raise fail("The local stack is not running: start it with `studiobot up`.")
     info = StackInfo(**state["stack"])
     use_local_aws(info.endpoint)
+    not_saved = unsaved.read(state_folder())
+    if not_saved is not None:
+        warnings.print(f"✗ {not_saved.sentence()}", markup=False)
     return info
 
 
