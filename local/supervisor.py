@@ -231,16 +231,7 @@ class Supervisor:
         command = [sys.executable, "-m", "local.worker", kind]
         env = self.env
         if kind == "node":  # the product's node, on this stack's queue; no instance metadata off EC2
-            command = [
-                sys.executable,
-                "-m",
-                "blender_image.node",
-                "--class",
-                self.node_class,
-                "--idle-exit",
-                "0",
-            ]
-            command += ["--name", name]
+            command += ["--class", self.node_class, "--idle-exit", "0", "--name", name]
             env = {"AWS_EC2_METADATA_DISABLED": "true", **self.env}
         process = subprocess.Popen(
             command,

@@ -1,0 +1,82 @@
+"""Loose ends of the local stack: a node dies with its stack, the bot server lets idle connections go and keeps its
+threads few, a stitch killed after its claim is taken over by the retry, and incomplete uploads are aborted."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from local.stack import REPO_ROOT
+
+# A stack-like parent: the supervisor's own spawning code starts a render node on a stack whose AWS is not there,
+# where a node retries its receive with back-off for ever.
+NODE_PARENT = """
+import os, socket, sys, time
+from local.stack import StackInfo
+from local.supervisor import Supervisor
+
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    endpoint = f"http://127.0.0.1:{probe.getsockname()[1]}"
+queue = f"{endpoint}/123456789012/gpu"
+info = StackInfo(endpoint, "gone", "scenes", "outputs", "jobs", queue, queue, "arn:aws:sns:us-east-1:1:e", queue,
+                 queue, queue)
+supervisor = Supervisor(0, sys.stdout, nodes=1)
+supervisor.env = {**os.environ, **info.environ()}
+supervisor._spawn("node-1", "node")
+print(supervisor.children["node-1"].pid, flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (exited, not yet reaped by init) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.bpy
+def test_a_node_exits_within_seconds_when_its_stack_is_killed(tmp_path: Path) -> None:
+    # GIVEN a stack-like parent whose render node is up (Blender warm) and retrying a receive that cannot succeed
+    home = tmp_path / ".studiobot"
+    env = {**os.environ, "STUDIOBOT_HOME": str(home)}
+    env.pop("AWS_ENDPOINT_URL", None)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", NODE_PARENT], env=env, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
+    )
+    node = 0
+    try:
+        assert parent.stdout is not None
+        node = int(parent.stdout.readline())
+        deadline = time.monotonic() + 90
+        log = home / "node-1.log"
+        while "ready node" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+            assert _alive(node), log.read_text()
+            time.sleep(0.2)
+
+        # WHEN the parent is killed (kill -9: no goodbye)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(10)
+
+        # THEN the node is gone within a few seconds
+        deadline = time.monotonic() + 5
+        while _alive(node) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(node), f"the node (pid {node}) still runs 5 s after its stack was killed"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        if node and _alive(node):
+            os.kill(node, signal.SIGKILL)
