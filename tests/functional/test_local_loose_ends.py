@@ -3,16 +3,23 @@ threads few, a stitch killed after its claim is taken over by the retry, and inc
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from local import slack_http
 from local.stack import REPO_ROOT
+from tests.fakes.slack import signed_headers, slash_command_body
+from tests.functional.conftest import SECRET, Bot
 
 # A stack-like parent: the supervisor's own spawning code starts a render node on a stack whose AWS is not there,
 # where a node retries its receive with back-off for ever.
@@ -80,3 +87,59 @@ def test_a_node_exits_within_seconds_when_its_stack_is_killed(tmp_path: Path) ->
             parent.kill()
         if node and _alive(node):
             os.kill(node, signal.SIGKILL)
+
+
+IDLE_SOCKETS = 40
+THREAD_CAP = 8
+
+
+def _handler_threads() -> int:
+    return sum("process_request_thread" in thread.name for thread in threading.enumerate())
+
+
+def test_the_bot_server_caps_its_threads_and_closes_idle_connections(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the bot served over HTTP, its idle limit and thread cap made small enough for a test
+    monkeypatch.setattr(slack_http, "IDLE_S", 1.0, raising=False)
+    monkeypatch.setattr(slack_http, "MAX_THREADS", THREAD_CAP, raising=False)
+    server = slack_http.BotServer(bot.app, port=0).start()
+    host, port = server.server.server_address[:2]
+    sockets: list[socket.socket] = []
+    try:
+        # WHEN many connections are opened and left idle
+        for _ in range(IDLE_SOCKETS):
+            sockets.append(socket.create_connection((str(host), port), timeout=10))
+        time.sleep(0.5)
+
+        # THEN the server's handler threads stay within the cap, and the connections over it are told 503
+        assert _handler_threads() <= THREAD_CAP
+        turned_away = 0
+        for connection in sockets:
+            connection.settimeout(0.05)
+            with contextlib.suppress(TimeoutError):
+                turned_away += connection.recv(64).startswith(b"HTTP/1.1 503")
+        assert turned_away == IDLE_SOCKETS - THREAD_CAP
+
+        # AND the idle ones it took are closed once idle past the limit
+        time.sleep(2)
+        for connection in sockets:
+            connection.settimeout(2)
+            with contextlib.suppress(ConnectionResetError):
+                while connection.recv(4096):
+                    pass  # the 503, if any, then the end
+        deadline = time.monotonic() + 5
+        while _handler_threads() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _handler_threads() == 0
+
+        # AND a request after that is answered
+        body = slash_command_body("help")
+        answer = http.client.HTTPConnection(str(host), port, timeout=10)
+        answer.request("POST", slack_http.PATH, body=body.encode(), headers=signed_headers(body, SECRET))
+        assert answer.getresponse().status == 200
+        answer.close()
+    finally:
+        for connection in sockets:
+            connection.close()
+        server.stop()
