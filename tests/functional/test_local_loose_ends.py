@@ -13,13 +13,24 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import blender_image.tiling
+from backend.commands import split_words
+from backend.config import ENV_AWS_ENDPOINT_URL, ENV_LOCAL_VISIBILITY_TIMEOUT, ENV_WORK_DIR
+from backend.render.grammar import parse_render
+from backend.render.records import JobStatus
+from backend.render.tasks import RenderTask
+from blender_image import handler as render_handler
+from blender_image.scene_cache import SceneCache
+from blender_image.worker import RenderWorker
 from local import slack_http
+from local.poller import QueuePoller
 from local.stack import REPO_ROOT
 from tests.fakes.slack import signed_headers, slash_command_body
-from tests.functional.conftest import SECRET, Bot
+from tests.functional.conftest import SECRET, Bot, PillowRenderer, Stack
 
 # A stack-like parent: the supervisor's own spawning code starts a render node on a stack whose AWS is not there,
 # where a node retries its receive with back-off for ever.
@@ -143,3 +154,85 @@ def test_the_bot_server_caps_its_threads_and_closes_idle_connections(
         for connection in sockets:
             connection.close()
         server.stop()
+
+
+class Killed(BaseException):
+    """The process dies here: its heartbeat stops, its message comes back after the visibility timeout."""
+
+
+VISIBILITY_S = 3  # the stack's --visibility-timeout, short for a test
+
+
+def _lambda_style(worker: RenderWorker) -> Any:
+    def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        for record in event["Records"]:
+            worker.run(RenderTask.from_json(record["body"]))
+        return {"batchItemFailures": []}
+
+    return handle
+
+
+@pytest.mark.bpy
+def test_a_stitch_killed_after_its_claim_is_taken_over_by_the_retry_on_the_local_stack(
+    stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the local stack's settings (its visibility timeout) and a tiled frame with three tiles in
+    environ = {**stack.info.environ(), ENV_LOCAL_VISIBILITY_TIMEOUT: str(VISIBILITY_S)}
+    environ.pop(ENV_AWS_ENDPOINT_URL)  # in-process moto
+    for name, value in {**environ, ENV_WORK_DIR: str(tmp_path / "work")}.items():
+        monkeypatch.setenv(name, value)
+    render_handler.worker.cache_clear()
+    stack.put_scene()
+    job = stack.service.submit(
+        parse_render(split_words("shot.blend 4 --res 40x30 --tiles 2x2")), requested_by="U1", channel="C1"
+    ).job
+    assert job is not None
+    tasks = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    first = RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "scenes"),
+        renderer=PillowRenderer(),
+        uploader=stack.store,
+        work_dir=tmp_path / "first",
+    )
+    for task in tasks[:3]:
+        first.run(task)
+
+    # WHEN a local worker records the last tile, wins the claim to stitch, and is killed stitching
+    queue_url = stack.settings.render_queue_url
+    stack.sqs.send_message(QueueUrl=queue_url, MessageBody=tasks[3].to_json())
+
+    def killed(*args: Any) -> Path:
+        raise Killed
+
+    monkeypatch.setattr(blender_image.tiling, "stitch", killed)
+    dying = QueuePoller(
+        stack.sqs, queue_url, _lambda_style(first), "dies", visibility_timeout_s=VISIBILITY_S, retry_delay_s=1
+    )
+    with pytest.raises(Killed):
+        dying.poll_once()
+    monkeypatch.undo()  # the real stitcher again (and the environment, read once by the retry's worker below)
+    for name, value in {**environ, ENV_WORK_DIR: str(tmp_path / "work")}.items():
+        monkeypatch.setenv(name, value)
+
+    # THEN the retry, a local worker with the stack's own handler, takes the stitch over: the frame is made once,
+    # and the task never reaches the dead-letter queue
+    retry = QueuePoller(
+        stack.sqs,
+        queue_url,
+        render_handler.handler,
+        "retry",
+        visibility_timeout_s=VISIBILITY_S,
+        retry_delay_s=1,
+    )
+    deadline = time.monotonic() + 6 * VISIBILITY_S
+    try:
+        while stack.jobs.get(job.job_id).done < 1 and time.monotonic() < deadline:
+            retry.poll_once()
+    finally:
+        render_handler.worker.cache_clear()
+    dead = stack.sqs.receive_message(QueueUrl=stack.info.render_dlq_url, MaxNumberOfMessages=10)
+    assert dead.get("Messages", []) == []
+    done = stack.jobs.get(job.job_id)
+    assert (done.status, done.done) == (JobStatus.DONE, 1)
