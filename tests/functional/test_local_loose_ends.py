@@ -28,7 +28,7 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local import slack_http
 from local.poller import QueuePoller
-from local.stack import REPO_ROOT
+from local.stack import REPO_ROOT, RESOURCES_TEMPLATE
 from tests.fakes.slack import signed_headers, slash_command_body
 from tests.functional.conftest import SECRET, Bot, PillowRenderer, Stack
 
@@ -236,3 +236,29 @@ def test_a_stitch_killed_after_its_claim_is_taken_over_by_the_retry_on_the_local
     assert dead.get("Messages", []) == []
     done = stack.jobs.get(job.job_id)
     assert (done.status, done.done) == (JobStatus.DONE, 1)
+
+
+def test_the_scenes_bucket_aborts_incomplete_uploads_after_a_day_on_the_local_stack_too(stack: Stack) -> None:
+    # GIVEN the local stack deployed from infra/resources.yml (moto's CloudFormation skips a bucket's lifecycle)
+    # THEN the scenes bucket reports the rule that aborts a killed upload's parts after a day
+    rules = stack.s3.get_bucket_lifecycle_configuration(Bucket=stack.settings.scenes_bucket)["Rules"]
+    aborting = [rule for rule in rules if "AbortIncompleteMultipartUpload" in rule]
+    assert [(rule["Status"], rule["AbortIncompleteMultipartUpload"]) for rule in aborting] == [
+        ("Enabled", {"DaysAfterInitiation": 1})
+    ]
+    # AND the outputs bucket has its rules as the template writes them
+    rules = stack.s3.get_bucket_lifecycle_configuration(Bucket=stack.settings.outputs_bucket)["Rules"]
+    assert {rule["ID"] for rule in rules} == {
+        "previews-expire-with-their-links",
+        "tiles-never-stitched",
+        "abort-incomplete-uploads",
+    }
+    previews = next(rule for rule in rules if rule["ID"] == "previews-expire-with-their-links")
+    assert previews["Expiration"] == {"Days": 8} and previews["Filter"] == {"Prefix": "previews/"}
+    # AND the template still lints clean
+    lint = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), str(RESOURCES_TEMPLATE)],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
