@@ -7,7 +7,9 @@ As LocalStack's persistence does, but in three small pieces:
   restore then delivers that task again, which the handlers take as AWS's at-least-once delivery, counting nothing
   twice.
 - `StateFolder.save`: every moto backend the stack has used (CloudFormation's aside: `up` deploys the stack again),
-  pickled whole and renamed into place. S3 objects of `INLINE_BYTES` or more are kept once each, by content, in
+  pickled whole and renamed into place. What moto holds that pickle cannot is reduced here: locks and events come back
+  new, a Batch job (a thread) as one that never ran, a defaultdict subclass through its own class; SSM's lambda
+  factory is replaced in `local.moto_patches`. A save that fails anyway is recorded by the stack (`local.unsaved`). S3 objects of `INLINE_BYTES` or more are kept once each, by content, in
   `blobs/<sha256>` beside the pickle, so a snapshot costs the state that changed, not every frame ever rendered.
 - `local.carry.carry_over`, after `up` has deployed `infra/resources.yml` afresh (today's queue URLs, topic, notifications
   subscription, table indexes): the saved S3 objects, DynamoDB items and SQS messages move into the buckets, tables

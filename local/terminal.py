@@ -25,6 +25,7 @@ app = typer.Typer(
 console = Console(highlight=False)
 warnings = Console(highlight=False, stderr=True)  # beside a command's answer, never inside it
 CLI_USER = f"cli:{getpass.getuser()}"
+_told_unsaved: list[unsaved.NotSaved] = []  # a command says it once, however often it looks the stack up
 
 
 def say(text: str) -> None:
@@ -41,14 +42,20 @@ def fail(message: str) -> typer.Exit:
 def stack() -> StackInfo:
     """The running local stack (AWS calls go to it from now on), or exit saying how to start it."""
     state = read_state()
+    _tell_unsaved()
     if state is None:
         raise fail("The local stack is not running: start it with `studiobot up`.")
     info = StackInfo(**state["stack"])
     use_local_aws(info.endpoint)
-    not_saved = unsaved.read(state_folder())
-    if not_saved is not None:
-        warnings.print(f"✗ {not_saved.sentence()}", markup=False)
     return info
+
+
+def _tell_unsaved() -> None:
+    """A snapshot failed (`local.unsaved`): each command says so once, beside its answer."""
+    not_saved = unsaved.read(state_folder())
+    if not_saved is not None and not _told_unsaved:
+        warnings.print(f"✗ {not_saved.sentence()}", markup=False)
+        _told_unsaved.append(not_saved)
 
 
 def as_operator(settings: Settings) -> Settings:
