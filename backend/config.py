@@ -35,6 +35,7 @@ ENV_RENDER_TIMEOUT = (
     "STUDIOBOT_RENDER_TIMEOUT_S"  # the render function's time limit (the deploy's renderTimeoutS)
 )
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
+ENV_STITCH_LEASE = "STUDIOBOT_STITCH_LEASE_S"  # a claim to stitch a frame older than this is taken over
 # Slack. Tokens are read by the composition roots only and never logged.
 ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
@@ -165,6 +166,7 @@ class Settings:
     render_timeout_s: float = (
         900.0  # how long one render invocation may run: Lambda's limit, kept locally too
     )
+    stitch_lease_s: float = 900.0  # see `_stitch_lease`
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -199,6 +201,7 @@ class Settings:
             "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
             "costs": _costs(env),
             "render_timeout_s": float(env.get(ENV_RENDER_TIMEOUT, "900")),
+            "stitch_lease_s": _stitch_lease(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -223,6 +226,7 @@ class Settings:
             ENV_MAX_SHOT_GB: repr(self.limits.max_shot_bytes / 10**9),
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
             ENV_RENDER_TIMEOUT: str(self.render_timeout_s),
+            ENV_STITCH_LEASE: repr(self.stitch_lease_s),
             ENV_WORK_DIR: self.work_dir,
             ENV_ALLOWED_CHANNELS: ",".join(sorted(self.access.allowed_channels)),
             ENV_ALLOWED_USERS: ",".join(sorted(self.access.allowed_users)),
@@ -243,6 +247,21 @@ class Settings:
             ENV_ADMIN_OVER: repr(self.costs.admin_over_usd),
             ENV_CONFIRM_EXPIRY: repr(self.costs.confirm_expiry_s),
         }
+
+
+def _stitch_lease(env: Mapping[str, str]) -> float:
+    """How long a claim to stitch a frame holds before a retry takes it over (its stitcher died).
+
+    On AWS the render function's longest run: the task comes back only after the queue's visibility timeout (6 ×
+    that). Locally a worker renews its task's visibility every half timeout, so the task of a worker killed after
+    its claim is back half a timeout later at the earliest: a lease of a third has run out by then, and the retry
+    stitches (with the 900 s lease it was refused until the task reached the dead-letter queue).
+    """
+    if ENV_STITCH_LEASE in env:
+        return float(env[ENV_STITCH_LEASE])
+    if ENV_LOCAL_VISIBILITY_TIMEOUT in env:
+        return float(env[ENV_LOCAL_VISIBILITY_TIMEOUT]) / 3
+    return 900.0
 
 
 def _costs(env: Mapping[str, str]) -> Costs:

@@ -39,6 +39,7 @@ def worker() -> RenderWorker:
         uploader=services.store,
         work_dir=work_dir,
         limit_s=services.settings.render_timeout_s,
+        stitch_lease_s=services.settings.stitch_lease_s,
     )
 
 

@@ -19,6 +19,7 @@ from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.progress import JobReporter
 from backend.render.records import FrameOutcome, JobStatus
+from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderSettings, RenderTask, scene_stem
 from backend.render.tiles import Cut, describe
 from blender_image.planning import ProbePlanner
@@ -91,6 +92,7 @@ class RenderWorker:
         limit_s: float = 900.0,
         margin_s: float = MARGIN_S,
         exit: Callable[[int], None] = os._exit,
+        stitch_lease_s: float = STITCH_LEASE_S,
     ) -> None:
         self.jobs = jobs
         self.reporter = reporter
@@ -101,7 +103,7 @@ class RenderWorker:
         self.clock = clock
         self.limit_s = limit_s  # the render function's limit, for the words of a stopped frame
         self.watchdog = Watchdog(self._overran, exit=exit, margin_s=margin_s)
-        self.tiler = Tiler(jobs, reporter, uploader, work_dir)
+        self.tiler = Tiler(jobs, reporter, uploader, work_dir, stitch_lease_s)
         self.planner = ProbePlanner(renderer, reporter, usable_s=limit_s - margin_s)
         self._current: tuple[RenderTask, float] | None = (
             None  # the task in hand and when its billing mark was
