@@ -15,6 +15,7 @@ ENV_TABLE = "STUDIOBOT_TABLE"
 ENV_RENDER_QUEUE_URL = "STUDIOBOT_RENDER_QUEUE_URL"
 ENV_EVENTS_TOPIC_ARN = "STUDIOBOT_EVENTS_TOPIC_ARN"
 ENV_MAX_FRAMES = "STUDIOBOT_MAX_FRAMES_PER_JOB"
+ENV_MAX_SHOT_GB = "STUDIOBOT_MAX_SHOT_GB"  # a worker refuses a shot larger than this before downloading it
 ENV_PROGRESS_INTERVAL = "STUDIOBOT_PROGRESS_INTERVAL_S"
 ENV_WORK_DIR = "STUDIOBOT_WORK_DIR"
 # The embedded local stack only.
@@ -34,11 +35,15 @@ ENV_RENDER_TIMEOUT = (
     "STUDIOBOT_RENDER_TIMEOUT_S"  # the render function's time limit (the deploy's renderTimeoutS)
 )
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
+ENV_STITCH_LEASE = "STUDIOBOT_STITCH_LEASE_S"  # a claim to stitch a frame older than this is taken over
 # Slack. Tokens are read by the composition roots only and never logged.
 ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 ENV_SLACK_APP_TOKEN = "SLACK_APP_TOKEN"
 ENV_SLACK_API_URL = "SLACK_API_URL"
+# Our workspace and our app: a request naming another `team_id` / `api_app_id` is refused (unset: any, said at start).
+ENV_SLACK_TEAM_ID = "STUDIOBOT_SLACK_TEAM_ID"
+ENV_SLACK_APP_ID = "STUDIOBOT_SLACK_APP_ID"
 # On AWS the secrets live in SSM Parameter Store (SecureString); these name the parameters.
 ENV_SLACK_BOT_TOKEN_PARAM = "SLACK_BOT_TOKEN_PARAMETER"
 ENV_SLACK_SIGNING_SECRET_PARAM = "SLACK_SIGNING_SECRET_PARAMETER"
@@ -81,6 +86,7 @@ class Limits:
     max_chunk: int = 100
     max_samples: int = 16_384
     max_resolution: tuple[int, int] = (7680, 4320)
+    max_shot_bytes: int = 50 * 10**9  # every file of one shot (or its `--assets` folder) together
 
 
 @dataclass(frozen=True)
@@ -153,12 +159,15 @@ class Settings:
     work_dir: str = "/tmp/studiobot"
     access: Access = field(default_factory=Access)
     slack_api_url: str = "https://slack.com/api/"
+    slack_team_id: str = ""  # the one workspace the bot answers ("" answers any: local development only)
+    slack_app_id: str = ""  # the one app (`api_app_id`) it answers as
     card_update_interval_s: float = 5.0
     ops_channel: str = ""
     costs: Costs = field(default_factory=Costs)
     render_timeout_s: float = (
         900.0  # how long one render invocation may run: Lambda's limit, kept locally too
     )
+    stitch_lease_s: float = 900.0  # see `_stitch_lease`
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -175,7 +184,10 @@ class Settings:
             "gpu_job_queue": env.get(ENV_GPU_JOB_QUEUE, ""),
             "gpu_job_definition": env.get(ENV_GPU_JOB_DEFINITION, ""),
             "events_topic_arn": env.get(ENV_EVENTS_TOPIC_ARN, ""),
-            "limits": Limits(max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000"))),
+            "limits": Limits(
+                max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000")),
+                max_shot_bytes=int(float(env.get(ENV_MAX_SHOT_GB, "50")) * 10**9),
+            ),
             "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
             "work_dir": env.get(ENV_WORK_DIR, "/tmp/studiobot"),
             "access": Access(
@@ -184,10 +196,13 @@ class Settings:
                 admins=_ids(env.get(ENV_ADMINS, "")),
             ),
             "slack_api_url": env.get(ENV_SLACK_API_URL, "https://slack.com/api/"),
+            "slack_team_id": env.get(ENV_SLACK_TEAM_ID, "").strip(),
+            "slack_app_id": env.get(ENV_SLACK_APP_ID, "").strip(),
             "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
             "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
             "costs": _costs(env),
             "render_timeout_s": float(env.get(ENV_RENDER_TIMEOUT, "900")),
+            "stitch_lease_s": _stitch_lease(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -209,13 +224,17 @@ class Settings:
             ENV_GPU_FALLBACK_PRICE: repr(self.costs.gpu_fallback_usd_per_hour),
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
+            ENV_MAX_SHOT_GB: repr(self.limits.max_shot_bytes / 10**9),
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
             ENV_RENDER_TIMEOUT: str(self.render_timeout_s),
+            ENV_STITCH_LEASE: repr(self.stitch_lease_s),
             ENV_WORK_DIR: self.work_dir,
             ENV_ALLOWED_CHANNELS: ",".join(sorted(self.access.allowed_channels)),
             ENV_ALLOWED_USERS: ",".join(sorted(self.access.allowed_users)),
             ENV_ADMINS: ",".join(sorted(self.access.admins)),
             ENV_SLACK_API_URL: self.slack_api_url,
+            ENV_SLACK_TEAM_ID: self.slack_team_id,
+            ENV_SLACK_APP_ID: self.slack_app_id,
             ENV_CARD_INTERVAL: str(self.card_update_interval_s),
             ENV_OPS_CHANNEL: self.ops_channel,
             ENV_PRICE_GB_S: repr(self.costs.price_per_gb_s),
@@ -229,6 +248,21 @@ class Settings:
             ENV_ADMIN_OVER: repr(self.costs.admin_over_usd),
             ENV_CONFIRM_EXPIRY: repr(self.costs.confirm_expiry_s),
         }
+
+
+def _stitch_lease(env: Mapping[str, str]) -> float:
+    """How long a claim to stitch a frame holds before a retry takes it over (its stitcher died).
+
+    On AWS the render function's longest run: the task comes back only after the queue's visibility timeout (6 ×
+    that). Locally a worker renews its task's visibility every half timeout, so the task of a worker killed after
+    its claim is back half a timeout later at the earliest: a lease of a third has run out by then, and the retry
+    stitches (with the 900 s lease it was refused until the task reached the dead-letter queue).
+    """
+    if ENV_STITCH_LEASE in env:
+        return float(env[ENV_STITCH_LEASE])
+    if ENV_LOCAL_VISIBILITY_TIMEOUT in env:
+        return float(env[ENV_LOCAL_VISIBILITY_TIMEOUT]) / 3
+    return 900.0
 
 
 def _costs(env: Mapping[str, str]) -> Costs:

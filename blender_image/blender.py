@@ -116,7 +116,8 @@ class BlenderRenderer:
         """The scene, opened once per file (its paths remapped, what it lacks noted); MissingFiles unless allowed."""
         if self._open_path != scene_path:
             self._open_path = None
-            bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False)
+            # A shot is anyone's upload and a render node may be an artist's workstation: its scripts never run.
+            bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False, use_scripts=False)
             _remap(scene_path.parent / REMAPS_FILE)
             self._missing = missing_files()
             self._open_path = scene_path

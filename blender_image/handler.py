@@ -31,11 +31,17 @@ def worker() -> RenderWorker:
     return RenderWorker(
         jobs=services.jobs,
         reporter=services.reporter,
-        scenes=SceneCache(services.store, work_dir / "scenes", services.settings.scenes_prefix),
+        scenes=SceneCache(
+            services.store,
+            work_dir / "scenes",
+            services.settings.scenes_prefix,
+            max_shot_bytes=services.settings.limits.max_shot_bytes,
+        ),
         renderer=BlenderRenderer(),
         uploader=services.store,
         work_dir=work_dir,
         limit_s=services.settings.render_timeout_s,
+        stitch_lease_s=services.settings.stitch_lease_s,
     )
 
 

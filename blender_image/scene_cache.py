@@ -4,6 +4,8 @@ A shot shipped with a manifest is laid out in `<root>/shots/<manifest ETag>/` (e
 from a content-addressed cache `<root>/cas/<sha256>`: a second shot sharing textures downloads nothing new, and a
 changed manifest gets a fresh folder, so the renderer reopens the scene. The cache keeps at most `max_bytes` and
 evicts what was used longest ago. A scene without a manifest is kept by ETag as before (`--assets` for its files).
+Every path is made from a name through `backend.names.under`: a key, a manifest path or a hash never leads out of
+the cache, and a shot over the size cap is refused before anything of it is downloaded (ShotRefused: permanent).
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.errors import NotFoundError
+from backend.errors import NotFoundError, ValidationError
+from backend.names import under
 from backend.render.manifest import Manifest, content_key
 from backend.render.tasks import RenderTask
 
 REMAPS_FILE = ".studiobot-remaps.json"  # beside a laid-out scene: absolute paths in it → where they are now
+
+
+class ShotRefused(ValidationError):
+    """The shot cannot be laid out safely (too large): every frame would fail the same way, so none is retried."""
 
 
 class ObjectStore(Protocol):
@@ -33,12 +40,19 @@ class SceneCache:
     """`<root>/<etag>/…` for bare scenes, `<root>/shots/<manifest etag>/…` for shots with a manifest."""
 
     def __init__(
-        self, store: ObjectStore, root: Path, scenes_prefix: str = "scenes/", max_bytes: int = 8 << 30
+        self,
+        store: ObjectStore,
+        root: Path,
+        scenes_prefix: str = "scenes/",
+        max_bytes: int = 8 << 30,
+        max_shot_bytes: int = 50 * 10**9,
     ) -> None:
         self.store = store
         self.root = root
         self.scenes_prefix = scenes_prefix
         self.max_bytes = max_bytes
+        # A shot (or a bare scene's `--assets`) larger than this is refused before anything is downloaded.
+        self.max_shot_bytes = max_shot_bytes
         self.downloads = 0  # objects fetched from S3, for tests and benchmarks
         self._fetched: dict[Path, str] = {}  # local file → ETag it was downloaded at
         self._assets_done: set[tuple[str, str]] = set()  # (job, prefix) already brought up to date
@@ -48,25 +62,33 @@ class SceneCache:
         """Local path of the task's scene, downloading it and the files it uses the first time."""
         if task.manifest_key and task.manifest_etag:
             return self._shot(task, task.manifest_key, task.manifest_etag)
-        folder = self.root / task.scene_etag
+        folder = under(self.root, task.scene_etag, "The scene's version")
         scene_dir = posixpath.dirname(task.scene_key)
-        path = folder / posixpath.basename(task.scene_key)
+        path = under(folder, posixpath.basename(task.scene_key), "The scene's name")
+        assets = self._assets(task, folder, scene_dir) if task.assets_prefix else []
         if not path.exists():
             self.store.download(task.scene_bucket, task.scene_key, path, etag=task.scene_etag)
             self.downloads += 1
+        for item, target in assets:
+            if self._fetched.get(target) == item.etag and target.exists():
+                continue
+            self.store.download(task.scene_bucket, item.key, target, etag=item.etag)
+            self._fetched[target] = item.etag
+            self.downloads += 1
         if task.assets_prefix:
-            self._fetch_assets(task, folder, scene_dir)
+            self._assets_done.add((task.job_id, task.assets_prefix))
         return path
 
     def _shot(self, task: RenderTask, manifest_key: str, manifest_etag: str) -> Path:
         manifest = self._manifest(task.scene_bucket, manifest_key, manifest_etag)
-        folder = self.root / "shots" / manifest_etag
-        scene = folder / manifest.scene
+        self._within_cap(manifest.total_bytes, task.scene_key)
+        folder = under(self.root / "shots", manifest_etag, "The manifest's version")
+        scene = under(folder, manifest.scene, "The manifest's scene path")
         for path, entry in manifest.files.items():
-            target = folder / path
+            target = under(folder, path, "The manifest's file path")
             if path == manifest.scene or target.exists():
                 continue
-            blob = self.root / "cas" / entry.sha256
+            blob = under(self.root / "cas", entry.sha256, "The manifest's hash")
             if not blob.exists():
                 self._make_room(entry.size)
                 key = content_key(self.scenes_prefix, entry.sha256)
@@ -85,7 +107,10 @@ class SceneCache:
         if not scene.exists():
             self.store.download(task.scene_bucket, task.scene_key, scene, etag=task.scene_etag)
             self.downloads += 1
-        remaps = {written: str(folder / path) for written, path in manifest.remaps.items()}
+        remaps = {
+            written: str(under(folder, path, "The manifest's remapped path"))
+            for written, path in manifest.remaps.items()
+        }
         partial = scene.parent / f".{REMAPS_FILE}.{os.getpid()}.part"
         partial.write_text(json.dumps(remaps))
         partial.replace(
@@ -118,24 +143,35 @@ class SceneCache:
             except FileNotFoundError:
                 continue  # another process evicted it first
 
-    def _fetch_assets(self, task: RenderTask, folder: Path, scene_dir: str) -> None:
-        # Listed once per job: support files may change between jobs even when the scene does not.
-        if (task.job_id, task.assets_prefix or "") in self._assets_done:
-            return
-        for item in self.store.list_prefix(task.scene_bucket, task.assets_prefix or ""):
-            if item.key.endswith("/"):
-                continue
-            # Laid out relative to the scene's folder, so `//textures/wood.png` in the .blend resolves.
-            relative = posixpath.relpath(item.key, scene_dir or ".")
-            target = (folder / relative).resolve()
-            if folder.resolve() not in target.parents:
-                target = folder / "_outside" / item.key  # keys above the scene's folder stay inside the cache
-            if self._fetched.get(target) == item.etag and target.exists():
-                continue
-            self.store.download(task.scene_bucket, item.key, target, etag=item.etag)
-            self._fetched[target] = item.etag
-            self.downloads += 1
-        self._assets_done.add((task.job_id, task.assets_prefix or ""))
+    def _assets(self, task: RenderTask, folder: Path, scene_dir: str) -> list[tuple[ObjectInfo, Path]]:
+        """Where each support file under the job's `--assets` goes, every key checked and the total within the cap,
+        before anything is downloaded; listed once per job (files may change between jobs, the scene not)."""
+        prefix = task.assets_prefix or ""
+        if (task.job_id, prefix) in self._assets_done:
+            return []
+        items = [
+            item for item in self.store.list_prefix(task.scene_bucket, prefix) if not item.key.endswith("/")
+        ]
+        self._within_cap(sum(item.size for item in items), prefix)
+        own = f"{scene_dir}/" if scene_dir else ""
+        placed = []
+        for item in items:
+            # Laid out relative to the scene's folder, so `//textures/wood.png` in the .blend resolves; a key
+            # above it (a job queued before `--assets` had to name the shot's own folder) under `_outside/`.
+            if own and item.key.startswith(own):
+                target = under(folder, item.key[len(own) :], "The support file")
+            else:
+                target = under(folder / "_outside", item.key, "The support file")
+            placed.append((item, target))
+        return placed
+
+    def _within_cap(self, total: int, name: str) -> None:
+        if total > self.max_shot_bytes:
+            raise ShotRefused(
+                f"`{name}` holds {total / 1e9:,.1f} GB, more than the {self.max_shot_bytes / 1e9:,.0f} GB a render "
+                "node takes for one shot: render a smaller shot (split it, or name only the folders it needs), or "
+                "ask an admin to raise STUDIOBOT_MAX_SHOT_GB."
+            )
 
 
 def _mtime(path: Path) -> float:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.names import under
 from backend.render.ports import JobStore
 from backend.render.previews import proxy_path
 from backend.render.progress import JobReporter
@@ -48,8 +49,16 @@ class Stitched:
 class Tiler:
     """Keeps tiles and stitches frames for the render worker."""
 
-    def __init__(self, jobs: JobStore, reporter: JobReporter, store: TileStore, work_dir: Path) -> None:
+    def __init__(
+        self,
+        jobs: JobStore,
+        reporter: JobReporter,
+        store: TileStore,
+        work_dir: Path,
+        stitch_lease_s: float = STITCH_LEASE_S,
+    ) -> None:
         self.jobs = jobs
+        self.stitch_lease_s = stitch_lease_s  # the settings' (locally: a third of the visibility timeout)
         self.reporter = reporter
         self.store = store
         self.work_dir = work_dir
@@ -88,19 +97,19 @@ class Tiler:
         ]
         if len(records) < tile_count(task.settings.tiles):
             return None  # the last tile's worker stitches it
-        if not self.jobs.claim_stitch(task.job_id, frame):
+        if not self.jobs.claim_stitch(task.job_id, frame, self.stitch_lease_s):
             # Someone holds the stitch (two last tiles at once, or one that died mid-stitch): this task comes back
             # after its visibility timeout, when the frame is recorded — or the lease has run out and it stitches.
-            raise StitchPending(f"frame {frame}'s stitch is claimed by another worker", STITCH_LEASE_S)
+            raise StitchPending(f"frame {frame}'s stitch is claimed by another worker", self.stitch_lease_s)
         cut = Cut.from_text(records[0].cut)
-        folder = self.work_dir / "tiles" / task.job_id / f"{frame:08d}"
+        folder = under(self.work_dir / "tiles", f"{task.job_id}/{frame:08d}", "The task's job")
         tiles, pictures = [], []
         for record in records:
-            path = folder / record.output_key.rsplit("/", 1)[-1]
+            path = under(folder, record.output_key.rsplit("/", 1)[-1], "A tile's name")
             self.store.download(task.output_bucket, record.output_key, path)
             tiles.append(path)
             if record.proxy_key:
-                picture = folder / record.proxy_key.rsplit("/", 1)[-1]
+                picture = under(folder, record.proxy_key.rsplit("/", 1)[-1], "A tile's name")
                 self.store.download(task.output_bucket, record.proxy_key, picture)
                 pictures.append(picture)
         out = Path(f"{out_stem}_{frame:04d}{cut.suffix or tiles[0].suffix}")

@@ -12,11 +12,14 @@ from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.errors import ValidationError
+from backend.names import under
 from backend.render.estimates import duration
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.progress import JobReporter
 from backend.render.records import FrameOutcome, JobStatus
+from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderSettings, RenderTask, scene_stem
 from backend.render.tiles import Cut, describe
 from blender_image.planning import ProbePlanner
@@ -89,6 +92,7 @@ class RenderWorker:
         limit_s: float = 900.0,
         margin_s: float = MARGIN_S,
         exit: Callable[[int], None] = os._exit,
+        stitch_lease_s: float = STITCH_LEASE_S,
     ) -> None:
         self.jobs = jobs
         self.reporter = reporter
@@ -99,7 +103,7 @@ class RenderWorker:
         self.clock = clock
         self.limit_s = limit_s  # the render function's limit, for the words of a stopped frame
         self.watchdog = Watchdog(self._overran, exit=exit, margin_s=margin_s)
-        self.tiler = Tiler(jobs, reporter, uploader, work_dir)
+        self.tiler = Tiler(jobs, reporter, uploader, work_dir, stitch_lease_s)
         self.planner = ProbePlanner(renderer, reporter, usable_s=limit_s - margin_s)
         self._current: tuple[RenderTask, float] | None = (
             None  # the task in hand and when its billing mark was
@@ -133,13 +137,19 @@ class RenderWorker:
             # follows a record (finishing the job, estimating after the probes, queueing the rest).
             self.reporter.resume(task.job_id)
             return result
-        out_stem = self.work_dir / "frames" / task.job_id / scene_stem(task.scene_key)
-        if task.tile is not None and self._tile_recorded(task):  # the frame's stitch may still be owed
+        tiled = task.tile is not None
+        try:  # a name leading out of the work folder or the cache, a bad manifest, a shot too large: for good
+            out_stem = under(
+                self.work_dir / "frames", f"{task.job_id}/{scene_stem(task.scene_key)}", "The task"
+            )
+            scene_path = None if tiled and self._tile_recorded(task) else self.scenes.scene_path(task)
+        except ValidationError as error:
+            self._fail_for_good(task, todo, str(error), mark, result)
+            return result
+        if scene_path is None:  # the tile is recorded: the frame's stitch may still be owed
             self._stitch(task, todo[0], out_stem, mark, result)
             return result
-        scene_path = self.scenes.scene_path(task)
         errors: dict[int, str] = {}
-        tiled = task.tile is not None
         for frame in todo:
             self._current = (task, mark)
             try:
@@ -151,13 +161,7 @@ class RenderWorker:
                 if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
                     return result
             except MissingFiles as error:
-                # Permanent: a retry would find the same files missing. Every frame of the task fails now, with
-                # the list as the reason, and a probe's failure stops the job before anything more is spent.
-                for left in todo[todo.index(frame) :]:
-                    billed = self.clock() - mark
-                    self.reporter.frame_failed(task.job_id, left, str(error), billed_s=billed, tiled=tiled)
-                    mark = self.clock()
-                    result.failed.append(left)
+                self._fail_for_good(task, todo[todo.index(frame) :], str(error), mark, result)
                 return result
             except Exception as error:
                 message = f"{type(error).__name__}: {error}"
@@ -192,6 +196,19 @@ class RenderWorker:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
             raise FramesFailed(f"{len(errors)} of {len(task.frames)} frames failed ({said[:1500]})")
         return result
+
+    def _fail_for_good(
+        self, task: RenderTask, frames: list[int], reason: str, mark: float, result: TaskResult
+    ) -> None:
+        """Permanent: a retry would fail the same way. Every frame left fails now with the reason, and a probe's
+        failure stops the job before anything more is spent."""
+        for frame in frames:
+            billed = self.clock() - mark
+            self.reporter.frame_failed(
+                task.job_id, frame, reason, billed_s=billed, tiled=task.tile is not None
+            )
+            mark = self.clock()
+            result.failed.append(frame)
 
     def _render(self, task: RenderTask, frame: int, scene_path: Path, out_stem: Path) -> Path:
         if task.tile is None:

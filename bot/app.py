@@ -13,6 +13,7 @@ from slack_sdk import WebClient
 from backend.config import Settings, SlackCredentials
 from backend.wiring import Services
 from bot import listeners
+from bot.identity import SlackIdentity
 from bot.signatures import SlackSignature, mend_bolt_body_parsing
 from bot.slack_limits import LimitedWebClient, MethodLimits
 
@@ -50,6 +51,9 @@ def build_app(
         authorize=authorize,
         process_before_response=True,  # on Lambda nothing may run after the response
     )
+
+    # Before any listener (and before Bolt builds a listener's arguments from the payload).
+    app.use(SlackIdentity(settings.slack_team_id, settings.slack_app_id))
 
     @app.middleware
     def provide(context: BoltContext, next: Callable[[], Any]) -> Any:

@@ -30,6 +30,7 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
+from backend.names import under
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
@@ -233,8 +234,8 @@ class SlackNotifier:
             if not proxies:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
                 return
-            sheet = contact_sheet(evenly(proxies, 24), Path(folder) / f"{job.job_id}_contact_sheet.png")
-            gif = animated_preview(proxies, Path(folder) / f"{job.job_id}_preview.gif")
+            sheet = contact_sheet(evenly(proxies, 24), under(Path(folder), f"{job.job_id}_contact_sheet.png"))
+            gif = animated_preview(proxies, under(Path(folder), f"{job.job_id}_preview.gif"))
             self.client.files_upload_v2(
                 channel=job.card_channel,
                 thread_ts=job.card_ts,
@@ -250,7 +251,7 @@ class SlackNotifier:
         store = self.services.store
         paths = []
         for item in evenly(listed, 48):
-            path = folder / "proxies" / item.key.rsplit("/", 1)[-1]
+            path = under(folder / "proxies", item.key.rsplit("/", 1)[-1], "A preview's name")
             store.download(job.output_bucket, item.key, path)
             paths.append(path)
         return paths

@@ -18,7 +18,7 @@ from backend.errors import StudiobotError
 from backend.wiring import Services
 from backend.workstations.grammar import parse_workstations
 from bot.messages import message_text
-from local import persistence
+from local import persistence, unsaved
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload
 from local.stack import REPO_ROOT, STACK_GONE, StackInfo
@@ -80,6 +80,8 @@ def up(
                 f"State: {state['state']}{kept}. Log: {log_path}",
                 markup=False,
             )
+            if state.get("unsaved"):
+                console.print(f"✗ {state['unsaved']}", markup=False)
             return
         if process.poll() is not None:
             raise fail(f"The local stack did not start (exit {process.returncode}): see {log_path}.")
@@ -99,24 +101,34 @@ def down(
 ) -> None:
     """Stop the local stack (workers finish the frame in hand; its state is kept for the next `up`)."""
     state = read_state()
+    in_time = state is None or _stop(int(state["pid"]))
+    not_saved = None if forget else unsaved.read(state_folder())
     if state is None:
         console.print("The local stack is not running.")
+    elif not in_time:
+        console.print("The local stack did not stop in time and was killed (its last snapshot is kept).")
+    elif not_saved is not None:
+        console.print("Local stack stopped.")
+    elif forget:
+        console.print("[green]✓[/green] Local stack stopped.")
     else:
-        _stop(int(state["pid"]))
+        console.print("[green]✓[/green] Local stack stopped; its state is saved for the next `studiobot up`.")
+    if not_saved is not None:
+        console.print(f"✗ {not_saved.sentence()}", markup=False)
     if forget and persistence.forget(state_folder()):
         console.print(f"Forgot the kept state ({state_folder()}): the next `studiobot up` starts empty.")
 
 
-def _stop(pid: int) -> None:
+def _stop(pid: int) -> bool:
+    """Stop the stack; False when it had to be killed."""
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if not _alive(pid):
-            console.print("[green]✓[/green] Local stack stopped.")
-            return
+            return True
         time.sleep(0.2)
     os.kill(pid, signal.SIGKILL)
-    console.print("The local stack did not stop in time and was killed (its last snapshot is kept).")
+    return False
 
 
 def _alive(pid: int) -> bool:

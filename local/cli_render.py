@@ -19,6 +19,7 @@ from backend.aws.s3 import S3Store
 from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
+from backend.names import under
 from backend.render.grammar import parse_render, render_subcommand
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
@@ -215,13 +216,13 @@ def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
     objects = store.list_prefix(event.output_bucket, event.output_prefix)
     if not objects:
         return None
-    folder = out / event.job_id
+    folder = under(out, event.job_id, "The job's id")
     with tempfile.TemporaryDirectory(prefix="studiobot-proxies-") as scratch:
         proxies = []
         for item in sorted(objects, key=lambda item: item.key):
             relative = item.key.removeprefix(event.output_prefix)
             is_proxy = relative.startswith(PROXIES)  # only for the sheet: the folder holds the frames
-            path = (Path(scratch) if is_proxy else folder) / relative.rsplit("/", 1)[-1]
+            path = under(Path(scratch) if is_proxy else folder, relative.rsplit("/", 1)[-1], "A frame's name")
             store.download(event.output_bucket, item.key, path)
             if is_proxy:
                 proxies.append(path)

@@ -9,6 +9,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from backend.config import Settings
+from backend.errors import StudiobotError
 from backend.render.manifest import FARM_BLENDER, missing_text, newer_than_farm
 from backend.render.shipping import Shipped, ShotShipper, shot_key
 from backend.render.shots import hash_files, trace_shot
@@ -21,6 +22,10 @@ def ship(
 ) -> Shipped:
     """Trace `scene`, refuse (before sending anything) if files are missing unless allowed, send what the bucket
     lacks with a progress bar, and say what was sent. `name` is the shot's name in the bucket (its folder's)."""
+    try:
+        key = shot_key(scene, settings.scenes_prefix, name)  # a name, never a path: refused before tracing
+    except StudiobotError as error:
+        raise fail(str(error)) from None
     with console.status(f"Tracing {scene}…"):
         trace = trace_shot(scene)
     if newer_than_farm(trace.blender):
@@ -37,13 +42,13 @@ def ship(
         manifest = trace.manifest(hashes)
         sending = progress.add_task("Sending what the bucket lacks", total=manifest.total_bytes)
         shipper = ShotShipper(Services(settings).store, settings.scenes_bucket, settings.scenes_prefix)
-        shipped = shipper.ship(
-            trace,
-            manifest,
-            shot_key(scene, settings.scenes_prefix, name),
-            lambda size: progress.advance(sending, size),
-            replace=replace,
-        )
+        try:
+            shipped = shipper.ship(
+                trace, manifest, key, lambda size: progress.advance(sending, size), replace=replace
+            )
+        except StudiobotError as error:  # another folder's shot under the name, or one shipped meanwhile
+            progress.stop()
+            raise fail(str(error)) from None
     console.print(
         f"Shot [bold]{shipped.scene_key}[/bold]: {len(manifest.files)} file(s), {_size(manifest.total_bytes)}; "
         f"sent {shipped.files_sent} ({_size(shipped.bytes_sent)}), {shipped.files_kept} already in the bucket."

@@ -193,6 +193,36 @@ def slack_parameter_names(stage: str) -> list[str]:
     return [f"/studiobot/{stage}/slack-bot-token", f"/studiobot/{stage}/slack-signing-secret"]
 
 
+# The deploy params that pin the bot to one workspace and one app, and the SSM parameters (String) they default to.
+SLACK_PINS = {"slackTeamId": "slack-team-id", "slackAppId": "slack-app-id"}
+
+
+def slack_pins(stage: str, extra_params: list[str], ssm: Any) -> list[str]:
+    """`name=value` params pinning the workspace and the app: from PARAMS, else from SSM Parameter Store; a deploy
+    without them stops here, saying how to store them (an unpinned bot answers any workspace's signed request)."""
+    from botocore.exceptions import ClientError
+
+    given = {part.split("=", 1)[0] for part in extra_params if "=" in part}
+    pins: list[str] = []
+    for param, name in SLACK_PINS.items():
+        if param in given:
+            continue
+        path = f"/studiobot/{stage}/{name}"
+        try:
+            value = str(ssm.get_parameter(Name=path)["Parameter"]["Value"]).strip()
+        except ClientError:
+            value = ""
+        if not value:
+            example = "T0123ABCD" if param == "slackTeamId" else "A0123ABCD"
+            raise SystemExit(
+                f"The bot must be pinned to your workspace and app, and {path} is missing. Store it once "
+                f"(README 'Deploy to AWS'):\n  aws ssm put-parameter --type String --name {path} --value {example}\n"
+                f'or pass it: PARAMS="{param}={example}".'
+            )
+        pins.append(f"{param}={value}")
+    return pins
+
+
 def deploy(stage: str, extra_params: list[str]) -> None:
     """Build and push the render image, then `osls deploy`. Needs AWS credentials, Docker and the SSM secrets."""
     import boto3
@@ -213,6 +243,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
                 f"The SSM parameter {name} is missing. Create it once (README 'Deploy to AWS'):\n"
                 f"  aws ssm put-parameter --type SecureString --name {name} --value '…'"
             ) from None
+    extra_params = [*extra_params, *slack_pins(stage, extra_params, ssm)]
     region = boto3.session.Session().region_name or "us-east-1"
     repository = f"studiobot-{stage}-render"
     ecr = boto3.client("ecr")

@@ -13,6 +13,12 @@
 3. SSM: DescribeInstanceInformation (which workstations Run Command reaches) and ListCommandInvocations (a
    command's answers at once) are not in moto; they are answered from moto's EC2 instances and its commands. Run Command's invocations then succeed with an empty output, which studiobot reads as
    "did not say who is connected": locally, as on AWS without DCV, no session is ever stopped on a guess.
+4. S3: moto honours `If-None-Match: *` and `If-Match` on PutObject (and on CompleteMultipartUpload, DeleteObject)
+   but checks, then writes, with no lock: two writers at once may both pass the check (seen here: 5 trials in 15
+   with 4 MB bodies). S3 applies each write atomically; a lock around moto's object writes does the same here.
+5. SSM keeps its tags in a `defaultdict(lambda: defaultdict(dict))`, which no snapshot can pickle
+   (`local.persistence`): from the first Run Command on, the stack's state was never saved again. The same
+   dictionary with a module-level factory pickles.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import copy
 import functools
 import threading
 import types
+from collections import defaultdict
 from typing import Any
 
 _sending = threading.local()
@@ -72,7 +79,47 @@ def apply() -> None:
     models.Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
     models.SQSBackend.send_message = send_message  # type: ignore[method-assign]
     _ssm_instance_information()
+    _atomic_s3_writes()
+    _ssm_picklable_tags()
     _applied = True
+
+
+def _atomic_s3_writes() -> None:
+    """One object write at a time, so a conditional write's check and its write are one step, as on S3."""
+    from moto.s3.responses import S3Response
+
+    s3_lock = threading.RLock()
+
+    def locked(method: Any) -> Any:
+        @functools.wraps(method)
+        def under_lock(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with s3_lock:
+                return method(self, *args, **kwargs)
+
+        return under_lock
+
+    for name in ("put_object", "copy_object", "delete_object", "_key_response_post"):
+        setattr(S3Response, name, locked(getattr(S3Response, name)))
+
+
+def tags_by_resource() -> defaultdict[str, dict[str, str]]:
+    """SSM's tags of one resource type, by resource id (a factory a snapshot can pickle, unlike a lambda)."""
+    return defaultdict(dict)
+
+
+def _ssm_picklable_tags() -> None:
+    from moto.ssm.models import SimpleSystemManagerBackend
+
+    original_init = SimpleSystemManagerBackend.__init__
+
+    @functools.wraps(original_init)
+    def init(self: Any, region_name: str, account_id: str) -> None:
+        original_init(self, region_name, account_id)
+        tags: defaultdict[str, defaultdict[str, dict[str, str]]] = defaultdict(tags_by_resource)
+        tags.update(self._resource_tags)
+        self._resource_tags = tags
+
+    SimpleSystemManagerBackend.__init__ = init  # type: ignore[method-assign]
 
 
 def _ssm_instance_information() -> None:

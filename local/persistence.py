@@ -7,7 +7,9 @@ As LocalStack's persistence does, but in three small pieces:
   restore then delivers that task again, which the handlers take as AWS's at-least-once delivery, counting nothing
   twice.
 - `StateFolder.save`: every moto backend the stack has used (CloudFormation's aside: `up` deploys the stack again),
-  pickled whole and renamed into place. S3 objects of `INLINE_BYTES` or more are kept once each, by content, in
+  pickled whole and renamed into place. What moto holds that pickle cannot is reduced here: locks and events come back
+  new, a Batch job (a thread) as one that never ran, a defaultdict subclass through its own class; SSM's lambda
+  factory is replaced in `local.moto_patches`. A save that fails anyway is recorded by the stack (`local.unsaved`). S3 objects of `INLINE_BYTES` or more are kept once each, by content, in
   `blobs/<sha256>` beside the pickle, so a snapshot costs the state that changed, not every frame ever rendered.
 - `local.carry.carry_over`, after `up` has deployed `infra/resources.yml` afresh (today's queue URLs, topic, notifications
   subscription, table indexes): the saved S3 objects, DynamoDB items and SQS messages move into the buckets, tables
@@ -27,6 +29,7 @@ import shutil
 import threading
 import time
 import weakref
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,7 +133,7 @@ class StateFolder:
         backends = {
             backend_dict.service_name: {account: dict(regions) for account, regions in backend_dict.items()}
             for backend_dict in list(BackendDict._instances)  # type: ignore[misc]
-            if backend_dict.service_name not in NEVER_SAVED
+            if backend_dict.service_name not in NEVER_SAVED and not _a_view(backend_dict.backend)
         }
         buffer = io.BytesIO()
         pickle.dump({"format": FORMAT, "moto": moto.__version__, "saved_at": time.time()}, buffer)
@@ -180,6 +183,37 @@ def _write_whole(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
+def _a_view(backend_class: type) -> bool:
+    """moto's Docker-less Batch is a view of the real Batch backend (same service name, no state of its own):
+    saving it would overwrite Batch's state with a view, which does not even pickle."""
+    from moto.batch_simple.models import BatchSimpleBackend
+
+    return issubclass(backend_class, BatchSimpleBackend)
+
+
+def _batch_view(account_id: str, region_name: str) -> Any:
+    """The Docker-less Batch view of this account and region (a Batch job names the backend it was sent to)."""
+    from moto.batch_simple.models import batch_simple_backends
+
+    return batch_simple_backends[account_id][region_name]
+
+
+def _new_defaultdict(kind: type[defaultdict[Any, Any]], factory: Any) -> defaultdict[Any, Any]:
+    """A defaultdict subclass made without its own `__init__` (SSM's takes an account and a region)."""
+    made = defaultdict.__new__(kind)
+    defaultdict.__init__(made, factory)
+    return made
+
+
+def _thread_state(thread: threading.Thread, state: dict[str, Any]) -> None:
+    """A thread (a Batch job is one) back as a thread that never ran: its own attributes and no running state."""
+    threading.Thread.__init__(thread)
+    vars(thread).update(state)
+
+
+_THREAD_OWN = frozenset(vars(threading.Thread()))  # what `Thread.__init__` sets: made afresh, never saved
+
+
 @dataclass(frozen=True)
 class _Blob:
     digest: str
@@ -195,9 +229,11 @@ class _Pickler(pickle.Pickler):
         self, file: io.BytesIO, digests: weakref.WeakKeyDictionary[Any, str], stored: set[str]
     ) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        from moto.batch_simple.models import BatchSimpleBackend
         from moto.s3.models import FakeKey
 
         self.fake_key = FakeKey
+        self.batch_view = BatchSimpleBackend
         self.digests = digests
         self.stored = stored
         self.new_blobs: dict[str, bytes] = {}
@@ -216,6 +252,13 @@ class _Pickler(pickle.Pickler):
             return threading.Condition, ()
         if kind is threading.Event:
             return threading.Event, ()
+        if kind is self.batch_view:
+            return _batch_view, (obj.account_id, obj.region_name)
+        if isinstance(obj, threading.Thread):
+            state = {name: value for name, value in vars(obj).items() if name not in _THREAD_OWN}
+            return copyreg.__newobj__, (kind,), state, None, None, _thread_state  # type: ignore[attr-defined]
+        if isinstance(obj, defaultdict) and kind is not defaultdict:
+            return _new_defaultdict, (kind, obj.default_factory), vars(obj) or None, None, iter(obj.items())
         if isinstance(obj, self.fake_key):
             digest = self._digest(obj)
             if digest is not None:  # as moto's own __getstate__, with the value as a reference to its blob

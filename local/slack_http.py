@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -16,17 +17,56 @@ from bot.signatures import refusal, unsigned
 
 PATH = "/slack/events"  # Bolt's default path
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit in front of the bot on AWS
+IDLE_S = 30.0  # a connection that sends nothing for this long is closed (and its thread ends)
+MAX_THREADS = 64  # connections served at once; more are told 503 (Slack retries), never a thread each
+_BUSY_BODY = b"busy: try again in a second"
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\nConnection: close\r\n"
+    b"Content-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY)
+)
 
 
 class _BurstServer(ThreadingHTTPServer):
-    """A thread per request, and room for a burst of connections the accepting thread has not reached yet.
+    """A thread per connection, at most `MAX_THREADS`, and room for a burst of connections the accepting thread has
+    not reached yet.
 
     `socketserver`'s backlog of 5 makes the kernel reset the rest of a burst (Slack sends one when a channel
     uses the bot at once; on AWS API Gateway absorbs it). The kernel caps the number at `net.core.somaxconn`.
+    Without a cap, 5,000 idle sockets made 5,000 threads beside moto.
     """
 
     request_queue_size = 128
     daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.slots = threading.BoundedSemaphore(MAX_THREADS)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        if not self.slots.acquire(blocking=False):
+            _turn_away(request)
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)  # type: ignore[arg-type]
+        except BaseException:  # no thread started: its slot is free again
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
+        try:
+            super().process_request_thread(request, client_address)  # type: ignore[arg-type]
+        finally:
+            self.slots.release()
+
+
+def _turn_away(request: socket.socket) -> None:
+    """Answer 503 from the accepting thread, never waiting on the client (its buffer takes a few bytes at once)."""
+    try:
+        request.settimeout(0.1)
+        request.sendall(BUSY)
+    except OSError:
+        pass  # gone already
 
 
 class BotServer:
@@ -55,6 +95,7 @@ class BotServer:
 def _handler_for(app: App, signing_secret: str | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = IDLE_S  # on every read: an idle keep-alive or a stalled body ends the connection
 
         def do_POST(self) -> None:
             url = urlsplit(self.path)

@@ -30,6 +30,7 @@ from backend.config import (
     ENV_TABLE,
     Settings,
 )
+from local.buckets import apply_lifecycles
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
@@ -148,7 +149,8 @@ def start_moto_server(port: int = 0) -> MotoServer:
     host, bound_port = server.server_address[:2]
     endpoint = f"http://{host!s}:{bound_port}"
     os.environ["MOTO_PORT"] = str(bound_port)  # moto's own state-machine runner calls back on this port
-    _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}})
+    # No Docker here: Lambda echoes, and a Batch job (a gpu node) is marked done instead of run in a container.
+    _post(f"{endpoint}/moto-api/config", {"lambda": {"use_docker": False}, "batch": {"use_docker": False}})
     return MotoServer(server, thread, gate, endpoint)
 
 
@@ -172,10 +174,16 @@ def deploy(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
     )
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
-    cloudformation.create_stack(StackName=stack_name, TemplateBody=template or RESOURCES_TEMPLATE.read_text())
+    body = template or RESOURCES_TEMPLATE.read_text()
+    cloudformation.create_stack(StackName=stack_name, TemplateBody=body)
     description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     if description["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(f"local stack did not deploy: {description['StackStatus']}")
+    summaries = cloudformation.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    buckets = {item["LogicalResourceId"]: item["PhysicalResourceId"] for item in summaries}
+    apply_lifecycles(
+        session.client("s3", endpoint_url=endpoint), buckets, body
+    )  # moto's CloudFormation skips them
     outputs = {item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])}
     # On AWS the notifier Lambda subscribes to the topic; locally the terminal notifier reads this queue.
     sqs = session.client("sqs", endpoint_url=endpoint)

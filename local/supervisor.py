@@ -24,6 +24,7 @@ from backend.config import (
     slack_credentials,
 )
 from backend.wiring import Services
+from local import unsaved
 from local.carry import carry_over, made_by_template
 from local.notices import StackNotifier, notify_loop
 from local.persistence import Saved, StateFolder, StateUnreadable
@@ -89,6 +90,10 @@ class Supervisor:
         self.state = StateFolder(state_dir) if state_dir is not None else None
         self.save_every_s = save_every_s
         self.save_error = ""
+        self.saved_at = (
+            time.time()
+        )  # the state as of then is kept; a failed snapshot says "not saved since" it
+        self.unsaved_before = ""  # the last run's failed snapshots, said by `studiobot up`
         self.stopping = threading.Event()
         self.children: dict[str, subprocess.Popen[bytes]] = {}
         self.lock = threading.Lock()
@@ -100,7 +105,11 @@ class Supervisor:
     def start(self) -> StackInfo:
         self.server = start_moto_server(self.port)
         use_local_aws(self.server.endpoint)
+        before = unsaved.read(self.state.path) if self.state is not None else None
+        self.unsaved_before = before.sentence() if before is not None else ""
         saved = self._saved_state()
+        if saved is not None:
+            self.saved_at = saved.saved_at
         self.info = deploy(self.server.endpoint)  # today's template: URLs, subscription, indexes made afresh
         self.kept = self._carry_over(saved)
         self.env = {
@@ -173,14 +182,21 @@ class Supervisor:
         if self.state is None:
             return
         try:
-            self.state.save(self.server.gate)
-        except Exception as error:  # said once, tried again at the next turn
+            written = self.state.save(self.server.gate)
+        except Exception as error:  # said once here, by every command while it lasts; tried again next turn
             said = f"state: could not save it in {self.state.path}: {type(error).__name__}: {error}"
             if said != self.save_error:
                 self.say(said)
             self.save_error = said
+            try:
+                unsaved.record(self.state.path, self.saved_at, error)
+            except OSError as cause:
+                self.say(f"state: could not record that either: {cause}")
         else:
             self.save_error = ""
+            if written:
+                self.saved_at = time.time()
+                unsaved.clear(self.state.path)
 
     def _start_slack(self) -> None:
         """With Slack credentials in the environment, serve the bot and post to Slack like the AWS stack does."""
@@ -191,11 +207,14 @@ class Supervisor:
             self.say("Slack: no SLACK_BOT_TOKEN, so channel messages are printed here only")
             return
         from bot.app import build_app, web_client
+        from bot.identity import unpinned
         from bot.notifier import SlackNotifier
         from local.slack_http import BotServer
 
         services = self.services
         app = build_app(self.settings, credentials, services=services)
+        if warning := unpinned(self.settings.slack_team_id, self.settings.slack_app_id):
+            self.say(warning)
         self.slack_notifier = SlackNotifier(web_client(self.settings, credentials.bot_token), services)
         if credentials.signing_secret:
             port = int(os.environ.get(ENV_BOT_PORT, "3000"))
@@ -215,16 +234,7 @@ class Supervisor:
         command = [sys.executable, "-m", "local.worker", kind]
         env = self.env
         if kind == "node":  # the product's node, on this stack's queue; no instance metadata off EC2
-            command = [
-                sys.executable,
-                "-m",
-                "blender_image.node",
-                "--class",
-                self.node_class,
-                "--idle-exit",
-                "0",
-            ]
-            command += ["--name", name]
+            command += ["--class", self.node_class, "--idle-exit", "0", "--name", name]
             env = {"AWS_EC2_METADATA_DISABLED": "true", **self.env}
         process = subprocess.Popen(
             command,
@@ -249,6 +259,7 @@ class Supervisor:
             "ready": True,
             "state": str(self.state.path) if self.state is not None else "",
             "kept": self.kept,
+            "unsaved": self.unsaved_before,
         }
         path = state_path()
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -13,8 +13,9 @@ from rich.console import Console
 
 from backend.config import CLI_CHANNEL, Access, Settings
 from bot.messages.text import plain
+from local import unsaved
 from local.stack import StackInfo, use_local_aws
-from local.supervisor import read_state
+from local.supervisor import read_state, state_folder
 
 app = typer.Typer(
     help="`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`.",
@@ -22,7 +23,9 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(highlight=False)
+warnings = Console(highlight=False, stderr=True)  # beside a command's answer, never inside it
 CLI_USER = f"cli:{getpass.getuser()}"
+_told_unsaved: list[unsaved.NotSaved] = []  # a command says it once, however often it looks the stack up
 
 
 def say(text: str) -> None:
@@ -39,11 +42,20 @@ def fail(message: str) -> typer.Exit:
 def stack() -> StackInfo:
     """The running local stack (AWS calls go to it from now on), or exit saying how to start it."""
     state = read_state()
+    _tell_unsaved()
     if state is None:
         raise fail("The local stack is not running: start it with `studiobot up`.")
     info = StackInfo(**state["stack"])
     use_local_aws(info.endpoint)
     return info
+
+
+def _tell_unsaved() -> None:
+    """A snapshot failed (`local.unsaved`): each command says so once, beside its answer."""
+    not_saved = unsaved.read(state_folder())
+    if not_saved is not None and not _told_unsaved:
+        warnings.print(f"✗ {not_saved.sentence()}", markup=False)
+        _told_unsaved.append(not_saved)
 
 
 def as_operator(settings: Settings) -> Settings:

@@ -1,4 +1,5 @@
-"""A local worker process: `python -m local.worker render|dlq` polls its queue and calls the Lambda handler."""
+"""A local worker process: `python -m local.worker render|dlq` polls its queue and calls the Lambda handler;
+`python -m local.worker node …` is the product's render node (`blender_image.node`), leaving with its stack too."""
 
 from __future__ import annotations
 
@@ -34,8 +35,12 @@ def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="parent", daemon=True).start()
 
 
-def main(kind: str) -> None:
+def main(kind: str, options: list[str] | None = None) -> None:
     exit_with_parent(os.getppid())
+    if kind == "node":  # a node on its own retries a stack that is gone for ever, Blender warm (≈ 500 MB)
+        from blender_image.node import main as run_node
+
+        sys.exit(run_node(options or []))
     if kind == "render":
         from blender_image.handler import handler, worker
 
@@ -46,7 +51,7 @@ def main(kind: str) -> None:
 
         queue_url = os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]
     else:
-        raise SystemExit(f"unknown worker kind {kind!r}: use render or dlq")
+        raise SystemExit(f"unknown worker kind {kind!r}: use render, dlq or node")
     poller = QueuePoller(
         boto3.client("sqs"),
         queue_url,
@@ -69,4 +74,4 @@ def main(kind: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "render")
+    main(sys.argv[1] if len(sys.argv) > 1 else "render", sys.argv[2:])

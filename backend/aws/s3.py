@@ -12,9 +12,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from backend.aws.base import AwsAdapter, error_code
-from backend.errors import NotFoundError
+from backend.errors import ConflictError, NotFoundError
 
 _MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchBucket"}
+# A conditional write refused: the object is there (If-None-Match) or another version (If-Match), or another
+# conditional write to the key is under way (S3's 409).
+_CONFLICT = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
 
 
 @dataclass(frozen=True)
@@ -115,11 +118,27 @@ class S3Store(AwsAdapter):
                 raise NotFoundError(f"There is no `{key}` in the bucket `{bucket}`.") from error
             raise self.aws_error(error, f"read `{key}` in `{bucket}`") from error
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> str:
-        """Write a small object (a manifest); its ETag."""
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        content_type: str = "application/json",
+        if_match: str = "",
+        only_new: bool = False,
+    ) -> str:
+        """Write a small object (a manifest); its ETag. With `only_new` it must not exist yet (If-None-Match), with
+        `if_match` it must still be that version (If-Match): otherwise ConflictError, and nothing is written."""
+        extra = {"IfMatch": f'"{if_match}"'} if if_match else {"IfNoneMatch": "*"} if only_new else {}
         try:
-            response = self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            response = self.client.put_object(
+                Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra
+            )
         except ClientError as error:
+            if extra and error_code(error) in _CONFLICT | {"NoSuchKey"}:  # If-Match on one deleted meanwhile
+                raise ConflictError(
+                    f"`{key}` in `{bucket}` was written by someone else meanwhile."
+                ) from error
             raise self.aws_error(error, f"write `{key}` to `{bucket}`") from error
         return str(response["ETag"]).strip('"')
 

@@ -1,13 +1,14 @@
 """What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit.
 
 The rules live here, not in the listeners: who may manage a job (its submitter or an admin), that a command Slack
-re-sends and the same words a person sends twice are one job, and that the thread asks whoever must press Submit
-exactly once.
+re-sends is one job, that the same words a person sends twice about an unchanged shot are one job while it is still
+queued or rendering, and that the thread asks whoever must press Submit exactly once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,14 +19,22 @@ from backend.render.frames import compact, normal_spec
 from backend.render.grammar import RenderRequest
 from backend.render.ports import JobStore
 from backend.render.progress import JobReporter
-from backend.render.records import Job, JobStatus, job_id_for
-from backend.render.submit import Submission, SubmissionService, assets_prefix_for, scene_key_for
+from backend.render.records import ACTIVE, Job, job_id_for
+from backend.render.submit import (
+    RenderPlan,
+    Submission,
+    SubmissionService,
+    assets_prefix_for,
+    scene_key_for,
+)
 
 # How long the same words from the same person in the same channel stay one job: longer than Slack's retries of a
 # command (after about 1 and 5 minutes) with room to spare, and than a person's "did that go through?" re-send.
 RESEND_HOLD_S = 600
-# A job that ended without rendering is no reason to refuse the same words again: sending them is a new try.
-_STOPPED = (JobStatus.CANCELLED, JobStatus.FAILED, JobStatus.EXPIRED)
+# Only a job still on its way holds the words: one that ended (rendered, failed, cancelled or expired) is no reason to
+# refuse them again, sending them then is a new render.
+_HOLDING = ACTIVE
+_SLACK_CHANNEL = re.compile(r"[CGD][A-Z0-9]{2,}")  # a Slack conversation id (not the CLI's `cli`)
 
 
 def trigger_token(trigger_id: str, user_id: str, channel_id: str, text: str) -> str:
@@ -36,11 +45,13 @@ def trigger_token(trigger_id: str, user_id: str, channel_id: str, text: str) -> 
     ).hexdigest()
 
 
-def same_words(job: Job, request: RenderRequest, scenes_prefix: str) -> bool:
-    """Whether `job` is what `request` asks for: the same scene, frames, settings and support files."""
+def same_words(job: Job, request: RenderRequest, scenes_prefix: str, shot_version: str) -> bool:
+    """Whether `job` is what `request` asks for: the same scene, frames, settings and support files, in the same
+    versions (`shot_version`: a shot shipped again, or a support file replaced, is another render)."""
     assets = assets_prefix_for(request.assets_prefix, scenes_prefix) if request.assets_prefix else None
     return (
-        job.scene_key == scene_key_for(request.scene, scenes_prefix)
+        job.shot_version == shot_version
+        and job.scene_key == scene_key_for(request.scene, scenes_prefix)
         and job.frames_spec
         == (compact(request.frame_list) if request.frame_list else normal_spec(request.frames))
         and job.settings == request.settings
@@ -79,26 +90,37 @@ class JobDesk:
         self, request: RenderRequest, user: str, channel: str, text: str, trigger_id: str = ""
     ) -> Submission | AlreadySent:
         """Submit what someone typed, once: Slack's retries of the command (same `trigger_id`), however late, and
-        the same words from them in this channel within `RESEND_HOLD_S` return the first job."""
+        the same words from them in this channel within `RESEND_HOLD_S` about the same version of the shot, while
+        that job is still queued or rendering, return the first job."""
         if request.dry_run:
             return self.submissions.submit(request, requested_by=user, channel=channel)
         token = trigger_token(trigger_id, user, channel, text) if trigger_id else None
         first = self._find(job_id_for(token)) if token else None
-        if first is None:
-            first = self._sent_just_now(request, user, channel)
         if first is not None:
             return AlreadySent(first)
+        # The shot as it is now (its scene's and manifest's ETags): a shot fixed and shipped again renders.
+        plan = self.submissions.plan(request)
+        held = self._sent_just_now(request, plan, user, channel)
+        if held is not None:
+            return AlreadySent(held)
         # Two deliveries of one command racing past the checks above still make one job: the id is the token's.
-        return self.submissions.submit(request, requested_by=user, channel=channel, client_token=token)
+        return self.submissions.submit(
+            request, requested_by=user, channel=channel, client_token=token, plan=plan
+        )
 
-    def _sent_just_now(self, request: RenderRequest, user: str, channel: str) -> Job | None:
-        """This person's job from the same words in this channel within the hold, unless it stopped unrendered."""
+    def _sent_just_now(self, request: RenderRequest, plan: RenderPlan, user: str, channel: str) -> Job | None:
+        """This person's job from the same words about the same shot in this channel within the hold, while it is
+        still queued or rendering."""
         since = self.clock() - RESEND_HOLD_S
         prefix = self.submissions.settings.scenes_prefix
         for job in self.jobs.recent(channel):  # newest first
             if job.created_at < since:
                 return None
-            if job.requested_by == user and job.status not in _STOPPED and same_words(job, request, prefix):
+            if (
+                job.requested_by == user
+                and job.status in _HOLDING
+                and same_words(job, request, prefix, plan.shot_version)
+            ):
                 return job
         return None
 
@@ -111,10 +133,20 @@ class JobDesk:
             )
         return job
 
+    def seen_from(self, user: str, job_id: str, channel: str) -> Job:
+        """The job, asked about (or its button pressed) in its own channel or by an admin; else PermissionDenied
+        naming where it lives: a channel's jobs, their frames and links stay in that channel."""
+        job = self.jobs.get(job_id)
+        if channel in (job.channel, job.card_channel) or user in self.access.admins:
+            return job
+        where = f"<#{job.channel}>" if _SLACK_CHANNEL.fullmatch(job.channel) else "another channel"
+        raise PermissionDenied(f"`{job_id}` belongs to {where}: ask about it there (or ask an admin).")
+
     def latest(self, user: str, channel: str, job_id: str | None) -> Job | None:
-        """The job asked about, or this user's latest in the channel (None when they have none)."""
+        """The job asked about (when this channel may see it), or this user's latest in the channel (None when they
+        have none)."""
         if job_id is not None:
-            return self.jobs.get(job_id)
+            return self.seen_from(user, job_id, channel)
         mine = [job for job in self.jobs.recent(channel) if job.requested_by == user]
         return mine[0] if mine else None
 

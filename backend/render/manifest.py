@@ -14,6 +14,7 @@ from typing import Any
 
 MANIFEST_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
+CLAIM_SUFFIX = ".claim.json"
 OUTSIDE = "_outside"  # where files from outside the shot folder (absolute paths) live in the shot
 # The Blender the render image runs (bpy, pinned in pyproject.toml). Blender opens files from older versions, but a
 # file saved by a newer one may use data the older cannot read (Blender keeps backward, not forward, compatibility).
@@ -82,21 +83,10 @@ class Manifest:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Manifest:
-        data = json.loads(text)
-        if data.get("version") != MANIFEST_VERSION:
-            raise ValueError(f"unsupported manifest version {data.get('version')!r}")
-        return cls(
-            scene=data["scene"],
-            blender=data.get("blender", ""),
-            files={
-                path: FileEntry(item["sha256"], int(item["size"])) for path, item in data["files"].items()
-            },
-            missing=tuple(FileUse(**item) for item in data.get("missing", [])),
-            remaps=dict(data.get("remaps", {})),
-            origin=data.get("origin", ""),
-            scene_etag=data.get("scene_etag", ""),
-            uses=tuple(FileUse(**item) for item in data.get("uses", [])),
-        )
+        """The manifest, checked against its schema first; BadManifest with a sentence when it does not fit."""
+        from backend.render.manifest_schema import parse
+
+        return parse(text)
 
 
 def newer_than_farm(version: str) -> bool:
@@ -125,6 +115,11 @@ def tiles_pattern(path: str) -> str | None:
 def manifest_key_for(scene_key: str) -> str:
     """`scenes/shot010/shot.blend` → `scenes/shot010/shot.blend.manifest.json`."""
     return scene_key + MANIFEST_SUFFIX
+
+
+def claim_key_for(scene_key: str) -> str:
+    """`scenes/shot010/shot.blend` → `scenes/shot010/shot.blend.claim.json`: which folder ships under the name."""
+    return scene_key + CLAIM_SUFFIX
 
 
 def content_key(scenes_prefix: str, sha256: str) -> str:

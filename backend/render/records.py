@@ -59,6 +59,7 @@ class Job:
     assets_prefix: str | None = None
     manifest_key: str = ""  # the shot's manifest beside the scene: every file the scene uses
     manifest_etag: str = ""  # the version of it the job renders with
+    shot_version: str = ""  # `RenderPlan.shot_version`: the scene's, manifest's and support files' versions
     missing_allowed: int = 0  # files the manifest lists as missing, rendered without on purpose
     requested_by: str = ""
     channel: str = ""

@@ -1,9 +1,15 @@
 """Ship a shot, not a file: each file stored once by content hash, only what the bucket lacks sent, then the
-manifest beside the scene. Sending again what did not change sends nothing."""
+manifest beside the scene. Sending again what did not change sends nothing.
+
+A shot's name is claimed before a byte is sent: a small claim object beside the scene, created only if it is not
+there (S3's If-None-Match), names the folder the shot comes from; the manifest is then written only over the version
+read at the start (If-Match), or only if there was none. Of two uploads of the same name at once, one ships and the
+other is refused with nothing of its own written under the name."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,8 +17,9 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.errors import NotFoundError, ValidationError
-from backend.render.manifest import Manifest, content_key, manifest_key_for
+from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.names import check
+from backend.render.manifest import Manifest, claim_key_for, content_key, manifest_key_for
 from backend.render.shots import ShotTrace
 
 
@@ -22,7 +29,15 @@ class ShotStore(Protocol):
     def exists(self, bucket: str, key: str) -> bool: ...
     def head(self, bucket: str, key: str) -> ObjectInfo: ...
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None: ...
-    def put(self, bucket: str, key: str, body: bytes, content_type: str = "application/json") -> str: ...
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        body: bytes,
+        content_type: str = "application/json",
+        if_match: str = "",
+        only_new: bool = False,
+    ) -> str: ...
     def read(self, bucket: str, key: str) -> tuple[bytes, str]: ...
 
 
@@ -40,7 +55,9 @@ class Shipped:
 def shot_key(scene: Path, scenes_prefix: str, name: str = "") -> str:
     """`shot010/shot.blend` → `scenes/shot010/shot.blend`: a shot's namespace is its folder's name, or the `name`
     it is shipped as (`projB/sh010`) when two projects have a shot folder of the same name."""
-    folder = name.strip("/") or scene.resolve().parent.name
+    folder = name.rstrip("/") or scene.resolve().parent.name
+    check(folder, "The shot's name", "projB/sh010")  # a name, never a path: `--as ../../x` is refused
+    check(scene.name, "The scene's file name", "shot.blend")
     return f"{scenes_prefix}{folder}/{scene.name}"
 
 
@@ -62,14 +79,11 @@ class ShotShipper:
         replace: bool = False,
     ) -> Shipped:
         """Store every file of the manifest once; `sent(bytes)` is told as each file arrives. A key that holds
-        a shot from another folder is refused before anything is sent, unless `replace`."""
-        before = self._shipped_before(scene_key)
-        if before is not None and not replace and before.origin not in ("", manifest.origin):
-            raise ValidationError(
-                f"`{scene_key}` already holds the shot shipped from `{before.origin}`, not this one "
-                f"(`{manifest.origin}`): ship it under its own name (`studiobot upload {manifest.scene} "
-                f"--as project/shot`), or replace the other on purpose (`--replace`)."
-            )
+        (or is being sent) a shot from another folder is refused before anything is sent, unless `replace`."""
+        # What a worker would refuse (a file named `a\\b.png`) is refused now, before anything is sent.
+        Manifest.from_json(manifest.to_json())
+        before, manifest_etag = self._shipped_before(scene_key)
+        self._claim(scene_key, manifest, before, replace)
         sources = {dep.path: dep.source for dep in trace.files if dep.source is not None}
         # One upload per content; the scene itself lies at its own key (its ETag names the version a job renders).
         wanted = {entry.sha256: path for path, entry in manifest.files.items() if path != manifest.scene}
@@ -103,23 +117,80 @@ class ShotShipper:
             files_sent, bytes_sent = files_sent + 1, bytes_sent + scene_size
             # The scene's ETag names the version this manifest describes: one put there by hand is not trusted to it.
             manifest = dataclasses.replace(manifest, scene_etag=self.store.head(self.bucket, scene_key).etag)
-            self.store.put(self.bucket, manifest_key_for(scene_key), manifest.to_json().encode())
+            self._write_manifest(scene_key, manifest, manifest_etag)
         else:
             manifest = before
         return Shipped(scene_key, manifest, files_sent, bytes_sent, len(manifest.files) - files_sent)
 
-    def _shipped_before(self, scene_key: str) -> Manifest | None:
-        """The manifest the scene's key was last shipped with, if that very scene is still there."""
+    def _shipped_before(self, scene_key: str) -> tuple[Manifest | None, str]:
+        """The manifest the scene's key was last shipped with, if that very scene is still there; and the ETag of
+        the manifest object found at the start, whatever it held ("" when there was none)."""
         try:
-            text, _ = self.store.read(self.bucket, manifest_key_for(scene_key))
+            text, etag = self.store.read(self.bucket, manifest_key_for(scene_key))
+        except NotFoundError:
+            return None, ""
+        try:
             before = Manifest.from_json(text)
-            return (
-                before
-                if not before.traced and before.scene_etag == self.store.head(self.bucket, scene_key).etag
-                else None
-            )
+            if not before.traced and before.scene_etag == self.store.head(self.bucket, scene_key).etag:
+                return before, etag
         except (NotFoundError, ValueError):
-            return None
+            pass
+        return None, etag
+
+    def _claim(self, scene_key: str, manifest: Manifest, before: Manifest | None, replace: bool) -> None:
+        """Claim the shot's name for this folder before anything is sent (create-only, or over the claim read)."""
+        key = claim_key_for(scene_key)
+        holder, etag = self._holder(key)
+        if not etag and before is not None:
+            holder = before.origin  # shipped before names were claimed: the manifest says whose it is
+        if holder not in ("", manifest.origin) and not replace:
+            raise self._refusal(scene_key, holder, manifest)
+        if etag and holder == manifest.origin:
+            return  # this folder's already
+        body = json.dumps({"origin": manifest.origin}).encode()
+        try:
+            self.store.put(self.bucket, key, body, if_match=etag, only_new=not etag)
+        except ConflictError:  # claimed by another upload between our read and our write
+            holder, _ = self._holder(key)
+            if holder != manifest.origin:
+                raise self._refusal(scene_key, holder, manifest, meanwhile=True) from None
+
+    def _holder(self, key: str) -> tuple[str, str]:
+        """The folder a name's claim names, and the claim's ETag ("" and "" when unclaimed)."""
+        try:
+            text, etag = self.store.read(self.bucket, key)
+        except NotFoundError:
+            return "", ""
+        try:
+            origin = json.loads(text).get("origin", "")
+        except (ValueError, AttributeError):
+            origin = ""
+        return (origin if isinstance(origin, str) else ""), etag
+
+    @staticmethod
+    def _refusal(scene_key: str, holder: str, manifest: Manifest, meanwhile: bool = False) -> ValidationError:
+        what = "is being sent" if meanwhile else "already holds"
+        return ValidationError(
+            f"`{scene_key}` {what} the shot shipped from `{holder}`, not this one "
+            f"(`{manifest.origin}`): ship it under its own name (`studiobot upload {manifest.scene} "
+            f"--as project/shot`), or replace the other on purpose (`--replace`)."
+        )
+
+    def _write_manifest(self, scene_key: str, manifest: Manifest, etag: str) -> None:
+        """Over the version read at the start, or only where there was none: never over another upload's."""
+        try:
+            self.store.put(
+                self.bucket,
+                manifest_key_for(scene_key),
+                manifest.to_json().encode(),
+                if_match=etag,
+                only_new=not etag,
+            )
+        except ConflictError:
+            raise ValidationError(
+                f"`{scene_key}` was shipped by another upload while this one ran, so its manifest was left as "
+                f"that upload wrote it: see what it holds, then ship again (`--replace` replaces it on purpose)."
+            ) from None
 
     def _held(self, sha256: str) -> bool:
         return self.store.exists(self.bucket, content_key(self.scenes_prefix, sha256))

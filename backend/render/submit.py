@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import posixpath
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +13,7 @@ from pathlib import PurePosixPath
 from backend.aws.s3 import ObjectInfo
 from backend.config import Settings
 from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.names import check
 from backend.render.bare_scenes import missing_in_bucket, traced_in_bucket
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec, parse_frame_spec, plan_tasks
@@ -23,6 +26,7 @@ from backend.render.manifest import (
     missing_text,
     newer_than_farm,
 )
+from backend.render.manifest_schema import BadManifest
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, JobStatus, job_id_for
 from backend.render.tasks import GPU
@@ -42,6 +46,13 @@ class RenderPlan:
     assets: list[ObjectInfo]
     manifest: Manifest | None = None  # the shot's, when it was shipped with one
     manifest_etag: str = ""
+
+    @property
+    def shot_version(self) -> str:
+        """What the job would render, as one digest: the scene's, its manifest's and every support file's ETag."""
+        assets = sorted(f"{item.key}={item.etag}" for item in self.assets)
+        parts = [self.scene_bucket, self.scene_key, self.scene_etag, self.manifest_etag, *assets]
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
 
 
 @dataclass(frozen=True)
@@ -94,18 +105,20 @@ class SubmissionService:
         recorded, manifest_etag = self._recorded_manifest(bucket, scene_key)
         assets: list[ObjectInfo] = []
         if request.assets_prefix:
-            assets_prefix = assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
+            assets_prefix = assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix, scene_key)
             assets = self.scenes.list_prefix(bucket, assets_prefix)
             if not assets:
                 raise ValidationError(
                     f"There are no support files under `{assets_prefix}` in the bucket `{bucket}`: "
                     f"upload them there, or leave out `--assets`."
                 )
+            self._within_cap(sum(item.size for item in assets), assets_prefix)
         if recorded is not None and _replaced_by_hand(recorded, scene):
             recorded = None  # its shipped manifest describes the scene that was there before
         if recorded is not None and not recorded.traced:  # shipped as a shot
             manifest: Manifest | None = recorded
             self._check(recorded, recorded.missing, request)
+            self._within_cap(recorded.total_bytes, scene_key)
         else:  # put in the bucket by hand: traced once, its files looked for under --assets
             manifest, manifest_etag = None, ""
             traced = traced_in_bucket(self.scenes, bucket, scene, recorded)
@@ -132,10 +145,21 @@ class SubmissionService:
         try:
             text, etag = self.scenes.read(bucket, key)
             return Manifest.from_json(text), etag
+        except BadManifest as error:
+            raise ValidationError(f"`{scene_key}`: {error}") from error
         except (NotFoundError, ValueError, KeyError) as error:
             raise ValidationError(
                 f"The manifest of `{scene_key}` cannot be read: ship the shot again with `studiobot upload`."
             ) from error
+
+    def _within_cap(self, total: int, name: str) -> None:
+        """Refused when a render node would refuse it: more bytes than one shot may hold."""
+        cap = self.settings.limits.max_shot_bytes
+        if total > cap:
+            raise ValidationError(
+                f"`{name}` holds {total / 1e9:,.1f} GB, more than the {cap / 1e9:,.0f} GB a render node takes for "
+                "one shot: render a smaller shot, or name only the folder it needs with `--assets`."
+            )
 
     @staticmethod
     def _check(
@@ -159,9 +183,11 @@ class SubmissionService:
         channel: str = "",
         client_token: str | None = None,
         retry_of: str = "",
+        plan: RenderPlan | None = None,
     ) -> Submission:
-        """Validate, store and enqueue; the same client token returns the same job and enqueues nothing new."""
-        plan = self.plan(request)
+        """Validate (unless given the request's `plan`), store and enqueue; the same client token returns the same
+        job and enqueues nothing new."""
+        plan = plan or self.plan(request)
         if request.dry_run:
             return Submission(plan=plan, job=None, created=False)
         job_id = job_id_for(client_token or uuid.uuid4().hex)
@@ -170,7 +196,7 @@ class SubmissionService:
         )
         now = self.clock()
         assets_prefix = (
-            assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix)
+            assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix, plan.scene_key)
             if request.assets_prefix
             else None
         )
@@ -190,6 +216,7 @@ class SubmissionService:
                 assets_prefix=assets_prefix,
                 manifest_key=manifest_key_for(plan.scene_key) if plan.manifest else "",
                 manifest_etag=plan.manifest_etag,
+                shot_version=plan.shot_version,
                 missing_allowed=len(plan.manifest.missing) if plan.manifest else 0,
                 requested_by=requested_by,
                 channel=channel,
@@ -233,6 +260,8 @@ def _relative_key(text: str, what: str, example: str) -> PurePosixPath:
         raise ValidationError(
             f"{what} `{text}` may not contain `..`: give its path from the top, e.g. `{example}`."
         )
+    # Backslashes, drive letters, control characters, look-alikes of `/` and `.`: the one rule for names.
+    check(str(path), what, example)
     return path
 
 
@@ -247,10 +276,19 @@ def scene_key_for(scene: str, scenes_prefix: str) -> str:
     return key if key.startswith(scenes_prefix) else scenes_prefix + key
 
 
-def assets_prefix_for(prefix: str, scenes_prefix: str) -> str:
-    """The S3 prefix of a job's support files, under the scenes prefix, ending in `/`."""
+def assets_prefix_for(prefix: str, scenes_prefix: str, scene_key: str = "") -> str:
+    """The S3 prefix of a job's support files, ending in `/`: with `scene_key` (every submission), the scene's own
+    folder or one inside it — never the whole scenes bucket, which every worker would download."""
     key = str(_relative_key(prefix, "The support files folder", "shot010/textures/")) + "/"
-    return key if key.startswith(scenes_prefix) else scenes_prefix + key
+    key = key if key.startswith(scenes_prefix) else scenes_prefix + key
+    own = posixpath.dirname(scene_key) + "/"
+    if scene_key and (not key.startswith(own) or key == scenes_prefix):
+        folder = own.removeprefix(scenes_prefix) or "shot010/"
+        raise ValidationError(
+            f"`--assets {prefix.strip()}` is not the folder of `{scene_key.removeprefix(scenes_prefix)}`: name the "
+            f"shot's own folder or one inside it, e.g. `--assets {folder}textures`."
+        )
+    return key
 
 
 def _replaced_by_hand(manifest: Manifest, scene: ObjectInfo) -> bool:

@@ -11,12 +11,16 @@ from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.handler import to_aws_response
 
 from backend.config import Settings, slack_credentials
-from bot.app import build_app
+from bot.app import build_app, logger
+from bot.identity import unpinned
 from bot.signatures import refusal, unsigned
 
 credentials = slack_credentials()
-app = build_app(Settings.from_env(), credentials)
+settings = Settings.from_env()
+app = build_app(settings, credentials)
 slack_handler = SlackRequestHandler(app)
+if warning := unpinned(settings.slack_team_id, settings.slack_app_id):
+    logger.warning(warning)  # once per cold start
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -33,6 +33,9 @@ KEY_CHARS = 300  # a scene key in a sentence (S3 allows 1,024): its start and it
 ELLIPSIS = "…"
 _MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+)>")  # a user or a channel, as the backend words them
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
+_CODE = re.compile(
+    r"```.*?```|`[^`]*`", re.DOTALL
+)  # code blocks and spans, where mrkdwn shows words as typed
 
 
 def is_user_id(text: str) -> bool:
@@ -80,12 +83,24 @@ def cut(text: str, limit: int) -> str:
 
 def sentence(text: str, limit: int = MESSAGE_TEXT) -> str:
     """A sentence our backend wrote around words people typed (a mistake, a refusal), for mrkdwn: everything
-    escaped but the user and channel mentions it names (`<@U0ADMIN>`, `<#C0RENDERS>`), and cut to `limit`."""
+    escaped but the user and channel mentions it names (`<@U0ADMIN>`, `<#C0RENDERS>`), and cut to `limit`.
+
+    Our sentences quote what people typed in backticks and name people and channels outside the quotes, so a mention
+    from the first backtick to the last is typed words (`scenes/<@U0ADMIN>.blend`, or one that closes a quote with a
+    backtick of its own): escaped like the rest."""
+    first, last = text.find("`"), text.rfind("`")
+    if first == -1:
+        return cut(_keeping_mentions(text), limit)
+    quoted = text[first : last + 1]
+    return cut(_keeping_mentions(text[:first]) + escape(quoted) + _keeping_mentions(text[last + 1 :]), limit)
+
+
+def _keeping_mentions(text: str) -> str:
     parts, start = [], 0
     for mention in _MENTION.finditer(text):
         parts += [escape(text[start : mention.start()]), mention.group()]
         start = mention.end()
-    return cut("".join([*parts, escape(text[start:])]), limit)
+    return "".join([*parts, escape(text[start:])])
 
 
 def short_id(prefix: str, text: str) -> str:

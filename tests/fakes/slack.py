@@ -25,6 +25,7 @@ from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
 TEAM = {"team": "studio", "team_id": "T0001", "user": "studiobot", "user_id": "U0BOT", "bot_id": "B0001"}
+APP_ID = "A0STUDIOBOT"  # the app's `api_app_id`, in every request Slack sends it
 FIRST_TS_MICROS = 1_700_000_000_000_000
 TS_STEP_MICROS = 100
 
@@ -464,6 +465,7 @@ def slash_command_body(
     trigger_id: str = "13345224609.738474920.8088930838d88f008e0",
     team_id: str = "T0001",
     user_name: str = "artist",
+    api_app_id: str = APP_ID,
 ) -> str:
     """A slash command's form-encoded body, field for field as Slack sends it."""
     return urlencode(
@@ -477,7 +479,7 @@ def slash_command_body(
             "user_name": user_name,
             "command": command,
             "text": text,
-            "api_app_id": "A0STUDIOBOT",
+            "api_app_id": api_app_id,
             "response_url": response_url,
             "trigger_id": trigger_id,
         }
@@ -485,8 +487,9 @@ def slash_command_body(
 
 
 def interaction_body(payload: dict[str, Any]) -> str:
-    """A form-encoded `payload=<json>` body, as Slack sends block actions, shortcuts and view submissions."""
-    return urlencode({"payload": json.dumps(payload)})
+    """A form-encoded `payload=<json>` body, as Slack sends block actions, shortcuts and view submissions (with
+    our app's `api_app_id` unless the payload names one)."""
+    return urlencode({"payload": json.dumps({"api_app_id": APP_ID, **payload})})
 
 
 def dispatch_signed(app: App, body: str, secret: str, timestamp: int | None = None) -> BoltResponse:

@@ -29,7 +29,14 @@ from backend.wiring import Services
 from bot.app import build_app, web_client
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
-from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
+from tests.fakes.slack import (
+    APP_ID,
+    TEAM,
+    FakeSlack,
+    dispatch_signed,
+    interaction_body,
+    slash_command_body,
+)
 
 moto_patches.apply()
 
@@ -209,18 +216,18 @@ class Bot:
         )
         return dispatch_signed(self.app, body, SECRET)
 
-    def click(self, action_id: str, job_id: str, user: str = ARTIST) -> Any:
+    def click(self, action_id: str, job_id: str, user: str = ARTIST, channel: str = CHANNEL) -> Any:
         payload = {
             "type": "block_actions",
             "user": {"id": user},
-            "channel": {"id": CHANNEL},
+            "channel": {"id": channel},
             "team": {"id": "T0001"},
             "trigger_id": "t-click",
             "response_url": self.slack.response_url("click"),
             "actions": [
                 {"action_id": action_id, "value": job_id, "type": "button", "block_id": f"job:{job_id}"}
             ],
-            "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": CHANNEL},
+            "container": {"type": "message", "message_ts": "1700000000.000100", "channel_id": channel},
         }
         return dispatch_signed(self.app, interaction_body(payload), SECRET)
 
@@ -233,7 +240,11 @@ class Bot:
 def bot(stack: Stack) -> Iterator[Bot]:
     with FakeSlack() as slack:
         settings = replace(
-            stack.settings, slack_api_url=slack.base_url, access=Access(admins=frozenset({ADMIN}))
+            stack.settings,
+            slack_api_url=slack.base_url,
+            access=Access(admins=frozenset({ADMIN})),
+            slack_team_id=TEAM["team_id"],
+            slack_app_id=APP_ID,
         )
         services = Services(settings)
         client: WebClient = web_client(settings, "xoxb-test")

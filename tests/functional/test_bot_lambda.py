@@ -120,3 +120,31 @@ def test_unsigned_or_stale_requests_are_refused_and_run_nothing(
     assert response["statusCode"] == 401
     assert invoke.calls == [] and slack.calls_to("chat.postMessage") == []
     assert stack.queued_bodies() == []
+
+
+@pytest.mark.parametrize("stranger", ["team", "app"])
+def test_a_signed_request_from_another_workspace_or_app_is_refused_by_the_pinned_function(
+    stack: Stack, lambda_bot: tuple[ModuleType, FakeSlack], monkeypatch: pytest.MonkeyPatch, stranger: str
+) -> None:
+    monkeypatch.setenv("STUDIOBOT_SLACK_TEAM_ID", "T0001")
+    monkeypatch.setenv("STUDIOBOT_SLACK_APP_ID", "A0STUDIOBOT")
+    sys.modules.pop("bot.handlers.slack", None)
+    handler = importlib.import_module("bot.handlers.slack")  # the environment is read at a cold start
+    _, slack = lambda_bot
+    invoke = SelfInvoke(handler)
+    handler.app.listener_runner.lazy_listener_runner.lambda_client = invoke
+    stack.put_scene("shot.blend")
+    ours = slash_command_body("help")
+    assert handler.handler(http_api_event(ours, signed_headers(ours, SECRET)), Context())["statusCode"] == 200
+    body = slash_command_body(
+        "shot.blend 1-4",
+        user_id="U0ADMIN",
+        team_id="T0OTHER" if stranger == "team" else "T0001",
+        api_app_id="A0OTHER" if stranger == "app" else "A0STUDIOBOT",
+    )
+
+    response = handler.handler(http_api_event(body, signed_headers(body, SECRET)), Context())
+
+    assert response["statusCode"] == 401
+    assert invoke.calls == [] and slack.calls_to("chat.postMessage") == []
+    assert stack.queued_bodies() == []

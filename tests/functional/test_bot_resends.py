@@ -116,3 +116,17 @@ def test_the_same_words_after_a_cancel_are_a_new_job(timed: tuple[Bot, Clock]) -
     bot.command("shot.blend 1-4", trigger="t-again")
     bot.slack.wait_for("chat.postMessage", 2)  # the first card and the new one
     assert len(bot.stack.jobs.recent(CHANNEL)) == 2 and len(bot.stack.queued_bodies()) == 4
+
+
+def test_the_same_words_about_a_shot_put_there_again_are_a_new_job(timed: tuple[Bot, Clock]) -> None:
+    bot, clock = timed
+    first = _first_job(bot)
+    clock.now += 2 * MINUTE
+    bot.stack.put_scene(body=b"BLENDER-v500 fixed: the lamp moved")  # a new version: a new ETag
+
+    bot.command("shot.blend 1-4", trigger="after-the-fix")
+
+    bot.slack.wait_for("chat.postMessage", 2)
+    jobs = bot.stack.jobs.recent(CHANNEL)
+    assert [job.job_id for job in jobs][1:] == [first] and jobs[0].scene_etag != jobs[1].scene_etag
+    assert len(bot.stack.queued_bodies()) == 4

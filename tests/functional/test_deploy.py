@@ -233,6 +233,8 @@ def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -
     # secrets: only parameter names reach the template, never a value
     bot_env = _function(template, "bot")["Environment"]["Variables"]
     assert bot_env["SLACK_BOT_TOKEN_PARAMETER"] == f"/studiobot/{STAGE}/slack-bot-token"
+    # the workspace and app the bot answers: deploy params (`make deploy` fills them from SSM), into its environment
+    assert {"STUDIOBOT_SLACK_TEAM_ID", "STUDIOBOT_SLACK_APP_ID"} <= set(bot_env)
     text = json.dumps(template)
     assert "xoxb-" not in text and 'SLACK_BOT_TOKEN"' not in text and 'SLACK_SIGNING_SECRET"' not in text
 
@@ -384,6 +386,8 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "SLACK_"))} | {
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": "test-secret",
+        "STUDIOBOT_SLACK_TEAM_ID": "T0001",  # pinned, as `make deploy` pins it (else it says so, on stdout)
+        "STUDIOBOT_SLACK_APP_ID": "A0STUDIOBOT",
     }
     result = subprocess.run(
         [sys.executable, "-S", "-c", probe, str(task), str(opt / "python"), str(runtime)],

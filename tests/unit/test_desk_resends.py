@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from backend.aws.s3 import ObjectInfo
 from backend.commands import split_words
 from backend.render.desk import RESEND_HOLD_S, AlreadySent
 from backend.render.grammar import parse_render
+from backend.render.manifest import FileEntry, Manifest
+from backend.render.records import JobStatus
 from backend.render.submit import Submission
 
-from .test_fanout import ARTIST, OTHER, Farm
+from .test_fanout import ARTIST, OTHER, Farm, Scenes
 
 TEXT = "shot.blend 1-12"
 
@@ -72,3 +75,80 @@ def test_a_dry_run_is_never_held() -> None:
     _first(farm)
     dry = _send(farm, TEXT + " --dry-run", trigger="trigger-2")
     assert isinstance(dry, Submission) and dry.job is None
+
+
+class ShippedShot(Scenes):
+    """The scenes bucket holding one shipped shot whose scene and manifest the test re-ships."""
+
+    def __init__(self) -> None:
+        self.scene_etag, self.manifest_etag, self.texture = "scene-1", "manifest-1", "a" * 64
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        return ObjectInfo(key=key, etag=self.scene_etag, size=1024)
+
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]:
+        return [ObjectInfo(key=prefix, etag=self.manifest_etag, size=100)] if prefix.endswith(".json") else []
+
+    def read(self, bucket: str, key: str) -> tuple[bytes, str]:
+        files = {"shot.blend": FileEntry("b" * 64, 1024), "textures/wood.png": FileEntry(self.texture, 10)}
+        return Manifest("shot.blend", "5.0", files).to_json().encode(), self.manifest_etag
+
+
+def _shipped(farm: Farm) -> ShippedShot:
+    shot = ShippedShot()
+    farm.services.submissions.scenes = shot
+    return shot
+
+
+def test_a_changed_scene_within_the_hold_is_a_new_job() -> None:
+    farm = Farm()
+    shot = _shipped(farm)
+    job_id = _first(farm)
+    farm.clock.now += 2 * 60
+    shot.scene_etag = "scene-2"  # the shot fixed and shipped again
+
+    again = _send(farm, trigger="trigger-2")
+
+    assert isinstance(again, Submission) and again.created and again.job is not None
+    assert again.job.job_id != job_id and again.job.scene_etag == "scene-2"
+    assert len(farm.queue.bodies) == 24
+
+
+def test_a_changed_manifest_of_the_same_scene_is_a_new_job() -> None:
+    farm = Farm()
+    shot = _shipped(farm)
+    job_id = _first(farm)
+    shot.texture, shot.manifest_etag = "c" * 64, "manifest-2"  # only a texture changed
+
+    again = _send(farm, trigger="trigger-2")
+
+    assert isinstance(again, Submission) and again.job is not None and again.job.job_id != job_id
+    assert again.job.manifest_etag == "manifest-2"
+
+
+def test_the_unchanged_shot_is_held_while_its_job_renders() -> None:
+    farm = Farm()
+    _shipped(farm)
+    job_id = _first(farm)
+    farm.jobs.start(job_id)  # a worker took its first frame
+    farm.services.reporter.frame_done(job_id, 1, 5.0, "out/1.png", 5.0)
+    assert farm.jobs.get(job_id).status is JobStatus.RUNNING
+
+    held = _send(farm, trigger="trigger-2")
+
+    assert isinstance(held, AlreadySent) and held.job.job_id == job_id
+    assert len(farm.queue.bodies) == 12
+
+
+def test_the_same_words_after_the_job_finished_render_again() -> None:
+    farm = Farm()
+    job_id = _first(farm)
+    for frame in range(1, 13):
+        farm.services.reporter.frame_done(job_id, frame, 5.0, f"out/{frame}.png", 5.0)
+    assert farm.jobs.get(job_id).status is JobStatus.DONE
+    farm.clock.now += 60
+
+    again = _send(farm, trigger="trigger-2")
+
+    assert isinstance(again, Submission) and again.created and again.job is not None
+    assert again.job.job_id != job_id and len(farm.queue.bodies) == 24

@@ -76,3 +76,13 @@ def test_ids_stay_within_255_and_stay_distinct() -> None:
     long_names = ["é" * 256, "é" * 255 + "e", "🎬" * 200]
     ids = {short_id("ws:", name) for name in long_names}
     assert len(ids) == 3 and all(len(block_id.encode()) <= 255 for block_id in ids)
+
+
+def test_a_mention_people_typed_is_escaped_even_when_they_close_the_quote_themselves() -> None:
+    from bot.messages.text import sentence
+
+    typed = "a`<@U0ADMIN>`b.blend"
+    said = sentence(f"There is no scene `scenes/{typed}` in the bucket `b`: ask <@U0OWNER> or use <#C0OK>.")
+    assert "<@U0ADMIN>" not in said and "&lt;@U0ADMIN&gt;" in said
+    assert said.endswith("ask <@U0OWNER> or use <#C0OK>.")
+    assert sentence("Only <@U0OWNER> (who submitted `<@U0X>`) can cancel it.").startswith("Only <@U0OWNER> (")

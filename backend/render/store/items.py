@@ -106,6 +106,8 @@ def job_to_item(job: Job) -> dict[str, Any]:
         item["manifest_key"] = {"S": job.manifest_key}
         item["manifest_etag"] = {"S": job.manifest_etag}
         item["missing_allowed"] = {"N": str(job.missing_allowed)}
+    if job.shot_version:
+        item["shot_version"] = {"S": job.shot_version}
     if job.retry_of:
         item["retry_of"] = {"S": job.retry_of}
     if job.channel:  # a key of the by_channel index: DynamoDB refuses it empty
@@ -145,6 +147,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         manifest_key=item.get("manifest_key", {}).get("S", ""),
         manifest_etag=item.get("manifest_etag", {}).get("S", ""),
         missing_allowed=int(item.get("missing_allowed", {}).get("N", "0")),
+        shot_version=item.get("shot_version", {}).get("S", ""),
         requested_by=item["requested_by"]["S"],
         channel=item.get("channel", {}).get("S", ""),
         done=int(item["done"]["N"]),

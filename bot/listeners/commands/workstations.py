@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, BoltContext, Respond
 
 from backend.commands import split_words
 from backend.config import Settings
-from backend.errors import StudiobotError
+from backend.errors import PermissionDenied, StudiobotError
 from backend.wiring import Services
 from backend.workstations.grammar import WorkstationsCommand, parse_workstations
 from bot.messages import Blocks, error_message, section
@@ -60,8 +61,22 @@ def run_workstations(respond: Respond, command: dict[str, Any], context: BoltCon
     respond(text=text, blocks=answer, response_type="ephemeral")
 
 
+def _button_refusal(body: dict[str, Any], settings: Settings) -> str | None:
+    """The rules of `/workstations` for its buttons; they come to the owner's DM and the ops channel, which need not
+    be on the channel list, so there only the user list applies."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+    access = settings.access
+    if channel.startswith("D") or (channel and channel == settings.ops_channel):
+        access = replace(access, allowed_channels=frozenset())
+    return access.refusal(user, channel)
+
+
 @polite
 def extend_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    refusal = _button_refusal(body, context["settings"])
+    if refusal:
+        raise PermissionDenied(refusal)
     name = body["actions"][0]["value"]
     text, answer = run(context["services"], WorkstationsCommand("extend", name, "2h"), body["user"]["id"])
     respond(text=text, blocks=answer, response_type="ephemeral", replace_original=False)
@@ -69,6 +84,9 @@ def extend_clicked(respond: Respond, body: dict[str, Any], context: BoltContext)
 
 @polite
 def stop_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
+    refusal = _button_refusal(body, context["settings"])
+    if refusal:
+        raise PermissionDenied(refusal)
     name = body["actions"][0]["value"]
     text, answer = run(context["services"], WorkstationsCommand("stop", name), body["user"]["id"])
     respond(text=text, blocks=answer, response_type="ephemeral", replace_original=False)

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
+from backend.names import check, under
 from backend.render.grammar import RenderRequest, parse_render
 from backend.wiring import Services
 from bot.listeners.commands.render import post_card
@@ -40,13 +41,31 @@ def _words(view: dict[str, Any]) -> list[str]:
         selected = field.get("selected_option")
         return str((selected or {}).get("value") if selected else field.get("value") or "").strip()
 
-    name = json.loads(view["private_metadata"])["name"]
+    name = _metadata(view)["name"]
     words = [name, value("frames")]
     for option, block in _OPTION_BLOCKS.items():
         text = value(block)
         if text and text not in _UNCHANGED:
             words += [option, text]
     return words
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, str]:
+    """The shared file, its name and the channel the modal was opened from, as the shortcut stored them."""
+    try:
+        metadata = json.loads(view.get("private_metadata") or "")
+        if isinstance(metadata, dict) and all(
+            isinstance(metadata.get(k), str) for k in ("file", "name", "channel")
+        ):
+            return metadata
+    except ValueError:
+        pass
+    raise ValidationError("This form is out of date: open it again with *Render this scene* on the message.")
+
+
+def _refusal(body: dict[str, Any], view: dict[str, Any], settings: Settings) -> str | None:
+    """Why this person may not render from that channel (the rules of `/render`), or None."""
+    return settings.access.refusal(body["user"]["id"], _metadata(view)["channel"])
 
 
 def _request(view: dict[str, Any], settings: Settings) -> RenderRequest:
@@ -57,9 +76,13 @@ def _request(view: dict[str, Any], settings: Settings) -> RenderRequest:
     return request
 
 
-def ack_render_scene(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
-    """Keep the modal open with the mistake under its field, or close it and start the work."""
+def ack_render_scene(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    """Keep the modal open with the mistake (or the refusal) under its field, or close it and start the work."""
     try:
+        refusal = _refusal(body, view, context["settings"])
+        if refusal:
+            ack(response_action="errors", errors={"frames": cut(refusal, REASON_CHARS)})
+            return
         _request(view, context["settings"])
     except ValidationError as error:
         message = str(error)
@@ -76,17 +99,18 @@ def submit_render_scene(
     settings: Settings = context["settings"]
     services: Services = context["services"]
     user = body["user"]["id"]
-    metadata = json.loads(view["private_metadata"])
-    name = clip(metadata["name"], NAME_CHARS)
     try:
+        if _refusal(body, view, settings):
+            return  # the modal is still open and says why
+        metadata = _metadata(view)
         request = _request(view, settings)
     except ValidationError:
         return  # the modal is still open and shows the mistake
+    name = clip(metadata["name"], NAME_CHARS)
     try:
         info = client.files_info(file=metadata["file"])["file"]  # its whole name: the metadata's may be cut
-        key = (
-            f"{settings.scenes_prefix}slack/{metadata['file']}/{Path(info.get('name') or 'scene.blend').name}"
-        )
+        leaf = check(Path(info.get("name") or "scene.blend").name, "The shared file's name", "shot.blend")
+        key = f"{settings.scenes_prefix}slack/{check(metadata['file'], 'The file id', 'F0123')}/{leaf}"
         _copy_file(client, info, settings.scenes_bucket, key, services)
         request = RenderRequest(
             scene=key, frames=request.frames, settings=request.settings, assets_prefix=None, dry_run=False
@@ -120,7 +144,7 @@ def _copy_file(client: WebClient, info: dict[str, Any], bucket: str, key: str, s
         info["url_private_download"], headers={"Authorization": f"Bearer {client.token}"}
     )
     with tempfile.TemporaryDirectory(prefix="studiobot-scene-") as folder:
-        path = Path(folder) / Path(info.get("name") or "scene.blend").name
+        path = under(Path(folder), Path(info.get("name") or "scene.blend").name, "The shared file's name")
         with urllib.request.urlopen(request, timeout=60) as response, path.open("wb") as out:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
