@@ -232,6 +232,51 @@ def _faults_rows(table: Table, data: dict[str, Any]) -> None:
     told, wanted = data["notices_told"], data["notices_expected"]
     _row(table, "faults: notices told", str(told), str(wanted), told == wanted)
     _row(table, "faults: drain_s (submit to the last notice)", f"{data['drain_s']:.2f}")
+    if "hostile_names_tried" in data:
+        _trust_rows(table, data)
+
+
+def _trust_rows(table: Table, data: dict[str, Any]) -> None:
+    outside = data["files_outside_cache"]
+    _row(
+        table,
+        f"faults: files outside a worker's cache ({data['hostile_names_tried']} hostile names)",
+        str(outside),
+        "0",
+        outside == 0,
+    )
+    overwrites = data["upload_overwrites"]
+    _row(
+        table,
+        f"faults: uploads overwritten ({data['concurrent_uploads']} at once)",
+        str(overwrites),
+        "0",
+        overwrites == 0,
+    )
+    jobs, notices = data["jobs_after_poison"], data["notices_after_poison"]
+    _row(
+        table,
+        f"faults: notices after {data['poison_messages_sent']} poison messages",
+        f"{notices} of {jobs} jobs",
+        f"{jobs} of {jobs}",
+        notices == jobs,
+    )
+    lost = data["outage_notices_lost"]
+    _row(
+        table,
+        f"faults: notices lost in a {data['outage_minutes']:.0f}-minute Slack outage",
+        str(lost),
+        "0",
+        lost == 0,
+    )
+    restored, services = data["snapshot_services_restored"], data["snapshot_services"]
+    _row(
+        table,
+        "faults: services a snapshot brought back",
+        f"{restored} of {services}",
+        f"{services} of {services}",
+        restored == services,
+    )
 
 
 def _scale_rows(table: Table, data: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ from backend.render.records import FrameOutcome
 from backend.render.tasks import RenderSettings, RenderTask
 from backend.render.tiles import Cut
 from backend.wiring import Services
+from bench import faults_names, faults_notify, faults_state
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.notices import StackNotifier
@@ -168,6 +169,7 @@ def run() -> dict[str, Any]:
     finally:
         server.stop()
     frames = [obj for obj in objects if "/proxies/" not in obj.key]
+    trust = {**faults_names.measure(), **faults_notify.measure(), **faults_state.measure()}
     return {
         "frames": FRAMES,
         "workers": WORKERS,
@@ -183,6 +185,7 @@ def run() -> dict[str, Any]:
         "publish_failures_met": PUBLISH_FAILURES - failing.failures,
         "status": str(final.status),
         "drain_s": round(drained_s, 2),
+        **trust,
     }
 
 
