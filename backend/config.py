@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from backend.render.links import LinkSettings
+
 # Names of the environment variables; nothing else in the code base spells them.
 ENV_STAGE = "STUDIOBOT_STAGE"
 ENV_SCENES_BUCKET = "STUDIOBOT_SCENES_BUCKET"
@@ -165,6 +167,7 @@ class Settings:
     # How long one render invocation may run: Lambda's limit, kept locally too.
     render_timeout_s: float = 900.0
     stitch_lease_s: float = 900.0  # see `_stitch_lease`
+    links: LinkSettings = field(default_factory=LinkSettings)  # the download links studiobot signs
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -200,6 +203,7 @@ class Settings:
             "costs": _costs(env),
             "render_timeout_s": float(env.get(ENV_RENDER_TIMEOUT, "900")),
             "stitch_lease_s": _stitch_lease(env),
+            "links": LinkSettings.from_env(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -244,6 +248,7 @@ class Settings:
             ENV_CONFIRM_OVER: repr(self.costs.confirm_over_usd),
             ENV_ADMIN_OVER: repr(self.costs.admin_over_usd),
             ENV_CONFIRM_EXPIRY: repr(self.costs.confirm_expiry_s),
+            **self.links.to_env(),
         }
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from backend.render.announce import Announcer
     from backend.render.desk import JobDesk
     from backend.render.fanout import Fanout
+    from backend.render.links import Links
     from backend.render.outbox import Outbox
     from backend.render.ports import EventPublisher, JobStore, NodeLauncher, NodePrices, TaskQueue
     from backend.render.progress import JobReporter
@@ -190,6 +191,18 @@ class Services:
         from backend.render.announce import Announcer
 
         return Announcer(self.jobs, self.settings.card_update_interval_s)
+
+    @cached_property
+    def links(self) -> Links:
+        """Signs the download links studiobot posts, and answers them when followed (`GET /links/{token}`)."""
+        from backend.render.links import Links, signing_key
+
+        settings, local = self.settings.links, self.settings.stage == "local"
+
+        def key() -> bytes:  # read on first use: SSM is asked only where a link is made or followed
+            return signing_key(settings, local)
+
+        return Links(settings, self.settings.outputs_bucket, self.store, key, self.clock)
 
     # -- workstations ------------------------------------------------------------------------------------------
 

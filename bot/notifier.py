@@ -223,9 +223,10 @@ class SlackNotifier:
     def _post_reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
         store = self.services.store
         frames, proxies_listed = outputs_of(store, job)
-        archived = archive(store, job, frames)
+        archived = archive(store, job, frames, self.services.links)
         costs = self.services.settings.costs
-        text = completion_reply(job, failed, archived.link, reasons, costs, archived.sync_command)
+        valid_for = self.services.links.valid_for
+        text = completion_reply(job, failed, archived.link, reasons, costs, archived.sync_command, valid_for)
         late_s = self.services.clock() - (job.finished_at or self.services.clock())
         if late_s >= LATE_AFTER_S:
             text += f"\n_This reply is {duration(late_s)} late: Slack did not take it earlier._"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tempfile
 import time
 import uuid
@@ -21,6 +22,7 @@ from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
 from backend.names import under
 from backend.render.grammar import parse_render, render_subcommand
+from backend.render.links import LinkSettings
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
@@ -32,7 +34,9 @@ from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
 from bot.messages.text import plain
 from local.cli_ship import ship
+from local.links import links_env
 from local.stack import CLI_FEED_PREFIX, STACK_GONE, StackInfo, event_feed
+from local.supervisor import home
 from local.terminal import CLI_USER, answered_without_work, as_operator, console, fail, say, stack
 
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
@@ -126,7 +130,9 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
     from bot.listeners.commands import render as slash
     from bot.messages.render import job_list
 
-    settings = as_operator(settings)
+    # Links it prints (`status`) are signed with the stack's key and point at its bot server.
+    links = LinkSettings.from_env({**os.environ, **links_env(home(), os.environ)})
+    settings = dataclasses.replace(as_operator(settings), links=links)
     if answered_without_work(slash.immediate_answer, words, settings):
         return
     services = Services(settings)

@@ -1,4 +1,5 @@
-"""The bot over HTTP on 127.0.0.1 (`POST /slack/events`), as Slack reaches it through API Gateway on AWS."""
+"""The bot over HTTP on 127.0.0.1 (`POST /slack/events`), as Slack reaches it through API Gateway on AWS, and the
+download links it posts (`GET /links/{token}`), answered by the links function's own code."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from backend.render.handlers.links import answer
+from backend.render.links import ROUTE, Links
 from bot.signatures import refusal, unsigned
 
 PATH = "/slack/events"  # Bolt's default path
@@ -72,9 +75,12 @@ def _turn_away(request: socket.socket) -> None:
 class BotServer:
     """A loopback HTTP server that hands each request to the Bolt app (Bolt's own dev server binds 0.0.0.0)."""
 
-    def __init__(self, app: App, port: int = 3000, signing_secret: str | None = None) -> None:
-        """`signing_secret`: refuse what Slack did not sign before Bolt parses it, as the Lambda handler does."""
-        handler = _handler_for(app, signing_secret)
+    def __init__(
+        self, app: App, port: int = 3000, signing_secret: str | None = None, links: Links | None = None
+    ) -> None:
+        """`signing_secret`: refuse what Slack did not sign before Bolt parses it, as the Lambda handler does;
+        `links`: answer the download links the notifier posts."""
+        handler = _handler_for(app, signing_secret, links)
         self.server = _BurstServer(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, name="bot-http", daemon=True)
 
@@ -92,10 +98,19 @@ class BotServer:
         self.server.server_close()
 
 
-def _handler_for(app: App, signing_secret: str | None) -> type[BaseHTTPRequestHandler]:
+def _handler_for(app: App, signing_secret: str | None, links: Links | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         timeout = IDLE_S  # on every read: an idle keep-alive or a stalled body ends the connection
+
+        def do_GET(self) -> None:
+            path = urlsplit(self.path).path
+            token = path[len(ROUTE) :]
+            if links is None or not path.startswith(ROUTE) or not token or "/" in token:
+                self._reply(404, b"not found", "text/plain")
+                return
+            status, headers, body = answer(links, token)
+            self._reply(status, body.encode(), headers.pop("Content-Type", "text/plain"), headers)
 
         def do_POST(self) -> None:
             url = urlsplit(self.path)
@@ -137,8 +152,12 @@ def _handler_for(app: App, signing_secret: str | None) -> type[BaseHTTPRequestHa
             self.close_connection = True  # the body, if any, is left unread
             self._reply(status, reason, "text/plain")
 
-        def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        def _reply(
+            self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+        ) -> None:
             self.send_response(status)
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

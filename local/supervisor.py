@@ -26,6 +26,7 @@ from backend.config import (
 from backend.wiring import Services
 from local import unsaved
 from local.carry import carry_over, made_by_template
+from local.links import links_env
 from local.notices import StackNotifier, notify_loop
 from local.persistence import Saved, StateFolder, StateUnreadable
 from local.schedule import start_schedules
@@ -122,6 +123,8 @@ class Supervisor:
             ENV_RENDER_CONCURRENCY: os.environ.get(ENV_RENDER_CONCURRENCY, str(self.worker_count)),
             "PYTHONUNBUFFERED": "1",
         }
+        # The links the notifier posts: signed with the key kept in the home folder, answered by the bot server.
+        self.env.update(links_env(home(), self.env))
         for index in range(self.worker_count):
             self._spawn(f"render-{index + 1}", "render")
         self._spawn("dlq", "dlq")
@@ -216,10 +219,14 @@ class Supervisor:
         if warning := unpinned(self.settings.slack_team_id, self.settings.slack_app_id):
             self.say(warning)
         self.slack_notifier = SlackNotifier(web_client(self.settings, credentials.bot_token), services)
+        port = int(os.environ.get(ENV_BOT_PORT, "3000"))
+        links = f"download links under {services.links.settings.base_url}/links/"
         if credentials.signing_secret:
-            port = int(os.environ.get(ENV_BOT_PORT, "3000"))
-            self.bot_server = BotServer(app, port, credentials.signing_secret).start()
-            self.say(f"Slack: the bot answers at {self.bot_server.url}")
+            self.bot_server = BotServer(app, port, credentials.signing_secret, links=services.links).start()
+            self.say(f"Slack: the bot answers at {self.bot_server.url}; {links}")
+        elif credentials.app_token:  # Socket Mode: served for the links alone (a POST is refused: no secret)
+            self.bot_server = BotServer(app, port, "", links=services.links).start()
+            self.say(f"Slack: {links}")
         if credentials.app_token:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
 

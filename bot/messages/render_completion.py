@@ -19,6 +19,7 @@ def completion_reply(
     failed_reasons: dict[int, str],
     costs: Costs | None = None,
     sync_command: str = "",
+    valid_for: str = "7 days",
 ) -> str:
     """The thread reply that comes with the preview pictures (the link, when there is one, always whole). Past
     the zip's size the link is an index of every frame, and `sync_command` fetches them all."""
@@ -39,10 +40,10 @@ def completion_reply(
         text = _finished_text(job, failed_frames, failed_reasons, took, scene)
     if money_line := cost_line(job, costs or Costs()):
         text += f"\n{money_line}."
-    link = f"\n<{outputs_link}|Download the frames> (link valid 7 days)" if outputs_link else ""
+    link = f"\n<{outputs_link}|Download the frames> (link valid {valid_for})" if outputs_link else ""
     if sync_command:  # our own words: the bucket and prefix are ours, the job id too
         link = (
-            f"\n<{outputs_link}|Every frame, one link each> (valid 7 days): too big to zip. "
+            f"\n<{outputs_link}|Every frame, one link each> (valid {valid_for}): too big to zip. "
             f"All at once: `{sync_command}`"
         )
     return cut(text, MESSAGE_TEXT - size(link)) + link
@@ -65,17 +66,17 @@ def _finished_text(
     return text
 
 
-def outputs_text(job: Job, links: list[tuple[str, str]], total: int) -> str:
-    """The *Outputs* button's answer: a link to each frame (`links`: presigned URL and key), as many as fit in
+def outputs_text(job: Job, links: list[tuple[str, str]], total: int, valid_for: str = "7 days") -> str:
+    """The *Outputs* button's answer: a link to each frame (`links`: signed URL and key), as many as fit in
     one message, then how many more there are under the job's prefix (`total` in all)."""
     where = clip(f"s3://{job.output_bucket}/{job.output_prefix}", KEY_CHARS, keep_end=True)
-    heading = f"Frames of `{job.job_id}` (links valid 7 days):\n"
+    heading = f"Frames of `{job.job_id}` (links valid {valid_for}):\n"
     room = MESSAGE_TEXT - size(heading) - size(f"\n…and {total:,} more under `{where}`")
     shown: list[str] = []
     for url, key in links:
         link = f"<{url}|{clip(key.rsplit('/', 1)[-1], NAME_CHARS)}>"
         if size(" · ".join([*shown, link])) > room:
-            break  # presigned links run long
+            break  # signed links run long
         shown.append(link)
     more = f"\n…and {total - len(shown):,} more under `{where}`" if total > len(shown) else ""
     return heading + " · ".join(shown) + more

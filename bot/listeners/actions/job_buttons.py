@@ -17,7 +17,6 @@ from bot.listeners.commands.render import cancel_job, retry_job, submit_job
 from bot.messages.render_completion import outputs_text
 from bot.polite import polite
 
-LINK_EXPIRY_S = 7 * 24 * 3600
 LINKS = 50  # at most, and only as many as fit in one message (`outputs_text`)
 
 
@@ -57,7 +56,7 @@ def retry_clicked(respond: Respond, client: WebClient, body: dict[str, Any], con
 
 @polite
 def outputs_clicked(respond: Respond, body: dict[str, Any], context: BoltContext) -> None:
-    """Links to the job's frames, valid for 7 days, sent to the person who asked."""
+    """Links to the job's frames, valid `linkDays` (signed by studiobot), sent to the person who asked."""
     services: Services = context["services"]
     _, _, job_id = _clicked(body, context)
     job = services.jobs.get(job_id)
@@ -68,8 +67,6 @@ def outputs_clicked(respond: Respond, body: dict[str, Any], context: BoltContext
         )
         return
     listed = sorted(objects, key=lambda item: item.key)[:LINKS]
-    links = [
-        (services.store.presigned_url(job.output_bucket, item.key, LINK_EXPIRY_S), item.key)
-        for item in listed
-    ]
-    respond(text=outputs_text(job, links, len(objects)), response_type="ephemeral", replace_original=False)
+    links = [(services.links.url(item.key), item.key) for item in listed]
+    text = outputs_text(job, links, len(objects), services.links.valid_for)
+    respond(text=text, response_type="ephemeral", replace_original=False)

@@ -15,7 +15,7 @@ from backend.render.frames import check_frame_spec
 from backend.render.grammar import RENDER_JOB_SUBCOMMANDS, parse_render, render_subcommand
 from backend.render.records import JobStatus
 from backend.wiring import Services
-from bot.messages import Blocks, error_message, said
+from bot.messages import Blocks, error_message, said, section
 from bot.messages.render import approval_request, help_message, job_card, job_list, status_message
 from bot.messages.render_plan import dry_run_text
 from bot.messages.text import KEY_CHARS, clip, sentence
@@ -159,7 +159,13 @@ def status_reply(respond: Reply, services: Services, user: str, channel: str, jo
             text="You have no renders in this channel yet: try `/render help`.", response_type="ephemeral"
         )
         return
+    from bot.archive import fresh_link  # loads boto3: after the ack only
+
     text, status_blocks = status_message(job, services.clock(), services.settings.costs)
+    link = fresh_link(services.store, job, services.links)
+    if link:  # a link posted days ago may have expired: this one lasts its days again
+        line = f"<{link}|Download the frames> (link valid {services.links.valid_for})"
+        text, status_blocks = f"{text}\n{line}", [*status_blocks, section(line)]
     respond(text=text, blocks=status_blocks, response_type="ephemeral")
 
 

@@ -1,0 +1,171 @@
+"""Download links that last as long as they say: studiobot signs them, `GET /links/{token}` on the local bot server
+(the links function's own code) checks them and redirects to a fresh presigned URL on moto's server."""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from io import BytesIO
+
+import boto3
+import pytest
+
+from backend.aws.s3 import S3Store
+from backend.aws.sqs import SqsQueue
+from backend.config import SlackCredentials
+from backend.render.links import LinkSettings
+from backend.render.store import DynamoJobs
+from backend.wiring import Services
+from bot.app import build_app
+from bot.notifier import SlackNotifier
+from local.slack_http import BotServer
+from local.stack import deploy, start_moto_server
+from tests.fakes.slack import FakeSlack
+
+from .conftest import SECRET, Bot, Stack
+from .test_notifier import _deliver, _render, _setup
+
+DAY_S = 24 * 3600
+
+
+@dataclass
+class Served:
+    """A completed job's thread reply, with the local bot server answering its links."""
+
+    stack: Stack
+    notifier: SlackNotifier
+    bot: Bot
+    job_id: str
+    base_url: str
+
+    @property
+    def clock(self):  # type: ignore[no-untyped-def]
+        return self.notifier.services.clock
+
+    def reply_link(self) -> str:
+        (complete,) = self.bot.slack.calls_to("files.completeUploadExternal")
+        found = re.search(r"<([^|>]+)\|Download the frames>", complete.args["initial_comment"])
+        assert found, complete.args["initial_comment"]
+        return found.group(1)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    moto = start_moto_server()
+    try:
+        info = deploy(moto.endpoint, stack_name="studiobot-links")
+        for name, value in info.environ().items():
+            monkeypatch.setenv(name, value)
+        port = _free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        settings = info.settings(links=LinkSettings(base_url=base_url, key="test-link-signing-key"))
+        store, jobs = S3Store(), DynamoJobs(settings.table_name)
+        services = Services(settings, store=store, jobs=jobs, queue=SqsQueue(settings.render_queue_url))
+        stack = Stack(
+            info, settings, boto3.client("s3"), boto3.client("sqs"), store, jobs, services.queue,
+            services.reporter, services.submissions,
+        )  # fmt: skip
+        with FakeSlack() as slack:
+            notifier, bot_services, _, job_id = _setup(stack, slack)
+            app = build_app(
+                bot_services.settings, SlackCredentials("xoxb-test", SECRET), services=bot_services
+            )
+            server = BotServer(app, port, SECRET, links=bot_services.links).start()
+            try:
+                _render(stack, job_id, [1, 2, 3, 4])
+                _deliver(notifier, stack)
+                yield Served(stack, notifier, Bot(app, slack, stack, bot_services), job_id, base_url)
+            finally:
+                server.stop()
+    finally:
+        moto.stop()
+
+
+def _follow(url: str) -> tuple[int, str, bytes]:
+    """Status, content type and body after following redirects, as a browser would."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers.get("Content-Type", ""), response.read()
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.headers.get("Content-Type", ""), refused.read()
+
+
+def test_the_completion_link_is_ours_and_followed_now_gives_the_zip_of_the_frames(served: Served) -> None:
+    link = served.reply_link()
+    assert link.startswith(f"{served.base_url}/links/"), "the reply links our route, not a presigned S3 URL"
+    assert "X-Amz" not in link
+    status, _, body = _follow(link)
+    assert status == 200
+    with zipfile.ZipFile(BytesIO(body)) as bundle:
+        assert sorted(bundle.namelist()) == [f"shot_{frame:04d}.png" for frame in range(1, 5)]
+
+
+def test_eight_days_later_the_link_gets_a_plain_403_page_and_a_fresh_link_works(served: Served) -> None:
+    link = served.reply_link()
+    served.clock.now += 8 * DAY_S  # type: ignore[attr-defined]
+    status, content_type, body = _follow(link)
+    page = body.decode()
+    assert (status, content_type) == (403, "text/html; charset=utf-8")
+    assert "This link expired on" in page and f"/render status {served.job_id}" in page
+    assert "<?xml" not in page and "AccessDenied" not in page
+    # a fresh link: `/render status JOB` posts one for the job's frames
+    served.bot.command(f"status {served.job_id}")
+    (answer,) = served.bot.replies()
+    fresh = re.search(r"<([^|>]+)\|Download the frames>", answer["text"])
+    assert fresh, answer["text"]
+    status, _, body = _follow(fresh.group(1))
+    assert status == 200 and zipfile.ZipFile(BytesIO(body)).namelist()
+
+
+def test_an_altered_link_gets_a_403_page_never_s3s_xml(served: Served) -> None:
+    link = served.reply_link()
+    token = link.rsplit("/", 1)[-1]
+    payload, mac = token.split(".")
+    altered = {
+        "a payload character": f"{payload[:-1]}{'A' if payload[-1] != 'A' else 'B'}.{mac}",
+        "the mac": f"{payload}.{mac[:-2]}",
+        "cut short": token[: len(token) // 2],
+        "not a token": "..%2F..%2Fscenes%2Fshot.blend",
+    }
+    for why, token_sent in altered.items():
+        status, content_type, body = _follow(f"{served.base_url}/links/{token_sent}")
+        assert (status, content_type) == (403, "text/html; charset=utf-8"), why
+        assert "not one studiobot made" in body.decode(), why
+
+
+def test_the_outputs_button_links_each_frame_through_the_route(served: Served) -> None:
+    served.bot.click("job_outputs", served.job_id)
+    (answer,) = served.bot.replies()
+    links = re.findall(r"<([^|>]+)\|([^>]+)>", answer["text"])
+    assert links and all(url.startswith(f"{served.base_url}/links/") for url, _ in links)
+    status, _, body = _follow(links[0][0])
+    assert status == 200 and body.startswith(b"\x89PNG")
+
+
+def test_the_frame_index_past_the_zip_size_bakes_in_our_links(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.archive
+
+    monkeypatch.setattr(bot.archive, "MAX_ZIP_BYTES", 100)
+    job = served.notifier.services.jobs.get(served.job_id)
+    frames, _ = bot.archive.outputs_of(served.stack.store, job)
+    made = bot.archive.archive(served.stack.store, job, frames, served.notifier.services.links)
+    assert made.link and made.link.startswith(f"{served.base_url}/links/")
+    status, _, index = _follow(made.link)
+    listed = re.findall(r'href="([^"]+)"', index.decode())
+    assert status == 200 and len(listed) == 4
+    assert all(url.startswith(f"{served.base_url}/links/") for url in listed)
+    status, _, frame = _follow(listed[0].replace("&amp;", "&"))
+    assert status == 200 and frame.startswith(b"\x89PNG")
