@@ -15,7 +15,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 from typing import Protocol
@@ -144,12 +144,17 @@ def verify(key: bytes, token: str) -> Verified | None:
         return None  # a mac of ours over a payload we never write: refuse all the same
 
 
+class Listed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
 class LinkedObjects(Protocol):
     """Where the linked objects are (the outputs bucket)."""
 
     def presigned_url(self, bucket: str, key: str, expires_s: int = ...) -> str: ...
 
-    def exists(self, bucket: str, key: str) -> bool: ...
+    def list_prefix(self, bucket: str, prefix: str) -> Sequence[Listed]: ...
 
 
 @dataclass(frozen=True)
@@ -195,7 +200,9 @@ class Links:
         if self.clock() >= verified.expires_at:
             when = time.strftime("%d %b %Y at %H:%M UTC", time.gmtime(verified.expires_at))
             return Answer(403, page=_page(f"This link expired on {when}", ask))
-        if not self.objects.exists(self.bucket, verified.object_key):
+        # Listed, not HEAD: without ListBucket S3 answers HEAD of a missing key with 403 (the role may list it).
+        listed = self.objects.list_prefix(self.bucket, verified.object_key)
+        if not any(item.key == verified.object_key for item in listed):
             name = escape(verified.object_key.rsplit("/", 1)[-1])
             gone = (
                 f"Press <em>Outputs</em> on the job's card for links to each frame: "

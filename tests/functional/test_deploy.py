@@ -34,6 +34,7 @@ FUNCTIONS = {
     "bot",
     "notifier",
     "noticeRedrive",
+    "links",
     "render",
     "renderDeadLetters",
     "ec2Events",
@@ -208,8 +209,10 @@ def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -
     }
     assert _function(template, "budgetAlerts")["Handler"] == "backend/budgets/handlers/alerts.handler"
     # Slack reaches the bot through an HTTP API
-    (route,) = _resources(template, "AWS::ApiGatewayV2::Route").values()
-    assert route["Properties"]["RouteKey"] == "POST /slack/events"
+    routes = {
+        item["Properties"]["RouteKey"] for item in _resources(template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert routes == {"POST /slack/events", "GET /links/{token}"}  # and the download links it posts
     assert _function(template, "bot")["Timeout"] >= 30  # lazy listeners get time beyond the 3 s ack
     # the keep-alive: the ASL file, started daily by a schedule that names the state machine
     (machine,) = _resources(template, "AWS::StepFunctions::StateMachine").values()
@@ -318,7 +321,7 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
         for role, statement in _statements(template)
         if "ssm:GetParameter" in _as_list(statement["Action"])
     }
-    assert readers == {"BotRole", "NotifierRole", "NoticeRedriveRole"}
+    assert readers == {"BotRole", "NotifierRole", "NoticeRedriveRole", "LinksRole"}  # Links: its key alone
     for role in ("SweepRole", "Ec2EventsRole", "KeepAliveStartDueRole"):
         (leases,) = [
             item for item in by_role[role] if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))
@@ -398,3 +401,43 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "studiobot"
+
+
+def test_download_links_are_answered_by_their_own_function_whose_role_reads_only_the_key_and_outputs(
+    template: dict[str, Any],
+) -> None:
+    # GET /links/{token} reaches the links function, not the bot
+    (route,) = [
+        item["Properties"]
+        for item in _resources(template, "AWS::ApiGatewayV2::Route").values()
+        if item["Properties"]["RouteKey"] == "GET /links/{token}"
+    ]
+    integration = template["Resources"][route["Target"]["Fn::Join"][1][1]["Ref"]]["Properties"]
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": ["LinksLambdaFunction", "Arn"]}
+    links = _function(template, "links")
+    assert links["Handler"] == "backend/render/handlers/links.handler"
+    key = f"/studiobot/{STAGE}/link-signing-key"
+    assert links["Environment"]["Variables"]["STUDIOBOT_LINK_SIGNING_KEY_PARAMETER"] == key
+    assert links["Environment"]["Variables"]["STUDIOBOT_LINK_DAYS"] == "7"
+    # the functions that post links point them at the HTTP API and sign them with the same key
+    for name in ("bot", "notifier", "noticeRedrive"):
+        env = _function(template, name)["Environment"]["Variables"]
+        assert env["STUDIOBOT_LINK_SIGNING_KEY_PARAMETER"] == key
+        assert "${HttpApi}.execute-api." in json.dumps(env["STUDIOBOT_LINKS_URL"])
+    # its role: its logs, the key's one parameter, listing and reading the outputs a link may name; nothing else
+    statements = [statement for role, statement in _statements(template) if role == "LinksRole"]
+    granted = {action: statement for statement in statements for action in _as_list(statement["Action"])}
+    assert set(granted) == {"logs:CreateLogStream", "logs:PutLogEvents", "ssm:GetParameter", "s3:ListBucket",
+                            "s3:GetObject"}  # fmt: skip
+    assert json.dumps(granted["ssm:GetParameter"]["Resource"]).endswith(f'parameter{key}"}}')
+    assert [json.dumps(item) for item in _as_list(granted["s3:GetObject"]["Resource"])] == [
+        json.dumps({"Fn::Sub": f"${{OutputsBucket.Arn}}/{folder}/*"}) for folder in ("outputs", "previews")
+    ]
+    assert granted["s3:ListBucket"]["Condition"] == {"StringLike": {"s3:prefix": ["outputs/*", "previews/*"]}}
+    # the key's readers: the functions that make links and the one that checks them
+    readers = {
+        role
+        for role, statement in _statements(template)
+        if "ssm:GetParameter" in _as_list(statement["Action"]) and key in json.dumps(statement["Resource"])
+    }
+    assert readers == {"BotRole", "NotifierRole", "NoticeRedriveRole", "LinksRole"}

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from backend.aws.s3 import ObjectInfo
 from backend.names import UnsafeName
 from backend.render.links import Answer, Links, LinkSettings, job_of, sign, verify
 
@@ -82,8 +83,8 @@ class Objects:
         self.presigned.append((key, expires_s))
         return f"https://{bucket}.s3.example/{key}?short"
 
-    def exists(self, bucket: str, key: str) -> bool:
-        return key in self.keys
+    def list_prefix(self, bucket: str, prefix: str) -> list[ObjectInfo]:
+        return [ObjectInfo(key, "etag", 1) for key in sorted(self.keys) if key.startswith(prefix)]
 
 
 def test_a_link_lasts_its_days_then_says_when_it_expired() -> None:
