@@ -6,9 +6,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from backend.aws.base import AwsAdapter, error_code
@@ -76,12 +79,21 @@ class S3Store(AwsAdapter):
             raise self.aws_error(error, f"download `{key}` from `{bucket}`") from error
         partial.replace(path)
 
-    def presigned_url(self, bucket: str, key: str, expires_s: int = 7 * 24 * 3600) -> str:
-        """A link that downloads one object without AWS credentials, for `expires_s` seconds (7 days at most)."""
-        url: str = self.client.generate_presigned_url(
+    def presigned_url(self, bucket: str, key: str, expires_s: int = 600) -> str:
+        """A URL that downloads one object without AWS credentials for `expires_s` seconds at most: it dies with
+        the role session that signed it (hours on Lambda), so studiobot posts its own links (`render.links`)."""
+        url: str = self._signer.generate_presigned_url(
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=min(expires_s, 7 * 24 * 3600)
         )
         return url
+
+    @cached_property
+    def _signer(self) -> Any:
+        """A client of the same region, endpoint and credentials that presigns with SigV4 (botocore presigns with
+        SigV2 in the regions that still take it unless told otherwise)."""
+        meta = self.client.meta
+        config = Config(signature_version="s3v4")
+        return boto3.client("s3", region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=config)
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None:
         """Upload one local file."""

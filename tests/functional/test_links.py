@@ -3,14 +3,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
+from pathlib import Path
 
 import boto3
 import pytest
@@ -31,6 +33,7 @@ from .conftest import SECRET, Bot, Stack
 from .test_notifier import _deliver, _render, _setup
 
 DAY_S = 24 * 3600
+EVENT = Path(__file__).resolve().parents[1] / "events" / "http_api_link.json"
 
 
 @dataclass
@@ -169,3 +172,45 @@ def test_the_frame_index_past_the_zip_size_bakes_in_our_links(
     assert all(url.startswith(f"{served.base_url}/links/") for url in listed)
     status, _, frame = _follow(listed[0].replace("&amp;", "&"))
     assert status == 200 and frame.startswith(b"\x89PNG")
+
+
+def test_the_links_function_answers_api_gateways_event_with_a_redirect_or_a_page(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend.render.handlers.links import handler
+
+    # GIVEN the links function's environment on AWS: the stack's resources and the key (here given, not in SSM)
+    for name, value in served.stack.settings.links.to_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("STUDIOBOT_STAGE", "ci")  # no key of its own: the configured one or nothing
+    token = served.reply_link().rsplit("/", 1)[-1]
+    event = json.loads(EVENT.read_text().replace("TOKEN", token))
+    # WHEN API Gateway hands it a followed link
+    answer = handler(event, None)
+    # THEN a redirect to a 10-minute SigV4 URL of the zip, which S3 (moto) serves
+    assert answer["statusCode"] == 302 and answer["headers"]["Cache-Control"] == "no-store"
+    location = answer["headers"]["Location"]
+    assert "X-Amz-Expires=600" in location and "X-Amz-Algorithm=AWS4-HMAC-SHA256" in location
+    with urllib.request.urlopen(location, timeout=10) as response:
+        assert len(zipfile.ZipFile(BytesIO(response.read())).namelist()) == 4
+    # and an altered link a page, never S3's XML
+    refused = handler(json.loads(EVENT.read_text().replace("TOKEN", "x" + token[1:])), None)
+    assert refused["statusCode"] == 403 and refused["headers"]["Content-Type"] == "text/html; charset=utf-8"
+    assert "not one studiobot made" in refused["body"]
+
+
+def test_the_key_comes_from_its_ssm_parameter_on_aws_and_is_never_shown() -> None:
+    from moto import mock_aws
+
+    from backend.render.links import NoLinkKey, signing_key
+
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        ssm.put_parameter(Name="/studiobot/ci/link-signing-key", Value="k3y-from-ssm", Type="SecureString")
+        settings = LinkSettings.from_env(
+            {"STUDIOBOT_LINK_SIGNING_KEY_PARAMETER": "/studiobot/ci/link-signing-key"}
+        )
+        assert signing_key(settings) == b"k3y-from-ssm"
+        assert "k3y" not in repr(replace(settings, key="k3y-from-env"))
+    with pytest.raises(NoLinkKey, match="STUDIOBOT_LINK_SIGNING_KEY_PARAMETER"):
+        signing_key(LinkSettings())  # on AWS, a missing key is said, never a key made up
