@@ -214,3 +214,47 @@ def test_the_key_comes_from_its_ssm_parameter_on_aws_and_is_never_shown() -> Non
         assert "k3y" not in repr(replace(settings, key="k3y-from-env"))
     with pytest.raises(NoLinkKey, match="STUDIOBOT_LINK_SIGNING_KEY_PARAMETER"):
         signing_key(LinkSettings())  # on AWS, a missing key is said, never a key made up
+
+
+@pytest.mark.slow
+def test_studiobot_up_keeps_its_key_in_its_home_and_serves_the_links_it_posts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from local.links import KEY_FILE
+    from local.supervisor import Supervisor
+
+    home, port = tmp_path / ".studiobot", _free_port()
+    with FakeSlack() as slack:
+        for name, value in {
+            "STUDIOBOT_HOME": str(home),
+            "STUDIOBOT_BOT_PORT": str(port),
+            "SLACK_BOT_TOKEN": "xoxb-links",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url,
+            "AWS_ENDPOINT_URL": "",  # the supervisor points this process at its moto: put back after the test
+        }.items():
+            monkeypatch.setenv(name, value)
+        for name in (
+            "STUDIOBOT_LINKS_URL",
+            "STUDIOBOT_LINK_SIGNING_KEY",
+            "STUDIOBOT_LINK_SIGNING_KEY_PARAMETER",
+        ):
+            monkeypatch.delenv(name, raising=False)
+        supervisor = Supervisor(0, io.StringIO())
+        supervisor.start()
+        try:
+            # GIVEN a frame in the stack's outputs bucket, linked the way its notifier links it
+            key = "outputs/r0000000ab/shot_0001.png"
+            boto3.client("s3").put_object(
+                Bucket=supervisor.info.outputs_bucket, Key=key, Body=b"\x89PNG frame"
+            )
+            link = supervisor.services.links.url(key)
+            # THEN the link names the stack's bot server, signed with the key kept in its home folder
+            assert link.startswith(f"http://127.0.0.1:{port}/links/")
+            assert supervisor.env["STUDIOBOT_LINK_SIGNING_KEY"] == (home / KEY_FILE).read_text().strip()
+            assert _follow(link)[::2] == (200, b"\x89PNG frame")
+            assert _follow(link[:-1] + ("A" if link[-1] != "A" else "B"))[0] == 403
+        finally:
+            supervisor.stop()
