@@ -244,6 +244,10 @@ def deploy(stage: str, extra_params: list[str]) -> None:
                 f"  aws ssm put-parameter --type SecureString --name {name} --value '…'"
             ) from None
     extra_params = [*extra_params, *slack_pins(stage, extra_params, ssm)]
+    from local.links import ensure_link_key, link_key_parameter
+
+    if ensure_link_key(stage, ssm):  # the key the download links are signed with, made once per stage
+        print(f"Made the download links' signing key: {link_key_parameter(stage)} (SSM SecureString).")
     region = boto3.session.Session().region_name or "us-east-1"
     repository = f"studiobot-{stage}-render"
     ecr = boto3.client("ecr")

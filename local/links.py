@@ -7,6 +7,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from backend.config import ENV_BOT_PORT
 from backend.render.links import ENV_LINK_SIGNING_KEY, ENV_LINK_SIGNING_KEY_PARAM, ENV_LINKS_URL
@@ -39,3 +40,24 @@ def links_env(home: Path, environ: Mapping[str, str]) -> dict[str, str]:
     if not environ.get(ENV_LINK_SIGNING_KEY) and not environ.get(ENV_LINK_SIGNING_KEY_PARAM):
         added[ENV_LINK_SIGNING_KEY] = link_key(home)
     return added
+
+
+def link_key_parameter(stage: str) -> str:
+    """The SSM parameter a stage's link signing key lives in (`custom.linkSigningKeyParameter`)."""
+    return f"/studiobot/{stage}/link-signing-key"
+
+
+def ensure_link_key(stage: str, ssm: Any) -> bool:
+    """Make the stage's link signing key in SSM (a SecureString of 256 random bits) unless it is there already;
+    True when it was made now. Overwriting it (README: rotating) ends every link posted so far."""
+    try:
+        ssm.put_parameter(
+            Name=link_key_parameter(stage),
+            Type="SecureString",
+            Value=secrets.token_urlsafe(32),
+            Description="studiobot: signs the download links it posts (made by make deploy)",
+            Overwrite=False,
+        )
+    except ssm.exceptions.ParameterAlreadyExists:
+        return False
+    return True

@@ -258,3 +258,18 @@ def test_studiobot_up_keeps_its_key_in_its_home_and_serves_the_links_it_posts(
             assert _follow(link[:-1] + ("A" if link[-1] != "A" else "B"))[0] == 403
         finally:
             supervisor.stop()
+
+
+def test_make_deploy_makes_the_stages_key_once_and_never_replaces_it() -> None:
+    from moto import mock_aws
+
+    from local.links import ensure_link_key, link_key_parameter
+
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        assert ensure_link_key("prod", ssm) is True
+        made = ssm.get_parameter(Name=link_key_parameter("prod"), WithDecryption=True)["Parameter"]
+        assert made["Type"] == "SecureString" and len(made["Value"]) >= 40
+        assert ensure_link_key("prod", ssm) is False  # a second deploy keeps it: the links posted stay valid
+        again = ssm.get_parameter(Name=link_key_parameter("prod"), WithDecryption=True)["Parameter"]["Value"]
+        assert again == made["Value"]
