@@ -77,8 +77,10 @@ def archive(store: S3Store, job: Job, frames: list[ObjectInfo], links: Links) ->
 
 
 def fresh_link(store: S3Store, job: Job, links: Links) -> str | None:
-    """A new link to an ended job's zip or index page while it is kept (`/render status JOB`); None otherwise."""
+    """A new link to an ended job's zip while it is kept (`/render status JOB`); None otherwise. Never to an index
+    page: the links baked into it expire with it (the *Outputs* button links each frame afresh)."""
     if not job.status.is_final:
         return None
-    kept = {item.key for item in store.list_prefix(job.output_bucket, f"{PREVIEWS_PREFIX}{job.job_id}/")}
-    return next((links.url(key) for key in archived_keys(job) if key in kept), None)
+    key = archived_keys(job)[0]
+    kept = store.list_prefix(job.output_bucket, key)
+    return links.url(key) if any(item.key == key for item in kept) else None

@@ -196,7 +196,10 @@ class Links:
         if verified is None:
             return Answer(403, page=_page("This link is not one studiobot made", ALTERED))
         job = verified.job_id
-        ask = f"Ask in the job's channel: <code>/render status {escape(job)}</code> posts a fresh one."
+        ask = (
+            f"Ask in the job's channel: <code>/render status {escape(job)}</code> posts a fresh one, and the "
+            f"<em>Outputs</em> button on the job's card links each frame."
+        )
         if self.clock() >= verified.expires_at:
             when = time.strftime("%d %b %Y at %H:%M UTC", time.gmtime(verified.expires_at))
             return Answer(403, page=_page(f"This link expired on {when}", ask))
