@@ -211,5 +211,14 @@ def test_render_from_slack_over_http_against_studiobot_up(
             assert final.args["blocks"][0]["text"]["text"].startswith("*✅ Done*")
             (job,) = jobs.recent("C0RENDERS")
             assert job.status is JobStatus.DONE and job.done == 3
+            # the reply's link is the stack's own, answered by its bot server: it redirects to the zip of the frames
+            import re
+            import zipfile
+            from io import BytesIO
+
+            link = re.search(r"<([^|>]+)\|Download the frames>", complete.args["initial_comment"])
+            assert link and link.group(1).startswith(f"http://127.0.0.1:{port}/links/")
+            with urllib.request.urlopen(link.group(1), timeout=10) as response:
+                assert len(zipfile.ZipFile(BytesIO(response.read())).namelist()) == 3
         finally:
             studiobot(home, "down")
