@@ -145,6 +145,8 @@ def verify(key: bytes, token: str) -> Verified | None:
 
 
 class Listed(Protocol):
+    """One object a listing found."""
+
     @property
     def key(self) -> str: ...
 
