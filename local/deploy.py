@@ -224,10 +224,15 @@ def slack_pins(stage: str, extra_params: list[str], ssm: Any) -> list[str]:
 
 
 def deploy(stage: str, extra_params: list[str]) -> None:
-    """Build and push the render image, then `osls deploy`. Needs AWS credentials, Docker and the SSM secrets."""
+    """`studiobot doctor` first (nothing changes on a blocking ✗), then build and push the render image and
+    `osls deploy`. Needs AWS credentials, Docker and the SSM secrets."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from local.doctor import preflight
+
+    if not preflight(stage, extra_params):
+        raise SystemExit(1)
     try:
         account = boto3.client("sts").get_caller_identity()["Account"]
     except (BotoCoreError, ClientError) as error:

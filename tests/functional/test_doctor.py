@@ -270,3 +270,26 @@ def test_low_lambda_concurrency_blocks_and_a_new_account_warns_about_memory(
     monkeypatch.delenv("MOTO_LAMBDA_CONCURRENCY_QUOTA")
     crowded = _by_name(diagnose(STAGE, {"opsChannel": "C0OPS", "renderConcurrency": "995"}))
     assert not crowded["Lambda concurrency"].ok and crowded["Lambda memory"].ok
+
+
+def test_make_deploy_stops_before_changing_anything_when_the_doctor_blocks(
+    account: Account, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from local import deploy
+
+    # GIVEN every parameter in place (what `make deploy` itself checks) but a token Slack has revoked
+    account.put_parameters()
+    slack.fail("auth.test", "token_revoked", times=5)
+
+    def went_past_the_doctor(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"make deploy went past the doctor: {args[0]}")
+
+    monkeypatch.setattr(deploy.subprocess, "run", went_past_the_doctor)
+    # WHEN `make deploy` runs
+    with pytest.raises(SystemExit) as stopped:
+        deploy.deploy(STAGE, ["opsChannel=C0OPS"])
+    # THEN it stops on the doctor's table, before the ECR repository, the image or the stack
+    assert stopped.value.code == 1
+    assert account.client("ecr").describe_repositories()["repositories"] == []
+    printed = capsys.readouterr().out
+    assert "token_revoked" in printed and "1 blocking: Slack token" in printed
