@@ -115,10 +115,22 @@ def slack_workspace(stage: str) -> tuple[SlackWorkspace | None, str]:
     return SlackWebWorkspace(token, base_url), ""
 
 
+def _team_pin(stage: str) -> str:
+    """The workspace id stored in /studiobot/<stage>/slack-team-id (a String, not a secret), or ""."""
+    try:
+        answer = boto3.client("ssm").get_parameter(Name=f"/studiobot/{stage}/slack-team-id")
+    except (ClientError, BotoCoreError):
+        return ""  # the parameters row says it is missing
+    return str(answer["Parameter"]["Value"]).strip()
+
+
 def diagnose(stage: str, given: Mapping[str, str]) -> list[Check]:
     """Every check, in the table's order, against the account the credentials reach and the token's workspace."""
-    wanted = Wanted(stage, deploy_params(given), manifest_scopes())
     found, caller = checks.credentials(StsIdentity())
+    params = deploy_params(given)
+    if caller is not None and not params.get("slackTeamId", "").strip():
+        params["slackTeamId"] = _team_pin(stage)  # what `make deploy` pins the bot to
+    wanted = Wanted(stage, params, manifest_scopes())
     rows = [found]
     if caller is None:
         aws_rows = ("Lambda concurrency", "Lambda memory", "GPU Spot vCPUs", "SSM parameters")

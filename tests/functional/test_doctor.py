@@ -184,6 +184,14 @@ def test_a_revoked_token_blocks(account: Account, slack: FakeSlack) -> None:
     assert not token.ok and token.blocking and "token_revoked" in token.detail
 
 
+def test_a_token_of_another_workspace_than_the_pinned_one_blocks(account: Account, slack: FakeSlack) -> None:
+    account.put_parameters()  # slack-team-id T0001: the fake's workspace
+    assert _by_name(diagnose(STAGE, {"opsChannel": "C0OPS"}))["Slack token"].ok
+    checks = diagnose(STAGE, {"opsChannel": "C0OPS", "slackTeamId": "T0OTHER"})
+    token = _by_name(checks)["Slack token"]
+    assert not token.ok and token.blocking and "T0OTHER" in token.detail and "T0001" in token.detail
+
+
 def test_the_bot_outside_the_ops_channel_blocks_and_outside_an_allowed_one_warns(
     account: Account, slack: FakeSlack
 ) -> None:
