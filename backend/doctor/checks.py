@@ -202,7 +202,7 @@ def slack(workspace: SlackWorkspace | None, wanted: Wanted, why_not: str = "") -
     token = Check("Slack token", True, f"@{me.user} in {me.team} ({me.team_id})")
     pinned = wanted.params.get("slackTeamId", "").strip()
     if pinned and pinned != me.team_id:
-        detail = f"the token is {me.team}'s ({me.team_id}) but the bot is pinned to {pinned}: it would refuse every request"
+        detail = f"the token is {me.team}'s ({me.team_id}), the bot is pinned to {pinned}: it would refuse everything"
         fix = f"Store the token of workspace {pinned}, or pin the bot to {me.team_id} (slack-team-id / slackTeamId)."
         token = Check("Slack token", False, detail, fix)
     return [token, _scopes(me, wanted), _ops_channel(workspace, wanted), _allowed_channels(workspace, wanted)]
