@@ -87,7 +87,7 @@ def _delegates_to_iam(key: Key, account: str) -> bool:
             continue
         principal = statement.get("Principal")
         for name in _strings(principal.get("AWS") if isinstance(principal, dict) else principal):
-            if name == account or name.endswith(f":iam::{account}:root") or "studiobot-" in name:
+            if name in ("*", account) or name.endswith(f":iam::{account}:root") or "studiobot-" in name:
                 return True
     return False
 
