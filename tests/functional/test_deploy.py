@@ -4,8 +4,10 @@ statement, and on what the zips carry (importing the bot from its zip + layer al
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -159,12 +161,14 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
     assert _function(template, "render")["EphemeralStorage"] == {"Size": 10240}  # moto keeps 512
     for name in FUNCTIONS - {"render"}:
         configuration = functions[f"{STACK}-{name}"]
-        assert configuration["Runtime"] == "python3.11"
+        assert configuration["Runtime"] == deploy.LAMBDA_RUNTIME
         # moto's CloudFormation drops a function's Layers: the template says which
         assert _function(template, name)["Layers"] == [{"Ref": "DependenciesLambdaLayer"}]
     assert len(lambda_.list_layers()["Layers"]) == 1  # (moto names it after the logical id)
     layer = template["Resources"]["DependenciesLambdaLayer"]["Properties"]
-    assert layer["LayerName"] == f"{STACK}-dependencies" and layer["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["LayerName"] == f"{STACK}-dependencies" and layer["CompatibleRuntimes"] == [
+        deploy.LAMBDA_RUNTIME
+    ]
 
     mappings = lambda_.list_event_source_mappings()["EventSourceMappings"]
     by_queue = {mapping["EventSourceArn"].rsplit(":", 1)[-1]: mapping for mapping in mappings}
@@ -379,6 +383,16 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     site = Path(runtime_boto3.__file__).parents[1]
     for package in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
         (runtime / package).symlink_to(site / package)
+    # The layer's compiled modules are CPython 3.13's (checked by their wheel tags) and this machine runs 3.11:
+    # the probe takes those packages (Pillow) from this machine, every other one from the layer (README "What
+    # runs where"). A package with pure-Python fallbacks beside its compiled modules (charset_normalizer) stays.
+    for top in sorted((opt / "python").iterdir()):
+        compiled = top.is_dir() and any(top.rglob("*.cpython-313-*.so"))
+        if compiled and not all(
+            path.with_name(path.name.split(".")[0] + ".py").exists() for path in top.rglob("*.so")
+        ):
+            shutil.rmtree(top)
+            top.symlink_to(Path(importlib.import_module(top.name).__file__ or "").parent)
     probe = (
         "import sys; sys.path[:0] = sys.argv[1:]; import bot.handlers.slack, bot.handlers.notifier, PIL.Image;"
         " assert 'bpy' not in sys.modules; print(bot.handlers.slack.app.name)"
@@ -398,3 +412,55 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "studiobot"
+
+
+# Runtimes Lambda supports with no deprecation announced before 2027-06 (AWS's runtime table, Dec 2026).
+SUPPORTED_RUNTIMES = {"python3.13", "python3.14"}
+
+
+def test_no_function_runs_on_a_deprecated_runtime_and_the_layer_is_built_for_its_own(
+    packaged: Packaged,
+) -> None:
+    runtimes = deploy.function_runtimes(packaged.template)
+    assert set(runtimes) == {f"{name[0].upper()}{name[1:]}LambdaFunction" for name in FUNCTIONS}
+    # python3.11 was deprecated on 2026-06-30: no function is created on it, none on any other old runtime
+    assert "python3.11" not in json.dumps(packaged.template)
+    assert set(runtimes.values()) <= SUPPORTED_RUNTIMES | {"image"}
+    assert (
+        runtimes["RenderLambdaFunction"] == "image"
+    )  # its own Python 3.11 for bpy (blender_image/Dockerfile)
+    layer = packaged.template["Resources"]["DependenciesLambdaLayer"]["Properties"]
+    assert set(layer["CompatibleRuntimes"]) == set(runtimes.values()) - {"image"}
+    # every wheel in the layer is for CPython 3.13 on x86_64 Linux, or pure Python
+    with zipfile.ZipFile(packaged.artifacts["dependencies"]) as archive:
+        wheels = [name for name in archive.namelist() if name.endswith(".dist-info/WHEEL")]
+        tags = {
+            line.split(":", 1)[1].strip()
+            for name in wheels
+            for line in archive.read(name).decode().splitlines()
+            if line.startswith("Tag:")
+        }
+    assert len(wheels) == len(deploy.layer_requirements())
+    for tag in tags:
+        python, abi, platform = tag.split("-")
+        assert (python, abi) in {
+            ("cp313", "cp313"),
+            ("cp313", "abi3"),
+            ("py3", "none"),
+            ("py2.py3", "none"),
+        } or (python.startswith("py") and abi == "none" and platform == "any"), tag
+        assert platform == "any" or platform.endswith("_x86_64"), tag
+
+
+def test_the_render_queue_hides_a_task_for_six_render_timeouts_whatever_the_param(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    # Lambda's SQS event source asks for a visibility timeout of at least 6 × the function's; no more, or a
+    # crashed render waits that long before its retry
+    def visibility(packaged_template: dict[str, Any]) -> int:
+        return int(packaged_template["Resources"]["RenderQueue"]["Properties"]["VisibilityTimeout"])
+
+    assert visibility(template) == 6 * RENDER_TIMEOUT_S
+    shorter = deploy.package(STAGE, params=("renderTimeoutS=300",), out=tmp_path / "short").template
+    assert shorter["Resources"]["RenderLambdaFunction"]["Properties"]["Timeout"] == 300
+    assert visibility(shorter) == 6 * 300
