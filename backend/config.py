@@ -26,14 +26,11 @@ ENV_GPU_JOB_QUEUE = "STUDIOBOT_GPU_JOB_QUEUE"  # AWS Batch: where GPU nodes are 
 ENV_GPU_JOB_DEFINITION = "STUDIOBOT_GPU_JOB_DEFINITION"
 ENV_MAX_GPU_NODES = "STUDIOBOT_MAX_GPU_NODES"
 ENV_GPU_INSTANCE_TYPE = "STUDIOBOT_GPU_INSTANCE_TYPE"
-ENV_GPU_FALLBACK_PRICE = (
-    "STUDIOBOT_GPU_FALLBACK_USD_PER_HOUR"  # the `gpu` render class's queue: empty where none is deployed
-)
+ENV_GPU_FALLBACK_PRICE = "STUDIOBOT_GPU_FALLBACK_USD_PER_HOUR"
 ENV_LOCAL_HOME = "STUDIOBOT_HOME"
 ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
-ENV_RENDER_TIMEOUT = (
-    "STUDIOBOT_RENDER_TIMEOUT_S"  # the render function's time limit (the deploy's renderTimeoutS)
-)
+# The render function's time limit (the deploy's renderTimeoutS).
+ENV_RENDER_TIMEOUT = "STUDIOBOT_RENDER_TIMEOUT_S"
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
 ENV_STITCH_LEASE = "STUDIOBOT_STITCH_LEASE_S"  # a claim to stitch a frame older than this is taken over
 # Slack. Tokens are read by the composition roots only and never logged.
