@@ -33,6 +33,7 @@ ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
 ENV_RENDER_TIMEOUT = "STUDIOBOT_RENDER_TIMEOUT_S"
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
 ENV_STITCH_LEASE = "STUDIOBOT_STITCH_LEASE_S"  # a claim to stitch a frame older than this is taken over
+ENV_JOB_HISTORY_DAYS = "STUDIOBOT_JOB_HISTORY_DAYS"  # a job's items expire (TTL) this long after written
 # Slack. Tokens are read by the composition roots only and never logged.
 ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
@@ -84,6 +85,7 @@ class Limits:
     max_samples: int = 16_384
     max_resolution: tuple[int, int] = (7680, 4320)
     max_shot_bytes: int = 50 * 10**9  # every file of one shot (or its `--assets` folder) together
+    job_history_days: float = 90.0  # the deploy's jobHistoryDays (README "What `osls remove` leaves")
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class Settings:
             "limits": Limits(
                 max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000")),
                 max_shot_bytes=int(float(env.get(ENV_MAX_SHOT_GB, "50")) * 10**9),
+                job_history_days=float(env.get(ENV_JOB_HISTORY_DAYS, "90")),
             ),
             "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
             "work_dir": env.get(ENV_WORK_DIR, "/tmp/studiobot"),
@@ -222,6 +225,7 @@ class Settings:
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
             ENV_MAX_SHOT_GB: repr(self.limits.max_shot_bytes / 10**9),
+            ENV_JOB_HISTORY_DAYS: f"{self.limits.job_history_days:g}",
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
             ENV_RENDER_TIMEOUT: str(self.render_timeout_s),
             ENV_STITCH_LEASE: repr(self.stitch_lease_s),

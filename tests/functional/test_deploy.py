@@ -464,3 +464,24 @@ def test_the_render_queue_hides_a_task_for_six_render_timeouts_whatever_the_para
     shorter = deploy.package(STAGE, params=("renderTimeoutS=300",), out=tmp_path / "short").template
     assert shorter["Resources"]["RenderLambdaFunction"]["Properties"]["Timeout"] == 300
     assert visibility(shorter) == 6 * 300
+
+
+def test_history_expires_and_data_outlives_the_stack(template: dict[str, Any]) -> None:
+    # the table deletes a job's items `jobHistoryDays` after they were written (the store writes `purge_at`)
+    table = template["Resources"]["JobsTable"]
+    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
+    for name in FUNCTIONS:
+        assert _function(template, name)["Environment"]["Variables"]["STUDIOBOT_JOB_HISTORY_DAYS"] == "90"
+    # `osls remove` (or a replacement) leaves the table and the buckets, with their data, behind
+    for name in ("JobsTable", "ScenesBucket", "OutputsBucket"):
+        resource = template["Resources"][name]
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == (
+            "Retain",
+            "Retain",
+        ), name
+    # a killed upload's parts are aborted in both buckets
+    for name in ("ScenesBucket", "OutputsBucket"):
+        rules = template["Resources"][name]["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert {"Id": "abort-incomplete-uploads", "Status": "Enabled"} | {
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}
+        } in rules
