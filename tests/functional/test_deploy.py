@@ -485,3 +485,15 @@ def test_history_expires_and_data_outlives_the_stack(template: dict[str, Any]) -
         assert {"Id": "abort-incomplete-uploads", "Status": "Enabled"} | {
             "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}
         } in rules
+
+
+def test_the_budget_watches_this_stage_only_by_its_cost_allocation_tag(packaged: Packaged) -> None:
+    # every resource the stack makes carries `studiobot:stage` (stack tags propagate), GPU nodes included
+    state = json.loads((deploy.PACKAGE_DIR / "serverless-state.json").read_text())
+    assert state["service"]["provider"]["stackTags"] == {"studiobot:stage": STAGE}
+    nodes = packaged.template["Resources"]["GpuComputeEnvironment"]["Properties"]["ComputeResources"]
+    assert nodes["Tags"]["studiobot:stage"] == STAGE
+    # the budget counts only what is tagged with this stage (a dev stage's guard never trips on prod's spend)
+    (budget,) = _resources(packaged.template, "AWS::Budgets::Budget").values()
+    (tag,) = budget["Properties"]["Budget"]["CostFilters"]["TagKeyValue"]
+    assert tag == {"Fn::Join": ["$", ["user:studiobot:stage", STAGE]]}  # user:studiobot:stage$ci
