@@ -497,3 +497,30 @@ def test_the_budget_watches_this_stage_only_by_its_cost_allocation_tag(packaged:
     (budget,) = _resources(packaged.template, "AWS::Budgets::Budget").values()
     (tag,) = budget["Properties"]["Budget"]["CostFilters"]["TagKeyValue"]
     assert tag == {"Fn::Join": ["$", ["user:studiobot:stage", STAGE]]}  # user:studiobot:stage$ci
+
+
+def test_the_roles_that_start_workstations_may_let_ec2_use_their_volumes_keys_and_nothing_more(
+    template: dict[str, Any],
+) -> None:
+    # starting an instance whose EBS volume uses a customer-managed key needs kms:CreateGrant (without it the
+    # instance goes back to stopped, silently): for EC2 only, a grant for an AWS resource, keys of this account
+    starters = {
+        role
+        for role, statement in _statements(template)
+        if "ec2:StartInstances" in _as_list(statement["Action"])
+    }
+    assert starters == {"BotRole", "KeepAliveStartDueRole"}
+    granters = {}
+    for role, statement in _statements(template):
+        if "kms:CreateGrant" in _as_list(statement["Action"]):
+            granters[role] = statement
+    assert set(granters) == starters
+    for statement in granters.values():
+        assert _as_list(statement["Action"]) == ["kms:CreateGrant"]
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
+        }
+        assert statement["Condition"] == {
+            "Bool": {"kms:GrantIsForAWSResource": "true"},
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": "ec2.${AWS::Region}.amazonaws.com"}},
+        }
