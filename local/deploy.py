@@ -153,6 +153,11 @@ def package(
     from local.stack import start_moto_server
 
     build_layer()
+    # osls deletes `.serverless/` whenever it packages: one packaged elsewhere keeps it aside meanwhile.
+    aside = PACKAGE_DIR.with_name(".serverless-aside")
+    shutil.rmtree(aside, ignore_errors=True)
+    if out != PACKAGE_DIR and PACKAGE_DIR.exists():
+        PACKAGE_DIR.rename(aside)
     moto = start_moto_server()
     try:
         started = time.perf_counter()
@@ -170,6 +175,9 @@ def package(
         seconds = time.perf_counter() - started
     finally:
         moto.stop()
+        if aside.exists():
+            shutil.rmtree(PACKAGE_DIR, ignore_errors=True)
+            aside.rename(PACKAGE_DIR)
     if result.returncode != 0:
         raise RuntimeError(f"osls package failed:\n{result.stdout}\n{result.stderr}")
     template = json.loads((out / TEMPLATE.name).read_text())

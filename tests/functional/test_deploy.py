@@ -183,8 +183,8 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
     rules = boto3.client("events").list_rules()["Rules"]
-    ec2_rule = next(rule for rule in rules if "EventPattern" in rule)
-    assert json.loads(ec2_rule["EventPattern"])["source"] == ["aws.ec2"]
+    sources = sorted(json.loads(rule["EventPattern"])["source"] for rule in rules if "EventPattern" in rule)
+    assert sources == [["aws.batch"], ["aws.ec2"]]  # GPU nodes Batch cancelled; workstations
     assert any(rule.get("ScheduleExpression") == "rate(5 minutes)" for rule in rules)
 
 
@@ -524,3 +524,32 @@ def test_the_roles_that_start_workstations_may_let_ec2_use_their_volumes_keys_an
             "Bool": {"kms:GrantIsForAWSResource": "true"},
             "StringEquals": {"kms:ViaService": {"Fn::Sub": "ec2.${AWS::Region}.amazonaws.com"}},
         }
+
+
+def test_gpu_nodes_left_runnable_are_cancelled_after_30_minutes_and_the_events_function_hears_it(
+    template: dict[str, Any],
+) -> None:
+    queue = template["Resources"]["GpuJobQueue"]["Properties"]
+    actions = queue["JobStateTimeLimitActions"]
+    assert {item["Reason"] for item in actions} == {
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+    }
+    for item in actions:
+        assert (item["State"], item["MaxTimeSeconds"], item["Action"]) == ("RUNNABLE", 1800, "CANCEL")
+    patterns = [
+        item["Properties"]["EventPattern"]
+        for item in _resources(template, "AWS::Events::Rule").values()
+        if "EventPattern" in item["Properties"]
+    ]
+    (batch,) = [pattern for pattern in patterns if pattern["source"] == ["aws.batch"]]
+    assert batch["detail-type"] == ["Batch Job State Change"]
+    assert batch["detail"]["status"] == ["FAILED"]
+    assert batch["detail"]["jobQueue"] == [{"suffix": f":job-queue/{STACK}-gpu"}]
+    rule = next(
+        item
+        for item in _resources(template, "AWS::Events::Rule").values()
+        if item["Properties"].get("EventPattern") == batch
+    )
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["Ec2EventsLambdaFunction", "Arn"]}
