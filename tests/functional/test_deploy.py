@@ -4,6 +4,7 @@ statement, and on what the zips carry (importing the bot from its zip + layer al
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import os
@@ -553,3 +554,26 @@ def test_gpu_nodes_left_runnable_are_cancelled_after_30_minutes_and_the_events_f
         if item["Properties"].get("EventPattern") == batch
     )
     assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["Ec2EventsLambdaFunction", "Arn"]}
+
+
+# Standard modules Python 3.12 and 3.13 removed (PEP 594, PEP 632, `imp`, `asynchat`, `asyncore`, `smtpd`).
+REMOVED_BY_313 = {"distutils", "imp", "asynchat", "asyncore", "smtpd", "lib2to3", "aifc", "audioop", "cgi"}
+REMOVED_BY_313 |= {"cgitb", "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis", "nntplib", "ossaudiodev"}
+REMOVED_BY_313 |= {"pipes", "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib"}
+
+
+def test_nothing_the_zip_functions_carry_imports_a_module_python_3_13_removed(packaged: Packaged) -> None:
+    # This machine has no Python 3.13 to run them on: the cheap check is that our code and the layer's parse and
+    # import nothing 3.13 no longer has (README "What runs where, on which Python")
+    found: list[str] = []
+    for artifact in ("bot", "sweep", "dependencies"):
+        with zipfile.ZipFile(packaged.artifacts[artifact]) as archive:
+            for name in (item for item in archive.namelist() if item.endswith(".py")):
+                for node in ast.walk(ast.parse(archive.read(name), filename=name)):
+                    modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                        modules = [node.module]
+                    found += [
+                        f"{name}: {module}" for module in modules if module.split(".")[0] in REMOVED_BY_313
+                    ]
+    assert found == []
