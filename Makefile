@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint up down clean package deploy
+.PHONY: demo test bench lint up down clean package deploy doctor
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -33,8 +33,13 @@ package: $(STAMP) $(OSLS)
 	$(PY) -m local.deploy package $(STAGE)
 
 # The real deployment (README "Deploy to AWS"): needs AWS credentials, Docker and the Slack secrets in SSM.
+# `studiobot doctor` runs first and nothing changes when it finds a blocking ✗.
 deploy: $(STAMP) $(OSLS)
 	$(PY) -m local.deploy deploy $(STAGE)
+
+# The same read-only checks alone, e.g. after a deploy: `make doctor STAGE=prod PARAMS="opsChannel=C0123ABCD"`.
+doctor: $(STAMP)
+	$(VENV)/bin/studiobot doctor --stage $(STAGE) $(foreach param,$(PARAMS),--param $(param))
 
 # The package benchmark needs osls: installed here when npm is on the machine, else that benchmark says it skipped.
 bench: $(STAMP)

@@ -1,4 +1,4 @@
-"""Every environment variable studiobot reads, in one place, and the settings built from them."""
+"""The environment variables studiobot reads, and the settings built from them (the links': `render.links`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from backend.render.links import LinkSettings
 
-# Names of the environment variables; nothing else in the code base spells them.
 ENV_STAGE = "STUDIOBOT_STAGE"
 ENV_SCENES_BUCKET = "STUDIOBOT_SCENES_BUCKET"
 ENV_SCENES_PREFIX = "STUDIOBOT_SCENES_PREFIX"
@@ -28,7 +27,6 @@ ENV_GPU_JOB_QUEUE = "STUDIOBOT_GPU_JOB_QUEUE"  # AWS Batch: where GPU nodes are 
 ENV_GPU_JOB_DEFINITION = "STUDIOBOT_GPU_JOB_DEFINITION"
 ENV_MAX_GPU_NODES = "STUDIOBOT_MAX_GPU_NODES"
 ENV_GPU_INSTANCE_TYPE = "STUDIOBOT_GPU_INSTANCE_TYPE"
-# What a GPU node-hour is priced at when EC2 gives no Spot price.
 ENV_GPU_FALLBACK_PRICE = "STUDIOBOT_GPU_FALLBACK_USD_PER_HOUR"
 ENV_LOCAL_HOME = "STUDIOBOT_HOME"
 ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
@@ -36,6 +34,7 @@ ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
 ENV_RENDER_TIMEOUT = "STUDIOBOT_RENDER_TIMEOUT_S"
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
 ENV_STITCH_LEASE = "STUDIOBOT_STITCH_LEASE_S"  # a claim to stitch a frame older than this is taken over
+ENV_JOB_HISTORY_DAYS = "STUDIOBOT_JOB_HISTORY_DAYS"  # a job's items expire (TTL) this long after written
 # Slack. Tokens are read by the composition roots only and never logged.
 ENV_SLACK_BOT_TOKEN = "SLACK_BOT_TOKEN"
 ENV_SLACK_SIGNING_SECRET = "SLACK_SIGNING_SECRET"
@@ -73,7 +72,6 @@ ENV_CONFIRM_OVER = "STUDIOBOT_CONFIRM_OVER_USD"
 ENV_ADMIN_OVER = "STUDIOBOT_ADMIN_OVER_USD"
 ENV_CONFIRM_EXPIRY = "STUDIOBOT_CONFIRM_EXPIRY_S"
 
-
 # Jobs submitted from `studiobot render` on the local stack are listed under this pseudo-channel.
 CLI_CHANNEL = "cli"
 
@@ -87,6 +85,7 @@ class Limits:
     max_samples: int = 16_384
     max_resolution: tuple[int, int] = (7680, 4320)
     max_shot_bytes: int = 50 * 10**9  # every file of one shot (or its `--assets` folder) together
+    job_history_days: float = 90.0  # the deploy's jobHistoryDays (README "What `osls remove` leaves")
 
 
 @dataclass(frozen=True)
@@ -164,8 +163,7 @@ class Settings:
     card_update_interval_s: float = 5.0
     ops_channel: str = ""
     costs: Costs = field(default_factory=Costs)
-    # How long one render invocation may run: Lambda's limit, kept locally too.
-    render_timeout_s: float = 900.0
+    render_timeout_s: float = 900.0  # how long one render may run: Lambda's limit, kept locally too
     stitch_lease_s: float = 900.0  # see `_stitch_lease`
     links: LinkSettings = field(default_factory=LinkSettings)  # the download links studiobot signs
 
@@ -187,6 +185,7 @@ class Settings:
             "limits": Limits(
                 max_frames_per_job=int(env.get(ENV_MAX_FRAMES, "10000")),
                 max_shot_bytes=int(float(env.get(ENV_MAX_SHOT_GB, "50")) * 10**9),
+                job_history_days=float(env.get(ENV_JOB_HISTORY_DAYS, "90")),
             ),
             "progress_interval_s": float(env.get(ENV_PROGRESS_INTERVAL, "5")),
             "work_dir": env.get(ENV_WORK_DIR, "/tmp/studiobot"),
@@ -226,6 +225,7 @@ class Settings:
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
             ENV_MAX_FRAMES: str(self.limits.max_frames_per_job),
             ENV_MAX_SHOT_GB: repr(self.limits.max_shot_bytes / 10**9),
+            ENV_JOB_HISTORY_DAYS: f"{self.limits.job_history_days:g}",
             ENV_PROGRESS_INTERVAL: str(self.progress_interval_s),
             ENV_RENDER_TIMEOUT: str(self.render_timeout_s),
             ENV_STITCH_LEASE: repr(self.stitch_lease_s),

@@ -176,6 +176,17 @@ class NodeReclaimed(Event):
 
 
 @dataclass(frozen=True)
+class NodesNotStarted(Event):
+    """AWS Batch cancelled a phase's GPU nodes after they waited RUNNABLE past the queue's limit (no capacity, or a
+    Spot quota of 0): the job's thread hears why, once per Batch job."""
+
+    type: ClassVar[str] = "NodesNotStarted"
+    job_id: str
+    batch_job_id: str
+    waited_s: float
+
+
+@dataclass(frozen=True)
 class JobApproved(Event):
     """Someone pressed Submit on a job that waited for it: its frames go on."""
 
@@ -229,24 +240,9 @@ class MalformedEvent(Event):
 
 EXCERPT_CHARS = 500  # a huge body is logged as its first characters only
 
+# Every event type defined above (the two that stand for what could not be read are made here, never parsed).
 _KNOWN: dict[str, type[Event]] = {
-    cls.type: cls
-    for cls in (
-        JobProgress,
-        JobCompleted,
-        SessionExpiring,
-        SessionStopped,
-        SessionKept,
-        SessionExtended,
-        KeepAliveReport,
-        WorkstationAlert,
-        JobEstimated,
-        JobApproved,
-        FrameStopped,
-        NodeReclaimed,
-        BudgetAlert,
-        BudgetGuardChanged,
-    )
+    cls.type: cls for cls in Event.__subclasses__() if cls not in (UnknownEvent, MalformedEvent)
 }
 
 

@@ -64,7 +64,7 @@ class Services:
         """The job store (DynamoDB)."""
         from backend.render.store import DynamoJobs
 
-        return DynamoJobs(self.settings.table_name)
+        return DynamoJobs(self.settings.table_name, history_days=self.settings.limits.job_history_days)
 
     @cached_property
     def events(self) -> EventPublisher:

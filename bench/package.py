@@ -45,6 +45,8 @@ def run() -> dict[str, Any]:
         "boto3_bundled": "boto3" in tops or "botocore" in tops,
         "bpy_bundled": "bpy" in tops,
         "layer_packages": deploy.layer_requirements(),
+        # Each function's Lambda runtime, or "image" for the render function's container (its own Python 3.11).
+        "runtimes": dict(sorted(deploy.function_runtimes(packaged.template).items())),
         "resources": len(resources),
         "functions": sum(1 for item in resources.values() if item["Type"] == "AWS::Lambda::Function"),
         "roles": sum(1 for item in resources.values() if item["Type"] == "AWS::IAM::Role"),

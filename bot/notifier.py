@@ -24,6 +24,7 @@ from backend.events import (
     JobProgress,
     KeepAliveReport,
     NodeReclaimed,
+    NodesNotStarted,
     SessionExpiring,
     SessionExtended,
     SessionKept,
@@ -75,6 +76,11 @@ class SlackNotifier:
             self._stopped(event)
         elif isinstance(event, NodeReclaimed):  # under the job's card, once per node and task
             self._reclaimed(event)
+        elif isinstance(
+            event, NodesNotStarted
+        ):  # under the job's card, once per Batch job (an array: its parent)
+            claim = "nodes_" + re.sub(r"\W", "_", event.batch_job_id)[:40]
+            self._under_card(event.job_id, claim, message_text(event) or "")
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
         elif isinstance(event, SessionKept):  # its owner decides, with the buttons; ops sees it too

@@ -1,5 +1,6 @@
-"""What moto's CloudFormation skips of the template's buckets, applied through the S3 API by the local deploy: their
-lifecycle rules (a killed upload's parts aborted after a day, the outputs' short-lived prefixes expired)."""
+"""What moto's CloudFormation skips of the template's buckets and table, applied through the APIs by the local deploy:
+the buckets' lifecycle rules (a killed upload's parts aborted after a day, the outputs' short-lived prefixes
+expired) and the table's time to live."""
 
 from __future__ import annotations
 
@@ -58,3 +59,18 @@ def _s3_rule(rule: dict[str, Any]) -> dict[str, Any]:
     if "ExpirationInDays" in rule:
         made["Expiration"] = {"Days": rule["ExpirationInDays"]}
     return made
+
+
+def apply_time_to_live(dynamodb: Any, table_names: dict[str, str], template: str) -> None:
+    """Turn on each table's TimeToLiveSpecification (`table_names`: logical id → the table's name as deployed)."""
+    resources = yaml.load(template, Loader=_Template).get("Resources", {})
+    for name, resource in resources.items():
+        specification = resource.get("Properties", {}).get("TimeToLiveSpecification")
+        if resource.get("Type") == "AWS::DynamoDB::Table" and specification:
+            dynamodb.update_time_to_live(
+                TableName=table_names[name],
+                TimeToLiveSpecification={
+                    "AttributeName": specification["AttributeName"],
+                    "Enabled": bool(specification["Enabled"]),
+                },
+            )

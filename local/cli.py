@@ -21,6 +21,7 @@ from bot.messages import message_text
 from local import persistence, unsaved
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload
+from local.doctor import doctor
 from local.stack import REPO_ROOT, STACK_GONE, StackInfo
 from local.supervisor import home, read_state, state_folder
 from local.terminal import CLI_USER, answered_without_work, app, as_operator, console, fail, say, stack
@@ -149,6 +150,7 @@ app.command(context_settings=RENDER_CONTEXT, help=RENDER_HELP)(
     render
 )  # `studiobot render …` lives in local/cli_render.py
 app.command()(upload)  # `studiobot upload SHOT.blend` lives in local/cli_ship.py
+app.command()(doctor)  # `studiobot doctor` lives in local/doctor.py
 
 
 @app.command(

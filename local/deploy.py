@@ -8,7 +8,6 @@ network it needs is PyPI, once, for the layer's wheels. `make deploy` (README "D
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -24,6 +23,8 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from local import image as image_build
+
 ROOT = Path(__file__).resolve().parents[1]
 INFRA = ROOT / "infra"
 LAYER = INFRA / ".build" / "layer"
@@ -31,15 +32,20 @@ PACKAGE_DIR = INFRA / ".serverless"
 OSLS = INFRA / "node_modules" / ".bin" / "osls"
 TEMPLATE = PACKAGE_DIR / "cloudformation-template-update-stack.json"
 
-# The python3.11 Lambda runtime ships boto3 and what it needs; the layer leaves them out to stay small.
+# The zip functions' Lambda runtime (infra/serverless.yml `provider.runtime`) and the Python the layer is built for.
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_PYTHON = "3.13"
+# The python3.13 Lambda runtime ships boto3 and what it needs; the layer leaves them out to stay small.
 PROVIDED_BY_LAMBDA = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
-# Wheels that load on Lambda's python3.11 runtime (Amazon Linux 2, glibc 2.26).
-LAMBDA_PLATFORM = ["--platform", "manylinux2014_x86_64", "--python-version", "3.11", "--implementation", "cp"]
-# Environment markers as Lambda's python3.11 runtime evaluates them (not this machine's).
+# cp313 (or pure) wheels for Lambda's python3.13 runtime, fetched by this machine's 3.11 pip without a 3.13
+# interpreter: Amazon Linux 2023 (glibc 2.34) loads manylinux2014 and manylinux_2_28 wheels alike.
+LAMBDA_PLATFORM = ["--platform", "manylinux2014_x86_64", "--platform", "manylinux_2_28_x86_64"]
+LAMBDA_PLATFORM += ["--python-version", LAMBDA_PYTHON, "--implementation", "cp"]
+# Environment markers as Lambda's python3.13 runtime evaluates them (not this machine's).
 LAMBDA_MARKERS = {
     "extra": "",
-    "python_version": "3.11",
-    "python_full_version": "3.11.9",
+    "python_version": LAMBDA_PYTHON,
+    "python_full_version": f"{LAMBDA_PYTHON}.0",
     "sys_platform": "linux",
     "platform_system": "Linux",
     "platform_machine": "x86_64",
@@ -89,7 +95,9 @@ def build_layer(target: Path = LAYER) -> Path:
     """Install the layer's wheels for Lambda's platform into `target/python` (skipped when already built)."""
     requirements = layer_requirements()
     stamp = target / ".requirements"
-    wanted = "\n".join(requirements)
+    wanted = "\n".join(
+        [f"python {LAMBDA_PYTHON}", *requirements]
+    )  # a layer built for another Python is rebuilt
     if stamp.exists() and stamp.read_text() == wanted:
         return target
     shutil.rmtree(target, ignore_errors=True)
@@ -134,11 +142,22 @@ def osls(
     )
 
 
-def package(stage: str = "ci", image_uri: str = PLACEHOLDER_IMAGE) -> Packaged:
-    """`osls package` offline: the layer, every zip function and the CloudFormation template in `.serverless/`."""
+def package(
+    stage: str = "ci",
+    image_uri: str = PLACEHOLDER_IMAGE,
+    params: tuple[str, ...] = (),
+    out: Path = PACKAGE_DIR,
+) -> Packaged:
+    """`osls package` offline: the layer, every zip function and the CloudFormation template in `out`
+    (`.serverless/`); `params` are extra `key=value` deploy params."""
     from local.stack import start_moto_server
 
     build_layer()
+    # osls deletes `.serverless/` whenever it packages: one packaged elsewhere keeps it aside meanwhile.
+    aside = PACKAGE_DIR.with_name(".serverless-aside")
+    shutil.rmtree(aside, ignore_errors=True)
+    if out != PACKAGE_DIR and PACKAGE_DIR.exists():
+        PACKAGE_DIR.rename(aside)
     moto = start_moto_server()
     try:
         started = time.perf_counter()
@@ -148,16 +167,31 @@ def package(stage: str = "ci", image_uri: str = PLACEHOLDER_IMAGE) -> Packaged:
             stage,
             "--param",
             f"renderImageUri={image_uri}",
+            *[part for value in params for part in ("--param", value)],
+            "--package",
+            str(out),
             env={**OFFLINE_ENV, "AWS_ENDPOINT_URL": moto.endpoint},
         )
         seconds = time.perf_counter() - started
     finally:
         moto.stop()
+        if aside.exists():
+            shutil.rmtree(PACKAGE_DIR, ignore_errors=True)
+            aside.rename(PACKAGE_DIR)
     if result.returncode != 0:
         raise RuntimeError(f"osls package failed:\n{result.stdout}\n{result.stderr}")
-    template = json.loads(TEMPLATE.read_text())
-    artifacts = {path.stem: path for path in PACKAGE_DIR.glob("*.zip")}
+    template = json.loads((out / TEMPLATE.name).read_text())
+    artifacts = {path.stem: path for path in out.glob("*.zip")}
     return Packaged(template, seconds, artifacts)
+
+
+def function_runtimes(template: dict) -> dict[str, str]:
+    """Each Lambda function of a packaged template (logical id) and its runtime, or "image" for a container."""
+    return {
+        name: resource["Properties"].get("Runtime") or "image"
+        for name, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
 
 
 def deploy_packaged(cloudformation: Any, s3: Any, stack_name: str) -> dict[str, str]:
@@ -224,10 +258,15 @@ def slack_pins(stage: str, extra_params: list[str], ssm: Any) -> list[str]:
 
 
 def deploy(stage: str, extra_params: list[str]) -> None:
-    """Build and push the render image, then `osls deploy`. Needs AWS credentials, Docker and the SSM secrets."""
+    """`studiobot doctor` first (nothing changes on a blocking ✗), then build and push the render image and
+    `osls deploy`. Needs AWS credentials, Docker and the SSM secrets."""
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from local.doctor import preflight
+
+    if not preflight(stage, extra_params):
+        raise SystemExit(1)
     try:
         account = boto3.client("sts").get_caller_identity()["Account"]
     except (BotoCoreError, ClientError) as error:
@@ -251,8 +290,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     region = boto3.session.Session().region_name or "us-east-1"
     repository = f"studiobot-{stage}-render"
     ecr = boto3.client("ecr")
-    with contextlib.suppress(ecr.exceptions.RepositoryAlreadyExistsException):
-        ecr.create_repository(repositoryName=repository, imageScanningConfiguration={"scanOnPush": True})
+    image_build.ensure_repository(ecr, repository)
     registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
     image = f"{registry}/{repository}:latest"
     password = subprocess.run(
@@ -264,11 +302,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
         check=True,
         text=True,
     )
-    subprocess.run(
-        ["docker", "build", "--platform", "linux/amd64", "-f", "blender_image/Dockerfile", "-t", image, "."],
-        cwd=ROOT,
-        check=True,
-    )
+    subprocess.run(image_build.build_command(image), cwd=ROOT, check=True)
     subprocess.run(["docker", "push", image], check=True)
     pushed = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "latest"}])
     image_uri = f"{registry}/{repository}@{pushed['imageDetails'][0]['imageDigest']}"

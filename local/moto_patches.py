@@ -19,6 +19,10 @@
 5. SSM keeps its tags in a `defaultdict(lambda: defaultdict(dict))`, which no snapshot can pickle
    (`local.persistence`): from the first Run Command on, the stack's state was never saved again. The same
    dictionary with a module-level factory pickles.
+6. `studiobot doctor` asks what moto lacks: Lambda's GetAccountSettings (answered from moto's own knob for the
+   account's limit, `MOTO_LAMBDA_CONCURRENCY_QUOTA`, default 1,000 as on AWS, less the functions' reserved
+   concurrency) and EC2's quotas in Service Quotas (moto knows only VPC's): a value set with `set_service_quota`,
+   what an approved increase leaves; none set, Service Quotas says NoSuchResource, as moto does today.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ def apply() -> None:
     _ssm_instance_information()
     _atomic_s3_writes()
     _ssm_picklable_tags()
+    _lambda_account_settings()
+    _ec2_service_quotas()
     _applied = True
 
 
@@ -219,3 +225,70 @@ def _cheap_transaction_rollback() -> None:
             raise
 
     dynamodb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def set_service_quota(
+    service_code: str,
+    quota_code: str,
+    value: float,
+    account_id: str = "123456789012",
+    region: str = "us-east-1",
+) -> None:
+    """The value Service Quotas answers for a quota moto does not know (what an approved increase leaves); kept in
+    moto's backend, so a reset forgets it."""
+    from moto.servicequotas.models import servicequotas_backends
+
+    backend = servicequotas_backends[account_id][region]
+    applied = backend.__dict__.setdefault("applied_quotas", {})
+    applied[(service_code, quota_code)] = float(value)
+
+
+def _ec2_service_quotas() -> None:
+    from moto.servicequotas.models import ServiceQuotasBackend
+
+    original = ServiceQuotasBackend.get_service_quota
+
+    @functools.wraps(original)
+    def get_service_quota(self: Any, service_code: str, quota_code: str) -> dict[str, Any]:
+        applied: dict[tuple[str, str], float] = getattr(self, "applied_quotas", {})
+        if (service_code, quota_code) in applied:
+            return {
+                "ServiceCode": service_code,
+                "QuotaCode": quota_code,
+                "QuotaArn": f"arn:aws:servicequotas:{self.region_name}:{self.account_id}:{service_code}/{quota_code}",
+                "Value": applied[(service_code, quota_code)],
+                "Unit": "None",
+                "Adjustable": True,
+                "GlobalQuota": False,
+            }
+        return original(self, service_code, quota_code)
+
+    ServiceQuotasBackend.get_service_quota = get_service_quota  # type: ignore[method-assign]
+
+
+def _lambda_account_settings() -> None:
+    """Lambda's GetAccountSettings: moto routes no `account-settings` path and has no such method."""
+    import json
+    import os
+
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    def get_account_settings(self: Any) -> Any:
+        limit = int(os.environ.get("MOTO_LAMBDA_CONCURRENCY_QUOTA", "1000"))
+        functions = self.backend.list_functions()
+        reserved = sum(int(function.reserved_concurrency or 0) for function in functions)
+        settings = {
+            "AccountLimit": {
+                "TotalCodeSize": 80_530_636_800,
+                "CodeSizeUnzipped": 262_144_000,
+                "CodeSizeZipped": 52_428_800,
+                "ConcurrentExecutions": limit,
+                "UnreservedConcurrentExecutions": limit - reserved,
+            },
+            "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": len(functions)},
+        }
+        return 200, {}, json.dumps(settings)
+
+    LambdaResponse.get_account_settings = get_account_settings  # type: ignore[attr-defined]
+    urls.url_paths.setdefault(r"{0}/(?P<api_version>[^/]+)/account-settings/?$", LambdaResponse.dispatch)

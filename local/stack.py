@@ -30,7 +30,7 @@ from backend.config import (
     ENV_TABLE,
     Settings,
 )
-from local.buckets import apply_lifecycles
+from local.buckets import apply_lifecycles, apply_time_to_live
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
@@ -184,6 +184,7 @@ def deploy(
     apply_lifecycles(
         session.client("s3", endpoint_url=endpoint), buckets, body
     )  # moto's CloudFormation skips them
+    apply_time_to_live(session.client("dynamodb", endpoint_url=endpoint), buckets, body)  # and this
     outputs = {item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])}
     # On AWS the notifier Lambda subscribes to the topic; locally the terminal notifier reads this queue.
     sqs = session.client("sqs", endpoint_url=endpoint)

@@ -26,6 +26,8 @@ from slack_bolt.response import BoltResponse
 
 TEAM = {"team": "studio", "team_id": "T0001", "user": "studiobot", "user_id": "U0BOT", "bot_id": "B0001"}
 APP_ID = "A0STUDIOBOT"  # the app's `api_app_id`, in every request Slack sends it
+# The bot token's scopes (slack/manifest.yml's), sent as Slack does in every Web API answer's `x-oauth-scopes`.
+BOT_SCOPES = ("commands", "chat:write", "files:write", "files:read", "channels:read", "groups:read")
 FIRST_TS_MICROS = 1_700_000_000_000_000
 TS_STEP_MICROS = 100
 
@@ -71,6 +73,8 @@ class FakeSlack:
         self._thread: threading.Thread | None = None
         self.hosted: dict[str, tuple[str, bytes]] = {}  # file id → (name, content), served to bot tokens
         self.outage_status = 0  # while set, every Web API call is answered with this HTTP status (`outage`)
+        self.scopes: list[str] = list(BOT_SCOPES)  # the token's scopes (`x-oauth-scopes`)
+        self.left: set[str] = set()  # channels the bot is not a member of (`conversations.info` → is_member)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -215,7 +219,8 @@ class FakeSlack:
         if injected is not None:
             return 200, {"ok": False, "error": injected.error}, {}
         answer = _ANSWERS.get(method)
-        return 200, {"ok": True, **(answer(self, args) if answer else {})}, {}
+        scopes = {"x-oauth-scopes": ",".join(self.scopes)}
+        return 200, {"ok": True, **(answer(self, args) if answer else {})}, scopes
 
     def _next_ts(self) -> str:
         with self._lock:
@@ -300,7 +305,8 @@ def _users_info(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
 
 def _conversations_info(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     channel_id = str(args.get("channel", ""))
-    return {"channel": {"id": channel_id, "name": _display_name(channel_id)}}
+    member = channel_id not in fake.left
+    return {"channel": {"id": channel_id, "name": _display_name(channel_id), "is_member": member}}
 
 
 _ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {

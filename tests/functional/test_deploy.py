@@ -4,8 +4,11 @@ statement, and on what the zips carry (importing the bot from its zip + layer al
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -160,12 +163,14 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
     assert _function(template, "render")["EphemeralStorage"] == {"Size": 10240}  # moto keeps 512
     for name in FUNCTIONS - {"render"}:
         configuration = functions[f"{STACK}-{name}"]
-        assert configuration["Runtime"] == "python3.11"
+        assert configuration["Runtime"] == deploy.LAMBDA_RUNTIME
         # moto's CloudFormation drops a function's Layers: the template says which
         assert _function(template, name)["Layers"] == [{"Ref": "DependenciesLambdaLayer"}]
     assert len(lambda_.list_layers()["Layers"]) == 1  # (moto names it after the logical id)
     layer = template["Resources"]["DependenciesLambdaLayer"]["Properties"]
-    assert layer["LayerName"] == f"{STACK}-dependencies" and layer["CompatibleRuntimes"] == ["python3.11"]
+    assert layer["LayerName"] == f"{STACK}-dependencies" and layer["CompatibleRuntimes"] == [
+        deploy.LAMBDA_RUNTIME
+    ]
 
     mappings = lambda_.list_event_source_mappings()["EventSourceMappings"]
     by_queue = {mapping["EventSourceArn"].rsplit(":", 1)[-1]: mapping for mapping in mappings}
@@ -180,8 +185,8 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
         assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
     rules = boto3.client("events").list_rules()["Rules"]
-    ec2_rule = next(rule for rule in rules if "EventPattern" in rule)
-    assert json.loads(ec2_rule["EventPattern"])["source"] == ["aws.ec2"]
+    sources = sorted(json.loads(rule["EventPattern"])["source"] for rule in rules if "EventPattern" in rule)
+    assert sources == [["aws.batch"], ["aws.ec2"]]  # GPU nodes Batch cancelled; workstations
     assert any(rule.get("ScheduleExpression") == "rate(5 minutes)" for rule in rules)
 
 
@@ -382,6 +387,16 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     site = Path(runtime_boto3.__file__).parents[1]
     for package in ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py"):
         (runtime / package).symlink_to(site / package)
+    # The layer's compiled modules are CPython 3.13's (checked by their wheel tags) and this machine runs 3.11:
+    # the probe takes those packages (Pillow) from this machine, every other one from the layer (README "What
+    # runs where"). A package with pure-Python fallbacks beside its compiled modules (charset_normalizer) stays.
+    for top in sorted((opt / "python").iterdir()):
+        compiled = top.is_dir() and any(top.rglob("*.cpython-313-*.so"))
+        if compiled and not all(
+            path.with_name(path.name.split(".")[0] + ".py").exists() for path in top.rglob("*.so")
+        ):
+            shutil.rmtree(top)
+            top.symlink_to(Path(importlib.import_module(top.name).__file__ or "").parent)
     probe = (
         "import sys; sys.path[:0] = sys.argv[1:]; import bot.handlers.slack, bot.handlers.notifier, PIL.Image;"
         " assert 'bpy' not in sys.modules; print(bot.handlers.slack.app.name)"
@@ -401,6 +416,170 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "studiobot"
+
+
+# Runtimes Lambda supports with no deprecation announced before 2027-06 (AWS's runtime table, Dec 2026).
+SUPPORTED_RUNTIMES = {"python3.13", "python3.14"}
+
+
+def test_no_function_runs_on_a_deprecated_runtime_and_the_layer_is_built_for_its_own(
+    packaged: Packaged,
+) -> None:
+    runtimes = deploy.function_runtimes(packaged.template)
+    assert set(runtimes) == {f"{name[0].upper()}{name[1:]}LambdaFunction" for name in FUNCTIONS}
+    # python3.11 was deprecated on 2026-06-30: no function is created on it, none on any other old runtime
+    assert "python3.11" not in json.dumps(packaged.template)
+    assert set(runtimes.values()) <= SUPPORTED_RUNTIMES | {"image"}
+    assert (
+        runtimes["RenderLambdaFunction"] == "image"
+    )  # its own Python 3.11 for bpy (blender_image/Dockerfile)
+    layer = packaged.template["Resources"]["DependenciesLambdaLayer"]["Properties"]
+    assert set(layer["CompatibleRuntimes"]) == set(runtimes.values()) - {"image"}
+    # every wheel in the layer is for CPython 3.13 on x86_64 Linux, or pure Python
+    with zipfile.ZipFile(packaged.artifacts["dependencies"]) as archive:
+        wheels = [name for name in archive.namelist() if name.endswith(".dist-info/WHEEL")]
+        tags = {
+            line.split(":", 1)[1].strip()
+            for name in wheels
+            for line in archive.read(name).decode().splitlines()
+            if line.startswith("Tag:")
+        }
+    assert len(wheels) == len(deploy.layer_requirements())
+    for tag in tags:
+        python, abi, platform = tag.split("-")
+        assert (python, abi) in {
+            ("cp313", "cp313"),
+            ("cp313", "abi3"),
+            ("py3", "none"),
+            ("py2.py3", "none"),
+        } or (python.startswith("py") and abi == "none" and platform == "any"), tag
+        assert platform == "any" or platform.endswith("_x86_64"), tag
+
+
+def test_the_render_queue_hides_a_task_for_six_render_timeouts_whatever_the_param(
+    template: dict[str, Any], tmp_path: Path
+) -> None:
+    # Lambda's SQS event source asks for a visibility timeout of at least 6 × the function's; no more, or a
+    # crashed render waits that long before its retry
+    def visibility(packaged_template: dict[str, Any]) -> int:
+        return int(packaged_template["Resources"]["RenderQueue"]["Properties"]["VisibilityTimeout"])
+
+    assert visibility(template) == 6 * RENDER_TIMEOUT_S
+    shorter = deploy.package(STAGE, params=("renderTimeoutS=300",), out=tmp_path / "short").template
+    assert shorter["Resources"]["RenderLambdaFunction"]["Properties"]["Timeout"] == 300
+    assert visibility(shorter) == 6 * 300
+
+
+def test_history_expires_and_data_outlives_the_stack(template: dict[str, Any]) -> None:
+    # the table deletes a job's items `jobHistoryDays` after they were written (the store writes `purge_at`)
+    table = template["Resources"]["JobsTable"]
+    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "purge_at", "Enabled": True}
+    for name in FUNCTIONS:
+        assert _function(template, name)["Environment"]["Variables"]["STUDIOBOT_JOB_HISTORY_DAYS"] == "90"
+    # `osls remove` (or a replacement) leaves the table and the buckets, with their data, behind
+    for name in ("JobsTable", "ScenesBucket", "OutputsBucket"):
+        resource = template["Resources"][name]
+        assert (resource.get("DeletionPolicy"), resource.get("UpdateReplacePolicy")) == (
+            "Retain",
+            "Retain",
+        ), name
+    # a killed upload's parts are aborted in both buckets
+    for name in ("ScenesBucket", "OutputsBucket"):
+        rules = template["Resources"][name]["Properties"]["LifecycleConfiguration"]["Rules"]
+        assert {"Id": "abort-incomplete-uploads", "Status": "Enabled"} | {
+            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}
+        } in rules
+
+
+def test_the_budget_watches_this_stage_only_by_its_cost_allocation_tag(packaged: Packaged) -> None:
+    # every resource the stack makes carries `studiobot:stage` (stack tags propagate), GPU nodes included
+    state = json.loads((deploy.PACKAGE_DIR / "serverless-state.json").read_text())
+    assert state["service"]["provider"]["stackTags"] == {"studiobot:stage": STAGE}
+    nodes = packaged.template["Resources"]["GpuComputeEnvironment"]["Properties"]["ComputeResources"]
+    assert nodes["Tags"]["studiobot:stage"] == STAGE
+    # the budget counts only what is tagged with this stage (a dev stage's guard never trips on prod's spend)
+    (budget,) = _resources(packaged.template, "AWS::Budgets::Budget").values()
+    (tag,) = budget["Properties"]["Budget"]["CostFilters"]["TagKeyValue"]
+    assert tag == {"Fn::Join": ["$", ["user:studiobot:stage", STAGE]]}  # user:studiobot:stage$ci
+
+
+def test_the_roles_that_start_workstations_may_let_ec2_use_their_volumes_keys_and_nothing_more(
+    template: dict[str, Any],
+) -> None:
+    # starting an instance whose EBS volume uses a customer-managed key needs kms:CreateGrant (without it the
+    # instance goes back to stopped, silently): for EC2 only, a grant for an AWS resource, keys of this account
+    starters = {
+        role
+        for role, statement in _statements(template)
+        if "ec2:StartInstances" in _as_list(statement["Action"])
+    }
+    assert starters == {"BotRole", "KeepAliveStartDueRole"}
+    granters = {}
+    for role, statement in _statements(template):
+        if "kms:CreateGrant" in _as_list(statement["Action"]):
+            granters[role] = statement
+    assert set(granters) == starters
+    for statement in granters.values():
+        assert _as_list(statement["Action"]) == ["kms:CreateGrant"]
+        assert statement["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:key/*"
+        }
+        assert statement["Condition"] == {
+            "Bool": {"kms:GrantIsForAWSResource": "true"},
+            "StringEquals": {"kms:ViaService": {"Fn::Sub": "ec2.${AWS::Region}.amazonaws.com"}},
+        }
+
+
+def test_gpu_nodes_left_runnable_are_cancelled_after_30_minutes_and_the_events_function_hears_it(
+    template: dict[str, Any],
+) -> None:
+    queue = template["Resources"]["GpuJobQueue"]["Properties"]
+    actions = queue["JobStateTimeLimitActions"]
+    assert {item["Reason"] for item in actions} == {
+        "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+        "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+    }
+    for item in actions:
+        assert (item["State"], item["MaxTimeSeconds"], item["Action"]) == ("RUNNABLE", 1800, "CANCEL")
+    patterns = [
+        item["Properties"]["EventPattern"]
+        for item in _resources(template, "AWS::Events::Rule").values()
+        if "EventPattern" in item["Properties"]
+    ]
+    (batch,) = [pattern for pattern in patterns if pattern["source"] == ["aws.batch"]]
+    assert batch["detail-type"] == ["Batch Job State Change"]
+    assert batch["detail"]["status"] == ["FAILED"]
+    assert batch["detail"]["jobQueue"] == [{"suffix": f":job-queue/{STACK}-gpu"}]
+    rule = next(
+        item
+        for item in _resources(template, "AWS::Events::Rule").values()
+        if item["Properties"].get("EventPattern") == batch
+    )
+    assert rule["Properties"]["Targets"][0]["Arn"] == {"Fn::GetAtt": ["Ec2EventsLambdaFunction", "Arn"]}
+
+
+# Standard modules Python 3.12 and 3.13 removed (PEP 594, PEP 632, `imp`, `asynchat`, `asyncore`, `smtpd`).
+REMOVED_BY_313 = {"distutils", "imp", "asynchat", "asyncore", "smtpd", "lib2to3", "aifc", "audioop", "cgi"}
+REMOVED_BY_313 |= {"cgitb", "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis", "nntplib", "ossaudiodev"}
+REMOVED_BY_313 |= {"pipes", "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib"}
+
+
+def test_nothing_the_zip_functions_carry_imports_a_module_python_3_13_removed(packaged: Packaged) -> None:
+    # This machine has no Python 3.13 to run them on: the cheap check is that our code and the layer's parse and
+    # import nothing 3.13 no longer has (README "What runs where, on which Python")
+    found: list[str] = []
+    for artifact in ("bot", "sweep", "dependencies"):
+        with zipfile.ZipFile(packaged.artifacts[artifact]) as archive:
+            for name in (item for item in archive.namelist() if item.endswith(".py")):
+                for node in ast.walk(ast.parse(archive.read(name), filename=name)):
+                    modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+                    if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                        modules = [node.module]
+                    found += [
+                        f"{name}: {module}" for module in modules if module.split(".")[0] in REMOVED_BY_313
+                    ]
+    assert found == []
 
 
 def test_download_links_are_answered_by_their_own_function_whose_role_reads_only_the_key_and_outputs(

@@ -131,7 +131,11 @@ def test_canned_answers_for_lookups_and_views(client: WebClient) -> None:
         "tz": "UTC",
         "is_admin": False,
     }
-    assert client.conversations_info(channel="C0RENDERS")["channel"] == {"id": "C0RENDERS", "name": "renders"}
+    assert client.conversations_info(channel="C0RENDERS")["channel"] == {
+        "id": "C0RENDERS",
+        "name": "renders",
+        "is_member": True,
+    }
     view = {"type": "modal", "title": {"type": "plain_text", "text": "Render"}, "blocks": []}
     assert client.views_open(trigger_id="t1", view=view)["view"]["id"] == "V0001"
     assert client.chat_postEphemeral(channel="C1", user="U1", text="only you")["message_ts"]

@@ -44,6 +44,13 @@ def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
         "${file(aws-resources.yml)}",
         "${file(iam.yml)}",
         "${file(batch.yml)}",
+        {
+            "extensions": {
+                "RenderQueue": {
+                    "Properties": {"VisibilityTimeout": "${file(render-queue.js):visibilityTimeout}"}
+                }
+            }
+        },
     ]
     assert RESOURCES_TEMPLATE == INFRA / "resources.yml"
 

@@ -34,7 +34,7 @@ def test_start_wait_stop_report_in_order_and_the_wait_really_waits() -> None:
         arns = {
             name: lambdas.create_function(
                 FunctionName=f"keepalive-{name}",
-                Runtime="python3.11",
+                Runtime="python3.13",
                 Role=role,
                 Handler="task.handler",
                 Code={"ZipFile": code.getvalue()},

@@ -32,6 +32,7 @@ class DynamoFrameLedger(JobTable):
             "output_key": {"S": record.output_key},
             "error": {"S": record.error[:1000]},
             "recorded_at": {"N": repr(self._clock())},
+            **self._purge(),
         }
         # False: an earlier delivery recorded the frame
         missing = f"There is no render job `{job_id}`."
@@ -68,6 +69,7 @@ class DynamoFrameLedger(JobTable):
                     "sk": {"S": error_sk(frame)},
                     "error": {"S": message[:1000]},
                     "at": {"N": repr(self._clock())},
+                    **self._purge(),
                 },
             )
         except ClientError as error:

@@ -20,6 +20,9 @@ from backend.render.tasks import RenderSettings
 AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
 OUTBOX = "pending"  # the `outbox` attribute's one value: the hash key of the sparse by_outbox index
 FACTS = ("completed", "estimated", "approved")  # what the outbox may hold for a job
+# When DynamoDB may delete an item (epoch seconds; the table's TimeToLiveSpecification): a job and every item of its
+# history go `jobHistoryDays` after they were written. (Not `expires_at`: a workstation lease's own expiry.)
+PURGE_ATTRIBUTE = "purge_at"
 
 
 def outbox_set(fact: str) -> str:

@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from backend.aws.base import AwsAdapter, error_code
 from backend.errors import NotFoundError
 from backend.render.records import Job
-from backend.render.store.items import job_from_item, job_key
+from backend.render.store.items import PURGE_ATTRIBUTE, job_from_item, job_key
 
 
 class JobTable(AwsAdapter):
@@ -21,11 +21,20 @@ class JobTable(AwsAdapter):
     label: ClassVar[str] = "DynamoDB"
 
     def __init__(
-        self, table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
+        self,
+        table_name: str,
+        client: Any | None = None,
+        clock: Callable[[], float] = time.time,
+        history_days: float = 90.0,
     ) -> None:
         super().__init__(client)
         self.table_name = table_name
         self._clock = clock
+        self._history_s = history_days * 86_400
+
+    def _purge(self) -> dict[str, Any]:
+        """The TTL attribute of an item written now: DynamoDB deletes it once the job history has passed it."""
+        return {PURGE_ATTRIBUTE: {"N": str(int(self._clock() + self._history_s))}}
 
     def get(self, job_id: str) -> Job:
         """The job as stored now (a strongly consistent read); NotFoundError if there is none."""

@@ -33,6 +33,7 @@ class DynamoTileLedger(JobTable):
             "cut": {"S": record.cut},
             "error": {"S": record.error[:1000]},
             "recorded_at": {"N": repr(self._clock())},
+            **self._purge(),
         }
         count = {
             "TableName": self.table_name,
@@ -78,6 +79,7 @@ class DynamoTileLedger(JobTable):
                     "pk": {"S": f"JOB#{job_id}"},
                     "sk": {"S": stitch_sk(frame)},
                     "claimed_at": {"N": repr(now)},
+                    **self._purge(),
                 },
                 ConditionExpression="attribute_not_exists(pk) OR claimed_at < :stale",
                 ExpressionAttributeValues={":stale": {"N": repr(now - lease_s)}},

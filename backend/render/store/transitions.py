@@ -44,7 +44,7 @@ class DynamoTransitions(JobTable):
 
     def create(self, job: Job) -> tuple[Job, bool]:
         """Store a new QUEUED job; if that id exists already, return the stored one and False."""
-        item = job_to_item(job)
+        item = {**job_to_item(job), **self._purge()}
         try:
             self.client.put_item(
                 TableName=self.table_name, Item=item, ConditionExpression="attribute_not_exists(pk)"
