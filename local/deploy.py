@@ -129,6 +129,8 @@ def osls(
     """Run osls from `infra/` (it refuses a config outside the folder it runs in)."""
     if not OSLS.exists():
         raise SystemExit("osls is not installed: run `npm ci --prefix infra` (or `make package`).")
+    from local.documents import write_for_osls
+    write_for_osls()  # the template embeds the presence scripts from it
     return subprocess.run(
         [str(OSLS), *args], cwd=INFRA, env={**os.environ, **(env or {})}, text=True, capture_output=capture
     )

@@ -31,6 +31,7 @@ from backend.config import (
     Settings,
 )
 from local.buckets import apply_lifecycles
+from local.documents import create_in
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
@@ -184,6 +185,8 @@ def deploy(
     apply_lifecycles(
         session.client("s3", endpoint_url=endpoint), buckets, body
     )  # moto's CloudFormation skips them
+    # the presence document: on AWS a stack resource made from the same scripts
+    create_in(session.client("ssm", endpoint_url=endpoint))
     outputs = {item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])}
     # On AWS the notifier Lambda subscribes to the topic; locally the terminal notifier reads this queue.
     sqs = session.client("sqs", endpoint_url=endpoint)
