@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint up down clean package deploy
+.PHONY: demo test bench lint up down clean package deploy rotate-secret
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -35,6 +35,12 @@ package: $(STAMP) $(OSLS)
 # The real deployment (README "Deploy to AWS"): needs AWS credentials, Docker and the Slack secrets in SSM.
 deploy: $(STAMP) $(OSLS)
 	$(PY) -m local.deploy deploy $(STAGE)
+
+# A new Slack signing secret or bot token (README "Deploy to AWS"): asked for, put under the stage's key, and the
+# functions that read it restarted. SECRET=slack-signing-secret (default) or slack-bot-token.
+SECRET ?= slack-signing-secret
+rotate-secret: $(STAMP)
+	$(PY) -m local.secrets rotate $(STAGE) $(SECRET)
 
 # The package benchmark needs osls: installed here when npm is on the machine, else that benchmark says it skipped.
 bench: $(STAMP)
