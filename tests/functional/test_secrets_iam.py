@@ -198,7 +198,19 @@ def test_only_the_functions_that_talk_to_slack_can_read_its_secrets(
 ) -> None:
     """The bot checks signatures and posts; the notifier and its redrive post (token only). No workstation, node,
     other function or the studio's machines, whatever their policy lets them ask SSM."""
-    assert len(principals) > 15 and any(_short(arn) == "WorkstationRole" for arn in principals)
+    evaluated = {_short(arn) for arn in principals}
+    assert (
+        len(evaluated) > 15
+        and {
+            "WorkstationRole",
+            "GpuNodeInstanceRole",
+            "GpuNodeJobRole",
+            "GpuNodeExecutionRole",
+            "WorkstationPresenceAgentPolicy",
+            "studiobot-node",  # the studio's own machines (docs/render-nodes.md)
+        }
+        <= evaluated
+    )
     readers = {
         parameter: {
             _short(arn)
