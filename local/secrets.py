@@ -78,6 +78,8 @@ def rotate(ssm: Any, lambda_client: Any, stage: str, secret: str, value: str) ->
     restarted = []
     for function in READERS[secret]:
         function_name = f"studiobot-{stage}-{function}"
+        # an update still in progress (a rotation just before) would refuse this one
+        lambda_client.get_waiter("function_updated").wait(FunctionName=function_name)
         configuration = lambda_client.get_function_configuration(FunctionName=function_name)
         variables = dict(configuration.get("Environment", {}).get("Variables", {}))
         variables[ROTATED_VERSION] = f"{secret}:{version}"
