@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint up down clean package deploy doctor
+.PHONY: demo test bench lint up down clean package deploy doctor rotate-secret
 
 $(STAMP): pyproject.toml requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -40,6 +40,12 @@ deploy: $(STAMP) $(OSLS)
 # The same read-only checks alone, e.g. after a deploy: `make doctor STAGE=prod PARAMS="opsChannel=C0123ABCD"`.
 doctor: $(STAMP)
 	$(VENV)/bin/studiobot doctor --stage $(STAGE) $(foreach param,$(PARAMS),--param $(param))
+
+# A new Slack signing secret or bot token (README "Deploy to AWS"): asked for, put under the stage's key, and the
+# functions that read it restarted. SECRET=slack-signing-secret (default) or slack-bot-token.
+SECRET ?= slack-signing-secret
+rotate-secret: $(STAMP)
+	$(PY) -m local.secrets rotate $(STAGE) $(SECRET)
 
 # The package benchmark needs osls: installed here when npm is on the machine, else that benchmark says it skipped.
 bench: $(STAMP)

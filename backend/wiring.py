@@ -219,10 +219,12 @@ class Services:
     def asker(self) -> SessionAsker:
         """Asks workstations who is connected (Systems Manager Run Command), at the moment of stopping them."""
         from backend.workstations.asking import SessionAsker
+        from backend.workstations.document import document_name
         from backend.workstations.presence import SessionPolicy
         from backend.workstations.ssm import SsmCommands
 
-        return SessionAsker(SsmCommands(), SessionPolicy.from_env(), clock=self.clock)
+        commands = SsmCommands(document=document_name(self.settings.stage))
+        return SessionAsker(commands, SessionPolicy.from_env(), clock=self.clock)
 
     @cached_property
     def keepalive(self) -> KeepAlive:

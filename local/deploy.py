@@ -137,6 +137,9 @@ def osls(
     """Run osls from `infra/` (it refuses a config outside the folder it runs in)."""
     if not OSLS.exists():
         raise SystemExit("osls is not installed: run `npm ci --prefix infra` (or `make package`).")
+    from local.documents import write_for_osls
+
+    write_for_osls()  # the template embeds the presence scripts from it
     return subprocess.run(
         [str(OSLS), *args], cwd=INFRA, env={**os.environ, **(env or {})}, text=True, capture_output=capture
     )
@@ -322,6 +325,9 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     )
     if deployed.returncode != 0:
         raise SystemExit(deployed.returncode)
+    from local.secrets import onto_stack_key  # the key exists now (infra/secrets.yml)
+
+    onto_stack_key(ssm, stage, boto3.client("kms"))
     outputs = boto3.client("cloudformation").describe_stacks(StackName=f"studiobot-{stage}")["Stacks"][0]
     for output in outputs.get("Outputs", []):
         if output["OutputKey"] == "SlackRequestUrl":

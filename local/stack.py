@@ -31,6 +31,7 @@ from backend.config import (
     Settings,
 )
 from local.buckets import apply_lifecycles, apply_time_to_live
+from local.documents import create_in
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
@@ -185,6 +186,8 @@ def deploy(
         session.client("s3", endpoint_url=endpoint), buckets, body
     )  # moto's CloudFormation skips them
     apply_time_to_live(session.client("dynamodb", endpoint_url=endpoint), buckets, body)  # and this
+    # the presence document: on AWS a stack resource made from the same scripts
+    create_in(session.client("ssm", endpoint_url=endpoint))
     outputs = {item["OutputKey"]: item["OutputValue"] for item in description.get("Outputs", [])}
     # On AWS the notifier Lambda subscribes to the topic; locally the terminal notifier reads this queue.
     sqs = session.client("sqs", endpoint_url=endpoint)

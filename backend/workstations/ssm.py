@@ -1,24 +1,18 @@
 """Asking workstations through AWS Systems Manager Run Command: which instances' agents answer, one SendCommand per
-50 of them, and a command's answers read back at once (`ListCommandInvocations`)."""
+50 of them (the stack's own presence document, `backend.workstations.document`), and a command's answers read back
+at once (`ListCommandInvocations`)."""
 
 from __future__ import annotations
 
-from importlib import resources
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
 
 from backend.aws.base import AwsAdapter
 from backend.workstations.asking import Invocation
+from backend.workstations.document import document_name
 
-DOCUMENTS = {"Linux": "AWS-RunShellScript", "Windows": "AWS-RunPowerShellScript"}
-SCRIPTS = {"Linux": "presence.sh", "Windows": "presence.ps1"}
-COMMAND_TIMEOUT_S = 30  # SSM's own limit for the script on the instance
-
-
-def script(platform: str) -> str:
-    """The presence script a platform runs (shipped with the package, also installed by the optional agent)."""
-    return (resources.files("backend.workstations") / "scripts" / SCRIPTS[platform]).read_text()
+COMMAND_TIMEOUT_S = 30  # for the command to reach the instances (the document bounds the script itself)
 
 
 class SsmCommands(AwsAdapter):
@@ -30,8 +24,9 @@ class SsmCommands(AwsAdapter):
         "InvalidInstanceId": "an instance is not managed by Systems Manager or its agent is offline",
     }
 
-    def __init__(self, client: Any | None = None) -> None:
+    def __init__(self, client: Any | None = None, document: str = document_name("local")) -> None:
         super().__init__(client)
+        self.document = document  # the stack's presence document (`document_name(stage)`), all it may send
         self.calls: dict[str, int] = {}  # calls made by operation, for tests and benchmarks
         self.sent: list[list[str]] = []  # the instance ids of each SendCommand
 
@@ -54,14 +49,14 @@ class SsmCommands(AwsAdapter):
         return found
 
     def send(self, instance_ids: list[str], platform: str) -> str:
-        """Run the presence script on up to 50 instances of one platform; the command's id."""
+        """Run the presence document on up to 50 instances of one platform; the command's id. The document picks
+        each platform's script itself: nothing but its name is sent."""
         try:
             self._count("SendCommand")
             self.sent.append(list(instance_ids))
             response = self.client.send_command(
                 InstanceIds=instance_ids,
-                DocumentName=DOCUMENTS[platform],
-                Parameters={"commands": [script(platform)], "executionTimeout": [str(COMMAND_TIMEOUT_S)]},
+                DocumentName=self.document,
                 TimeoutSeconds=COMMAND_TIMEOUT_S,
                 Comment="studiobot: is anyone connected?",
             )
@@ -81,8 +76,11 @@ class SsmCommands(AwsAdapter):
                     status = str(invocation.get("Status", ""))
                     if status in ("Pending", "InProgress", "Delayed", "Cancelling"):
                         continue
-                    plugins = invocation.get("CommandPlugins") or [{}]
-                    finished[invocation["InstanceId"]] = Invocation(status, str(plugins[0].get("Output", "")))
+                    # one plugin per step of the document; the other platform's step is skipped and says so
+                    output = "\n".join(
+                        str(plugin.get("Output", "")) for plugin in invocation.get("CommandPlugins") or []
+                    )
+                    finished[invocation["InstanceId"]] = Invocation(status, output)
         except ClientError as error:
             raise self.aws_error(error, "read the workstations' answers") from error
         return finished

@@ -44,6 +44,7 @@ def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
         "${file(aws-resources.yml)}",
         "${file(iam.yml)}",
         "${file(batch.yml)}",
+        "${file(secrets.yml)}",
         {
             "extensions": {
                 "RenderQueue": {

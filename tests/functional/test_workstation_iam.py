@@ -133,7 +133,8 @@ def test_deployed_the_profile_carries_the_role_and_the_policy_keeps_its_variable
 
 
 def test_who_stops_workstations_may_ask_them_first_and_only_them(iam: dict[str, Any]) -> None:
-    """The sweep, the keep-alive's Stop step and the bot run only the two shell documents, only on workstations."""
+    """The sweep, the keep-alive's Stop step and the bot run only the stack's presence document (never a shell
+    document, which runs any command), only on workstations."""
     resources = iam["Resources"]
     for role in ("SweepRole", "KeepAliveStopStartedRole", "BotRole"):
         statements = [
@@ -150,7 +151,11 @@ def test_who_stops_workstations_may_ask_them_first_and_only_them(iam: dict[str, 
             r for s in sends for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
         ]
         assert len(sends) == 2, role
-        assert sum("document/AWS-RunShellScript" in json.dumps(r) for r in documents) == 1
-        assert sum("document/AWS-RunPowerShellScript" in json.dumps(r) for r in documents) == 1
+        assert "AWS-Run" not in json.dumps(documents)
+        assert [r for r in documents if "document/" in json.dumps(r)] == [
+            {
+                "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${self:custom.prefix}-presence"
+            }
+        ]
         (on_instances,) = [s for s in sends if "instance/*" in json.dumps(s["Resource"])]
         assert on_instances["Condition"] == {"StringLike": {"ssm:resourceTag/studiobot:workstation": "*"}}

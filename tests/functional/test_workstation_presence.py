@@ -4,6 +4,7 @@ connected and active, connected and idle, nobody connected, no SSM agent, no ans
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -274,3 +275,20 @@ class _AllManaged:
 
     def results(self, command_id: str):  # type: ignore[no-untyped-def]
         return self.ssm.results(command_id)
+
+
+def test_workstations_are_asked_with_the_stacks_own_document_never_a_shell_document(fleet: Fleet) -> None:
+    """The local stack deploys the presence document from the scripts; the sweep sends it by name, with no script
+    text and no parameters a sender could change."""
+    from backend.workstations.document import document_name, presence_document
+
+    fleet.service.status()
+    fleet.clock.now += 11.5 * HOUR + 60
+    fleet.service.sweep()
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    (command,) = ssm.list_commands()["Commands"]
+    assert command["DocumentName"] == document_name("local")
+    assert command["Parameters"] == {}
+    stored = ssm.get_document(Name=document_name("local"), DocumentFormat="JSON")
+    assert stored["DocumentType"] == "Command"
+    assert json.loads(stored["Content"]) == presence_document()

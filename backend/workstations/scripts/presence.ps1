@@ -1,7 +1,7 @@
 # Who is connected to this workstation's Amazon DCV sessions, and how long since their last input (Windows).
 #
-# Studiobot sends this file's text as an SSM Run Command (AWS-RunPowerShellScript, as SYSTEM) at the moment it
-# would stop the instance; agent/windows runs it on a schedule where SSM cannot reach. It prints ONE line of
+# Studiobot runs this file's text through SSM Run Command (the stack's own document studiobot-<stage>-presence,
+# as SYSTEM) at the moment it would stop the instance; agent/windows runs it on a schedule where SSM cannot reach. It prints ONE line of
 # JSON, last, and always exits 0:
 #   {"studiobot_presence": 1, "dcv": true, "connections": [{"user": "anna", "since": "2026-11-30T19:40:00Z"}], "idle_s": 180}
 # "dcv": false means "cannot tell" (no DCV, its service down, its answer unreadable). Studiobot never takes that

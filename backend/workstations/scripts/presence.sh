@@ -1,8 +1,8 @@
 #!/bin/bash
 # Who is connected to this workstation's Amazon DCV sessions, and how long since their last input.
 #
-# Studiobot sends this file's text as an SSM Run Command (AWS-RunShellScript, as root) at the moment it would
-# stop the instance; agent/ runs it on a timer where SSM cannot reach. It prints ONE line of JSON, last, and
+# Studiobot runs this file's text through SSM Run Command (the stack's own document studiobot-<stage>-presence,
+# as root) at the moment it would stop the instance; agent/ runs it on a timer where SSM cannot reach. It prints ONE line of JSON, last, and
 # always exits 0:
 #   {"studiobot_presence": 1, "dcv": true, "connections": [{"user": "anna", "since": "2026-11-30T19:40:00Z"}], "idle_s": 180}
 # "dcv": false means "cannot tell" (no DCV, its server down, its answer unreadable). Studiobot never takes that
