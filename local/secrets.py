@@ -14,7 +14,12 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 # Who reads which secret (serverless.yml's SLACK_*_PARAMETER): the bot checks signatures, everyone posts.
-READERS = {"slack-signing-secret": ("bot",), "slack-bot-token": ("bot", "notifier", "noticeRedrive")}
+READERS = {
+    "slack-signing-secret": ("bot",),
+    "slack-bot-token": ("bot", "notifier", "noticeRedrive"),
+    # the download links' key (`make deploy` makes it; `render.links`): who posts links, and who checks them
+    "link-signing-key": ("bot", "notifier", "noticeRedrive", "links"),
+}
 # Read by nothing: changing it is how a function's running environments are replaced by fresh ones, which read the
 # secrets again (each reads them once, at its cold start: bot/handlers/slack.py, bot/handlers/notifier.py).
 ROTATED_VERSION = "STUDIOBOT_SECRETS_VERSION"

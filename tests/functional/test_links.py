@@ -264,6 +264,7 @@ def test_make_deploy_makes_the_stages_key_once_and_never_replaces_it() -> None:
     from moto import mock_aws
 
     from local.links import ensure_link_key, link_key_parameter
+    from local.secrets import key_alias, onto_stack_key
 
     with mock_aws():
         ssm = boto3.client("ssm", region_name="us-east-1")
@@ -273,3 +274,9 @@ def test_make_deploy_makes_the_stages_key_once_and_never_replaces_it() -> None:
         assert ensure_link_key("prod", ssm) is False  # a second deploy keeps it: the links posted stay valid
         again = ssm.get_parameter(Name=link_key_parameter("prod"), WithDecryption=True)["Parameter"]["Value"]
         assert again == made["Value"]
+        # after the stack exists, the deploy moves it onto the stage's key, as it moves the Slack secrets
+        kms = boto3.client("kms", region_name="us-east-1")
+        kms.create_alias(AliasName=key_alias("prod"), TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        assert onto_stack_key(ssm, "prod", kms, lambda said: None) == [link_key_parameter("prod")]
+        moved = ssm.get_parameter(Name=link_key_parameter("prod"), WithDecryption=True)["Parameter"]["Value"]
+        assert moved == made["Value"]  # the links posted stay valid

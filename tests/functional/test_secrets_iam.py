@@ -188,3 +188,16 @@ def test_the_presence_document_in_the_template_is_the_scripts(template: dict[str
     assert properties["DocumentType"] == "Command" and properties["TargetType"] == "/AWS::EC2::Instance"
     assert resolve(properties["Content"], template) == presence_document()  # byte for byte, once CFN joins it
     assert "${" not in json.dumps(properties["Content"]).replace("${AWS::", "")
+
+
+def test_only_the_functions_that_post_or_check_download_links_can_read_their_key(
+    template: dict[str, Any], principals: dict[str, list[dict[str, Any]]]
+) -> None:
+    """Anyone holding the links' key could sign a link to any job's frames: no workstation, node or other function
+    may read it, whatever their policy lets them ask SSM (it is moved onto the stage's key like the Slack secrets)."""
+    link_key = f"{PARAMETER}/link-signing-key"
+    readers = {
+        _short(arn) for arn, statements in principals.items() if _reads(template, arn, statements, link_key)
+    }
+    assert readers == {"BotRole", "NotifierRole", "NoticeRedriveRole", "LinksRole"}
+    assert allowed(principals[f"arn:aws:iam::{ACCOUNT}:role/WorkstationRole"], "ssm:GetParameter", link_key)
