@@ -64,8 +64,8 @@ class ShotTrace:
 
     def manifest(self, hashes: dict[str, FileEntry]) -> Manifest:
         """The manifest of the shot, given each file's content hash by its path in the shot."""
-        # Only the scene's own paths are remapped: a library's paths resolve against the library, laid out beside
-        # it, and a path string means different files in different .blend files.
+        # The scene's own paths here; a library's (a path string means different files in different .blend files)
+        # by library, in `library_remaps`.
         # The path as written is mapped, not each file: a UDIM image or a sequence keeps its template.
         scene_dir = (self.root / self.scene).parent
         remaps = {
@@ -74,7 +74,27 @@ class ShotTrace:
             if dep.path.startswith(OUTSIDE + "/") and dep.referrer == self.scene
         }
         origin = f"{socket.gethostname()}:{self.root.as_posix()}"
-        return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps, origin=origin)
+        return Manifest(
+            self.scene,
+            self.blender,
+            dict(hashes),
+            self.missing,
+            remaps,
+            origin=origin,
+            library_remaps=self._library_remaps(),
+        )
+
+    def _library_remaps(self) -> dict[str, dict[str, str]]:
+        """Each library's own paths to files outside the shot (absolute, or up and out of the shot folder): the
+        farm has neither the studio's mount nor the artist's folders, so the worker points them at the shot's."""
+        libraries = {dep.path: dep.source for dep in self.files if dep.source is not None}
+        remaps: dict[str, dict[str, str]] = {}
+        for dep in self.files:
+            library = libraries.get(dep.referrer) if dep.referrer != self.scene else None
+            if library is not None and dep.path.startswith(OUTSIDE + "/"):
+                where = _in_shot(_written_path(dep.written_as, library.parent), self.root)
+                remaps.setdefault(dep.referrer, {})[dep.written_as] = where
+        return remaps
 
 
 def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
