@@ -28,6 +28,12 @@ def _ship(stack: Stack, scene: Path, name: str = "") -> Shipped:
     return shipper.ship(trace, manifest, shot_key(scene, stack.settings.scenes_prefix, name))
 
 
+def _one_frame(stack: Stack, tmp_path: Path, key: str) -> Image.Image:
+    frames = _render(stack, tmp_path, key)
+    assert len(frames) == 1, "the frame failed: Blender could not find a file the worker had laid out"
+    return frames[0]
+
+
 @contextmanager
 def _taken_away(*folders: Path) -> Iterator[None]:
     """The folders are not there (a farm machine without the studio's mount), then put back."""
@@ -49,7 +55,7 @@ def test_a_librarys_textures_outside_the_shot_render_with_the_mount_taken_away(
     assert sum(path.startswith("_outside/") for path in shipped.manifest.files) == 2
     # WHEN the farm machine has neither folder
     with _taken_away(shots / "mnt_projects", shots / "shared_tex"):
-        (frame,) = _render(stack, tmp_path, shipped.scene_key)
+        frame = _one_frame(stack, tmp_path, shipped.scene_key)
     # THEN the frame shows both textures: bark (red) on the left, leaf (green) on the right; no magenta
     assert _magenta(frame) == 0
     left = frame.crop((0, 0, frame.width // 2 - 2, frame.height))
@@ -58,6 +64,20 @@ def test_a_librarys_textures_outside_the_shot_render_with_the_mount_taken_away(
     assert red > 120 and green < 60 and blue < 60, _mean(left)
     red, green, blue = _mean(right)
     assert green > 120 and red < 60 and blue < 60, _mean(right)
+
+
+def test_a_library_linked_by_absolute_path_from_a_library_renders_with_the_mount_taken_away(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    # GIVEN the shot's set links a rock from the studio mount by absolute path, its texture by absolute path too
+    shipped = _ship(stack, shots / "nested" / "shot.blend")
+    assert not shipped.manifest.missing
+    # WHEN the farm machine has no mount
+    with _taken_away(shots / "mnt_projects"):
+        frame = _one_frame(stack, tmp_path, shipped.scene_key)
+    # THEN the rock is there, with its own texture (orange), not magenta
+    red, green, blue = _mean(frame)
+    assert red > 120 and 60 < green < 140 and blue < 40 and _magenta(frame) == 0, _mean(frame)
 
 
 def test_changing_one_texture_sends_that_texture_and_a_manifest(
@@ -76,7 +96,7 @@ def test_changing_one_texture_sends_that_texture_and_a_manifest(
     assert changed.files_sent == 1 and changed.bytes_sent == texture_bytes, changed
     assert changed.bytes_sent + changed.meta_bytes_sent <= texture_bytes + 10_000
     # AND the frame shows the new texture: every reader finds the scene as before
-    (frame,) = _render(stack, tmp_path / "render", changed.scene_key)
+    frame = _one_frame(stack, tmp_path / "render", changed.scene_key)
     red, _green, blue = _mean(frame)
     assert blue > 150 and red < 60 and _magenta(frame) == 0
 
@@ -94,7 +114,7 @@ def test_the_same_blend_under_another_name_sends_none_of_it(
     text, _ = stack.store.read(stack.settings.scenes_bucket, manifest_key_for(other.scene_key))
     assert Manifest.from_json(text).files["shot.blend"] == other.manifest.files["shot.blend"]
     # AND the name renders the scene, as a key of its own
-    (frame,) = _render(stack, tmp_path, other.scene_key)
+    frame = _one_frame(stack, tmp_path, other.scene_key)
     red, green, blue = _mean(frame)
     assert red > green > blue and _magenta(frame) == 0
     assert (

@@ -13,6 +13,8 @@ OUT/nocamera/shot.blend          a shot whose camera was deleted
 OUT/mounted/shot.blend           a prop linked from OUT/mounted/lib/prop.blend, whose textures lie outside the shot:
                                  bark.png by absolute path on a studio mount (OUT/mnt_projects/tex), leaf.png by a
                                  relative path leaving the library's folder (`//../../shared_tex/leaf.png`)
+OUT/nested/shot.blend            a set linked from OUT/nested/lib/set.blend, which links a rock by absolute path from the
+                                 studio mount (OUT/mnt_projects/assets/rock.blend, its texture by absolute path too)
 
 Every shot renders a plane filling the camera with its texture (Workbench shows textures, cheaply): the colour of
 the texture is what a frame shows, and Blender's missing-texture magenta is easy to spot.
@@ -33,6 +35,7 @@ OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
 OTHER_WOOD = (0.8, 0.8, 0.1, 1.0)  # yellow: the other shot's wood.png
 BARK = (0.6, 0.1, 0.1, 1.0)  # red: the mounted library's texture by absolute path (left half of the frame)
 LEAF = (0.1, 0.7, 0.1, 1.0)  # green: its texture by a relative path leaving its folder (right half)
+ROCK = (0.6, 0.4, 0.05, 1.0)  # orange: the rock a library links from the studio mount
 CLOTH = (0.1, 0.6, 0.7, 1.0)  # cyan: UDIM tile 1001 of the studio library's cloth (tile 1002 is white)
 
 
@@ -232,6 +235,50 @@ def mounted(folder: Path, mount: Path, shared: Path) -> Path:
     return shot
 
 
+def _link_collection(library: Path, name: str, relative: bool) -> None:
+    """Link collection `name` from `library` into the open file, instanced at the origin."""
+    with bpy.data.libraries.load(str(library), link=True, relative=relative) as (_source, target):
+        target.collections = [name]
+    instance = bpy.data.objects.new(name, None)
+    instance.instance_type = "COLLECTION"
+    instance.instance_collection = target.collections[0]
+    bpy.context.scene.collection.objects.link(instance)
+
+
+def nested(folder: Path, mount: Path) -> Path:
+    """Two levels of libraries: the shot's set links a rock from the studio mount by absolute path."""
+    rock = mount / "assets" / "rock.blend"
+    _png(mount / "assets" / "tex" / "rock.png", ROCK)
+    _empty_scene()
+    _save(rock)
+    image = bpy.data.images.load(str(mount / "assets" / "tex" / "rock.png"))
+    image.filepath = str((mount / "assets" / "tex" / "rock.png").resolve())  # the mount's own absolute path
+    plane = _textured_plane("Rock", image)
+    collection = bpy.data.collections.new("Rock")
+    bpy.context.scene.collection.children.link(collection)
+    for users in list(plane.users_collection):
+        users.objects.unlink(plane)
+    collection.objects.link(plane)
+    bpy.ops.wm.save_as_mainfile(filepath=str(rock), relative_remap=False)
+
+    library = folder / "lib" / "set.blend"
+    _empty_scene()
+    _save(library)
+    _link_collection(rock.resolve(), "Rock", relative=False)  # absolute: the mount is the same on every desk
+    bpy.context.scene.collection.children.link(bpy.data.collections.new("Set"))
+    instance = bpy.data.objects["Rock"]
+    bpy.context.scene.collection.objects.unlink(instance)
+    bpy.data.collections["Set"].objects.link(instance)
+    bpy.ops.wm.save_as_mainfile(filepath=str(library), relative_remap=False)
+
+    _empty_scene()
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    _link_collection(library, "Set", relative=True)
+    _save(shot)
+    return shot
+
+
 def build(out: Path) -> None:
     """Write every shot under `out`."""
     bpy.context.preferences.filepaths.save_version = 0  # no `shot.blend1` backups beside the shots
@@ -247,6 +294,7 @@ def build(out: Path) -> None:
     multilayer(out / "multilayer")
     nocamera(out / "nocamera")
     mounted(out / "mounted", out / "mnt_projects", out / "shared_tex")
+    nested(out / "nested", out / "mnt_projects")
 
 
 if __name__ == "__main__":
