@@ -19,8 +19,9 @@ from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import GPU, RenderSettings
 from backend.render.tiles import Cut
+from blender_image.library_paths import remap_libraries
 from blender_image.regions import region
-from blender_image.scene_cache import REMAPS_FILE
+from blender_image.scene_cache import LIBRARY_REMAPS_FILE, REMAPS_FILE
 from blender_image.worker import MissingFiles
 
 BLENDER_LINES = 8  # what a failed frame's reason carries of Blender's own output
@@ -119,6 +120,7 @@ class BlenderRenderer:
             # A shot is anyone's upload and a render node may be an artist's workstation: its scripts never run.
             bpy.ops.wm.open_mainfile(filepath=str(scene_path), load_ui=False, use_scripts=False)
             _remap(scene_path.parent / REMAPS_FILE)
+            remap_libraries(scene_path.parent / LIBRARY_REMAPS_FILE)  # after any library was reloaded
             self._missing = missing_files()
             self._open_path = scene_path
             self.opens += 1

@@ -14,6 +14,7 @@ import json
 import os
 import posixpath
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
 
@@ -24,6 +25,8 @@ from backend.render.manifest import Manifest, content_key
 from backend.render.tasks import RenderTask
 
 REMAPS_FILE = ".studiobot-remaps.json"  # beside a laid-out scene: absolute paths in it → where they are now
+# Beside it: each library's own paths that leave the shot, by where the library lies here (`library_paths`).
+LIBRARY_REMAPS_FILE = ".studiobot-library-remaps.json"
 
 
 class ShotRefused(ValidationError):
@@ -111,11 +114,15 @@ class SceneCache:
             written: str(under(folder, path, "The manifest's remapped path"))
             for written, path in manifest.remaps.items()
         }
-        partial = scene.parent / f".{REMAPS_FILE}.{os.getpid()}.part"
-        partial.write_text(json.dumps(remaps))
-        partial.replace(
-            scene.parent / REMAPS_FILE
-        )  # beside the scene, whole: another process may read it now
+        _write_whole(scene.parent / REMAPS_FILE, remaps)
+        libraries = {
+            str(under(folder, library, "The manifest's remapped library")): {
+                written: str(under(folder, path, "The manifest's remapped path"))
+                for written, path in paths.items()
+            }
+            for library, paths in manifest.library_remaps.items()
+        }
+        _write_whole(scene.parent / LIBRARY_REMAPS_FILE, libraries)
         return scene
 
     def _manifest(self, bucket: str, key: str, etag: str) -> Manifest:
@@ -172,6 +179,13 @@ class SceneCache:
                 "node takes for one shot: render a smaller shot (split it, or name only the folders it needs), or "
                 "ask an admin to raise STUDIOBOT_MAX_SHOT_GB."
             )
+
+
+def _write_whole(path: Path, data: Mapping[str, object]) -> None:
+    """Beside the scene, whole: another process may read it now."""
+    partial = path.parent / f".{path.name}.{os.getpid()}.part"
+    partial.write_text(json.dumps(data))
+    partial.replace(path)
 
 
 def _mtime(path: Path) -> float:

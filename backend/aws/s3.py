@@ -103,6 +103,15 @@ class S3Store(AwsAdapter):
         except ClientError as error:
             raise self.aws_error(error, f"upload `{key}` to `{bucket}`") from error
 
+    def copy(self, bucket: str, source: str, key: str) -> None:
+        """Copy an object within the bucket, inside S3: no byte passes through here (multipart past 5 GB)."""
+        try:
+            self.client.copy({"Bucket": bucket, "Key": source}, bucket, key)
+        except ClientError as error:
+            if error_code(error) in _MISSING:
+                raise NotFoundError(f"There is no `{source}` in the bucket `{bucket}`.") from error
+            raise self.aws_error(error, f"copy `{source}` to `{key}` in `{bucket}`") from error
+
     def delete(self, bucket: str, keys: list[str]) -> None:
         """Delete these objects (a thousand per request); deleting one that is not there is not an error."""
         try:

@@ -54,6 +54,10 @@ class Manifest:
     # A scene put in the bucket by hand is traced once on submission: its manifest has no files (they are found
     # under `--assets` at each submission, not in the content store) but every file the scene uses.
     uses: tuple[FileUse, ...] = ()
+    # A library's own paths that leave the shot (absolute, or `//../..` out of it), by the library's path in the
+    # shot: path as the library writes it → its path in the shot. A path string means different files in
+    # different .blend files, so each library has its own.
+    library_remaps: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def traced(self) -> bool:
@@ -79,6 +83,10 @@ class Manifest:
             data["scene_etag"] = self.scene_etag
         if self.uses:
             data["uses"] = [vars(item) for item in self.uses]
+        if self.library_remaps:
+            data["library_remaps"] = {
+                library: dict(sorted(paths.items())) for library, paths in sorted(self.library_remaps.items())
+            }
         return json.dumps(data, indent=1, sort_keys=False)
 
     @classmethod

@@ -56,7 +56,21 @@ def _manifest(data: object) -> Manifest:
         origin=_text(record.get("origin", ""), "`origin`"),
         scene_etag=_text(record.get("scene_etag", ""), "`scene_etag`", 128),
         uses=_uses(record.get("uses", []), "`uses`"),
+        library_remaps=_library_remaps(record.get("library_remaps", {})),
     )
+
+
+def _library_remaps(value: object) -> dict[str, dict[str, str]]:
+    libraries = _object(value, "`library_remaps`")
+    if len(libraries) > MAX_FILES:
+        _bad(f"it remaps {len(libraries):,} libraries, more than {MAX_FILES:,}")
+    return {
+        _path(library, "remapped library"): {
+            _text(written, "a remapped path"): _path(path, "remapped file")
+            for written, path in _object(paths, "a library's remaps").items()
+        }
+        for library, paths in libraries.items()
+    }
 
 
 def _entry(path: str, entry: object) -> FileEntry:

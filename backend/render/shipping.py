@@ -1,6 +1,13 @@
 """Ship a shot, not a file: each file stored once by content hash, only what the bucket lacks sent, then the
 manifest beside the scene. Sending again what did not change sends nothing.
 
+The scene is content too: the .blend goes to the content store like its textures and libraries, and the key under
+`scenes/<shot>/` gets it by a copy made inside S3 (no byte sent), only when it does not hold that content already.
+Changing one texture sends that texture and a manifest; the same .blend under another name (`--as`) sends none of
+it. The key keeps a whole .blend (not a pointer) so that every reader of it works as before: the submission's HEAD
+and ETag checks, the worker's download by ETag, a scene put there by hand. It costs the .blend's storage once more
+per name; what it saves is the upload, which is what an artist waits for.
+
 A shot's name is claimed before a byte is sent: a small claim object beside the scene, created only if it is not
 there (S3's If-None-Match), names the folder the shot comes from; the manifest is then written only over the version
 read at the start (If-Match), or only if there was none. Of two uploads of the same name at once, one ships and the
@@ -29,6 +36,7 @@ class ShotStore(Protocol):
     def exists(self, bucket: str, key: str) -> bool: ...
     def head(self, bucket: str, key: str) -> ObjectInfo: ...
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None: ...
+    def copy(self, bucket: str, source: str, key: str) -> None: ...
     def put(
         self,
         bucket: str,
@@ -50,6 +58,7 @@ class Shipped:
     files_sent: int
     bytes_sent: int
     files_kept: int
+    meta_bytes_sent: int = 0  # the manifest and the name's claim, when written
 
 
 def shot_key(scene: Path, scenes_prefix: str, name: str = "") -> str:
@@ -83,10 +92,10 @@ class ShotShipper:
         # What a worker would refuse (a file named `a\\b.png`) is refused now, before anything is sent.
         Manifest.from_json(manifest.to_json())
         before, manifest_etag = self._shipped_before(scene_key)
-        self._claim(scene_key, manifest, before, replace)
+        meta_bytes = self._claim(scene_key, manifest, before, replace)
         sources = {dep.path: dep.source for dep in trace.files if dep.source is not None}
-        # One upload per content; the scene itself lies at its own key (its ETag names the version a job renders).
-        wanted = {entry.sha256: path for path, entry in manifest.files.items() if path != manifest.scene}
+        # One upload per content, the scene's included.
+        wanted = {entry.sha256: path for path, entry in manifest.files.items()}
         # The first call makes the S3 client in this thread: boto3 does not make clients safely in parallel.
         first = next(iter(wanted), None)
         first_held = {first: self._held(first)} if first else {}
@@ -107,20 +116,21 @@ class ShotShipper:
 
             bytes_sent = sum(pool.map(send, to_send))
         files_sent = len(to_send)
-        if before is None or dataclasses.replace(before, scene_etag="") != manifest:
-            scene_source = sources[manifest.scene]
-            assert scene_source is not None
-            self.store.upload(scene_source, self.bucket, scene_key)
-            scene_size = manifest.files[manifest.scene].size
-            if sent:
-                sent(scene_size)
-            files_sent, bytes_sent = files_sent + 1, bytes_sent + scene_size
+        scene = manifest.files[manifest.scene]
+        if before is not None and before.scene == manifest.scene and before.files.get(before.scene) == scene:
+            scene_etag = before.scene_etag  # the key holds this very scene already
+        else:
+            self.store.copy(self.bucket, content_key(self.scenes_prefix, scene.sha256), scene_key)
             # The scene's ETag names the version this manifest describes: one put there by hand is not trusted to it.
-            manifest = dataclasses.replace(manifest, scene_etag=self.store.head(self.bucket, scene_key).etag)
-            self._write_manifest(scene_key, manifest, manifest_etag)
+            scene_etag = self.store.head(self.bucket, scene_key).etag
+        manifest = dataclasses.replace(manifest, scene_etag=scene_etag)
+        if manifest != before:
+            meta_bytes += self._write_manifest(scene_key, manifest, manifest_etag)
         else:
             manifest = before
-        return Shipped(scene_key, manifest, files_sent, bytes_sent, len(manifest.files) - files_sent)
+        return Shipped(
+            scene_key, manifest, files_sent, bytes_sent, len(manifest.files) - files_sent, meta_bytes
+        )
 
     def _shipped_before(self, scene_key: str) -> tuple[Manifest | None, str]:
         """The manifest the scene's key was last shipped with, if that very scene is still there; and the ETag of
@@ -137,8 +147,9 @@ class ShotShipper:
             pass
         return None, etag
 
-    def _claim(self, scene_key: str, manifest: Manifest, before: Manifest | None, replace: bool) -> None:
-        """Claim the shot's name for this folder before anything is sent (create-only, or over the claim read)."""
+    def _claim(self, scene_key: str, manifest: Manifest, before: Manifest | None, replace: bool) -> int:
+        """Claim the shot's name for this folder before anything is sent (create-only, or over the claim read);
+        the bytes written (0 when the name was this folder's already)."""
         key = claim_key_for(scene_key)
         holder, etag = self._holder(key)
         if not etag and before is not None:
@@ -146,7 +157,7 @@ class ShotShipper:
         if holder not in ("", manifest.origin) and not replace:
             raise self._refusal(scene_key, holder, manifest)
         if etag and holder == manifest.origin:
-            return  # this folder's already
+            return 0  # this folder's already
         body = json.dumps({"origin": manifest.origin}).encode()
         try:
             self.store.put(self.bucket, key, body, if_match=etag, only_new=not etag)
@@ -154,6 +165,7 @@ class ShotShipper:
             holder, _ = self._holder(key)
             if holder != manifest.origin:
                 raise self._refusal(scene_key, holder, manifest, meanwhile=True) from None
+        return len(body)
 
     def _holder(self, key: str) -> tuple[str, str]:
         """The folder a name's claim names, and the claim's ETag ("" and "" when unclaimed)."""
@@ -176,21 +188,18 @@ class ShotShipper:
             f"--as project/shot`), or replace the other on purpose (`--replace`)."
         )
 
-    def _write_manifest(self, scene_key: str, manifest: Manifest, etag: str) -> None:
-        """Over the version read at the start, or only where there was none: never over another upload's."""
+    def _write_manifest(self, scene_key: str, manifest: Manifest, etag: str) -> int:
+        """Over the version read at the start, or only where there was none: never over another upload's; the
+        bytes written."""
+        body = manifest.to_json().encode()
         try:
-            self.store.put(
-                self.bucket,
-                manifest_key_for(scene_key),
-                manifest.to_json().encode(),
-                if_match=etag,
-                only_new=not etag,
-            )
+            self.store.put(self.bucket, manifest_key_for(scene_key), body, if_match=etag, only_new=not etag)
         except ConflictError:
             raise ValidationError(
                 f"`{scene_key}` was shipped by another upload while this one ran, so its manifest was left as "
                 f"that upload wrote it: see what it holds, then ship again (`--replace` replaces it on purpose)."
             ) from None
+        return len(body)
 
     def _held(self, sha256: str) -> bool:
         return self.store.exists(self.bucket, content_key(self.scenes_prefix, sha256))

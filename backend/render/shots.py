@@ -57,6 +57,9 @@ class ShotTrace:
     blender: str
     files: tuple[Dependency, ...]
     missing: tuple[FileUse, ...]
+    # Further uses of files already in `files`, written otherwise or by another .blend (a studio mount's texture
+    # that the scene and a library both use): each needs its path remapped too.
+    more_uses: tuple[Dependency, ...] = ()
 
     @property
     def total_bytes(self) -> int:
@@ -64,17 +67,37 @@ class ShotTrace:
 
     def manifest(self, hashes: dict[str, FileEntry]) -> Manifest:
         """The manifest of the shot, given each file's content hash by its path in the shot."""
-        # Only the scene's own paths are remapped: a library's paths resolve against the library, laid out beside
-        # it, and a path string means different files in different .blend files.
+        # The scene's own paths here; a library's (a path string means different files in different .blend files)
+        # by library, in `library_remaps`.
         # The path as written is mapped, not each file: a UDIM image or a sequence keeps its template.
         scene_dir = (self.root / self.scene).parent
         remaps = {
             dep.written_as: _in_shot(_written_path(dep.written_as, scene_dir), self.root)
-            for dep in self.files
+            for dep in self.files + self.more_uses
             if dep.path.startswith(OUTSIDE + "/") and dep.referrer == self.scene
         }
         origin = f"{socket.gethostname()}:{self.root.as_posix()}"
-        return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps, origin=origin)
+        return Manifest(
+            self.scene,
+            self.blender,
+            dict(hashes),
+            self.missing,
+            remaps,
+            origin=origin,
+            library_remaps=self._library_remaps(),
+        )
+
+    def _library_remaps(self) -> dict[str, dict[str, str]]:
+        """Each library's own paths to files outside the shot (absolute, or up and out of the shot folder): the
+        farm has neither the studio's mount nor the artist's folders, so the worker points them at the shot's."""
+        libraries = {dep.path: dep.source for dep in self.files if dep.source is not None}
+        remaps: dict[str, dict[str, str]] = {}
+        for dep in self.files + self.more_uses:
+            library = libraries.get(dep.referrer) if dep.referrer != self.scene else None
+            if library is not None and dep.path.startswith(OUTSIDE + "/"):
+                where = _in_shot(_written_path(dep.written_as, library.parent), self.root)
+                remaps.setdefault(dep.referrer, {})[dep.written_as] = where
+        return remaps
 
 
 def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
@@ -85,6 +108,7 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
     root = (root or scene.parent).resolve()
     found: dict[Path, Dependency] = {scene: Dependency(_in_shot(scene, root), scene, "the scene", "", "")}
     missing: dict[tuple[str, str], FileUse] = {}
+    more: dict[tuple[str, str], Dependency] = {}  # other uses of a found file, by (referrer, as written)
     pending, traced = [scene], set()
     while pending:
         blend = pending.pop()
@@ -106,13 +130,19 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
                     missing.setdefault((referrer, written), FileUse(written, what, referrer))
                 for path in files:
                     path = path.resolve()
+                    use = Dependency(_in_shot(path, root), path, what, written, referrer)
                     if path not in found:
-                        found[path] = Dependency(_in_shot(path, root), path, what, written, referrer)
+                        found[path] = use
+                    elif (found[path].referrer, found[path].written_as) != (referrer, written):
+                        more.setdefault((referrer, written), use)
                     if usage.block.dna_type_name == "Library":
                         pending.append(path)  # its own relative paths, resolved against it
         finally:
             blendfile.close_all_cached()
-    return ShotTrace(root, found[scene].path, _version(scene), tuple(found.values()), tuple(missing.values()))
+    every = tuple(found.values())
+    return ShotTrace(
+        root, found[scene].path, _version(scene), every, tuple(missing.values()), tuple(more.values())
+    )
 
 
 def hash_files(

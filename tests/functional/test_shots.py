@@ -293,8 +293,10 @@ def test_two_shot_folders_of_the_same_name_never_overwrite_each_other(stack: Sta
     own = shipper.ship(trace, manifest, shot_key(other, stack.settings.scenes_prefix, name="projB/textured"))
     assert own.scene_key == "scenes/projB/textured/shot.blend"
     assert (
-        shipper.ship(trace, manifest, same_name, replace=True).files_sent == 1
-    )  # on purpose: the scene only
+        shipper.ship(trace, manifest, same_name, replace=True).files_sent == 0
+    )  # on purpose: every file is in the content store already, the scene copied to its key inside S3
+    scene = stack.s3.get_object(Bucket=stack.settings.scenes_bucket, Key=same_name)["Body"].read()
+    assert scene == other.read_bytes()
 
 
 def test_two_shots_with_the_same_texture_path_never_see_each_others_file(

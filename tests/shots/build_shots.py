@@ -10,6 +10,11 @@ OUT/tiled/shot.blend             a UDIM texture (two tiles) and a sound, by abso
 OUT/other_textured/shot.blend    another shot whose textures/wood.png has different content
 OUT/multilayer/shot.blend        the textured shot set to render multilayer EXR (what studios deliver)
 OUT/nocamera/shot.blend          a shot whose camera was deleted
+OUT/mounted/shot.blend           a prop linked from OUT/mounted/lib/prop.blend, whose textures lie outside the shot:
+                                 bark.png by absolute path on a studio mount (OUT/mnt_projects/tex), leaf.png by a
+                                 relative path leaving the library's folder (`//../../shared_tex/leaf.png`)
+OUT/nested/shot.blend            a set linked from OUT/nested/lib/set.blend, which links a rock by absolute path from the
+                                 studio mount (OUT/mnt_projects/assets/rock.blend, its texture by absolute path too)
 
 Every shot renders a plane filling the camera with its texture (Workbench shows textures, cheaply): the colour of
 the texture is what a frame shows, and Blender's missing-texture magenta is easy to spot.
@@ -28,6 +33,9 @@ WOOD = (0.55, 0.35, 0.15, 1.0)  # brown: what a textured frame shows
 SKIN = (0.2, 0.6, 0.3, 1.0)  # green: the linked character's texture
 OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
 OTHER_WOOD = (0.8, 0.8, 0.1, 1.0)  # yellow: the other shot's wood.png
+BARK = (0.6, 0.1, 0.1, 1.0)  # red: the mounted library's texture by absolute path (left half of the frame)
+LEAF = (0.1, 0.7, 0.1, 1.0)  # green: its texture by a relative path leaving its folder (right half)
+ROCK = (0.6, 0.4, 0.05, 1.0)  # orange: the rock a library links from the studio mount
 CLOTH = (0.1, 0.6, 0.7, 1.0)  # cyan: UDIM tile 1001 of the studio library's cloth (tile 1002 is white)
 
 
@@ -191,6 +199,86 @@ def nocamera(folder: Path) -> Path:
     return shot
 
 
+def mounted(folder: Path, mount: Path, shared: Path) -> Path:
+    """A library whose own textures lie outside the shot: one on a studio mount, one up and out of its folder."""
+    library = folder / "lib" / "prop.blend"
+    _png(mount / "tex" / "bark.png", BARK)
+    _png(shared / "leaf.png", LEAF)
+    _empty_scene()
+    _save(library)
+    collection = bpy.data.collections.new("Prop")
+    bpy.context.scene.collection.children.link(collection)
+    written = {"bark": str((mount / "tex" / "bark.png").resolve()), "leaf": "//../../shared_tex/leaf.png"}
+    for side, (name, path) in zip((-1, 1), written.items(), strict=True):
+        image = bpy.data.images.load(
+            str(mount / "tex" / "bark.png") if name == "bark" else str(shared / "leaf.png")
+        )
+        image.filepath = path
+        plane = _textured_plane(name.title(), image)
+        plane.scale = (0.5, 1, 1)
+        plane.location.x = side
+        for users in list(plane.users_collection):
+            users.objects.unlink(plane)
+        collection.objects.link(plane)
+    bpy.ops.wm.save_as_mainfile(filepath=str(library), relative_remap=False)
+
+    _empty_scene()
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    with bpy.data.libraries.load(str(library), link=True, relative=True) as (_source, target):
+        target.collections = ["Prop"]
+    instance = bpy.data.objects.new("Prop", None)
+    instance.instance_type = "COLLECTION"
+    instance.instance_collection = target.collections[0]
+    bpy.context.scene.collection.objects.link(instance)
+    _save(shot)
+    return shot
+
+
+def _link_collection(library: Path, name: str, relative: bool) -> None:
+    """Link collection `name` from `library` into the open file, instanced at the origin."""
+    with bpy.data.libraries.load(str(library), link=True, relative=relative) as (_source, target):
+        target.collections = [name]
+    instance = bpy.data.objects.new(name, None)
+    instance.instance_type = "COLLECTION"
+    instance.instance_collection = target.collections[0]
+    bpy.context.scene.collection.objects.link(instance)
+
+
+def nested(folder: Path, mount: Path) -> Path:
+    """Two levels of libraries: the shot's set links a rock from the studio mount by absolute path."""
+    rock = mount / "assets" / "rock.blend"
+    _png(mount / "assets" / "tex" / "rock.png", ROCK)
+    _empty_scene()
+    _save(rock)
+    image = bpy.data.images.load(str(mount / "assets" / "tex" / "rock.png"))
+    image.filepath = str((mount / "assets" / "tex" / "rock.png").resolve())  # the mount's own absolute path
+    plane = _textured_plane("Rock", image)
+    collection = bpy.data.collections.new("Rock")
+    bpy.context.scene.collection.children.link(collection)
+    for users in list(plane.users_collection):
+        users.objects.unlink(plane)
+    collection.objects.link(plane)
+    bpy.ops.wm.save_as_mainfile(filepath=str(rock), relative_remap=False)
+
+    library = folder / "lib" / "set.blend"
+    _empty_scene()
+    _save(library)
+    _link_collection(rock.resolve(), "Rock", relative=False)  # absolute: the mount is the same on every desk
+    bpy.context.scene.collection.children.link(bpy.data.collections.new("Set"))
+    instance = bpy.data.objects["Rock"]
+    bpy.context.scene.collection.objects.unlink(instance)
+    bpy.data.collections["Set"].objects.link(instance)
+    bpy.ops.wm.save_as_mainfile(filepath=str(library), relative_remap=False)
+
+    _empty_scene()
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    _link_collection(library, "Set", relative=True)
+    _save(shot)
+    return shot
+
+
 def build(out: Path) -> None:
     """Write every shot under `out`."""
     bpy.context.preferences.filepaths.save_version = 0  # no `shot.blend1` backups beside the shots
@@ -205,6 +293,8 @@ def build(out: Path) -> None:
     textured(out / "other_textured", color=OTHER_WOOD)
     multilayer(out / "multilayer")
     nocamera(out / "nocamera")
+    mounted(out / "mounted", out / "mnt_projects", out / "shared_tex")
+    nested(out / "nested", out / "mnt_projects")
 
 
 if __name__ == "__main__":
