@@ -215,6 +215,17 @@ def _assets_rows(table: Table, data: dict[str, Any]) -> None:
         "≈ 0.10",
         0.05 <= ratio <= 0.15,
     )
+    if "one_texture_changed_bytes_sent" in data:
+        changed, texture = data["one_texture_changed_bytes_sent"], data["texture_bytes"]
+        _row(
+            table,
+            f"assets: one texture changed, bytes sent (+ {data['one_texture_changed_manifest_bytes']:,} manifest)",
+            f"{changed:,}",
+            f"≤ {texture + 10_000:,}",
+            changed <= texture + 10_000,
+        )
+        other = data["same_blend_other_name_bytes_sent"]
+        _row(table, "assets: same .blend under another name, bytes sent", f"{other:,}", "0", other == 0)
 
 
 def _faults_rows(table: Table, data: dict[str, Any]) -> None:
