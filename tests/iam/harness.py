@@ -48,11 +48,12 @@ ROLES = {
 # entry the functional tests call in place of the handler (the same code the handler runs).
 ENTRY_POINTS = {
     "bot": ["slack_bolt.app.app:App.dispatch"],
-    "notifier": ["bot.notifier:SlackNotifier.handle"],
+    "notifier": ["bot.notifier:SlackNotifier.handle", "bot.handlers.notifier:handler"],
     "noticeRedrive": ["bot.undelivered:redrive", "bot.handlers.redrive:handler"],
     "render": ["blender_image.handler:record_handler"],
     "node": ["blender_image.node:RenderNode.run"],
     "renderDeadLetters": [
+        "backend.render.handlers.dead_letters:handler",
         "backend.render.handlers.dead_letters:record_handler",
         "backend.render.handlers.dead_letters:fail_task",
     ],
@@ -65,9 +66,18 @@ ENTRY_POINTS = {
         "backend.workstations.handlers.ec2_events:handler",
         "backend.workstations.handlers.ec2_events:alert_for",
     ],
-    "keepAliveStartDue": ["backend.workstations.keepalive:KeepAlive.start_due"],
-    "keepAliveStopStarted": ["backend.workstations.keepalive:KeepAlive.stop_started"],
-    "keepAliveReport": ["backend.workstations.keepalive:KeepAlive.report"],
+    "keepAliveStartDue": [
+        "backend.workstations.keepalive:KeepAlive.start_due",
+        "backend.workstations.handlers.keepalive:start_due",
+    ],
+    "keepAliveStopStarted": [
+        "backend.workstations.keepalive:KeepAlive.stop_started",
+        "backend.workstations.handlers.keepalive:stop_started",
+    ],
+    "keepAliveReport": [
+        "backend.workstations.keepalive:KeepAlive.report",
+        "backend.workstations.handlers.keepalive:report",
+    ],
     "budgetAlerts": ["backend.budgets.handlers.alerts:handler"],
 }
 _component: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_component", default=None)
