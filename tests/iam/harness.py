@@ -92,12 +92,29 @@ class Ledger:
     denied: int = 0
     denials: list[str] = field(default_factory=list)
     by_component: dict[str, int] = field(default_factory=dict)
+    used: set[tuple[str, str]] = field(
+        default_factory=set
+    )  # (role, Sid) of the statements that allowed a call
+
+    def unused(self) -> dict[str, list[str]]:
+        """Per role of a component that made calls, the statements no call needed (a hint, never a failure)."""
+        seen = {role for component in self.by_component for role in ROLES[component]}
+        return {
+            role: [
+                s.get("Sid", "?")
+                for s in role_statements()[role]
+                if (role, s.get("Sid", "?")) not in self.used
+            ]
+            for role in sorted(seen)
+        }
 
     def counts(self) -> dict[str, Any]:
         return {
+            "unused_statements": self.unused(),
             "iam_checked_calls": self.checked,
             "iam_denied_calls": self.denied,
             "by_component": self.by_component,
+            "denials": self.denials[:50],
         }
 
 
@@ -172,7 +189,9 @@ def check(component: str, call: Call, requests: list[Request]) -> list[str]:
         statements = role_statements()[role]
         for request in requests:
             decision = decide(statements, request)
-            if not decision.allowed:
+            if decision.allowed:
+                SESSION.used.add((role, decision.sid))
+            else:
                 refusals.append(f"{role} may not {request.describe()}: {decision.why}")
     return refusals
 

@@ -30,6 +30,7 @@ class UnsupportedCondition(ValueError):
 class Decision:
     allowed: bool
     why: str
+    sid: str = ""
 
 
 def packaged_template() -> dict[str, Any]:
@@ -252,5 +253,6 @@ def decide(statements: list[Statement], request: Request) -> Decision:
     except UnsupportedCondition as error:
         return Decision(False, f"condition operator {error} is not evaluated here")
     if allows:
-        return Decision(True, f"allowed by {allows[0].get('Sid', 'a statement')}")
+        sid = allows[0].get("Sid", "?")
+        return Decision(True, f"allowed by {sid}", sid)
     return Decision(False, "no statement allows it")
