@@ -126,6 +126,10 @@ class _Resolver:
             return f"{prefix.format('batch')}:job-queue/{name('JobQueueName')}"
         if kind == "AWS::Batch::JobDefinition":
             return f"{prefix.format('batch')}:job-definition/{name('JobDefinitionName')}:1"
+        if kind == "AWS::SSM::Document":  # Ref: the document's name
+            return name("Name")
+        if kind == "AWS::SSM::Parameter":  # Ref: the parameter's name
+            return name("Name")
         if kind == "AWS::IAM::Role":
             return f"arn:aws:iam::{ACCOUNT}:role/{name('RoleName')}"
         return f"arn:aws:unresolved:::{logical}.{attribute}"  # matches nothing: a policy naming it grants nothing
