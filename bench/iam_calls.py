@@ -41,9 +41,15 @@ TESTS = [
 def measure() -> dict[str, Any]:
     """`{"iam_checked_calls": N, "iam_denied_calls": D}` from the IAM-checked tests (raises if one fails for
     another reason than a refused call)."""
+    data = counted()
+    return {"iam_checked_calls": data["iam_checked_calls"], "iam_denied_calls": data["iam_denied_calls"]}
+
+
+def counted() -> dict[str, Any]:
+    """Everything the harness counted: calls per component, the refusals, each role's statements no call needed."""
     with tempfile.TemporaryDirectory(prefix="studiobot-bench-iam-") as folder:
-        counts = Path(folder) / "iam_counts.json"
-        env = {**os.environ, ENV_COUNTS: str(counts), "PYTHONPATH": str(ROOT)}
+        written = Path(folder) / "iam_counts.json"
+        env = {**os.environ, ENV_COUNTS: str(written), "PYTHONPATH": str(ROOT)}
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not bpy", *TESTS],
             cwd=ROOT,
@@ -52,13 +58,13 @@ def measure() -> dict[str, Any]:
             text=True,
             timeout=LIMIT_S,
         )
-        if not counts.exists():
+        if not written.exists():
             raise RuntimeError(f"the IAM-checked tests wrote no counts:\n{result.stdout[-3000:]}")
-        data = json.loads(counts.read_text())
+        data: dict[str, Any] = json.loads(written.read_text())
         if result.returncode != 0 and not data["iam_denied_calls"]:  # a failure IAM did not cause: no count
             raise RuntimeError(f"the IAM-checked tests failed:\n{result.stdout[-3000:]}")
-    return {"iam_checked_calls": data["iam_checked_calls"], "iam_denied_calls": data["iam_denied_calls"]}
+    return data
 
 
 if __name__ == "__main__":
-    print(json.dumps(measure(), indent=2))
+    print(json.dumps(counted(), indent=2))
