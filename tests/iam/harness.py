@@ -90,6 +90,7 @@ class Ledger:
 
     checked: int = 0
     denied: int = 0
+    tests: int = 0  # tests that made at least one checked call
     denials: list[str] = field(default_factory=list)
     by_component: dict[str, int] = field(default_factory=dict)
     used: set[tuple[str, str]] = field(
@@ -113,6 +114,7 @@ class Ledger:
             "unused_statements": self.unused(),
             "iam_checked_calls": self.checked,
             "iam_denied_calls": self.denied,
+            "iam_checked_tests": self.tests,
             "by_component": self.by_component,
             "denials": self.denials[:50],
         }
@@ -271,11 +273,18 @@ def install() -> None:
     threading.Thread._bootstrap_inner = bootstrap_in_context  # type: ignore[attr-defined]
 
 
+_checked_before = 0
+
+
 def begin_test() -> None:
+    global _checked_before
     _test_denials.clear()
+    _checked_before = SESSION.checked
 
 
 def denials_of_this_test() -> list[str]:
+    if SESSION.checked > _checked_before:
+        SESSION.tests += 1
     found = list(_test_denials)
     _test_denials.clear()
     return found
