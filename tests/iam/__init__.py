@@ -13,4 +13,10 @@ IAM's authorisations (actions, resource ARNs, condition keys); `policy` reads ea
 packaged template (`osls package`, as test_deploy makes it; the docs' own-machines policy for `studiobot node`) and
 decides them as IAM does. Roles are resolved for the tests' stack (`studiobot-local`: the ci stage's names
 replaced), so an ARN that names the wrong table or queue is refused as it would be on AWS.
+
+Not checked: calls made outside any entry point (a test arranging or reading state; the CLI's commands other than
+`studiobot node`, which reach only the local stack's moto; the bot's SSM read at import, before its dispatch); calls of
+the worker and node processes the local stack starts (only in-process code is hooked); what AWS does with a role on
+its behalf (Lambda's event sources, logs and on-failure destinations, SSM's KMS decrypt of a SecureString) — the
+counts' `unused_statements` lists those statements with the ones no test reached.
 """
