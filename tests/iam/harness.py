@@ -237,22 +237,18 @@ def _patch(target: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
         setattr(holder, name, wrap(original))
 
 
-_installed = False
-
-
 def install() -> None:
     """Record every AWS call from now on, mark the entry points, and carry the component into new threads."""
-    global _installed
-    if _installed:
-        return
-    _installed = True
     emit = BaseClient._emit_api_params
+    if getattr(emit, "__iam_component__", None):  # installed already
+        return
 
     def emit_and_record(self: BaseClient, api_params: Any, operation_model: Any, context: Any) -> Any:
         params = emit(self, api_params, operation_model, context)
         _record(self, operation_model, params)
         return params
 
+    emit_and_record.__iam_component__ = "recorder"  # type: ignore[attr-defined]
     BaseClient._emit_api_params = emit_and_record  # type: ignore[method-assign]
     for component, targets in ENTRY_POINTS.items():
         for target in targets:
