@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,8 +38,31 @@ from tests.fakes.slack import (
     interaction_body,
     slash_command_body,
 )
+from tests.iam import harness
 
 moto_patches.apply()
+harness.install()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def iam_policies() -> Iterator[None]:
+    """The roles' policies, packaged once before the first test (a test's timing never pays for it)."""
+    from tests.iam.policy import role_statements
+
+    role_statements()
+    yield
+    if path := os.environ.get(harness.ENV_COUNTS):
+        harness.write_counts(path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """A test fails when any AWS call it made was refused by its component's role (tests/iam)."""
+    harness.begin_test()
+    result = yield
+    if denials := harness.denials_of_this_test():
+        raise AssertionError("AWS would refuse these calls:\n" + "\n".join(denials))
+    return result
 
 
 @dataclass

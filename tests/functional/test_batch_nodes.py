@@ -332,6 +332,7 @@ def test_a_node_has_the_render_functions_environment_and_permissions_for_the_gpu
         "WriteFrames",
         "KeepAndStitchTiles",
         "RecordFrames",
+        "GiveBackStitchClaims",
         "ReadBudgetGuard",
         "SpotPricesForEstimates",
     ):
@@ -348,6 +349,7 @@ def test_a_node_has_the_render_functions_environment_and_permissions_for_the_gpu
         "WriteFrames",
         "KeepAndStitchTiles",
         "RecordFrames",
+        "GiveBackStitchClaims",
         "ReadBudgetGuard",
         "QueueTheRestAfterTheProbes",
         "LaunchGpuNodes",

@@ -206,7 +206,8 @@ def test_the_aws_redrive_tells_an_undelivered_notice_again_once_slack_is_back(
     (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
     with pytest.raises(SlackApiError):
         notifier.handle(completed)
-    queue = stack.sqs.create_queue(QueueName="studiobot-test-undelivered-notices")["QueueUrl"]
+    # the stack's own queue (infra/resources.yml), the one the redrive's role may read
+    queue = stack.sqs.get_queue_url(QueueName=f"{stack.info.stack_name}-undelivered-notices")["QueueUrl"]
     sns = {"EventSource": "aws:sns", "Sns": {"MessageId": "m-1", "Message": completed.to_json()}}
     record = {
         "version": "1.0",

@@ -49,7 +49,7 @@ def _worker(stack: Stack, folder: Path, renderer: Any, **given: Any) -> RenderWo
         reporter=given.pop("reporter", stack.reporter),
         scenes=SceneCache(stack.store, folder / "scenes"),
         renderer=renderer,
-        uploader=stack.store,
+        uploader=given.pop("uploader", stack.store),
         work_dir=folder,
         **given,
     )
@@ -295,3 +295,44 @@ def test_cancel_skips_a_tiled_jobs_tiles_and_retry_renders_the_failed_frames_as_
     for task in retried:
         assert _worker(stack, tmp_path / "after", fresh).run(task).cancelled
     assert fresh.tiles == []
+
+
+class UploadFailsOnce:
+    """The outputs bucket refusing the first frame's upload (a throttled or reset PUT), then taking every one."""
+
+    def __init__(self, store: Any) -> None:
+        self.store, self.failed = store, False
+
+    def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None:
+        if key.startswith("outputs/") and not self.failed:
+            self.failed = True
+            raise ConnectionError("S3 reset the connection")
+        self.store.upload(path, bucket, key, content_type)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)  # downloads and the rest, as the bucket does them
+
+
+@pytest.mark.parametrize("render_class", ["cpu", "gpu"])
+def test_a_stitch_that_could_not_deliver_its_frame_gives_its_claim_back_for_the_retry(
+    stack: Stack, tmp_path: Path, stitches: list[Path], render_class: str
+) -> None:
+    """GIVEN the last tile of a frame is in and its stitch fails to upload the frame, WHEN SQS delivers the task
+    again (the render function, or a node on the gpu class), THEN the retry stitches at once, not after the
+    claim's lease: the failed stitch gave its claim back (`release_stitch`, a DynamoDB DeleteItem its role needs)."""
+    job = _submit(stack, f"shot.blend 5 --res 40x30 --tiles 2x2 --on {render_class}")
+    queue = stack.settings.gpu_queue_url if render_class == "gpu" else None
+    tasks = [RenderTask.from_json(body) for body in stack.queued_bodies(queue)]
+    assert len(tasks) == 4 and {task.settings.render_class for task in tasks} == {render_class}
+    worker = _worker(stack, tmp_path, PillowRenderer(), uploader=UploadFailsOnce(stack.store))
+    for task in tasks[:3]:
+        worker.run(task)
+    with pytest.raises(ConnectionError):
+        worker.run(tasks[3])
+    worker.run(tasks[3])  # delivered again straight away: the claim is free, the frame is stitched now
+    done = stack.jobs.get(job.job_id)
+    assert (done.status, done.done, len(stitches)) == (JobStatus.DONE, 1, 2)
+    assert (
+        ImageChops.difference(_frame(stack, job.job_id, 5, tmp_path), frame_picture(5, SIZE)).getbbox()
+        is None
+    )
