@@ -67,7 +67,7 @@ def _free_port() -> int:
 def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
     moto = start_moto_server()
     try:
-        info = deploy(moto.endpoint, stack_name="studiobot-links")
+        info = deploy(moto.endpoint)
         for name, value in info.environ().items():
             monkeypatch.setenv(name, value)
         port = _free_port()

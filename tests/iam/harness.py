@@ -43,6 +43,7 @@ ROLES = {
     "keepAliveStopStarted": ["KeepAliveStopStartedRole"],
     "keepAliveReport": ["KeepAliveReportRole"],
     "budgetAlerts": ["BudgetAlertsRole"],
+    "links": ["LinksRole"],
 }
 # Where each component's code starts: its Lambda handler (infra/serverless.yml), the node's loop, and the service
 # entry the functional tests call in place of the handler (the same code the handler runs).
@@ -79,6 +80,7 @@ ENTRY_POINTS = {
         "backend.workstations.handlers.keepalive:report",
     ],
     "budgetAlerts": ["backend.budgets.handlers.alerts:handler"],
+    "links": ["backend.render.handlers.links:handler", "backend.render.handlers.links:answer"],
 }
 SHIPPED = ("backend", "bot", "blender_image", "local")
 _component: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_component", default=None)
