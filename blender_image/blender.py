@@ -18,8 +18,8 @@ import bpy
 from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import GPU, RenderSettings
-from backend.render.tiles import Cut
-from blender_image.regions import region
+from backend.render.tiles import Cut, Shape
+from blender_image.regions import overscan_of, region
 from blender_image.scene_cache import REMAPS_FILE
 from blender_image.worker import MissingFiles
 
@@ -38,6 +38,7 @@ class BlenderRenderer:
             ""  # what rendered the last frame, as the card says it: `GPU · OptiX · NVIDIA L4`, `CPU`
         )
         self._gpu: tuple[str, list[str]] | bool | None = False  # False: not looked for yet
+        self.frame_shape: Shape | None = None  # the last measured frame's width, height and tiles' overscan
 
     def render(
         self,
@@ -80,6 +81,8 @@ class BlenderRenderer:
             self._choose_device(scene, settings)  # measured on the device the frame will render on
             scene.frame_set(frame)
             kept = scene.render.resolution_percentage
+            width, height = scene.render.resolution_x * kept // 100, scene.render.resolution_y * kept // 100
+            self.frame_shape = (width, height, overscan_of(scene))
             scene.render.resolution_percentage = max(1, round(kept * scale))
             share = (scene.render.resolution_percentage / kept) ** 2
             try:

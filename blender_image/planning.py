@@ -10,7 +10,7 @@ from typing import Protocol
 from backend.render.estimates import duration
 from backend.render.progress import JobReporter
 from backend.render.tasks import RenderSettings, RenderTask
-from backend.render.tiles import TILE_SHARE, grid_text, plan_grid
+from backend.render.tiles import TILE_SHARE, Shape, grid_text, plan_grid
 
 QUARTER, EIGHTH = 0.25, 0.125  # of the frame's width and height: 1/16 and 1/64 of its pixels
 
@@ -26,13 +26,18 @@ class Measurer(Protocol):
     ) -> tuple[float, float]: ...
 
 
-def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> float:
-    """The whole frame's seconds from two small renders (seconds, share of the pixels): a fixed part (the scene's
-    sync, building the BVH) and a part that grows with the pixels, fitted through both."""
+def fit(small: tuple[float, float], smaller: tuple[float, float]) -> tuple[float, float]:
+    """From two small renders (seconds, share of the pixels): the fixed part every render pays (the scene's sync,
+    building the BVH) and the whole frame's seconds, its pixels' part fitted through both."""
     (seconds, share), (seconds_2, share_2) = small, smaller
     per_frame = max(0.0, (seconds - seconds_2) / (share - share_2)) if share != share_2 else seconds / share
     fixed = max(0.0, seconds - per_frame * share)
-    return max(seconds, fixed + per_frame)
+    return fixed, max(seconds, fixed + per_frame)
+
+
+def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> float:
+    """The whole frame's seconds from two small renders (seconds, share of the pixels)."""
+    return fit(small, smaller)[1]
 
 
 class ProbePlanner:
@@ -58,9 +63,11 @@ class ProbePlanner:
             return False
         smaller = self.renderer.measure(scene_path, frame, task.settings, EIGHTH, task.allow_missing)
         self.spent_s += smaller[0]
-        predicted = extrapolate(small, smaller)
+        fixed, predicted = fit(small, smaller)
+        # A renderer that knows the frame's size and overscan says so: thin strips' overscan is then priced.
+        shape: Shape | None = getattr(self.renderer, "frame_shape", None)
         try:
-            grid = plan_grid(predicted, self.usable_s)
+            grid = plan_grid(predicted, self.usable_s, shape=shape, fixed_s=fixed)
         except ValueError as error:
             advice = "lower `--samples` or `--res`, or split the scene into render layers"
             self.reporter.frame_failed(task.job_id, frame, f"probe frame {frame}: {error}: {advice}")

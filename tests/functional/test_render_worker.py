@@ -367,18 +367,19 @@ def test_a_probe_whose_small_render_shows_a_frame_too_long_re_plans_the_job_as_t
     worker.run(first, remaining_s=lambda: 10.0)
     replanned = stack.jobs.get(job.job_id)
     assert renderer.rendered == [] and renderer.tiles == []  # nothing rendered whole, nothing burnt
-    assert replanned.settings.tiles == (4, 3) and replanned.replanned.startswith(
+    # 12 tiles of 4×3 would each run a hair over 1 s with their overscan: 5×3, near-square, fits
+    assert replanned.settings.tiles == (5, 3) and replanned.replanned.startswith(
         "frame 1 would take about 12 s"
     )
     assert replanned.status is JobStatus.RUNNING and replanned.estimate is not None
     assert replanned.estimate.render_s == pytest.approx(12.0, rel=0.25)
     tiles = [RenderTask.from_json(body) for body in stack.queued_bodies()]
-    assert len(tiles) == 60 * 12 and {(task.settings.tiles, task.tile is not None) for task in tiles} == {
-        ((4, 3), True)
+    assert len(tiles) == 60 * 15 and {(task.settings.tiles, task.tile is not None) for task in tiles} == {
+        ((5, 3), True)
     }
     # the other probes, queued whole before the re-plan, are acknowledged without rendering
     assert worker.run(second).rendered == [] and renderer.rendered == []
-    # a tile fits: 12 s / 12 is well inside the 3 s a render may run
+    # a tile fits: 12 s / 15 is well inside the 3 s a render may run
     assert worker.run(tiles[0], remaining_s=lambda: 10.0).rendered == [] and renderer.tiles == [(1, 0)]
     assert stack.jobs.get(job.job_id).tile_counts == {1: 1}
 
