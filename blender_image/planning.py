@@ -59,11 +59,15 @@ class ProbePlanner:
             return False
         small = self.renderer.measure(scene_path, frame, task.settings, QUARTER, task.allow_missing)
         self.spent_s = small[0]
-        if small[0] / small[1] <= self.usable_s * TILE_SHARE * 2:  # even counting its fixed part 16 times
+        stopped_s = task.settings.at_least_s  # a retry of a frame the watchdog stopped: it does not fit whole
+        if not stopped_s and small[0] / small[1] <= self.usable_s * TILE_SHARE * 2:  # its fixed part 16 times
             return False
         smaller = self.renderer.measure(scene_path, frame, task.settings, EIGHTH, task.allow_missing)
         self.spent_s += smaller[0]
         fixed, predicted = fit(small, smaller)
+        # A stop is a measurement too: the frame ran that long whole and did not finish. Tiles of a third of the
+        # limit each leave room for a frame up to three times that.
+        predicted = max(predicted, stopped_s)
         # A renderer that knows the frame's size and overscan says so: thin strips' overscan is then priced.
         shape: Shape | None = getattr(self.renderer, "frame_shape", None)
         try:
@@ -78,5 +82,10 @@ class ProbePlanner:
             f"frame {frame} would take about {duration(predicted)} whole, more than one render may run "
             f"({duration(self.usable_s)}): each frame renders as {grid_text(grid)} tiles"
         )
+        if predicted == stopped_s:
+            reason = (
+                f"frame {frame} was stopped after {duration(stopped_s)} whole, all one render may run "
+                f"({duration(self.usable_s)}): each frame renders as {grid_text(grid)} tiles"
+            )
         self.reporter.replan(task.job_id, dataclasses.replace(task.settings, tiles=grid), predicted, reason)
         return True

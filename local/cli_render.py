@@ -20,7 +20,7 @@ from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
 from backend.names import under
-from backend.render.grammar import parse_render, render_subcommand
+from backend.render.grammar import parse_render, parse_retry, render_subcommand
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
@@ -150,12 +150,15 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
                 job = jobs.get(words[1])
                 completed = _watch(jobs, sqs, url, job.job_id, job.total)
             _finished(services.store, out, completed)
-        elif sub == "retry":
+        elif sub == "retry":  # `retry JOB --tiles auto --samples 16`: the changes as Slack reads them
+            changes = parse_retry(words[1:], settings.limits)
             _submit_and_watch(
                 info,
                 services,
                 out,
-                lambda: services.desk.retry(CLI_USER, words[1], CLI_CHANNEL, announce_in=CLI_CHANNEL)[1],
+                lambda: services.desk.retry(
+                    CLI_USER, changes.job_id, CLI_CHANNEL, announce_in=CLI_CHANNEL, changes=changes
+                )[1],
             )
     except StudiobotError as error:
         raise fail(str(error)) from None

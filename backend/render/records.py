@@ -114,6 +114,7 @@ class FrameRecord:
     # What the record adds to the job's billed time when that is not `billed_s` (the frame's cost as estimates
     # read it): a stitched frame adds only the stitch (its tiles added theirs), a probe also its measuring pass.
     job_billed_s: float | None = None
+    stopped_s: float = 0.0  # the watchdog stopped it after this long whole (0: it was not stopped)
 
 
 @dataclass(frozen=True)

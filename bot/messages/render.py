@@ -246,18 +246,28 @@ def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
     return cut("\n".join([heading, *lines]), MESSAGE_TEXT), blocks
 
 
+def stopped_text(event: FrameStopped) -> str:
+    """A frame the watchdog stopped, the margin explained, and the one way out that succeeds: the retry re-plans it
+    (a frame as tiles, a tile's frame with more of them), never renders it the same way."""
+    what = f"frame {event.frame}" + (f", {clip(event.tile, NAME_CHARS)}," if event.tile else "")
+    kept = f" ({duration(event.margin_s)} are kept to record it and tell you)" if event.margin_s else ""
+    retry = f"`/render retry {event.job_id}`"
+    way_out = (
+        f"{retry} plans the frame again with more tiles (up to 8×8)"
+        if event.tile
+        else f"{retry} renders it as tiles planned from a small look"
+    )
+    return (
+        f"⏱️ Render `{event.job_id}`: {what} was stopped after {duration(event.ran_s)} of the "
+        f"{duration(event.limit_s)} a render may run{kept}; nothing more is spent on it. {way_out}; fewer "
+        f"`--samples` or a smaller `--res` make it lighter."
+    )
+
+
 def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved | FrameStopped) -> str:
     """A job event as one line for the channel or the terminal."""
     if isinstance(event, FrameStopped):
-        what = f"frame {event.frame}" + (f", {clip(event.tile, NAME_CHARS)}," if event.tile else "")
-        way_out = (
-            "with more tiles (up to `--tiles 8x8`)" if event.tile else "as tiles (`--tiles auto` plans them)"
-        )
-        return (
-            f"⏱️ Render `{event.job_id}`: {what} ran {duration(event.ran_s)} of the "
-            f"{duration(event.limit_s)} a render may take and was stopped; it will not be tried again (nothing "
-            f"more is spent on it). Frames this heavy fit {way_out}, with fewer `--samples` or a smaller `--res`."
-        )
+        return stopped_text(event)
     if isinstance(event, JobProgress):
         failed = f", {event.failed} failed" if event.failed else ""
         scene = clip(event.scene_key, KEY_CHARS, keep_end=True)

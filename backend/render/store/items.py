@@ -210,6 +210,7 @@ def frame_from_item(item: dict[str, Any]) -> FrameRecord:
         output_key=item["output_key"]["S"],
         error=item["error"]["S"],
         billed_s=number(item, "billed_s") or 0.0,
+        stopped_s=number(item, "stopped_s") or 0.0,
     )
 
 
