@@ -55,6 +55,7 @@ class JobCompleted(Event):
     finished_at: float = 0.0
     requested_by: str = ""
     channel: str = ""
+    missing_allowed: int = 0  # files the shot lacks that it rendered without (`--allow-missing`)
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ class Job:
     replanned: str = ""  # why the probes re-planned the job as tiles ("" when they did not)
     predicted_s: float = 0.0  # a whole frame's render seconds, extrapolated by the probe that re-planned it
     device: str = ""  # what rendered its first frame: `GPU · OptiX · NVIDIA L4`, `CPU (no GPU device found…)`
+    preview_layer: str = ""  # the view layer a multilayer EXR job's previews show ("" when not multilayer)
 
     @property
     def remaining(self) -> int:

@@ -85,14 +85,22 @@ def device_line(job: Job) -> str:
     return f"🖥️ GPU class · {device}"
 
 
+def tiles_fact(job: Job) -> str:
+    """`🧩 Re-planned as 4×3 tiles: why`, or `🧩 4×4 tiles a frame` when they were asked for."""
+    if not job.settings.tiles:
+        return ""
+    grid = grid_text(job.settings.tiles)
+    if job.replanned:
+        return f"🧩 Re-planned as {grid} tiles: {clip(job.replanned, REASON_CHARS)}"
+    return f"🧩 {grid} tiles a frame"
+
+
 def tiles_line(job: Job, shown: int = 8) -> str:
     """A tiled job's frames in flight and their tiles done: `🧩 4×4 tiles a frame · frame 12: 9/16 · …`."""
     if not job.settings.tiles:
         return ""
     per_frame = tile_count(job.settings.tiles)
-    line = f"🧩 {grid_text(job.settings.tiles)} tiles a frame"
-    if job.replanned:
-        line += f" (re-planned by the probes: {clip(job.replanned, REASON_CHARS)})"
+    line = tiles_fact(job)
     if job.status.is_final:
         return line
     flight = sorted(job.tile_counts.items())
