@@ -182,7 +182,8 @@ class RenderWorker:
                 return result
             seconds = self.clock() - started
             if not job.device and (device := getattr(self.renderer, "device", "")):
-                self.jobs.note_device(task.job_id, device)  # the card says what rendered it
+                layer = getattr(self.renderer, "preview_layer", "")  # which view layer the previews show
+                self.jobs.note_device(task.job_id, device, layer)  # the card says what rendered it
                 job = dataclasses.replace(job, device=device)
             if task.tile is not None:
                 cut = self.renderer.cut

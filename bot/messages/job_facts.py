@@ -22,7 +22,7 @@ def facts_lines(job: Job, in_flight: bool = False) -> list[str]:
     tiles = tiles_line(job) if in_flight and not job.status.is_final else tiles_fact(job)
     lines = [tiles, device_line(job), missing_fact(job)]
     if job.preview_layer:
-        lines.append(f"🖼️ Previews show the view layer `{clip(job.preview_layer, REASON_CHARS)}`")
+        lines.append(f"🖼️ Previews show the {clip(job.preview_layer, REASON_CHARS)}")
     return [line for line in lines if line]
 
 

@@ -445,3 +445,18 @@ def test_a_retry_takes_tiles_samples_and_resolution(stack: Stack, tmp_path: Path
     settings = retry.job.settings
     assert (settings.tiles, settings.samples, settings.resolution) == ((2, 2), 8, (64, 36))
     assert not settings.tiles_auto and settings.at_least_s == 0.0
+
+
+class LayeredRenderer(PillowRenderer):
+    """Renders as a scene of two view layers that composites nothing would: its previews show the first."""
+
+    device = "CPU"
+    preview_layer = "view layer `Foreground` (the first of 2: the scene composites nothing)"
+
+
+def test_the_job_keeps_which_view_layer_its_previews_show(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1-2 --res 32x18")
+    worker = _worker(stack, tmp_path, LayeredRenderer())
+    for body in stack.queued_bodies():
+        worker.run(RenderTask.from_json(body))
+    assert stack.jobs.get(job.job_id).preview_layer == LayeredRenderer.preview_layer
