@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from backend.render.estimates import duration
 from backend.render.frames import compact
 from backend.render.tasks import RenderSettings
 from backend.render.tiles import grid_text, tile_count
@@ -31,6 +32,10 @@ def settings_text(settings: RenderSettings) -> str:
         parts.append(f"on {settings.render_class.upper()} nodes")
     if settings.tiles:
         parts.append(f"{grid_text(settings.tiles)} tiles per frame")
+    elif settings.tiles_auto and settings.at_least_s:  # a retry of a frame the watchdog stopped
+        parts.append(
+            f"as tiles planned from a small look (a frame was stopped after {duration(settings.at_least_s)})"
+        )
     elif settings.tiles_auto:
         parts.append("tiles if the probes say so")
     return " · ".join(parts)

@@ -73,3 +73,11 @@ def test_slack_and_the_terminal_accept_retry_with_tiles() -> None:
 
     command = {"user_id": "U1", "channel_id": "C1", "text": "retry r1a2b3c4d5 --tiles auto"}
     assert immediate_answer(command, Settings()) is None  # work to do: not refused at the ack
+
+
+def test_a_retry_of_a_stopped_frame_says_on_its_card_that_it_renders_as_tiles() -> None:
+    from backend.render.tasks import RenderSettings
+    from bot.messages.render_plan import settings_text
+
+    said = settings_text(RenderSettings(tiles_auto=True, at_least_s=870.0))
+    assert "as tiles planned from a small look (a frame was stopped after 14 min 30 s)" in said
