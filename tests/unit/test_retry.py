@@ -81,3 +81,18 @@ def test_a_retry_of_a_stopped_frame_says_on_its_card_that_it_renders_as_tiles() 
 
     said = settings_text(RenderSettings(tiles_auto=True, at_least_s=870.0))
     assert "as tiles planned from a small look (a frame was stopped after 14 min 30 s)" in said
+
+
+def test_a_stopped_tiles_frame_is_planned_again_and_a_lighter_retry_is_measured_afresh() -> None:
+    from backend.render.grammar import RetryRequest
+    from backend.render.records import FrameOutcome, FrameRecord
+    from backend.render.retrying import retry_settings
+    from backend.render.tasks import RenderSettings
+
+    stopped = [FrameRecord(1, FrameOutcome.FAILED, stopped_s=16.0), FrameRecord(2, FrameOutcome.FAILED)]
+    again = retry_settings(RenderSettings(tiles=(2, 2), samples=64), stopped)
+    assert (again.tiles, again.tiles_auto, again.at_least_s) == (None, True, 16.0)
+    lighter = retry_settings(RenderSettings(samples=64), stopped, RetryRequest("r1", samples=16))
+    assert (lighter.samples, lighter.tiles_auto, lighter.at_least_s) == (16, True, 0.0)
+    crashed = retry_settings(RenderSettings(samples=64), [FrameRecord(2, FrameOutcome.FAILED)])
+    assert crashed == RenderSettings(samples=64)  # nothing was stopped: rendered as it was
