@@ -55,6 +55,7 @@ class JobCompleted(Event):
     finished_at: float = 0.0
     requested_by: str = ""
     channel: str = ""
+    missing_allowed: int = 0  # files the shot lacks that it rendered without (`--allow-missing`)
 
 
 @dataclass(frozen=True)
@@ -148,13 +149,14 @@ class JobEstimated(Event):
 @dataclass(frozen=True)
 class FrameStopped(Event):
     """A frame ran out of the render function's time and was stopped by the worker's watchdog (recorded as
-    failed, never retried): the channel hears it at once, with the way out."""
+    failed, never delivered again; a retry re-plans it): the channel hears it at once, with the way out."""
 
     type: ClassVar[str] = "FrameStopped"
     job_id: str
     frame: int
     ran_s: float
     limit_s: float
+    margin_s: float = 0.0  # kept before the limit to record the frame and tell the channel
     requested_by: str = ""
     channel: str = ""
     tile: str = ""  # `tile 6 of 16 (row 2, column 2)` when it was one tile of the frame

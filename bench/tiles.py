@@ -1,4 +1,5 @@
-"""Tiles benchmark: one heavy frame whole vs as 2×2 and 4×4 tiles, stitched, without and with denoising.
+"""Tiles benchmark: one heavy frame whole vs as 2×2 and 4×4 tiles (and the grid `--tiles auto` plans), stitched,
+without and with denoising.
 
 Measured: how far the stitched frame is from the whole one (largest difference, PSNR, a seam score), what the tiles
 cost together and the slowest one (the frame's wall time with a worker per tile), and how well the probe's two
@@ -103,15 +104,41 @@ def _grid_result(whole: dict[str, Any], tiled: dict[str, Any], work: Path) -> di
     }
 
 
-def _variant(scene: Path, work: Path, log: Path, probe: bool) -> dict[str, Any]:
-    """One warm Blender process's renders of `scene` (bench.tiles_run), compared; the probe's look if asked."""
+def _auto_result(whole: dict[str, Any], auto: dict[str, Any], work: Path) -> dict[str, Any]:
+    """The grid `--tiles auto` planned, what its tiles cost against the whole frame, and what the plan said."""
+    measured = _grid_result(whole, auto, work)
+    return {
+        "grid": "x".join(str(part) for part in auto["grid"]),
+        "cost_ratio": measured["cost_ratio"],
+        "cpu_cost_ratio": measured["cpu_cost_ratio"],
+        "latency_ratio": measured["latency_ratio"],
+        "planned_cost_ratio": round(auto["planned_cost_ratio"], 4),
+        "strips_planned_cost_ratio": round(auto["strips_planned_cost_ratio"], 4),
+        "usable_s": round(auto["usable_s"], 3),
+        "predicted_s": round(auto["predicted_s"], 3),
+        "fixed_s": round(auto["fixed_s"], 3),
+        "psnr_db": measured["psnr_db"],
+        "seam_score": measured["seam_score"],
+    }
+
+
+def _variant(
+    scene: Path,
+    work: Path,
+    log: Path,
+    probe: bool,
+    auto: bool = False,
+    grids: tuple[tuple[int, int], ...] = GRIDS,
+) -> dict[str, Any]:
+    """One warm Blender process's renders of `scene` (bench.tiles_run), compared; the probe's look and the
+    `--tiles auto` plan if asked."""
     result = work / "result.json"
     width, height = RESOLUTION
-    grids = [f"{cols}x{rows}" for cols, rows in GRIDS]
     _python(
         "bench.tiles_run", "--scene", str(scene), "--out-dir", str(work), "--result", str(result),
-        "--res", f"{width}x{height}", "--samples", str(SAMPLES), "--grids", *grids,
-        *(["--probe"] if probe else []),
+        "--res", f"{width}x{height}", "--samples", str(SAMPLES),
+        "--grids", *[f"{cols}x{rows}" for cols, rows in grids],
+        *(["--probe"] if probe else []), *(["--auto"] if auto else []),
         log=log,
     )  # fmt: skip
     renders = json.loads(result.read_text())
@@ -121,8 +148,10 @@ def _variant(scene: Path, work: Path, log: Path, probe: bool) -> dict[str, Any]:
         "whole_cpu_s": round(whole["cpu_seconds"], 3),
         # CPU ÷ wall seconds: well under the machine's cores means other work was running (see the README).
         "whole_cores_busy": round(whole["cpu_seconds"] / whole["seconds"], 2),
-        "grids": {grid_text(grid): _grid_result(whole, renders[grid_text(grid)], work) for grid in GRIDS},
+        "grids": {grid_text(grid): _grid_result(whole, renders[grid_text(grid)], work) for grid in grids},
     }
+    if auto:
+        data["auto"] = _auto_result(whole, renders["auto"], work)
     if probe:
         small, smaller = ((look["seconds"], look["share"]) for look in renders["probe"])
         predicted = extrapolate(small, smaller)
@@ -147,8 +176,12 @@ def run(log_path: Path) -> dict[str, Any]:
             options = ["--res", f"{width}x{height}", "--samples", str(SAMPLES)]
             denoise = ["--denoise"] if variant == "denoised" else []
             _python("bench.tiles_scene", str(scene), *options, *denoise, log=log_path)
-            variants[variant] = _variant(scene, work, log_path, probe=variant == "plain")
+            # `--tiles auto` on the denoised scene: its wide overscan is where thin strips cost most
+            variants[variant] = _variant(
+                scene, work, log_path, probe=variant == "plain", auto=variant == "denoised"
+            )
     probe = variants["plain"].pop("probe")
+    auto = variants["denoised"].pop("auto")
     return {
         "scene": "bench/tiles_scene.py: glass and metal spheres before a procedural wall, filling the frame",
         "resolution": f"{width}x{height}",
@@ -158,6 +191,7 @@ def run(log_path: Path) -> dict[str, Any]:
         "whole_s": variants["plain"]["whole_s"],
         **variants,
         "probe": probe,
+        "auto": auto,
         "units": {
             "pixel_max_abs_diff_255": "8-bit steps (1 = 1/255) over every channel",
             "psnr_db": "null when identical (infinite)",
@@ -172,5 +206,25 @@ def run(log_path: Path) -> dict[str, Any]:
             "cost_ratio (4×4)": "<= 1.25",
             "latency_ratio (4×4)": "<= 0.12",
             "prediction_error": "within ±0.25",
+            "auto.cost_ratio": "<= 1.15",
         },
     }
+
+
+def run_auto(log_path: Path) -> dict[str, Any]:
+    """Only the `--tiles auto` case (the denoised scene, its whole frame and the planned grid): about 2–3 min."""
+    log_path.write_text("")
+    width, height = RESOLUTION
+    with tempfile.TemporaryDirectory(prefix="studiobot-tiles-") as scratch:
+        work = Path(scratch) / "denoised"
+        scene = work / "tiles.blend"
+        options = ["--res", f"{width}x{height}", "--samples", str(SAMPLES), "--denoise"]
+        _python("bench.tiles_scene", str(scene), *options, log=log_path)
+        data = _variant(scene, work, log_path, probe=False, auto=True, grids=())
+    return {"whole_s": data["whole_s"], "whole_cores_busy": data["whole_cores_busy"], "auto": data["auto"]}
+
+
+if __name__ == "__main__":  # `python -m bench.tiles auto`: only the `--tiles auto` case, printed
+    if sys.argv[1:] != ["auto"]:
+        sys.exit("usage: python -m bench.tiles auto   (the whole tiles bench: python -m bench tiles)")
+    print(json.dumps(run_auto(REPO_ROOT / "bench" / "results" / "tiles_auto.log"), indent=2))

@@ -18,9 +18,10 @@ import bpy
 from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import GPU, RenderSettings
-from backend.render.tiles import Cut
+from backend.render.tiles import Cut, Shape
+from blender_image.layers import shown_layer
 from blender_image.library_paths import remap_libraries
-from blender_image.regions import region
+from blender_image.regions import overscan_of, region
 from blender_image.scene_cache import LIBRARY_REMAPS_FILE, REMAPS_FILE
 from blender_image.worker import MissingFiles
 
@@ -39,6 +40,8 @@ class BlenderRenderer:
             ""  # what rendered the last frame, as the card says it: `GPU · OptiX · NVIDIA L4`, `CPU`
         )
         self._gpu: tuple[str, list[str]] | bool | None = False  # False: not looked for yet
+        self.preview_layer = ""  # which view layer the last frame's preview shows, when it has several
+        self.frame_shape: Shape | None = None  # the last measured frame's width, height and tiles' overscan
 
     def render(
         self,
@@ -81,6 +84,8 @@ class BlenderRenderer:
             self._choose_device(scene, settings)  # measured on the device the frame will render on
             scene.frame_set(frame)
             kept = scene.render.resolution_percentage
+            width, height = scene.render.resolution_x * kept // 100, scene.render.resolution_y * kept // 100
+            self.frame_shape = (width, height, overscan_of(scene))
             scene.render.resolution_percentage = max(1, round(kept * scale))
             share = (scene.render.resolution_percentage / kept) ** 2
             try:
@@ -157,6 +162,7 @@ class BlenderRenderer:
             result = bpy.ops.render.render(write_still=True, scene=scene.name)
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
+        self.preview_layer = shown_layer(scene)
         try:
             if target.suffix.lower() not in PICTURES:  # PNG and JPEG frames are their own proxies' source
                 _save_proxy(scene, proxy_path(target))

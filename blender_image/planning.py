@@ -10,7 +10,7 @@ from typing import Protocol
 from backend.render.estimates import duration
 from backend.render.progress import JobReporter
 from backend.render.tasks import RenderSettings, RenderTask
-from backend.render.tiles import TILE_SHARE, grid_text, plan_grid
+from backend.render.tiles import TILE_SHARE, Shape, grid_text, plan_grid
 
 QUARTER, EIGHTH = 0.25, 0.125  # of the frame's width and height: 1/16 and 1/64 of its pixels
 
@@ -26,13 +26,18 @@ class Measurer(Protocol):
     ) -> tuple[float, float]: ...
 
 
-def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> float:
-    """The whole frame's seconds from two small renders (seconds, share of the pixels): a fixed part (the scene's
-    sync, building the BVH) and a part that grows with the pixels, fitted through both."""
+def fit(small: tuple[float, float], smaller: tuple[float, float]) -> tuple[float, float]:
+    """From two small renders (seconds, share of the pixels): the fixed part every render pays (the scene's sync,
+    building the BVH) and the whole frame's seconds, its pixels' part fitted through both."""
     (seconds, share), (seconds_2, share_2) = small, smaller
     per_frame = max(0.0, (seconds - seconds_2) / (share - share_2)) if share != share_2 else seconds / share
     fixed = max(0.0, seconds - per_frame * share)
-    return max(seconds, fixed + per_frame)
+    return fixed, max(seconds, fixed + per_frame)
+
+
+def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> float:
+    """The whole frame's seconds from two small renders (seconds, share of the pixels)."""
+    return fit(small, smaller)[1]
 
 
 class ProbePlanner:
@@ -54,13 +59,19 @@ class ProbePlanner:
             return False
         small = self.renderer.measure(scene_path, frame, task.settings, QUARTER, task.allow_missing)
         self.spent_s = small[0]
-        if small[0] / small[1] <= self.usable_s * TILE_SHARE * 2:  # even counting its fixed part 16 times
+        stopped_s = task.settings.at_least_s  # a retry of a frame the watchdog stopped: it does not fit whole
+        if not stopped_s and small[0] / small[1] <= self.usable_s * TILE_SHARE * 2:  # its fixed part 16 times
             return False
         smaller = self.renderer.measure(scene_path, frame, task.settings, EIGHTH, task.allow_missing)
         self.spent_s += smaller[0]
-        predicted = extrapolate(small, smaller)
+        fixed, predicted = fit(small, smaller)
+        # A stop is a measurement too: the frame ran that long whole and did not finish. Tiles of a third of the
+        # limit each leave room for a frame up to three times that.
+        predicted = max(predicted, stopped_s)
+        # A renderer that knows the frame's size and overscan says so: thin strips' overscan is then priced.
+        shape: Shape | None = getattr(self.renderer, "frame_shape", None)
         try:
-            grid = plan_grid(predicted, self.usable_s)
+            grid = plan_grid(predicted, self.usable_s, shape=shape, fixed_s=fixed)
         except ValueError as error:
             advice = "lower `--samples` or `--res`, or split the scene into render layers"
             self.reporter.frame_failed(task.job_id, frame, f"probe frame {frame}: {error}: {advice}")
@@ -71,5 +82,10 @@ class ProbePlanner:
             f"frame {frame} would take about {duration(predicted)} whole, more than one render may run "
             f"({duration(self.usable_s)}): each frame renders as {grid_text(grid)} tiles"
         )
+        if predicted == stopped_s:
+            reason = (
+                f"frame {frame} was stopped after {duration(stopped_s)} whole, all one render may run "
+                f"({duration(self.usable_s)}): each frame renders as {grid_text(grid)} tiles"
+            )
         self.reporter.replan(task.job_id, dataclasses.replace(task.settings, tiles=grid), predicted, reason)
         return True

@@ -28,7 +28,7 @@ def region(scene: Any, settings: RenderSettings, tile: int | None) -> Iterator[C
     percent = render.resolution_percentage  # Blender truncates: 1279 px at 50 % is 639
     width, height = render.resolution_x * percent // 100, render.resolution_y * percent // 100
     suffix = ".jpg" if render.image_settings.file_format == "JPEG" else ""  # else the tile's own
-    cut = Cut(width, height, settings.tiles, _overscan(scene), suffix)
+    cut = Cut(width, height, settings.tiles, overscan_of(scene), suffix)
     # 8-bit tiles keep the frame's size (the rest empty, a few bytes compressed): Blender dithers by a pixel's
     # place in the file, so only then is the stitched frame the whole one to the bit. Float tiles are cropped.
     render.use_border = True
@@ -47,7 +47,7 @@ def region(scene: Any, settings: RenderSettings, tile: int | None) -> Iterator[C
         render.image_settings.file_format = kept[3]
 
 
-def _overscan(scene: Any) -> int:
+def overscan_of(scene: Any) -> int:
     """Past each inner edge: wide enough for the denoiser's footprint when the frame is denoised, by Cycles or by a
     Denoise node in the compositor (without it, a denoised tile's edge shows as a seam)."""
     by_cycles = (

@@ -182,7 +182,8 @@ class RenderWorker:
                 return result
             seconds = self.clock() - started
             if not job.device and (device := getattr(self.renderer, "device", "")):
-                self.jobs.note_device(task.job_id, device)  # the card says what rendered it
+                layer = getattr(self.renderer, "preview_layer", "")  # which view layer the previews show
+                self.jobs.note_device(task.job_id, device, layer)  # the card says what rendered it
                 job = dataclasses.replace(job, device=device)
             if task.tile is not None:
                 cut = self.renderer.cut
@@ -283,17 +284,27 @@ class RenderWorker:
         """The watchdog's call, from its thread: the frame failed for good, with what it ran and what was billed."""
         assert self._current is not None
         task, mark = self._current
+        retry = f"`/render retry {task.job_id}`"
         if task.tile is None or task.settings.tiles is None:
-            what, advice = (
-                f"frame {frame}",
-                "as tiles (`--tiles auto`), with fewer `--samples` or a smaller `--res`",
-            )
+            what, advice = f"frame {frame}", f"{retry} renders it as tiles planned from a small look"
         else:
             what = f"frame {frame}, {describe(task.tile, task.settings.tiles)},"
-            advice = "with more tiles (up to `--tiles 8x8`), fewer `--samples` or a smaller `--res`"
-        reason = f"{what} ran {duration(ran_s)} of a {duration(self.limit_s)} limit and was stopped: it fits {advice}"
+            advice = f"{retry} plans the frame again with more tiles (up to 8×8)"
+        margin = self.watchdog.margin_s
+        reason = (
+            f"{what} was stopped after {duration(ran_s)} of the {duration(self.limit_s)} a render may run "
+            f"({duration(margin)} are kept to record it and tell you): {advice}; fewer `--samples` or a smaller "
+            f"`--res` make it lighter"
+        )
         self.reporter.frame_stopped(
-            task.job_id, frame, reason, ran_s, self.limit_s, billed_s=self.clock() - mark, tile=task.tile
+            task.job_id,
+            frame,
+            reason,
+            ran_s,
+            self.limit_s,
+            billed_s=self.clock() - mark,
+            tile=task.tile,
+            margin_s=margin,
         )
         logger.warning(
             "frame stopped by the watchdog", job_id=task.job_id, frame=frame, ran_s=round(ran_s, 1)

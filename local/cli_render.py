@@ -21,7 +21,7 @@ from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
 from backend.names import under
-from backend.render.grammar import parse_render, render_subcommand
+from backend.render.grammar import parse_render, parse_retry, render_subcommand
 from backend.render.links import LinkSettings
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
@@ -30,6 +30,7 @@ from backend.render.submit import Submission
 from backend.render.tasks import PROXIES
 from backend.wiring import Services
 from bot.messages import message_text
+from bot.messages.job_facts import facts_lines, facts_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
 from bot.messages.text import plain
@@ -117,8 +118,10 @@ def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None
     """Print the channel's notice and download the frames, unless the job stopped to wait for Submit."""
     if completed is None:
         return
-    reasons = Services(stack().settings()).announcer.failures(completed.job_id) if completed.failed else {}
-    say(f"#renders ▸ {message_text(completed)}{failure_lines(reasons)}")
+    services = Services(stack().settings())
+    reasons = services.announcer.failures(completed.job_id) if completed.failed else {}
+    facts = facts_text(services.jobs.get(completed.job_id))
+    say(f"#renders ▸ {message_text(completed)}{failure_lines(reasons)}{facts}")
     folder = _download(store, completed, out)
     if folder is not None:
         sheet = " and contact sheet" if (folder / "contact_sheet.png").exists() else ""
@@ -156,12 +159,15 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
                 job = jobs.get(words[1])
                 completed = _watch(jobs, sqs, url, job.job_id, job.total)
             _finished(services.store, out, completed)
-        elif sub == "retry":
+        elif sub == "retry":  # `retry JOB --tiles auto --samples 16`: the changes as Slack reads them
+            changes = parse_retry(words[1:], settings.limits)
             _submit_and_watch(
                 info,
                 services,
                 out,
-                lambda: services.desk.retry(CLI_USER, words[1], CLI_CHANNEL, announce_in=CLI_CHANNEL)[1],
+                lambda: services.desk.retry(
+                    CLI_USER, changes.job_id, CLI_CHANNEL, announce_in=CLI_CHANNEL, changes=changes
+                )[1],
             )
     except StudiobotError as error:
         raise fail(str(error)) from None
@@ -192,7 +198,9 @@ def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int)
 def _follow(
     jobs: JobQueries, sqs: Any, events_url: str, job_id: str, progress: Progress, bar: TaskID
 ) -> JobCompleted | None:
-    """Update the bar until the job's JobCompleted arrives (None: it waits for Submit)."""
+    """Update the bar until the job's JobCompleted arrives (None: it waits for Submit), each event told once and
+    each of the job's facts (`bot.messages.job_facts`: re-planned tiles, the device) as it becomes true."""
+    told: list[str] = []
     while True:
         job = jobs.get(job_id)
         progress.update(
@@ -200,21 +208,28 @@ def _follow(
             completed=job.done + job.failed,
             failed=f"[red]{job.failed} failed[/red]" if job.failed else "",
         )
+        for fact in facts_lines(job):
+            if fact not in told:
+                told.append(fact)
+                progress.console.print(plain(fact), markup=False)
         response = sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         for message in response.get("Messages", []):
+            # Read once: left on the queue, SQS would hand it over again when its visibility timeout ran out.
+            sqs.delete_message(QueueUrl=events_url, ReceiptHandle=message["ReceiptHandle"])
             event = parse_event(message["Body"])
             if isinstance(event, JobCompleted) and event.job_id == job_id:
                 progress.update(bar, completed=event.done + event.failed)
                 return event
-            if isinstance(event, JobEstimated) and event.job_id == job_id:
-                progress.console.print(plain(message_text(event) or ""), markup=False)
-                if event.approval:
-                    now = jobs.get(job_id)
-                    progress.update(bar, completed=now.done + now.failed)
-                    progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
-                    return None
-            if isinstance(event, JobApproved) and event.job_id == job_id:
-                progress.console.print(plain(message_text(event) or ""), markup=False)
+            text = plain(message_text(event) or "")
+            if not isinstance(event, JobEstimated | JobApproved) or event.job_id != job_id or text in told:
+                continue
+            told.append(text)
+            progress.console.print(text, markup=False)
+            if isinstance(event, JobEstimated) and event.approval:
+                now = jobs.get(job_id)
+                progress.update(bar, completed=now.done + now.failed)
+                progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
+                return None
 
 
 def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:

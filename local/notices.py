@@ -20,6 +20,7 @@ import boto3
 from backend.events import JobCompleted, MalformedEvent, UnknownEvent, parse_event
 from backend.wiring import Services
 from bot.messages import message_text
+from bot.messages.job_facts import facts_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.text import plain
 from bot.undelivered import KEEP_FOR_S, TRIES_FOR_OTHER_ERRORS, keep_trying, retry_wait, slack_unavailable
@@ -64,6 +65,8 @@ class StackNotifier:
             if text and announcer.first_telling(event, "log"):
                 if isinstance(event, JobCompleted) and event.failed:
                     text += failure_lines(announcer.failures(event.job_id))
+                if isinstance(event, JobCompleted):  # the facts the card and the thread say, said here too
+                    text += facts_text(self.services.jobs.get(event.job_id))
                 self.say(f"#renders ▸ {plain(text)}")
             if self.slack_notifier is not None:
                 self.slack_notifier.handle(event)

@@ -16,7 +16,7 @@ from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec
-from backend.render.grammar import RenderRequest
+from backend.render.grammar import RenderRequest, RetryRequest
 from backend.render.ports import JobStore
 from backend.render.progress import JobReporter
 from backend.render.records import ACTIVE, Job, job_id_for
@@ -160,14 +160,20 @@ class JobDesk:
         return self.reporter.cancel(job_id)
 
     def retry(
-        self, user: str, job_id: str, asked_in: str, announce_in: str | None = None
+        self,
+        user: str,
+        job_id: str,
+        asked_in: str,
+        announce_in: str | None = None,
+        changes: RetryRequest | None = None,
     ) -> tuple[Job, Submission]:
         """A new job for a finished job's failed frames, announced in `announce_in` (default: the first job's
-        channel, else where it was asked); asking again returns that same retry job."""
+        channel, else where it was asked), with `changes` (tiles, samples, resolution); asking again returns that
+        same retry job."""
         job = self.job_for(user, job_id, "retry")
         failed = self.jobs.failed_frames(job_id)
         channel = announce_in or job.channel or asked_in
-        return job, self.submissions.retry(job, failed, requested_by=user, channel=channel)
+        return job, self.submissions.retry(job, failed, requested_by=user, channel=channel, changes=changes)
 
     def submit(self, user: str, job_id: str) -> Job:
         """Press Submit on a job that waits for it (who may is the fan-out's rule)."""

@@ -25,6 +25,8 @@ RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "su
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
 _VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets")
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
+RETRY_USAGE = "`/render retry JOB [--tiles 4x4|auto] [--samples N] [--res WxH]`"
+_RETRY_OPTIONS = ("--tiles", "--samples", "--res")  # what makes a failed frame lighter, or cut
 _RESOLUTION = re.compile(r"^([0-9]+)[x×]([0-9]+)$")  # ASCII digits: `\d` also matches `١٩٢٠`
 
 
@@ -42,9 +44,44 @@ class RenderRequest:
     frame_list: tuple[int, ...] = ()
 
 
-def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRequest:
-    """Parse the words after `render` into a RenderRequest; raise ValidationError with a usage hint."""
+@dataclass(frozen=True)
+class RetryRequest:
+    """`/render retry JOB [--tiles …] [--samples N] [--res WxH]`: what to change for the failed frames."""
+
+    job_id: str
+    tiles: tuple[int, int] | None = None
+    tiles_auto: bool = False
+    samples: int | None = None
+    resolution: tuple[int, int] | None = None
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.tiles or self.tiles_auto or self.samples or self.resolution)
+
+
+def parse_retry(words: Sequence[str], limits: Limits | None = None) -> RetryRequest:
+    """Parse the words after `retry` into a RetryRequest; raise ValidationError with a usage hint."""
     limits = limits or Limits()
+    positional, options, flags = _words(words, _RETRY_OPTIONS, RETRY_USAGE, "retry")
+    if len(positional) != 1 or flags:
+        raise ValidationError(
+            f"Say which job to retry, e.g. `/render retry r1a2b3c4d5` (`/render list` shows them). "
+            f"Usage: {RETRY_USAGE}."
+        )
+    tiles, tiles_auto = _tiles(options.get("--tiles"))
+    return RetryRequest(
+        job_id=positional[0],
+        tiles=tiles,
+        tiles_auto=tiles_auto,
+        samples=_positive("--samples", options.get("--samples"), limits.max_samples),
+        resolution=_resolution(options.get("--res"), limits),
+    )
+
+
+def _words(
+    words: Sequence[str], value_options: Sequence[str], usage: str, sub: str = ""
+) -> tuple[list[str], dict[str, str], set[str]]:
+    """The positional words, the options with their values and the flags; ValidationError for an unknown one."""
     positional: list[str] = []
     options: dict[str, str] = {}
     flags: set[str] = set()
@@ -56,19 +93,27 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
             positional.append(word)
             continue
         name, has_value, value = word.partition("=")
-        if name in _FLAG_OPTIONS and not has_value:
+        if name in _FLAG_OPTIONS and not has_value and not sub:
             flags.add(name)
             continue
-        if name not in _VALUE_OPTIONS:
-            raise ValidationError(f"Unknown option `{name}`. Usage: {RENDER_USAGE}.")
+        if name not in value_options:
+            said = f"`{name}` is not an option of `{sub}`" if sub else f"Unknown option `{name}`"
+            raise ValidationError(f"{said}. Usage: {usage}.")
         if not has_value:
             if index >= len(words) or words[index].startswith("--"):
-                raise ValidationError(f"`{name}` needs a value. Usage: {RENDER_USAGE}.")
+                raise ValidationError(f"`{name}` needs a value. Usage: {usage}.")
             value = words[index]
             index += 1
         if name in options:
             raise ValidationError(f"`{name}` is given twice: give it once.")
         options[name] = value
+    return positional, options, flags
+
+
+def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRequest:
+    """Parse the words after `render` into a RenderRequest; raise ValidationError with a usage hint."""
+    limits = limits or Limits()
+    positional, options, flags = _words(words, _VALUE_OPTIONS, RENDER_USAGE)
     if not positional:
         raise ValidationError(f"Say which scene and frames to render. Usage: {RENDER_USAGE}.")
     if len(positional) == 1:

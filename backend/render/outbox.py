@@ -87,6 +87,7 @@ def completed_event(job: Job, failed_frames: list[int]) -> JobCompleted:
         finished_at=job.finished_at or 0.0,
         requested_by=job.requested_by,
         channel=job.channel,
+        missing_allowed=job.missing_allowed,
     )
 
 

@@ -7,7 +7,7 @@ from backend.render.outbox import Outbox
 from backend.render.ports import EventPublisher, JobStore, ProbeWatcher
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord, TileRecorded
 from backend.render.tasks import RenderSettings
-from backend.render.tiles import describe
+from backend.render.tiles import describe, tile_count
 
 
 class JobReporter:
@@ -51,10 +51,18 @@ class JobReporter:
         return self._record(job_id, record)
 
     def frame_failed(
-        self, job_id: str, frame: int, error: str, billed_s: float = 0.0, tiled: bool = False
+        self,
+        job_id: str,
+        frame: int,
+        error: str,
+        billed_s: float = 0.0,
+        tiled: bool = False,
+        stopped_s: float = 0.0,
     ) -> bool:
         """Count a frame that will not be rendered; True if this call counted it."""
-        record = FrameRecord(frame, FrameOutcome.FAILED, error=error, billed_s=billed_s, tiled=tiled)
+        record = FrameRecord(
+            frame, FrameOutcome.FAILED, error=error, billed_s=billed_s, tiled=tiled, stopped_s=stopped_s
+        )
         return self._record(job_id, record)
 
     def tile_done(self, job_id: str, frame: int, record: TileRecord) -> TileRecorded:
@@ -64,12 +72,14 @@ class JobReporter:
             self._progress(recorded.job)
         return recorded
 
-    def tile_failed(self, job_id: str, frame: int, tile: int, error: str, billed_s: float = 0.0) -> bool:
+    def tile_failed(
+        self, job_id: str, frame: int, tile: int, error: str, billed_s: float = 0.0, stopped_s: float = 0.0
+    ) -> bool:
         """A tile that will not be rendered fails its frame, the tile named; True if this call counted the frame."""
         self.jobs.record_tile(
             job_id, frame, TileRecord(tile, FrameOutcome.FAILED, billed_s=billed_s, error=error)
         )
-        return self.frame_failed(job_id, frame, error, tiled=True)
+        return self.frame_failed(job_id, frame, error, tiled=True, stopped_s=stopped_s)
 
     def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
         """A probe predicts frames too long for the render function: the job renders tiles from now on (once),
@@ -87,13 +97,16 @@ class JobReporter:
         limit_s: float,
         billed_s: float = 0.0,
         tile: int | None = None,
+        margin_s: float = 0.0,
     ) -> bool:
-        """A frame (or one of its tiles) the watchdog stopped at the time limit: failed for good (no retry renders
-        it), and the channel told at once. True if this call counted it."""
+        """A frame (or one of its tiles) the watchdog stopped at the time limit: failed for good (no delivery renders
+        it again; a retry re-plans it from how long it ran), and the channel told at once. True if this call
+        counted it."""
         if tile is None:
-            counted = self.frame_failed(job_id, frame, reason, billed_s)
-        else:
-            counted = self.tile_failed(job_id, frame, tile, reason, billed_s)
+            counted = self.frame_failed(job_id, frame, reason, billed_s, stopped_s=ran_s)
+        else:  # the whole frame takes at least as long as its tiles would, each as long as this one ran
+            whole_s = ran_s * tile_count(self.jobs.get(job_id).settings.tiles)
+            counted = self.tile_failed(job_id, frame, tile, reason, billed_s, stopped_s=whole_s)
         if counted:
             job = self.jobs.get(job_id)
             self.events.publish(
@@ -102,6 +115,7 @@ class JobReporter:
                     frame=frame,
                     ran_s=ran_s,
                     limit_s=limit_s,
+                    margin_s=margin_s,
                     requested_by=job.requested_by,
                     channel=job.channel,
                     tile=describe(tile, job.settings.tiles)

@@ -94,6 +94,7 @@ class Job:
     replanned: str = ""  # why the probes re-planned the job as tiles ("" when they did not)
     predicted_s: float = 0.0  # a whole frame's render seconds, extrapolated by the probe that re-planned it
     device: str = ""  # what rendered its first frame: `GPU · OptiX · NVIDIA L4`, `CPU (no GPU device found…)`
+    preview_layer: str = ""  # the view layer a multilayer EXR job's previews show ("" when not multilayer)
 
     @property
     def remaining(self) -> int:
@@ -114,6 +115,7 @@ class FrameRecord:
     # What the record adds to the job's billed time when that is not `billed_s` (the frame's cost as estimates
     # read it): a stitched frame adds only the stitch (its tiles added theirs), a probe also its measuring pass.
     job_billed_s: float | None = None
+    stopped_s: float = 0.0  # the watchdog stopped it after this long whole (0: it was not stopped)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,12 @@ from pathlib import PurePosixPath
 
 from backend.aws.s3 import ObjectInfo
 from backend.config import Settings
-from backend.errors import ConflictError, NotFoundError, ValidationError
+from backend.errors import NotFoundError, ValidationError
 from backend.names import check
 from backend.render.bare_scenes import missing_in_bucket, traced_in_bucket
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec, parse_frame_spec, plan_tasks
-from backend.render.grammar import RenderRequest
+from backend.render.grammar import RenderRequest, RetryRequest
 from backend.render.manifest import (
     FARM_BLENDER,
     FileUse,
@@ -28,7 +28,8 @@ from backend.render.manifest import (
 )
 from backend.render.manifest_schema import BadManifest
 from backend.render.ports import JobStore, SceneStore
-from backend.render.records import Job, JobStatus, job_id_for
+from backend.render.records import Job, job_id_for
+from backend.render.retrying import check_retryable, retry_request, retry_token
 from backend.render.tasks import GPU
 from backend.render.tiles import tile_count
 
@@ -232,24 +233,20 @@ class SubmissionService:
         job = self.fanout.go(job)
         return Submission(plan=plan, job=job, created=created)
 
-    def retry(self, job: Job, failed_frames: list[int], requested_by: str, channel: str) -> Submission:
-        """A new job for a finished job's failed frames; asking again returns that same retry job."""
-        if job.status is not JobStatus.DONE_WITH_FAILURES or not failed_frames:
-            state = str(job.status).replace("_", " ")
-            raise ConflictError(
-                f"Job `{job.job_id}` is {state}: only a job that finished with failed frames can be retried."
-            )
-        request = RenderRequest(
-            scene=job.scene_key,
-            frames=compact(failed_frames),
-            frame_list=tuple(failed_frames),
-            settings=job.settings,
-            assets_prefix=job.assets_prefix,
-            allow_missing=job.missing_allowed > 0,
-        )
-        return self.submit(
-            request, requested_by, channel, client_token=f"retry:{job.job_id}", retry_of=job.job_id
-        )
+    def retry(
+        self,
+        job: Job,
+        failed_frames: list[int],
+        requested_by: str,
+        channel: str,
+        changes: RetryRequest | None = None,
+    ) -> Submission:
+        """A new job for a finished job's failed frames (`retrying.retry_request`); asking again the same way
+        returns that same retry job."""
+        check_retryable(job, failed_frames)
+        request = retry_request(job, self.jobs.frames_at(job.job_id, failed_frames), changes)
+        token = retry_token(job.job_id, changes)
+        return self.submit(request, requested_by, channel, client_token=token, retry_of=job.job_id)
 
 
 def _relative_key(text: str, what: str, example: str) -> PurePosixPath:

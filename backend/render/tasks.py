@@ -29,6 +29,8 @@ class RenderSettings:
     # `--tiles auto`: always probe, and tile when the probes say a frame will not fit
     tiles_auto: bool = False
     render_class: str = "cpu"  # `cpu`: the render Lambda; `gpu`: render nodes (`--on gpu`)
+    # A retry of a frame the watchdog stopped: the frame takes longer than this whole, whatever a small look says
+    at_least_s: float = 0.0
 
     @property
     def extension(self) -> str:
@@ -53,6 +55,7 @@ class RenderSettings:
             tiles=(int(tiles[0]), int(tiles[1])) if (tiles := data.get("tiles")) else None,
             tiles_auto=bool(data.get("tiles_auto", False)),
             render_class=str(data.get("render_class") or CPU),
+            at_least_s=float(data.get("at_least_s") or 0.0),
         )
 
 

@@ -8,6 +8,7 @@ Rectangles are in image coordinates: x to the right, y down from the top row, en
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -146,24 +147,66 @@ def describe(index: int, grid: tuple[int, int]) -> str:
     return f"tile {index + 1} of {tile_count(grid)} (row {index // cols + 1}, column {index % cols + 1})"
 
 
-def plan_grid(frame_s: float, limit_s: float, share: float = TILE_SHARE) -> tuple[int, int] | None:
-    """The smallest near-square grid whose tiles each take at most `share` of the limit, for a frame predicted to
-    take `frame_s`; None when the frame fits whole, and ValueError when even `MAX_TILES` tiles would not."""
+Shape = tuple[int, int, int]  # a frame's width and height in pixels, and its tiles' overscan
+NOMINAL_SHAPE: Shape = (1920, 1080, OVERSCAN_PX)  # when the planner was not told the frame's own
+NEAR_EQUAL = 1.02  # costs within 2 % of the cheapest are equal: the squarer tiles win
+MORE_TILES = 1.5  # ...among grids of at most half as many tiles again as the fewest that fit (each is a task)
+
+
+@functools.lru_cache(maxsize=1024)
+def _window_shares(grid: tuple[int, int], shape: Shape) -> tuple[float, ...]:
+    width, height, overscan = shape
+    if width < grid[0] or height < grid[1]:
+        return (math.inf,)
+    pixels = width * height
+    return tuple(
+        tile.window.width * tile.window.height / pixels for tile in tiles_of(width, height, grid, overscan)
+    )
+
+
+def planned_cost(frame_s: float, grid: tuple[int, int], shape: Shape, fixed_s: float = 0.0) -> float:
+    """A tiled frame's render seconds: each tile pays the scene's fixed part (sync, BVH) and its window's pixels,
+    overscan included (what makes thin strips dear)."""
+    per_frame = max(0.0, frame_s - fixed_s)
+    return sum(fixed_s + per_frame * share for share in _window_shares(grid, shape))
+
+
+def slowest_tile_s(frame_s: float, grid: tuple[int, int], shape: Shape, fixed_s: float = 0.0) -> float:
+    """The planned seconds of the grid's largest window."""
+    return fixed_s + max(0.0, frame_s - fixed_s) * max(_window_shares(grid, shape))
+
+
+def _squareness(grid: tuple[int, int], shape: Shape) -> float:
+    return abs(math.log((shape[0] / grid[0]) / (shape[1] / grid[1])))
+
+
+def plan_grid(
+    frame_s: float,
+    limit_s: float,
+    share: float = TILE_SHARE,
+    shape: Shape | None = None,
+    fixed_s: float = 0.0,
+) -> tuple[int, int] | None:
+    """The cheapest grid (planned cost, near-square tiles among near-equal costs) whose slowest tile takes at most
+    `share` of the limit, for a frame predicted to take `frame_s`; None when the frame fits whole, and ValueError
+    when even `MAX_TILES` tiles would not."""
     budget = limit_s * share
     if frame_s <= budget * 2:  # fits whole with room to spare: tiles would only add overhead
         return None
-    needed = math.ceil(frame_s / budget)
-    if needed > MAX_TILES:
+    shape = shape or NOMINAL_SHAPE
+    grids = [(cols, rows) for cols in range(1, 9) for rows in range(1, 9) if cols * rows >= 2]
+    fitting = [grid for grid in grids if slowest_tile_s(frame_s, grid, shape, fixed_s) <= budget]
+    if not fitting:
         raise ValueError(
             f"a frame would take about {round(frame_s / 60)} min: even {MAX_TILES} tiles would not fit the render "
             f"function's {round(limit_s / 60)} min"
         )
-    best: tuple[int, int] | None = None
-    for rows in range(1, 9):
-        cols = math.ceil(needed / rows)
-        if cols > 8:
-            continue
-        candidate = (cols, rows)
-        if best is None or (cols * rows, abs(cols - rows)) < (best[0] * best[1], abs(best[0] - best[1])):
-            best = candidate
-    return best
+    costs = {grid: planned_cost(frame_s, grid, shape, fixed_s) for grid in fitting}
+    cheapest = min(costs.values())
+    fewest = min(grid[0] * grid[1] for grid in fitting)
+    near = [
+        grid
+        for grid in fitting
+        if costs[grid] <= cheapest * NEAR_EQUAL and grid[0] * grid[1] <= fewest * MORE_TILES
+    ] or [min(costs, key=costs.__getitem__)]
+    return min(near, key=lambda grid: (_squareness(grid, shape), grid[0] * grid[1], costs[grid]))

@@ -11,8 +11,10 @@ from backend.events import FrameStopped, JobApproved, JobCompleted, JobEstimated
 from backend.render.estimates import lambda_cost
 from backend.render.records import Job, JobStatus
 from bot.messages import Blocks, context, duration, money, plain_text, section, who
+from bot.messages.job_facts import facts_lines, facts_text
 from bot.messages.pages import packed
-from bot.messages.render_plan import device_line, frames_text, settings_text, spec_text, tiles_line
+from bot.messages.render_plan import frames_text, settings_text, spec_text
+from bot.messages.render_stopped import stopped_text
 from bot.messages.text import (
     CONFIRM_TEXT,
     KEY_CHARS,
@@ -142,16 +144,8 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     ]
     if note := _phase_note(job, now, costs or Costs()):
         blocks.append(section(note))
-    if tiles := tiles_line(job):
-        blocks.append(context(tiles))
-    if where := device_line(job):
-        blocks.append(context(where))
+    blocks.extend(context(fact) for fact in facts_lines(job, in_flight=True))
     blocks.append(context(f"Job `{job.job_id}` · {settings_text(job.settings)}"))
-    if job.missing_allowed:
-        files = "file" if job.missing_allowed == 1 else "files"
-        blocks.append(
-            context(f"⚠️ Rendering without {job.missing_allowed} missing {files} (`--allow-missing`)")
-        )
     buttons = []
     if job.status is JobStatus.AWAITING_APPROVAL:
         whose = "an admin" if job.approval == "admin" else f"{who(job.requested_by)} or an admin"
@@ -199,8 +193,10 @@ def _sentence(text: str) -> str:
 
 
 def status_message(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blocks]:
-    """`/render status JOB`: the card's content, sent to the asker only."""
-    return job_card(job, now, costs)
+    """`/render status JOB`: the card's content, sent to the asker only; its text (what the terminal prints) with
+    the job's facts too."""
+    text, blocks = job_card(job, now, costs)
+    return text + facts_text(job), blocks
 
 
 def approval_request(job: Job, admins: frozenset[str]) -> str:
@@ -249,15 +245,7 @@ def job_list(jobs: list[Job], user_id: str, now: float) -> tuple[str, Blocks]:
 def event_text(event: JobProgress | JobCompleted | JobEstimated | JobApproved | FrameStopped) -> str:
     """A job event as one line for the channel or the terminal."""
     if isinstance(event, FrameStopped):
-        what = f"frame {event.frame}" + (f", {clip(event.tile, NAME_CHARS)}," if event.tile else "")
-        way_out = (
-            "with more tiles (up to `--tiles 8x8`)" if event.tile else "as tiles (`--tiles auto` plans them)"
-        )
-        return (
-            f"⏱️ Render `{event.job_id}`: {what} ran {duration(event.ran_s)} of the "
-            f"{duration(event.limit_s)} a render may take and was stopped; it will not be tried again (nothing "
-            f"more is spent on it). Frames this heavy fit {way_out}, with fewer `--samples` or a smaller `--res`."
-        )
+        return stopped_text(event)
     if isinstance(event, JobProgress):
         failed = f", {event.failed} failed" if event.failed else ""
         scene = clip(event.scene_key, KEY_CHARS, keep_end=True)
@@ -283,8 +271,15 @@ def _completed(event: JobCompleted) -> str:
     scene = clip(event.scene_key, KEY_CHARS, keep_end=True)
     if event.status == "done":
         frames = "the frame" if event.total == 1 else f"all {event.total} frames"
+        files = "file" if event.missing_allowed == 1 else "files"
+        icon, without = (
+            ("⚠️", f", without {event.missing_allowed} missing {files}")
+            if event.missing_allowed
+            else ("✅", "")
+        )
         return (
-            f"✅ Render `{event.job_id}`{whom} finished: {frames} of `{scene}` in {took}. Outputs: {outputs}"
+            f"{icon} Render `{event.job_id}`{whom} finished: {frames} of `{scene}` in {took}{without}. "
+            f"Outputs: {outputs}"
         )
     if event.status == "done_with_failures":
         failed = frames_text(event.failed_frames) or str(event.failed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from backend.config import Costs
 from backend.render.records import Job, JobStatus
 from bot.messages import duration, who
+from bot.messages.job_facts import facts_text
 from bot.messages.render import cost_line
 from bot.messages.render_plan import frames_text, spec_text
 from bot.messages.text import KEY_CHARS, MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, size
@@ -38,6 +39,7 @@ def completion_reply(
         )
     else:
         text = _finished_text(job, failed_frames, failed_reasons, took, scene)
+    text += facts_text(job)
     if money_line := cost_line(job, costs or Costs()):
         text += f"\n{money_line}."
     link = f"\n<{outputs_link}|Download the frames> (link valid {valid_for})" if outputs_link else ""
@@ -53,7 +55,8 @@ def _finished_text(
     job: Job, failed_frames: list[int], failed_reasons: dict[int, str], took: str, scene: str
 ) -> str:
     if job.status is JobStatus.DONE:
-        text = f"✅ {who(job.requested_by)} all {job.total} frames of `{scene}` rendered in {took}."
+        icon = "⚠️" if job.missing_allowed else "✅"  # magenta where the missing files were: no plain success
+        text = f"{icon} {who(job.requested_by)} all {job.total} frames of `{scene}` rendered in {took}."
     elif job.status is JobStatus.DONE_WITH_FAILURES:
         text = (
             f"⚠️ {who(job.requested_by)} {job.done} of {job.total} frames of `{scene}` rendered in {took}; "

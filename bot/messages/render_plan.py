@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from backend.render.estimates import duration
 from backend.render.frames import compact
 from backend.render.tasks import RenderSettings
 from backend.render.tiles import grid_text, tile_count
@@ -31,6 +32,10 @@ def settings_text(settings: RenderSettings) -> str:
         parts.append(f"on {settings.render_class.upper()} nodes")
     if settings.tiles:
         parts.append(f"{grid_text(settings.tiles)} tiles per frame")
+    elif settings.tiles_auto and settings.at_least_s:  # a retry of a frame the watchdog stopped
+        parts.append(
+            f"as tiles planned from a small look (a frame was stopped after {duration(settings.at_least_s)})"
+        )
     elif settings.tiles_auto:
         parts.append("tiles if the probes say so")
     return " · ".join(parts)
@@ -85,14 +90,22 @@ def device_line(job: Job) -> str:
     return f"🖥️ GPU class · {device}"
 
 
+def tiles_fact(job: Job) -> str:
+    """`🧩 Re-planned as 4×3 tiles: why`, or `🧩 4×4 tiles a frame` when they were asked for."""
+    if not job.settings.tiles:
+        return ""
+    grid = grid_text(job.settings.tiles)
+    if job.replanned:
+        return f"🧩 Re-planned as {grid} tiles: {clip(job.replanned, REASON_CHARS)}"
+    return f"🧩 {grid} tiles a frame"
+
+
 def tiles_line(job: Job, shown: int = 8) -> str:
     """A tiled job's frames in flight and their tiles done: `🧩 4×4 tiles a frame · frame 12: 9/16 · …`."""
     if not job.settings.tiles:
         return ""
     per_frame = tile_count(job.settings.tiles)
-    line = f"🧩 {grid_text(job.settings.tiles)} tiles a frame"
-    if job.replanned:
-        line += f" (re-planned by the probes: {clip(job.replanned, REASON_CHARS)})"
+    line = tiles_fact(job)
     if job.status.is_final:
         return line
     flight = sorted(job.tile_counts.items())

@@ -154,11 +154,11 @@ class InMemoryJobs:
             self._put(job, settings=settings, replanned=reason[:500], predicted_s=round(predicted_s, 3))
             return True
 
-    def note_device(self, job_id: str, device: str) -> None:
+    def note_device(self, job_id: str, device: str, preview_layer: str = "") -> None:
         with self._lock:
             job = self._row(job_id).job
             if not job.device:
-                self._put(job, device=device[:200])
+                self._put(job, device=device[:200], preview_layer=preview_layer[:200])
 
     def fail(self, job_id: str, reason: str) -> Job | None:
         changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}

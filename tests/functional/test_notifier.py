@@ -270,12 +270,21 @@ def test_a_stopped_frame_is_told_under_the_card_at_once_and_once(stack: Stack, s
     from backend.events import FrameStopped
 
     notifier, _, _, job_id = _setup(stack, slack)
-    stopped = FrameStopped(job_id=job_id, frame=12, ran_s=870.0, limit_s=900.0, channel=CHANNEL)
+    stopped = FrameStopped(
+        job_id=job_id, frame=12, ran_s=870.0, limit_s=900.0, margin_s=30.0, channel=CHANNEL
+    )
     notifier.handle(stopped)
     notifier.handle(stopped)  # SNS delivers it again
     (said,) = [call for call in slack.calls_to("chat.postMessage") if call.args.get("thread_ts")]
     assert said.args["thread_ts"] == "1700000000.000100"
-    assert said.args["text"].startswith(f"⏱️ Render `{job_id}`: frame 12 ran 14 min 30 s of the 15 min")
+    text = said.args["text"]
+    assert text.startswith(
+        f"⏱️ Render `{job_id}`: frame 12 was stopped after 14 min 30 s of the 15 min 00 s a render may run (30 s "
+        "are kept to record it and tell you)"
+    )
+    # the way out is one that succeeds: the retry re-plans it as tiles, never renders it whole again
+    assert f"`/render retry {job_id}` renders it as tiles planned from a small look" in text
+    assert "will not be tried again" not in text
 
 
 def test_a_reclaimed_node_is_told_under_the_card_once(stack: Stack, slack: FakeSlack) -> None:

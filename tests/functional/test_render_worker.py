@@ -12,7 +12,7 @@ import pytest
 from backend.commands import split_words
 from backend.errors import NotFoundError
 from backend.events import FrameStopped, JobCompleted, JobProgress
-from backend.render.grammar import parse_render
+from backend.render.grammar import parse_render, parse_retry
 from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
@@ -312,7 +312,10 @@ def test_a_frame_past_the_time_limit_is_stopped_recorded_told_at_once_and_never_
     assert exits == [EXIT_STOPPED] and worker.renderer.rendered == [7]  # type: ignore[attr-defined]
     (record,) = stack.jobs.frames(job.job_id)
     assert record.outcome is FrameOutcome.FAILED and record.billed_s > 0.5
-    assert record.error.startswith("frame 7 ran 1 s of a 4 s limit and was stopped")
+    assert record.error.startswith(
+        "frame 7 was stopped after 1 s of the 4 s a render may run (3 s are kept to record it and tell you)"
+    )
+    assert f"`/render retry {job.job_id}` renders it as tiles" in record.error
     events = stack.events()
     (stopped,) = [event for event in events if isinstance(event, FrameStopped)]
     assert stopped.frame == 7 and 0.5 < stopped.ran_s < 4.0  # told within the limit, not after it
@@ -367,18 +370,19 @@ def test_a_probe_whose_small_render_shows_a_frame_too_long_re_plans_the_job_as_t
     worker.run(first, remaining_s=lambda: 10.0)
     replanned = stack.jobs.get(job.job_id)
     assert renderer.rendered == [] and renderer.tiles == []  # nothing rendered whole, nothing burnt
-    assert replanned.settings.tiles == (4, 3) and replanned.replanned.startswith(
+    # 12 tiles of 4×3 would each run a hair over 1 s with their overscan: 5×3, near-square, fits
+    assert replanned.settings.tiles == (5, 3) and replanned.replanned.startswith(
         "frame 1 would take about 12 s"
     )
     assert replanned.status is JobStatus.RUNNING and replanned.estimate is not None
     assert replanned.estimate.render_s == pytest.approx(12.0, rel=0.25)
     tiles = [RenderTask.from_json(body) for body in stack.queued_bodies()]
-    assert len(tiles) == 60 * 12 and {(task.settings.tiles, task.tile is not None) for task in tiles} == {
-        ((4, 3), True)
+    assert len(tiles) == 60 * 15 and {(task.settings.tiles, task.tile is not None) for task in tiles} == {
+        ((5, 3), True)
     }
     # the other probes, queued whole before the re-plan, are acknowledged without rendering
     assert worker.run(second).rendered == [] and renderer.rendered == []
-    # a tile fits: 12 s / 12 is well inside the 3 s a render may run
+    # a tile fits: 12 s / 15 is well inside the 3 s a render may run
     assert worker.run(tiles[0], remaining_s=lambda: 10.0).rendered == [] and renderer.tiles == [(1, 0)]
     assert stack.jobs.get(job.job_id).tile_counts == {1: 1}
 
@@ -391,3 +395,68 @@ def test_a_frame_too_long_even_for_tiles_fails_its_job_at_the_probe(stack: Stack
     failed = stack.jobs.get(job.job_id)
     assert failed.status is JobStatus.FAILED and "even 64 tiles would not fit" in failed.failure
     assert "lower `--samples` or `--res`" in failed.failure and worker.renderer.rendered == []  # type: ignore[attr-defined]
+
+
+def test_a_frame_the_watchdog_stopped_is_retried_as_tiles_planned_from_a_small_look(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # GIVEN frame 7 stopped by the watchdog: it ran the 1 s a frame may run of a 4 s limit
+    job = _submit(stack, "shot.blend 7")
+    (task,) = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    renderer = SlowRenderer(seconds=3.0, looks_like=0.5)  # its small looks promise a frame that fits
+    stopping = RenderWorker(
+        jobs=stack.jobs,
+        reporter=stack.reporter,
+        scenes=SceneCache(stack.store, tmp_path / "scenes"),
+        renderer=renderer,
+        uploader=stack.store,
+        work_dir=tmp_path,
+        limit_s=4.0,
+        margin_s=3.0,
+        exit=lambda code: None,
+    )
+    stopping.run(task, remaining_s=lambda: 4.0)
+    (stopped,) = stack.jobs.frames(job.job_id)
+    assert stopped.stopped_s > 0.5
+    # WHEN it is retried as it was
+    stack.queued_bodies()
+    retry = stack.service.retry(stack.jobs.get(job.job_id), [7], requested_by="U1", channel="C1")
+    assert retry.job is not None and retry.job.settings.tiles_auto
+    assert retry.job.settings.at_least_s == pytest.approx(stopped.stopped_s)
+    (probe,) = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    # THEN the probe re-plans it as tiles (the stop showed it does not fit whole) instead of rendering it whole
+    stopping.run(probe, remaining_s=lambda: 4.0)
+    replanned = stack.jobs.get(retry.job.job_id)
+    assert replanned.settings.tiles is not None and renderer.rendered == [7]  # only the first, stopped render
+    assert "stopped" in replanned.replanned
+    tiles = [RenderTask.from_json(body) for body in stack.queued_bodies()]
+    assert tiles and all(tile.tile is not None for tile in tiles)
+
+
+def test_a_retry_takes_tiles_samples_and_resolution(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 7")
+    stack.queued_bodies()
+    stack.reporter.frame_failed(job.job_id, 7, "Blender crashed")
+    changes = parse_retry(split_words(f"{job.job_id} --tiles 2x2 --samples 8 --res 64x36"))
+    assert changes.job_id == job.job_id
+    failed = stack.jobs.get(job.job_id)
+    retry = stack.service.retry(failed, [7], requested_by="U1", channel="C1", changes=changes)
+    assert retry.job is not None
+    settings = retry.job.settings
+    assert (settings.tiles, settings.samples, settings.resolution) == ((2, 2), 8, (64, 36))
+    assert not settings.tiles_auto and settings.at_least_s == 0.0
+
+
+class LayeredRenderer(PillowRenderer):
+    """Renders as a scene of two view layers that composites nothing would: its previews show the first."""
+
+    device = "CPU"
+    preview_layer = "view layer `Foreground` (the first of 2: the scene composites nothing)"
+
+
+def test_the_job_keeps_which_view_layer_its_previews_show(stack: Stack, tmp_path: Path) -> None:
+    job = _submit(stack, "shot.blend 1-2 --res 32x18")
+    worker = _worker(stack, tmp_path, LayeredRenderer())
+    for body in stack.queued_bodies():
+        worker.run(RenderTask.from_json(body))
+    assert stack.jobs.get(job.job_id).preview_layer == LayeredRenderer.preview_layer

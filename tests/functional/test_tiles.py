@@ -243,13 +243,13 @@ def test_a_tile_past_the_time_limit_fails_its_frame_by_name_and_the_frame_is_not
     (record,) = stack.jobs.frames(job.job_id)
     assert record.outcome is FrameOutcome.FAILED
     assert record.error.startswith(
-        "frame 1, tile 2 of 4 (row 1, column 2), ran 1 s of a 4 s limit and was stopped"
+        "frame 1, tile 2 of 4 (row 1, column 2), was stopped after 1 s of the 4 s a render may run (3 s are kept"
     )
-    assert "more tiles" in record.error
+    assert "with more tiles" in record.error
     (stopped,) = [event for event in stack.events() if isinstance(event, FrameStopped)]
     assert (stopped.frame, stopped.tile) == (1, "tile 2 of 4 (row 1, column 2)")
     said = event_text(stopped)
-    assert "frame 1, tile 2 of 4 (row 1, column 2), ran 1 s" in said and "more tiles" in said
+    assert "frame 1, tile 2 of 4 (row 1, column 2), was stopped after 1 s" in said and "more tiles" in said
     renderer = PillowRenderer()
     rest = _worker(stack, tmp_path / "rest", renderer)
     for task in tasks:

@@ -3,15 +3,25 @@ on the window's pixels, and the plan fits each tile in a third of the render fun
 
 from __future__ import annotations
 
-import math
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from backend.errors import ValidationError
 from backend.render.grammar import parse_render
-from backend.render.tiles import MAX_TILES, TILE_SHARE, Cut, describe, parse_grid, plan_grid, tiles_of
+from backend.render.tiles import (
+    MORE_TILES,
+    NEAR_EQUAL,
+    NOMINAL_SHAPE,
+    TILE_SHARE,
+    Cut,
+    describe,
+    parse_grid,
+    plan_grid,
+    planned_cost,
+    slowest_tile_s,
+    tiles_of,
+)
 
 
 @given(
@@ -61,11 +71,57 @@ def test_the_plan_fits_each_tile_in_a_third_of_the_limit_with_as_few_tiles_as_it
     try:
         grid = plan_grid(frame_s, limit_s)
     except ValueError:
-        assert frame_s / MAX_TILES > limit_s * TILE_SHARE
+        assert slowest_tile_s(frame_s, (8, 8), NOMINAL_SHAPE) > limit_s * TILE_SHARE
         return
     if grid is None:
         assert frame_s <= limit_s * TILE_SHARE * 2
         return
     count = grid[0] * grid[1]
     assert frame_s / count <= limit_s * TILE_SHARE * 1.0001
-    assert count < math.ceil(frame_s / (limit_s * TILE_SHARE)) + max(grid)  # no needlessly large grid
+    fewest = min(
+        cols * rows
+        for cols in range(1, 9)
+        for rows in range(1, 9)
+        if cols * rows >= 2 and slowest_tile_s(frame_s, (cols, rows), NOMINAL_SHAPE) <= limit_s * TILE_SHARE
+    )
+    assert count <= fewest * MORE_TILES  # no needlessly large grid
+
+
+def test_auto_prefers_a_squarer_grid_to_thin_strips_when_it_costs_less() -> None:
+    # GIVEN a 1280×720 denoised frame needing about 7 tiles' worth of the limit, each tile paying the scene's sync
+    frame_s, limit_s = 70.0, 33.0
+    grid = plan_grid(frame_s, limit_s, shape=(1280, 720, 16), fixed_s=1.0)
+    # THEN it is not the 7×1 strips (their overscan covers 1.15× the frame) but the cheapest fitting grid
+    assert grid is not None and grid != (7, 1)
+    strips = planned_cost(frame_s, (7, 1), (1280, 720, 16), fixed_s=1.0)
+    assert planned_cost(frame_s, grid, (1280, 720, 16), fixed_s=1.0) < strips
+    assert 0.5 <= (1280 / grid[0]) / (720 / grid[1]) <= 2  # near-square tiles
+
+
+@given(
+    frame_s=st.floats(1, 3600 * 6),
+    limit_s=st.floats(60, 900),
+    width=st.integers(320, 4096),
+    height=st.integers(240, 2160),
+    overscan=st.sampled_from([4, 16]),
+    fixed_share=st.floats(0, 0.2),
+)
+def test_auto_picks_the_cheapest_grid_whose_slowest_tile_fits(
+    frame_s: float, limit_s: float, width: int, height: int, overscan: int, fixed_share: float
+) -> None:
+    shape, fixed_s = (width, height, overscan), frame_s * fixed_share
+    try:
+        grid = plan_grid(frame_s, limit_s, shape=shape, fixed_s=fixed_s)
+    except ValueError:
+        return
+    if grid is None:
+        assert frame_s <= limit_s * TILE_SHARE * 2
+        return
+    budget = limit_s * TILE_SHARE
+    assert slowest_tile_s(frame_s, grid, shape, fixed_s) <= budget * 1.0001
+    cost = planned_cost(frame_s, grid, shape, fixed_s)
+    for cols in range(1, 9):
+        for rows in range(1, 9):
+            other = (cols, rows)
+            if cols * rows >= 2 and slowest_tile_s(frame_s, other, shape, fixed_s) <= budget:
+                assert cost <= planned_cost(frame_s, other, shape, fixed_s) * NEAR_EQUAL + 1e-9

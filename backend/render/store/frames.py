@@ -31,6 +31,7 @@ class DynamoFrameLedger(JobTable):
             "billed_s": {"N": repr(round(record.billed_s, 3))},
             "output_key": {"S": record.output_key},
             "error": {"S": record.error[:1000]},
+            **({"stopped_s": {"N": repr(round(record.stopped_s, 3))}} if record.stopped_s else {}),
             "recorded_at": {"N": repr(self._clock())},
             **self._purge(),
         }

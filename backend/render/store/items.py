@@ -186,6 +186,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         replanned=item.get("replanned", {}).get("S", ""),
         predicted_s=number(item, "predicted_s") or 0.0,
         device=item.get("device", {}).get("S", ""),
+        preview_layer=item.get("preview_layer", {}).get("S", ""),
     )
 
 
@@ -210,6 +211,7 @@ def frame_from_item(item: dict[str, Any]) -> FrameRecord:
         output_key=item["output_key"]["S"],
         error=item["error"]["S"],
         billed_s=number(item, "billed_s") or 0.0,
+        stopped_s=number(item, "stopped_s") or 0.0,
     )
 
 

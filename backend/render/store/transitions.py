@@ -163,12 +163,13 @@ class DynamoTransitions(JobTable):
             condition="#status = :probing AND attribute_not_exists(replanned)",
         )
 
-    def note_device(self, job_id: str, device: str) -> None:
-        """What rendered the job's first frame (kept: the card says it once, and a GPU job that fell back)."""
+    def note_device(self, job_id: str, device: str, preview_layer: str = "") -> None:
+        """What rendered the job's first frame (kept: the card says it once, and a GPU job that fell back), and
+        which view layer its previews show."""
         self._transition(
             job_id,
-            "SET device = if_not_exists(device, :device)",
-            {":device": {"S": device[:200]}},
+            "SET device = if_not_exists(device, :device), preview_layer = if_not_exists(preview_layer, :layer)",
+            {":device": {"S": device[:200]}, ":layer": {"S": preview_layer[:200]}},
             condition="attribute_exists(pk)",
             uses_status=False,
         )

@@ -12,7 +12,13 @@ from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import PermissionDenied, StudiobotError, ValidationError
 from backend.render.frames import check_frame_spec
-from backend.render.grammar import RENDER_JOB_SUBCOMMANDS, parse_render, render_subcommand
+from backend.render.grammar import (
+    RENDER_JOB_SUBCOMMANDS,
+    RetryRequest,
+    parse_render,
+    parse_retry,
+    render_subcommand,
+)
 from backend.render.records import JobStatus
 from backend.wiring import Services
 from bot.messages import Blocks, error_message, said, section
@@ -32,6 +38,9 @@ def _check(words: list[str], settings: Settings) -> None:
         check_frame_spec(request.frames, settings.limits.max_frames_per_job)
         return
     rest = words[1:]
+    if sub == "retry":  # its job, and what to change for the failed frames
+        parse_retry(rest, settings.limits)
+        return
     if sub in RENDER_JOB_SUBCOMMANDS and len(rest) != 1:
         raise ValidationError(
             f"Say which job to {sub}, e.g. `/render {sub} r1a2b3c4d5` (`/render list` shows them)."
@@ -87,7 +96,8 @@ def run_render(respond: Respond, client: WebClient, command: dict[str, Any], con
     elif sub == "cancel" and job_id:
         cancel_job(respond, services, user, job_id)
     elif sub == "retry" and job_id:
-        retry_job(respond, client, services, user, channel, job_id)
+        changes = parse_retry(words[1:], services.settings.limits)
+        retry_job(respond, client, services, user, channel, job_id, changes)
     elif sub == "submit" and job_id:
         submit_job(respond, services, user, job_id)
 
@@ -193,11 +203,18 @@ def cancel_job(respond: Reply, services: Services, user: str, job_id: str) -> No
 
 
 def retry_job(
-    respond: Respond, client: WebClient, services: Services, user: str, channel: str, job_id: str
+    respond: Respond,
+    client: WebClient,
+    services: Services,
+    user: str,
+    channel: str,
+    job_id: str,
+    changes: RetryRequest | None = None,
 ) -> None:
-    """Render a finished job's failed frames again, as a new job with its own card in the first job's channel."""
+    """Render a finished job's failed frames again, as a new job with its own card in the first job's channel
+    (frames the watchdog stopped re-planned as tiles, unless `changes` say otherwise)."""
     try:
-        _, submission = services.desk.retry(user, job_id, asked_in=channel)
+        _, submission = services.desk.retry(user, job_id, asked_in=channel, changes=changes)
     except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
         respond(text=sentence(str(refusal)), response_type="ephemeral")
         return

@@ -1,0 +1,31 @@
+"""A job's facts, told one way on the card, in the thread, by `render status`, the terminal and the stack log."""
+
+from __future__ import annotations
+
+from backend.render.records import Job
+from bot.messages.render_plan import device_line, tiles_fact, tiles_line
+from bot.messages.text import REASON_CHARS, clip
+
+
+def missing_fact(job: Job) -> str:
+    """Frames rendered although the shot lacks files (`--allow-missing`): they show Blender's magenta there."""
+    if not job.missing_allowed:
+        return ""
+    files = "file" if job.missing_allowed == 1 else "files"
+    verb = "Rendered" if job.status.is_final else "Rendering"
+    return f"⚠️ {verb} without {job.missing_allowed} missing {files} (`--allow-missing`)"
+
+
+def facts_lines(job: Job, in_flight: bool = False) -> list[str]:
+    """The job's facts, one line each (mrkdwn): its tiles (with the tiles done of frames in flight when asked),
+    what renders it, missing files allowed, which view layer its previews show."""
+    tiles = tiles_line(job) if in_flight and not job.status.is_final else tiles_fact(job)
+    lines = [tiles, device_line(job), missing_fact(job)]
+    if job.preview_layer:
+        lines.append(f"🖼️ Previews show the {clip(job.preview_layer, REASON_CHARS)}")
+    return [line for line in lines if line]
+
+
+def facts_text(job: Job) -> str:
+    """The facts as lines under a message (`\n`-led), or nothing."""
+    return "".join(f"\n{line}" for line in facts_lines(job))
