@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from backend.config import CLI_CHANNEL, Access, Settings
 from bot.messages.text import plain
@@ -35,7 +36,8 @@ def say(text: str) -> None:
 
 def fail(message: str) -> typer.Exit:
     """Say what went wrong; the exit (code 1) to raise."""
-    console.print(f"[red]✗[/red] {message}")
+    # The message as written (a `[--as NAME]` is not markup), on one line: a command in it is never broken.
+    console.print(f"[red]✗[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
