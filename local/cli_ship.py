@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from blender_asset_tracer.blendfile.exceptions import BlendFileError
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from backend.config import Settings
@@ -34,8 +35,14 @@ def ship(
         key = shot_key(scene, settings.scenes_prefix, name)  # a name, never a path: refused before tracing
     except StudiobotError as error:
         raise fail(str(error)) from None
-    with console.status(f"Tracing {scene}…"):
-        trace = trace_shot(scene)
+    try:
+        with console.status(f"Tracing {scene}…"):
+            trace = trace_shot(scene)
+    except (BlendFileError, OSError) as error:  # not a .blend (a half-copied file, another program's)
+        raise fail(
+            f"`{scene}` could not be read as a Blender file ({error}): open it in Blender and save it again, "
+            f"or give the shot's own .blend."
+        ) from None
     if newer_than_farm(trace.blender):
         raise fail(
             f"`{trace.scene}` was saved by Blender {trace.blender}, newer than the farm's {FARM_BLENDER}: save it "
