@@ -138,6 +138,8 @@ class Supervisor:
             self._spawn(f"node-{index + 1}", "node")
         self.settings = Settings.from_env(self.env)
         self.services = Services(self.settings)
+        for index in range(self.nodes):  # coming: a `--on gpu` render right after `up` is not refused
+            self.services.roster.seen(self.node_class, f"node-{index + 1}")
         self._start_slack()
         start_schedules(self.services, self.stopping, self.say)
         notifier = StackNotifier(self.services, self.slack_notifier, self.say)

@@ -29,6 +29,7 @@ from backend.render.manifest import (
 from backend.render.manifest_schema import BadManifest
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, JobStatus, job_id_for
+from backend.render.store.roster import NO_GPU_NODE, NodePresence, a_node_can_come
 from backend.render.tasks import GPU
 from backend.render.tiles import tile_count
 
@@ -74,12 +75,14 @@ class SubmissionService:
         fanout: Fanout,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        nodes: NodePresence | None = None,
     ) -> None:
         self.scenes = scenes
         self.jobs = jobs
         self.fanout = fanout
         self.settings = settings
         self.clock = clock
+        self.nodes = nodes  # where no node is launched for a job, a gpu job needs one that is there
 
     def plan(self, request: RenderRequest) -> RenderPlan:
         """Check everything about a request; nothing changes but the manifest written when a scene put in the
@@ -89,6 +92,10 @@ class SubmissionService:
                 "This deployment has no GPU render nodes: leave out `--on gpu` (the CPU farm renders it), or ask "
                 "an admin to deploy the `gpu` class (README: Render classes)."
             )
+        if request.settings.render_class == GPU and not a_node_can_come(
+            self.fanout.gpu_nodes, self.nodes, GPU
+        ):
+            raise ValidationError(NO_GPU_NODE)
         if request.frame_list:  # a retry's failed frames: from the store, not through the spec grammar
             frames = sorted(set(request.frame_list))
         else:
