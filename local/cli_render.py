@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from backend.aws.s3 import S3Store
 from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
-from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
+from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted, parse_event
 from backend.names import under
 from backend.render.grammar import parse_render, render_subcommand
 from backend.render.ports import JobQueries
@@ -232,7 +232,7 @@ def _follow(
                     progress.update(bar, completed=now.done + now.failed)
                     progress.console.print(f"Here: `studiobot render submit {job_id}` submits it.")
                     return None
-            if isinstance(event, JobApproved) and event.job_id == job_id:
+            if isinstance(event, JobApproved | NodesNotStarted) and event.job_id == job_id:
                 progress.console.print(plain(message_text(event) or ""), markup=False)
 
 

@@ -237,6 +237,8 @@ class SubmissionService:
         )
         # A resubmission queues only what the first attempt did not get to (each phase's claim is a lease).
         job = self.fanout.go(job)
+        if created and job.settings.render_class == GPU and self.nodes is not None:
+            self.nodes.watch(job.job_id)  # the sweep says so if no node has taken it in 10 min
         return Submission(plan=plan, job=job, created=created)
 
     def retry(self, job: Job, failed_frames: list[int], requested_by: str, channel: str) -> Submission:

@@ -4,6 +4,7 @@ that can be started is refused at submission instead of waiting in silence."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Protocol
@@ -14,7 +15,8 @@ from backend.aws.base import AwsAdapter
 from backend.errors import AwsError
 from backend.render.store.items import PURGE_ATTRIBUTE
 
-ROSTER_KEY = "NODES"  # one partition: a handful of nodes, read with one query
+ROSTER_KEY = "NODES"  # one partition: a handful of nodes, and the gpu jobs no node has taken yet
+WAITING = "waiting#"
 BEAT_S = 60.0  # how often a node says it is there
 FRESH_S = 3 * BEAT_S  # a node not heard from for this long has gone (killed, powered off)
 NO_GPU_NODE = (
@@ -28,6 +30,7 @@ class NodePresence(Protocol):
     """Which render nodes of a class are there now (`NodeRoster`)."""
 
     def present(self, render_class: str) -> list[str]: ...
+    def watch(self, job_id: str) -> None: ...
 
 
 def a_node_can_come(launcher: object | None, presence: NodePresence | None, render_class: str) -> bool:
@@ -89,3 +92,37 @@ class NodeRoster(AwsAdapter):
         except ClientError as error:
             raise self.aws_error(error, "reading which render nodes are here") from None
         return [item["sk"]["S"].split("#", 1)[1] for item in items if float(item["seen_at"]["N"]) >= since]
+
+    def watch(self, job_id: str) -> None:
+        """A gpu job was queued now: the sweep looks at it again once it has waited (`waiting_before`); never
+        fails the submission (the job is queued by now)."""
+        now = self.clock()
+        item = {
+            "pk": {"S": ROSTER_KEY},
+            "sk": {"S": f"{WAITING}{job_id}"},
+            "seen_at": {"N": str(round(now, 3))},
+            PURGE_ATTRIBUTE: {"N": str(int(now + 7 * 86_400))},
+        }
+        with contextlib.suppress(ClientError):  # the job renders when a node comes; only the notice is lost
+            self.client.put_item(TableName=self.table_name, Item=item)
+
+    def waiting_before(self, cutoff: float) -> list[tuple[str, float]]:
+        """The watched gpu jobs queued before `cutoff`, with when."""
+        try:
+            items = self.client.query(
+                TableName=self.table_name,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :waiting)",
+                ExpressionAttributeValues={":pk": {"S": ROSTER_KEY}, ":waiting": {"S": WAITING}},
+            ).get("Items", [])
+        except ClientError as error:
+            raise self.aws_error(error, "reading the gpu jobs no node has taken") from None
+        since = [(item["sk"]["S"].removeprefix(WAITING), float(item["seen_at"]["N"])) for item in items]
+        return [(job_id, at) for job_id, at in since if at < cutoff]
+
+    def unwatch(self, job_id: str) -> None:
+        """Stop watching the job (taken, finished, or told)."""
+        key = {"pk": {"S": ROSTER_KEY}, "sk": {"S": f"{WAITING}{job_id}"}}
+        try:
+            self.client.delete_item(TableName=self.table_name, Key=key)
+        except ClientError as error:
+            raise self.aws_error(error, "forgetting a gpu job's wait") from None
