@@ -67,6 +67,7 @@ CASES = [
     Case(("render", "{shot}", "1", "--as", "../../etc"), "shot's name"),
     Case(("render", "nosuch/shot.blend", "1", "--as", "a/b"), "is not a .blend file here"),
     Case(("render", "{broken}", "1"), "could not be read"),
+    Case(("render", "{shot}", "1", "--on", "gpu"), "No GPU render node is running"),
     Case(("render", "status", "nojob1"), "nojob1"),
     Case(("render", "cancel", "nojob1"), "nojob1"),
     Case(("render", "retry", "nojob1"), "nojob1"),
