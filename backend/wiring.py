@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from backend.render.outbox import Outbox
     from backend.render.ports import EventPublisher, JobStore, NodeLauncher, NodePrices, TaskQueue
     from backend.render.progress import JobReporter
+    from backend.render.store.roster import NodeRoster
     from backend.render.submit import SubmissionService
     from backend.workstations.asking import SessionAsker
     from backend.workstations.ec2 import Ec2Workstations
@@ -174,7 +175,16 @@ class Services:
         """Checks a render request and stores and queues it."""
         from backend.render.submit import SubmissionService
 
-        return SubmissionService(self.store, self.jobs, self.fanout, self.settings, clock=self.clock)
+        return SubmissionService(
+            self.store, self.jobs, self.fanout, self.settings, clock=self.clock, nodes=self.roster
+        )
+
+    @cached_property
+    def roster(self) -> NodeRoster:
+        """Which render nodes are there (each node keeps its own item fresh)."""
+        from backend.render.store.roster import NodeRoster
+
+        return NodeRoster(self.settings.table_name, clock=self.clock)
 
     @cached_property
     def desk(self) -> JobDesk:

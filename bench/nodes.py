@@ -124,6 +124,7 @@ class Bench:
     def submit(self, text: str) -> str:
         """Submit a job from its `/render` words; its id."""
         request = parse_render(split_words(text))
+        self.services.roster.seen("gpu", "bench-node")  # as `python -m blender_image.node` says it is there
         job = self.services.submissions.submit(request, requested_by="U0BENCH", channel="C0BENCH").job
         assert job is not None
         return job.job_id

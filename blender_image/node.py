@@ -253,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from backend import wiring
     from blender_image.handler import worker
+    from blender_image.presence import present
     from blender_image.spot import SpotWatch
 
     parser = argparse.ArgumentParser(prog="python -m blender_image.node")
@@ -284,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = os.environ.get(ENV_IMDS, DEFAULT_IMDS)
         SpotWatch(lambda deadline: node.drain(deadline, "Spot"), endpoint).start()
     print(f"ready node {args.name} {args.render_class} {os.getpid()}", flush=True)
-    done = node.run()
+    with present(services.roster, args.render_class, args.name):  # a `--on gpu` job counts on it meanwhile
+        done = node.run()
     print(f"node {args.name}: {done} tasks, leaving", flush=True)
     return 0
 

@@ -22,9 +22,19 @@ from local import persistence, unsaved
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload
 from local.doctor import doctor
-from local.stack import REPO_ROOT, STACK_GONE, StackInfo
+from local.stack import REPO_ROOT, StackInfo
 from local.supervisor import home, read_state, state_folder
-from local.terminal import CLI_USER, answered_without_work, app, as_operator, console, fail, say, stack
+from local.terminal import (
+    CLI_USER,
+    answered_without_work,
+    app,
+    as_operator,
+    console,
+    fail,
+    run_guarded,
+    say,
+    stack,
+)
 
 SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
 DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
@@ -271,14 +281,8 @@ def demo(
 
 
 def main() -> None:
-    try:
-        app()
-    except STACK_GONE:  # a command whose stack stopped answering under it: one sentence, no traceback
-        fail(
-            "The local stack stopped answering (it was stopped, or it crashed): `studiobot up` starts it again "
-            "with its jobs, and `studiobot render list` shows them."
-        )
-        sys.exit(1)
+    """The `studiobot` script: every command, and never a traceback in the terminal (`local.terminal`)."""
+    run_guarded(app)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
 import tempfile
 import time
 import uuid
@@ -19,7 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from backend.aws.s3 import S3Store
 from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
-from backend.events import JobApproved, JobCompleted, JobEstimated, parse_event
+from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted, parse_event
 from backend.names import under
 from backend.render.grammar import parse_render, parse_retry, render_subcommand
 from backend.render.links import LinkSettings
@@ -43,9 +44,9 @@ from local.terminal import CLI_USER, answered_without_work, as_operator, console
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
     "Render: `studiobot render SCENE FRAMES [--res WxH] [--samples N] [--engine E] [--format F] "
-    "[--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] [--allow-missing] [--dry-run]`; SCENE is a key "
-    "in the scenes bucket or a "
-    "local .blend file, shipped with every file it uses."
+    "[--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] [--allow-missing] [--dry-run] [--as NAME]`; "
+    "SCENE is a key in the scenes bucket or a local .blend file, shipped with every file it uses (as NAME, e.g. "
+    "projB/sh010, instead of its folder's name)."
 )
 
 
@@ -63,6 +64,7 @@ def render(
     if render_subcommand(words):
         _subcommand(words, info, settings, out)
         return
+    words, name = _shot_name(words)
     try:
         request = parse_render(words, settings.limits)
     except StudiobotError as error:
@@ -71,14 +73,37 @@ def render(
     local_scene = Path(request.scene)
     if local_scene.suffix == ".blend" and local_scene.is_file():
         # A shot, not a file: the .blend and everything it uses, checked before anything is sent or queued.
-        shipped = ship(settings, local_scene, allow_missing=request.allow_missing)
+        typed = shlex.join(["studiobot", "render", *words])
+        shipped = ship(settings, local_scene, allow_missing=request.allow_missing, name=name, command=typed)
         request = dataclasses.replace(request, scene=shipped.scene_key)
+    elif name:
+        raise fail(
+            f"`--as {name}` names a local shot as it is shipped, and `{request.scene}` is not a .blend file here: "
+            f"give the shot's .blend (`studiobot render shots/sh010/shot.blend 1-24 --as {name}`), or the name it "
+            f"was shipped as (`studiobot render {name}/shot.blend 1-24`)."
+        )
     _submit_and_watch(
         info,
         services,
         out,
         lambda: services.submissions.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL),
     )
+
+
+def _shot_name(words: list[str]) -> tuple[list[str], str]:
+    """The words without `--as NAME` (the shot's name in the bucket, as `upload --as` takes it), and the name."""
+    for index, word in enumerate(words):
+        if word == "--as" or word.startswith("--as="):
+            name = (
+                word.partition("=")[2]
+                if "=" in word
+                else (words[index + 1] if index + 1 < len(words) else "")
+            )
+            if not name or name.startswith("--"):
+                raise fail("`--as` needs the shot's name in the bucket, e.g. `--as projB/sh010`.")
+            rest = words[:index] + words[index + (1 if "=" in word else 2) :]
+            return rest, name
+    return words, ""
 
 
 def _submit_and_watch(
@@ -221,7 +246,9 @@ def _follow(
                 progress.update(bar, completed=event.done + event.failed)
                 return event
             text = plain(message_text(event) or "")
-            if not isinstance(event, JobEstimated | JobApproved) or event.job_id != job_id or text in told:
+            if not isinstance(event, JobEstimated | JobApproved | NodesNotStarted):
+                continue
+            if event.job_id != job_id or text in told:
                 continue
             told.append(text)
             progress.console.print(text, markup=False)

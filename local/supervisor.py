@@ -23,6 +23,7 @@ from backend.config import (
     Settings,
     slack_credentials,
 )
+from backend.errors import StudiobotError
 from backend.wiring import Services
 from local import unsaved
 from local.carry import carry_over, made_by_template
@@ -52,7 +53,14 @@ def read_state() -> dict[str, Any] | None:
     path = state_path()
     if not path.exists():
         return None
-    state: dict[str, Any] = json.loads(path.read_text())
+    try:
+        state: dict[str, Any] = json.loads(path.read_text())
+        int(state["pid"])
+    except (ValueError, KeyError, TypeError, OSError):
+        raise StudiobotError(
+            f"The local stack's state file `{path}` cannot be read (cut short, or edited by hand): if no "
+            f"`studiobot up` is running, delete it and start the stack again with `studiobot up`."
+        ) from None
     try:
         os.kill(int(state["pid"]), 0)
     except (ProcessLookupError, PermissionError):
@@ -133,6 +141,8 @@ class Supervisor:
             self._spawn(f"node-{index + 1}", "node")
         self.settings = Settings.from_env(self.env)
         self.services = Services(self.settings)
+        for index in range(self.nodes):  # coming: a `--on gpu` render right after `up` is not refused
+            self.services.roster.seen(self.node_class, f"node-{index + 1}")
         self._start_slack()
         start_schedules(self.services, self.stopping, self.say)
         notifier = StackNotifier(self.services, self.slack_notifier, self.say)

@@ -5,17 +5,23 @@ from __future__ import annotations
 import dataclasses
 import getpass
 import shlex
+import sys
+import threading
+import time
+import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from backend.config import CLI_CHANNEL, Access, Settings
+from backend.errors import StudiobotError
 from bot.messages.text import plain
 from local import unsaved
-from local.stack import StackInfo, use_local_aws
-from local.supervisor import read_state, state_folder
+from local.stack import STACK_GONE, StackInfo, use_local_aws
+from local.supervisor import home, read_state, state_folder
 
 app = typer.Typer(
     help="`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`.",
@@ -35,7 +41,8 @@ def say(text: str) -> None:
 
 def fail(message: str) -> typer.Exit:
     """Say what went wrong; the exit (code 1) to raise."""
-    console.print(f"[red]✗[/red] {message}")
+    # The message as written (a `[--as NAME]` is not markup), on one line: a command in it is never broken.
+    console.print(f"[red]✗[/red] {escape(message)}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -77,3 +84,40 @@ def answered_without_work(
     if words[:1] and words[0].lower() != "help":
         raise typer.Exit(code=1)
     return True
+
+
+def run_guarded(command: Callable[[], Any]) -> NoReturn:
+    """Run the CLI so that nothing reaches the terminal as a traceback: our errors are their sentence (exit 1),
+    the stack going away is one sentence, anything else one sentence naming the log that holds its traceback."""
+    threading.excepthook = lambda hook: _unexpected(hook.exc_value or RuntimeError("a thread stopped"))
+    try:
+        command()
+    except STACK_GONE:  # a command whose stack stopped answering under it
+        fail(
+            "The local stack stopped answering (it was stopped, or it crashed): `studiobot up` starts it again "
+            "with its jobs, and `studiobot render list` shows them."
+        )
+    except StudiobotError as error:
+        fail(str(error))
+    except Exception as error:  # the last line: a sentence here, and the traceback in the log
+        _unexpected(error)
+    else:
+        sys.exit(0)
+    sys.exit(1)
+
+
+def _unexpected(error: BaseException) -> None:
+    """Say what happened in one sentence; its traceback goes to `cli.log` beside the stack's log."""
+    log = home() / "cli.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as stream:
+            stream.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} studiobot {shlex.join(sys.argv[1:])}\n")
+            stream.write("".join(traceback.format_exception(error)))
+        where = f"the details are in {log}"
+    except OSError:
+        where = "the details could not be written to a log"
+    fail(
+        f"studiobot stopped on something it did not expect ({type(error).__name__}: {error}); {where}: "
+        f"send that file with what you typed when you report it."
+    )

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
@@ -59,6 +60,25 @@ class Shipped:
     bytes_sent: int
     files_kept: int
     meta_bytes_sent: int = 0  # the manifest and the name's claim, when written
+
+
+class NameTaken(ValidationError):
+    """A shot's name already holds (or is being sent) another folder's shot; `sentence` names the ways out."""
+
+    def __init__(self, scene_key: str, holder: str, origin: str, meanwhile: bool = False) -> None:
+        self.scene_key, self.holder, self.origin, self.meanwhile = scene_key, holder, origin, meanwhile
+        folder = origin.partition(":")[2] or "."  # `host:/projects/b/sh010`
+        super().__init__(self.sentence(shlex.quote(f"{folder}/{PurePosixPath(scene_key).name}")))
+
+    def sentence(self, path: str, command: str = "") -> str:
+        """The refusal: `command` (as typed; default `studiobot upload PATH`) again with `--as`, or `--replace`."""
+        what = "is being sent" if self.meanwhile else "already holds"
+        again = command or f"studiobot upload {path}"
+        return (
+            f"`{self.scene_key}` {what} the shot shipped from `{self.holder}`, not this one (`{self.origin}`): "
+            f"ship it under its own name (`{again} --as project/shot`), or replace the other on purpose "
+            f"(`studiobot upload {path} --replace`)."
+        )
 
 
 def shot_key(scene: Path, scenes_prefix: str, name: str = "") -> str:
@@ -180,13 +200,8 @@ class ShotShipper:
         return (origin if isinstance(origin, str) else ""), etag
 
     @staticmethod
-    def _refusal(scene_key: str, holder: str, manifest: Manifest, meanwhile: bool = False) -> ValidationError:
-        what = "is being sent" if meanwhile else "already holds"
-        return ValidationError(
-            f"`{scene_key}` {what} the shot shipped from `{holder}`, not this one "
-            f"(`{manifest.origin}`): ship it under its own name (`studiobot upload {manifest.scene} "
-            f"--as project/shot`), or replace the other on purpose (`--replace`)."
-        )
+    def _refusal(scene_key: str, holder: str, manifest: Manifest, meanwhile: bool = False) -> NameTaken:
+        return NameTaken(scene_key, holder, manifest.origin, meanwhile)
 
     def _write_manifest(self, scene_key: str, manifest: Manifest, etag: str) -> int:
         """Over the version read at the start, or only where there was none: never over another upload's; the

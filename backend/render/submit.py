@@ -30,6 +30,7 @@ from backend.render.manifest_schema import BadManifest
 from backend.render.ports import JobStore, SceneStore
 from backend.render.records import Job, job_id_for
 from backend.render.retrying import check_retryable, retry_request, retry_token
+from backend.render.store.roster import NO_GPU_NODE, NodePresence, a_node_can_come
 from backend.render.tasks import GPU
 from backend.render.tiles import tile_count
 
@@ -75,12 +76,14 @@ class SubmissionService:
         fanout: Fanout,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        nodes: NodePresence | None = None,
     ) -> None:
         self.scenes = scenes
         self.jobs = jobs
         self.fanout = fanout
         self.settings = settings
         self.clock = clock
+        self.nodes = nodes  # where no node is launched for a job, a gpu job needs one that is there
 
     def plan(self, request: RenderRequest) -> RenderPlan:
         """Check everything about a request; nothing changes but the manifest written when a scene put in the
@@ -90,6 +93,10 @@ class SubmissionService:
                 "This deployment has no GPU render nodes: leave out `--on gpu` (the CPU farm renders it), or ask "
                 "an admin to deploy the `gpu` class (README: Render classes)."
             )
+        if request.settings.render_class == GPU and not a_node_can_come(
+            self.fanout.gpu_nodes, self.nodes, GPU
+        ):
+            raise ValidationError(NO_GPU_NODE)
         if request.frame_list:  # a retry's failed frames: from the store, not through the spec grammar
             frames = sorted(set(request.frame_list))
         else:
@@ -231,6 +238,8 @@ class SubmissionService:
         )
         # A resubmission queues only what the first attempt did not get to (each phase's claim is a lease).
         job = self.fanout.go(job)
+        if created and job.settings.render_class == GPU and self.nodes is not None:
+            self.nodes.watch(job.job_id)  # the sweep says so if no node has taken it in 10 min
         return Submission(plan=plan, job=job, created=created)
 
     def retry(

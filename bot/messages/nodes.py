@@ -25,6 +25,12 @@ def event_text(event: NodeReclaimed | NodesNotStarted) -> str:
 def not_started_text(event: NodesNotStarted) -> str:
     """Why no GPU node came, and the two ways on: a node of the studio's own, or cancelling the job."""
     waited = f" in {max(1, round(event.waited_s / 60))} min" if event.waited_s > 0 else ""
+    if not event.batch_job_id:  # the sweep noticed: no node took a task, none was cancelled
+        return (
+            f"⏳ No GPU node has taken a frame of `{event.job_id}`{waited}: start one (`studiobot node --class gpu` "
+            "on a machine with a GPU, or `studiobot up --nodes 1 --class gpu` on the local stack), or "
+            f"`/render cancel {event.job_id}`; the frames wait on the gpu queue until a node comes."
+        )
     return (
         f"⏳ No GPU node started for `{event.job_id}`{waited}, so AWS Batch cancelled them: no GPU capacity or a "
         "Spot quota of 0: check `studiobot doctor`. The frames wait on the gpu queue for a node (your own "

@@ -76,6 +76,9 @@ def test_the_thread_hears_why_its_gpu_nodes_never_came_once(stack: Stack, slack:
     services = Services(settings)
     services.__dict__["jobs"] = stack.jobs
     stack.put_scene()
+    services.roster.seen(
+        "gpu", "gpu-node-1"
+    )  # a node was there at submission (none is refused: test_cli_gpu)
     submission = services.submissions.submit(
         parse_render(split_words("shot.blend 1-4 --on gpu")), "U0ARTIST", CHANNEL
     )

@@ -23,6 +23,7 @@ from backend.errors import ValidationError
 from backend.events import NodeReclaimed
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
+from backend.render.store.roster import NodeRoster
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from blender_image.node import RenderNode, on_sigterm
@@ -100,6 +101,7 @@ def _node(
 
 def _submit(stack: Stack, text: str):  # type: ignore[no-untyped-def]
     stack.put_scene()
+    NodeRoster(stack.settings.table_name).seen("gpu", "gpu-node-1")  # a node has joined: a gpu job is taken
     job = stack.service.submit(parse_render(split_words(text)), requested_by="U1", channel="C1").job
     assert job is not None
     return job

@@ -300,6 +300,10 @@ def test_an_expiry_whose_announcement_failed_is_announced_by_the_next_sweep(
     farm.now = (stack.jobs.get(job.job_id).awaiting_since or 0) + 31 * 60
     assert [job.job_id for job in farm.fanout.expire_waiting()] == [job.job_id]
     assert stack.jobs.get(job.job_id).status is JobStatus.EXPIRED and farm.events(JobCompleted) == []
-    assert render_sweep(farm.services) == {"expired": [], "published": [("JobCompleted", job.job_id)]}
+    assert render_sweep(farm.services) == {
+        "expired": [],
+        "published": [("JobCompleted", job.job_id)],
+        "gpu_untaken": [],
+    }
     assert [event.status for event in farm.events(JobCompleted)] == ["expired"]
-    assert render_sweep(farm.services) == {"expired": [], "published": []}
+    assert render_sweep(farm.services) == {"expired": [], "published": [], "gpu_untaken": []}

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend import wiring
+from backend.render.gpu_waits import tell_untaken
 from backend.wiring import Services
 
 
@@ -13,7 +14,12 @@ def sweep(services: Services) -> dict[str, Any]:
     """Expire what waited too long, then publish what was left pending; what each did, for the log."""
     expired = [job.job_id for job in services.fanout.expire_waiting()]
     published = [event.to_dict() for event in services.outbox.sweep()]
-    return {"expired": expired, "published": [(item["type"], item.get("job_id")) for item in published]}
+    untaken = tell_untaken(services.roster, services.jobs, services.events, services.clock())
+    return {
+        "expired": expired,
+        "published": [(item["type"], item.get("job_id")) for item in published],
+        "gpu_untaken": untaken,
+    }
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
