@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 from backend.errors import ValidationError
 from backend.names import UnsafeName, check
+from backend.render.image_sets import ImageSet, ImageUser
 from backend.render.manifest import MANIFEST_VERSION, FileEntry, FileUse, Manifest
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -56,6 +57,7 @@ def _manifest(data: object) -> Manifest:
         origin=_text(record.get("origin", ""), "`origin`"),
         scene_etag=_text(record.get("scene_etag", ""), "`scene_etag`", 128),
         uses=_uses(record.get("uses", []), "`uses`"),
+        images=_image_sets(record.get("images", [])),
     )
 
 
@@ -80,9 +82,50 @@ def _uses(value: object, what: str) -> tuple[FileUse, ...]:
                 written_as=_text(use.get("written_as"), "`written_as`"),
                 used_by=_text(use.get("used_by"), "`used_by`"),
                 referrer=_text(use.get("referrer"), "`referrer`"),
+                gap=_text(use.get("gap", ""), "`gap`"),
             )
         )
     return tuple(uses)
+
+
+def _image_sets(value: object) -> tuple[ImageSet, ...]:
+    if not isinstance(value, list) or len(value) > MAX_FILES:
+        _bad("`images` is not a list")
+    sets = []
+    for item in value:
+        record = _object(item, "an entry of `images`")
+        tiles, users = record.get("tiles", []), record.get("users", [])
+        if not isinstance(tiles, list) or len(tiles) > 10_000 or not all(_whole(tile) for tile in tiles):
+            _bad("the tiles of an image are not a list of whole numbers")
+        if not isinstance(users, list) or len(users) > 10_000:
+            _bad("the users of an image are not a list")
+        sets.append(
+            ImageSet(
+                written_as=_text(record.get("written_as"), "`written_as`"),
+                used_by=_text(record.get("used_by"), "`used_by`"),
+                referrer=_text(record.get("referrer"), "`referrer`"),
+                path=_text(record.get("path"), "an image's `path`"),
+                tiles=tuple(tiles),
+                users=tuple(_user(user) for user in users),
+            )
+        )
+    return tuple(sets)
+
+
+def _user(value: object) -> ImageUser:
+    record = _object(value, "an image user")
+    fields = {
+        name: record.get(name, default) for name, default in (("start", 1), ("duration", 0), ("offset", 0))
+    }
+    if not all(_whole(number) for number in fields.values()) or not isinstance(
+        record.get("cyclic", False), bool
+    ):
+        _bad("an image user's start, duration, offset or cyclic is not a number")
+    return ImageUser(cyclic=bool(record.get("cyclic", False)), **fields)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1 << 31
 
 
 def _path(value: object, what: str) -> str:

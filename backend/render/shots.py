@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from backend.render.manifest import OUTSIDE, FileEntry, FileUse, Manifest
+from backend.render.manifest import OUTSIDE, FileEntry, FileUse, ImageSet, Manifest
+from backend.render.trace_images import image_set, image_users, tile_gap
 
 # BAT says "Path … does not exist" as a warning for every missing file: we report those ourselves.
 logging.getLogger("blender_asset_tracer").setLevel(logging.ERROR)
@@ -57,6 +58,7 @@ class ShotTrace:
     blender: str
     files: tuple[Dependency, ...]
     missing: tuple[FileUse, ...]
+    images: tuple[ImageSet, ...] = ()  # every UDIM set and sequence, with the tiles and users a render reads
 
     @property
     def total_bytes(self) -> int:
@@ -74,7 +76,9 @@ class ShotTrace:
             if dep.path.startswith(OUTSIDE + "/") and dep.referrer == self.scene
         }
         origin = f"{socket.gethostname()}:{self.root.as_posix()}"
-        return Manifest(self.scene, self.blender, dict(hashes), self.missing, remaps, origin=origin)
+        return Manifest(
+            self.scene, self.blender, dict(hashes), self.missing, remaps, origin=origin, images=self.images
+        )
 
 
 def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
@@ -85,6 +89,7 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
     root = (root or scene.parent).resolve()
     found: dict[Path, Dependency] = {scene: Dependency(_in_shot(scene, root), scene, "the scene", "", "")}
     missing: dict[tuple[str, str], FileUse] = {}
+    images: list[ImageSet] = []
     pending, traced = [scene], set()
     while pending:
         blend = pending.pop()
@@ -93,6 +98,7 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
         traced.add(blend)
         referrer = _in_shot(blend, root)
         try:
+            users = image_users(blendfile.open_cached(blend))
             for usage in trace.deps(blend):
                 what = f"{_WORDS.get(usage.block.dna_type_name, usage.block.dna_type_name.lower())} "
                 name = usage.block_name
@@ -104,6 +110,16 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
                 files = list(usage.files())
                 if not files:
                     missing.setdefault((referrer, written), FileUse(written, what, referrer))
+                if usage.block.dna_type_name == "Image":
+                    on_disk = _written_path(written, blend.parent)
+                    found_set = image_set(
+                        usage.block, users, written, what, referrer, _in_shot(on_disk, root)
+                    )
+                    if found_set is not None:
+                        images.append(found_set)
+                        gap = tile_gap(found_set, on_disk) if files and found_set.tiled else ""
+                        if gap:
+                            missing.setdefault((referrer, written), FileUse(written, what, referrer, gap))
                 for path in files:
                     path = path.resolve()
                     if path not in found:
@@ -112,7 +128,14 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
                         pending.append(path)  # its own relative paths, resolved against it
         finally:
             blendfile.close_all_cached()
-    return ShotTrace(root, found[scene].path, _version(scene), tuple(found.values()), tuple(missing.values()))
+    return ShotTrace(
+        root,
+        found[scene].path,
+        _version(scene),
+        tuple(found.values()),
+        tuple(missing.values()),
+        tuple(images),
+    )
 
 
 def hash_files(

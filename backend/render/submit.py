@@ -22,6 +22,7 @@ from backend.render.manifest import (
     FARM_BLENDER,
     FileUse,
     Manifest,
+    image_gaps,
     manifest_key_for,
     missing_text,
     newer_than_farm,
@@ -117,13 +118,14 @@ class SubmissionService:
             recorded = None  # its shipped manifest describes the scene that was there before
         if recorded is not None and not recorded.traced:  # shipped as a shot
             manifest: Manifest | None = recorded
-            self._check(recorded, recorded.missing, request)
+            gaps = image_gaps(recorded.images, set(recorded.files), frames, recorded.missing)
+            self._check(recorded, (*recorded.missing, *gaps), request)
             self._within_cap(recorded.total_bytes, scene_key)
         else:  # put in the bucket by hand: traced once, its files looked for under --assets
             manifest, manifest_etag = None, ""
             traced = traced_in_bucket(self.scenes, bucket, scene, recorded)
             if traced is not None:
-                self._check(traced, missing_in_bucket(traced, scene_key, assets), request)
+                self._check(traced, missing_in_bucket(traced, scene_key, assets, frames), request)
         return RenderPlan(
             scene_bucket=bucket,
             scene_key=scene_key,
