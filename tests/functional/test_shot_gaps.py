@@ -161,3 +161,31 @@ def test_a_frame_whose_blender_output_says_a_file_does_not_exist_is_failed_with_
     records = stack.jobs.frames(job.job_id)
     assert all(record.outcome is FrameOutcome.FAILED for record in records)
     assert all(line.strip() in record.error for record in records)
+
+
+def test_a_librarys_missing_texture_is_named_as_the_library_writes_it_next_to_the_library_as_the_artist_has_it(
+    stack: Stack, shots: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    import bpy
+
+    studio = tmp_path / "studio"
+    shutil.copytree(shots / "linked" / "lib", studio / "lib")
+    (studio / "lib" / "textures" / "skin.png").unlink()
+    (tmp_path / "sh020").mkdir()
+    bpy.ops.wm.open_mainfile(filepath=str(shots / "linked" / "shot.blend"), load_ui=False)
+    bpy.data.libraries[0].filepath = str(
+        studio / "lib" / "character.blend"
+    )  # a studio mount, by absolute path
+    bpy.ops.wm.save_as_mainfile(
+        filepath=str(tmp_path / "sh020" / "shot.blend"), relative_remap=False, copy=True
+    )
+    shipped = _ship(stack, tmp_path / "sh020" / "shot.blend")
+    with pytest.raises(ValidationError) as refused:
+        stack.service.submit(
+            parse_render(split_words(f"{shipped.scene_key.removeprefix('scenes/')} 1")), "U0A", "C1"
+        )
+    library = (studio / "lib" / "character.blend").resolve()
+    assert f"image skin.png uses `//textures/skin.png`: not found next to `{library}`" in str(refused.value)
+    assert "_outside" not in str(refused.value)
