@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
+from backend.render.image_sets import ImageUser
 from backend.render.manifest import OUTSIDE, FileEntry, FileUse, ImageSet, Manifest
 from backend.render.trace_images import image_set, image_users, tile_gap
 
@@ -111,15 +113,12 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
                 if not files:
                     missing.setdefault((referrer, written), FileUse(written, what, referrer))
                 if usage.block.dna_type_name == "Image":
-                    on_disk = _written_path(written, blend.parent)
-                    found_set = image_set(
-                        usage.block, users, written, what, referrer, _in_shot(on_disk, root)
-                    )
-                    if found_set is not None:
+                    found_set, gap = _image_set_of(usage.block, blend, users, written, what, root)
+                    if found_set is not None and found_set not in images:
                         images.append(found_set)
-                        gap = tile_gap(found_set, on_disk) if files and found_set.tiled else ""
-                        if gap:
-                            missing.setdefault((referrer, written), FileUse(written, what, referrer, gap))
+                        if gap and files:
+                            key = (found_set.referrer, written)
+                            missing.setdefault(key, FileUse(written, what, found_set.referrer, gap))
                 for path in files:
                     path = path.resolve()
                     if path not in found:
@@ -136,6 +135,19 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
         tuple(missing.values()),
         tuple(images),
     )
+
+
+def _image_set_of(
+    block: Any, blend: Path, users: dict[int, list[ImageUser]], written: str, what: str, root: Path
+) -> tuple[ImageSet | None, str]:
+    """The UDIM set or sequence an image block reads, and what a UDIM set lacks on disk; the block may be a
+    library's own, when BAT reaches into it from the scene: its paths and users are the library's."""
+    holder = Path(block.bfile.filepath).resolve()
+    if holder != blend:
+        users = image_users(block.bfile)
+    on_disk = _written_path(written, holder.parent)
+    found = image_set(block, users, written, what, _in_shot(holder, root), _in_shot(on_disk, root))
+    return found, (tile_gap(found, on_disk) if found is not None and found.tiled else "")
 
 
 def hash_files(
