@@ -189,3 +189,44 @@ def test_a_librarys_missing_texture_is_named_as_the_library_writes_it_next_to_th
     library = (studio / "lib" / "character.blend").resolve()
     assert f"image skin.png uses `//textures/skin.png`: not found next to `{library}`" in str(refused.value)
     assert "_outside" not in str(refused.value)
+
+
+def test_the_frame_a_sequence_user_reads_is_the_one_blender_reads(shots: Path, tmp_path: Path) -> None:
+    """Blender says which plate file it could not read (files 1 and 2 exist): the rule agrees with every case."""
+    from collections import deque
+
+    import bpy
+
+    from backend.render.image_sets import ImageUser
+    from blender_image.blender import _blender_output
+    from blender_image.complaints import complaints
+
+    bpy.ops.wm.open_mainfile(filepath=str(shots / "sequence_short" / "shot.blend"), load_ui=False)
+    scene = bpy.context.scene
+    scene.render.engine, scene.cycles.samples = "CYCLES", 1
+    scene.render.resolution_x = scene.render.resolution_y = 8
+    scene.render.filepath = str(tmp_path / "frame.png")
+    user = next(
+        node.image_user for node in bpy.data.materials["Plate"].node_tree.nodes if node.type == "TEX_IMAGE"
+    )
+    for start, duration, offset, cyclic in (
+        (3, 2, 0, False),
+        (1, 2, 5, False),
+        (2, 3, 10, True),
+        (-1, 4, 20, True),
+    ):
+        user.frame_start, user.frame_duration, user.frame_offset, user.use_cyclic = (
+            start,
+            duration,
+            offset,
+            cyclic,
+        )
+        for frame in (-2, 1, 3, 5, 8):
+            scene.frame_set(frame)
+            said: list[str] = []
+            with _blender_output(deque(maxlen=8), said):
+                bpy.ops.render.render(write_still=True)
+            number = ImageUser(start, duration, offset, cyclic).reads(frame)
+            expected = [] if number in (1, 2) else [f"plate.{number:04d}.png' does not exist"]
+            unread = [line.rsplit("/", 1)[-1].rstrip(".") for line in complaints(said)]
+            assert unread == expected, (start, duration, offset, cyclic, frame, said)
