@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import bpy
 
 from backend.render.image_sets import UDIM, ImageUser, numbered, spans
+from backend.render.manifest import OUTSIDE
 
 # What a frame may read from disk, by the type of the data-block using it, and what a person calls it. A modifier's
 # cache folder on an object is left out: Blender writes it when baking, and one never baked is not needed.
@@ -53,13 +54,20 @@ def missing_files() -> list[str]:
                 ]
                 if lacking:
                     tiles = "tile" if len(lacking) == 1 else "tiles"
-                    missing.append(f"{what} (`{path}`: {tiles} {spans(lacking)})")
+                    missing.append(f"{what} (`{as_artist(path)}`: {tiles} {spans(lacking)})")
                 return
         if not os.path.exists(full):
-            missing.append(f"{what} (`{path}`)")
+            missing.append(f"{what} (`{as_artist(path)}`)")
 
     bpy.data.file_path_foreach(visit)
     return missing
+
+
+def as_artist(path: str) -> str:
+    """A path laid out here from outside the shot folder (`…/cache/sh010/_outside/mnt/lib/a.blend`), by the path
+    the artist has it at (`/mnt/lib/a.blend`); any other path as it is written."""
+    _head, found, tail = path.partition(f"/{OUTSIDE}/")
+    return "/" + tail if found else path
 
 
 def sequence_readers() -> list[Reader]:

@@ -230,3 +230,12 @@ def test_the_frame_a_sequence_user_reads_is_the_one_blender_reads(shots: Path, t
             expected = [] if number in (1, 2) else [f"plate.{number:04d}.png' does not exist"]
             unread = [line.rsplit("/", 1)[-1].rstrip(".") for line in complaints(said)]
             assert unread == expected, (start, duration, offset, cyclic, frame, said)
+
+
+def test_the_worker_names_a_file_laid_out_from_outside_the_shot_by_the_artists_path() -> None:
+    from blender_image.missing import as_artist
+
+    assert as_artist("/tmp/cache/shots/sh010/_outside/mnt/projects/lib/character.blend") == (
+        "/mnt/projects/lib/character.blend"
+    )
+    assert as_artist("//lib/character.blend") == "//lib/character.blend"
