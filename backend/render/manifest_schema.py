@@ -17,6 +17,9 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_FILES = 200_000
 # Any one string a person wrote: a path as a .blend writes it, a data-block's name, an origin.
 MAX_TEXT = 4096
+# Image users a submission walks for every frame of the job (a real shot has dozens): bounds the work of a
+# hand-written manifest on the bot.
+MAX_IMAGE_USERS = 1_000
 MAX_FILE_BYTES = 1 << 50  # 1 PiB: far above any real file, below what would overflow a sum
 ADVICE = "ship the shot again with `studiobot upload path/to/shot.blend`."
 
@@ -91,14 +94,17 @@ def _uses(value: object, what: str) -> tuple[FileUse, ...]:
 def _image_sets(value: object) -> tuple[ImageSet, ...]:
     if not isinstance(value, list) or len(value) > MAX_FILES:
         _bad("`images` is not a list")
-    sets = []
+    sets, tiles_seen, users_seen = [], 0, 0
     for item in value:
         record = _object(item, "an entry of `images`")
         tiles, users = record.get("tiles", []), record.get("users", [])
-        if not isinstance(tiles, list) or len(tiles) > 10_000 or not all(_whole(tile) for tile in tiles):
+        if not isinstance(tiles, list) or not all(_whole(tile) for tile in tiles):
             _bad("the tiles of an image are not a list of whole numbers")
-        if not isinstance(users, list) or len(users) > 10_000:
+        if not isinstance(users, list):
             _bad("the users of an image are not a list")
+        tiles_seen, users_seen = tiles_seen + len(tiles), users_seen + len(users)
+        if tiles_seen > MAX_FILES or users_seen > MAX_IMAGE_USERS:
+            _bad(f"its images list more than {MAX_FILES:,} tiles or {MAX_IMAGE_USERS:,} image users")
         sets.append(
             ImageSet(
                 written_as=_text(record.get("written_as"), "`written_as`"),

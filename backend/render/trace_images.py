@@ -55,7 +55,8 @@ def image_set(
         )
         return ImageSet(written, used_by, referrer, path, tiles=tiles or (1001,))
     if source == IMA_SRC_SEQUENCE:
-        return ImageSet(written, used_by, referrer, path, users=tuple(users.get(block.addr_old, ())))
+        readers = tuple(dict.fromkeys(users.get(block.addr_old, ())))  # many nodes read a plate the same way
+        return ImageSet(written, used_by, referrer, path, users=readers)
     return None
 
 

@@ -80,3 +80,24 @@ def test_image_sets_and_gaps_round_trip_through_the_manifest_and_old_manifests_s
     old = Manifest("shot.blend", "5.0", {}, missing=(FileUse("//a.png", "image a", "shot.blend"),))
     assert '"gap"' not in old.to_json() and '"images"' not in old.to_json()
     assert Manifest.from_json(old.to_json()) == old
+
+
+def test_a_hand_written_manifest_with_too_many_image_users_is_refused_with_a_sentence() -> None:
+    import json
+
+    import pytest
+
+    from backend.render.manifest_schema import MAX_IMAGE_USERS, BadManifest
+
+    users = [{"start": 1, "duration": 4, "offset": 0, "cyclic": False}] * (MAX_IMAGE_USERS + 1)
+    image = {
+        "written_as": "//p/plate.0001.png",
+        "used_by": "image p",
+        "referrer": "shot.blend",
+        "path": "p/a.png",
+    }
+    text = json.dumps(
+        {"version": 1, "scene": "shot.blend", "files": {}, "images": [image | {"users": users}]}
+    )
+    with pytest.raises(BadManifest, match=r"1,000 image users\): ship the shot again"):
+        Manifest.from_json(text)
