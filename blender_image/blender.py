@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import sys
@@ -15,12 +14,13 @@ from pathlib import Path
 
 import bpy
 
-from backend.render.manifest import tiles_pattern
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import GPU, RenderSettings
 from backend.render.tiles import Cut, Shape
+from blender_image.complaints import complaints
 from blender_image.layers import shown_layer
 from blender_image.library_paths import remap_libraries
+from blender_image.missing import Reader, missing_files, sequence_gaps, sequence_readers
 from blender_image.regions import overscan_of, region
 from blender_image.scene_cache import LIBRARY_REMAPS_FILE, REMAPS_FILE
 from blender_image.worker import MissingFiles
@@ -34,6 +34,7 @@ class BlenderRenderer:
     def __init__(self) -> None:
         self._open_path: Path | None = None
         self._missing: list[str] = []  # what the open scene lacks
+        self._readers: list[Reader] = []  # the open scene's image sequences and their users
         self.opens = 0  # how many times a scene was opened, for tests and benchmarks
         self.cut: Cut | None = None  # how the last tile's frame was cut (its size, grid and overscan)
         self.device = (
@@ -56,9 +57,10 @@ class BlenderRenderer:
         (`<out_stem>_0001.png`, a tile `<out_stem>_0001_t03.png`). Raises RuntimeError on failure, with the last
         lines Blender printed (they also go on to this process's output: the log)."""
         said: deque[str] = deque(maxlen=BLENDER_LINES)
+        flagged: list[str] = []
         try:
-            with _blender_output(said):
-                return self._render(scene_path, frame, settings, out_stem, allow_missing, tile)
+            with _blender_output(said, flagged):
+                written = self._render(scene_path, frame, settings, out_stem, allow_missing, tile)
         except MissingFiles:
             raise
         except Exception as error:
@@ -66,6 +68,11 @@ class BlenderRenderer:
             if not lines:
                 raise
             raise RuntimeError(f"{error}. Blender said: " + " ⏎ ".join(lines)) from error
+        if (
+            flagged and not allow_missing
+        ):  # what the checks before the frame did not see: never a ✅ in magenta
+            raise MissingFiles(f"frame {frame}: Blender said " + " ⏎ ".join(flagged[:5]), frame_only=True)
+        return written
 
     def measure(
         self,
@@ -127,6 +134,7 @@ class BlenderRenderer:
             _remap(scene_path.parent / REMAPS_FILE)
             remap_libraries(scene_path.parent / LIBRARY_REMAPS_FILE)  # after any library was reloaded
             self._missing = missing_files()
+            self._readers = sequence_readers()
             self._open_path = scene_path
             self.opens += 1
         if self._missing and not allow_missing:
@@ -150,6 +158,9 @@ class BlenderRenderer:
         _apply(scene, settings)
         self._choose_device(scene, settings)
         scene.frame_set(frame)
+        gaps = sequence_gaps(self._readers, frame)
+        if gaps and not allow_missing:
+            raise MissingFiles("Blender cannot find " + "; ".join(gaps[:20]) + _more(gaps), frame_only=True)
         with region(scene, settings, tile) as cut:
             scene.render.filepath = f"{out_stem}_"
             # `####` is written literally by write_still in Blender 5.0: ask Blender for the frame's path instead.
@@ -172,9 +183,9 @@ class BlenderRenderer:
 
 
 @contextmanager
-def _blender_output(said: deque[str]) -> Iterator[None]:
-    """Keep the last lines Blender writes to stdout/stderr (C code: only a file descriptor catches it), and pass
-    everything on to where it was going."""
+def _blender_output(said: deque[str], flagged: list[str] | None = None) -> Iterator[None]:
+    """Keep the last lines Blender writes to stdout/stderr (C code: only a file descriptor catches it), and in
+    `flagged` every line saying a file is not there; pass everything on to where it was going."""
     sys.stdout.flush()
     sys.stderr.flush()
     with tempfile.TemporaryFile() as capture:
@@ -193,20 +204,10 @@ def _blender_output(said: deque[str]) -> Iterator[None]:
             capture.seek(0)
             output = capture.read()
             os.write(1, output)
-            said.extend(output.decode("utf-8", "replace").splitlines())
-
-
-# What a frame may read from disk, by the type of the data-block using it, and what a person calls it. A modifier's
-# cache folder on an object is left out: Blender writes it when baking, and one never baked is not needed.
-_CHECKED = {
-    "Image": "image",
-    "Sound": "sound",
-    "VectorFont": "font",
-    "MovieClip": "movie clip",
-    "CacheFile": "cache",
-    "Volume": "volume",
-    "Scene": "sequencer strip in scene",
-}
+            lines = output.decode("utf-8", "replace").splitlines()
+            said.extend(lines)
+            if flagged is not None:
+                flagged.extend(complaints(lines))
 
 
 BACKENDS = {"OPTIX": "OptiX", "CUDA": "CUDA", "HIP": "HIP", "ONEAPI": "oneAPI", "METAL": "Metal"}
@@ -250,34 +251,6 @@ def _remap(remaps_file: Path) -> None:
     bpy.data.file_path_foreach(visit)
     for library in moved:
         library.reload()
-
-
-def missing_files() -> list[str]:
-    """What the open scene uses and Blender cannot find, asked of Blender itself: libraries it could not load, and
-    every file path a data-block keeps (packed data skipped), resolved against the .blend that holds it."""
-    missing = [
-        f"library `{library.name}` (`{library.filepath}`)"
-        for library in bpy.data.libraries
-        if library.is_missing
-    ]
-
-    def visit(block: bpy.types.ID, path: str, _meta: object) -> None:
-        kind = _CHECKED.get(type(block).__name__)
-        if kind is None or path.startswith("<"):  # `<builtin>` fonts
-            return
-        if isinstance(block, bpy.types.Image) and block.source not in ("FILE", "SEQUENCE", "TILED", "MOVIE"):
-            return
-        if not _on_disk(bpy.path.abspath(path, library=block.library)):
-            missing.append(f"{kind} `{block.name}` (`{path}`)")
-
-    bpy.data.file_path_foreach(visit)
-    return missing
-
-
-def _on_disk(path: str) -> bool:
-    """Whether the file is there; a tiled image is there when any of its tiles is."""
-    pattern = tiles_pattern(path)
-    return bool(glob.glob(pattern)) if pattern is not None else os.path.exists(path)
 
 
 def _more(missing: list[str]) -> str:

@@ -31,7 +31,12 @@ logger = Logger(service="studiobot-render")
 
 
 class MissingFiles(RuntimeError):
-    """Blender found files of the scene missing: every frame would render wrong, so none is tried again."""
+    """Blender found files of the scene missing: every frame would render wrong, so none is tried again (with
+    `frame_only`, what this frame reads: the frame fails for good, the task's others are still tried)."""
+
+    def __init__(self, reason: str, frame_only: bool = False) -> None:
+        super().__init__(reason)
+        self.frame_only = frame_only
 
 
 class FramesFailed(RuntimeError):
@@ -161,8 +166,17 @@ class RenderWorker:
                 if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
                     return result
             except MissingFiles as error:
-                self._fail_for_good(task, todo[todo.index(frame) :], str(error), mark, result)
-                return result
+                self._fail_for_good(
+                    task,
+                    todo[todo.index(frame) :][: 1 if error.frame_only else None],
+                    str(error),
+                    mark,
+                    result,
+                )
+                if not error.frame_only:
+                    return result
+                mark = self.clock()
+                continue
             except Exception as error:
                 message = f"{type(error).__name__}: {error}"
                 self.jobs.note_frame_error(task.job_id, frame, message)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.aws.s3 import ObjectInfo
-from backend.render.manifest import FileUse, Manifest, manifest_key_for, tiles_pattern
+from backend.render.manifest import FileUse, Manifest, image_gaps, manifest_key_for, tiles_pattern
 
 # The bot's Lambda has 512 MB of /tmp: larger scenes are left to the worker's check.
 TRACE_AT_MOST_BYTES = 256 << 20
@@ -46,27 +46,38 @@ def traced_in_bucket(
             return None
     # Alone on this disk, every file the scene uses is "missing" here: each one is looked for in the bucket.
     manifest = Manifest(
-        scene=trace.scene, blender=trace.blender, files={}, scene_etag=scene.etag, uses=trace.missing
+        scene=trace.scene,
+        blender=trace.blender,
+        files={},
+        scene_etag=scene.etag,
+        uses=trace.missing,
+        images=trace.images,
     )
     store.put(bucket, manifest_key_for(scene.key), manifest.to_json().encode())
     return manifest
 
 
-def missing_in_bucket(manifest: Manifest, scene_key: str, assets: list[ObjectInfo]) -> list[FileUse]:
-    """What the traced scene uses that the worker will not find: not under `--assets`, beside the scene."""
+def missing_in_bucket(
+    manifest: Manifest, scene_key: str, assets: list[ObjectInfo], frames: list[int] | None = None
+) -> list[FileUse]:
+    """What the traced scene uses that the worker will not find: not under `--assets`, beside the scene; a UDIM set
+    by each tile it lists, a sequence by each frame `frames` read."""
     scene_dir = posixpath.dirname(scene_key) or "."
     present = {posixpath.relpath(item.key, scene_dir) for item in assets}
+    sets = {(image.referrer, image.written_as) for image in manifest.images}
     missing = []
     for use in manifest.uses:
+        if (use.referrer, use.written_as) in sets:
+            continue  # checked file by file below
         written = use.written_as
         relative = posixpath.normpath(written[2:]) if written.startswith("//") else None
         if relative is None or relative.startswith("..") or not _found(relative, present):
             missing.append(use)
-    return missing
+    return missing + image_gaps(manifest.images, present, frames or [])
 
 
 def _found(relative: str, present: set[str]) -> bool:
-    """Whether the file is there; a tiled image is there when any of its tiles is."""
+    """Whether the file is there; a tiled image traced before tiles were recorded is there when any tile is."""
     if relative in present:
         return True
     pattern = tiles_pattern(relative)

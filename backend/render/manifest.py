@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.render.image_sets import ImageSet
+
 MANIFEST_VERSION = 1
 MANIFEST_SUFFIX = ".manifest.json"
 CLAIM_SUFFIX = ".claim.json"
@@ -36,6 +38,13 @@ class FileUse:
     written_as: str  # as the .blend writes it: `//textures/wood.png`
     used_by: str  # `image wood.png`
     referrer: str  # the .blend that uses it, by its path in the shot
+    # For a UDIM set or a sequence with some of its files there: what is not (`tiles 1001–1002 of …: 1002 is not
+    # there`); empty for a file that is not there at all.
+    gap: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        data = {"written_as": self.written_as, "used_by": self.used_by, "referrer": self.referrer}
+        return data | ({"gap": self.gap} if self.gap else {})
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,9 @@ class Manifest:
     # shot: path as the library writes it → its path in the shot. A path string means different files in
     # different .blend files, so each library has its own.
     library_remaps: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Every UDIM set and image sequence, with the tiles and the image users a render reads them through: the tiles
+    # and the frames a job reads are checked against `files` at each submission.
+    images: tuple[ImageSet, ...] = ()
 
     @property
     def traced(self) -> bool:
@@ -74,7 +86,7 @@ class Manifest:
             "scene": self.scene,
             "blender": self.blender,
             "files": {path: {"sha256": e.sha256, "size": e.size} for path, e in sorted(self.files.items())},
-            "missing": [vars(item) for item in self.missing],
+            "missing": [item.to_dict() for item in self.missing],
             "remaps": dict(sorted(self.remaps.items())),
         }
         if self.origin:
@@ -82,11 +94,13 @@ class Manifest:
         if self.scene_etag:
             data["scene_etag"] = self.scene_etag
         if self.uses:
-            data["uses"] = [vars(item) for item in self.uses]
+            data["uses"] = [item.to_dict() for item in self.uses]
         if self.library_remaps:
             data["library_remaps"] = {
                 library: dict(sorted(paths.items())) for library, paths in sorted(self.library_remaps.items())
             }
+        if self.images:
+            data["images"] = [_image_set(item) for item in self.images]
         return json.dumps(data, indent=1, sort_keys=False)
 
     @classmethod
@@ -95,6 +109,20 @@ class Manifest:
         from backend.render.manifest_schema import parse
 
         return parse(text)
+
+
+def _image_set(item: ImageSet) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "written_as": item.written_as,
+        "used_by": item.used_by,
+        "referrer": item.referrer,
+        "path": item.path,
+    }
+    if item.tiles:
+        data["tiles"] = list(item.tiles)
+    if item.users:
+        data["users"] = [vars(user) for user in item.users]
+    return data
 
 
 def newer_than_farm(version: str) -> bool:
@@ -137,11 +165,7 @@ def content_key(scenes_prefix: str, sha256: str) -> str:
 
 def missing_text(missing: tuple[FileUse, ...] | list[FileUse], scene: str) -> str:
     """Every missing file and what uses it, and what would work (the refusal a person reads)."""
-    shown = [
-        f"{item.used_by} uses `{item.written_as}`: not found"
-        + (f" (from `{item.referrer}`)" if item.referrer != scene else f" next to `{scene}`")
-        for item in missing[:20]
-    ]
+    shown = [_missing_one(item, scene) for item in missing[:20]]
     more = f"; …and {len(missing) - 20} more" if len(missing) > 20 else ""
     files = "file" if len(missing) == 1 else f"{len(missing)} files"
     return (
@@ -152,3 +176,47 @@ def missing_text(missing: tuple[FileUse, ...] | list[FileUse], scene: str) -> st
         "resources into the .blend in Blender (File ▸ External Data ▸ Pack Resources); `--allow-missing` renders "
         "without them on purpose."
     )
+
+
+def image_gaps(
+    images: tuple[ImageSet, ...], present: set[str], frames: list[int], known: tuple[FileUse, ...] = ()
+) -> list[FileUse]:
+    """The tiles and sequence frames a render of `frames` reads that are not in `present` (paths in the shot), one
+    entry per image, unless `known` already names that image as missing."""
+    named = {(item.referrer, item.written_as) for item in known}
+    gaps = []
+    for image in images:
+        lacking = image.lacking(present, frames)
+        if lacking and (image.referrer, image.written_as) not in named:
+            gap = image.gap_text(lacking, frames)
+            gaps.append(FileUse(image.written_as, image.used_by, image.referrer, gap))
+    return gaps
+
+
+def _missing_one(item: FileUse, scene: str) -> str:
+    """One missing file, its path described as what it is: beside the .blend that uses it, above its folder
+    (`../`), or absolute, outside the shot; a library by the path the artist has it at."""
+    holder = artist_path(item.referrer)
+    inside = f" (in `{holder}`)" if item.referrer != scene else ""
+    if item.gap:
+        return item.gap + inside
+    written = item.written_as
+    said = f"{item.used_by} uses `{written}`: not found"
+    if _absolute(written):
+        return f"{said} (an absolute path, outside the shot folder)" + inside
+    if written.removeprefix("//").replace("\\", "/").startswith("../"):
+        return f"{said} (`../` leads above the folder of `{holder}`, outside the shot folder)"
+    return f"{said} next to `{holder}`"
+
+
+def _absolute(written: str) -> bool:
+    """A path from the root of a disk: `/mnt/projects/…`, `C:\\…`, `\\\\server\\…`."""
+    return (written.startswith(("/", "\\")) and not written.startswith("//")) or (
+        len(written) > 2 and written[1] == ":" and written[2] in "/\\"
+    )
+
+
+def artist_path(path: str) -> str:
+    """A file's path as the artist knows it: a path in the shot, or the absolute path of a file from outside the
+    shot folder (`_outside/mnt/lib/char.blend` → `/mnt/lib/char.blend`)."""
+    return "/" + path.removeprefix(OUTSIDE + "/") if path.startswith(OUTSIDE + "/") else path

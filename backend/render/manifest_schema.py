@@ -10,12 +10,16 @@ from typing import Any, NoReturn
 
 from backend.errors import ValidationError
 from backend.names import UnsafeName, check
+from backend.render.image_sets import ImageSet, ImageUser
 from backend.render.manifest import MANIFEST_VERSION, FileEntry, FileUse, Manifest
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_FILES = 200_000
 # Any one string a person wrote: a path as a .blend writes it, a data-block's name, an origin.
 MAX_TEXT = 4096
+# Image users a submission walks for every frame of the job (a real shot has dozens): bounds the work of a
+# hand-written manifest on the bot.
+MAX_IMAGE_USERS = 1_000
 MAX_FILE_BYTES = 1 << 50  # 1 PiB: far above any real file, below what would overflow a sum
 ADVICE = "ship the shot again with `studiobot upload path/to/shot.blend`."
 
@@ -57,6 +61,7 @@ def _manifest(data: object) -> Manifest:
         scene_etag=_text(record.get("scene_etag", ""), "`scene_etag`", 128),
         uses=_uses(record.get("uses", []), "`uses`"),
         library_remaps=_library_remaps(record.get("library_remaps", {})),
+        images=_image_sets(record.get("images", [])),
     )
 
 
@@ -94,9 +99,53 @@ def _uses(value: object, what: str) -> tuple[FileUse, ...]:
                 written_as=_text(use.get("written_as"), "`written_as`"),
                 used_by=_text(use.get("used_by"), "`used_by`"),
                 referrer=_text(use.get("referrer"), "`referrer`"),
+                gap=_text(use.get("gap", ""), "`gap`"),
             )
         )
     return tuple(uses)
+
+
+def _image_sets(value: object) -> tuple[ImageSet, ...]:
+    if not isinstance(value, list) or len(value) > MAX_FILES:
+        _bad("`images` is not a list")
+    sets, tiles_seen, users_seen = [], 0, 0
+    for item in value:
+        record = _object(item, "an entry of `images`")
+        tiles, users = record.get("tiles", []), record.get("users", [])
+        if not isinstance(tiles, list) or not all(_whole(tile) for tile in tiles):
+            _bad("the tiles of an image are not a list of whole numbers")
+        if not isinstance(users, list):
+            _bad("the users of an image are not a list")
+        tiles_seen, users_seen = tiles_seen + len(tiles), users_seen + len(users)
+        if tiles_seen > MAX_FILES or users_seen > MAX_IMAGE_USERS:
+            _bad(f"its images list more than {MAX_FILES:,} tiles or {MAX_IMAGE_USERS:,} image users")
+        sets.append(
+            ImageSet(
+                written_as=_text(record.get("written_as"), "`written_as`"),
+                used_by=_text(record.get("used_by"), "`used_by`"),
+                referrer=_text(record.get("referrer"), "`referrer`"),
+                path=_text(record.get("path"), "an image's `path`"),
+                tiles=tuple(tiles),
+                users=tuple(_user(user) for user in users),
+            )
+        )
+    return tuple(sets)
+
+
+def _user(value: object) -> ImageUser:
+    record = _object(value, "an image user")
+    fields = {
+        name: record.get(name, default) for name, default in (("start", 1), ("duration", 0), ("offset", 0))
+    }
+    if not all(_whole(number) for number in fields.values()) or not isinstance(
+        record.get("cyclic", False), bool
+    ):
+        _bad("an image user's start, duration, offset or cyclic is not a number")
+    return ImageUser(cyclic=bool(record.get("cyclic", False)), **fields)
+
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 1 << 31
 
 
 def _path(value: object, what: str) -> str:

@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
-from backend.render.manifest import OUTSIDE, FileEntry, FileUse, Manifest
+from backend.render.image_sets import ImageUser
+from backend.render.manifest import OUTSIDE, FileEntry, FileUse, ImageSet, Manifest
+from backend.render.trace_images import image_set, image_users, tile_gap
 
 # BAT says "Path … does not exist" as a warning for every missing file: we report those ourselves.
 logging.getLogger("blender_asset_tracer").setLevel(logging.ERROR)
@@ -60,6 +63,7 @@ class ShotTrace:
     # Further uses of files already in `files`, written otherwise or by another .blend (a studio mount's texture
     # that the scene and a library both use): each needs its path remapped too.
     more_uses: tuple[Dependency, ...] = ()
+    images: tuple[ImageSet, ...] = ()  # every UDIM set and sequence, with the tiles and users a render reads
 
     @property
     def total_bytes(self) -> int:
@@ -85,6 +89,7 @@ class ShotTrace:
             remaps,
             origin=origin,
             library_remaps=self._library_remaps(),
+            images=self.images,
         )
 
     def _library_remaps(self) -> dict[str, dict[str, str]]:
@@ -109,6 +114,7 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
     found: dict[Path, Dependency] = {scene: Dependency(_in_shot(scene, root), scene, "the scene", "", "")}
     missing: dict[tuple[str, str], FileUse] = {}
     more: dict[tuple[str, str], Dependency] = {}  # other uses of a found file, by (referrer, as written)
+    images: list[ImageSet] = []
     pending, traced = [scene], set()
     while pending:
         blend = pending.pop()
@@ -117,6 +123,7 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
         traced.add(blend)
         referrer = _in_shot(blend, root)
         try:
+            users = image_users(blendfile.open_cached(blend))
             for usage in trace.deps(blend):
                 what = f"{_WORDS.get(usage.block.dna_type_name, usage.block.dna_type_name.lower())} "
                 name = usage.block_name
@@ -128,6 +135,13 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
                 files = list(usage.files())
                 if not files:
                     missing.setdefault((referrer, written), FileUse(written, what, referrer))
+                if usage.block.dna_type_name == "Image":
+                    found_set, gap = _image_set_of(usage.block, blend, users, written, what, root)
+                    if found_set is not None and found_set not in images:
+                        images.append(found_set)
+                        if gap and files:
+                            key = (found_set.referrer, written)
+                            missing.setdefault(key, FileUse(written, what, found_set.referrer, gap))
                 for path in files:
                     path = path.resolve()
                     use = Dependency(_in_shot(path, root), path, what, written, referrer)
@@ -139,10 +153,28 @@ def trace_shot(scene: Path, root: Path | None = None) -> ShotTrace:
                         pending.append(path)  # its own relative paths, resolved against it
         finally:
             blendfile.close_all_cached()
-    every = tuple(found.values())
     return ShotTrace(
-        root, found[scene].path, _version(scene), every, tuple(missing.values()), tuple(more.values())
+        root,
+        found[scene].path,
+        _version(scene),
+        tuple(found.values()),
+        tuple(missing.values()),
+        more_uses=tuple(more.values()),
+        images=tuple(images),
     )
+
+
+def _image_set_of(
+    block: Any, blend: Path, users: dict[int, list[ImageUser]], written: str, what: str, root: Path
+) -> tuple[ImageSet | None, str]:
+    """The UDIM set or sequence an image block reads, and what a UDIM set lacks on disk; the block may be a
+    library's own, when BAT reaches into it from the scene: its paths and users are the library's."""
+    holder = Path(block.bfile.filepath).resolve()
+    if holder != blend:
+        users = image_users(block.bfile)
+    on_disk = _written_path(written, holder.parent)
+    found = image_set(block, users, written, what, _in_shot(holder, root), _in_shot(on_disk, root))
+    return found, (tile_gap(found, on_disk) if found is not None and found.tiled else "")
 
 
 def hash_files(

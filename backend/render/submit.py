@@ -22,6 +22,7 @@ from backend.render.manifest import (
     FARM_BLENDER,
     FileUse,
     Manifest,
+    image_gaps,
     manifest_key_for,
     missing_text,
     newer_than_farm,
@@ -48,6 +49,7 @@ class RenderPlan:
     assets: list[ObjectInfo]
     manifest: Manifest | None = None  # the shot's, when it was shipped with one
     manifest_etag: str = ""
+    missing: int = 0  # files, tiles and sequence frames the render reads that are not there
 
     @property
     def shot_version(self) -> str:
@@ -112,6 +114,7 @@ class SubmissionService:
             ) from error
         recorded, manifest_etag = self._recorded_manifest(bucket, scene_key)
         assets: list[ObjectInfo] = []
+        missing: tuple[FileUse, ...] | list[FileUse] = ()
         if request.assets_prefix:
             assets_prefix = assets_prefix_for(request.assets_prefix, self.settings.scenes_prefix, scene_key)
             assets = self.scenes.list_prefix(bucket, assets_prefix)
@@ -125,13 +128,16 @@ class SubmissionService:
             recorded = None  # its shipped manifest describes the scene that was there before
         if recorded is not None and not recorded.traced:  # shipped as a shot
             manifest: Manifest | None = recorded
-            self._check(recorded, recorded.missing, request)
+            gaps = image_gaps(recorded.images, set(recorded.files), frames, recorded.missing)
+            missing = (*recorded.missing, *gaps)
+            self._check(recorded, missing, request)
             self._within_cap(recorded.total_bytes, scene_key)
         else:  # put in the bucket by hand: traced once, its files looked for under --assets
             manifest, manifest_etag = None, ""
             traced = traced_in_bucket(self.scenes, bucket, scene, recorded)
             if traced is not None:
-                self._check(traced, missing_in_bucket(traced, scene_key, assets), request)
+                missing = missing_in_bucket(traced, scene_key, assets, frames)
+                self._check(traced, missing, request)
         return RenderPlan(
             scene_bucket=bucket,
             scene_key=scene_key,
@@ -142,6 +148,7 @@ class SubmissionService:
             assets=assets,
             manifest=manifest,
             manifest_etag=manifest_etag,
+            missing=len(missing),
         )
 
     def _recorded_manifest(self, bucket: str, scene_key: str) -> tuple[Manifest | None, str]:
@@ -225,7 +232,7 @@ class SubmissionService:
                 manifest_key=manifest_key_for(plan.scene_key) if plan.manifest else "",
                 manifest_etag=plan.manifest_etag,
                 shot_version=plan.shot_version,
-                missing_allowed=len(plan.manifest.missing) if plan.manifest else 0,
+                missing_allowed=plan.missing,
                 requested_by=requested_by,
                 channel=channel,
                 created_at=now,

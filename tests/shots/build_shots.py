@@ -15,6 +15,9 @@ OUT/mounted/shot.blend           a prop linked from OUT/mounted/lib/prop.blend, 
                                  relative path leaving the library's folder (`//../../shared_tex/leaf.png`)
 OUT/nested/shot.blend            a set linked from OUT/nested/lib/set.blend, which links a rock by absolute path from the
                                  studio mount (OUT/mnt_projects/assets/rock.blend, its texture by absolute path too)
+OUT/udim_gap/shot.blend          a UDIM texture listing tiles 1001-1002 whose tile 1002 file is gone
+OUT/sequence_gap/shot.blend      a 4-frame plate whose frame 3 is gone
+OUT/sequence_short/shot.blend    a 2-frame plate in a 4-frame shot (extend: frames 3-4 hold frame 2)
 
 Every shot renders a plane filling the camera with its texture (Workbench shows textures, cheaply): the colour of
 the texture is what a frame shows, and Blender's missing-texture magenta is easy to spot.
@@ -279,6 +282,45 @@ def nested(folder: Path, mount: Path) -> Path:
     return shot
 
 
+def udim_gap(folder: Path) -> Path:
+    """A UDIM set whose .blend lists tiles 1001 and 1002; the file of tile 1002 is then lost."""
+    _png(folder / "textures" / "wood.1001.png", WOOD)
+    _png(folder / "textures" / "wood.1002.png", WOOD)
+    _empty_scene()
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    image = bpy.data.images.load(str(folder / "textures" / "wood.1001.png"))
+    image.source = "TILED"  # tiles 1001 and 1002, found on disk
+    image.name = "wood"
+    image.filepath = "//textures/wood.<UDIM>.png"
+    _textured_plane("Wood", image)
+    _save(shot)
+    (folder / "textures" / "wood.1002.png").unlink()
+    return shot
+
+
+def plate(folder: Path, files: range, shot_frames: int = 4) -> Path:
+    """An image-sequence plate `//plates/plate.####.png` of `files`, read by a shot of `shot_frames` frames
+    through an image user of the same length as the files, extending past its end (Blender's default)."""
+    for frame in files:
+        _png(folder / "plates" / f"plate.{frame:04d}.png", WOOD)
+    _empty_scene(frames=shot_frames)
+    shot = folder / "shot.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(shot))
+    image = bpy.data.images.load(str(folder / "plates" / f"plate.{files.start:04d}.png"))
+    image.source = "SEQUENCE"
+    image.name = "plate"
+    image.filepath = f"//plates/plate.{files.start:04d}.png"
+    plane = _textured_plane("Plate", image)
+    texture = next(node for node in plane.active_material.node_tree.nodes if node.type == "TEX_IMAGE")
+    texture.image_user.frame_duration = len(files)
+    texture.image_user.frame_start = 1
+    texture.image_user.frame_offset = files.start - 1
+    texture.image_user.use_auto_refresh = True
+    _save(shot)
+    return shot
+
+
 def build(out: Path) -> None:
     """Write every shot under `out`."""
     bpy.context.preferences.filepaths.save_version = 0  # no `shot.blend1` backups beside the shots
@@ -295,6 +337,10 @@ def build(out: Path) -> None:
     nocamera(out / "nocamera")
     mounted(out / "mounted", out / "mnt_projects", out / "shared_tex")
     nested(out / "nested", out / "mnt_projects")
+    udim_gap(out / "udim_gap")
+    plate(out / "sequence_gap", range(1, 5))
+    (out / "sequence_gap" / "plates" / "plate.0003.png").unlink()
+    plate(out / "sequence_short", range(1, 3))
 
 
 if __name__ == "__main__":
