@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -20,9 +19,10 @@ from backend.render.previews import proxy
 from backend.render.progress import JobReporter
 from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store.tiles import STITCH_LEASE_S
-from backend.render.tasks import RenderSettings, RenderTask, scene_stem
-from backend.render.tiles import Cut, describe
+from backend.render.tasks import RenderTask, scene_stem
+from backend.render.tiles import describe
 from blender_image.planning import ProbePlanner
+from blender_image.ports import Renderer, Scenes
 from blender_image.stitch import StitchError
 from blender_image.tiling import Tiler, TileStore
 from blender_image.watchdog import MARGIN_S, Watchdog
@@ -42,33 +42,6 @@ class MissingFiles(RuntimeError):
 class FramesFailed(RuntimeError):
     """Frames of the task failed this delivery (each error noted on its frame): SQS delivers the task again, and
     only the frames still unrecorded are tried."""
-
-
-class Renderer(Protocol):
-    def render(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        out_stem: Path,
-        allow_missing: bool = False,
-        tile: int | None = None,
-    ) -> Path: ...
-    def measure(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        scale: float,
-        allow_missing: bool = False,
-    ) -> tuple[float, float]: ...
-
-    @property
-    def cut(self) -> Cut | None: ...
-
-
-class Scenes(Protocol):
-    def scene_path(self, task: RenderTask) -> Path: ...
 
 
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".exr": "image/x-exr"}
