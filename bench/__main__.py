@@ -181,6 +181,14 @@ def _package_rows(table: Table, data: dict[str, Any]) -> None:
         "package: resources (functions, roles)",
         f"{data['resources']} ({data['functions']}, {data['roles']})",
     )
+    runtimes = sorted(set(data.get("runtimes", {}).values()))
+    if runtimes:
+        deprecated = "python3.11" in runtimes
+        _row(table, "package: runtimes", ", ".join(runtimes), "no python3.11", not deprecated)
+    if "iam_checked_calls" in data:
+        denied = data["iam_denied_calls"]
+        _row(table, "package: AWS calls checked against their role (tests)", f"{data['iam_checked_calls']:,}")
+        _row(table, "package: AWS calls a role would refuse", str(denied), "0", denied == 0)
 
 
 def _estimate_rows(table: Table, data: dict[str, Any]) -> None:
