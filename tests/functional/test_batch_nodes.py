@@ -355,6 +355,7 @@ def test_a_node_has_the_render_functions_environment_and_permissions_for_the_gpu
         "LaunchGpuNodes",
         "SpotPricesForEstimates",
         "PublishProgress",
+        "SayTheNodeIsThere",  # the node's roster item, which a `--on gpu` submission reads
     }
     # the roles that queue a job's tasks may start its nodes: on the gpu job queue with the node definition only
     account = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}"

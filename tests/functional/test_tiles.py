@@ -20,6 +20,7 @@ from backend.render.grammar import parse_render
 from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store import DynamoJobs
+from backend.render.store.roster import NodeRoster
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
@@ -320,6 +321,10 @@ def test_a_stitch_that_could_not_deliver_its_frame_gives_its_claim_back_for_the_
     """GIVEN the last tile of a frame is in and its stitch fails to upload the frame, WHEN SQS delivers the task
     again (the render function, or a node on the gpu class), THEN the retry stitches at once, not after the
     claim's lease: the failed stitch gave its claim back (`release_stitch`, a DynamoDB DeleteItem its role needs)."""
+    if render_class == "gpu":
+        NodeRoster(stack.settings.table_name).seen(
+            "gpu", "gpu-node-1"
+        )  # a node has joined: a gpu job is taken
     job = _submit(stack, f"shot.blend 5 --res 40x30 --tiles 2x2 --on {render_class}")
     queue = stack.settings.gpu_queue_url if render_class == "gpu" else None
     tasks = [RenderTask.from_json(body) for body in stack.queued_bodies(queue)]
