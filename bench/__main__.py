@@ -408,6 +408,15 @@ def _tiles_rows(table: Table, data: dict[str, Any]) -> None:
         "±25 %",
         abs(error) <= 0.25,
     )
+    if "auto" in data:
+        auto, ratio = data["auto"], data["auto"]["cost_ratio"]
+        _row(
+            table,
+            f"tiles: --tiles auto planned {auto['grid']} (denoised), cost_ratio",
+            f"{ratio:.3f}",
+            "≤ 1.15",
+            ratio <= 1.15,
+        )
 
 
 def _nodes_rows(table: Table, data: dict[str, Any]) -> None:
