@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,22 @@ class Stack:
         key = f"{self.settings.scenes_prefix}{name}"
         self.s3.put_object(Bucket=self.settings.scenes_bucket, Key=key, Body=body)
         return key
+
+    def render_frames(self, job_id: str, frames: list[int], failed: list[int] | tuple[int, ...] = ()) -> None:
+        """What workers leave behind: each frame's picture and its proxy in the outputs bucket, the frame counted;
+        `failed` frames recorded failed."""
+        for frame in frames:
+            picture = BytesIO()
+            Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
+            key = f"outputs/{job_id}/shot_{frame:04d}.png"
+            proxy = (
+                f"outputs/{job_id}/proxies/shot_{frame:04d}.png"  # as the worker writes one for every frame
+            )
+            for written in (key, proxy):
+                self.s3.put_object(Bucket=self.settings.outputs_bucket, Key=written, Body=picture.getvalue())
+            self.reporter.frame_done(job_id, frame, 0.5, key)
+        for frame in failed:
+            self.reporter.frame_failed(job_id, frame, "RuntimeError: texture wood.png is missing")
 
     def queued_bodies(self, queue_url: str | None = None) -> list[str]:
         """Drain a queue and return the message bodies."""

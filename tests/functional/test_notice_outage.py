@@ -8,10 +8,8 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from io import BytesIO
 
 import pytest
-from PIL import Image
 from slack_sdk.errors import SlackApiError
 
 from backend.commands import split_words
@@ -71,18 +69,6 @@ def _client(services: Services):  # type: ignore[no-untyped-def]
     return web_client(services.settings, SlackCredentials("xoxb-test").bot_token)
 
 
-def _render(stack: Stack, job_id: str, frames: list[int]) -> None:
-    for frame in frames:
-        picture = BytesIO()
-        Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
-        for key in (
-            f"outputs/{job_id}/shot_{frame:04d}.png",
-            f"outputs/{job_id}/proxies/shot_{frame:04d}.png",
-        ):
-            stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=key, Body=picture.getvalue())
-        stack.reporter.frame_done(job_id, frame, 0.5, f"outputs/{job_id}/shot_{frame:04d}.png")
-
-
 def _taken(slack: FakeSlack, method: str) -> list[Call]:
     """The calls Slack answered normally (not in the outage, not rate limited)."""
     return [call for call in slack.calls_to(method) if not {"_outage", "_ratelimited"} & set(call.args)]
@@ -101,7 +87,7 @@ def test_a_slack_outage_of_half_an_hour_loses_no_notice_and_the_thread_is_told_o
     )
     clock.now += 6
     slack.outage(503)
-    _render(stack, job_id, [1, 2, 3, 4])
+    stack.render_frames(job_id, [1, 2, 3, 4])
     outage_began = clock.now
     # WHEN the notifications queue delivers each notice again after the wait the notifier asks for (the clock
     # moved, not slept) and Slack comes back after 40 minutes
@@ -201,7 +187,7 @@ def test_the_aws_redrive_tells_an_undelivered_notice_again_once_slack_is_back(
     job_id = _job_with_card(stack, services)
     clock.now += 6
     slack.outage(503)
-    _render(stack, job_id, [1, 2, 3, 4])
+    stack.render_frames(job_id, [1, 2, 3, 4])
     notifier = SlackNotifier(_client(services), services, sleep=clock.sleep)
     (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
     with pytest.raises(SlackApiError):

@@ -66,19 +66,6 @@ def _setup(stack: Stack, slack: FakeSlack, frames: str = "1-4") -> tuple[SlackNo
     return SlackNotifier(client, services, sleep=clock.sleep), services, clock, submission.job.job_id
 
 
-def _render(stack: Stack, job_id: str, frames: list[int], failed: list[int] = ()) -> None:  # type: ignore[assignment]
-    for frame in frames:
-        picture = BytesIO()
-        Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
-        key = f"outputs/{job_id}/shot_{frame:04d}.png"
-        stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=key, Body=picture.getvalue())
-        proxy = f"outputs/{job_id}/proxies/shot_{frame:04d}.png"  # as the worker writes one for every frame
-        stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=proxy, Body=picture.getvalue())
-        stack.reporter.frame_done(job_id, frame, 0.5, key)
-    for frame in failed:
-        stack.reporter.frame_failed(job_id, frame, "RuntimeError: texture wood.png is missing")
-
-
 def _deliver(notifier: SlackNotifier, stack: Stack) -> None:
     for event in stack.events()[len(getattr(stack, "_delivered", [])) :]:
         notifier.handle(event)
@@ -90,12 +77,12 @@ def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictu
 ) -> None:
     notifier, _, clock, job_id = _setup(stack, slack)
     clock.now += 6  # the card was posted at t=0: the first progress after the interval updates it
-    _render(stack, job_id, [1])
+    stack.render_frames(job_id, [1])
     _deliver(notifier, stack)
     (update,) = slack.calls_to("chat.update")
     assert "▰▰▱▱▱▱▱▱▱▱ 1/4" in update.args["blocks"][1]["text"]["text"]
     clock.now += 1
-    _render(stack, job_id, [2, 3, 4])
+    stack.render_frames(job_id, [2, 3, 4])
     _deliver(notifier, stack)
     updates = slack.calls_to("chat.update")
     assert len(updates) == 2
@@ -127,7 +114,7 @@ def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictu
 
 def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) -> None:
     notifier, _, _, job_id = _setup(stack, slack, "1-3")
-    _render(stack, job_id, [1], failed=[2, 3])
+    stack.render_frames(job_id, [1], failed=[2, 3])
     _deliver(notifier, stack)
     (complete,) = slack.calls_to("files.completeUploadExternal")
     comment = complete.args["initial_comment"]
@@ -140,7 +127,7 @@ def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) 
 def test_a_rate_limited_final_update_is_retried_not_dropped(stack: Stack, slack: FakeSlack) -> None:
     notifier, _, _, job_id = _setup(stack, slack, "1")
     slack.rate_limit("chat.update", times=1, retry_after=0)
-    _render(stack, job_id, [1])
+    stack.render_frames(job_id, [1])
     _deliver(notifier, stack)
     updates = slack.calls_to("chat.update")
     assert len(updates) == 2 and updates[0].args.get("_ratelimited")
@@ -162,7 +149,7 @@ def test_the_sns_lambda_handler_delivers_the_event(
     import bot.handlers.notifier as notify_lambda
 
     notifier, _, _, job_id = _setup(stack, slack, "1")
-    _render(stack, job_id, [1])
+    stack.render_frames(job_id, [1])
     (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
     monkeypatch.setattr(notify_lambda, "notifier", lambda: notifier)
     event = json.loads(EVENT.read_text())
@@ -224,7 +211,7 @@ def test_a_reply_that_fails_apologises_once_and_its_retry_builds_nothing_twice(
     stack: Stack, slack: FakeSlack
 ) -> None:
     notifier, _, _, job_id = _setup(stack, slack)
-    _render(stack, job_id, [1, 2, 3, 4])
+    stack.render_frames(job_id, [1, 2, 3, 4])
     slack.fail("files.getUploadURLExternal", "service_unavailable", times=2)
     (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
     for _ in range(2):  # the first delivery and Lambda's first retry fail
@@ -253,7 +240,7 @@ def test_past_the_zip_limit_the_reply_links_an_index_of_every_frame_and_a_sync_c
 
     monkeypatch.setattr(bot.archive, "MAX_ZIP_BYTES", 100)  # as a 2,000-frame EXR job is past 2 GB
     notifier, _, _, job_id = _setup(stack, slack)
-    _render(stack, job_id, [1, 2, 3, 4])
+    stack.render_frames(job_id, [1, 2, 3, 4])
     _deliver(notifier, stack)
     (complete,) = slack.calls_to("files.completeUploadExternal")
     comment = complete.args["initial_comment"]

@@ -7,13 +7,11 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from PIL import Image
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
@@ -71,18 +69,6 @@ def _job_with_card(stack: Stack, slack: FakeSlack) -> tuple[Services, SlackNotif
     return services, SlackNotifier(client, services, sleep=lambda _: None), submission.job.job_id
 
 
-def _render(stack: Stack, job_id: str, frames: list[int]) -> None:
-    for frame in frames:
-        picture = BytesIO()
-        Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
-        for key in (
-            f"outputs/{job_id}/shot_{frame:04d}.png",
-            f"outputs/{job_id}/proxies/shot_{frame:04d}.png",
-        ):
-            stack.s3.put_object(Bucket=stack.settings.outputs_bucket, Key=key, Body=picture.getvalue())
-        stack.reporter.frame_done(job_id, frame, 0.5, f"outputs/{job_id}/shot_{frame:04d}.png")
-
-
 def test_every_poison_kind_parses_to_an_event_never_an_error() -> None:
     from backend.events import MalformedEvent
 
@@ -120,7 +106,9 @@ def test_poison_on_the_events_topic_is_set_aside_once_and_the_next_jobs_notice_a
     )
     loop.start()
     try:
-        _render(stack, job_id, [1, 2])  # the job ends after the poison: its completion must still be told
+        stack.render_frames(
+            job_id, [1, 2]
+        )  # the job ends after the poison: its completion must still be told
         (complete,) = slack.wait_for("files.completeUploadExternal", timeout=30)
         assert "all 2 frames of `scenes/shot.blend` rendered" in complete.args["initial_comment"]
         assert loop.is_alive()
