@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from PIL import Image
 
 from backend.aws.sns import SnsPublisher
 from backend.commands import split_words
@@ -29,10 +28,10 @@ from backend.events import Event, JobCompleted, parse_event
 from backend.render.grammar import parse_render
 from backend.render.handlers.expiry import sweep
 from backend.render.records import FrameOutcome
-from backend.render.tasks import RenderSettings, RenderTask
-from backend.render.tiles import Cut
+from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from bench import faults_names, faults_notify, faults_state
+from bench.stand_ins import Frames, Killed
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.notices import StackNotifier
@@ -41,10 +40,6 @@ from local.stack import deploy, start_moto_server, use_local_aws
 FRAMES, WORKERS, KILLS, DUPLICATES, PUBLISH_FAILURES = 48, 4, 10, 50, 3
 VISIBILITY_S = 2  # how soon a dead worker's message comes back (the stack's --visibility-timeout)
 KILL_POINTS = ("before rendering", "after rendering", "after recording")
-
-
-class Killed(BaseException):
-    """The worker dies here: nothing after this line runs, its message is not deleted."""
 
 
 class FailingTopic:
@@ -62,47 +57,6 @@ class FailingTopic:
         if fail:
             raise ConnectionError("SNS was unreachable")
         self.topic.publish(event)
-
-
-class Frames:
-    """A renderer that writes a small PNG per frame, and dies after writing when told to."""
-
-    def __init__(self) -> None:
-        self.die_after: set[int] = set()
-        self.lock = threading.Lock()
-
-    def render(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        out_stem: Path,
-        allow_missing: bool = False,
-        tile: int | None = None,
-    ) -> Path:
-        path = out_stem.parent / f"{out_stem.name}_{frame:04d}_{threading.get_ident()}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (32, 18), (frame * 5 % 256, 80, 160)).save(path)
-        with self.lock:
-            dies = frame in self.die_after
-            self.die_after.discard(frame)
-        if dies:
-            raise Killed
-        return path
-
-    def measure(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        scale: float,
-        allow_missing: bool = False,
-    ) -> tuple[float, float]:
-        return 0.0, scale * scale  # the probes' small look: instant here
-
-    @property
-    def cut(self) -> Cut | None:
-        return None  # no tiles in this benchmark
 
 
 def run() -> dict[str, Any]:

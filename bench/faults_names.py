@@ -22,17 +22,15 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
-
 from backend.commands import split_words
 from backend.errors import AwsError, ValidationError
 from backend.render.grammar import parse_render
 from backend.render.manifest import FileEntry, Manifest, content_key, manifest_key_for
 from backend.render.shipping import ShotShipper, shot_key
 from backend.render.shots import Dependency, ShotTrace, hash_files
-from backend.render.tasks import RenderSettings, RenderTask
-from backend.render.tiles import Cut
+from backend.render.tasks import RenderTask
 from backend.wiring import Services
+from bench.stand_ins import Frames
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.stack import deploy, start_moto_server, use_local_aws
@@ -68,38 +66,6 @@ PIECES = [
     "PWNED.sh",
 ]
 GENERATED, UPLOAD_PAIRS = 40, 10
-
-
-class Frames:
-    """A stand-in for Blender: a small picture per frame, written where Blender would write it."""
-
-    def render(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        out_stem: Path,
-        allow_missing: bool = False,
-        tile: int | None = None,
-    ) -> Path:
-        path = Path(f"{out_stem}_{frame:04d}.png")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (32, 18), (frame % 255, 90, 40)).save(path)
-        return path
-
-    def measure(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        scale: float,
-        allow_missing: bool = False,
-    ) -> tuple[float, float]:
-        return 0.0, scale * scale
-
-    @property
-    def cut(self) -> Cut | None:
-        return None
 
 
 def hostile_names(sentinel: Path) -> list[str]:
