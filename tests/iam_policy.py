@@ -1,6 +1,7 @@
 """A small IAM evaluator for tests over the packaged template: who may do an action on a resource, as AWS decides it
-(an explicit Deny wins, then any Allow, else denied), with wildcards in actions and resources, `NotAction`,
-`NotResource`, the condition operators the template uses, and a KMS key policy's delegation to the account.
+(an explicit Deny wins, then any Allow, else denied), with a KMS key policy's delegation to the account; each
+statement is matched by `tests.iam.policy.applies`, the checker the IAM-enforced tests use (wildcards, `NotAction`,
+`NotResource`, condition operators).
 
 It reads the template's own roles, managed policies and key policies; AWS managed policies come from fixtures the
 test supplies (their real statements), and an unknown one is an error rather than nothing granted."""
@@ -10,6 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from tests.iam.policy import applies
+from tests.iam.requests import Request
 
 PARTITION, REGION, ACCOUNT = "aws", "us-east-1", "123456789012"
 ROOT = f"arn:{PARTITION}:iam::{ACCOUNT}:root"
@@ -96,58 +100,10 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def like(pattern: str, value: str, case_sensitive: bool = True) -> bool:
-    """IAM's wildcard match: `*` any run of characters, `?` any one."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
-
-
-def _matches_any(patterns: Any, value: str, case_sensitive: bool = True) -> bool:
-    return any(like(str(pattern), value, case_sensitive) for pattern in _listed(patterns))
-
-
-def _condition_holds(condition: Mapping[str, Any], context: Context) -> bool:
-    for operator, tests in condition.items():
-        for key, wanted in tests.items():
-            present = key in context
-            if operator == "Null":
-                if (str(wanted).lower() == "true") == present:
-                    return False
-                continue
-            if not present:
-                return False  # a condition on a key the request does not carry does not hold
-            got = context[key]
-            if operator in ("StringEquals", "ArnEquals", "ForAllValues:StringEquals"):
-                ok = got in [str(item) for item in _listed(wanted)]
-            elif operator in ("StringLike", "ArnLike", "ForAllValues:StringLike"):
-                ok = _matches_any(wanted, got)
-            elif operator == "Bool":
-                ok = got.lower() == str(wanted).lower()
-            else:
-                raise NotImplementedError(f"condition operator {operator} (teach tests/iam_policy.py)")
-            if not ok:
-                return False
-    return True
-
-
-def applies(statement: Statement, action: str, resource: str, context: Context) -> bool:
-    """Whether a statement speaks of this request: its actions, its resources and its conditions."""
-    if "Action" in statement:
-        if not _matches_any(statement["Action"], action, case_sensitive=False):
-            return False
-    elif _matches_any(statement["NotAction"], action, case_sensitive=False):
-        return False
-    if "Resource" in statement:
-        if not _matches_any(statement["Resource"], resource):
-            return False
-    elif "NotResource" in statement and _matches_any(statement["NotResource"], resource):
-        return False
-    return _condition_holds(statement.get("Condition", {}), context)
-
-
 def decide(statements: list[Statement], action: str, resource: str, context: Context | None = None) -> str:
     """`deny` (an explicit Deny applies), `allow` (an Allow does and no Deny), or `implicit` (nothing applies)."""
-    found = [s["Effect"] for s in statements if applies(s, action, resource, context or {})]
+    request = Request(action, resource, {key: [value] for key, value in (context or {}).items()})
+    found = [s["Effect"] for s in statements if applies(s, request)]
     return "deny" if "Deny" in found else "allow" if "Allow" in found else "implicit"
 
 

@@ -223,7 +223,8 @@ def _condition_holds(operator: str, key: str, expected: list[str], context: dict
     return not hit if negated else hit
 
 
-def _statement_applies(statement: Statement, request: Request) -> bool:
+def applies(statement: Statement, request: Request) -> bool:
+    """Whether a statement speaks of this request: its actions, its resources and its conditions."""
     action = request.action
     if "Action" in statement and not any(_like(a, action, case=False) for a in _as_list(statement["Action"])):
         return False
@@ -250,10 +251,10 @@ def _statement_applies(statement: Statement, request: Request) -> bool:
 def decide(statements: list[Statement], request: Request) -> Decision:
     """IAM's decision for one request under one identity's statements."""
     try:
-        denies = [s for s in statements if s["Effect"] == "Deny" and _statement_applies(s, request)]
+        denies = [s for s in statements if s["Effect"] == "Deny" and applies(s, request)]
         if denies:
             return Decision(False, f"denied explicitly by {denies[0].get('Sid', 'a Deny')}")
-        allows = [s for s in statements if s["Effect"] == "Allow" and _statement_applies(s, request)]
+        allows = [s for s in statements if s["Effect"] == "Allow" and applies(s, request)]
     except UnsupportedCondition as error:
         return Decision(False, f"condition operator {error} is not evaluated here")
     if allows:
