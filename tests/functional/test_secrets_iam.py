@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from backend.workstations.document import document_name, presence_document
-from local import deploy
 from tests.aws_policies import AWS_MANAGED, AWS_SSM_KEY_POLICY
+from tests.iam.policy import PACKAGED_STAGE, packaged_template
 from tests.iam_policy import ACCOUNT, REGION, allowed, identities, key_allows, resolve
 
 pytestmark = pytest.mark.slow  # runs `osls package`
-STAGE = "ci"
+STAGE = PACKAGED_STAGE
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "render-nodes.md"
 PARAMETER = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/studiobot/{STAGE}"
 SIGNING_SECRET, BOT_TOKEN = f"{PARAMETER}/slack-signing-secret", f"{PARAMETER}/slack-bot-token"
@@ -29,7 +29,7 @@ ASKERS = {"BotRole", "SweepRole", "KeepAliveStopStartedRole"}  # who asks workst
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    return deploy.package(STAGE).template
+    return packaged_template()  # the ci stage's, packaged once for the IAM checker too
 
 
 def _own_machines_policy() -> list[dict[str, Any]]:

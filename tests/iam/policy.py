@@ -35,7 +35,9 @@ class Decision:
 
 def packaged_template() -> dict[str, Any]:
     """`osls package` of the ci stage (as test_deploy makes it), cached by the hash of what it is made from."""
-    inputs = sorted((ROOT / "infra").glob("*.y*ml")) + sorted((ROOT / "infra").glob("*.json"))
+    inputs = [
+        path for pattern in ("*.y*ml", "*.json", "*.js") for path in sorted((ROOT / "infra").glob(pattern))
+    ]
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()[:16]
     cached = CACHE / f"template-{digest}.json"
     if cached.exists():
