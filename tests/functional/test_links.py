@@ -30,7 +30,7 @@ from local.stack import deploy, start_moto_server
 from tests.fakes.slack import FakeSlack
 
 from .conftest import SECRET, Bot, Stack
-from .test_notifier import _deliver, _render, _setup
+from .test_notifier import _deliver, _setup
 
 DAY_S = 24 * 3600
 EVENT = Path(__file__).resolve().parents[1] / "events" / "http_api_link.json"
@@ -86,7 +86,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
             )
             server = BotServer(app, port, SECRET, links=bot_services.links).start()
             try:
-                _render(stack, job_id, [1, 2, 3, 4])
+                stack.render_frames(job_id, [1, 2, 3, 4])
                 _deliver(notifier, stack)
                 yield Served(stack, notifier, Bot(app, slack, stack, bot_services), job_id, base_url)
             finally:
