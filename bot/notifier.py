@@ -76,11 +76,8 @@ class SlackNotifier:
             self._stopped(event)
         elif isinstance(event, NodeReclaimed):  # under the job's card, once per node and task
             self._reclaimed(event)
-        elif isinstance(
-            event, NodesNotStarted
-        ):  # under the job's card, once per Batch job (an array: its parent)
-            claim = "nodes_" + re.sub(r"\W", "_", event.batch_job_id)[:40]
-            self._under_card(event.job_id, claim, message_text(event) or "")
+        elif isinstance(event, NodesNotStarted):
+            self._not_started(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
         elif isinstance(event, SessionKept):  # its owner decides, with the buttons; ops sees it too
@@ -112,6 +109,15 @@ class SlackNotifier:
     def _stopped(self, event: FrameStopped) -> None:
         """A frame stopped at the time limit: said at once under the job's card (once per frame)."""
         self._under_card(event.job_id, f"stopped_{event.frame}", message_text(event) or "")
+
+    def _not_started(self, event: NodesNotStarted) -> None:
+        """Under the job's card, once per Batch job (an array: its parent); what the sweep found, on the card too
+        (`bot.messages.nodes.untaken_line`), until a node takes a frame."""
+        claim = "nodes_" + re.sub(r"\W", "_", event.batch_job_id)[:40]
+        self._under_card(event.job_id, claim, message_text(event) or "")
+        job = self.services.announcer.current(event.job_id)
+        if job.card_ts and job.untaken_s and not job.status.is_final:
+            self._refresh_card(job)
 
     def _reclaimed(self, event: NodeReclaimed) -> None:
         """A node handed its task back: said under the job's card, once per node and task."""

@@ -35,6 +35,7 @@ def tell_untaken(waiting: WaitingJobs, jobs: JobStore, events: EventPublisher, n
             continue  # its tasks are not queued yet: its wait starts when someone presses Submit
         untouched = job.started_at is None and job.done + job.failed == 0
         if untouched and job.status in (JobStatus.QUEUED, JobStatus.PROBING):
+            jobs.note_untaken(job_id, now - since)  # before telling: the card the notice refreshes reads it
             events.publish(NodesNotStarted(job_id=job_id, batch_job_id=NOBODY_TOOK_IT, waited_s=now - since))
             told.append(job_id)
         waiting.unwatch(job_id)

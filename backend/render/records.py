@@ -95,6 +95,7 @@ class Job:
     predicted_s: float = 0.0  # a whole frame's render seconds, extrapolated by the probe that re-planned it
     device: str = ""  # what rendered its first frame: `GPU · OptiX · NVIDIA L4`, `CPU (no GPU device found…)`
     preview_layer: str = ""  # the view layer a multilayer EXR job's previews show ("" when not multilayer)
+    untaken_s: float = 0.0  # a gpu job no node had taken after this long, as the sweep told it (0: not told)
 
     @property
     def remaining(self) -> int:

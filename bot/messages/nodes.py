@@ -4,6 +4,7 @@ cancelled before any started."""
 from __future__ import annotations
 
 from backend.events import NodeReclaimed, NodesNotStarted
+from backend.render.records import Job
 from bot.messages.text import NAME_CHARS, clip
 
 EVENTS = (NodeReclaimed, NodesNotStarted)
@@ -24,15 +25,27 @@ def event_text(event: NodeReclaimed | NodesNotStarted) -> str:
 
 def not_started_text(event: NodesNotStarted) -> str:
     """Why no GPU node came, and the two ways on: a node of the studio's own, or cancelling the job."""
-    waited = f" in {max(1, round(event.waited_s / 60))} min" if event.waited_s > 0 else ""
     if not event.batch_job_id:  # the sweep noticed: no node took a task, none was cancelled
-        return (
-            f"⏳ No GPU node has taken a frame of `{event.job_id}`{waited}: start one (`studiobot node --class gpu` "
-            "on a machine with a GPU, or `studiobot up --nodes 1 --class gpu` on the local stack), or "
-            f"`/render cancel {event.job_id}`; the frames wait on the gpu queue until a node comes."
-        )
+        return untaken_text(event.job_id, event.waited_s)
+    waited = f" in {max(1, round(event.waited_s / 60))} min" if event.waited_s > 0 else ""
     return (
         f"⏳ No GPU node started for `{event.job_id}`{waited}, so AWS Batch cancelled them: no GPU capacity or a "
         "Spot quota of 0: check `studiobot doctor`. The frames wait on the gpu queue for a node (your own "
         f"`studiobot node` takes them) or `/render cancel {event.job_id}`."
     )
+
+
+def untaken_text(job_id: str, waited_s: float) -> str:
+    """No node took a frame of the job in `waited_s`, and what to do: the thread's notice and the card's line."""
+    waited = f" in {max(1, round(waited_s / 60))} min" if waited_s > 0 else ""
+    return (
+        f"⏳ No GPU node has taken a frame of `{job_id}`{waited}: start one (`studiobot node --class gpu` "
+        "on a machine with a GPU, or `studiobot up --nodes 1 --class gpu` on the local stack), or "
+        f"`/render cancel {job_id}`; the frames wait on the gpu queue until a node comes."
+    )
+
+
+def untaken_line(job: Job) -> str:
+    """The card's line while a job the sweep found untaken still waits; "" once a node takes a frame."""
+    waiting = job.started_at is None and job.done + job.failed == 0 and not job.status.is_final
+    return untaken_text(job.job_id, job.untaken_s) if job.untaken_s and waiting else ""

@@ -12,6 +12,7 @@ from backend.render.estimates import lambda_cost
 from backend.render.records import Job, JobStatus
 from bot.messages import Blocks, context, duration, money, plain_text, section, who
 from bot.messages.job_facts import facts_lines, facts_text
+from bot.messages.nodes import untaken_line
 from bot.messages.pages import packed
 from bot.messages.render_plan import frames_text, settings_text, spec_text
 from bot.messages.render_stopped import stopped_text
@@ -144,6 +145,8 @@ def job_card(job: Job, now: float, costs: Costs | None = None) -> tuple[str, Blo
     ]
     if note := _phase_note(job, now, costs or Costs()):
         blocks.append(section(note))
+    if waiting := untaken_line(job):
+        blocks.append(section(waiting))
     blocks.extend(context(fact) for fact in facts_lines(job, in_flight=True))
     blocks.append(context(f"Job `{job.job_id}` · {settings_text(job.settings)}"))
     buttons = []

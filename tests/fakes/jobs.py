@@ -160,6 +160,11 @@ class InMemoryJobs:
             if not job.device:
                 self._put(job, device=device[:200], preview_layer=preview_layer[:200])
 
+    def note_untaken(self, job_id: str, waited_s: float) -> None:
+        with self._lock:
+            if job_id in self._rows:  # as DynamoDB's conditional write: a job gone meanwhile is left alone
+                self._put(self._rows[job_id].job, untaken_s=round(waited_s, 3))
+
     def fail(self, job_id: str, reason: str) -> Job | None:
         changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}
         won = self._move(job_id, {JobStatus.PROBING}, fact="completed", **changes)

@@ -209,3 +209,14 @@ def test_tiles_count_once_one_caller_stitches_and_a_re_plan_happens_once(
     assert jobs.frames_at("r9", [1])[0].billed_s == pytest.approx(
         13.0
     )  # the frame's cost, as estimates read it
+
+
+def test_a_job_found_untaken_keeps_how_long_it_waited(store: tuple[JobStore, Clock]) -> None:
+    jobs, _ = store
+    jobs.create(_job("r-untaken"))
+    assert jobs.get("r-untaken").untaken_s == 0.0
+    jobs.note_untaken("r-untaken", 601.25)
+    assert jobs.get("r-untaken").untaken_s == 601.25
+    jobs.note_untaken("r-nobody", 601.0)  # a job gone meanwhile: nothing is made of it
+    with pytest.raises(NotFoundError):
+        jobs.get("r-nobody")

@@ -187,6 +187,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         predicted_s=number(item, "predicted_s") or 0.0,
         device=item.get("device", {}).get("S", ""),
         preview_layer=item.get("preview_layer", {}).get("S", ""),
+        untaken_s=number(item, "untaken_s") or 0.0,
     )
 
 

@@ -174,6 +174,16 @@ class DynamoTransitions(JobTable):
             uses_status=False,
         )
 
+    def note_untaken(self, job_id: str, waited_s: float) -> None:
+        """No node had taken the job after `waited_s` (the sweep told it): its card says so while it waits."""
+        self._transition(
+            job_id,
+            "SET untaken_s = :waited",
+            {":waited": {"N": repr(round(waited_s, 3))}},
+            condition="attribute_exists(pk)",
+            uses_status=False,
+        )
+
     def fail(self, job_id: str, reason: str) -> Job | None:
         """PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
         won = self._transition(
