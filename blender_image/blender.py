@@ -18,7 +18,8 @@ from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import GPU, RenderSettings
 from backend.render.tiles import Cut, Shape
 from blender_image.complaints import complaints
-from blender_image.layers import shown_layer
+from blender_image.layer_proxies import ViewTransform, save_layer_proxies
+from blender_image.layers import layer_rows_of, shown_layer
 from blender_image.library_paths import remap_libraries
 from blender_image.missing import Reader, missing_files, sequence_gaps, sequence_readers
 from blender_image.regions import overscan_of, region
@@ -173,10 +174,13 @@ class BlenderRenderer:
             result = bpy.ops.render.render(write_still=True, scene=scene.name)
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
-        self.preview_layer = shown_layer(scene)
+        multilayer = scene.render.image_settings.media_type == "MULTI_LAYER_IMAGE"
+        self.preview_layer = shown_layer(scene, multilayer and tile is None)
         try:
             if target.suffix.lower() not in PICTURES:  # PNG and JPEG frames are their own proxies' source
                 _save_proxy(scene, proxy_path(target))
+            if multilayer and tile is None and (layers := layer_rows_of(scene)):
+                save_layer_proxies(target, layers, _view_transform(scene))  # the contact sheet's rows
         except Exception as error:  # the frame is written: previews fall back to what Pillow can read
             print(f"studiobot: no proxy for frame {frame}: {error!r}", file=sys.stderr)
         return target
@@ -269,6 +273,19 @@ def _save_proxy(scene: bpy.types.Scene, path: Path) -> None:
     finally:
         image.media_type, image.file_format = kept[0], kept[1]
         image.color_depth, image.color_mode = kept[2], kept[3]
+
+
+def _view_transform(scene: bpy.types.Scene) -> ViewTransform:
+    """The scene's colour management, with the OpenColorIO config this Blender uses."""
+    view = scene.view_settings
+    return ViewTransform(
+        config=str(Path(bpy.utils.system_resource("DATAFILES")) / "colormanagement" / "config.ocio"),
+        display=scene.display_settings.display_device,
+        view=view.view_transform,
+        look="" if view.look == "None" else view.look,
+        exposure=view.exposure,
+        gamma=view.gamma,
+    )
 
 
 def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:

@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from backend.errors import ValidationError
 from backend.names import under
 from backend.render.estimates import duration
+from backend.render.layer_previews import upload_layer_proxies
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.progress import JobReporter
@@ -251,6 +252,7 @@ class RenderWorker:
         if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
             self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
             small.unlink(missing_ok=True)
+        upload_layer_proxies(self.uploader, task.output_bucket, task.proxy_key(frame), written)  # a row each
         self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
         written.unlink(missing_ok=True)
         billed = self.clock() - mark

@@ -33,8 +33,10 @@ from backend.events import (
 )
 from backend.names import under
 from backend.render.announce import ESTIMATE, Completion
+from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sheet
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
+from backend.render.tasks import PROXIES
 from backend.wiring import Services
 from bot.archive import archive, outputs_of
 from bot.messages import Blocks, message_text
@@ -242,12 +244,19 @@ class SlackNotifier:
         late_s = self.services.clock() - (job.finished_at or self.services.clock())
         if late_s >= LATE_AFTER_S:
             text += f"\n_This reply is {duration(late_s)} late: Slack did not take it earlier._"
+        prefix = job.output_prefix + PROXIES
+        layers = layer_rows((item.key for item in proxies_listed), prefix)
+        proxies_listed = [item for item in proxies_listed if not is_layer_proxy(item.key, prefix)]
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             proxies = self._proxies(job, proxies_listed, Path(folder))
             if not proxies:
                 self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
                 return
-            sheet = contact_sheet(evenly(proxies, 24), under(Path(folder), f"{job.job_id}_contact_sheet.png"))
+            sheet = under(Path(folder), f"{job.job_id}_contact_sheet.png")
+            if layers:  # a row per view layer, labelled (a multilayer EXR job whose scene composites nothing)
+                layered_sheet(store, job.output_bucket, layers, Path(folder) / "layers", sheet)
+            else:
+                contact_sheet(evenly(proxies, 24), sheet)
             gif = animated_preview(proxies, under(Path(folder), f"{job.job_id}_preview.gif"))
             self.client.files_upload_v2(
                 channel=job.card_channel,

@@ -23,6 +23,7 @@ from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted, parse_event
 from backend.names import under
 from backend.render.grammar import parse_render, parse_retry, render_subcommand
+from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sheet
 from backend.render.links import LinkSettings
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
@@ -265,9 +266,13 @@ def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
     if not objects:
         return None
     folder = under(out, event.job_id, "The job's id")
+    prefix = event.output_prefix + PROXIES
+    layers = layer_rows((item.key for item in objects), prefix)  # a multilayer job's rows, one per view layer
     with tempfile.TemporaryDirectory(prefix="studiobot-proxies-") as scratch:
         proxies = []
         for item in sorted(objects, key=lambda item: item.key):
+            if is_layer_proxy(item.key, prefix):
+                continue  # only a few of each layer's, for the sheet, below
             relative = item.key.removeprefix(event.output_prefix)
             is_proxy = relative.startswith(PROXIES)  # only for the sheet: the folder holds the frames
             path = under(Path(scratch) if is_proxy else folder, relative.rsplit("/", 1)[-1], "A frame's name")
@@ -275,6 +280,10 @@ def _download(store: S3Store, event: JobCompleted, out: Path) -> Path | None:
             if is_proxy:
                 proxies.append(path)
         if proxies:
-            sheet = contact_sheet(proxies, folder / "contact_sheet.png")
+            sheet = folder / "contact_sheet.png"
+            if layers:
+                layered_sheet(store, event.output_bucket, layers, Path(scratch) / "layers", sheet)
+            else:
+                contact_sheet(proxies, sheet)
             console.print(f"Contact sheet: {sheet}")
     return folder
