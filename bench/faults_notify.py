@@ -61,7 +61,7 @@ class Clock:
 
 def measure() -> dict[str, Any]:
     """Poison on the topic and the queue, then jobs; a Slack outage of 45 minutes with the clock moved."""
-    from tests.fakes.slack import FakeSlack  # the loopback Slack the tests use; never the real one
+    from testing.slack import FakeSlack  # the loopback Slack the tests use; never the real one
 
     server = start_moto_server(0)
     try:

@@ -158,7 +158,7 @@ def _free_port() -> int:
 
 def _job(slack: Any, port: int, frames: int, calls_dir: Path) -> dict[str, Any]:
     """One `/render` from Slack, timed from the command to its completion reply, with what it cost."""
-    from tests.fakes.slack import signed_headers, slash_command_body
+    from testing.slack import signed_headers, slash_command_body
 
     before = read_calls(calls_dir)
     first = len(slack.calls)
@@ -267,7 +267,7 @@ def jobs_child(result: Path, sizes: tuple[int, int]) -> None:
     from bench.render import build_scene
     from local.stack import subscribe_queue, use_local_aws
     from local.supervisor import Supervisor
-    from tests.fakes.slack import FakeSlack
+    from testing.slack import FakeSlack
 
     calls_dir = Path(os.environ[ENV_CALLS_DIR])
     port = _free_port()
@@ -392,7 +392,7 @@ def workstations_child(result: Path) -> None:
     from bot.app import build_app, web_client
     from local import moto_patches
     from local.stack import FAKE_CREDENTIALS, deploy
-    from tests.fakes.slack import FakeSlack, dispatch_signed, slash_command_body
+    from testing.slack import FakeSlack, dispatch_signed, slash_command_body
 
     moto_patches.apply()
     os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto: nothing may go to a server

@@ -31,7 +31,7 @@ from backend.wiring import Services
 from bot.app import build_app, web_client
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
-from tests.fakes.slack import (
+from testing.slack import (
     APP_ID,
     TEAM,
     FakeSlack,

@@ -19,7 +19,7 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from bot.app import build_app, web_client
 from bot.notifier import SlackNotifier
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot, PillowRenderer, Stack
 

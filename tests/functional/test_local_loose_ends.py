@@ -29,7 +29,7 @@ from blender_image.worker import RenderWorker
 from local import slack_http
 from local.poller import QueuePoller
 from local.stack import REPO_ROOT, RESOURCES_TEMPLATE
-from tests.fakes.slack import signed_headers, slash_command_body
+from testing.slack import signed_headers, slash_command_body
 from tests.functional.conftest import SECRET, Bot, PillowRenderer, Stack
 
 # A stack-like parent: the supervisor's own spawning code starts a render node on a stack whose AWS is not there,
