@@ -4,7 +4,7 @@ and `/workstations status` over 1,000 workstations.
 `python -m bench scale` runs two processes of its own (moto keeps its state in module globals):
 
 - `python -m bench.scale jobs`: the local stack (real Blender, Workbench, 32×18) with the bot and the notifier
-  talking to `tests/fakes/slack.py`. A signed `/render … 1-200` over HTTP (it also warms the workers), then
+  talking to `testing/slack.py`. A signed `/render … 1-200` over HTTP (it also warms the workers), then
   `/render … 1-2000`; each is timed from the command to its completion reply. Every process of the stack counts
   its AWS API calls (`bench/startup/sitecustomize.py`). Then the notifier's Lambda handler handles each job's
   `JobCompleted` again in a fresh process of its own, the job put back as the first delivery found it (the

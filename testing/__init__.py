@@ -1,1 +1,1 @@
-"""Test doubles: a loopback fake of Slack's Web API, and helpers to sign requests."""
+"""Test doubles the tests and the benchmarks share (Slack, the job store, the roster, workstations' shells): never shipped."""
