@@ -31,11 +31,11 @@ from backend.render.records import FrameOutcome
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from bench import faults_names, faults_notify, faults_state
-from bench.stand_ins import Frames, Killed
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.notices import StackNotifier
 from local.stack import deploy, start_moto_server, use_local_aws
+from testing.renderer import Killed, PillowRenderer
 
 FRAMES, WORKERS, KILLS, DUPLICATES, PUBLISH_FAILURES = 48, 4, 10, 50, 3
 VISIBILITY_S = 2  # how soon a dead worker's message comes back (the stack's --visibility-timeout)
@@ -86,7 +86,7 @@ def run() -> dict[str, Any]:
         notices: list[str] = []
         notifier = StackNotifier(services, None, told.append)
         with tempfile.TemporaryDirectory(prefix="studiobot-faults-") as scratch:
-            renderer = Frames()
+            renderer = PillowRenderer()
             started = time.perf_counter()
             request = parse_render(split_words(f"shot.blend 1-{FRAMES} --res 32x18"))
             job = services.submissions.submit(request, requested_by="U0ARTIST", channel="C1").job
@@ -156,7 +156,7 @@ def _bodies(sqs: Any, url: str) -> list[str]:
 class Kills:
     """Which frames' first deliveries die, and where ('after rendering' ones die inside the renderer)."""
 
-    def __init__(self, renderer: Frames) -> None:
+    def __init__(self, renderer: PillowRenderer) -> None:
         frames = random.sample(range(1, FRAMES + 1), KILLS)
         self.planned = {frame: KILL_POINTS[index % 3] for index, frame in enumerate(frames)}
         renderer.die_after = {frame for frame, point in self.planned.items() if point == "after rendering"}
@@ -171,7 +171,9 @@ class Kills:
             return point
 
 
-def _work(services: Services, renderer: Frames, work_dir: Path, kills: Kills, stop: threading.Event) -> None:
+def _work(
+    services: Services, renderer: PillowRenderer, work_dir: Path, kills: Kills, stop: threading.Event
+) -> None:
     sqs = boto3.client("sqs")
     url = services.settings.render_queue_url
     worker = RenderWorker(

@@ -30,10 +30,10 @@ from backend.render.shipping import ShotShipper, shot_key
 from backend.render.shots import Dependency, ShotTrace, hash_files
 from backend.render.tasks import RenderTask
 from backend.wiring import Services
-from bench.stand_ins import Frames
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.stack import deploy, start_moto_server, use_local_aws
+from testing.renderer import PillowRenderer
 
 FIXED = [
     "../../../../PWNED.sh",
@@ -217,7 +217,7 @@ def measure() -> dict[str, Any]:
                 jobs=services.jobs,
                 reporter=services.reporter,
                 scenes=SceneCache(services.store, cache, services.settings.scenes_prefix),
-                renderer=Frames(),
+                renderer=PillowRenderer(),
                 uploader=services.store,
                 work_dir=Path(scratch) / "frames",
             )

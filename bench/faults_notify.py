@@ -18,11 +18,9 @@ import json
 import threading
 import time
 from dataclasses import replace
-from io import BytesIO
 from typing import Any
 
 import boto3
-from PIL import Image
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
@@ -32,6 +30,7 @@ from bot.app import web_client
 from bot.notifier import SlackNotifier
 from local.notices import StackNotifier, Told, notify_loop
 from local.stack import deploy, start_moto_server, use_local_aws
+from testing.renderer import leave_frames
 
 JOBS = 3
 OUTAGE_S = 45 * 60
@@ -61,7 +60,7 @@ class Clock:
 
 def measure() -> dict[str, Any]:
     """Poison on the topic and the queue, then jobs; a Slack outage of 45 minutes with the clock moved."""
-    from tests.fakes.slack import FakeSlack  # the loopback Slack the tests use; never the real one
+    from testing.slack import FakeSlack  # the loopback Slack the tests use; never the real one
 
     server = start_moto_server(0)
     try:
@@ -154,16 +153,7 @@ def _submit(services: Services) -> str:
 
 def _render(services: Services, job_id: str, frames: list[int]) -> None:
     """What a worker leaves behind for each frame: the picture, its proxy, the record."""
-    bucket = services.settings.outputs_bucket
-    for frame in frames:
-        picture = BytesIO()
-        Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
-        for key in (
-            f"outputs/{job_id}/shot_{frame:04d}.png",
-            f"outputs/{job_id}/proxies/shot_{frame:04d}.png",
-        ):
-            services.store.client.put_object(Bucket=bucket, Key=key, Body=picture.getvalue())
-        services.reporter.frame_done(job_id, frame, 0.5, f"outputs/{job_id}/shot_{frame:04d}.png")
+    leave_frames(services.store.client, services.settings.outputs_bucket, services.reporter, job_id, frames)
 
 
 def _bodies(queue_url: str) -> list[str]:

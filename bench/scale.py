@@ -4,7 +4,7 @@ and `/workstations status` over 1,000 workstations.
 `python -m bench scale` runs two processes of its own (moto keeps its state in module globals):
 
 - `python -m bench.scale jobs`: the local stack (real Blender, Workbench, 32×18) with the bot and the notifier
-  talking to `tests/fakes/slack.py`. A signed `/render … 1-200` over HTTP (it also warms the workers), then
+  talking to `testing/slack.py`. A signed `/render … 1-200` over HTTP (it also warms the workers), then
   `/render … 1-2000`; each is timed from the command to its completion reply. Every process of the stack counts
   its AWS API calls (`bench/startup/sitecustomize.py`). Then the notifier's Lambda handler handles each job's
   `JobCompleted` again in a fresh process of its own, the job put back as the first delivery found it (the
@@ -158,7 +158,7 @@ def _free_port() -> int:
 
 def _job(slack: Any, port: int, frames: int, calls_dir: Path) -> dict[str, Any]:
     """One `/render` from Slack, timed from the command to its completion reply, with what it cost."""
-    from tests.fakes.slack import signed_headers, slash_command_body
+    from testing.slack import signed_headers, slash_command_body
 
     before = read_calls(calls_dir)
     first = len(slack.calls)
@@ -267,7 +267,7 @@ def jobs_child(result: Path, sizes: tuple[int, int]) -> None:
     from bench.render import build_scene
     from local.stack import subscribe_queue, use_local_aws
     from local.supervisor import Supervisor
-    from tests.fakes.slack import FakeSlack
+    from testing.slack import FakeSlack
 
     calls_dir = Path(os.environ[ENV_CALLS_DIR])
     port = _free_port()
@@ -392,7 +392,7 @@ def workstations_child(result: Path) -> None:
     from bot.app import build_app, web_client
     from local import moto_patches
     from local.stack import FAKE_CREDENTIALS, deploy
-    from tests.fakes.slack import FakeSlack, dispatch_signed, slash_command_body
+    from testing.slack import FakeSlack, dispatch_signed, slash_command_body
 
     moto_patches.apply()
     os.environ.pop("AWS_ENDPOINT_URL", None)  # in-process moto: nothing may go to a server

@@ -47,7 +47,7 @@ def max_in_window(times: list[float], window_s: float) -> int:
 def _measure(out: Path) -> None:
     from local.stack import use_local_aws
     from local.supervisor import Supervisor
-    from tests.fakes.slack import FakeSlack, signed_headers, slash_command_body
+    from testing.slack import FakeSlack, signed_headers, slash_command_body
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -21,6 +21,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from backend.aws.sqs import Heartbeat
 from backend.events import EventPublisher, NodeReclaimed
 from backend.render.ports import JobStore
 from backend.render.tasks import GPU, RENDER_CLASSES, RenderTask, UnreadableTask
@@ -128,9 +129,7 @@ class RenderNode:
                 self._hand_back(message)
                 return
             self._in_hand = InHand(message, task, self.clock())
-        done = threading.Event()
-        heartbeat = threading.Thread(target=self._keep_hidden, args=(message, done), daemon=True)
-        heartbeat.start()
+        heartbeat = Heartbeat(self.sqs, self.queue_url, [message["ReceiptHandle"]], self.visibility_s).start()
         try:
             started = self.clock()
             self.worker.run(task, remaining_s=lambda: self.limit_s - (self.clock() - started))
@@ -140,7 +139,7 @@ class RenderNode:
             self._quietly(self._visibility, message, later)
             return
         finally:
-            done.set()
+            heartbeat.stop()
             with self._lock:
                 self._in_hand = None
         # after a hand-back that raced the end of the render the receipt is stale: the record already counts
@@ -154,17 +153,6 @@ class RenderNode:
             call(*args, **kwargs)
         except Exception as error:  # SQS said no: redelivery after the visibility timeout covers it
             logger.warning("queue call failed", node=self.name, error=str(error))
-
-    def _keep_hidden(self, message: dict[str, Any], done: threading.Event) -> None:
-        """Keep the task hidden while it renders; a failed extension is tried again at the next beat (a second
-        node rendering it too would cost a second GPU), until the receipt itself is no longer valid."""
-        while not done.wait(self.visibility_s / 2):
-            try:
-                self._visibility(message, self.visibility_s)
-            except Exception as error:
-                if "ReceiptHandleIsInvalid" in str(error) or "MessageNotInflight" in str(error):
-                    return
-                logger.warning("could not keep the task hidden", node=self.name, error=str(error))
 
     # -- draining ----------------------------------------------------------------------------------------------
 

@@ -5,25 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Protocol
 
 from backend.render.estimates import duration
 from backend.render.progress import JobReporter
-from backend.render.tasks import RenderSettings, RenderTask
+from backend.render.tasks import RenderTask
 from backend.render.tiles import TILE_SHARE, Shape, grid_text, plan_grid
+from blender_image.ports import Measurer
 
 QUARTER, EIGHTH = 0.25, 0.125  # of the frame's width and height: 1/16 and 1/64 of its pixels
-
-
-class Measurer(Protocol):
-    def measure(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        scale: float,
-        allow_missing: bool = False,
-    ) -> tuple[float, float]: ...
 
 
 def fit(small: tuple[float, float], smaller: tuple[float, float]) -> tuple[float, float]:

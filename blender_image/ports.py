@@ -9,7 +9,22 @@ from backend.render.tasks import RenderSettings, RenderTask
 from backend.render.tiles import Cut
 
 
-class Renderer(Protocol):
+class Measurer(Protocol):
+    """Renders a frame small and says how long it took and what share of its pixels that was (a probe's look)."""
+
+    def measure(
+        self,
+        scene_path: Path,
+        frame: int,
+        settings: RenderSettings,
+        scale: float,
+        allow_missing: bool = False,
+    ) -> tuple[float, float]: ...
+
+
+class Renderer(Measurer, Protocol):
+    """Renders a frame (or one tile of it) to a file: Blender, or a stand-in (`testing.renderer`) in tests."""
+
     def render(
         self,
         scene_path: Path,
@@ -19,14 +34,6 @@ class Renderer(Protocol):
         allow_missing: bool = False,
         tile: int | None = None,
     ) -> Path: ...
-    def measure(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        scale: float,
-        allow_missing: bool = False,
-    ) -> tuple[float, float]: ...
 
     @property
     def cut(self) -> Cut | None: ...

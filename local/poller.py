@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from backend.aws.sqs import Heartbeat
+
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
 
 
@@ -99,9 +101,10 @@ class QueuePoller:
         if not messages:
             return 0
         event = {"Records": [lambda_record(message, self.queue_arn) for message in messages]}
-        handled = threading.Event()
-        heartbeat = threading.Thread(target=self._keep_invisible, args=(messages, handled), daemon=True)
-        heartbeat.start()
+        # A long frame would otherwise reappear on the queue mid-render. (On AWS the queue's visibility timeout is
+        # 6 × the function's, so Lambda needs no such heartbeat.)
+        receipts = [message["ReceiptHandle"] for message in messages]
+        heartbeat = Heartbeat(self.sqs, self.queue_url, receipts, self.visibility_timeout_s).start()
         try:
             context = LocalContext(
                 self.function_name, timeout_s=self.timeout_s
@@ -111,8 +114,7 @@ class QueuePoller:
         except Exception:
             failed = {message["MessageId"] for message in messages}  # a crashed invocation fails the batch
         finally:
-            handled.set()
-            heartbeat.join()
+            heartbeat.stop()
         done = [message for message in messages if message["MessageId"] not in failed]
         if done:
             self.sqs.delete_message_batch(
@@ -131,20 +133,6 @@ class QueuePoller:
             for index, message in enumerate(messages)
         ]
         self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
-
-    def _keep_invisible(self, messages: list[dict[str, Any]], handled: threading.Event) -> None:
-        """While this process works on a batch, keep other workers from receiving it again.
-
-        A long frame would otherwise reappear on the queue mid-render. Only a live process extends the timeout,
-        so the batch of a worker that died still comes back after at most one visibility timeout. (On AWS the
-        queue's visibility timeout is 6 × the function's, so Lambda needs no such heartbeat.)
-        """
-        interval = max(1.0, self.visibility_timeout_s / 2)
-        while not handled.wait(interval):
-            try:
-                self._set_visibility(messages, self.visibility_timeout_s)
-            except Exception:  # the stack is stopping; the handler's outcome decides what happens next
-                return
 
     def run(self) -> None:
         while not self.stopping.is_set():

@@ -16,7 +16,7 @@ from backend.events import EventPublisher, KeepAliveReport
 from backend.workstations.asking import SessionAsker
 from backend.workstations.leases import LeaseState
 from backend.workstations.ports import LeaseStore, WorkstationProvider
-from backend.workstations.presence import said
+from backend.workstations.presence import SessionPolicy, Verdict, before_stopping, said
 
 
 @dataclass
@@ -46,6 +46,7 @@ class KeepAlive:
         asker: SessionAsker | None = None,
     ) -> None:
         self.asker = asker  # None: nothing can ask, so nothing it started is stopped
+        self.policy = asker.policy if asker else SessionPolicy()
         self.provider = provider
         self.leases = leases
         self.events = events
@@ -78,13 +79,15 @@ class KeepAlive:
         to_stop = []
         mine = [workstation for workstation in self.provider.all() if workstation.name in names]
         seen = self.asker.ask(mine) if self.asker else {}
+        now = self.clock()
         for workstation in mine:
-            answer = seen.get(workstation.name)
-            if workstation.state != "running" or (answer is not None and answer.may_stop):
+            decision = before_stopping(seen.get(workstation.name), self.policy, now)
+            if workstation.state != "running" or decision.verdict is Verdict.STOP:
                 to_stop.append(workstation)
                 continue
+            # idle (or unknown, by policy) waits for the sweep at its session's expiry: it warns before a stop
             result.left_running.append(workstation.name)
-            result.left_because[workstation.name] = said(answer) if answer else "it could not be asked"
+            result.left_because[workstation.name] = said(decision.seen)
         if to_stop:
             self.provider.stop([workstation.instance_id for workstation in to_stop])
             result.stopped = sorted(workstation.name for workstation in to_stop)

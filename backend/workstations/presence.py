@@ -20,6 +20,7 @@ ENV_IDLE_AFTER_MIN = "STUDIOBOT_IDLE_AFTER_MIN"
 ENV_UNKNOWN_SESSIONS = "STUDIOBOT_UNKNOWN_SESSIONS"
 ENV_ASK_WAIT_S = "STUDIOBOT_ASK_WAIT_S"
 KEEP, STOP_AFTER_WARNING = "keep", "stop-after-warning"
+NOT_ASKED = "studiobot has no way to ask it (Systems Manager is not set up)"
 
 
 class Use(StrEnum):
@@ -66,6 +67,36 @@ class SessionPolicy:
             unknown=unknown if unknown in (KEEP, STOP_AFTER_WARNING) else KEEP,
             ask_wait_s=float(values.get(ENV_ASK_WAIT_S, "20")),
         )
+
+
+class Verdict(StrEnum):
+    STOP = "stop"  # it answered "nobody connected": stop it now
+    WARN_FIRST = "warn first"  # idle (or unknown, by policy): stopped only after a warning nobody answered
+    KEEP = "keep"  # in use, or unknown: never stopped without a person
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a workstation said, and what that means for stopping it."""
+
+    seen: Seen
+    verdict: Verdict
+
+
+def no_answer(now: float) -> Seen:
+    """What a workstation nothing asked is taken to say: UNKNOWN (never "free")."""
+    return Seen(Use.UNKNOWN, why=NOT_ASKED, asked_at=now)
+
+
+def before_stopping(seen: Seen | None, policy: SessionPolicy, now: float) -> Decision:
+    """The one rule before any stop: only "nobody connected" stops now. No answer is UNKNOWN, and UNKNOWN is never
+    "free": it is kept (or, where the policy says so, stopped only after a warning, as an idle session is)."""
+    seen = seen or no_answer(now)
+    if seen.may_stop:
+        return Decision(seen, Verdict.STOP)
+    if seen.use is Use.IDLE or (seen.use is Use.UNKNOWN and policy.unknown == STOP_AFTER_WARNING):
+        return Decision(seen, Verdict.WARN_FIRST)
+    return Decision(seen, Verdict.KEEP)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from backend.workstations.durations import parse_duration
 from backend.workstations.ec2 import Workstation
 from backend.workstations.leases import Lease, LeaseState
 from backend.workstations.ports import LeaseStore, WorkstationProvider
-from backend.workstations.presence import STOP_AFTER_WARNING, Seen, SessionPolicy, Use, said
+from backend.workstations.presence import Seen, SessionPolicy, Use, Verdict, before_stopping, no_answer, said
 
 
 @dataclass(frozen=True)
@@ -86,10 +86,7 @@ class WorkstationService:
         if self.asker is not None:
             return self.asker.ask(workstations, wait_s)
         now = self.clock()
-        why = "studiobot has no way to ask it (Systems Manager is not set up)"
-        return {
-            w.name: Seen(Use.UNKNOWN, why=why, asked_at=now) for w in workstations if w.state == "running"
-        }
+        return {w.name: no_answer(now) for w in workstations if w.state == "running"}
 
     def status(self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0) -> list[StatusRow]:
         """Every workstation with its session: one EC2 describe and one query of the leases. `ask_page` (page,
@@ -142,9 +139,10 @@ class WorkstationService:
             raise ConflictError(f"`{workstation.name}` is already {workstation.state}: nothing to do.")
         if user != workstation.owner and workstation.state == "running":
             seen = self.ask([workstation]).get(workstation.name)
-            if seen is not None and not seen.may_stop:
+            decision = before_stopping(seen, self.policy, self.clock())
+            if decision.verdict is not Verdict.STOP:
                 raise ConflictError(
-                    f"`{workstation.name}` was not stopped: {said(seen)}. "
+                    f"`{workstation.name}` was not stopped: {said(decision.seen)}. "
                     f"Ask {_mention(workstation.owner)} to stop it, or to save and disconnect first."
                 )
         self.provider.stop([workstation.instance_id])
@@ -225,14 +223,12 @@ class WorkstationService:
         self, workstation: Workstation, lease: Lease, seen: Seen | None, now: float, report: SweepReport
     ) -> str | None:
         """What a lapsed session's answer means: why to stop it now, or None (its owner asked or warned once)."""
-        seen = seen or Seen(Use.UNKNOWN, why="it was not asked", asked_at=now)
-        if seen.may_stop:
+        decision = before_stopping(seen, self.policy, now)
+        seen = decision.seen
+        if decision.verdict is Verdict.STOP:
             # the conditional write is the claim: one sweep stops it
             return "its session expired and nobody was connected" if self.leases.expire(lease) else None
-        warn_first = seen.use is Use.IDLE or (
-            seen.use is Use.UNKNOWN and self.policy.unknown == STOP_AFTER_WARNING
-        )
-        if not warn_first:  # in use, or unknown under the default policy: never stopped without a person
+        if decision.verdict is Verdict.KEEP:  # in use, or unknown by default: never stopped without a person
             if self.leases.claim_expiry(lease):
                 report.left_in_use.append(workstation.name)
                 self._kept(workstation, lease, seen, stop_at=0.0)

@@ -7,14 +7,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from PIL import Image
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -25,13 +23,12 @@ from backend.events import Event, parse_event
 from backend.render.progress import JobReporter
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
-from backend.render.tasks import RenderSettings
-from backend.render.tiles import OVERSCAN_PX, Cut
 from backend.wiring import Services
 from bot.app import build_app, web_client
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
-from tests.fakes.slack import (
+from testing.renderer import leave_frames
+from testing.slack import (
     APP_ID,
     TEAM,
     FakeSlack,
@@ -89,18 +86,7 @@ class Stack:
     def render_frames(self, job_id: str, frames: list[int], failed: list[int] | tuple[int, ...] = ()) -> None:
         """What workers leave behind: each frame's picture and its proxy in the outputs bucket, the frame counted;
         `failed` frames recorded failed."""
-        for frame in frames:
-            picture = BytesIO()
-            Image.new("RGB", (32, 18), (frame * 40 % 255, 90, 160)).save(picture, "PNG")
-            key = f"outputs/{job_id}/shot_{frame:04d}.png"
-            proxy = (
-                f"outputs/{job_id}/proxies/shot_{frame:04d}.png"  # as the worker writes one for every frame
-            )
-            for written in (key, proxy):
-                self.s3.put_object(Bucket=self.settings.outputs_bucket, Key=written, Body=picture.getvalue())
-            self.reporter.frame_done(job_id, frame, 0.5, key)
-        for frame in failed:
-            self.reporter.frame_failed(job_id, frame, "RuntimeError: texture wood.png is missing")
+        leave_frames(self.s3, self.settings.outputs_bucket, self.reporter, job_id, frames, failed)
 
     def queued_bodies(self, queue_url: str | None = None) -> list[str]:
         """Drain a queue and return the message bodies."""
@@ -141,66 +127,6 @@ def stack() -> Iterator[Stack]:
             reporter=services.reporter,
             service=services.submissions,
         )
-
-
-class PillowRenderer:
-    """A stand-in for Blender that writes a real picture per frame (or the window of one tile of it, so stitched
-    tiles make the very same picture); can be told to fail frames. Its small looks take no time."""
-
-    def __init__(self, fail_frames: set[int] | None = None) -> None:
-        self.fail_frames = fail_frames or set()
-        self.rendered: list[int] = []
-        self.tiles: list[tuple[int, int]] = []
-        self.cut: Cut | None = None
-
-    def render(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        out_stem: Path,
-        allow_missing: bool = False,
-        tile: int | None = None,
-    ) -> Path:
-        if frame in self.fail_frames:
-            raise RuntimeError(f"Blender could not render frame {frame}: missing texture wood.png")
-        picture = frame_picture(frame, settings.resolution or (32, 18))
-        path = Path(f"{out_stem}_{frame:04d}{settings.extension or '.png'}")  # the scene renders PNG
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if tile is not None and settings.tiles:
-            self.cut = Cut(picture.width, picture.height, settings.tiles, OVERSCAN_PX)
-            window = self.cut.tiles()[tile].window
-            picture = picture.crop((window.x0, window.y0, window.x1, window.y1))
-            path = path.with_name(f"{path.stem}_t{tile:02d}{path.suffix}")
-            self.tiles.append((frame, tile))
-        else:
-            self.rendered.append(frame)
-        picture.save(path, "PNG")
-        return path
-
-    def measure(
-        self,
-        scene_path: Path,
-        frame: int,
-        settings: RenderSettings,
-        scale: float,
-        allow_missing: bool = False,
-    ) -> tuple[float, float]:
-        return 0.0, scale * scale
-
-
-def frame_picture(frame: int, size: tuple[int, int]) -> Image.Image:
-    """What the stand-in renders for a frame: a colour per frame, a gradient across it (so a misplaced tile shows)."""
-    width, height = size
-    picture = Image.new("RGB", size)
-    picture.putdata(
-        [
-            (frame * 10 % 255, x * 255 // max(1, width - 1), y * 255 // max(1, height - 1))
-            for y in range(height)
-            for x in range(width)
-        ]
-    )
-    return picture
 
 
 def build_with_bpy(module: str, out: Path) -> Path:

@@ -11,7 +11,7 @@ import pytest
 from backend.config import Access, SlackCredentials
 from backend.render.records import JobStatus
 from bot.app import build_app
-from tests.fakes.slack import dispatch_signed, slash_command_body
+from testing.slack import dispatch_signed, slash_command_body
 
 from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot
 
@@ -191,7 +191,7 @@ def test_the_ack_path_loads_no_aws_sdk_no_frame_library_and_no_blender() -> None
 def test_a_slack_retry_of_the_same_request_makes_no_second_job(bot: Bot) -> None:
     from slack_bolt.request import BoltRequest
 
-    from tests.fakes.slack import signed_headers
+    from testing.slack import signed_headers
 
     bot.stack.put_scene()
     body = slash_command_body("shot.blend 1-4", response_url=bot.slack.response_url(), trigger_id="t-retry")

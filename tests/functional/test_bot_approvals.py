@@ -19,9 +19,10 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from bot.app import build_app, web_client
 from bot.notifier import SlackNotifier
-from tests.fakes.slack import FakeSlack
+from testing.renderer import PillowRenderer
+from testing.slack import FakeSlack
 
-from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot, PillowRenderer, Stack
+from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot, Stack
 
 COSTS = Costs(probe_over_frames=10, confirm_over_usd=0.10, admin_over_usd=50.0, concurrency=4)
 

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from local.slack_http import BotServer
-from tests.fakes.slack import FakeSlack, dispatch_signed, signed_headers, slash_command_body
+from testing.slack import FakeSlack, dispatch_signed, signed_headers, slash_command_body
 
 from . import test_bot_lambda
 from .conftest import SECRET, Bot

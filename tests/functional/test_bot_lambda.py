@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.slack import FakeSlack, signed_headers, slash_command_body
+from testing.slack import FakeSlack, signed_headers, slash_command_body
 
 from .conftest import Stack
 

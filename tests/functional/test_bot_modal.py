@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.render.records import JobStatus
-from tests.fakes.slack import dispatch_signed, interaction_body
+from testing.slack import dispatch_signed, interaction_body
 
 from .conftest import ARTIST, CHANNEL, SECRET, Bot
 

@@ -6,7 +6,7 @@ import json
 
 import boto3
 
-from tests.fakes.slack import dispatch_signed, interaction_body
+from testing.slack import dispatch_signed, interaction_body
 
 from .conftest import ADMIN, CHANNEL, SECRET, Bot
 from .test_workstation_provider import launch

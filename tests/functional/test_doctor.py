@@ -17,7 +17,7 @@ from local import moto_patches
 from local.cli import app
 from local.doctor import diagnose
 from local.stack import FAKE_CREDENTIALS, REGION, MotoServer, start_moto_server
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 STAGE = "prod"
 SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"

@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.webhook import WebhookClient
 
-from tests.fakes.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
+from testing.slack import FakeSlack, dispatch_signed, interaction_body, slash_command_body
 
 TOKEN = "xoxb-test"
 SIGNING_SECRET = "s3cr3t"

@@ -21,8 +21,9 @@ from backend.render.shipping import shot_key
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from testing.renderer import PillowRenderer
 
-from .conftest import PillowRenderer, Stack
+from .conftest import Stack
 
 # As S3 keys after a shot's own folder: every one would land outside the cache if joined as a path.
 HOSTILE_KEYS = [

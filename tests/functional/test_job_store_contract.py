@@ -14,7 +14,7 @@ from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, Ti
 from backend.render.store import DynamoJobs
 from backend.render.tasks import RenderSettings
 from local.stack import deploy
-from tests.fakes.jobs import InMemoryJobs
+from testing.jobs import InMemoryJobs
 
 
 class Clock:

@@ -10,7 +10,7 @@ from backend.workstations.ec2 import Ec2Workstations
 from backend.workstations.handlers import keepalive as handlers
 from backend.workstations.keepalive import KeepAlive
 from backend.workstations.leases import DynamoLeases
-from tests.fakes.shell import WorkstationShells
+from testing.shell import WorkstationShells
 
 from .conftest import Stack
 from .test_workstation_provider import launch

@@ -27,7 +27,7 @@ from bot.app import build_app
 from bot.notifier import SlackNotifier
 from local.slack_http import BotServer
 from local.stack import deploy, start_moto_server
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 from .conftest import SECRET, Bot, Stack
 from .test_notifier import _deliver, _setup

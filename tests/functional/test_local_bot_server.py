@@ -8,7 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from local.slack_http import PATH, BotServer
-from tests.fakes.slack import signed_headers, slash_command_body
+from testing.slack import signed_headers, slash_command_body
 from tests.functional.conftest import SECRET, Bot
 
 BURST = 50

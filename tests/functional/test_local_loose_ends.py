@@ -29,8 +29,9 @@ from blender_image.worker import RenderWorker
 from local import slack_http
 from local.poller import QueuePoller
 from local.stack import REPO_ROOT, RESOURCES_TEMPLATE
-from tests.fakes.slack import signed_headers, slash_command_body
-from tests.functional.conftest import SECRET, Bot, PillowRenderer, Stack
+from testing.renderer import PillowRenderer
+from testing.slack import signed_headers, slash_command_body
+from tests.functional.conftest import SECRET, Bot, Stack
 
 # A stack-like parent: the supervisor's own spawning code starts a render node on a stack whose AWS is not there,
 # where a node retries its receive with back-off for ever.

@@ -174,7 +174,7 @@ def test_render_from_slack_over_http_against_studiobot_up(
     import socket
     import urllib.request
 
-    from tests.fakes.slack import FakeSlack, signed_headers, slash_command_body
+    from testing.slack import FakeSlack, signed_headers, slash_command_body
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -11,8 +11,9 @@ from backend.render.records import FrameOutcome, JobStatus
 from backend.render.tasks import RenderSettings, RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import MissingFiles, RenderWorker
+from testing.renderer import PillowRenderer
 
-from .conftest import PillowRenderer, Stack
+from .conftest import Stack
 
 
 class PlateFrameGone(PillowRenderer):

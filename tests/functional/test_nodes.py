@@ -32,8 +32,9 @@ from blender_image.spot import SpotWatch
 from blender_image.worker import RenderWorker
 from bot.messages import message_text
 from bot.messages.render import job_card
+from testing.renderer import PillowRenderer
 
-from .conftest import PillowRenderer, Stack
+from .conftest import Stack
 
 FALLBACK = "CPU (no GPU device found on this node)"
 

@@ -21,7 +21,7 @@ from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from local.notices import StackNotifier, notify_loop
-from tests.fakes.slack import Call, FakeSlack
+from testing.slack import Call, FakeSlack
 
 from .conftest import Stack
 

@@ -23,7 +23,7 @@ from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from local.notices import StackNotifier, notify_loop
 from local.poller import LocalContext, lambda_record
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 from .conftest import Stack
 

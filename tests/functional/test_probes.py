@@ -21,8 +21,9 @@ from backend.render.tasks import RenderTask
 from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from testing.renderer import PillowRenderer
 
-from .conftest import ADMIN, ARTIST, OTHER, PillowRenderer, Stack
+from .conftest import ADMIN, ARTIST, OTHER, Stack
 
 FRAME_S = 60.0  # every clock reading in a worker is a minute after the last
 

@@ -21,8 +21,9 @@ from blender_image.scene_cache import SceneCache
 from blender_image.watchdog import EXIT_STOPPED
 from blender_image.worker import FramesFailed, RenderWorker
 from local.poller import LocalContext, lambda_record
+from testing.renderer import PillowRenderer
 
-from .conftest import PillowRenderer, Stack
+from .conftest import Stack
 
 
 def _submit(stack: Stack, text: str = "shot.blend 1-4 --res 32x18"):

@@ -11,7 +11,7 @@ import pytest
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 from .test_local_stack import TINY, _services, _wait, studiobot
 from .test_poison import POISON

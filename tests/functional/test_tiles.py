@@ -27,8 +27,9 @@ from blender_image.scene_cache import SceneCache
 from blender_image.tiling import StitchPending
 from blender_image.worker import RenderWorker
 from bot.messages.render import event_text, job_card
+from testing.renderer import PillowRenderer, frame_picture
 
-from .conftest import PillowRenderer, Stack, frame_picture
+from .conftest import Stack
 
 SIZE = (40, 30)
 

@@ -23,7 +23,7 @@ from backend.workstations.presence import STOP_AFTER_WARNING, SessionPolicy, Use
 from backend.workstations.service import WorkstationService
 from backend.workstations.ssm import SsmCommands
 from bot.messages.workstations import event_text, kept_message, workstations_table
-from tests.fakes.shell import WorkstationShells
+from testing.shell import WorkstationShells
 
 from .conftest import Stack
 from .test_workstation_provider import launch

@@ -17,7 +17,7 @@ from backend.workstations.ec2 import TAG_KEEPALIVE, Ec2Workstations
 from backend.workstations.leases import DynamoLeases
 from backend.workstations.service import WorkstationService
 from bot.messages.workstations import change_text
-from tests.fakes.shell import WorkstationShells
+from testing.shell import WorkstationShells
 
 from .conftest import Stack
 from .test_workstation_provider import launch

@@ -18,8 +18,8 @@ from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
 from backend.render.submit import Submission
 from backend.wiring import Services
-from tests.fakes.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
-from tests.fakes.roster import InMemoryRoster
+from testing.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
+from testing.roster import InMemoryRoster
 
 ARTIST, OTHER, ADMIN = "U0ARTIST", "U0OTHER", "U0ADMIN"
 # 10 GB for 600 billed seconds is $0.10 a frame: 100 frames ≈ $10 (over the $5 confirm), 1,000 ≈ $100 (admins).

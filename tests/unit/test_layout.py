@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 import re
+import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("backend", "bot", "blender_image", "local")
+TEST_DOUBLES = ("tests", "testing")  # the suite, and the doubles bench/ may use too: never shipped
 BACKEND_TOP = {"__init__.py", "aws", "budgets", "commands.py", "config.py", "errors.py", "events.py"}
 BACKEND_TOP |= {"render", "wiring.py", "workstations"}
 BACKEND_TOP |= {"names.py"}  # the one function that turns a name into a path
@@ -40,7 +43,7 @@ def _imports_of(path: Path, packages: tuple[str, ...]) -> list[str]:
 
 def test_the_backend_never_imports_the_bot_the_image_or_the_local_stack() -> None:
     wrong = {
-        str(path.relative_to(REPO)): _imports_of(path, ("bot", "local", "blender_image", "tests"))
+        str(path.relative_to(REPO)): _imports_of(path, ("bot", "local", "blender_image", *TEST_DOUBLES))
         for path in _modules("backend")
     }
     assert {path: names for path, names in wrong.items() if names} == {}
@@ -48,15 +51,28 @@ def test_the_backend_never_imports_the_bot_the_image_or_the_local_stack() -> Non
 
 def test_the_render_image_needs_only_the_backend() -> None:
     wrong = {
-        str(path.relative_to(REPO)): _imports_of(path, ("bot", "local", "tests"))
+        str(path.relative_to(REPO)): _imports_of(path, ("bot", "local", *TEST_DOUBLES))
         for path in _modules("blender_image")
     }
     assert {path: names for path, names in wrong.items() if names} == {}
 
 
 def test_no_shipped_code_imports_test_doubles() -> None:
-    wrong = {str(path.relative_to(REPO)): _imports_of(path, ("tests",)) for path in _modules(*SHIPPED)}
+    wrong = {str(path.relative_to(REPO)): _imports_of(path, TEST_DOUBLES) for path in _modules(*SHIPPED)}
     assert {path: names for path, names in wrong.items() if names} == {}
+
+
+def test_no_package_the_stack_deploys_carries_the_test_doubles() -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    included = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = re.findall(r"^COPY\s+(\S+)", (REPO / "blender_image" / "Dockerfile").read_text(), re.MULTILINE)
+    patterns = re.findall(
+        r"^\s*- \"(\.\./[^\"]+)\"", (REPO / "infra" / "serverless.yml").read_text(), re.MULTILINE
+    )
+    for double in TEST_DOUBLES:
+        assert not [pattern for pattern in included if fnmatch.fnmatch(double, pattern)], included
+        assert double not in copied
+        assert not [pattern for pattern in patterns if pattern.startswith(f"../{double}/")], patterns
 
 
 def test_the_backend_top_level_holds_the_domains_the_adapters_the_contracts_and_the_root() -> None:

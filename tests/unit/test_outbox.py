@@ -9,7 +9,7 @@ from backend.events import Event, JobCompleted, JobEstimated
 from backend.render.handlers.expiry import sweep
 from backend.render.outbox import GRACE_S
 from backend.render.records import JobStatus
-from tests.fakes.jobs import RecordingEvents
+from testing.jobs import RecordingEvents
 from tests.unit.test_fanout import FAST_FRAME_S, Farm
 
 

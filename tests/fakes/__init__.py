@@ -1,1 +1,0 @@
-"""Test doubles: a loopback fake of Slack's Web API, and helpers to sign requests."""
