@@ -16,7 +16,7 @@ from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 from .conftest import Stack
 

@@ -27,7 +27,7 @@ from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from local.cli_render import _download
-from tests.fakes.slack import FakeSlack
+from testing.slack import FakeSlack
 
 from .conftest import Stack, build_with_bpy
 
