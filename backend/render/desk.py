@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied
+from backend.people import mention
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec
 from backend.render.grammar import RenderRequest, RetryRequest
@@ -129,7 +130,7 @@ class JobDesk:
         job = self.jobs.get(job_id)
         if not self.access.may_manage(user, job.requested_by):
             raise PermissionDenied(
-                f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can {verb} it."
+                f"Only {mention(job.requested_by)} (who submitted `{job_id}`) or an admin can {verb} it."
             )
         return job
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from backend.commands import split_words
 from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, NotFoundError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
+from backend.people import mention
 from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
@@ -141,7 +143,9 @@ def test_an_estimate_over_the_confirm_line_waits_for_its_submitter_not_anyone_el
     job = farm.render_probes(farm.submit("shot.blend 1-100"), SLOW_FRAME_S)
     assert job.status is JobStatus.AWAITING_APPROVAL and job.approval == "submitter"
     assert len(farm.queue.bodies) == 3  # nothing more is spent before Submit
-    with pytest.raises(PermissionDenied, match=rf"Only <@{ARTIST}> \(who asked for `{job.job_id}`\)"):
+    with pytest.raises(
+        PermissionDenied, match=rf"Only {re.escape(mention(ARTIST))} \(who asked for `{job.job_id}`\)"
+    ):
         farm.services.desk.submit(OTHER, job.job_id)
     submitted = farm.services.desk.submit(ARTIST, job.job_id)
     assert submitted.status is JobStatus.RUNNING and submitted.approved_by == ARTIST
@@ -206,7 +210,9 @@ def test_a_job_nobody_submits_expires_once() -> None:
 def test_only_the_submitter_or_an_admin_may_cancel_and_the_end_is_announced_once() -> None:
     farm = Farm()
     job = farm.submit("shot.blend 1-12")
-    with pytest.raises(PermissionDenied, match=rf"Only <@{ARTIST}> \(who submitted `{job.job_id}`\)"):
+    with pytest.raises(
+        PermissionDenied, match=rf"Only {re.escape(mention(ARTIST))} \(who submitted `{job.job_id}`\)"
+    ):
         farm.services.desk.cancel(OTHER, job.job_id)
     assert farm.services.desk.cancel(ADMIN, job.job_id).status is JobStatus.CANCELLED
     with pytest.raises(ConflictError, match="already cancelled"):
