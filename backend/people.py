@@ -1,5 +1,5 @@
-"""How a backend sentence names a person: by id, in a token each edge writes its own way (Slack as a mention, the
-CLI as plain text). The backend never writes a chat service's markup.
+"""How a backend sentence names a person: by id, in a token each edge writes its own way (Slack as a mention,
+the CLI as plain text). The backend never writes a chat service's markup.
 
 Our sentences quote the words people typed in backticks (from the first backtick to the last) and name people
 outside the quotes, so a token inside the quotes is typed words and is left as typed.

@@ -138,7 +138,7 @@ class JobDesk:
         """The job, asked about (or its button pressed) in its own channel or by an admin; else PermissionDenied
         naming where it lives: a channel's jobs, their frames and links stay in that channel."""
         job = self.jobs.get(job_id)
-        if channel in (job.channel, job.card_channel) or user in self.access.admins:
+        if channel == job.channel or user in self.access.admins:  # the card is posted where it was asked
             return job
         where = f"<#{job.channel}>" if _SLACK_CHANNEL.fullmatch(job.channel) else "another channel"
         raise PermissionDenied(f"`{job_id}` belongs to {where}: ask about it there (or ask an admin).")

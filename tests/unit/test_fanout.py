@@ -171,13 +171,11 @@ def test_while_the_budget_guard_is_on_nothing_renders_before_an_admin_submits() 
     assert job.status is JobStatus.AWAITING_APPROVAL and job.approval == "admin"
     assert farm.queue.bodies == []
     announcer = farm.services.announcer
-    carded = announcer.card_posted(job, "C1", "1700000000.000100")
-    assert carded.card_ts == "1700000000.000100"
-    ask = announcer.ask_for_submit(carded)
+    ask = announcer.ask_for_submit(job)
     assert ask is not None and ask.job.approval == "admin"  # the thread asks the admins, once
-    assert announcer.ask_for_submit(carded) is None
+    assert announcer.ask_for_submit(job) is None
     announcer.notice_not_posted(ask)  # posting it failed: the next try asks again
-    assert announcer.ask_for_submit(carded) is not None
+    assert announcer.ask_for_submit(job) is not None
     assert farm.services.desk.submit(ADMIN, job.job_id).status is JobStatus.QUEUED
     assert len(farm.queue.bodies) == 10
 
