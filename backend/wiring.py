@@ -200,7 +200,7 @@ class Services:
         """What the notifier asks before it says anything about a job."""
         from backend.render.announce import Announcer
 
-        return Announcer(self.jobs, self.settings.card_update_interval_s)
+        return Announcer(self.jobs)
 
     @cached_property
     def links(self) -> Links:

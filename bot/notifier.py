@@ -39,6 +39,7 @@ from backend.render.records import Job
 from backend.render.tasks import PROXIES
 from backend.wiring import Services
 from bot.archive import archive, outputs_of
+from bot.cards import Card, CardStore, card_store
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
@@ -61,9 +62,11 @@ class SlackNotifier:
         client: WebClient,
         services: Services,
         sleep: Callable[[float], None] = time.sleep,
+        cards: CardStore | None = None,
     ) -> None:
         self.client = client
         self.services = services
+        self.cards = cards or card_store(services)
         self.interval_s = services.settings.card_update_interval_s
         self.sleep = sleep
 
@@ -118,8 +121,9 @@ class SlackNotifier:
         claim = "nodes_" + re.sub(r"\W", "_", event.batch_job_id)[:40]
         self._under_card(event.job_id, claim, message_text(event) or "")
         job = self.services.announcer.current(event.job_id)
-        if job.card_ts and job.untaken_s and not job.status.is_final:
-            self._refresh_card(job)
+        card = self.cards.card(job.job_id)
+        if card is not None and job.untaken_s and not job.status.is_final:
+            self._refresh_card(job, card)
 
     def _reclaimed(self, event: NodeReclaimed) -> None:
         """A node handed its task back: said under the job's card, once per node and task."""
@@ -134,12 +138,12 @@ class SlackNotifier:
         retry to say it."""
         if not self.services.announcer.first_telling_of(job_id, claim):
             return
-        job = self.services.announcer.current(job_id)
         try:
-            if job.card_ts:
-                self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
-            elif job.channel and job.channel != CLI_CHANNEL:
-                self.client.chat_postMessage(channel=job.channel, text=text)
+            card = self.cards.card(job_id)
+            if card is not None:
+                self.client.chat_postMessage(channel=card.channel, thread_ts=card.ts, text=text)
+            elif (channel := self.services.announcer.current(job_id).channel) not in ("", CLI_CHANNEL):
+                self.client.chat_postMessage(channel=channel, text=text)
         except Exception:
             self.services.announcer.jobs.release_notice(job_id, claim)
             raise
@@ -153,18 +157,25 @@ class SlackNotifier:
                 self.client.chat_postMessage(channel=channel, text=text, blocks=buttons)
 
     def _progress(self, event: JobProgress) -> None:
-        job = self.services.announcer.card_to_update(event.job_id)
-        if job is not None:
-            self._update_card(job)
-            self.services.announcer.card_updated(job.job_id)
+        """The card shows the job's progress, at most once an interval; the end is the completion's to show."""
+        job = self.services.announcer.current(event.job_id)
+        if job.status.is_final:
+            return
+        card = self.cards.claim_update(job.job_id, self.interval_s)
+        if card is not None:
+            self._update_card(job, card)
+            self.cards.mark_updated(job.job_id)
 
     def _moved_on(self, event: JobEstimated | JobApproved) -> None:
         """Probes estimated, or Submit pressed: the card shows it at once (spaced), the thread says it once."""
         announcer = self.services.announcer
-        job = announcer.card_moved_on(event.job_id)
-        if job is None:
+        card = self.cards.card(event.job_id)
+        if card is None:
+            return  # no card (yet): the card posted after this shows the job as it is then
+        job = announcer.current(event.job_id)
+        if job.status.is_final:
             return
-        self._refresh_card(job)
+        self._refresh_card(job, card)
         notice = announcer.notice(event)  # asked after the card: the job may have moved on meanwhile
         if notice is None:
             return
@@ -173,21 +184,19 @@ class SlackNotifier:
         else:
             text = approved_note(notice.job, notice.by)
         try:
-            self.client.chat_postMessage(
-                channel=notice.job.card_channel, thread_ts=notice.job.card_ts, text=text
-            )
+            self.client.chat_postMessage(channel=card.channel, thread_ts=card.ts, text=text)
         except Exception:
             announcer.notice_not_posted(notice)  # the redelivery will try again
             raise
 
-    def _refresh_card(self, job: Job) -> None:
+    def _refresh_card(self, job: Job, card: Card) -> None:
         """Update the card now, but never sooner than the interval after the last update."""
-        wait = (job.card_updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
+        wait = (card.updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
         if wait > 0:
             self.sleep(wait)
             job = self.services.announcer.current(job.job_id)  # it may have moved on while we waited
-        self._update_card(job)
-        self.services.announcer.card_updated(job.job_id)
+        self._update_card(job, card)
+        self.cards.mark_updated(job.job_id)
 
     def _completed(self, event: JobCompleted) -> None:
         completion = self.services.announcer.completion(event.job_id)
@@ -203,29 +212,30 @@ class SlackNotifier:
         if not completion.has_channel:
             return  # submitted from the CLI: no channel to tell
         job = completion.job
-        if not completion.has_card:
-            text, card = job_card(job, self.services.clock(), self.services.settings.costs)
-            posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=card)
-            job = self.services.announcer.card_posted(job, posted["channel"], posted["ts"])
+        card = self.cards.card(job.job_id)
+        if card is None:
+            text, blocks = job_card(job, self.services.clock(), self.services.settings.costs)
+            posted = self.client.chat_postMessage(channel=job.channel, text=text, blocks=blocks)
+            card = self.cards.attach(job.job_id, posted["channel"], posted["ts"])
         else:
-            self._refresh_card(job)  # the final state always lands, spaced like every update
-        self._reply(job, completion.failed_frames, completion.reasons)
+            self._refresh_card(job, card)  # the final state always lands, spaced like every update
+        self._reply(job, card, completion.failed_frames, completion.reasons)
 
-    def _update_card(self, job: Job) -> None:
-        text, card = job_card(job, self.services.clock(), self.services.settings.costs)
-        self.client.chat_update(channel=job.card_channel, ts=job.card_ts, text=text, blocks=card)
+    def _update_card(self, job: Job, card: Card) -> None:
+        text, blocks = job_card(job, self.services.clock(), self.services.settings.costs)
+        self.client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=blocks)
 
-    def _reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
+    def _reply(self, job: Job, card: Card, failed: list[int], reasons: dict[int, str]) -> None:
         """The thread reply: previews from at most 48 small proxies, the frames' link. If it cannot be made, the
         thread hears a short apology once, and the retry builds nothing twice (the zip is kept)."""
         try:
-            self._post_reply(job, failed, reasons)
+            self._post_reply(job, card, failed, reasons)
         except Exception:
             if self.services.announcer.first_telling_of(job.job_id, "reply_apology"):
                 try:
                     self.client.chat_postMessage(
-                        channel=job.card_channel,
-                        thread_ts=job.card_ts,
+                        channel=card.channel,
+                        thread_ts=card.ts,
                         text=f"The previews and the frames' link for `{job.job_id}` did not come through: "
                         "they will come here as soon as Slack takes them.",
                     )
@@ -234,7 +244,7 @@ class SlackNotifier:
                     logger.warning("could not apologise in the thread", job_id=job.job_id)
             raise
 
-    def _post_reply(self, job: Job, failed: list[int], reasons: dict[int, str]) -> None:
+    def _post_reply(self, job: Job, card: Card, failed: list[int], reasons: dict[int, str]) -> None:
         store = self.services.store
         frames, proxies_listed = outputs_of(store, job)
         archived = archive(store, job, frames, self.services.links)
@@ -250,7 +260,7 @@ class SlackNotifier:
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             proxies = self._proxies(job, proxies_listed, Path(folder))
             if not proxies:
-                self.client.chat_postMessage(channel=job.card_channel, thread_ts=job.card_ts, text=text)
+                self.client.chat_postMessage(channel=card.channel, thread_ts=card.ts, text=text)
                 return
             sheet = under(Path(folder), f"{job.job_id}_contact_sheet.png")
             if layers:  # a row per view layer, labelled (a multilayer EXR job whose scene composites nothing)
@@ -259,8 +269,8 @@ class SlackNotifier:
                 contact_sheet(evenly(proxies, 24), sheet)
             gif = animated_preview(proxies, under(Path(folder), f"{job.job_id}_preview.gif"))
             self.client.files_upload_v2(
-                channel=job.card_channel,
-                thread_ts=job.card_ts,
+                channel=card.channel,
+                thread_ts=card.ts,
                 initial_comment=text,
                 file_uploads=[
                     {"file": str(sheet), "filename": sheet.name, "title": f"Contact sheet · {job.job_id}"},

@@ -18,6 +18,7 @@ from rich.markup import escape
 
 from backend.config import CLI_CHANNEL, Access, Settings
 from backend.errors import StudiobotError
+from backend.people import name_people
 from bot.messages.text import plain
 from local import unsaved
 from local.stack import STACK_GONE, StackInfo, use_local_aws
@@ -41,8 +42,9 @@ def say(text: str) -> None:
 
 def fail(message: str) -> typer.Exit:
     """Say what went wrong; the exit (code 1) to raise."""
-    # The message as written (a `[--as NAME]` is not markup), on one line: a command in it is never broken.
-    console.print(f"[red]✗[/red] {escape(message)}", soft_wrap=True)
+    # The message as written (a `[--as NAME]` is not markup), on one line: a command in it is never broken; the
+    # people a backend sentence names (`backend.people.mention`), by their id.
+    console.print(f"[red]✗[/red] {escape(name_people(message, str))}", soft_wrap=True)
     return typer.Exit(code=1)
 
 

@@ -276,20 +276,6 @@ class InMemoryJobs:
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:
         return self._claim_interval(job.job_id, "progress_at", interval_s)
 
-    def claim_card_update(self, job: Job, interval_s: float) -> bool:
-        return self._claim_interval(job.job_id, "card_updated_at", interval_s)
-
-    def attach_card(self, job_id: str, channel: str, ts: str) -> bool:
-        with self._lock:
-            job = self._row(job_id).job
-            if job.card_ts:
-                return False
-            self._put(job, card_channel=channel, card_ts=ts, card_updated_at=self._clock())
-            return True
-
-    def mark_card_updated(self, job_id: str) -> None:
-        self._set(job_id, card_updated_at=self._clock())
-
     def claim_completion_notice(self, job_id: str) -> bool:
         with self._lock:
             job = self._row(job_id).job

@@ -12,6 +12,7 @@ from backend.budgets.ports import BudgetProvider, Guard
 from backend.config import Access
 from backend.errors import ConflictError
 from backend.events import BudgetAlert, BudgetGuardChanged, EventPublisher
+from backend.people import mention
 
 if TYPE_CHECKING:  # Slack's ack path asks `guard_refusal`: this module must not load boto3
     from backend.budgets.guard import GuardState
@@ -70,7 +71,7 @@ def guard_refusal(access: Access, user: str) -> str | None:
             "Only a studio admin can turn the budget guard on or off, and no admin is set: list their Slack IDs "
             "in `STUDIOBOT_ADMINS` (the `admins` deploy param)."
         )
-    admins = ", ".join(f"<@{admin}>" for admin in sorted(access.admins))
+    admins = ", ".join(mention(admin) for admin in sorted(access.admins))
     return (
         f"Only a studio admin can turn the budget guard on or off: ask {admins}. `/budget` shows its state."
     )

@@ -6,7 +6,7 @@ delivery never makes a second post; a claim whose post failed is given back, so 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from backend.config import CLI_CHANNEL
 from backend.events import Event, JobApproved, JobCompleted, JobEstimated
@@ -34,45 +34,22 @@ class Completion:
     reasons: dict[int, str] = field(default_factory=dict)
 
     @property
-    def has_card(self) -> bool:
-        return bool(self.job.card_ts)
-
-    @property
     def has_channel(self) -> bool:
         """A job submitted from the CLI has no channel to tell."""
-        return self.has_card or self.job.channel not in ("", CLI_CHANNEL)
+        return self.job.channel not in ("", CLI_CHANNEL)
 
 
 class Announcer:
-    """The job-store side of every announcement: which card to update, which notice to post, which end to tell."""
+    """The job-store side of every announcement: which notice to post, which end to tell (where the card is, and
+    when it changed, is the notifier's: `bot.cards`)."""
 
-    def __init__(self, jobs: JobStore, card_interval_s: float) -> None:
+    def __init__(self, jobs: JobStore) -> None:
         self.jobs = jobs
-        self.card_interval_s = card_interval_s
-
-    def card_to_update(self, job_id: str) -> Job | None:
-        """The job whose card may be updated now (throttled per job); None while it has no card or has ended
-        (the bot posts the card; the final update is the completion's)."""
-        job = self.jobs.get(job_id)
-        if not job.card_ts or job.status.is_final:
-            return None
-        return job if self.jobs.claim_card_update(job, self.card_interval_s) else None
-
-    def card_moved_on(self, job_id: str) -> Job | None:
-        """The job whose card should show a new phase (estimated, submitted) as soon as spacing allows."""
-        job = self.jobs.get(job_id)
-        return None if not job.card_ts or job.status.is_final else job
-
-    def card_updated(self, job_id: str) -> None:
-        """Counted from when Slack took the update, so the next is ≥ the interval later on Slack's side too."""
-        self.jobs.mark_card_updated(job_id)
 
     def notice(self, event: JobEstimated | JobApproved) -> Notice | None:
         """The thread notice this event calls for, claimed once; None when it is not needed or said already.
         An estimate is said only while the job waits for Submit (otherwise it went on and the card says enough)."""
         job = self.jobs.get(event.job_id)
-        if not job.card_ts:
-            return None
         if isinstance(event, JobEstimated):
             if job.status is not JobStatus.AWAITING_APPROVAL:
                 return None
@@ -108,12 +85,6 @@ class Announcer:
     def completion_not_posted(self, job_id: str) -> None:
         """Give the announcement's claim back, so the next delivery makes it."""
         self.jobs.release_completion_notice(job_id)
-
-    def card_posted(self, job: Job, channel: str, ts: str) -> Job:
-        """Remember the card posted for a job: the job as it now stands, card included."""
-        if self.jobs.attach_card(job.job_id, channel, ts):
-            return replace(job, card_channel=channel, card_ts=ts)
-        return self.jobs.get(job.job_id)  # another card got there first: that one is the job's
 
     def ask_for_submit(self, job: Job) -> Notice | None:
         """The thread must ask for Submit at once when a job is held before anything rendered (the budget

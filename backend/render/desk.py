@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied
+from backend.people import mention
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec
 from backend.render.grammar import RenderRequest, RetryRequest
@@ -129,7 +130,7 @@ class JobDesk:
         job = self.jobs.get(job_id)
         if not self.access.may_manage(user, job.requested_by):
             raise PermissionDenied(
-                f"Only <@{job.requested_by}> (who submitted `{job_id}`) or an admin can {verb} it."
+                f"Only {mention(job.requested_by)} (who submitted `{job_id}`) or an admin can {verb} it."
             )
         return job
 
@@ -137,7 +138,7 @@ class JobDesk:
         """The job, asked about (or its button pressed) in its own channel or by an admin; else PermissionDenied
         naming where it lives: a channel's jobs, their frames and links stay in that channel."""
         job = self.jobs.get(job_id)
-        if channel in (job.channel, job.card_channel) or user in self.access.admins:
+        if channel == job.channel or user in self.access.admins:  # the card is posted where it was asked
             return job
         where = f"<#{job.channel}>" if _SLACK_CHANNEL.fullmatch(job.channel) else "another channel"
         raise PermissionDenied(f"`{job_id}` belongs to {where}: ask about it there (or ask an admin).")

@@ -18,6 +18,7 @@ from aws_lambda_powertools import Logger
 
 from backend.config import Settings
 from backend.errors import ConflictError, PermissionDenied
+from backend.people import mention
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
 from backend.render.outbox import Outbox
@@ -169,7 +170,7 @@ class Fanout:
                 )  # a Submit whose queueing died halfway is finished by pressing it again
                 if (resumed.enqueued, resumed.probes_enqueued) != (job.enqueued, job.probes_enqueued):
                     return resumed
-                raise ConflictError(f"`{job_id}` was submitted already, by <@{job.approved_by}>.")
+                raise ConflictError(f"`{job_id}` was submitted already, by {mention(job.approved_by)}.")
             state = str(job.status).replace("_", " ")
             raise ConflictError(f"`{job_id}` is {state}: there is nothing to submit.")
         is_admin = user in self.settings.access.admins
@@ -177,7 +178,7 @@ class Fanout:
             raise PermissionDenied(f"Only an admin can submit `{job_id}`: {job.approval_reason}.")
         if not self.settings.access.may_manage(user, job.requested_by):
             raise PermissionDenied(
-                f"Only <@{job.requested_by}> (who asked for `{job_id}`) or an admin can submit it."
+                f"Only {mention(job.requested_by)} (who asked for `{job_id}`) or an admin can submit it."
             )
         if job.probe_frames and job.estimate is None:
             next_status = JobStatus.PROBING
@@ -185,7 +186,7 @@ class Fanout:
             next_status = JobStatus.RUNNING if job.estimate is not None else JobStatus.QUEUED
         if not self.jobs.approve(job_id, user, is_admin, next_status):
             now = self.jobs.get(job_id)  # it changed meanwhile (a second click, a cancel, the expiry)
-            by = f", by <@{now.approved_by}>" if now.approved_by else ""
+            by = f", by {mention(now.approved_by)}" if now.approved_by else ""
             raise ConflictError(
                 f"`{job_id}` is {str(now.status).replace('_', ' ')}{by}: there is nothing to submit."
             )

@@ -70,9 +70,6 @@ class Job:
     finished_at: float | None = None
     enqueued: bool = False
     progress_at: float | None = None
-    card_channel: str = ""
-    card_ts: str = ""
-    card_updated_at: float | None = None
     retry_of: str = ""
     probe_frames: tuple[int, ...] = ()  # rendered first (jobs over the probe threshold), then the estimate
     probes_enqueued: bool = False

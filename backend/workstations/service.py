@@ -11,6 +11,7 @@ from datetime import timedelta
 from backend.config import Access
 from backend.errors import ConflictError, ValidationError
 from backend.events import EventPublisher, SessionExpiring, SessionExtended, SessionKept, SessionStopped
+from backend.people import mention
 from backend.workstations.asking import SessionAsker
 from backend.workstations.durations import parse_duration
 from backend.workstations.ec2 import Workstation
@@ -267,10 +268,10 @@ class WorkstationService:
         workstation = self.provider.named(name)
         if not self.access.may_manage(user, workstation.owner):
             raise ConflictError(
-                f"Only <@{workstation.owner}> (its owner) or an admin can {verb} `{workstation.name}`."
+                f"Only {mention(workstation.owner)} (its owner) or an admin can {verb} `{workstation.name}`."
             )
         return workstation
 
 
 def _mention(owner: str) -> str:
-    return f"<@{owner}>" if owner else "its owner"
+    return mention(owner) if owner else "its owner"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from backend.render.estimates import duration, money
-from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, SECTION_TEXT, clip, cut, is_user_id, sentence
+from bot.messages.text import MESSAGE_TEXT, SECTION_TEXT, cut, sentence, slack_person
 
 if TYPE_CHECKING:
     from backend.events import Event
@@ -61,7 +61,7 @@ def said(text: str) -> tuple[str, Blocks]:
 
 def who(by: str) -> str:
     """A Slack user as a mention; anyone else (AWS Budgets, the CLI's operator, an EC2 tag) by name, escaped."""
-    return f"<@{by}>" if is_user_id(by) else clip(by, NAME_CHARS)
+    return slack_person(by)
 
 
 def dollars(amount: float) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+from backend.people import NAMED
+
 MESSAGE_BLOCKS = 50
 MODAL_BLOCKS = 100
 SECTION_TEXT = 3_000  # a section's text; a context's mrkdwn elements too
@@ -31,7 +33,11 @@ NAME_CHARS = 256  # a workstation, a budget, a file (EC2 tag values and S3 keys'
 KEY_CHARS = 300  # a scene key in a sentence (S3 allows 1,024): its start and its file name are kept
 
 ELLIPSIS = "…"
-_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+)>")  # a user or a channel, as the backend words them
+_MENTION = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+)>")  # a user or a channel, as Slack writes them
+_KEPT = re.compile(f"{_MENTION.pattern}|{NAMED.pattern}")  # and a person as the backend names them
+_SLACK_NAME = re.compile(
+    r"<@([UW][A-Z0-9]+)>|<(#C[A-Z0-9]+)>"
+)  # a mention, for a terminal: `U0ARTIST`, `#C0OPS`
 _USER_ID = re.compile(r"[UW][A-Z0-9]+")
 _CODE = re.compile(
     r"```.*?```|`[^`]*`", re.DOTALL
@@ -54,8 +60,16 @@ def escape(text: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Mrkdwn we built, for a terminal: the entities back to `&`, `<`, `>`."""
+    """Mrkdwn we built, for a terminal: people and channels by their id (never a Slack mention), the entities back
+    to `&`, `<`, `>`."""
+    text = _SLACK_NAME.sub(lambda mention: mention.group(1) or mention.group(2), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def slack_person(user_id: str) -> str:
+    """A person, for mrkdwn: a mention when `user_id` is a Slack user id, else the name (an EC2 tag, the CLI's
+    operator), escaped."""
+    return f"<@{user_id}>" if is_user_id(user_id) else clip(user_id, NAME_CHARS)
 
 
 def clip(text: str, limit: int, keep_end: bool = False) -> str:
@@ -83,7 +97,8 @@ def cut(text: str, limit: int) -> str:
 
 def sentence(text: str, limit: int = MESSAGE_TEXT) -> str:
     """A sentence our backend wrote around words people typed (a mistake, a refusal), for mrkdwn: everything
-    escaped but the user and channel mentions it names (`<@U0ADMIN>`, `<#C0RENDERS>`), and cut to `limit`.
+    escaped but the people and channels it names (`@{U0ADMIN}`, `backend.people.mention`, written `<@U0ADMIN>`;
+    `<#C0RENDERS>`), and cut to `limit`: the one place a backend sentence becomes Slack's words.
 
     Our sentences quote what people typed in backticks and name people and channels outside the quotes, so a mention
     from the first backtick to the last is typed words (`scenes/<@U0ADMIN>.blend`, or one that closes a quote with a
@@ -97,8 +112,9 @@ def sentence(text: str, limit: int = MESSAGE_TEXT) -> str:
 
 def _keeping_mentions(text: str) -> str:
     parts, start = [], 0
-    for mention in _MENTION.finditer(text):
-        parts += [escape(text[start : mention.start()]), mention.group()]
+    for mention in _KEPT.finditer(text):
+        person = mention.group(1)
+        parts += [escape(text[start : mention.start()]), slack_person(person) if person else mention.group()]
         start = mention.end()
     return "".join([*parts, escape(text[start:])])
 

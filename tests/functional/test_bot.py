@@ -11,6 +11,7 @@ import pytest
 from backend.config import Access, SlackCredentials
 from backend.render.records import JobStatus
 from bot.app import build_app
+from bot.cards import card_store
 from testing.slack import dispatch_signed, slash_command_body
 
 from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot
@@ -58,9 +59,11 @@ def test_a_render_posts_a_job_card_in_the_channel(bot: Bot) -> None:
     assert "▱▱▱▱▱▱▱▱▱▱ 0/24" in blocks[1]["text"]["text"]
     assert [button["text"]["text"] for button in blocks[-1]["elements"]] == ["Cancel"]
     deadline = time.monotonic() + 5  # the card's ts is stored just after Slack answers the post
-    while not (job := bot.stack.jobs.recent(CHANNEL)[0]).card_ts and time.monotonic() < deadline:
+    cards, job = card_store(bot.services), bot.stack.jobs.recent(CHANNEL)[0]
+    while cards.card(job.job_id) is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert job.card_ts == "1700000000.000100" and job.card_channel == CHANNEL
+    card = cards.card(job.job_id)
+    assert card is not None and (card.channel, card.ts) == (CHANNEL, "1700000000.000100")
     assert len(bot.stack.queued_bodies()) == 24
 
 
@@ -224,6 +227,6 @@ def test_when_the_card_cannot_be_posted_the_answer_says_the_job_exists_and_a_res
         job.job_id
     ]
     deadline = time.monotonic() + 5  # the card's ts is kept just after Slack answers the post
-    while not bot.stack.jobs.get(job.job_id).card_ts and time.monotonic() < deadline:
+    while card_store(bot.services).card(job.job_id) is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert bot.stack.jobs.get(job.job_id).card_ts and bot.stack.queued_bodies() == []
+    assert card_store(bot.services).card(job.job_id) is not None and bot.stack.queued_bodies() == []

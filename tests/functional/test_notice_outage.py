@@ -18,6 +18,7 @@ from backend.events import FrameStopped, JobCompleted, JobProgress
 from backend.render.grammar import parse_render
 from backend.wiring import Services
 from bot.app import web_client
+from bot.cards import Card, card_store
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from local.notices import StackNotifier, notify_loop
@@ -125,7 +126,8 @@ def test_a_429_on_one_jobs_card_update_does_not_hold_up_another_jobs_post(
     clock = Clock()
     services = _services(stack, slack, clock)
     first, second, third = (_job_with_card(stack, services) for _ in range(3))
-    second_card = services.announcer.current(second).card_ts
+    cards = card_store(services)
+    second_card = _ts(cards.card(second))
     stack.events()  # what the submissions said is not this test's business
     clock.now += 6  # past the card's update interval
     slack.rate_limit("chat.update", times=1, retry_after=30)
@@ -155,11 +157,16 @@ def test_a_429_on_one_jobs_card_update_does_not_hold_up_another_jobs_post(
         updates = slack.wait_for("chat.update", count=3, timeout=45)
         assert all(update.at - limited.at >= 29 for update in updates[1:])
         assert {update.args["ts"] for update in updates[1:]} == {
-            services.announcer.current(job).card_ts for job in (first, third)
+            _ts(cards.card(job)) for job in (first, third)
         }
     finally:
         stopping.set()
         loop.join(timeout=15)
+
+
+def _ts(card: Card | None) -> str:
+    assert card is not None
+    return card.ts
 
 
 def _wait_for_thread_post(slack: FakeSlack, thread_ts: str, timeout: float) -> Call:

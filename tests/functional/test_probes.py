@@ -3,6 +3,7 @@ on (or waits for the right person, or expires). Nothing more is spent after a fa
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from itertools import count
 from pathlib import Path
@@ -14,6 +15,7 @@ from backend.commands import split_words
 from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
+from backend.people import mention
 from backend.render.grammar import parse_render
 from backend.render.handlers.expiry import sweep as render_sweep
 from backend.render.records import Job, JobStatus
@@ -151,7 +153,8 @@ def test_over_confirm_over_the_job_waits_for_its_submitter(stack: Stack, tmp_pat
     assert farm.queued() == []  # nothing more until Submit
 
     with pytest.raises(
-        PermissionDenied, match=r"Only <@U0ARTIST> \(who asked for `r\w+`\) or an admin can submit it"
+        PermissionDenied,
+        match=rf"Only {re.escape(mention('U0ARTIST'))} \(who asked for `r\w+`\) or an admin can submit it",
     ):
         farm.fanout.approve(job.job_id, OTHER)
     approved = farm.fanout.approve(job.job_id, ARTIST)
@@ -159,7 +162,7 @@ def test_over_confirm_over_the_job_waits_for_its_submitter(stack: Stack, tmp_pat
     assert len(farm.queued()) == 21
     (event,) = farm.events(JobApproved)
     assert event.by == ARTIST
-    with pytest.raises(ConflictError, match="was submitted already, by <@U0ARTIST>"):
+    with pytest.raises(ConflictError, match=re.escape(f"was submitted already, by {mention('U0ARTIST')}")):
         farm.fanout.approve(job.job_id, ADMIN)  # a second click
 
 

@@ -14,6 +14,7 @@ import pytest
 from backend.config import Access
 from backend.errors import ConflictError
 from backend.events import KeepAliveReport, SessionKept, SessionStopped
+from backend.people import mention
 from backend.workstations.asking import SessionAsker
 from backend.workstations.ec2 import TAG_PRESENCE, TAG_PRESENCE_AT, Ec2Workstations
 from backend.workstations.handlers import keepalive as handlers
@@ -170,7 +171,7 @@ def test_an_admin_cannot_stop_a_session_in_use_but_its_owner_can(fleet: Fleet) -
             fleet.service.stop(f"{case}-00", ADMIN)
         said[case] = str(refused.value)
         assert said[case].startswith(f"`{case}-00` was not stopped: ")
-        assert "Ask <@U0ANNA> to stop it, or to save and disconnect first." in said[case]
+        assert f"Ask {mention('U0ANNA')} to stop it, or to save and disconnect first." in said[case]
     assert (
         "`anna` has been connected since <!date^1799998800^{time}|07:40 UTC> (active 3 min ago)"
         in said["active"]

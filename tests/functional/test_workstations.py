@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +13,7 @@ import pytest
 from backend.config import Access
 from backend.errors import ConflictError, NotFoundError, ValidationError
 from backend.events import Event, SessionExpiring, SessionExtended, SessionStopped
+from backend.people import mention
 from backend.workstations.asking import SessionAsker
 from backend.workstations.ec2 import TAG_KEEPALIVE, Ec2Workstations
 from backend.workstations.leases import DynamoLeases
@@ -84,7 +86,10 @@ def test_status_shows_every_workstation_with_its_session(studio: Studio) -> None
 
 
 def test_only_the_owner_or_an_admin_changes_a_workstation(studio: Studio) -> None:
-    with pytest.raises(ConflictError, match=r"Only <@U0ANNA> \(its owner\) or an admin can stop `anim-03`"):
+    with pytest.raises(
+        ConflictError,
+        match=rf"Only {re.escape(mention('U0ANNA'))} \(its owner\) or an admin can stop `anim-03`",
+    ):
         studio.service.stop("anim-03", "U0CARL")
     assert change_text(studio.service.stop("anim-03", ADMIN)) == "⏹️ Stopping `anim-03`."
     started = change_text(studio.service.start("comp-01", "U0CARL"))

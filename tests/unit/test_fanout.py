@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from backend.commands import split_words
 from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, NotFoundError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
+from backend.people import mention
 from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
@@ -141,7 +143,9 @@ def test_an_estimate_over_the_confirm_line_waits_for_its_submitter_not_anyone_el
     job = farm.render_probes(farm.submit("shot.blend 1-100"), SLOW_FRAME_S)
     assert job.status is JobStatus.AWAITING_APPROVAL and job.approval == "submitter"
     assert len(farm.queue.bodies) == 3  # nothing more is spent before Submit
-    with pytest.raises(PermissionDenied, match=rf"Only <@{ARTIST}> \(who asked for `{job.job_id}`\)"):
+    with pytest.raises(
+        PermissionDenied, match=rf"Only {re.escape(mention(ARTIST))} \(who asked for `{job.job_id}`\)"
+    ):
         farm.services.desk.submit(OTHER, job.job_id)
     submitted = farm.services.desk.submit(ARTIST, job.job_id)
     assert submitted.status is JobStatus.RUNNING and submitted.approved_by == ARTIST
@@ -167,13 +171,11 @@ def test_while_the_budget_guard_is_on_nothing_renders_before_an_admin_submits() 
     assert job.status is JobStatus.AWAITING_APPROVAL and job.approval == "admin"
     assert farm.queue.bodies == []
     announcer = farm.services.announcer
-    carded = announcer.card_posted(job, "C1", "1700000000.000100")
-    assert carded.card_ts == "1700000000.000100"
-    ask = announcer.ask_for_submit(carded)
+    ask = announcer.ask_for_submit(job)
     assert ask is not None and ask.job.approval == "admin"  # the thread asks the admins, once
-    assert announcer.ask_for_submit(carded) is None
+    assert announcer.ask_for_submit(job) is None
     announcer.notice_not_posted(ask)  # posting it failed: the next try asks again
-    assert announcer.ask_for_submit(carded) is not None
+    assert announcer.ask_for_submit(job) is not None
     assert farm.services.desk.submit(ADMIN, job.job_id).status is JobStatus.QUEUED
     assert len(farm.queue.bodies) == 10
 
@@ -206,7 +208,9 @@ def test_a_job_nobody_submits_expires_once() -> None:
 def test_only_the_submitter_or_an_admin_may_cancel_and_the_end_is_announced_once() -> None:
     farm = Farm()
     job = farm.submit("shot.blend 1-12")
-    with pytest.raises(PermissionDenied, match=rf"Only <@{ARTIST}> \(who submitted `{job.job_id}`\)"):
+    with pytest.raises(
+        PermissionDenied, match=rf"Only {re.escape(mention(ARTIST))} \(who submitted `{job.job_id}`\)"
+    ):
         farm.services.desk.cancel(OTHER, job.job_id)
     assert farm.services.desk.cancel(ADMIN, job.job_id).status is JobStatus.CANCELLED
     with pytest.raises(ConflictError, match="already cancelled"):

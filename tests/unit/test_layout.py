@@ -15,6 +15,7 @@ BACKEND_TOP = {"__init__.py", "aws", "budgets", "commands.py", "config.py", "err
 BACKEND_TOP |= {"render", "wiring.py", "workstations"}
 BACKEND_TOP |= {"names.py"}  # the one function that turns a name into a path
 BACKEND_TOP |= {"doctor"}  # `studiobot doctor`: the preflight of an account and a workspace
+BACKEND_TOP |= {"people.py"}  # how a sentence names a person, for each edge to write its way
 CONSTRUCTED = re.compile(
     r"\b(DynamoJobs|SqsQueue|SnsPublisher|S3Store|Ec2Workstations|DynamoLeases|BudgetGuard|AwsBudgets|Fanout|"
     r"JobReporter|SubmissionService|WorkstationService|KeepAlive|BudgetService|JobDesk|Announcer)\("

@@ -160,9 +160,6 @@ def job_from_item(item: dict[str, Any]) -> Job:
         finished_at=number(item, "finished_at"),
         enqueued=item.get("enqueued", {}).get("BOOL", False),
         progress_at=number(item, "progress_at"),
-        card_channel=item.get("card_channel", {}).get("S", ""),
-        card_ts=item.get("card_ts", {}).get("S", ""),
-        card_updated_at=number(item, "card_updated_at"),
         retry_of=item.get("retry_of", {}).get("S", ""),
         probe_frames=tuple(
             int(part) for part in item.get("probe_frames", {}).get("S", "").split(",") if part

@@ -1,4 +1,5 @@
-"""Bookkeeping for what is said about a job: throttles for progress and card updates, and one claim per notice.
+"""Bookkeeping for what is said about a job: the throttle for progress events, and one claim per notice (where the
+Slack card is, and when it changed, is the notifier's own: `bot.cards`).
 
 SNS delivers at least once, so every announcement is claimed by a conditional write before it is made, and given
 back when it could not be made.
@@ -12,25 +13,11 @@ from backend.render.store.table import JobTable
 
 
 class DynamoNoticeBook(JobTable):
-    """Claims for the job card and the notices, each won by one caller."""
+    """Claims for the progress events and the notices, each won by one caller."""
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:
         """True for at most one caller per interval per job: the throttle for JobProgress events."""
         return self._claim_interval(job.job_id, "progress_at", job.progress_at, interval_s)
-
-    def claim_card_update(self, job: Job, interval_s: float) -> bool:
-        """True for at most one caller per interval per job: the throttle for `chat.update` of the job card."""
-        return self._claim_interval(job.job_id, "card_updated_at", job.card_updated_at, interval_s)
-
-    def attach_card(self, job_id: str, channel: str, ts: str) -> bool:
-        """Remember the job card's message; False if the job already has one."""
-        return self._transition(
-            job_id,
-            "SET card_channel = :channel, card_ts = :ts, card_updated_at = :now",
-            {":channel": {"S": channel}, ":ts": {"S": ts}},
-            condition="attribute_not_exists(card_ts)",
-            uses_status=False,
-        )
 
     def claim_completion_notice(self, job_id: str) -> bool:
         """True for the one notifier that may announce the job's end (SNS delivers at least once)."""
@@ -61,12 +48,6 @@ class DynamoNoticeBook(JobTable):
         """Give the claim back when the notice could not be sent, so the next delivery sends it."""
         self._transition(
             job_id, "REMOVE notified_at", {}, condition="attribute_exists(pk)", uses_status=False
-        )
-
-    def mark_card_updated(self, job_id: str) -> None:
-        """Note when the card was last changed (the final update is not throttled, only spaced)."""
-        self._transition(
-            job_id, "SET card_updated_at = :now", {}, condition="attribute_exists(pk)", uses_status=False
         )
 
     def _claim_interval(self, job_id: str, attribute: str, last: float | None, interval_s: float) -> bool:

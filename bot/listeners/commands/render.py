@@ -114,6 +114,7 @@ def submit_render(
     """Submit a typed render and post its card, once: Slack's retries of the command (its `trigger_id`) and the
     same words re-sent within minutes are the same job."""
     from backend.render.desk import AlreadySent  # loads boto3: after the ack only
+    from bot.cards import card_store
 
     request = parse_render(split_words(text), services.settings.limits)
     submission = services.desk.submit_typed(request, user, channel, text, trigger_id)
@@ -124,7 +125,7 @@ def submit_render(
     assert job is not None
     sent_before = isinstance(submission, AlreadySent) or not submission.created
     # Sent again because its card never came (Slack failed after the job was made): the card is posted now.
-    if sent_before and services.announcer.current(job.job_id).card_ts:
+    if sent_before and card_store(services).card(job.job_id) is not None:
         respond(
             text=f"You sent this render a moment ago: it is job `{job.job_id}` (its card is in the channel). "
             f"Nothing new was queued.",
@@ -147,15 +148,18 @@ def submit_render(
 
 def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
     """Post the job card in the channel; the render side says whether its thread must ask for Submit now."""
+    from bot.cards import card_store  # loads boto3: after the ack only
+
     announcer = services.announcer
     job = announcer.current(job_id)
-    text, card = job_card(job, services.clock(), services.settings.costs)
-    posted = client.chat_postMessage(channel=channel, text=text, blocks=card)
-    notice = announcer.ask_for_submit(announcer.card_posted(job, posted["channel"], posted["ts"]))
+    text, blocks = job_card(job, services.clock(), services.settings.costs)
+    posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
+    card = card_store(services).attach(job_id, posted["channel"], posted["ts"])  # or the one posted first
+    notice = announcer.ask_for_submit(job)
     if notice is not None:
         ask = approval_request(notice.job, services.settings.access.admins)
         try:
-            client.chat_postMessage(channel=posted["channel"], thread_ts=posted["ts"], text=ask)
+            client.chat_postMessage(channel=card.channel, thread_ts=card.ts, text=ask)
         except Exception:
             announcer.notice_not_posted(notice)  # the estimate's redelivery asks again
             raise
