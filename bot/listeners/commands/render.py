@@ -41,11 +41,15 @@ def _desk(services: Services) -> JobDesk:
     return services.desk
 
 
-def post_reply(reply: Reply, respond: Respond, client: WebClient, services: Services, caller: Caller) -> None:
+def post_reply(
+    reply: Reply, respond: Respond, client: WebClient | None, services: Services, caller: Caller
+) -> None:
     """Post what the desk returned: a new job's card in the channel (once), anything else to whoever asked."""
     if isinstance(reply, JobSent):
+        assert client is not None  # a command's listener always has one
         _announce(respond, client, services, reply.job, caller.channel, reply.sent_before)
     elif isinstance(reply, RetrySent) and reply.created:
+        assert client is not None  # the command's listener and the Retry button have one
         # a retry's card goes to the first job's channel, where its thread is
         post_card(client, services, reply.job.job_id, reply.job.channel or caller.channel)
     elif isinstance(reply, StatusShown):
@@ -114,8 +118,7 @@ def post_card(client: WebClient, services: Services, job_id: str, channel: str) 
 def _run_job_command(
     respond: Respond, client: WebClient | None, services: Services, caller: Caller, command: JobCommand
 ) -> None:
-    reply = services.desk.run(command, caller)
-    post_reply(reply, respond, client, services, caller)  # type: ignore[arg-type]  # no card without a client
+    post_reply(services.desk.run(command, caller), respond, client, services, caller)
 
 
 def submit_job(respond: Respond, services: Services, user: str, job_id: str) -> None:

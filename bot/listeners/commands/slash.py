@@ -18,8 +18,9 @@ from bot.messages.replies import Message
 from bot.polite import polite
 
 CommandT = TypeVar("CommandT")
-# Posts a desk's Reply: ephemeral to whoever asked (`respond`), or in the channel (`client`: a job card).
-Post = Callable[[Reply, Respond, WebClient, Services, Caller], None]
+# Posts a desk's Reply: ephemeral to whoever asked (`respond`), or in the channel (`client`: a job card; None for a
+# button whose answer is never a card).
+Post = Callable[[Reply, Respond, WebClient | None, Services, Caller], None]
 
 
 def caller_of(command: dict[str, Any]) -> Caller:
