@@ -10,5 +10,7 @@ from bot.listeners.commands.workstations import WORKSTATIONS
 
 
 def register(app: App) -> None:
-    for command in (RENDER, WORKSTATIONS, BUDGET):
-        command.register(app)
+    # Each command's ack-answered listener is registered before its working one: the first match wins.
+    RENDER.register(app, app.command("/render"))
+    WORKSTATIONS.register(app, app.command("/workstations"))
+    BUDGET.register(app, app.command("/budget"))

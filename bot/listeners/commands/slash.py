@@ -63,9 +63,9 @@ class SlashCommand(Generic[CommandT]):
         """Parse the words and carry them out on the desk (the ack found nothing to answer at once)."""
         return self.desk(services).run(self.grammar.parse(words, services.settings), caller)
 
-    def register(self, app: App) -> None:
+    def register(self, app: App, listen: Callable[..., Any]) -> None:
         """Listen for the command: first the ack-answered (no lazy listener, so no self-invoke on Lambda), then
-        the working one."""
+        the working one (`listen`: `app.command(NAME)`, written out where the commands are registered)."""
 
         def answered(command: dict[str, Any], context: BoltContext) -> bool:
             return self.immediate_answer(command, context["settings"]) is not None
@@ -88,4 +88,4 @@ class SlashCommand(Generic[CommandT]):
 
         run_command.__name__ = run_command.__qualname__ = f"run_{self.name.lstrip('/')}"  # in the log
         app.command(self.name, matchers=[answered])(ack_only)
-        app.command(self.name)(ack=self.ack, lazy=[polite(run_command)])
+        listen(ack=self.ack, lazy=[polite(run_command)])
