@@ -9,24 +9,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from backend.budgets.grammar import parse_budget
-from backend.errors import StudiobotError
 from backend.wiring import Services
-from backend.workstations.grammar import parse_workstations
 from bot.messages import message_text
 from local import persistence, unsaved
+from local.cli_desk import message_blocks_text, run_words
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload
 from local.doctor import doctor
 from local.stack import REPO_ROOT, StackInfo
 from local.supervisor import home, read_state, state_folder
 from local.terminal import (
-    CLI_USER,
-    answered_without_work,
     app,
     as_operator,
     console,
@@ -169,28 +165,9 @@ app.command()(doctor)  # `studiobot doctor` lives in local/doctor.py
     "keepalive NAME on|off | extend NAME 4h | help.",
 )
 def workstations(ctx: typer.Context) -> None:
-    from bot.listeners.commands import workstations as slash
+    from bot.listeners.commands.workstations import WORKSTATIONS
 
-    settings = as_operator(stack().settings())
-    if answered_without_work(slash.immediate_answer, ctx.args, settings):
-        return
-    try:
-        text, shown = slash.run(Services(settings), parse_workstations(ctx.args), CLI_USER)
-    except StudiobotError as error:
-        raise fail(str(error)) from None
-    say(blocks_text(shown) if shown else text)
-
-
-def blocks_text(shown: list[dict[str, Any]]) -> str:
-    """What a person reads in Slack's blocks, for a terminal: every section (tables without their code fences)
-    and every context line (the page note: "…and 270 more: `--page 2`")."""
-    lines = []
-    for block in shown:
-        if block.get("type") == "section" and "text" in block:
-            lines.append(block["text"]["text"].replace("```", "").strip("\n"))
-        elif block.get("type") == "context":
-            lines.extend(element.get("text", "") for element in block.get("elements", []))
-    return "\n".join(lines)
+    run_words(WORKSTATIONS, ctx.args, as_operator(stack().settings()), shown=message_blocks_text)
 
 
 @app.command(
@@ -199,16 +176,9 @@ def blocks_text(shown: list[dict[str, Any]]) -> str:
     "The local stack's operator is an admin.",
 )
 def budget(ctx: typer.Context) -> None:
-    from bot.listeners.commands import budget as slash
+    from bot.listeners.commands.budget import BUDGET
 
-    settings = as_operator(stack().settings())
-    if answered_without_work(slash.immediate_answer, ctx.args, settings):
-        return
-    try:
-        text, _ = slash.run(Services(settings), parse_budget(ctx.args), CLI_USER)
-    except StudiobotError as error:
-        raise fail(str(error)) from None
-    say(text)
+    run_words(BUDGET, ctx.args, as_operator(stack().settings()))
 
 
 keepalive_app = typer.Typer(help="The daily keep-alive, on demand.", no_args_is_help=True)

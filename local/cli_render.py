@@ -6,7 +6,6 @@ import dataclasses
 import os
 import shlex
 import tempfile
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -18,29 +17,32 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from backend.aws.s3 import S3Store
-from backend.config import CLI_CHANNEL, Settings
+from backend.commands import Caller, Refused, Reply
+from backend.config import Settings
 from backend.errors import StudiobotError
 from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted, parse_event
 from backend.names import under
-from backend.render.grammar import parse_render, parse_retry, render_subcommand
+from backend.render.desk_replies import DryRun, JobSent, RetrySent, StatusShown
+from backend.render.grammar import JobCommand, RenderCommand, RenderJob, parse_render, render_subcommand
 from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sheet
 from backend.render.links import LinkSettings
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
-from backend.render.submit import Submission
 from backend.render.tasks import PROXIES
 from backend.wiring import Services
 from bot.messages import message_text
 from bot.messages.job_facts import facts_lines, facts_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
+from bot.messages.render_replies import render_message
 from bot.messages.text import plain
+from local.cli_desk import parsed_or_answered, terminal_caller
 from local.cli_ship import ship
 from local.links import links_env
 from local.stack import CLI_FEED_PREFIX, STACK_GONE, StackInfo, event_feed
 from local.supervisor import home
-from local.terminal import CLI_USER, answered_without_work, as_operator, console, fail, say, stack
+from local.terminal import as_operator, console, fail, say, stack
 
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
@@ -83,12 +85,8 @@ def render(
             f"give the shot's .blend (`studiobot render shots/sh010/shot.blend 1-24 --as {name}`), or the name it "
             f"was shipped as (`studiobot render {name}/shot.blend 1-24`)."
         )
-    _submit_and_watch(
-        info,
-        services,
-        out,
-        lambda: services.submissions.submit(request, requested_by=CLI_USER, channel=CLI_CHANNEL),
-    )
+    command = RenderJob(request)
+    _submit_and_watch(info, services, out, lambda: services.desk.run(command, terminal_caller(words)))
 
 
 def _shot_name(words: list[str]) -> tuple[list[str], str]:
@@ -107,30 +105,32 @@ def _shot_name(words: list[str]) -> tuple[list[str], str]:
     return words, ""
 
 
-def _submit_and_watch(
-    info: StackInfo, services: Services, out: Path, submit: Callable[[], Submission]
-) -> None:
-    """Submit, show progress until the job ends, print the channel's notice, download frames and contact sheet."""
+def _submit_and_watch(info: StackInfo, services: Services, out: Path, submit: Callable[[], Reply]) -> None:
+    """Submit (a render or a retry), show progress until the job ends, print the channel's notice, download frames
+    and contact sheet."""
     jobs = services.jobs
     sqs, sns = boto3.client("sqs"), boto3.client("sns")
     # Subscribed before submitting, so the completion notice cannot be missed.
     with event_feed(sqs, sns, info.events_topic_arn, _feed_name()) as events_url:
         try:
-            submission = submit()
+            reply = submit()
         except StudiobotError as error:
             raise fail(str(error)) from None
-        if submission.job is None:
+        if isinstance(reply, DryRun):
             console.print("[bold]Dry run[/bold]: nothing was queued. This is what would run:")
-            say(plan_text(submission.plan))
+            say(plan_text(reply.plan))
             return
-        job = submission.job
+        if not isinstance(reply, JobSent | RetrySent):  # a refusal: said as Slack says it
+            raise fail(render_message(reply, services.settings.costs)[0])
+        job = reply.job
         if job.status is JobStatus.AWAITING_APPROVAL:
             console.print(
                 f"Render [bold]{job.job_id}[/bold] waits for {'an admin' if job.approval == 'admin' else 'you'} "
                 f"to submit it ({job.approval_reason}): `studiobot render submit {job.job_id}`."
             )
             return
-        console.print(f"Render [bold]{job.job_id}[/bold] queued: {escape(plain(plan_text(submission.plan)))}")
+        plan = f": {escape(plain(plan_text(reply.plan)))}" if reply.plan is not None else ""
+        console.print(f"Render [bold]{job.job_id}[/bold] queued{plan}")
         completed = _watch(jobs, sqs, events_url, job.job_id, job.total)
     _finished(services.store, out, completed)
 
@@ -155,48 +155,55 @@ def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None
 
 
 def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path) -> None:
-    """`status`, `list`, `cancel`, `retry`, `help`: the very functions behind Slack's `/render`, printed here."""
-    from bot.listeners.commands import render as slash
-    from bot.messages.render import job_list
+    """`status`, `list`, `cancel`, `retry`, `submit`, `help`: the render desk's answers, as Slack shows them; a
+    submitted or retried job is followed to its end."""
+    from bot.listeners.commands.render import RENDER
 
     # Links it prints (`status`) are signed with the stack's key and point at its bot server.
     links = LinkSettings.from_env({**os.environ, **links_env(home(), os.environ)})
     settings = dataclasses.replace(as_operator(settings), links=links)
-    if answered_without_work(slash.immediate_answer, words, settings):
-        return
-    services = Services(settings)
-
-    def respond(text: str = "", **_: Any) -> None:
-        say(text)
-
-    sub = words[0].lower()
     try:
-        if sub == "status":
-            slash.status_reply(respond, services, CLI_USER, CLI_CHANNEL, words[1] if len(words) > 1 else None)
-        elif sub == "list":
-            say(job_list(services.jobs.recent(CLI_CHANNEL), CLI_USER, time.time())[0])
-        elif sub == "cancel":
-            slash.cancel_job(respond, services, CLI_USER, words[1])
-        elif sub == "submit":
-            jobs = services.jobs
-            sqs, sns = boto3.client("sqs"), boto3.client("sns")
-            with event_feed(sqs, sns, info.events_topic_arn, _feed_name()) as url:
-                slash.submit_job(respond, services, CLI_USER, words[1])
-                job = jobs.get(words[1])
-                completed = _watch(jobs, sqs, url, job.job_id, job.total)
-            _finished(services.store, out, completed)
-        elif sub == "retry":  # `retry JOB --tiles auto --samples 16`: the changes as Slack reads them
-            changes = parse_retry(words[1:], settings.limits)
-            _submit_and_watch(
-                info,
-                services,
-                out,
-                lambda: services.desk.retry(
-                    CLI_USER, changes.job_id, CLI_CHANNEL, announce_in=CLI_CHANNEL, changes=changes
-                )[1],
-            )
+        command = parsed_or_answered(RENDER, words, settings)
     except StudiobotError as error:
         raise fail(str(error)) from None
+    if command is None:
+        return
+    services, caller = Services(settings), terminal_caller(words)
+    if isinstance(command, JobCommand) and command.action == "retry":
+        _submit_and_watch(info, services, out, lambda: services.desk.run(command, caller))
+        return
+    if isinstance(command, JobCommand) and command.action == "submit":
+        jobs = services.jobs
+        sqs, sns = boto3.client("sqs"), boto3.client("sns")
+        with event_feed(sqs, sns, info.events_topic_arn, _feed_name()) as url:
+            _say(services, _run(services, command, caller))
+            assert command.job_id is not None  # the grammar asks for it
+            job = jobs.get(command.job_id)
+            completed = _watch(jobs, sqs, url, job.job_id, job.total)
+        _finished(services.store, out, completed)
+        return
+    reply = _run(services, command, caller)
+    _say(services, reply)
+
+
+def _run(services: Services, command: RenderCommand, caller: Caller) -> Reply:
+    """The desk's answer; our errors as their sentence (exit 1)."""
+    try:
+        return services.desk.run(command, caller)
+    except StudiobotError as error:
+        raise fail(str(error)) from None
+
+
+def _say(services: Services, reply: Reply) -> None:
+    """Print a reply as Slack shows it to whoever asked (a status with its download link)."""
+    from bot.listeners.commands.render import status_answer
+
+    if isinstance(reply, StatusShown):
+        say(status_answer(services, reply)[0])
+    elif isinstance(reply, Refused):  # what the operator may not do: said, and exit 1
+        raise fail(reply.text)
+    else:
+        say(render_message(reply, services.settings.costs)[0])
 
 
 def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from backend.config import CLI_CHANNEL, Access, Settings
+from backend.config import Access, Settings
 from backend.errors import StudiobotError
 from backend.people import name_people
 from bot.messages.text import plain
@@ -70,22 +70,6 @@ def _tell_unsaved() -> None:
 def as_operator(settings: Settings) -> Settings:
     """On the local stack the person at the terminal is its operator: an admin of every job and workstation."""
     return dataclasses.replace(settings, access=Access(admins=frozenset({CLI_USER})))
-
-
-def answered_without_work(
-    immediate_answer: Callable[[dict[str, Any], Settings], tuple[str, Any] | None],
-    words: list[str],
-    settings: Settings,
-) -> bool:
-    """Print what Slack's ack would say (help, a mistake); a mistake exits 1. False when there is work to do."""
-    command = {"user_id": CLI_USER, "channel_id": CLI_CHANNEL, "text": shlex.join(words)}
-    answer = immediate_answer(command, settings)
-    if answer is None:
-        return False
-    say(answer[0])
-    if words[:1] and words[0].lower() != "help":
-        raise typer.Exit(code=1)
-    return True
 
 
 def run_guarded(command: Callable[[], Any]) -> NoReturn:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.commands import page_option
+from backend.budgets.service import guard_refusal
+from backend.commands import Caller, CommandGrammar, Help, Mistake, Reply, page_option
+from backend.config import Settings
 from backend.errors import ValidationError
 
 BUDGET_USAGE = "`/budget status` · `/budget guard on [WHY]` · `/budget guard off` · `/budget help`"
@@ -45,3 +47,16 @@ def parse_budget(words: Sequence[str]) -> BudgetCommand:
             raise ValidationError("`/budget guard off` takes nothing more: try `/budget guard off`.")
         return BudgetCommand("guard", on, " ".join(rest[1:]))
     raise ValidationError(f"`{words[0]}` is not something `/budget` does. Usage: {BUDGET_USAGE}.")
+
+
+class BudgetGrammar(CommandGrammar[BudgetCommand]):
+    """`/budget`: help, and a guard change by someone who is not an admin, are answered at once."""
+
+    def parse(self, words: Sequence[str], settings: Settings) -> BudgetCommand:
+        return parse_budget(words)
+
+    def at_once(self, command: BudgetCommand, caller: Caller, settings: Settings) -> Reply | None:
+        if command.action == "help":
+            return Help()
+        refusal = guard_refusal(settings.access, caller.user) if command.action == "guard" else None
+        return Mistake(refusal) if refusal else None

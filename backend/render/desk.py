@@ -1,5 +1,8 @@
 """What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit.
 
+`JobDesk.run` carries out any `/render` command (`backend.render.grammar.parse_command`) and answers a Reply
+(`backend.render.desk_replies`): Slack's listener posts it, the CLI prints it and follows the job.
+
 The rules live here, not in the listeners: who may manage a job (its submitter or an admin), that a command Slack
 re-sends is one job, that the same words a person sends twice about an unchanged shot are one job while it is still
 queued or rendering, and that the thread asks whoever must press Submit exactly once.
@@ -12,12 +15,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from backend.commands import Caller, Help, Refused, Reply
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied
 from backend.people import mention
+from backend.render.desk_replies import (
+    Cancelled,
+    DryRun,
+    JobSent,
+    JobsListed,
+    RetrySent,
+    StatusShown,
+    Submitted,
+)
 from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec
-from backend.render.grammar import RenderRequest, RetryRequest
+from backend.render.grammar import RenderCommand, RenderJob, RenderRequest, RetryRequest
 from backend.render.ports import JobStore
 from backend.render.progress import JobReporter
 from backend.render.records import ACTIVE, Job, job_id_for
@@ -86,6 +99,46 @@ class JobDesk:
         self.reporter = reporter
         self.access = access
         self.clock = clock
+
+    def run(self, command: RenderCommand, caller: Caller) -> Reply:
+        """Carry out a `/render` command for `caller`, as a Reply."""
+        if isinstance(command, RenderJob):
+            return self._render(command.request, caller)
+        user, job_id = caller.user, command.job_id
+        if command.action == "help":
+            return Help()
+        if command.action == "status":
+            return StatusShown(self.latest(user, caller.channel, job_id), self.clock())
+        if command.action == "list":
+            return JobsListed(self.recent(caller.channel), user, self.clock())
+        assert job_id is not None  # the grammar asks for the job of submit, cancel and retry
+        if command.action == "submit":
+            return Submitted(self.submit(user, job_id))
+        try:
+            if command.action == "cancel":
+                self.cancel(user, job_id)
+                return Cancelled(job_id)
+            announce_in = caller.channel if caller.terminal else None
+            first, retry = self.retry(user, job_id, caller.channel, announce_in, command.changes)
+        except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
+            return Refused(str(refusal))
+        assert retry.job is not None  # a retry is never a dry run
+        return RetrySent(first.job_id, retry.job, retry.plan, retry.created)
+
+    def _render(self, request: RenderRequest, caller: Caller) -> Reply:
+        """Submit a typed render: once from Slack (`submit_typed`); from a terminal, which follows each render it
+        sends, every time."""
+        if caller.terminal:
+            sent: Submission | AlreadySent = self.submissions.submit(
+                request, requested_by=caller.user, channel=caller.channel
+            )
+        else:
+            sent = self.submit_typed(request, caller.user, caller.channel, caller.text, caller.trigger_id)
+        if isinstance(sent, AlreadySent):
+            return JobSent(sent.job, None, sent_before=True)
+        if sent.job is None:
+            return DryRun(sent.plan)
+        return JobSent(sent.job, sent.plan, sent_before=not sent.created)
 
     def submit_typed(
         self, request: RenderRequest, user: str, channel: str, text: str, trigger_id: str = ""

@@ -6,8 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.commands import whole_number
-from backend.config import Limits
+from backend.commands import Caller, CommandGrammar, Help, Reply, Said, whole_number
+from backend.config import Limits, Settings
 from backend.errors import ValidationError
 from backend.render.frames import check_frame_spec
 from backend.render.tasks import CPU, ENGINES, FORMATS, RENDER_CLASSES, RenderSettings
@@ -201,3 +201,59 @@ def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:
 def render_subcommand(words: list[str]) -> str | None:
     """The subcommand of `/render WORDS` (`status`, `cancel`…), or None when the words ask for a render."""
     return words[0].lower() if words and words[0].lower() in RENDER_SUBCOMMANDS else None
+
+
+# -- `/render`'s commands, as the desk runs them -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """`/render SCENE FRAMES [options]`: render it."""
+
+    request: RenderRequest
+
+
+@dataclass(frozen=True)
+class JobCommand:
+    """`/render status|list|cancel|retry|submit|help [JOB]`: about one job (`status` without one: the latest, `list`
+    and `help`: none); `retry` with what to change for the failed frames."""
+
+    action: str
+    job_id: str | None = None
+    changes: RetryRequest | None = None
+
+
+RenderCommand = RenderJob | JobCommand
+
+
+def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderCommand:
+    """The words after `/render` as a command; ValidationError for anything wrong that needs no AWS call to see."""
+    limits = limits or Limits()
+    sub = render_subcommand(list(words))
+    if not words or sub == "help":
+        return JobCommand("help")
+    if sub is None:
+        return RenderJob(parse_render(words, limits))
+    rest = list(words[1:])
+    if sub == "retry":  # its job, and what to change for the failed frames
+        changes = parse_retry(rest, limits)
+        return JobCommand(sub, changes.job_id, changes)
+    if sub in RENDER_JOB_SUBCOMMANDS and len(rest) != 1:
+        raise ValidationError(
+            f"Say which job to {sub}, e.g. `/render {sub} r1a2b3c4d5` (`/render list` shows them)."
+        )
+    if (sub == "status" and len(rest) > 1) or (sub == "list" and rest):
+        raise ValidationError(f"`/render {sub}` takes {'one job id' if sub == 'status' else 'nothing more'}.")
+    return JobCommand(sub, rest[0] if rest else None)
+
+
+class RenderGrammar(CommandGrammar[RenderCommand]):
+    """`/render`: help, refusals and mistakes in the words are answered at once; the rest asks AWS."""
+
+    refusal_reply = Said
+
+    def parse(self, words: Sequence[str], settings: Settings) -> RenderCommand:
+        return parse_command(words, settings.limits)
+
+    def at_once(self, command: RenderCommand, caller: Caller, settings: Settings) -> Reply | None:
+        return Help() if isinstance(command, JobCommand) and command.action == "help" else None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from backend.commands import page_option
+from backend.commands import Caller, CommandGrammar, Help, Reply, page_option
+from backend.config import Settings
 from backend.errors import ValidationError
 from backend.workstations.durations import parse_duration
 
@@ -60,3 +61,13 @@ def parse_workstations(words: Sequence[str]) -> WorkstationsCommand:
         parse_duration(rest[1])  # a mistake in it is answered at once, like any other
         return WorkstationsCommand(action, rest[0], rest[1])
     raise ValidationError(f"`{words[0]}` is not something `/workstations` does. Usage: {WORKSTATIONS_USAGE}.")
+
+
+class WorkstationsGrammar(CommandGrammar[WorkstationsCommand]):
+    """`/workstations`: its help is answered at once; everything else asks EC2."""
+
+    def parse(self, words: Sequence[str], settings: Settings) -> WorkstationsCommand:
+        return parse_workstations(words)
+
+    def at_once(self, command: WorkstationsCommand, caller: Caller, settings: Settings) -> Reply | None:
+        return Help() if command.action == "help" else None

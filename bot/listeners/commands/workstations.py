@@ -5,60 +5,35 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, Respond
+from slack_bolt import BoltContext, Respond
 
-from backend.commands import split_words
+from backend.commands import Caller
 from backend.config import Settings
-from backend.errors import PermissionDenied, StudiobotError
+from backend.errors import PermissionDenied
 from backend.wiring import Services
-from backend.workstations.grammar import WorkstationsCommand, parse_workstations
-from bot.messages import Blocks, error_message, section
+from backend.workstations.desk import WorkstationsDesk
+from backend.workstations.grammar import WorkstationsCommand, WorkstationsGrammar
+from bot.listeners.commands.slash import SlashCommand
+from bot.messages import Blocks
 from bot.messages.pages import PAGE_ROWS
-from bot.messages.workstations import WORKSTATIONS_HELP, change_text, workstations_table
+from bot.messages.replies import workstations_message
 from bot.polite import polite
 
 
-def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:
-    """The whole answer when the ack can give it (help, a refusal, a mistake); None when there is work."""
-    refusal = settings.access.refusal(command["user_id"], command["channel_id"])
-    if refusal:
-        return error_message(refusal)
-    try:
-        parsed = parse_workstations(split_words(command.get("text", "")))
-    except StudiobotError as error:
-        return error_message(str(error))
-    if parsed.action == "help":
-        return WORKSTATIONS_HELP, [section(WORKSTATIONS_HELP)]
-    return None
+def _desk(services: Services) -> WorkstationsDesk:
+    # the running workstations on the page shown are asked who is connected, now
+    return WorkstationsDesk(services.workstations, PAGE_ROWS)
 
 
-def ack_workstations(ack: Ack) -> None:
-    ack()
+WORKSTATIONS = SlashCommand[WorkstationsCommand](
+    "/workstations", WorkstationsGrammar(), _desk, lambda reply, settings: workstations_message(reply)
+)
+immediate_answer = WORKSTATIONS.immediate_answer
 
 
 def run(services: Services, parsed: WorkstationsCommand, user: str) -> tuple[str, Blocks]:
-    """Carry out a parsed command; the answer as text and blocks (shared by Slack and the CLI)."""
-    service = services.workstations
-    if parsed.action == "status":
-        # the running workstations on the page shown are asked who is connected, now
-        return workstations_table(service.status(ask_page=(parsed.page, PAGE_ROWS)), parsed.page)
-    if parsed.action == "start":
-        change = service.start(parsed.name, user)
-    elif parsed.action == "stop":
-        change = service.stop(parsed.name, user)
-    elif parsed.action == "keepalive":
-        change = service.keepalive(parsed.name, parsed.argument == "on", user)
-    else:
-        change = service.extend(parsed.name, parsed.argument, user)
-    text = change_text(change)
-    return text, [section(text)]
-
-
-@polite
-def run_workstations(respond: Respond, command: dict[str, Any], context: BoltContext) -> None:
-    parsed = parse_workstations(split_words(command.get("text", "")))
-    text, answer = run(context["services"], parsed, command["user_id"])
-    respond(text=text, blocks=answer, response_type="ephemeral")
+    """Carry out a parsed command; the answer as text and blocks (the buttons' too)."""
+    return workstations_message(_desk(services).run(parsed, Caller(user, "")))
 
 
 def _button_refusal(body: dict[str, Any], settings: Settings) -> str | None:

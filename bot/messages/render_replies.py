@@ -1,0 +1,66 @@
+"""`/render`'s replies (`backend.render.desk_replies`) as Slack messages; the job card itself is
+`bot.messages.render.job_card`, posted by the listener for a `JobSent` or a `RetrySent`."""
+
+from __future__ import annotations
+
+from backend.commands import Reply
+from backend.config import Costs
+from backend.render.desk_replies import Cancelled, DryRun, JobsListed, RetrySent, StatusShown, Submitted
+from backend.render.records import Job, JobStatus
+from bot.messages import section
+from bot.messages.render import help_message, job_list, status_message
+from bot.messages.render_plan import dry_run_text
+from bot.messages.replies import Message, shared_message
+
+NO_RENDERS = "You have no renders in this channel yet: try `/render help`."
+
+
+def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_for: str = "") -> Message:
+    """A reply that is a message to whoever asked (`link`: the ended job's frames, for a status)."""
+    if isinstance(reply, DryRun):
+        return dry_run_text(reply.plan), None
+    if isinstance(reply, StatusShown):
+        if reply.job is None:
+            return NO_RENDERS, None
+        text, blocks = status_message(reply.job, reply.now, costs)
+        if link:  # a link posted days ago may have expired: this one lasts its days again
+            line = f"<{link}|Download the frames> (link valid {valid_for})"
+            text, blocks = f"{text}\n{line}", [*blocks, section(line)]
+        return text, blocks
+    if isinstance(reply, JobsListed):
+        return job_list(reply.jobs, reply.user, reply.now)
+    if isinstance(reply, Cancelled):
+        return f"🛑 Cancelled `{reply.job_id}`: frames not yet rendered will be skipped.", None
+    if isinstance(reply, Submitted):
+        job = reply.job
+        what = (
+            "its probe frames render first"
+            if job.probe_frames and job.estimate is None
+            else "its frames are on their way"
+        )
+        return f"▶️ Submitted `{job.job_id}`: {what}.", None
+    if isinstance(reply, RetrySent) and not reply.created:
+        return f"`{reply.retry_of}` is already being retried as `{reply.job.job_id}`.", None
+    return shared_message(reply, lambda: help_message(costs))
+
+
+def sent_before_text(job_id: str) -> str:
+    """The answer to a render sent again whose card is already in the channel."""
+    return (
+        f"You sent this render a moment ago: it is job `{job_id}` (its card is in the channel). "
+        f"Nothing new was queued."
+    )
+
+
+def card_not_posted_text(job: Job, error: Exception) -> str:
+    """The answer when the job exists but Slack did not take its card."""
+    then = (
+        f"it waits for Submit: `/render submit {job.job_id}`"
+        if job.status is JobStatus.AWAITING_APPROVAL
+        else "its frames are queued"
+    )
+    return (
+        f"Job `{job.job_id}` was created and {then}, but its card could not be posted in the channel "
+        f"(Slack answered: {type(error).__name__}). `/render status {job.job_id}` shows it; sending the same "
+        f"command again posts the card, without a second job."
+    )
