@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 from backend.render.estimates import duration
-from backend.render.progress import JobReporter
+from backend.render.job_life import JobLifecycle
 from backend.render.tasks import RenderSettings, RenderTask
 from backend.render.tiles import TILE_SHARE, Shape, grid_text, plan_grid
 
@@ -43,7 +43,7 @@ def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> flo
 class ProbePlanner:
     """Decides, for a whole-frame probe, whether its job should render tiles instead."""
 
-    def __init__(self, renderer: Measurer, reporter: JobReporter, usable_s: float) -> None:
+    def __init__(self, renderer: Measurer, reporter: JobLifecycle, usable_s: float) -> None:
         self.renderer = renderer
         self.reporter = reporter
         self.usable_s = (

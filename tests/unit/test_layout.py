@@ -14,7 +14,7 @@ BACKEND_TOP |= {"names.py"}  # the one function that turns a name into a path
 BACKEND_TOP |= {"doctor"}  # `studiobot doctor`: the preflight of an account and a workspace
 CONSTRUCTED = re.compile(
     r"\b(DynamoJobs|SqsQueue|SnsPublisher|S3Store|Ec2Workstations|DynamoLeases|BudgetGuard|AwsBudgets|Fanout|"
-    r"JobReporter|SubmissionService|WorkstationService|KeepAlive|BudgetService|JobDesk|Announcer)\("
+    r"JobLifecycle|SubmissionService|WorkstationService|KeepAlive|BudgetService|JobDesk|Announcer)\("
 )
 
 
