@@ -22,10 +22,10 @@ if TYPE_CHECKING:
     from backend.render.announce import Announcer
     from backend.render.desk import JobDesk
     from backend.render.fanout import Fanout
+    from backend.render.job_life import JobLifecycle
     from backend.render.links import Links
     from backend.render.outbox import Outbox
     from backend.render.ports import EventPublisher, JobStore, NodeLauncher, NodePrices, TaskQueue
-    from backend.render.progress import JobReporter
     from backend.render.store.roster import NodeRoster
     from backend.render.submit import SubmissionService
     from backend.workstations.asking import SessionAsker
@@ -162,13 +162,18 @@ class Services:
         return Outbox(self.jobs, self.events, clock=self.clock)
 
     @cached_property
-    def reporter(self) -> JobReporter:
-        """What a render worker (or the dead-letter handler) reports to: frames counted, probes followed up."""
-        from backend.render.progress import JobReporter
+    def lifecycle(self) -> JobLifecycle:
+        """Drives each job's life: frames counted, probes followed up, Submit, cancel, the end announced once."""
+        from backend.render.job_life import JobLifecycle
+        from backend.render.progress import Progress
 
-        return JobReporter(
-            self.jobs, self.events, self.outbox, self.settings.progress_interval_s, probes=self.fanout
-        )
+        progress = Progress(self.jobs, self.events, self.settings.progress_interval_s)
+        return JobLifecycle(self.jobs, self.fanout, progress, self.outbox)
+
+    @cached_property
+    def reporter(self) -> JobLifecycle:
+        """What a render worker (or the dead-letter handler) reports to: the lifecycle."""
+        return self.lifecycle
 
     @cached_property
     def submissions(self) -> SubmissionService:
@@ -191,9 +196,7 @@ class Services:
         """The service behind `/render` and `studiobot render`."""
         from backend.render.desk import JobDesk
 
-        return JobDesk(
-            self.jobs, self.submissions, self.fanout, self.reporter, self.settings.access, clock=self.clock
-        )
+        return JobDesk(self.jobs, self.submissions, self.lifecycle, self.settings.access, clock=self.clock)
 
     @cached_property
     def announcer(self) -> Announcer:

@@ -7,7 +7,7 @@ import dataclasses
 from pathlib import Path
 
 from backend.render.estimates import duration
-from backend.render.progress import JobReporter
+from backend.render.job_life import JobLifecycle
 from backend.render.tasks import RenderTask
 from backend.render.tiles import TILE_SHARE, Shape, grid_text, plan_grid
 from blender_image.ports import Measurer
@@ -32,7 +32,7 @@ def extrapolate(small: tuple[float, float], smaller: tuple[float, float]) -> flo
 class ProbePlanner:
     """Decides, for a whole-frame probe, whether its job should render tiles instead."""
 
-    def __init__(self, renderer: Measurer, reporter: JobReporter, usable_s: float) -> None:
+    def __init__(self, renderer: Measurer, reporter: JobLifecycle, usable_s: float) -> None:
         self.renderer = renderer
         self.reporter = reporter
         self.usable_s = (

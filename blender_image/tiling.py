@@ -10,9 +10,9 @@ from typing import Protocol
 from aws_lambda_powertools import Logger
 
 from backend.names import under
+from backend.render.job_life import JobLifecycle
 from backend.render.ports import JobStore
 from backend.render.previews import proxy_path
-from backend.render.progress import JobReporter
 from backend.render.records import FrameOutcome, TileRecord
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderTask
@@ -52,7 +52,7 @@ class Tiler:
     def __init__(
         self,
         jobs: JobStore,
-        reporter: JobReporter,
+        reporter: JobLifecycle,
         store: TileStore,
         work_dir: Path,
         stitch_lease_s: float = STITCH_LEASE_S,

@@ -14,10 +14,10 @@ from aws_lambda_powertools import Logger
 from backend.errors import ValidationError
 from backend.names import under
 from backend.render.estimates import duration
+from backend.render.job_life import JobLifecycle
 from backend.render.layer_previews import upload_layer_proxies
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
-from backend.render.progress import JobReporter
 from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderTask, scene_stem
@@ -62,7 +62,7 @@ class RenderWorker:
     def __init__(
         self,
         jobs: JobStore,
-        reporter: JobReporter,
+        reporter: JobLifecycle,
         scenes: Scenes,
         renderer: Renderer,
         uploader: TileStore,

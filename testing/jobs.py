@@ -1,7 +1,7 @@
 """An in-memory job store that honours the same conditions as `backend.render.store.DynamoJobs`.
 
-Every transition checks what the DynamoDB condition expression checks and returns False (or raises the same
-error) when it would fail, so fan-out, probe and approval logic can be tested without moto. The contract test in
+Every status change is decided by its row in `backend.render.lifecycle` (the table the DynamoDB store builds its
+condition expressions from) and returns False (or raises the same error) when the row refuses it, so fan-out, probe and approval logic can be tested without moto. The contract test in
 `tests/functional/test_job_store_contract.py` runs one scenario against both stores.
 """
 
@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from backend.errors import ConflictError, NotFoundError
+from backend.errors import NotFoundError
 from backend.events import Event
 from backend.render.estimates import Approval, Estimate
+from backend.render.lifecycle import FACTS, allows, finished_as, nothing_to_cancel, row
+from backend.render.lifecycle import Event as Step
 from backend.render.records import (
-    ACTIVE,
     FINAL,
     FrameOutcome,
     FrameRecord,
@@ -28,7 +29,6 @@ from backend.render.records import (
     TileRecorded,
 )
 from backend.render.store import ENQUEUE_LEASE_S
-from backend.render.store.items import FACTS
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderSettings
 
@@ -106,53 +106,43 @@ class InMemoryJobs:
             self._set(job_id, enqueued=True, fanned_out_at=self._clock())
 
     def start(self, job_id: str) -> bool:
-        return self._move(job_id, {JobStatus.QUEUED}, status=JobStatus.RUNNING, started_at=self._clock())
+        return self._move(job_id, Step.START, JobStatus.RUNNING, started_at=self._clock())
 
     def finish(self, job_id: str) -> Job | None:
-        with self._lock:
-            job = self._row(job_id).job
-            if job.status not in (JobStatus.QUEUED, JobStatus.RUNNING) or job.remaining != 0:
-                return None
-            final = JobStatus.DONE if job.failed == 0 else JobStatus.DONE_WITH_FAILURES
-            return self._put(job, status=final, finished_at=self._clock(), **self._pending(job, "completed"))
+        job = self.get(job_id)
+        won = self._move(job_id, Step.FINISH, finished_as(job), finished_at=self._clock())
+        return self.get(job_id) if won else None
 
     def cancel(self, job_id: str) -> Job:
-        with self._lock:
-            job = self._row(job_id).job
-            if job.status not in ACTIVE:
-                raise ConflictError(
-                    f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel."
-                )
-            return self._put(
-                job,
-                status=JobStatus.CANCELLED,
-                finished_at=self._clock(),
-                awaiting=False,
-                **self._pending(job, "completed"),
-            )
+        if not self._move(
+            job_id, Step.CANCEL, JobStatus.CANCELLED, finished_at=self._clock(), awaiting=False
+        ):
+            raise nothing_to_cancel(self.get(job_id))
+        return self.get(job_id)
 
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
-        now = self._clock()
-        changes: dict[str, Any] = {"estimate": estimate}
         if approval is None:
-            changes["status"] = JobStatus.RUNNING
-        else:
-            changes |= {
-                "status": JobStatus.AWAITING_APPROVAL,
-                "approval": approval.who,
-                "approval_reason": approval.reason,
-                "awaiting": True,
-                "awaiting_since": now,
-            }
-        return self._move(job_id, {JobStatus.PROBING}, fact="estimated", **changes)
+            return self._move(job_id, Step.ESTIMATE, JobStatus.RUNNING, estimate=estimate)
+        return self._move(
+            job_id,
+            Step.ESTIMATE,
+            JobStatus.AWAITING_APPROVAL,
+            estimate=estimate,
+            approval=approval.who,
+            approval_reason=approval.reason,
+            awaiting=True,
+            awaiting_since=self._clock(),
+        )
 
     def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
-        with self._lock:
-            job = self._row(job_id).job
-            if job.status is not JobStatus.PROBING or job.replanned:
-                return False
-            self._put(job, settings=settings, replanned=reason[:500], predicted_s=round(predicted_s, 3))
-            return True
+        return self._move(
+            job_id,
+            Step.REPLAN,
+            JobStatus.PROBING,
+            settings=settings,
+            replanned=reason[:500],
+            predicted_s=round(predicted_s, 3),
+        )
 
     def note_device(self, job_id: str, device: str, preview_layer: str = "") -> None:
         with self._lock:
@@ -166,16 +156,16 @@ class InMemoryJobs:
                 self._put(self._rows[job_id].job, untaken_s=round(waited_s, 3))
 
     def fail(self, job_id: str, reason: str) -> Job | None:
-        changes = {"status": JobStatus.FAILED, "failure": reason[:1000], "finished_at": self._clock()}
-        won = self._move(job_id, {JobStatus.PROBING}, fact="completed", **changes)
+        won = self._move(
+            job_id, Step.FAIL, JobStatus.FAILED, failure=reason[:1000], finished_at=self._clock()
+        )
         return self.get(job_id) if won else None
 
     def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool:
         return self._move(
             job_id,
-            {JobStatus.AWAITING_APPROVAL},
-            fact="approved",
-            status=next_status,
+            Step.SUBMIT,
+            next_status,
             approved_by=by,
             approved_by_admin=by_admin,
             approval="",
@@ -183,17 +173,11 @@ class InMemoryJobs:
         )
 
     def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None:
-        with self._lock:
-            job = self._row(job_id).job
-            if job.status is not JobStatus.AWAITING_APPROVAL or (job.awaiting_since or 0.0) > cutoff:
-                return None
-            return self._put(
-                job,
-                status=JobStatus.EXPIRED,
-                failure=reason,
-                finished_at=self._clock(),
-                **self._pending(job, "completed"),
-            )
+        params = {"cutoff": cutoff}
+        won = self._move(
+            job_id, Step.EXPIRE, JobStatus.EXPIRED, params, failure=reason, finished_at=self._clock()
+        )
+        return self.get(job_id) if won else None
 
     def clear_awaiting(self, job_id: str) -> None:
         self._set(job_id, awaiting=False)
@@ -315,12 +299,17 @@ class InMemoryJobs:
         with self._lock:
             self._put(self._row(job_id).job, **changes)
 
-    def _move(self, job_id: str, allowed: set[JobStatus], fact: str = "", **changes: Any) -> bool:
+    def _move(
+        self, job_id: str, step: Step, to: JobStatus, params: dict[str, float] | None = None, **changes: Any
+    ) -> bool:
+        """The table's row for `step` decides; when it allows, the job moves to `to` with `changes` and the row's
+        fact in its outbox, all at once."""
         with self._lock:
             job = self._row(job_id).job
-            if job.status not in allowed:
+            if not allows(step, job, to, **(params or {})):
                 return False
-            self._put(job, **changes, **(self._pending(job, fact) if fact else {}))
+            fact = row(step).fact
+            self._put(job, status=to, **changes, **(self._pending(job, fact) if fact else {}))
             return True
 
     def _pending(self, job: Job, fact: str) -> dict[str, Any]:

@@ -7,11 +7,12 @@ delivery never makes a second post; a claim whose post failed is given back, so 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from backend.config import CLI_CHANNEL
 from backend.events import Event, JobApproved, JobCompleted, JobEstimated
-from backend.render.ports import JobStore
-from backend.render.records import FrameOutcome, Job, JobStatus
+from backend.render.ports import JobQueries, NoticeBook
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 
 ESTIMATE, APPROVED = "estimate", "approved"  # the thread notices a job may get, each at most once
 
@@ -39,11 +40,17 @@ class Completion:
         return self.job.channel not in ("", CLI_CHANNEL)
 
 
+class AnnouncedJobs(JobQueries, NoticeBook, Protocol):
+    """What the announcer needs of the job store: the job, its notice claims, and its frames (why each failed)."""
+
+    def frames(self, job_id: str, first: int | None = None, last: int | None = None) -> list[FrameRecord]: ...
+
+
 class Announcer:
     """The job-store side of every announcement: which notice to post, which end to tell (where the card is, and
     when it changed, is the notifier's: `bot.cards`)."""
 
-    def __init__(self, jobs: JobStore) -> None:
+    def __init__(self, jobs: AnnouncedJobs) -> None:
         self.jobs = jobs
 
     def notice(self, event: JobEstimated | JobApproved) -> Notice | None:

@@ -14,6 +14,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from backend.commands import Caller, Help, Refused, Reply
 from backend.config import Access
@@ -28,11 +29,10 @@ from backend.render.desk_replies import (
     StatusShown,
     Submitted,
 )
-from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec
 from backend.render.grammar import RenderCommand, RenderJob, RenderRequest, RetryRequest
-from backend.render.ports import JobStore
-from backend.render.progress import JobReporter
+from backend.render.job_life import JobLifecycle
+from backend.render.ports import JobQueries
 from backend.render.records import ACTIVE, Job, job_id_for
 from backend.render.submit import (
     RenderPlan,
@@ -81,22 +81,26 @@ class AlreadySent:
     job: Job
 
 
+class DeskJobs(JobQueries, Protocol):
+    """What the desk reads of the job store: jobs, and a finished job's failed frames."""
+
+    def failed_frames(self, job_id: str) -> list[int]: ...
+
+
 class JobDesk:
     """The one service behind `/render` and `studiobot render`: listeners parse, acknowledge and call it."""
 
     def __init__(
         self,
-        jobs: JobStore,
+        jobs: DeskJobs,
         submissions: SubmissionService,
-        fanout: Fanout,
-        reporter: JobReporter,
+        lifecycle: JobLifecycle,
         access: Access,
         clock: Callable[[], float],
     ) -> None:
         self.jobs = jobs
         self.submissions = submissions
-        self.fanout = fanout
-        self.reporter = reporter
+        self.lifecycle = lifecycle
         self.access = access
         self.clock = clock
 
@@ -211,7 +215,7 @@ class JobDesk:
     def cancel(self, user: str, job_id: str) -> Job:
         """Cancel a job its submitter (or an admin) wants stopped, and announce its end."""
         self.job_for(user, job_id, "cancel")
-        return self.reporter.cancel(job_id)
+        return self.lifecycle.cancel(job_id)
 
     def retry(
         self,
@@ -231,7 +235,7 @@ class JobDesk:
 
     def submit(self, user: str, job_id: str) -> Job:
         """Press Submit on a job that waits for it (who may is the fan-out's rule)."""
-        return self.fanout.approve(job_id, user)
+        return self.lifecycle.approve(job_id, user)
 
     def _find(self, job_id: str) -> Job | None:
         try:

@@ -4,15 +4,16 @@ A job over `probe_over_frames` frames renders its first, middle and last frames 
 and render seconds comes the estimate; then either the rest is queued at once, or the job waits for someone to
 press Submit (AWAITING_APPROVAL: over `confirm_over_usd` its submitter or an admin, over `admin_over_usd` or while
 the budget guard is on an admin), and expires if nobody does. A probe that fails stops the job there (FAILED):
-nothing more is spent. Every step is a conditional transition in `backend.render.store`, so a duplicate delivery, a
-double click or two sweeps at once change nothing twice.
+nothing more is spent. Every step is a transition of `backend.render.lifecycle`'s table, so a duplicate delivery,
+a double click or two sweeps at once change nothing twice. `backend.render.job_life.JobLifecycle` calls it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -21,10 +22,17 @@ from backend.errors import ConflictError, PermissionDenied
 from backend.people import mention
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
+from backend.render.lifecycle import submitted_to
 from backend.render.outbox import Outbox
-from backend.render.ports import GuardReader, JobStore, NodeLauncher, NodePrices, TaskQueue
-from backend.render.progress import finish
-from backend.render.records import FrameOutcome, Job, JobStatus
+from backend.render.ports import (
+    GuardReader,
+    JobQueries,
+    JobTransitions,
+    NodeLauncher,
+    NodePrices,
+    TaskQueue,
+)
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 from backend.render.tasks import GPU, RenderTask
 from backend.render.tiles import TILED_COST, tile_count
 
@@ -37,12 +45,18 @@ def probe_frames_of(frames: Sequence[int]) -> tuple[int, ...]:
     return tuple(dict.fromkeys(picked))
 
 
+class FanoutJobs(JobTransitions, JobQueries, Protocol):
+    """What the fan-out needs of the job store: its transitions, the jobs, and the probes' records."""
+
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]: ...
+
+
 class Fanout:
     """Decides a job's first phase, queues each phase once, and moves a job past its gates."""
 
     def __init__(
         self,
-        jobs: JobStore,
+        jobs: FanoutJobs,
         queue: TaskQueue,
         settings: Settings,
         outbox: Outbox | None = None,
@@ -160,8 +174,10 @@ class Fanout:
 
     # -- Submit, and its expiry --------------------------------------------------------------------------------
 
-    def approve(self, job_id: str, user: str) -> Job:
-        """Someone pressed Submit: check they may, move the job on, queue its next phase."""
+    def approve(self, job_id: str, user: str) -> tuple[Job, bool]:
+        """Someone pressed Submit: check they may, move the job on, queue its next phase; the job, and whether
+        this call submitted it (False: a Submit whose queueing died halfway, resumed). Announcing it is the
+        lifecycle's."""
         job = self.jobs.get(job_id)
         if job.status is not JobStatus.AWAITING_APPROVAL:
             if job.approved_by:
@@ -169,7 +185,7 @@ class Fanout:
                     job
                 )  # a Submit whose queueing died halfway is finished by pressing it again
                 if (resumed.enqueued, resumed.probes_enqueued) != (job.enqueued, job.probes_enqueued):
-                    return resumed
+                    return resumed, False
                 raise ConflictError(f"`{job_id}` was submitted already, by {mention(job.approved_by)}.")
             state = str(job.status).replace("_", " ")
             raise ConflictError(f"`{job_id}` is {state}: there is nothing to submit.")
@@ -180,21 +196,13 @@ class Fanout:
             raise PermissionDenied(
                 f"Only {mention(job.requested_by)} (who asked for `{job_id}`) or an admin can submit it."
             )
-        if job.probe_frames and job.estimate is None:
-            next_status = JobStatus.PROBING
-        else:
-            next_status = JobStatus.RUNNING if job.estimate is not None else JobStatus.QUEUED
-        if not self.jobs.approve(job_id, user, is_admin, next_status):
+        if not self.jobs.approve(job_id, user, is_admin, submitted_to(job)):
             now = self.jobs.get(job_id)  # it changed meanwhile (a second click, a cancel, the expiry)
             by = f", by {mention(now.approved_by)}" if now.approved_by else ""
             raise ConflictError(
                 f"`{job_id}` is {str(now.status).replace('_', ' ')}{by}: there is nothing to submit."
             )
-        approved = self.go(self.jobs.get(job_id))  # queued first: a failed publish loses no frames
-        if approved.remaining == 0 and approved.status is JobStatus.RUNNING:  # its frames were all probes
-            finish(self.jobs, self._outbox(), job_id)
-        self._flush(job_id)
-        return self.jobs.get(job_id)
+        return self.go(self.jobs.get(job_id)), True  # queued first: a failed publish loses no frames
 
     def expire_waiting(self) -> list[Job]:
         """Jobs nobody submitted within `confirm_expiry_s` expire, each announced once."""

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from backend.errors import NotFoundError
 from backend.events import EventPublisher, NodesNotStarted
-from backend.render.ports import JobStore
+from backend.render.ports import JobQueries
 from backend.render.records import JobStatus
 
 WAIT_S = 600.0
@@ -21,7 +21,13 @@ class WaitingJobs(Protocol):
     def unwatch(self, job_id: str) -> None: ...
 
 
-def tell_untaken(waiting: WaitingJobs, jobs: JobStore, events: EventPublisher, now: float) -> list[str]:
+class UntakenJobs(JobQueries, Protocol):
+    """What the check needs of the job store: the job, and a place to note how long it waited untaken."""
+
+    def note_untaken(self, job_id: str, waited_s: float) -> None: ...
+
+
+def tell_untaken(waiting: WaitingJobs, jobs: UntakenJobs, events: EventPublisher, now: float) -> list[str]:
     """Publish `NodesNotStarted` once for each watched gpu job still untouched after `WAIT_S`; forget those that
     moved on. The ids told."""
     told = []

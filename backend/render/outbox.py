@@ -13,13 +13,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from backend.events import Event, JobApproved, JobCompleted, JobEstimated
-from backend.render.ports import EventPublisher, JobStore
+from backend.render.ports import EventPublisher, JobQueries, PendingFacts
 from backend.render.records import Job
 
 GRACE_S = 60.0  # a fact younger than this is left to the process that made it true
 logger = logging.getLogger(__name__)
+
+
+class OutboxJobs(JobQueries, PendingFacts, Protocol):
+    """What the outbox needs of the job store: the job, its pending facts, and its failed frames (for the end)."""
+
+    def failed_frames(self, job_id: str) -> list[int]: ...
 
 
 class Outbox:
@@ -27,7 +34,7 @@ class Outbox:
 
     def __init__(
         self,
-        jobs: JobStore,
+        jobs: OutboxJobs,
         events: EventPublisher,
         clock: Callable[[], float] = time.time,
         grace_s: float = GRACE_S,

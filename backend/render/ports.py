@@ -27,8 +27,9 @@ __all__ = [
     "NodePrices",
     "NoticeBook",
     "PendingFacts",
-    "ProbeWatcher",
+    "Phases",
     "SceneStore",
+    "SubmittedJobs",
     "TaskQueue",
     "TileLedger",
 ]
@@ -103,7 +104,7 @@ class PendingFacts(Protocol):
 
 
 class JobStore(JobTransitions, FrameLedger, TileLedger, JobQueries, NoticeBook, PendingFacts, Protocol):
-    """The whole job store: what the render services are given."""
+    """The whole job store, as the DynamoDB adapter and the fake offer it: each service takes only the part it uses."""
 
 
 class TaskQueue(Protocol):
@@ -140,7 +141,19 @@ class GuardReader(Protocol):
     def state(self) -> GuardState: ...
 
 
-class ProbeWatcher(Protocol):
-    """What happens once a job's probe frames are in (`backend.render.fanout.Fanout`)."""
+class SubmittedJobs(Protocol):
+    """What submission needs of the job store: to write a new job, and a finished one's failed frames."""
 
-    def probe_recorded(self, job: Job) -> None: ...
+    def create(self, job: Job) -> tuple[Job, bool]: ...
+    def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]: ...
+
+
+class Phases(Protocol):
+    """What submission needs of the fan-out (`backend.render.fanout.Fanout`): a new job's first phase, queued."""
+
+    gpu_nodes: NodeLauncher | None
+
+    def first_phase(
+        self, frames: Sequence[int], requested_by: str, tiles_auto: bool = False
+    ) -> tuple[JobStatus, tuple[int, ...], Approval | None]: ...
+    def go(self, job: Job) -> Job: ...

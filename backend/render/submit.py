@@ -15,7 +15,6 @@ from backend.config import Settings
 from backend.errors import NotFoundError, ValidationError
 from backend.names import check
 from backend.render.bare_scenes import missing_in_bucket, traced_in_bucket
-from backend.render.fanout import Fanout
 from backend.render.frames import compact, normal_spec, parse_frame_spec, plan_tasks
 from backend.render.grammar import RenderRequest, RetryRequest
 from backend.render.manifest import (
@@ -28,7 +27,7 @@ from backend.render.manifest import (
     newer_than_farm,
 )
 from backend.render.manifest_schema import BadManifest
-from backend.render.ports import JobStore, SceneStore
+from backend.render.ports import Phases, SceneStore, SubmittedJobs
 from backend.render.records import Job, job_id_for
 from backend.render.retrying import check_retryable, retry_request, retry_token
 from backend.render.store.roster import NO_GPU_NODE, NodePresence, a_node_can_come
@@ -74,8 +73,8 @@ class SubmissionService:
     def __init__(
         self,
         scenes: SceneStore,
-        jobs: JobStore,
-        fanout: Fanout,
+        jobs: SubmittedJobs,
+        fanout: Phases,
         settings: Settings,
         clock: Callable[[], float] = time.time,
         nodes: NodePresence | None = None,

@@ -20,7 +20,7 @@ from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.config import Access, Settings, SlackCredentials
 from backend.events import Event, parse_event
-from backend.render.progress import JobReporter
+from backend.render.job_life import JobLifecycle
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from backend.wiring import Services
@@ -74,7 +74,7 @@ class Stack:
     store: S3Store
     jobs: DynamoJobs
     queue: SqsQueue
-    reporter: JobReporter
+    reporter: JobLifecycle
     service: SubmissionService
     received: list[Event] = field(default_factory=list)
 

@@ -9,6 +9,7 @@ from moto import mock_aws
 
 from backend.errors import ConflictError, NotFoundError
 from backend.render.estimates import Approval, Estimate
+from backend.render.lifecycle import TRANSITIONS, Event, row
 from backend.render.ports import JobStore
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
 from backend.render.store import DynamoJobs
@@ -218,3 +219,89 @@ def test_a_job_found_untaken_keeps_how_long_it_waited(store: tuple[JobStore, Clo
     jobs.note_untaken("r-nobody", 601.0)  # a job gone meanwhile: nothing is made of it
     with pytest.raises(NotFoundError):
         jobs.get("r-nobody")
+
+
+# -- the lifecycle table: every (from-state, event) pair, refused or allowed alike by both stores ----------------
+
+PROBES = (1, 2, 3)
+GUESS = Estimate(frame_s=600.0, render_s=590.0, cost_usd=10.0, eta_s=60.0)
+ASK = Approval("submitter", "the estimate $10.00 is over $5.00")
+
+
+def _drive(jobs: JobStore, event: Event, job_id: str, to: JobStatus, now: float) -> bool:
+    """Ask the store for `event` toward `to`, as the services do; True if it moved the job."""
+    if event is Event.START:
+        return jobs.start(job_id)
+    if event is Event.ESTIMATE:
+        return jobs.settle_probes(job_id, GUESS, ASK if to is JobStatus.AWAITING_APPROVAL else None)
+    if event is Event.REPLAN:
+        return jobs.replan(job_id, RenderSettings(tiles=(2, 2)), 1200.0, "frames too long")
+    if event is Event.FAIL:
+        return jobs.fail(job_id, "probe frame 2 failed") is not None
+    if event is Event.SUBMIT:
+        return jobs.approve(job_id, "U0ADMIN", True, to)
+    if event is Event.EXPIRE:
+        return jobs.expire(job_id, now, "nobody pressed Submit") is not None
+    if event is Event.FINISH:
+        return jobs.finish(job_id) is not None
+    assert event is Event.CANCEL
+    try:
+        jobs.cancel(job_id)
+    except ConflictError:
+        return False
+    return True
+
+
+def _in(status: JobStatus, job_id: str, to: JobStatus, condition_met: bool = True) -> Job:
+    """A job in `status` whose other conditions hold (or fail, with `condition_met=False`) for going to `to`."""
+    frames_left = 0 if condition_met else 1
+    failed = 3 - frames_left if to is JobStatus.DONE_WITH_FAILURES else 0
+    return _job(
+        job_id,
+        status,
+        done=3 - frames_left - failed,
+        failed=failed,
+        probe_frames=PROBES,
+        awaiting_since=1_800_000_000.0 if condition_met else 1_800_000_100.0,
+    )
+
+
+def _walk(jobs: JobStore, clock: Clock, event: Event, to: JobStatus, status: JobStatus, met: bool) -> bool:
+    job_id = f"r-{event}-{to}-{status}-{met}"
+    before, _ = jobs.create(_in(status, job_id, to, met))
+    if event is Event.REPLAN and not met:  # re-planned once already
+        jobs.replan(job_id, RenderSettings(tiles=(2, 1)), 600.0, "the first re-plan")
+        before = jobs.get(job_id)
+    moved = _drive(jobs, event, job_id, to, clock.now)
+    after = jobs.get(job_id)
+    if moved:
+        fact = row(event).fact
+        assert after.status is to, (event, status, to)
+        assert after.outbox == ((fact,) if fact else ()), (event, status)
+    else:
+        assert (after.status, after.outbox) == (before.status, before.outbox), (event, status)
+    return moved
+
+
+def test_the_lifecycle_table_walks_every_event_from_every_state() -> None:
+    assert {transition.event for transition in TRANSITIONS} == set(Event)
+    assert {transition.event for transition in TRANSITIONS if transition.condition} == {
+        Event.REPLAN,
+        Event.EXPIRE,
+        Event.FINISH,
+    }  # the conditions `_in` knows how to meet and to fail
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_each_store_allows_what_the_table_allows_and_refuses_the_rest(
+    store: tuple[JobStore, Clock], event: Event
+) -> None:
+    jobs, clock = store
+    transition = row(event)
+    for to in transition.targets:
+        for status in JobStatus:
+            moved = _walk(jobs, clock, event, to, status, met=True)
+            assert moved is (status in transition.sources), f"{event} from {status} to {to}"
+            if transition.condition is not None and status in transition.sources:
+                unmet = _walk(jobs, clock, event, to, status, met=False)
+                assert unmet is False, f"{event} from {status} with {transition.condition} unmet"

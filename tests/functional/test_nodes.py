@@ -335,7 +335,6 @@ def test_each_gpu_phase_starts_its_nodes_and_the_estimate_is_priced_per_node_sec
     assert job is not None and launches.asked == [(3, job.job_id)]  # the three probes: a node each
     node = _node(stack, tmp_path, NodeRenderer(), "gpu-node-1")
     node.worker.reporter = services.reporter  # the fan-out that launches nodes follows the probes
-    node.worker.reporter.probes = services.fanout
     for _ in range(3):
         node.run()
         if stack.jobs.get(job.job_id).estimate is not None:

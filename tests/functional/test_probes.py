@@ -45,6 +45,7 @@ class Farm:
         self.services = services
         self.guard = services.guard
         self.fanout = services.fanout
+        self.lifecycle = services.lifecycle
         self.outbox = services.outbox
         self.service = services.submissions
         reporter = services.reporter
@@ -156,14 +157,14 @@ def test_over_confirm_over_the_job_waits_for_its_submitter(stack: Stack, tmp_pat
         PermissionDenied,
         match=rf"Only {re.escape(mention('U0ARTIST'))} \(who asked for `r\w+`\) or an admin can submit it",
     ):
-        farm.fanout.approve(job.job_id, OTHER)
-    approved = farm.fanout.approve(job.job_id, ARTIST)
+        farm.lifecycle.approve(job.job_id, OTHER)
+    approved = farm.lifecycle.approve(job.job_id, ARTIST)
     assert approved.status is JobStatus.RUNNING and approved.approved_by == ARTIST
     assert len(farm.queued()) == 21
     (event,) = farm.events(JobApproved)
     assert event.by == ARTIST
     with pytest.raises(ConflictError, match=re.escape(f"was submitted already, by {mention('U0ARTIST')}")):
-        farm.fanout.approve(job.job_id, ADMIN)  # a second click
+        farm.lifecycle.approve(job.job_id, ADMIN)  # a second click
 
 
 def test_over_admin_over_only_an_admin_may_submit(stack: Stack, tmp_path: Path) -> None:
@@ -174,8 +175,8 @@ def test_over_admin_over_only_an_admin_may_submit(stack: Stack, tmp_path: Path) 
     with pytest.raises(
         PermissionDenied, match=r"Only an admin can submit `r\w+`: the estimate \$0.72 is over \$0.50"
     ):
-        farm.fanout.approve(job.job_id, ARTIST)
-    assert farm.fanout.approve(job.job_id, ADMIN).status is JobStatus.RUNNING
+        farm.lifecycle.approve(job.job_id, ARTIST)
+    assert farm.lifecycle.approve(job.job_id, ADMIN).status is JobStatus.RUNNING
 
 
 def test_while_the_guard_is_on_new_renders_wait_for_an_admin_before_anything_renders(
@@ -187,7 +188,7 @@ def test_while_the_guard_is_on_new_renders_wait_for_an_admin_before_anything_ren
     assert (job.status, job.approval) == (JobStatus.AWAITING_APPROVAL, "admin")
     assert "over its AWS budget" in job.approval_reason
     assert farm.queued() == []
-    probing = farm.fanout.approve(job.job_id, ADMIN)
+    probing = farm.lifecycle.approve(job.job_id, ADMIN)
     assert probing.status is JobStatus.PROBING and len(farm.queued()) == 3
     # probes done, the admin's Submit counts: the estimate needs nobody else
     assert farm.events(JobApproved)[0].by == ADMIN
@@ -211,7 +212,7 @@ def test_an_unsubmitted_job_expires_after_30_minutes_once(stack: Stack, tmp_path
     (completed,) = farm.events(JobCompleted)
     assert completed.status == "expired"
     with pytest.raises(ConflictError, match="is expired: there is nothing to submit"):
-        farm.fanout.approve(job.job_id, ARTIST)
+        farm.lifecycle.approve(job.job_id, ARTIST)
 
 
 def test_a_job_of_probe_frames_alone_ends_when_they_are_in(stack: Stack, tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ BACKEND_TOP |= {"doctor"}  # `studiobot doctor`: the preflight of an account and
 BACKEND_TOP |= {"people.py"}  # how a sentence names a person, for each edge to write its way
 CONSTRUCTED = re.compile(
     r"\b(DynamoJobs|SqsQueue|SnsPublisher|S3Store|Ec2Workstations|DynamoLeases|BudgetGuard|AwsBudgets|Fanout|"
-    r"JobReporter|SubmissionService|WorkstationService|KeepAlive|BudgetService|JobDesk|Announcer)\("
+    r"JobLifecycle|SubmissionService|WorkstationService|KeepAlive|BudgetService|JobDesk|Announcer)\("
 )
 
 

@@ -18,8 +18,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from backend import wiring
 from backend.errors import NotFoundError
+from backend.render.job_life import JobLifecycle
 from backend.render.ports import TaskQueue
-from backend.render.progress import JobReporter
 from backend.render.tasks import GPU, RenderTask, UnreadableTask
 from backend.render.tiles import describe
 
@@ -27,7 +27,7 @@ logger = Logger(service="studiobot-dlq")
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
-def fail_task(job_reporter: JobReporter, task: RenderTask, queue: TaskQueue | None = None) -> list[int]:
+def fail_task(job_reporter: JobLifecycle, task: RenderTask, queue: TaskQueue | None = None) -> list[int]:
     """Mark the task's frames that no delivery recorded as failed, but put a chunk's never-tried frames back on
     `queue` one per task; return the frames this call marked failed."""
     jobs = job_reporter.jobs

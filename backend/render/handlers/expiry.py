@@ -12,7 +12,7 @@ from backend.wiring import Services
 
 def sweep(services: Services) -> dict[str, Any]:
     """Expire what waited too long, then publish what was left pending; what each did, for the log."""
-    expired = [job.job_id for job in services.fanout.expire_waiting()]
+    expired = [job.job_id for job in services.lifecycle.expire_waiting()]
     published = [event.to_dict() for event in services.outbox.sweep()]
     untaken = tell_untaken(services.roster, services.jobs, services.events, services.clock())
     return {

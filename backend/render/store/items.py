@@ -14,12 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from backend.render.estimates import Estimate
+from backend.render.lifecycle import FACTS
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
 from backend.render.tasks import RenderSettings
 
 AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
 OUTBOX = "pending"  # the `outbox` attribute's one value: the hash key of the sparse by_outbox index
-FACTS = ("completed", "estimated", "approved")  # what the outbox may hold for a job
 # When DynamoDB may delete an item (epoch seconds; the table's TimeToLiveSpecification): a job and every item of its
 # history go `jobHistoryDays` after they were written. (Not `expires_at`: a workstation lease's own expiry.)
 PURGE_ATTRIBUTE = "purge_at"

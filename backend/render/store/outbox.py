@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from backend.render.store.items import FACTS, OUTBOX
+from backend.render.lifecycle import FACTS
+from backend.render.store.items import OUTBOX
 from backend.render.store.table import JobTable
 
 

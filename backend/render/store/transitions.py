@@ -1,15 +1,11 @@
-"""A render job's life: every status change is a conditional write, and this module owns them all.
+"""A render job's status changes in DynamoDB: each is the conditional write its row in `backend.render.lifecycle`
+makes it, and this module owns them all (the diagram of a job's life is that module's).
 
-    QUEUED ──first frame starts──► RUNNING ──last frame accounted──► DONE | DONE_WITH_FAILURES
-    PROBING ──probes rendered──► RUNNING (the rest queued)   or ──a probe failed──► FAILED
-       └──a probe predicts frames too long for the render function──► PROBING, re-planned as tiles (then as above)
-       └──estimate needs a Submit──► AWAITING_APPROVAL ──Submit──► PROBING | QUEUED | RUNNING
-                                            └──nobody in time──► EXPIRED
-    any of QUEUED, PROBING, AWAITING_APPROVAL, RUNNING ──cancel──► CANCELLED
-
-The enqueue claims are leases, so an enqueue that died halfway is resumed, and never done twice otherwise. A
-transition that makes something to announce true (the end, the estimate, a Submit) puts it in the job's outbox in
-the same write (`backend.render.outbox` publishes it), so no crash or failed publish can lose it.
+`_move` turns a row into the write: `#status IN (its sources)`, its condition, `#status = :to` and its outbox fact,
+beside what each change stores (its times, its estimate, who pressed Submit). The enqueue claims are leases, so an
+enqueue that died halfway is resumed, and never done twice otherwise. A transition that makes something to announce
+true (the end, the estimate, a Submit) puts it in the job's outbox in the same write (`backend.render.outbox`
+publishes it), so no crash or failed publish can lose it.
 """
 
 from __future__ import annotations
@@ -20,9 +16,9 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from backend.aws.base import error_code
-from backend.errors import ConflictError
 from backend.render.estimates import Approval, Estimate
-from backend.render.records import ACTIVE, Job, JobStatus
+from backend.render.lifecycle import Condition, Event, finished_as, nothing_to_cancel, row
+from backend.render.records import Job, JobStatus
 from backend.render.store.items import (
     AWAITING,
     ESTIMATE_SET,
@@ -82,85 +78,51 @@ class DynamoTransitions(JobTable):
         self._update(job_id, update, values, condition="attribute_exists(pk)")
 
     def start(self, job_id: str) -> bool:
-        """QUEUED → RUNNING; False if the job was not QUEUED (already running, or over)."""
-        return self._transition(
-            job_id,
-            "SET #status = :running, started_at = :now",
-            {":running": {"S": JobStatus.RUNNING}, ":queued": {"S": JobStatus.QUEUED}},
-            condition="#status = :queued",
-        )
+        """START: QUEUED → RUNNING; False if the job was not QUEUED (already running, or over)."""
+        return self._move(job_id, Event.START, JobStatus.RUNNING, "started_at = :now")
 
     def finish(self, job_id: str) -> Job | None:
-        """RUNNING/QUEUED → DONE or DONE_WITH_FAILURES once no frame remains; the one caller that wins gets the job."""
+        """FINISH: → DONE or DONE_WITH_FAILURES once no frame remains; the one caller that wins gets the job."""
         job = self.get(job_id)
         if job.status.is_final or job.remaining > 0:
             return None
-        final = JobStatus.DONE if job.failed == 0 else JobStatus.DONE_WITH_FAILURES
-        won = self._transition(
-            job_id,
-            "SET #status = :final, finished_at = :now, " + outbox_set("completed"),
-            {
-                **OUTBOX_VALUES,
-                ":final": {"S": final},
-                ":zero": {"N": "0"},
-                ":queued": {"S": JobStatus.QUEUED},
-                ":running": {"S": JobStatus.RUNNING},
-            },
-            condition="remaining = :zero AND #status IN (:queued, :running)",
-        )
+        won = self._move(job_id, Event.FINISH, finished_as(job), "finished_at = :now")
         return self.get(job_id) if won else None
 
     def cancel(self, job_id: str) -> Job:
-        """Any active state → CANCELLED; ConflictError if the job is already over."""
-        won = self._transition(
-            job_id,
-            "SET #status = :cancelled, finished_at = :now, " + outbox_set("completed") + " REMOVE awaiting",
-            {":cancelled": {"S": JobStatus.CANCELLED}, **status_values(ACTIVE), **OUTBOX_VALUES},
-            condition=f"#status IN ({status_names(ACTIVE)})",
-        )
+        """CANCEL: any active state → CANCELLED; ConflictError if the job is already over."""
+        won = self._move(job_id, Event.CANCEL, JobStatus.CANCELLED, "finished_at = :now", remove="awaiting")
         job = self.get(job_id)
         if not won:
-            raise ConflictError(
-                f"Job `{job_id}` is already {job.status.replace('_', ' ')}: nothing to cancel."
-            )
+            raise nothing_to_cancel(job)
         return job
 
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
-        """PROBING → RUNNING (the rest may be queued) or AWAITING_APPROVAL, with the estimate; True for the one
-        caller that moved it."""
-        values: dict[str, Any] = {
-            ":probing": {"S": JobStatus.PROBING},
-            **estimate_values(estimate),
-            **OUTBOX_VALUES,
-        }
-        update = "SET #status = :next, estimated_at = :now, " + ESTIMATE_SET + ", " + outbox_set("estimated")
+        """ESTIMATE: PROBING → RUNNING (the rest may be queued) or AWAITING_APPROVAL, with the estimate; True for
+        the one caller that moved it."""
+        values: dict[str, Any] = estimate_values(estimate)
+        sets = "estimated_at = :now, " + ESTIMATE_SET
         if approval is None:
-            values[":next"] = {"S": JobStatus.RUNNING}
-        else:
-            update += ", approval = :who, approval_reason = :why, awaiting = :yes, awaiting_since = :now"
-            values |= {
-                ":next": {"S": JobStatus.AWAITING_APPROVAL},
-                ":who": {"S": approval.who},
-                ":why": {"S": approval.reason},
-                ":yes": {"S": AWAITING},
-            }
-        return self._transition(job_id, update, values, condition="#status = :probing")
+            return self._move(job_id, Event.ESTIMATE, JobStatus.RUNNING, sets, values)
+        sets += ", approval = :who, approval_reason = :why, awaiting = :yes, awaiting_since = :now"
+        values |= {":who": {"S": approval.who}, ":why": {"S": approval.reason}, ":yes": {"S": AWAITING}}
+        return self._move(job_id, Event.ESTIMATE, JobStatus.AWAITING_APPROVAL, sets, values)
 
     def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
-        """PROBING, not re-planned yet: render its frames as tiles (`settings.tiles`) from now on, with the probe's
-        prediction of a whole frame's seconds for the estimate; True for the one caller that re-planned it."""
-        return self._transition(
+        """REPLAN: PROBING, not re-planned yet: render its frames as tiles (`settings.tiles`) from now on, with the
+        probe's prediction of a whole frame's seconds for the estimate; True for the one caller that re-planned it."""
+        return self._move(
             job_id,
-            "SET settings = :settings, replanned = :why, predicted_s = :predicted, "
+            Event.REPLAN,
+            JobStatus.PROBING,
+            "settings = :settings, replanned = :why, predicted_s = :predicted, "
             "tile_counts = if_not_exists(tile_counts, :empty)",
             {
                 ":settings": {"S": json.dumps(settings.to_dict())},
                 ":why": {"S": reason[:500]},
                 ":predicted": {"N": repr(round(predicted_s, 3))},
                 ":empty": {"M": {}},
-                ":probing": {"S": JobStatus.PROBING},
             },
-            condition="#status = :probing AND attribute_not_exists(replanned)",
         )
 
     def note_device(self, job_id: str, device: str, preview_layer: str = "") -> None:
@@ -185,55 +147,76 @@ class DynamoTransitions(JobTable):
         )
 
     def fail(self, job_id: str, reason: str) -> Job | None:
-        """PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
-        won = self._transition(
+        """FAIL: PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
+        won = self._move(
             job_id,
-            "SET #status = :failed, failure = :why, finished_at = :now, " + outbox_set("completed"),
-            {
-                **OUTBOX_VALUES,
-                ":failed": {"S": JobStatus.FAILED},
-                ":why": {"S": reason[:1000]},
-                ":probing": {"S": JobStatus.PROBING},
-            },
-            condition="#status = :probing",
+            Event.FAIL,
+            JobStatus.FAILED,
+            "failure = :why, finished_at = :now",
+            {":why": {"S": reason[:1000]}},
         )
         return self.get(job_id) if won else None
 
     def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool:
-        """AWAITING_APPROVAL → `next_status` (PROBING, QUEUED or RUNNING), remembering who pressed Submit; False if
-        the job was not waiting any more (pressed twice, cancelled, expired)."""
-        return self._transition(
+        """SUBMIT: AWAITING_APPROVAL → `next_status` (PROBING, QUEUED or RUNNING), remembering who pressed Submit;
+        False if the job was not waiting any more (pressed twice, cancelled, expired)."""
+        return self._move(
             job_id,
-            "SET #status = :next, approved_by = :by, approved_by_admin = :admin, approval = :none, "
-            "approved_at = :now, " + outbox_set("approved") + " REMOVE awaiting",
-            {
-                **OUTBOX_VALUES,
-                ":next": {"S": next_status},
-                ":by": {"S": by},
-                ":admin": {"BOOL": by_admin},
-                ":none": {"S": ""},
-                ":awaiting": {"S": JobStatus.AWAITING_APPROVAL},
-            },
-            condition="#status = :awaiting",
+            Event.SUBMIT,
+            next_status,
+            "approved_by = :by, approved_by_admin = :admin, approval = :none, approved_at = :now",
+            {":by": {"S": by}, ":admin": {"BOOL": by_admin}, ":none": {"S": ""}},
+            remove="awaiting",
         )
 
     def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None:
-        """AWAITING_APPROVAL since before `cutoff` → EXPIRED; the one caller that moved it gets the job. The job
-        stays in the by_awaiting index until `clear_awaiting`, so a sweep that died before announcing it is redone."""
-        won = self._transition(
+        """EXPIRE: AWAITING_APPROVAL since before `cutoff` → EXPIRED; the one caller that moved it gets the job. The
+        job stays in the by_awaiting index until `clear_awaiting`, so a sweep that died before announcing it is redone."""
+        won = self._move(
             job_id,
-            "SET #status = :expired, failure = :why, finished_at = :now, " + outbox_set("completed"),
-            {
-                **OUTBOX_VALUES,
-                ":expired": {"S": JobStatus.EXPIRED},
-                ":why": {"S": reason},
-                ":awaiting": {"S": JobStatus.AWAITING_APPROVAL},
-                ":cutoff": {"N": repr(cutoff)},
-            },
-            condition="#status = :awaiting AND awaiting_since <= :cutoff",
+            Event.EXPIRE,
+            JobStatus.EXPIRED,
+            "failure = :why, finished_at = :now",
+            {":why": {"S": reason}},
+            cutoff=cutoff,
         )
         return self.get(job_id) if won else None
 
     def clear_awaiting(self, job_id: str) -> None:
         """Take an announced expired job out of the by_awaiting index."""
         self._transition(job_id, "REMOVE awaiting", {}, condition="attribute_exists(pk)", uses_status=False)
+
+    def _move(
+        self,
+        job_id: str,
+        event: Event,
+        to: JobStatus,
+        sets: str,
+        values: dict[str, Any] | None = None,
+        remove: str = "",
+        **params: float,
+    ) -> bool:
+        """The conditional write of `event`'s row taking the job to `to`, storing `sets` (SET clauses with their
+        `values`) and removing `remove` beside it; True for the one caller that made it."""
+        transition = row(event)
+        if to not in transition.targets:
+            raise ValueError(f"{event} never moves a job to {to}")
+        condition = f"#status IN ({status_names(transition.sources)})"
+        values = {**(values or {}), **status_values(transition.sources), ":to": {"S": to}}
+        if transition.condition is not None:
+            clause, bound = condition_clause(transition.condition, params)
+            condition, values = f"{condition} AND {clause}", values | bound
+        update = "SET #status = :to" + (f", {sets}" if sets else "")
+        if transition.fact:
+            update, values = f"{update}, {outbox_set(transition.fact)}", values | OUTBOX_VALUES
+        update += f" REMOVE {remove}" if remove else ""
+        return self._transition(job_id, update, values, condition=condition)
+
+
+def condition_clause(condition: Condition, params: dict[str, float]) -> tuple[str, dict[str, Any]]:
+    """A row's condition as a DynamoDB condition clause and the values it names."""
+    if condition.op == "unset":
+        return f"attribute_not_exists({condition.attribute})", {}
+    bound = params[condition.operand] if isinstance(condition.operand, str) else condition.operand
+    name = f":c_{condition.attribute}"
+    return f"{condition.attribute} {condition.op} {name}", {name: {"N": repr(bound)}}

@@ -1,0 +1,181 @@
+"""The one service that drives a job through `backend.render.lifecycle`: fan-out, progress and finishing.
+
+The fan-out (`backend.render.fanout`: the phases on the queue, the probes' estimate, Submit, the expiry) and the
+progress (`backend.render.progress`: records counted once, the throttled card) know nothing of each other; this
+service calls each in turn. After every frame's record it decides what follows: the probes' next step, the job's
+end (FINISH, announced through the outbox), or progress.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from backend.render.fanout import Fanout
+from backend.render.outbox import Outbox
+from backend.render.ports import FrameLedger, JobQueries, TileLedger
+from backend.render.progress import Progress
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord, TileRecorded
+from backend.render.tasks import RenderSettings
+from backend.render.tiles import tile_count
+
+
+class LifeJobs(FrameLedger, TileLedger, JobQueries, Protocol):
+    """What the lifecycle needs of the job store: the job, its records, and the changes it makes itself."""
+
+    def finish(self, job_id: str) -> Job | None: ...
+    def cancel(self, job_id: str) -> Job: ...
+    def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool: ...
+
+
+class JobLifecycle:
+    """What renders report to, and what Submit, cancel and the expiry sweep call: one job's life, driven."""
+
+    def __init__(self, jobs: LifeJobs, fanout: Fanout, progress: Progress, outbox: Outbox) -> None:
+        self.jobs = jobs
+        self.fanout = fanout
+        self.progress = progress
+        self.outbox = outbox
+
+    # -- what a render worker (or the dead-letter handler) reports ------------------------------------------------
+
+    def frame_done(
+        self,
+        job_id: str,
+        frame: int,
+        seconds: float,
+        output_key: str,
+        billed_s: float = 0.0,
+        tiled: bool = False,
+        job_billed_s: float | None = None,
+    ) -> bool:
+        """Count a rendered (or stitched) frame; True if this call counted it (False for a duplicate delivery).
+        `job_billed_s`: what it adds to the job's billed time when that is not `billed_s`."""
+        record = FrameRecord(
+            frame,
+            FrameOutcome.DONE,
+            seconds=seconds,
+            output_key=output_key,
+            billed_s=billed_s,
+            tiled=tiled,
+            job_billed_s=job_billed_s,
+        )
+        return self._record(job_id, record)
+
+    def frame_failed(
+        self,
+        job_id: str,
+        frame: int,
+        error: str,
+        billed_s: float = 0.0,
+        tiled: bool = False,
+        stopped_s: float = 0.0,
+    ) -> bool:
+        """Count a frame that will not be rendered; True if this call counted it."""
+        record = FrameRecord(
+            frame, FrameOutcome.FAILED, error=error, billed_s=billed_s, tiled=tiled, stopped_s=stopped_s
+        )
+        return self._record(job_id, record)
+
+    def tile_done(self, job_id: str, frame: int, record: TileRecord) -> TileRecorded:
+        """Count a rendered tile once (its billed time and its place on the card); the card moves on."""
+        return self.progress.tile_done(job_id, frame, record)
+
+    def tile_failed(
+        self, job_id: str, frame: int, tile: int, error: str, billed_s: float = 0.0, stopped_s: float = 0.0
+    ) -> bool:
+        """A tile that will not be rendered fails its frame, the tile named; True if this call counted the frame."""
+        self.progress.record_tile(
+            job_id, frame, TileRecord(tile, FrameOutcome.FAILED, billed_s=billed_s, error=error)
+        )
+        return self.frame_failed(job_id, frame, error, tiled=True, stopped_s=stopped_s)
+
+    def frame_stopped(
+        self,
+        job_id: str,
+        frame: int,
+        reason: str,
+        ran_s: float,
+        limit_s: float,
+        billed_s: float = 0.0,
+        tile: int | None = None,
+        margin_s: float = 0.0,
+    ) -> bool:
+        """A frame (or one of its tiles) the watchdog stopped at the time limit: failed for good (no delivery renders
+        it again; a retry re-plans it from how long it ran), and the channel told at once. True if this call
+        counted it."""
+        if tile is None:
+            counted = self.frame_failed(job_id, frame, reason, billed_s, stopped_s=ran_s)
+        else:  # the whole frame takes at least as long as its tiles would, each as long as this one ran
+            whole_s = ran_s * tile_count(self.jobs.get(job_id).settings.tiles)
+            counted = self.tile_failed(job_id, frame, tile, reason, billed_s, stopped_s=whole_s)
+        if counted:
+            self.progress.stopped(job_id, frame, ran_s, limit_s, margin_s, tile)
+        return counted
+
+    def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool:
+        """REPLAN: a probe predicts frames too long for the render function: the job renders tiles from now on
+        (once), and the probes' next step runs (the estimate from the prediction, then Submit rules as ever)."""
+        replanned = self.jobs.replan(job_id, settings, predicted_s, reason)
+        self._follow_up(self.jobs.get(job_id))
+        return replanned
+
+    def resume(self, job_id: str) -> None:
+        """Redo what follows a frame's record, for a redelivered task whose frames are all recorded already."""
+        self._follow_up(self.jobs.get(job_id))
+
+    # -- what people do (the desk) and the sweep -----------------------------------------------------------------
+
+    def approve(self, job_id: str, user: str) -> Job:
+        """SUBMIT: someone pressed it (the fan-out checks they may and queues the next phase); a job whose frames
+        were all probes ends there; then what it made true is announced."""
+        job, submitted = self.fanout.approve(job_id, user)
+        if not submitted:  # a Submit whose queueing died halfway, finished by pressing it again
+            return job
+        if job.remaining == 0 and job.status is JobStatus.RUNNING:
+            self.jobs.finish(job_id)
+        self.outbox.flush(job_id)
+        return self.jobs.get(job_id)
+
+    def cancel(self, job_id: str) -> Job:
+        """CANCEL the job and announce its end."""
+        job = self.jobs.cancel(job_id)
+        self.outbox.flush(job_id)
+        return job
+
+    def expire_waiting(self) -> list[Job]:
+        """EXPIRE every job nobody submitted in time, each announced once."""
+        return self.fanout.expire_waiting()
+
+    # -- what follows a record ----------------------------------------------------------------------------------
+
+    def _record(self, job_id: str, record: FrameRecord) -> bool:
+        recorded = self.progress.record(job_id, record)
+        job = recorded.job
+        # Also on duplicates: a worker that died after recording the last probe leaves the estimate to the next.
+        if job.status is JobStatus.PROBING and record.frame in job.probe_frames:
+            self._follow_up(job)
+            return recorded.counted
+        # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
+        # leaves the finish to whichever delivery comes next.
+        if job.remaining == 0 and not job.status.is_final:
+            self._finish(job_id)
+            return recorded.counted
+        if job.status.is_final:  # a frame of a stopped job: its end was announced, there is no progress
+            return recorded.counted
+        if recorded.counted:
+            self.progress.moved_on(job)
+        return recorded.counted
+
+    def _follow_up(self, job: Job) -> None:
+        """After a probe's record: the probes' next step (estimate, stop, resume), then the end of a job with
+        nothing left to render (one whose frames were all probes)."""
+        if job.probe_frames:  # also a stopped job whose end was never announced
+            self.fanout.probe_recorded(job)
+            job = self.jobs.get(job.job_id)
+        if job.remaining == 0 and not job.status.is_final:
+            self._finish(job.job_id)
+
+    def _finish(self, job_id: str) -> None:
+        """FINISH a job with no frame left, and announce it: the end is in the job's outbox from the same write."""
+        if self.jobs.finish(job_id) is not None:
+            self.outbox.flush(job_id)
