@@ -27,7 +27,7 @@ def composition_root(settings: Any, **parts: Any) -> Any:
 
 def fake_slack() -> Any:
     """The loopback fake of Slack's Web API and the signed-request helpers the tests use (tests/fakes/slack.py)."""
-    from tests.fakes import slack
+    import testing.slack as slack
 
     return slack
 
@@ -44,16 +44,16 @@ def render_listener(settings: Any, services: Any) -> Any:
 def render_worker(services: Any, work_dir: Path) -> Callable[[str], Any]:
     """Flow 2, first half: the render worker (the real one, a stand-in renderer), running one SQS task body."""
     from backend.render.tasks import RenderTask
-    from bench.stand_ins import Frames
     from blender_image.scene_cache import SceneCache
     from blender_image.worker import RenderWorker
+    from testing.renderer import PillowRenderer
 
     scenes = SceneCache(services.store, work_dir / "scenes", services.settings.scenes_prefix)
     worker = RenderWorker(
         jobs=services.jobs,
         reporter=services.reporter,
         scenes=scenes,
-        renderer=Frames(),
+        renderer=PillowRenderer(),
         uploader=services.store,
         work_dir=work_dir,
     )
