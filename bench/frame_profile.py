@@ -30,6 +30,8 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from local.stack import deploy, start_moto_server, use_local_aws
 
+SORT = "cumulative"  # cProfile's order (`tottime`: where the time is spent itself)
+
 
 class Copies:
     """A renderer that writes a copy of one noisy 640×360 PNG per frame (a Cycles frame's size on disk)."""
@@ -64,7 +66,7 @@ class Copies:
         return 0.0, scale * scale
 
 
-def profile(frames: int) -> str:
+def profile(frames: int, sort: str = SORT) -> str:
     """Render a `frames`-frame job through one worker; return the report."""
     logging.getLogger("studiobot-render").setLevel(logging.WARNING)
     logging.getLogger("backend.render.bare_scenes").setLevel(logging.ERROR)  # a stand-in scene, not a .blend
@@ -141,7 +143,7 @@ def profile(frames: int) -> str:
         "AWS calls a frame: " + ", ".join(f"{name} {n / frames:.2f}" for name, n in sorted(calls.items()))
     )
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(35)
+    pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(35)
     return "\n".join(lines) + "\n" + out.getvalue()
 
 
@@ -149,7 +151,9 @@ def main() -> None:
     """Parse the command line, profile, print."""
     parser = argparse.ArgumentParser(prog="python -m bench.frame_profile", description=__doc__)
     parser.add_argument("--frames", type=int, default=24)
-    print(profile(parser.parse_args().frames))
+    parser.add_argument("--sort", default=SORT, help="cProfile's order: cumulative, tottime, ncalls…")
+    args = parser.parse_args()
+    print(profile(args.frames, args.sort))
 
 
 if __name__ == "__main__":

@@ -45,16 +45,19 @@ def build_scene(work: Path) -> Path:
 
 
 def warm_renders(
-    scene: Path, work: Path, samples: str, frames: int, stop_above: float = 0.0
+    scene: Path, work: Path, samples: str, frames: int, stop_above: float = 0.0, kind: str = "wall"
 ) -> dict[int, list[float]]:
-    """Per-frame seconds of back-to-back renders in one warm Blender process, per sample count."""
+    """Per-frame seconds of back-to-back renders in one warm Blender process, per sample count; `kind` "cpu":
+    the process's CPU seconds instead, of the last call (not run again)."""
     result = work / "warm.json"
+    if kind == "cpu":
+        return {int(count): seconds for count, seconds in json.loads(result.read_text())["cpu"].items()}
     _python(
         "bench.blender_run", "warm", "--scene", str(scene), "--out-dir", str(work / "warm"),
         "--res", RESOLUTION, "--samples", samples, "--frames", str(frames),
         "--stop-above", str(stop_above), "--result", str(result),
     )  # fmt: skip
-    return {int(count): seconds for count, seconds in json.loads(result.read_text()).items()}
+    return {int(count): seconds for count, seconds in json.loads(result.read_text())["wall"].items()}
 
 
 def fresh_renders(scene: Path, work: Path, samples: int, frames: int) -> list[float]:
@@ -131,8 +134,10 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
         samples = min(calibration, key=lambda count: abs(calibration[count] - TARGET_FRAME_S))
         limits: list[float] = []
         rounds: dict[int, list[dict[str, Any]]] = {workers: [] for workers in WORKER_COUNTS}
+        limits_cpu: list[float] = []
         for _ in range(repeats):
             limits.append(sum(warm_renders(scene, work, str(samples), FRAMES)[samples]))
+            limits_cpu.append(sum(warm_renders(scene, work, str(samples), FRAMES, kind="cpu")[samples]))
             for workers in WORKER_COUNTS:
                 rounds[workers].append(pipeline(scene, work, samples, workers, log))
         fresh = fresh_renders(scene, work, samples, FRAMES)
@@ -172,6 +177,9 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
         "glue_per_frame_s": round((one_worker["seconds"] - one_worker["worker_render_s"]) / FRAMES, 3),
         "overhead_ms_by_stage": stages,
         "worker_cpu_ms_by_stage": cpu_stages,
+        # The warm limit's CPU ms a frame in the same rounds, beside the worker's render stage: a render that takes
+        # as much CPU but longer waited for a core (other processes of the stack, or of the machine).
+        "limit_cpu_ms_per_frame": round(min(limits_cpu) * 1000 / FRAMES, 1),
         "worker_peak_rss_mb": best["worker_peak_rss_mb"],
         "worker_peak_rss_method": "VmHWM from /proc/<pid>/status of the render worker(s), largest, read just "
         "before Supervisor.stop()",
