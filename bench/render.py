@@ -180,6 +180,12 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
         # The warm limit's CPU ms a frame in the same rounds, beside the worker's render stage: a render that takes
         # as much CPU but longer waited for a core (other processes of the stack, or of the machine).
         "limit_cpu_ms_per_frame": round(min(limits_cpu) * 1000 / FRAMES, 1),
+        # CPU seconds over wall seconds of the renders: about 1.8 on a quiet 2-core machine; far less, and the
+        # cores went to other work. The worker's, from its render stage (1 worker).
+        "limit_cores_busy": round(min(limits_cpu) / limit_s, 2),
+        "worker_render_cores_busy": round(
+            cpu_stages.get("render", 0.0) * FRAMES / 1000 / one_worker["worker_render_s"], 2
+        ),
         "worker_peak_rss_mb": best["worker_peak_rss_mb"],
         "worker_peak_rss_method": "VmHWM from /proc/<pid>/status of the render worker(s), largest, read just "
         "before Supervisor.stop()",

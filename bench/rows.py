@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.verdict import Rows
+from bench.verdict import Rows, cores_busy
 
 
 def workers(count: int) -> str:
@@ -58,6 +58,14 @@ def render_rows(rows: Rows, data: dict[str, Any]) -> None:
     )
     for stage, ms in data.get("overhead_ms_by_stage", {}).items():
         rows.add(f"render: overhead a frame, {stage} (1 worker)", f"{ms:.1f} ms")
+    if "limit_cores_busy" in data:
+        limit_busy, worker_busy = data["limit_cores_busy"], data["worker_render_cores_busy"]
+        busy = cores_busy(data["machine"]["cpu_count"]) if "machine" in data else None
+        rows.add(
+            "render: cores busy rendering, warm limit / worker (CPU s ÷ wall s)",
+            f"{limit_busy:.2f} / {worker_busy:.2f}",
+            check=None if busy is None else (busy, max(limit_busy, worker_busy)),
+        )
     rows.add("render: worker peak RSS (VmHWM)", f"{data['worker_peak_rss_mb']:.0f} MB")
     if "load_average_before" in data:
         before, after = data["load_average_before"][0], data["load_average_after"][0]

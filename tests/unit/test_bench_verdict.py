@@ -98,3 +98,14 @@ def test_bench_exits_non_zero_and_says_noisy_for_an_impossible_value(
 
 def test_bench_exits_zero_on_a_missed_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert _main(monkeypatch, tmp_path, _render(efficiency_1=0.831, overhead_1=0.3)) == 0
+
+
+def test_more_cores_busy_than_the_machine_has_is_noisy() -> None:
+    data = {**_render(efficiency_1=0.9, overhead_1=0.1), "machine": {"cpu_count": 2}}
+    label = "render: cores busy rendering, warm limit / worker (CPU s ÷ wall s)"
+    assert (
+        _verdicts({**data, "limit_cores_busy": 1.8, "worker_render_cores_busy": 1.7})[label] is Verdict.NONE
+    )
+    assert (
+        _verdicts({**data, "limit_cores_busy": 2.6, "worker_render_cores_busy": 1.7})[label] is Verdict.NOISY
+    )
