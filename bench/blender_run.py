@@ -26,23 +26,28 @@ def _settings(resolution: str, samples: int) -> RenderSettings:
 
 
 def warm(args: argparse.Namespace) -> None:
-    """Time `--frames` renders per sample count in this one process; write `{samples: [seconds…]}` as JSON."""
+    """Time `--frames` renders per sample count in this one process; write `{"wall"|"cpu": {samples: [seconds…]}}`
+    as JSON."""
     renderer = BlenderRenderer()
     out_stem = Path(args.out_dir) / "frame"
     renderer.render(Path(args.scene), 1, WARM_UP, out_stem)
     timings: dict[int, list[float]] = {}
+    cpu: dict[
+        int, list[float]
+    ] = {}  # the process's CPU seconds a frame (Cycles' threads): what the cores gave it
     for samples in (int(value) for value in args.samples.split(",")):
         settings = _settings(args.res, samples)
-        seconds = []
+        seconds, used = [], []
         for frame in range(1, args.frames + 1):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             renderer.render(Path(args.scene), frame, settings, out_stem)
             seconds.append(time.perf_counter() - started)
-        timings[samples] = seconds
+            used.append(time.process_time() - cpu_started)
+        timings[samples], cpu[samples] = seconds, used
         # Calibration stops once frames are clearly slower than wanted: higher counts only get slower.
         if args.stop_above and sum(seconds) / len(seconds) > args.stop_above:
             break
-    Path(args.result).write_text(json.dumps(timings))
+    Path(args.result).write_text(json.dumps({"wall": timings, "cpu": cpu}))
 
 
 def one(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from backend.wiring import Services
 from local.stack import subscribe_queue, use_local_aws
-from local.supervisor import Supervisor
+from local.supervisor import Supervisor, home
 
 SCENE_KEY = "scenes/turntable.blend"
 JOB_TIMEOUT_S = 600.0  # only so a broken stack cannot hang the run; not a performance check
@@ -53,6 +54,27 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def frame_stages(job_id: str) -> list[dict[str, dict[str, float]]]:
+    """Each frame's `stages_ms` as the render workers logged it ("frame rendered", JSON among Blender's output,
+    in `<home>/render-*.log`)."""
+    found = []
+    for log in sorted(home().glob("render-*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if job_id not in line or '"frame rendered"' not in line:
+                continue
+            try:
+                entry = json.loads(line[line.index("{") :])
+            except ValueError:  # another writer's output inside the line
+                continue
+            found.append({"wall": entry.get("stages_ms", {}), "cpu": entry.get("stages_cpu_ms", {})})
+    return found
+
+
+def cpu_seconds(pids: dict[str, int]) -> dict[str, int]:
+    """CPU ticks used so far by each named process (this one too: moto's server and the stack's threads)."""
+    return {name: _cpu_ticks(pid) for name, pid in pids.items()}
 
 
 def wait_completed(sqs: Any, events_url: str, job_id: str) -> JobCompleted:
@@ -97,11 +119,15 @@ def measure(scene: Path, samples: int, workers: int, frames: int, resolution: st
         wait_until_idle(render_pids)
         # Two tiny frames per worker, so each one opens the scene and pays its first Cycles render untimed.
         wait_completed(sqs, events_url, submit(service, f"1-{2 * workers}", "64x36", 1))
+        processes = {"stack (moto, notifier, this)": os.getpid()}
+        processes.update({name: child.pid for name, child in supervisor.children.items()})
+        ticks = cpu_seconds(processes)
         started = time.perf_counter()
         job_id = submit(service, f"1-{frames}", resolution, samples)
         submitted = time.perf_counter()
         wait_completed(sqs, events_url, job_id)
         seconds = time.perf_counter() - started
+        used = {name: spent - ticks[name] for name, spent in cpu_seconds(processes).items()}
         rss = max(peak_rss_mb(pid) for pid in render_pids)
         # What the workers timed around Blender alone: the rest of the wall time is the pipeline's own.
         render_s = sum(record.seconds for record in jobs.frames(job_id))
@@ -109,10 +135,16 @@ def measure(scene: Path, samples: int, workers: int, frames: int, resolution: st
         supervisor.stop()
     return {
         "workers": workers,
+        "job_id": job_id,
         "seconds": round(seconds, 3),
         "submit_s": round(submitted - started, 3),
         "worker_render_s": round(render_s, 3),
         "worker_peak_rss_mb": round(rss, 1),
+        # CPU seconds each process of the stack used during the timed job: what the renders shared the cores with.
+        "cpu_s_by_process": {
+            name: round(spent / os.sysconf("SC_CLK_TCK"), 2) for name, spent in used.items()
+        },
+        "frame_stages": frame_stages(job_id),
     }
 
 

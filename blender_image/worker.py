@@ -24,6 +24,7 @@ from backend.render.tasks import RenderTask, scene_stem
 from backend.render.tiles import describe
 from blender_image.planning import ProbePlanner
 from blender_image.ports import Renderer, Scenes
+from blender_image.stages import Stages
 from blender_image.stitch import StitchError
 from blender_image.tiling import Tiler, TileStore
 from blender_image.watchdog import MARGIN_S, Watchdog
@@ -87,6 +88,7 @@ class RenderWorker:
         self._current: tuple[RenderTask, float] | None = (
             None  # the task in hand and when its billing mark was
         )
+        self.stages = self.last_stages = Stages()  # the frame in hand's, the last delivered frame's
 
     def run(self, task: RenderTask, remaining_s: Callable[[], float] | None = None) -> TaskResult:
         """Render the task's unrecorded frames; `remaining_s` says how long this invocation may still run (a
@@ -94,6 +96,8 @@ class RenderWorker:
         # Billed time: each frame carries the handler's time since the previous frame was recorded (the first
         # frame also the scene download and opening): summed, what Lambda bills for the task, to the millisecond.
         mark = self.clock()
+        self.stages = Stages()
+        self.stages.begin("task")
         job = self.jobs.get(task.job_id)
         if job.status.is_final:
             logger.info("task of a finished job acknowledged", job_id=task.job_id, status=str(job.status))
@@ -128,15 +132,21 @@ class RenderWorker:
         if scene_path is None:  # the tile is recorded: the frame's stitch may still be owed
             self._stitch(task, todo[0], out_stem, mark, result)
             return result
+        self.stages.end("task")
         errors: dict[int, str] = {}
         for frame in todo:
             self._current = (task, mark)
             try:
-                with self.watchdog.frame(frame, remaining_s() if remaining_s else None):
+                with (
+                    self.stages("watchdog"),
+                    self.watchdog.frame(frame, remaining_s() if remaining_s else None),
+                ):
                     if task.probe and not tiled and self.planner.replanned(task, frame, scene_path):
                         return result  # its frames come back as tiles
                     started = self.clock()
-                    written = self._render(task, frame, scene_path, out_stem)
+                    with self.stages("render"):
+                        written = self._render(task, frame, scene_path, out_stem)
+                self.stages.less("watchdog", "render")
                 if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
                     return result
             except MissingFiles as error:
@@ -181,6 +191,7 @@ class RenderWorker:
                 continue
             self._deliver(task, frame, written, seconds, mark, result)
             mark = self.clock()
+            self.stages = Stages()
         if errors:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
             raise FramesFailed(f"{len(errors)} of {len(task.frames)} frames failed ({said[:1500]})")
@@ -248,13 +259,18 @@ class RenderWorker:
     ) -> None:
         """Upload a rendered (or stitched) frame and its proxy, and record it."""
         key = task.output_key(frame, written.suffix)
-        small = proxy(written)
-        if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
-            self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
-            small.unlink(missing_ok=True)
-        upload_layer_proxies(self.uploader, task.output_bucket, task.proxy_key(frame), written)  # a row each
-        self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
-        written.unlink(missing_ok=True)
+        with self.stages("proxy"):
+            small = proxy(written)
+        with self.stages("upload"):
+            if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
+                self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
+                small.unlink(missing_ok=True)
+            upload_layer_proxies(
+                self.uploader, task.output_bucket, task.proxy_key(frame), written
+            )  # per layer
+            self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
+            written.unlink(missing_ok=True)
+        self.stages.begin("record")
         billed = self.clock() - mark
         if tiles_billed_s is None:
             looked = self.planner.spent_s if task.probe else 0.0  # the probe's small look: not a frame's cost
@@ -266,8 +282,11 @@ class RenderWorker:
             self.reporter.frame_done(
                 task.job_id, frame, seconds, key, tiles_billed_s + billed, tiled=True, job_billed_s=billed
             )
+        self.stages.end("record")
         result.rendered.append(frame)
-        logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3))
+        self.last_stages = self.stages
+        stages = self.stages.fields()
+        logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3), **stages)
 
     def _overran(self, frame: int, ran_s: float) -> None:
         """The watchdog's call, from its thread: the frame failed for good, with what it ran and what was billed."""

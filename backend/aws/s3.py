@@ -30,6 +30,9 @@ class ObjectInfo:
     size: int
 
 
+MULTIPART_THRESHOLD = 8 * 1024 * 1024  # boto3's TransferConfig default: above it, upload_file sends parts
+
+
 class S3Store(AwsAdapter):
     """Reads and writes objects; the client is created on first use, never at import."""
 
@@ -96,9 +99,15 @@ class S3Store(AwsAdapter):
         return boto3.client("s3", region_name=meta.region_name, endpoint_url=meta.endpoint_url, config=config)
 
     def upload(self, path: Path, bucket: str, key: str, content_type: str | None = None) -> None:
-        """Upload one local file."""
+        """Upload one local file: one PutObject under the multipart threshold (a frame, a proxy), else in parts."""
         extra = {"ContentType": content_type} if content_type else {}
         try:
+            if path.stat().st_size < MULTIPART_THRESHOLD:
+                # What upload_file sends for such a file, without its transfer manager's threads and futures,
+                # made afresh at every call: a worker uploads two files a frame.
+                with path.open("rb") as body:
+                    self.client.put_object(Bucket=bucket, Key=key, Body=body, **extra)
+                return
             self.client.upload_file(str(path), bucket, key, ExtraArgs=extra or None)
         except ClientError as error:
             raise self.aws_error(error, f"upload `{key}` to `{bucket}`") from error
