@@ -388,8 +388,8 @@ def workstations_child(result: Path) -> None:
     from moto import mock_aws
 
     from backend.config import SlackCredentials
-    from backend.wiring import Services
     from bot.app import build_app, web_client
+    from entry.wiring import Services
     from local import moto_patches
     from local.stack import FAKE_CREDENTIALS, deploy
     from tests.fakes.slack import FakeSlack, dispatch_signed, slash_command_body

@@ -12,10 +12,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import wiring
 from backend.render.tasks import RenderTask, UnreadableTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
 logger = Logger(service="studiobot-render")

@@ -11,11 +11,11 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from backend.config import Settings, SlackCredentials
-from backend.wiring import Services
 from bot import listeners
 from bot.identity import SlackIdentity
 from bot.signatures import SlackSignature, mend_bolt_body_parsing
 from bot.slack_limits import LimitedWebClient, MethodLimits
+from entry.wiring import Services
 
 logger = Logger(service="studiobot-bot")
 

@@ -35,7 +35,6 @@ from backend.names import under
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
-from backend.wiring import Services
 from bot.archive import archive, outputs_of
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
@@ -43,6 +42,7 @@ from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message, kept_message
 from bot.undelivered import duration
+from entry.wiring import Services
 
 logger = Logger(service="studiobot-notifier")
 SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line

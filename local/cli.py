@@ -15,9 +15,9 @@ import typer
 
 from backend.budgets.grammar import parse_budget
 from backend.errors import StudiobotError
-from backend.wiring import Services
 from backend.workstations.grammar import parse_workstations
 from bot.messages import message_text
+from entry.wiring import Services
 from local import persistence, unsaved
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli_ship import upload

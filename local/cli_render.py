@@ -29,12 +29,12 @@ from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
 from backend.render.submit import Submission
 from backend.render.tasks import PROXIES
-from backend.wiring import Services
 from bot.messages import message_text
 from bot.messages.job_facts import facts_lines, facts_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
 from bot.messages.text import plain
+from entry.wiring import Services
 from local.cli_ship import ship
 from local.links import links_env
 from local.stack import CLI_FEED_PREFIX, STACK_GONE, StackInfo, event_feed

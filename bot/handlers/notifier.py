@@ -7,11 +7,11 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend import wiring
 from backend.config import slack_credentials
 from backend.events import MalformedEvent, UnknownEvent, parse_event
 from bot.app import web_client
 from bot.notifier import SlackNotifier
+from entry import wiring
 
 logger = Logger(service="studiobot-notifier")
 

@@ -27,8 +27,8 @@ from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from backend.render.tasks import RenderSettings
 from backend.render.tiles import OVERSCAN_PX, Cut
-from backend.wiring import Services
 from bot.app import build_app, web_client
+from entry.wiring import Services
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
 from tests.fakes.slack import (

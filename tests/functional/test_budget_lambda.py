@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 import backend.budgets.handlers.alerts as budget_lambda
-from backend import wiring
 from backend.aws.sns import SnsPublisher
 from backend.budgets.guard import BudgetGuard
 from backend.errors import AwsError
 from backend.events import BudgetAlert, BudgetGuardChanged, Event
+from entry import wiring
 
 from .conftest import Stack
 

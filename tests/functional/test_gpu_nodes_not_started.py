@@ -17,10 +17,10 @@ from backend.config import SlackCredentials
 from backend.events import NodesNotStarted, parse_event
 from backend.render.gpu_nodes import nodes_not_started
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from tests.fakes.slack import FakeSlack
 
 from .conftest import Stack

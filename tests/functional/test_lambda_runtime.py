@@ -22,7 +22,7 @@ from backend.commands import split_words
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.store import DynamoJobs
-from backend.wiring import Services
+from entry.wiring import Services
 from local.stack import deploy, start_moto_server
 
 pytestmark = [pytest.mark.bpy, pytest.mark.slow]

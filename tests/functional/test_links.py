@@ -22,9 +22,9 @@ from backend.aws.sqs import SqsQueue
 from backend.config import SlackCredentials
 from backend.render.links import LinkSettings
 from backend.render.store import DynamoJobs
-from backend.wiring import Services
 from bot.app import build_app
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.slack_http import BotServer
 from local.stack import deploy, start_moto_server
 from tests.fakes.slack import FakeSlack

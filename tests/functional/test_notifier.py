@@ -16,10 +16,10 @@ from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.events import JobCompleted, JobProgress, parse_event
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from tests.fakes.slack import FakeSlack
 
 from .conftest import Stack

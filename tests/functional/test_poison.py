@@ -17,10 +17,10 @@ from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.events import UnknownEvent, parse_event
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.notices import StackNotifier, notify_loop
 from local.poller import LocalContext, lambda_record
 from tests.fakes.slack import FakeSlack

@@ -18,9 +18,9 @@ from backend.render.grammar import parse_render
 from backend.render.handlers.expiry import sweep as render_sweep
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry.wiring import Services
 
 from .conftest import ADMIN, ARTIST, OTHER, PillowRenderer, Stack
 

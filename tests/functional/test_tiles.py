@@ -22,11 +22,11 @@ from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store import DynamoJobs
 from backend.render.store.roster import NodeRoster
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.tiling import StitchPending
 from blender_image.worker import RenderWorker
 from bot.messages.render import event_text, job_card
+from entry.wiring import Services
 
 from .conftest import PillowRenderer, Stack, frame_picture
 

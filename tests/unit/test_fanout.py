@@ -17,7 +17,7 @@ from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
 from backend.render.submit import Submission
-from backend.wiring import Services
+from entry.wiring import Services
 from tests.fakes.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
 from tests.fakes.roster import InMemoryRoster
 

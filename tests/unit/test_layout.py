@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = ("backend", "bot", "blender_image", "local")
 BACKEND_TOP = {"__init__.py", "aws", "budgets", "commands.py", "config.py", "errors.py", "events.py"}
-BACKEND_TOP |= {"render", "wiring.py", "workstations"}
+BACKEND_TOP |= {"render", "workstations"}
 BACKEND_TOP |= {"names.py"}  # the one function that turns a name into a path
 BACKEND_TOP |= {"doctor"}  # `studiobot doctor`: the preflight of an account and a workspace
 CONSTRUCTED = re.compile(

@@ -7,12 +7,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend import wiring
 from backend.budgets.alerts import parse_budget_notification
 from backend.budgets.ports import Guard
 from backend.budgets.service import record_alert
 from backend.errors import ValidationError
 from backend.events import EventPublisher
+from entry import wiring
 
 logger = Logger(service="studiobot-budget")
 

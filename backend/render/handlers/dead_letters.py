@@ -16,12 +16,12 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import wiring
 from backend.errors import NotFoundError
 from backend.render.ports import TaskQueue
 from backend.render.progress import JobReporter
 from backend.render.tasks import GPU, RenderTask, UnreadableTask
 from backend.render.tiles import describe
+from entry import wiring
 
 logger = Logger(service="studiobot-dlq")
 processor = BatchProcessor(event_type=EventType.SQS)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend import wiring
 from backend.render.links import Answer, Links
+from entry import wiring
 
 HTML = "text/html; charset=utf-8"
 

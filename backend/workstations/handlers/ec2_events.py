@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend import wiring
 from backend.events import WorkstationAlert
 from backend.render.gpu_nodes import nodes_not_started
 from backend.workstations.ec2 import Ec2Workstations
+from entry import wiring
 
 SPOT_WARNING = "EC2 Spot Instance Interruption Warning"
 STATE_CHANGE = "EC2 Instance State-change Notification"

@@ -11,10 +11,10 @@ from backend.budgets.service import guard_refusal
 from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import StudiobotError
-from backend.wiring import Services
 from bot.messages import Blocks, error_message, section
 from bot.messages.budgets import budget_help, budget_status, guard_turned_text
 from bot.polite import polite
+from entry.wiring import Services
 
 
 def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:

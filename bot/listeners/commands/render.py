@@ -20,12 +20,12 @@ from backend.render.grammar import (
     render_subcommand,
 )
 from backend.render.records import JobStatus
-from backend.wiring import Services
 from bot.messages import Blocks, error_message, said, section
 from bot.messages.render import approval_request, help_message, job_card, job_list, status_message
 from bot.messages.render_plan import dry_run_text
 from bot.messages.text import KEY_CHARS, clip, sentence
 from bot.polite import logger, polite
+from entry.wiring import Services
 
 Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
 

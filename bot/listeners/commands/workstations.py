@@ -10,12 +10,12 @@ from slack_bolt import Ack, BoltContext, Respond
 from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import PermissionDenied, StudiobotError
-from backend.wiring import Services
 from backend.workstations.grammar import WorkstationsCommand, parse_workstations
 from bot.messages import Blocks, error_message, section
 from bot.messages.pages import PAGE_ROWS
 from bot.messages.workstations import WORKSTATIONS_HELP, change_text, workstations_table
 from bot.polite import polite
+from entry.wiring import Services
 
 
 def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:
