@@ -107,15 +107,15 @@ def _fanout_rows(table: Table, data: dict[str, Any]) -> None:
 
 def _ack_rows(table: Table, data: dict[str, Any]) -> None:
     ratio, rss, p99, bpy = data["import_ratio"], data["rss_mb"], data["ack_p99_ms"], data["bpy_imported"]
-    _row(table, "ack: import_ratio (bot.handlers.slack / bare Bolt)", f"{ratio:.3f}", "≤ 1.3", ratio <= 1.3)
+    _row(table, "ack: import_ratio (entry.slack / bare Bolt)", f"{ratio:.3f}", "≤ 1.3", ratio <= 1.3)
     _row(
         table,
-        f"ack: import_s, bot.handlers.slack (median of {len(data['bot_import_runs_s'])})",
+        f"ack: import_s, entry.slack (median of {len(data['bot_import_runs_s'])})",
         f"{data['bot_import_s']:.3f}",
     )
     _row(table, "ack: import_s, slack_bolt + Lambda adapter", f"{data['baseline_import_s']:.3f}")
-    _row(table, "ack: bpy imported by bot.handlers.slack", "yes" if bpy else "no", "no", not bpy)
-    _row(table, "ack: rss_mb after import bot.handlers.slack", f"{rss:.0f}", "≤ 120", rss <= 120)
+    _row(table, "ack: bpy imported by entry.slack", "yes" if bpy else "no", "no", not bpy)
+    _row(table, "ack: rss_mb after import entry.slack", f"{rss:.0f}", "≤ 120", rss <= 120)
     _row(table, "ack: ack_p50_ms", f"{data['ack_p50_ms']:.2f}")
     _row(table, "ack: ack_p99_ms", f"{p99:.2f}", "≤ 20", p99 <= 20)
     _row(table, "ack: first ack after build_app, ms", f"{data['ack_first_ms']:.1f}")

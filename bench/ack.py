@@ -33,7 +33,7 @@ ROUNDS = 7
 REQUESTS = 1_000
 WARMUP = 20
 BOT_TOKEN, SIGNING_SECRET = "xoxb-bench", "bench-secret"
-# Port 9 (discard) on loopback: importing bot.handlers.slack makes no call, so nothing needs to answer there.
+# Port 9 (discard) on loopback: importing entry.slack makes no call, so nothing needs to answer there.
 LOOPBACK_API = "http://127.0.0.1:9/api/"
 # What the loopback Web API answers to any method: an `auth.test` reply, in case Bolt asks for one.
 AUTH_TEST = {
@@ -58,7 +58,7 @@ CHILD = """
 import json, sys, time
 started = time.perf_counter()
 if sys.argv[1] == "bot":
-    import bot.handlers.slack
+    import entry.slack
 else:
     import slack_bolt
     from slack_bolt.adapter.aws_lambda import SlackRequestHandler
@@ -100,7 +100,7 @@ class NoLazyRunner(LazyListenerRunner):
 
 
 def import_once(which: str, env: dict[str, str]) -> dict[str, Any]:
-    """Import `bot.handlers.slack` or the bare Bolt baseline in a fresh interpreter; return the child's JSON."""
+    """Import `entry.slack` or the bare Bolt baseline in a fresh interpreter; return the child's JSON."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, which],
         env=env,

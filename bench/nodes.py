@@ -31,10 +31,10 @@ import boto3
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
-from blender_image import handler
 from blender_image.node import RenderNode
 from blender_image.spot import POLL_S, SpotWatch
 from blender_image.worker import RenderWorker
+from entry import render as handler
 from entry.wiring import Services
 from local.poller import LocalContext, lambda_record
 

@@ -325,7 +325,7 @@ def _status_kb(field: str) -> int:
 
 def notifier_child(event_path: Path, result: Path) -> None:
     """Handle one JobCompleted with the notifier's Lambda handler, as a cold container would; measure around it."""
-    from bot.handlers import notifier as entry
+    from entry import notifier as entry
 
     body = event_path.read_text()
     notifier = entry.notifier()  # the container's cold start: settings, services, Slack client

@@ -251,10 +251,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import boto3
 
-    from blender_image.handler import worker
     from blender_image.presence import present
     from blender_image.spot import SpotWatch
     from entry import wiring
+    from entry.render import worker
 
     parser = argparse.ArgumentParser(prog="python -m blender_image.node")
     parser.add_argument("--class", dest="render_class", choices=RENDER_CLASSES, default=GPU)

@@ -42,12 +42,12 @@ def main(kind: str, options: list[str] | None = None) -> None:
 
         sys.exit(run_node(options or []))
     if kind == "render":
-        from blender_image.handler import handler, worker
+        from entry.render import handler, worker
 
         worker()  # import bpy now, so the first task does not pay for it
         queue_url = os.environ[ENV_RENDER_QUEUE_URL]
     elif kind in ("dlq", "dlq-gpu"):
-        from backend.render.handlers.dead_letters import handler
+        from backend.render.dead_letters import handler
 
         queue_url = os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]
     else:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import backend.budgets.handlers.alerts as budget_lambda
+import backend.budgets.notifications as budget_lambda
 from backend.aws.sns import SnsPublisher
 from backend.budgets.guard import BudgetGuard
 from backend.errors import AwsError

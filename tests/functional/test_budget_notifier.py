@@ -11,7 +11,7 @@ import pytest
 
 from backend.aws.sns import SnsPublisher
 from backend.budgets.guard import BudgetGuard
-from backend.budgets.handlers.alerts import handle_message
+from backend.budgets.notifications import handle_message
 from backend.events import BudgetGuardChanged
 from bot.app import web_client
 from bot.notifier import SlackNotifier

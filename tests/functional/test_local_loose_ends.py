@@ -23,9 +23,9 @@ from backend.config import ENV_AWS_ENDPOINT_URL, ENV_LOCAL_VISIBILITY_TIMEOUT, E
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.tasks import RenderTask
-from blender_image import handler as render_handler
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry import render as render_handler
 from local import slack_http
 from local.poller import QueuePoller
 from local.stack import REPO_ROOT, RESOURCES_TEMPLATE

@@ -146,7 +146,7 @@ def test_progress_inside_the_interval_does_not_touch_the_card(stack: Stack, slac
 def test_the_sns_lambda_handler_delivers_the_event(
     stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.handlers.notifier as notify_lambda
+    import entry.notifier as notify_lambda
 
     notifier, _, _, job_id = _setup(stack, slack, "1")
     stack.render_frames(job_id, [1])

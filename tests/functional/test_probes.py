@@ -15,11 +15,11 @@ from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
 from backend.render.grammar import parse_render
-from backend.render.handlers.expiry import sweep as render_sweep
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry.expiry import sweep as render_sweep
 from entry.wiring import Services
 
 from .conftest import ADMIN, ARTIST, OTHER, PillowRenderer, Stack

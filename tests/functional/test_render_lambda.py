@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import blender_image.handler as render_lambda
+import entry.render as render_lambda
 from backend.commands import split_words
 from backend.events import JobCompleted
 from backend.render.grammar import parse_render

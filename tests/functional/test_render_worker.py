@@ -12,8 +12,8 @@ import pytest
 from backend.commands import split_words
 from backend.errors import NotFoundError
 from backend.events import FrameStopped, JobCompleted, JobProgress
+from backend.render.dead_letters import fail_task
 from backend.render.grammar import parse_render, parse_retry
-from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
 from backend.render.tiles import tile_count
@@ -143,7 +143,7 @@ def test_cancelling_a_finished_job_says_so(stack: Stack, tmp_path: Path) -> None
 
 
 def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_path: Path) -> None:
-    import blender_image.handler as render_handler
+    import entry.render as render_handler
 
     _submit(stack, "shot.blend 1-3")
     worker = _worker(stack, tmp_path, PillowRenderer(fail_frames={2}))

@@ -16,8 +16,8 @@ from PIL import Image, ImageChops
 import blender_image.tiling
 from backend.commands import split_words
 from backend.events import FrameStopped, JobCompleted
+from backend.render.dead_letters import fail_task
 from backend.render.grammar import parse_render
-from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store import DynamoJobs
 from backend.render.store.roster import NodeRoster

@@ -1,4 +1,4 @@
-"""Links function entry point (`backend.render.handlers.links.handler`): `GET /links/{token}` on the HTTP API.
+"""Links function entry point (`entry.links.handler`): `GET /links/{token}` on the HTTP API.
 
 A link studiobot signed redirects (302) to a presigned URL of 10 minutes; an expired, altered or unknown one gets
 a short HTML page saying what to do, never S3's XML. The local bot server answers the same route with `answer`.

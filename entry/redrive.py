@@ -1,4 +1,4 @@
-"""Undelivered-notices redrive entry point (`bot.handlers.redrive.handler`), every 5 minutes: notices Slack would
+"""Undelivered-notices redrive entry point (`entry.redrive.handler`), every 5 minutes: notices Slack would
 not take (the notifier's on-failure records) are told again with growing waits for two days."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 
 from backend.config import ENV_UNDELIVERED_NOTICES_URL
-from bot.handlers.notifier import notifier
 from bot.undelivered import redrive
+from entry.notifier import notifier
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:

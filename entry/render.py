@@ -1,4 +1,4 @@
-"""Render Lambda entry point (`blender_image.handler.handler`): SQS batch in, partial-batch failures out."""
+"""Render Lambda entry point (`entry.render.handler`): SQS batch in, partial-batch failures out."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notifier Lambda entry point (`bot.handlers.notifier.handler`): SNS studio events in, Slack messages out."""
+"""Notifier Lambda entry point (`entry.notifier.handler`): SNS studio events in, Slack messages out."""
 
 from __future__ import annotations
 

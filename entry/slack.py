@@ -1,4 +1,4 @@
-"""Bot Lambda entry point (`bot.handlers.slack.handler`): API Gateway in, Bolt, API Gateway out."""
+"""Bot Lambda entry point (`entry.slack.handler`): API Gateway in, Bolt, API Gateway out."""
 
 from __future__ import annotations
 
