@@ -47,7 +47,7 @@ def main(kind: str, options: list[str] | None = None) -> None:
         worker()  # import bpy now, so the first task does not pay for it
         queue_url = os.environ[ENV_RENDER_QUEUE_URL]
     elif kind in ("dlq", "dlq-gpu"):
-        from backend.render.dead_letters import handler
+        from entry.dead_letters import handler
 
         queue_url = os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]
     else:

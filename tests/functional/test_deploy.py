@@ -212,7 +212,7 @@ def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -
     assert invokers[json.dumps({"Ref": "BudgetTopic"})] == {
         "Fn::GetAtt": ["BudgetAlertsLambdaFunction", "Arn"]
     }
-    assert _function(template, "budgetAlerts")["Handler"] == "backend/budgets/notifications.handler"
+    assert _function(template, "budgetAlerts")["Handler"] == "entry/budget_alerts.handler"
     # Slack reaches the bot through an HTTP API
     routes = {
         item["Properties"]["RouteKey"] for item in _resources(template, "AWS::ApiGatewayV2::Route").values()
@@ -371,7 +371,7 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
     assert "entry/sweep.py" in sweep and not any(name.startswith("bot/") for name in sweep)
     budget_alerts = zipfile.ZipFile(packaged.artifacts["budgetAlerts"]).namelist()
-    assert "backend/budgets/notifications.py" in budget_alerts and not any(
+    assert "entry/budget_alerts.py" in budget_alerts and not any(
         name.startswith("bot/") for name in budget_alerts
     )
 

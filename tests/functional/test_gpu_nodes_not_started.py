@@ -105,7 +105,7 @@ def test_the_thread_hears_why_its_gpu_nodes_never_came_once(stack: Stack, slack:
 def test_the_eventbridge_function_publishes_the_notice_for_its_own_queue(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backend.workstations import ec2_events
+    from entry import ec2_events
 
     for name, value in replace(stack.settings, gpu_job_queue="studiobot-prod-gpu").to_env().items():
         monkeypatch.setenv(name, value)

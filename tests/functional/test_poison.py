@@ -158,7 +158,7 @@ def _sqs_event(stack: Stack, queue_url: str, bodies: list[str]) -> dict[str, Any
 def test_the_dead_letter_lambda_drops_what_it_cannot_read_instead_of_failing_it_for_ever(
     stack: Stack,
 ) -> None:
-    from backend.render.dead_letters import handler
+    from entry.dead_letters import handler
 
     event = _sqs_event(stack, stack.info.render_dlq_url, POISON)
     assert handler(event, LocalContext("dlq")) == {"batchItemFailures": []}

@@ -54,8 +54,8 @@ ENTRY_POINTS = {
     "render": ["entry.render:record_handler"],
     "node": ["blender_image.node:RenderNode.run"],
     "renderDeadLetters": [
-        "backend.render.dead_letters:handler",
-        "backend.render.dead_letters:record_handler",
+        "entry.dead_letters:handler",
+        "entry.dead_letters:record_handler",
         "backend.render.dead_letters:fail_task",
     ],
     "expireUnsubmitted": ["entry.expiry:sweep", "entry.expiry:handler"],
@@ -64,7 +64,7 @@ ENTRY_POINTS = {
         "backend.workstations.service:WorkstationService.sweep",
     ],
     "ec2Events": [
-        "backend.workstations.ec2_events:handler",
+        "entry.ec2_events:handler",
         "backend.workstations.ec2_events:alert_for",
     ],
     "keepAliveStartDue": [
@@ -79,7 +79,7 @@ ENTRY_POINTS = {
         "backend.workstations.keepalive:KeepAlive.report",
         "entry.keepalive:report",
     ],
-    "budgetAlerts": ["backend.budgets.notifications:handler"],
+    "budgetAlerts": ["entry.budget_alerts:handler"],
     "links": ["entry.links:handler", "entry.links:answer"],
 }
 SHIPPED = ("backend", "bot", "blender_image", "entry", "local")
