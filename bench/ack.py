@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 
 from backend.config import Settings, SlackCredentials
 from bot.app import build_app
+from entry.wiring import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
@@ -212,7 +213,9 @@ def bench_app(api_url: str) -> tuple[App, NoLazyRunner]:
     """The bot's app with a loopback Web API client and lazy listeners that do nothing."""
     settings = Settings(slack_api_url=api_url)
     client = WebClient(token=BOT_TOKEN, base_url=api_url)
-    app = build_app(settings, SlackCredentials(BOT_TOKEN, SIGNING_SECRET), client=client)
+    app = build_app(
+        settings, SlackCredentials(BOT_TOKEN, SIGNING_SECRET), client=client, services=Services(settings)
+    )
     runner = NoLazyRunner()
     app.listener_runner.lazy_listener_runner = runner
     return app, runner

@@ -41,8 +41,8 @@ from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message, kept_message
+from bot.services import Services
 from bot.undelivered import duration
-from entry.wiring import Services
 
 logger = Logger(service="studiobot-notifier")
 SPACING_MARGIN_S = 0.25  # clocks of Lambda and Slack differ a little: keep clear of the 5 s line

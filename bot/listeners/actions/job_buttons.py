@@ -15,7 +15,7 @@ from backend.errors import PermissionDenied
 from bot.listeners.commands.render import cancel_job, retry_job, submit_job
 from bot.messages.render_completion import outputs_text
 from bot.polite import polite
-from entry.wiring import Services
+from bot.services import Services
 
 LINKS = 50  # at most, and only as many as fit in one message (`outputs_text`)
 

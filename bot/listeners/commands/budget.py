@@ -14,7 +14,7 @@ from backend.errors import StudiobotError
 from bot.messages import Blocks, error_message, section
 from bot.messages.budgets import budget_help, budget_status, guard_turned_text
 from bot.polite import polite
-from entry.wiring import Services
+from bot.services import Services
 
 
 def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:

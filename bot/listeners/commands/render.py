@@ -25,7 +25,7 @@ from bot.messages.render import approval_request, help_message, job_card, job_li
 from bot.messages.render_plan import dry_run_text
 from bot.messages.text import KEY_CHARS, clip, sentence
 from bot.polite import logger, polite
-from entry.wiring import Services
+from bot.services import Services
 
 Reply = Callable[..., Any]  # Bolt's `respond`, or the CLI's printer: `reply(text=..., response_type=...)`
 

@@ -15,7 +15,7 @@ from bot.messages import Blocks, error_message, section
 from bot.messages.pages import PAGE_ROWS
 from bot.messages.workstations import WORKSTATIONS_HELP, change_text, workstations_table
 from bot.polite import polite
-from entry.wiring import Services
+from bot.services import Services
 
 
 def immediate_answer(command: dict[str, Any], settings: Settings) -> tuple[str, Blocks] | None:

@@ -19,7 +19,7 @@ from backend.render.grammar import RenderRequest, parse_render
 from bot.listeners.commands.render import post_card
 from bot.messages.render_modal import WHOLE
 from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, sentence
-from entry.wiring import Services
+from bot.services import Services
 
 _OPTION_BLOCKS = {
     "--res": "res",
