@@ -326,9 +326,10 @@ def _status_kb(field: str) -> int:
 def notifier_child(event_path: Path, result: Path) -> None:
     """Handle one JobCompleted with the notifier's Lambda handler, as a cold container would; measure around it."""
     from entry import notifier as entry
+    from entry import wiring
 
     body = event_path.read_text()
-    notifier = entry.notifier()  # the container's cold start: settings, services, Slack client
+    notifier = wiring.slack_notifier()  # the container's cold start: settings, services, Slack client
     received: Counter[str] = Counter()
 
     def count_bytes(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:

@@ -10,13 +10,16 @@ import boto3
 
 from backend.config import ENV_UNDELIVERED_NOTICES_URL
 from bot.undelivered import redrive
-from entry.notifier import notifier
+from entry import wiring
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, int]:
     """Tell again the undelivered notices that are due; how many were posted, kept and dropped."""
     budget_s = context.get_remaining_time_in_millis() / 1000 - 120 if context else 600.0
     done = redrive(
-        boto3.client("sqs"), os.environ[ENV_UNDELIVERED_NOTICES_URL], notifier(), budget_s=budget_s
+        boto3.client("sqs"),
+        os.environ[ENV_UNDELIVERED_NOTICES_URL],
+        wiring.slack_notifier(),
+        budget_s=budget_s,
     )
     return {"posted": done.posted, "kept": done.kept, "dropped": done.dropped}

@@ -241,7 +241,7 @@ def node(
 ) -> None:
     """Run a render node on this machine: it takes the class's tasks (an artist's GPU workstation joins overnight).
     With the local stack up it serves the local stack; otherwise the AWS account its credentials reach."""
-    from blender_image.node import main as run_node
+    from entry.node import main as run_node
 
     state = read_state()
     if state is not None:

@@ -147,11 +147,12 @@ def test_the_sns_lambda_handler_delivers_the_event(
     stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import entry.notifier as notify_lambda
+    from entry import wiring
 
     notifier, _, _, job_id = _setup(stack, slack, "1")
     stack.render_frames(job_id, [1])
     (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
-    monkeypatch.setattr(notify_lambda, "notifier", lambda: notifier)
+    monkeypatch.setattr(wiring, "slack_notifier", lambda: notifier)
     event = json.loads(EVENT.read_text())
     event["Records"][0]["Sns"]["Message"] = completed.to_json()
     assert parse_event(event["Records"][0]["Sns"]["Message"]) == completed

@@ -126,6 +126,7 @@ def test_the_notifier_lambda_logs_and_drops_what_it_cannot_read_and_delivers_the
     stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import entry.notifier as notify_lambda
+    from entry import wiring
 
     handled: list[Any] = []
 
@@ -133,7 +134,7 @@ def test_the_notifier_lambda_logs_and_drops_what_it_cannot_read_and_delivers_the
         def handle(self, event: Any) -> None:
             handled.append(event)
 
-    monkeypatch.setattr(notify_lambda, "notifier", lambda: Recorder())
+    monkeypatch.setattr(wiring, "slack_notifier", lambda: Recorder())
     template = json.loads(EVENT.read_text())["Records"][0]
     good = parse_event(json.dumps({"type": "JobApproved", "version": 1, "job_id": "r-1", "by": "U0ADMIN"}))
     records = [

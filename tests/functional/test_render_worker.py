@@ -144,12 +144,13 @@ def test_cancelling_a_finished_job_says_so(stack: Stack, tmp_path: Path) -> None
 
 def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_path: Path) -> None:
     import entry.render as render_handler
+    from entry import wiring
 
     _submit(stack, "shot.blend 1-3")
     worker = _worker(stack, tmp_path, PillowRenderer(fail_frames={2}))
-    render_handler.worker.cache_clear()
-    original = render_handler.worker
-    render_handler.worker = lambda: worker  # type: ignore[assignment]
+    wiring.render_worker.cache_clear()
+    original = wiring.render_worker
+    wiring.render_worker = lambda: worker  # type: ignore[assignment]
     try:
         messages = stack.sqs.receive_message(
             QueueUrl=stack.settings.render_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
@@ -161,7 +162,7 @@ def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_pa
         }
         response: dict[str, Any] = render_handler.handler(event, LocalContext("render"))
     finally:
-        render_handler.worker = original  # type: ignore[assignment]
+        wiring.render_worker = original  # type: ignore[assignment]
     failed_ids = {item["itemIdentifier"] for item in response["batchItemFailures"]}
     failed_frames = {
         RenderTask.from_json(m["Body"]).frames[0] for m in messages if m["MessageId"] in failed_ids
