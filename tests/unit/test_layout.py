@@ -11,6 +11,7 @@ SHIPPED = ("backend", "bot", "blender_image", "local")
 BACKEND_TOP = {"__init__.py", "aws", "budgets", "commands.py", "config.py", "errors.py", "events.py"}
 BACKEND_TOP |= {"render", "workstations"}
 BACKEND_TOP |= {"names.py"}  # the one function that turns a name into a path
+BACKEND_TOP |= {"limits.py"}  # what a job may ask for and what it costs (plain settings `config` reads)
 BACKEND_TOP |= {"doctor"}  # `studiobot doctor`: the preflight of an account and a workspace
 CONSTRUCTED = re.compile(
     r"\b(DynamoJobs|SqsQueue|SnsPublisher|S3Store|Ec2Workstations|DynamoLeases|BudgetGuard|AwsBudgets|Fanout|"
