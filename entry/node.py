@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from blender_image.node import on_sigterm
     from blender_image.presence import present
-    from blender_image.spot import DEFAULT_IMDS, ENV_IMDS, SpotWatch
+    from blender_image.spot import SpotWatch
 
     parser = argparse.ArgumentParser(prog="python -m entry.node")
     parser.add_argument("--class", dest="render_class", choices=RENDER_CLASSES, default=GPU)
@@ -32,13 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"studiobot node: this deployment has no `{args.render_class}` queue (STUDIOBOT_GPU_QUEUE_URL)")
         return 2
     on_sigterm(node)
-    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
-        endpoint = os.environ.get(ENV_IMDS, DEFAULT_IMDS)
-        SpotWatch(lambda deadline: node.drain(deadline, "Spot"), endpoint).start()
+    services = wiring.from_env()
+    if services.settings.imds_endpoint:
+        SpotWatch(lambda deadline: node.drain(deadline, "Spot"), services.settings.imds_endpoint).start()
     print(f"ready node {args.name} {args.render_class} {os.getpid()}", flush=True)
-    with present(
-        wiring.from_env().roster, args.render_class, args.name
-    ):  # a `--on gpu` job counts on it meanwhile
+    with present(services.roster, args.render_class, args.name):  # a `--on gpu` job counts on it meanwhile
         done = node.run()
     print(f"node {args.name}: {done} tasks, leaving", flush=True)
     return 0

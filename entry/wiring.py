@@ -236,11 +236,10 @@ class Services:
         """Asks workstations who is connected (Systems Manager Run Command), at the moment of stopping them."""
         from backend.workstations.asking import SessionAsker
         from backend.workstations.document import document_name
-        from backend.workstations.presence import SessionPolicy
         from backend.workstations.ssm import SsmCommands
 
         commands = SsmCommands(document=document_name(self.settings.stage))
-        return SessionAsker(commands, SessionPolicy.from_env(), clock=self.clock)
+        return SessionAsker(commands, self.settings.sessions, clock=self.clock)
 
     @cached_property
     def keepalive(self) -> KeepAlive:
