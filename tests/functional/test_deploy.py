@@ -374,6 +374,17 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     assert "entry/budget_alerts.py" in budget_alerts and not any(
         name.startswith("bot/") for name in budget_alerts
     )
+    # every zip carries the entry points and their one composition root, but not the render image's two (nor,
+    # outside the Slack functions, the three that import the bot)
+    for zipped in (set(bot.namelist()), set(sweep), set(budget_alerts)):
+        assert {"entry/__init__.py", "entry/wiring.py"} <= zipped
+        assert not {"entry/render.py", "entry/node.py"} & zipped
+        assert not any(name.startswith("blender_image/") for name in zipped)
+    assert {"entry/slack.py", "entry/notifier.py", "entry/redrive.py"} <= set(bot.namelist())
+    assert not {"entry/slack.py", "entry/notifier.py", "entry/redrive.py"} & set(sweep)
+    entry_points = sorted(
+        name.removesuffix(".py").replace("/", ".") for name in bot.namelist() if name.startswith("entry/")
+    )
 
     # Lambda's view: the function's zip at /var/task, the layer at /opt, the runtime's boto3, nothing else.
     task, opt, runtime = tmp_path / "task", tmp_path / "opt", tmp_path / "runtime"
@@ -396,8 +407,9 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
             shutil.rmtree(top)
             top.symlink_to(Path(importlib.import_module(top.name).__file__ or "").parent)
     probe = (
-        "import sys; sys.path[:0] = sys.argv[1:]; import entry.slack, entry.notifier, PIL.Image;"
-        " assert 'bpy' not in sys.modules; print(entry.slack.app.name)"
+        "import sys, importlib; sys.path[:0] = sys.argv[1:]; import entry.slack, entry.notifier, PIL.Image;"
+        f" [importlib.import_module(name) for name in {entry_points!r}];"
+        " assert not {'bpy', 'blender_image'} & set(sys.modules); print(entry.slack.app.name)"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "SLACK_"))} | {
         "SLACK_BOT_TOKEN": "xoxb-test",
