@@ -283,24 +283,17 @@ def render_worker() -> RenderWorker:
     from blender_image.scene_cache import SceneCache
     from blender_image.worker import RenderWorker
 
-    services = from_env()
-    settings = services.settings
+    services, settings = from_env(), from_env().settings
     work_dir = Path(settings.work_dir)
-    return RenderWorker(
-        jobs=services.jobs,
-        reporter=services.reporter,
-        scenes=SceneCache(
-            services.store,
-            work_dir / "scenes",
-            settings.scenes_prefix,
-            max_shot_bytes=settings.limits.max_shot_bytes,
-        ),
-        renderer=BlenderRenderer(),
-        uploader=services.store,
-        work_dir=work_dir,
-        limit_s=settings.render_timeout_s,
-        stitch_lease_s=settings.stitch_lease_s,
+    shot_bytes = settings.limits.max_shot_bytes
+    scenes = SceneCache(
+        services.store, work_dir / "scenes", settings.scenes_prefix, max_shot_bytes=shot_bytes
     )
+    return RenderWorker(
+        jobs=services.jobs, reporter=services.reporter, scenes=scenes, renderer=BlenderRenderer(),
+        uploader=services.store, work_dir=work_dir, limit_s=settings.render_timeout_s,
+        stitch_lease_s=settings.stitch_lease_s,
+    )  # fmt: skip
 
 
 def render_node(render_class: str, name: str, idle_exit_s: float) -> RenderNode | None:
@@ -311,19 +304,11 @@ def render_node(render_class: str, name: str, idle_exit_s: float) -> RenderNode 
     from backend.render.tasks import GPU
     from blender_image.node import RenderNode
 
-    services = from_env()
-    settings = services.settings
+    services, settings = from_env(), from_env().settings
     queue_url = settings.gpu_queue_url if render_class == GPU else settings.render_queue_url
     if not queue_url:
         return None
     return RenderNode(
-        boto3.client("sqs"),
-        queue_url,
-        render_worker(),
-        services.jobs,
-        services.events,
-        name=name,
-        render_class=render_class,
-        idle_exit_s=idle_exit_s,
-        limit_s=settings.render_timeout_s,
-    )
+        boto3.client("sqs"), queue_url, render_worker(), services.jobs, services.events, name=name,
+        render_class=render_class, idle_exit_s=idle_exit_s, limit_s=settings.render_timeout_s,
+    )  # fmt: skip
