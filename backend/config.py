@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from backend.limits import Costs, Limits
 from backend.render.links import LinkSettings
+from backend.workstations.presence import SessionPolicy
 
 ENV_STAGE = "STUDIOBOT_STAGE"
 ENV_SCENES_BUCKET = "STUDIOBOT_SCENES_BUCKET"
@@ -59,6 +61,10 @@ ENV_KEEPALIVE_TZ = "STUDIOBOT_KEEPALIVE_TIMEZONE"
 ENV_KEEPALIVE_WAIT = "STUDIOBOT_KEEPALIVE_WAIT_S"  # the local stack's HTTP port for Slack (default 3000)
 # boto3 reads this one itself (since 1.28) and sends every client to it: the local stack sets it.
 ENV_AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+# botocore's own names for the instance metadata service, where a render node hears of a Spot interruption.
+ENV_IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+ENV_IMDS_DISABLED = "AWS_EC2_METADATA_DISABLED"
+DEFAULT_IMDS = "http://169.254.169.254"
 # Cost: prices (AWS's published x86 Lambda prices in us-east-1 by default), the render function's size, the farm's
 # concurrency, and the guardrails (probe jobs over N frames, confirm over $X, admins only over $Y).
 ENV_PRICE_GB_S = "STUDIOBOT_PRICE_PER_GB_S"
@@ -74,37 +80,6 @@ ENV_CONFIRM_EXPIRY = "STUDIOBOT_CONFIRM_EXPIRY_S"
 
 # Jobs submitted from `studiobot render` on the local stack are listed under this pseudo-channel.
 CLI_CHANNEL = "cli"
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one render job may ask for."""
-
-    max_frames_per_job: int = 10_000
-    max_chunk: int = 100
-    max_samples: int = 16_384
-    max_resolution: tuple[int, int] = (7680, 4320)
-    max_shot_bytes: int = 50 * 10**9  # every file of one shot (or its `--assets` folder) together
-    job_history_days: float = 90.0  # the deploy's jobHistoryDays (README "What `osls remove` leaves")
-
-
-@dataclass(frozen=True)
-class Costs:
-    """What rendering costs and when a person must agree to it (README "What it costs")."""
-
-    price_per_gb_s: float = 0.0000166667  # Lambda x86, us-east-1
-    price_per_request: float = 0.20 / 1_000_000
-    price_per_storage_gb_s: float = 0.0000000309  # ephemeral storage above the free 512 MB
-    render_memory_mb: int = 10_240
-    render_ephemeral_mb: int = 10_240
-    concurrency: int = 100  # render Lambdas at once (the local stack: its worker processes)
-    probe_over_frames: int = 50  # jobs with more frames render first, middle and last first
-    confirm_over_usd: float = 5.0  # the submitter (or an admin) presses Submit above this estimate
-    admin_over_usd: float = 50.0  # only an admin may submit above this one
-    confirm_expiry_s: float = 30 * 60  # an unconfirmed job expires after this long
-    max_gpu_nodes: int = 16  # GPU nodes a phase of a `--on gpu` job may start (AWS Batch on Spot)
-    gpu_instance_type: str = "g5.xlarge"  # what a GPU node-second is priced as (EC2's Spot price history)
-    gpu_fallback_usd_per_hour: float = 1.006  # when EC2 gives no Spot price (g5.xlarge On-Demand, us-east-1)
 
 
 LISTED_CHANNELS = 10  # a refusal names this many of the channels studiobot works in, and counts the rest
@@ -166,6 +141,9 @@ class Settings:
     render_timeout_s: float = 900.0  # how long one render may run: Lambda's limit, kept locally too
     stitch_lease_s: float = 900.0  # see `_stitch_lease`
     links: LinkSettings = field(default_factory=LinkSettings)  # the download links studiobot signs
+    sessions: SessionPolicy = field(default_factory=SessionPolicy)  # a workstation session, when stopping it
+    undelivered_notices_url: str = ""  # notices Slack did not take (the notifier's on-failure queue)
+    imds_endpoint: str = DEFAULT_IMDS  # a node's Spot notices ("": the metadata service is off)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -203,6 +181,9 @@ class Settings:
             "render_timeout_s": float(env.get(ENV_RENDER_TIMEOUT, "900")),
             "stitch_lease_s": _stitch_lease(env),
             "links": LinkSettings.from_env(env),
+            "sessions": SessionPolicy.from_env(env),
+            "undelivered_notices_url": env.get(ENV_UNDELIVERED_NOTICES_URL, ""),
+            "imds_endpoint": _imds(env),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
@@ -248,7 +229,10 @@ class Settings:
             ENV_CONFIRM_OVER: repr(self.costs.confirm_over_usd),
             ENV_ADMIN_OVER: repr(self.costs.admin_over_usd),
             ENV_CONFIRM_EXPIRY: repr(self.costs.confirm_expiry_s),
+            ENV_UNDELIVERED_NOTICES_URL: self.undelivered_notices_url,
             **self.links.to_env(),
+            **self.sessions.to_env(),
+            # not the metadata service's: botocore reads those names too, so they stay as the process found them
         }
 
 
@@ -265,6 +249,11 @@ def _stitch_lease(env: Mapping[str, str]) -> float:
     if ENV_LOCAL_VISIBILITY_TIMEOUT in env:
         return float(env[ENV_LOCAL_VISIBILITY_TIMEOUT]) / 3
     return 900.0
+
+
+def _imds(env: Mapping[str, str]) -> str:
+    """Where a render node polls for a Spot notice: botocore's endpoint setting; "" where the service is off."""
+    return "" if env.get(ENV_IMDS_DISABLED, "").lower() == "true" else env.get(ENV_IMDS, DEFAULT_IMDS)
 
 
 def _costs(env: Mapping[str, str]) -> Costs:

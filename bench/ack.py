@@ -27,13 +27,14 @@ from slack_sdk import WebClient
 
 from backend.config import Settings, SlackCredentials
 from bot.app import build_app
+from entry.wiring import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 7
 REQUESTS = 1_000
 WARMUP = 20
 BOT_TOKEN, SIGNING_SECRET = "xoxb-bench", "bench-secret"
-# Port 9 (discard) on loopback: importing bot.handlers.slack makes no call, so nothing needs to answer there.
+# Port 9 (discard) on loopback: importing entry.slack makes no call, so nothing needs to answer there.
 LOOPBACK_API = "http://127.0.0.1:9/api/"
 # What the loopback Web API answers to any method: an `auth.test` reply, in case Bolt asks for one.
 AUTH_TEST = {
@@ -58,7 +59,7 @@ CHILD = """
 import json, sys, time
 started = time.perf_counter()
 if sys.argv[1] == "bot":
-    import bot.handlers.slack
+    import entry.slack
 else:
     import slack_bolt
     from slack_bolt.adapter.aws_lambda import SlackRequestHandler
@@ -100,7 +101,7 @@ class NoLazyRunner(LazyListenerRunner):
 
 
 def import_once(which: str, env: dict[str, str]) -> dict[str, Any]:
-    """Import `bot.handlers.slack` or the bare Bolt baseline in a fresh interpreter; return the child's JSON."""
+    """Import `entry.slack` or the bare Bolt baseline in a fresh interpreter; return the child's JSON."""
     done = subprocess.run(
         [sys.executable, "-c", CHILD, which],
         env=env,
@@ -212,7 +213,9 @@ def bench_app(api_url: str) -> tuple[App, NoLazyRunner]:
     """The bot's app with a loopback Web API client and lazy listeners that do nothing."""
     settings = Settings(slack_api_url=api_url)
     client = WebClient(token=BOT_TOKEN, base_url=api_url)
-    app = build_app(settings, SlackCredentials(BOT_TOKEN, SIGNING_SECRET), client=client)
+    app = build_app(
+        settings, SlackCredentials(BOT_TOKEN, SIGNING_SECRET), client=client, services=Services(settings)
+    )
     runner = NoLazyRunner()
     app.listener_runner.lazy_listener_runner = runner
     return app, runner

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.config import ENV_ADMIN_OVER, ENV_CONFIRM_OVER, ENV_LOCAL_HOME, ENV_PROBE_OVER
-from backend.wiring import Services
+from entry.wiring import Services
 
 FRAMES = 30  # over the probe threshold below: probes 1, 16 and 30
 PROBE_OVER = 10

@@ -14,7 +14,7 @@ from backend.aws.sqs import BATCH_LIMIT, SqsQueue
 from backend.config import Costs
 from backend.render.grammar import parse_render
 from backend.render.store import DynamoJobs
-from backend.wiring import Services
+from entry.wiring import Services
 from local.stack import deploy, start_moto_server, use_local_aws
 
 FRAMES = 10_000

@@ -26,13 +26,13 @@ from backend.aws.sns import SnsPublisher
 from backend.commands import split_words
 from backend.events import Event, JobCompleted, parse_event
 from backend.render.grammar import parse_render
-from backend.render.handlers.expiry import sweep
 from backend.render.records import FrameOutcome
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from bench import faults_names, faults_notify, faults_state
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry.expiry import sweep
+from entry.wiring import Services
 from local.notices import StackNotifier
 from local.stack import deploy, start_moto_server, use_local_aws
 from testing.renderer import Killed, PillowRenderer

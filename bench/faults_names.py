@@ -29,9 +29,9 @@ from backend.render.manifest import FileEntry, Manifest, content_key, manifest_k
 from backend.render.shipping import ShotShipper, shot_key
 from backend.render.shots import Dependency, ShotTrace, hash_files
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry.wiring import Services
 from local.stack import deploy, start_moto_server, use_local_aws
 from testing.renderer import PillowRenderer
 

@@ -25,9 +25,9 @@ import boto3
 from backend.commands import split_words
 from backend.render.grammar import parse_render
 from backend.render.store import DynamoJobs
-from backend.wiring import Services
 from bot.app import web_client
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.notices import StackNotifier, Told, notify_loop
 from local.stack import deploy, start_moto_server, use_local_aws
 from testing.renderer import leave_frames

@@ -25,9 +25,9 @@ from PIL import Image
 from backend.commands import split_words
 from backend.render.grammar import parse_render
 from backend.render.tasks import RenderSettings, RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry.wiring import Services
 from local.stack import deploy, start_moto_server, use_local_aws
 
 SORT = "cumulative"  # cProfile's order (`tottime`: where the time is spent itself)

@@ -31,11 +31,12 @@ import boto3
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
-from backend.wiring import Services
-from blender_image import handler
 from blender_image.node import RenderNode
 from blender_image.spot import POLL_S, SpotWatch
 from blender_image.worker import RenderWorker
+from entry import render as handler
+from entry import wiring
+from entry.wiring import Services
 from local.poller import LocalContext, lambda_record
 
 FRAMES = 24  # the sample scene's
@@ -110,7 +111,7 @@ class Bench:
         self.render_url, self.gpu_url = settings.render_queue_url, settings.gpu_queue_url
         attributes = self.sqs.get_queue_attributes(QueueUrl=self.render_url, AttributeNames=["QueueArn"])
         self.queue_arn = attributes["Attributes"]["QueueArn"]
-        self.worker = handler.worker()  # what `python -m blender_image.node` renders with: the handler's own
+        self.worker = wiring.render_worker()  # what `python -m entry.node` renders with: the handler's own
         self.node = self._node(self.worker, "bench-node", exit=lambda code: None)  # never drained here
         self.work = work
 
@@ -124,7 +125,7 @@ class Bench:
     def submit(self, text: str) -> str:
         """Submit a job from its `/render` words; its id."""
         request = parse_render(split_words(text))
-        self.services.roster.seen("gpu", "bench-node")  # as `python -m blender_image.node` says it is there
+        self.services.roster.seen("gpu", "bench-node")  # as `python -m entry.node` says it is there
         job = self.services.submissions.submit(request, requested_by="U0BENCH", channel="C0BENCH").job
         assert job is not None
         return job.job_id
@@ -278,14 +279,14 @@ def run() -> dict[str, Any]:
             info = deploy(None, stack_name="studiobot-bench-nodes")
             settings = info.settings(work_dir=str(work / "worker"))
             os.environ.update(settings.to_env())  # the handler's worker reads its settings from here
-            handler.worker.cache_clear()
+            wiring.render_worker.cache_clear()
             key = f"{settings.scenes_prefix}turntable.blend"
             boto3.client("s3").put_object(Bucket=settings.scenes_bucket, Key=key, Body=scene.read_bytes())
             bench = Bench(settings, work / "spot")
             result = bench.overhead()
             trials = [bench.hand_back(imds, after) for after in NOTICE_AFTER_POLL_S]
     finally:
-        handler.worker.cache_clear()
+        wiring.render_worker.cache_clear()
         server.shutdown()
         os.environ.clear()
         os.environ.update(saved)

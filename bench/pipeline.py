@@ -22,7 +22,7 @@ from backend.events import JobCompleted, parse_event
 from backend.render.grammar import RenderRequest, parse_render
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
-from backend.wiring import Services
+from entry.wiring import Services
 from local.stack import subscribe_queue, use_local_aws
 from local.supervisor import Supervisor, home
 

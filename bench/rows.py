@@ -83,19 +83,19 @@ def fanout_rows(rows: Rows, data: dict[str, Any]) -> None:
 def ack_rows(rows: Rows, data: dict[str, Any]) -> None:
     ratio, rss, p99, bpy = data["import_ratio"], data["rss_mb"], data["ack_p99_ms"], data["bpy_imported"]
     rows.add(
-        "ack: import_ratio (bot.handlers.slack / bare Bolt)",
+        "ack: import_ratio (entry.slack / bare Bolt)",
         f"{ratio:.3f}",
         "≤ 1.3",
         ratio <= 1.3,
         check=("ack.import_ratio", ratio),
     )
     rows.add(
-        f"ack: import_s, bot.handlers.slack (median of {len(data['bot_import_runs_s'])})",
+        f"ack: import_s, entry.slack (median of {len(data['bot_import_runs_s'])})",
         f"{data['bot_import_s']:.3f}",
     )
     rows.add("ack: import_s, slack_bolt + Lambda adapter", f"{data['baseline_import_s']:.3f}")
-    rows.add("ack: bpy imported by bot.handlers.slack", "yes" if bpy else "no", "no", not bpy)
-    rows.add("ack: rss_mb after import bot.handlers.slack", f"{rss:.0f}", "≤ 120", rss <= 120)
+    rows.add("ack: bpy imported by entry.slack", "yes" if bpy else "no", "no", not bpy)
+    rows.add("ack: rss_mb after import entry.slack", f"{rss:.0f}", "≤ 120", rss <= 120)
     rows.add("ack: ack_p50_ms", f"{data['ack_p50_ms']:.2f}")
     rows.add("ack: ack_p99_ms", f"{p99:.2f}", "≤ 20", p99 <= 20)
     rows.add("ack: first ack after build_app, ms", f"{data['ack_first_ms']:.1f}")

@@ -325,10 +325,11 @@ def _status_kb(field: str) -> int:
 
 def notifier_child(event_path: Path, result: Path) -> None:
     """Handle one JobCompleted with the notifier's Lambda handler, as a cold container would; measure around it."""
-    from bot.handlers import notifier as entry
+    from entry import notifier as entry
+    from entry import wiring
 
     body = event_path.read_text()
-    notifier = entry.notifier()  # the container's cold start: settings, services, Slack client
+    notifier = wiring.slack_notifier()  # the container's cold start: settings, services, Slack client
     received: Counter[str] = Counter()
 
     def count_bytes(http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
@@ -388,8 +389,8 @@ def workstations_child(result: Path) -> None:
     from moto import mock_aws
 
     from backend.config import SlackCredentials
-    from backend.wiring import Services
     from bot.app import build_app, web_client
+    from entry.wiring import Services
     from local import moto_patches
     from local.stack import FAKE_CREDENTIALS, deploy
     from testing.slack import FakeSlack, dispatch_signed, slash_command_body

@@ -50,7 +50,7 @@ BOUNDS: dict[str, Bounds] = {
         -0.02, math.inf, "wall time includes the render time measured inside it"
     ),
     "fanout.speedup": Bounds(0.0, math.inf, "both sides are durations"),
-    "ack.import_ratio": Bounds(0.95, math.inf, "bot.handlers.slack imports the whole bare-Bolt side too"),
+    "ack.import_ratio": Bounds(0.95, math.inf, "entry.slack imports the whole bare-Bolt side too"),
     "keepalive.speedup": Bounds(0.0, math.inf, "both sides are durations"),
     "estimate.ratio": Bounds(0.0, math.inf, "both sides are durations"),
     "estimate.billed_ratio": Bounds(0.0, math.inf, "both sides are durations"),

@@ -20,7 +20,7 @@ def embedded_aws() -> tuple[Callable[[], None], Callable[[str | None], Any]]:
 
 def composition_root(settings: Any, **parts: Any) -> Any:
     """The one composition root's services for `settings` (`clock=` and ready-made parts may be handed in)."""
-    from backend.wiring import Services
+    from entry.wiring import Services
 
     return Services(settings, **parts)
 

@@ -1,4 +1,4 @@
-"""A render node: the render image's second command (`python -m blender_image.node --class gpu`, `studiobot node`).
+"""A render node: the render image's second command (`python -m entry.node --class gpu`, `studiobot node`).
 
 It long-polls one render class's queue and renders each task with the same worker the render Lambda runs, keeping
 Blender and the scene warm across tasks, the task hidden from other nodes while it renders, and it leaves when the
@@ -24,8 +24,7 @@ from aws_lambda_powertools import Logger
 from backend.aws.sqs import Heartbeat
 from backend.events import EventPublisher, NodeReclaimed
 from backend.render.ports import JobStore
-from backend.render.tasks import GPU, RENDER_CLASSES, RenderTask, UnreadableTask
-from blender_image.spot import DEFAULT_IMDS, ENV_IMDS
+from backend.render.tasks import RenderTask, UnreadableTask
 from blender_image.worker import RenderWorker
 
 logger = Logger(service="studiobot-node")
@@ -231,53 +230,3 @@ def on_sigterm(node: RenderNode, grace_s: float = SIGTERM_GRACE_S) -> None:
                 return
 
     threading.Thread(target=wait, name="sigterm", daemon=True).start()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m blender_image.node --class gpu`: the render image's second command, and `studiobot node`."""
-    import argparse
-
-    import boto3
-
-    from backend import wiring
-    from blender_image.handler import worker
-    from blender_image.presence import present
-    from blender_image.spot import SpotWatch
-
-    parser = argparse.ArgumentParser(prog="python -m blender_image.node")
-    parser.add_argument("--class", dest="render_class", choices=RENDER_CLASSES, default=GPU)
-    parser.add_argument(
-        "--idle-exit", type=float, default=300.0, help="leave after this long with the queue empty (0: never)"
-    )
-    parser.add_argument("--name", default=socket.gethostname())
-    args = parser.parse_args(argv)
-    services = wiring.from_env()
-    settings = services.settings
-    queue_url = settings.gpu_queue_url if args.render_class == GPU else settings.render_queue_url
-    if not queue_url:
-        print(f"studiobot node: this deployment has no `{args.render_class}` queue (STUDIOBOT_GPU_QUEUE_URL)")
-        return 2
-    node = RenderNode(
-        boto3.client("sqs"),
-        queue_url,
-        worker(),
-        services.jobs,
-        services.events,
-        name=args.name,
-        render_class=args.render_class,
-        idle_exit_s=args.idle_exit if args.idle_exit > 0 else float("inf"),
-        limit_s=settings.render_timeout_s,
-    )
-    on_sigterm(node)
-    if os.environ.get("AWS_EC2_METADATA_DISABLED", "").lower() != "true":
-        endpoint = os.environ.get(ENV_IMDS, DEFAULT_IMDS)
-        SpotWatch(lambda deadline: node.drain(deadline, "Spot"), endpoint).start()
-    print(f"ready node {args.name} {args.render_class} {os.getpid()}", flush=True)
-    with present(services.roster, args.render_class, args.name):  # a `--on gpu` job counts on it meanwhile
-        done = node.run()
-    print(f"node {args.name}: {done} tasks, leaving", flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -11,9 +11,9 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
+from backend.config import DEFAULT_IMDS
+
 logger = Logger(service="studiobot-node")
-ENV_IMDS = "AWS_EC2_METADATA_SERVICE_ENDPOINT"  # botocore's name for the same setting
-DEFAULT_IMDS = "http://169.254.169.254"
 POLL_S = 5.0
 TOKEN_TTL_S = 21600
 

@@ -11,9 +11,9 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from backend.config import Settings, SlackCredentials
-from backend.wiring import Services
 from bot import listeners
 from bot.identity import SlackIdentity
+from bot.services import Services
 from bot.signatures import SlackSignature, mend_bolt_body_parsing
 from bot.slack_limits import LimitedWebClient, MethodLimits
 
@@ -30,10 +30,10 @@ def build_app(
     settings: Settings,
     credentials: SlackCredentials,
     client: WebClient | None = None,
-    services: Services | None = None,
+    *,
+    services: Services,
 ) -> App:
     """The app every entry point serves: Lambda, the local HTTP server, Socket Mode and the tests."""
-    services = services or Services(settings)
     bot_token = credentials.bot_token
     mend_bolt_body_parsing()  # Bolt reads a command mentioning `payload` as an empty interaction
 

@@ -20,7 +20,7 @@ from backend.aws.base import AwsAdapter, error_code
 from backend.render.store.items import PURGE_ATTRIBUTE
 
 if TYPE_CHECKING:
-    from backend.wiring import Services
+    from bot.services import Services
 
 
 @dataclass(frozen=True)

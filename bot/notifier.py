@@ -37,7 +37,6 @@ from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sh
 from backend.render.previews import animated_preview, contact_sheet, evenly
 from backend.render.records import Job
 from backend.render.tasks import PROXIES
-from backend.wiring import Services
 from bot.archive import archive, outputs_of
 from bot.cards import Card, CardStore, card_store
 from bot.messages import Blocks, message_text
@@ -45,6 +44,7 @@ from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message, kept_message
+from bot.services import Services
 from bot.undelivered import duration
 
 logger = Logger(service="studiobot-notifier")

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from backend.wiring import Services
 from bot.messages import message_text
+from entry.wiring import Services
 from local import persistence, unsaved
 from local.cli_desk import message_blocks_text, run_words
 from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
@@ -211,7 +211,7 @@ def node(
 ) -> None:
     """Run a render node on this machine: it takes the class's tasks (an artist's GPU workstation joins overnight).
     With the local stack up it serves the local stack; otherwise the AWS account its credentials reach."""
-    from blender_image.node import main as run_node
+    from entry.node import main as run_node
 
     state = read_state()
     if state is not None:

@@ -12,9 +12,9 @@ import typer
 from backend.commands import Caller, Reply
 from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
-from backend.wiring import Services
 from bot.listeners.commands.slash import SlashCommand
 from bot.messages.replies import Message
+from entry.wiring import Services
 from local.terminal import CLI_USER, fail, say
 
 CommandT = TypeVar("CommandT")

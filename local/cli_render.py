@@ -30,13 +30,13 @@ from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
 from backend.render.records import JobStatus
 from backend.render.tasks import PROXIES
-from backend.wiring import Services
 from bot.messages import message_text
 from bot.messages.job_facts import facts_lines, facts_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
 from bot.messages.render_replies import render_message
 from bot.messages.text import plain
+from entry.wiring import Services
 from local.cli_desk import parsed_or_answered, terminal_caller
 from local.cli_ship import ship
 from local.links import links_env

@@ -16,7 +16,7 @@ from backend.render.manifest import FARM_BLENDER, missing_text, newer_than_farm
 from backend.render.scene_range import frames_text, scene_frame_range
 from backend.render.shipping import NameTaken, Shipped, ShotShipper, shot_key
 from backend.render.shots import hash_files, trace_shot
-from backend.wiring import Services
+from entry.wiring import Services
 from local.terminal import as_operator, console, fail, stack
 
 

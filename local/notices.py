@@ -18,12 +18,12 @@ from typing import Any
 import boto3
 
 from backend.events import JobCompleted, MalformedEvent, UnknownEvent, parse_event
-from backend.wiring import Services
 from bot.messages import message_text
 from bot.messages.job_facts import facts_text
 from bot.messages.render_completion import failure_lines
 from bot.messages.text import plain
 from bot.undelivered import KEEP_FOR_S, TRIES_FOR_OTHER_ERRORS, keep_trying, retry_wait, slack_unavailable
+from entry.wiring import Services
 
 FIRST_WAIT_S = 20
 WORKERS = 8  # notices told at once: a slow or rate-limited one never holds up the others

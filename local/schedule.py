@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.config import ENV_KEEPALIVE_AT, ENV_KEEPALIVE_TZ, ENV_KEEPALIVE_WAIT, ENV_SWEEP_INTERVAL
-from backend.render.handlers.expiry import sweep as render_sweep
-from backend.wiring import Services
+from entry.expiry import sweep as render_sweep
+from entry.wiring import Services
 
 
 def next_daily(now: datetime, at: str, timezone: str) -> datetime:

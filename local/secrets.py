@@ -21,7 +21,7 @@ READERS = {
     "link-signing-key": ("bot", "notifier", "noticeRedrive", "links"),
 }
 # Read by nothing: changing it is how a function's running environments are replaced by fresh ones, which read the
-# secrets again (each reads them once, at its cold start: bot/handlers/slack.py, bot/handlers/notifier.py).
+# secrets again (each reads them once, at its cold start: entry/slack.py, entry/notifier.py).
 ROTATED_VERSION = "STUDIOBOT_SECRETS_VERSION"
 
 

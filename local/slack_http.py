@@ -14,9 +14,9 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from backend.render.handlers.links import answer
 from backend.render.links import ROUTE, Links
 from bot.signatures import refusal, unsigned
+from entry.links import answer
 
 PATH = "/slack/events"  # Bolt's default path
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's limit in front of the bot on AWS

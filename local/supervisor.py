@@ -24,7 +24,7 @@ from backend.config import (
     slack_credentials,
 )
 from backend.errors import StudiobotError
-from backend.wiring import Services
+from entry.wiring import Services
 from local import unsaved
 from local.carry import carry_over, made_by_template
 from local.links import links_env

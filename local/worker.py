@@ -1,5 +1,5 @@
 """A local worker process: `python -m local.worker render|dlq` polls its queue and calls the Lambda handler;
-`python -m local.worker node …` is the product's render node (`blender_image.node`), leaving with its stack too."""
+`python -m local.worker node …` is the product's render node (`entry.node`), leaving with its stack too."""
 
 from __future__ import annotations
 
@@ -38,16 +38,17 @@ def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
 def main(kind: str, options: list[str] | None = None) -> None:
     exit_with_parent(os.getppid())
     if kind == "node":  # a node on its own retries a stack that is gone for ever, Blender warm (≈ 500 MB)
-        from blender_image.node import main as run_node
+        from entry.node import main as run_node
 
         sys.exit(run_node(options or []))
     if kind == "render":
-        from blender_image.handler import handler, worker
+        from entry import wiring
+        from entry.render import handler
 
-        worker()  # import bpy now, so the first task does not pay for it
+        wiring.render_worker()  # import bpy now, so the first task does not pay for it
         queue_url = os.environ[ENV_RENDER_QUEUE_URL]
     elif kind in ("dlq", "dlq-gpu"):
-        from backend.render.handlers.dead_letters import handler
+        from entry.dead_letters import handler
 
         queue_url = os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]
     else:

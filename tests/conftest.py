@@ -26,7 +26,7 @@ os.environ.pop("AWS_PROFILE", None)
 @pytest.fixture(autouse=True)
 def fresh_composition_root() -> Iterator[None]:
     """Lambda handlers build their services once per container from the environment; each test is a new one."""
-    from backend import wiring
+    from entry import wiring
 
     wiring.from_env.cache_clear()
     yield

@@ -8,8 +8,8 @@ only FREE (DCV answered, nobody connected) may be stopped without asking a perso
 from __future__ import annotations
 
 import json
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -59,14 +59,22 @@ class SessionPolicy:
     ask_wait_s: float = 20.0  # how long a sweep waits for workstations to answer
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> SessionPolicy:
-        values = os.environ if env is None else env
-        unknown = values.get(ENV_UNKNOWN_SESSIONS, KEEP).strip().lower()
+    def from_env(cls, env: Mapping[str, str]) -> SessionPolicy:
+        """The policy the environment `backend.config` read sets."""
+        unknown = env.get(ENV_UNKNOWN_SESSIONS, KEEP).strip().lower()
         return cls(
-            idle_after_s=float(values.get(ENV_IDLE_AFTER_MIN, "60")) * 60,
+            idle_after_s=float(env.get(ENV_IDLE_AFTER_MIN, "60")) * 60,
             unknown=unknown if unknown in (KEEP, STOP_AFTER_WARNING) else KEEP,
-            ask_wait_s=float(values.get(ENV_ASK_WAIT_S, "20")),
+            ask_wait_s=float(env.get(ENV_ASK_WAIT_S, "20")),
         )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes `from_env` return this policy (for worker processes)."""
+        return {
+            ENV_IDLE_AFTER_MIN: repr(self.idle_after_s / 60),
+            ENV_UNKNOWN_SESSIONS: self.unknown,
+            ENV_ASK_WAIT_S: repr(self.ask_wait_s),
+        }
 
 
 class Verdict(StrEnum):

@@ -23,8 +23,8 @@ from backend.events import Event, parse_event
 from backend.render.job_life import JobLifecycle
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
-from backend.wiring import Services
 from bot.app import build_app, web_client
+from entry.wiring import Services
 from local import moto_patches
 from local.stack import REPO_ROOT, StackInfo, deploy
 from testing.renderer import leave_frames

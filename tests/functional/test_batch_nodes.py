@@ -25,7 +25,7 @@ from backend.errors import AwsError
 from local import deploy
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/studiobot-ci-render-gpu"
-NODE_COMMAND = ["python", "-m", "blender_image.node", "--class", "gpu", "--idle-exit", "300"]
+NODE_COMMAND = ["python", "-m", "entry.node", "--class", "gpu", "--idle-exit", "300"]
 TRUST_EC2 = {
     "Version": "2012-10-17",
     "Statement": [

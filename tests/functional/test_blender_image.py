@@ -84,6 +84,6 @@ def test_the_image_is_lambda_shaped() -> None:
     text = DOCKERFILE.read_text()
     assert re.search(r"^FROM python:3\.11[\w.-]*-bookworm$", text, re.M)  # Debian 12: glibc 2.36 ≥ 2.28
     assert not re.search(r"^ENTRYPOINT", text, re.M)  # a render node's job definition replaces the command
-    assert 'CMD ["python", "-m", "awslambdaric", "blender_image.handler.handler"]' in text
+    assert 'CMD ["python", "-m", "awslambdaric", "entry.render.handler"]' in text
     assert "-type d -exec chmod 755" in text and "-type f -exec chmod 644" in text
     assert '".[render]"' in text and "--constraint requirements.lock" in text

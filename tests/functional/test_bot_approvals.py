@@ -14,11 +14,11 @@ from slack_sdk import WebClient
 from backend.config import Access, Costs, SlackCredentials
 from backend.render.records import JobStatus
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from bot.app import build_app, web_client
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from testing.renderer import PillowRenderer
 from testing.slack import FakeSlack
 

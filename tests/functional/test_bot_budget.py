@@ -7,9 +7,9 @@ from dataclasses import replace
 
 from backend.budgets.guard import BudgetGuard
 from backend.events import BudgetGuardChanged
-from backend.wiring import Services
 from bot.app import web_client
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 
 from .conftest import ADMIN, ARTIST, Bot
 from .test_budgets_provider import create_budget

@@ -75,10 +75,10 @@ def lambda_bot(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-lambda")
         monkeypatch.setenv("SLACK_SIGNING_SECRET", SECRET)
         monkeypatch.setenv("SLACK_API_URL", slack.base_url)
-        sys.modules.pop("bot.handlers.slack", None)
-        handler = importlib.import_module("bot.handlers.slack")
+        sys.modules.pop("entry.slack", None)
+        handler = importlib.import_module("entry.slack")
         yield handler, slack
-        sys.modules.pop("bot.handlers.slack", None)
+        sys.modules.pop("entry.slack", None)
 
 
 def test_a_slash_command_through_the_http_api_is_acked_then_run_by_the_function_invoking_itself(
@@ -128,8 +128,8 @@ def test_a_signed_request_from_another_workspace_or_app_is_refused_by_the_pinned
 ) -> None:
     monkeypatch.setenv("STUDIOBOT_SLACK_TEAM_ID", "T0001")
     monkeypatch.setenv("STUDIOBOT_SLACK_APP_ID", "A0STUDIOBOT")
-    sys.modules.pop("bot.handlers.slack", None)
-    handler = importlib.import_module("bot.handlers.slack")  # the environment is read at a cold start
+    sys.modules.pop("entry.slack", None)
+    handler = importlib.import_module("entry.slack")  # the environment is read at a cold start
     _, slack = lambda_bot
     invoke = SelfInvoke(handler)
     handler.app.listener_runner.lazy_listener_runner.lambda_client = invoke

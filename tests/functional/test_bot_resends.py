@@ -11,8 +11,8 @@ import pytest
 
 from backend.config import Access, SlackCredentials
 from backend.render.desk import RESEND_HOLD_S
-from backend.wiring import Services
 from bot.app import build_app, web_client
+from entry.wiring import Services
 from testing.slack import FakeSlack
 
 from .conftest import ADMIN, CHANNEL, OTHER, SECRET, Bot, Stack

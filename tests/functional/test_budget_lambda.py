@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-import backend.budgets.handlers.alerts as budget_lambda
-from backend import wiring
+import entry.budget_alerts as budget_lambda
 from backend.aws.sns import SnsPublisher
 from backend.budgets.guard import BudgetGuard
+from backend.budgets.notifications import handle_message
 from backend.errors import AwsError
 from backend.events import BudgetAlert, BudgetGuardChanged, Event
+from entry import wiring
 
 from .conftest import Stack
 
@@ -101,8 +102,8 @@ def test_a_guard_change_whose_announcement_failed_is_undone_so_the_redelivery_te
     events = RefusesOnce(SnsPublisher(stack.settings.events_topic_arn), BudgetGuardChanged)
     message = _record()["Records"][0]["Sns"]["Message"]
     with pytest.raises(AwsError):  # Lambda retries the delivery
-        budget_lambda.handle_message(message, events, guard)
+        handle_message(message, events, guard)
     assert guard.state().on is False
-    assert budget_lambda.handle_message(message, events, guard) is True
+    assert handle_message(message, events, guard) is True
     assert guard.state().on is True
     assert [type(event) for event in stack.events()] == [BudgetAlert, BudgetAlert, BudgetGuardChanged]

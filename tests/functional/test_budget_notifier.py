@@ -11,11 +11,11 @@ import pytest
 
 from backend.aws.sns import SnsPublisher
 from backend.budgets.guard import BudgetGuard
-from backend.budgets.handlers.alerts import handle_message
+from backend.budgets.notifications import handle_message
 from backend.events import BudgetGuardChanged
-from backend.wiring import Services
 from bot.app import web_client
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from testing.slack import FakeSlack
 
 from .conftest import Stack

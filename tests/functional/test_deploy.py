@@ -212,7 +212,7 @@ def test_what_moto_skips_is_declared_in_the_template(template: dict[str, Any]) -
     assert invokers[json.dumps({"Ref": "BudgetTopic"})] == {
         "Fn::GetAtt": ["BudgetAlertsLambdaFunction", "Arn"]
     }
-    assert _function(template, "budgetAlerts")["Handler"] == "backend/budgets/handlers/alerts.handler"
+    assert _function(template, "budgetAlerts")["Handler"] == "entry/budget_alerts.handler"
     # Slack reaches the bot through an HTTP API
     routes = {
         item["Properties"]["RouteKey"] for item in _resources(template, "AWS::ApiGatewayV2::Route").values()
@@ -367,14 +367,23 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "fileseq", "PIL"} <= tops
     assert not {"bpy", "boto3", "botocore"} & tops
     assert not any(name.startswith(("bpy/", "local/", "tests/")) or "__pycache__" in name for name in names)
-    assert "bot/handlers/slack.py" in bot.namelist() and "backend/render/store/__init__.py" in bot.namelist()
+    assert "entry/slack.py" in bot.namelist() and "backend/render/store/__init__.py" in bot.namelist()
     sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
-    assert "backend/workstations/handlers/sweep.py" in sweep and not any(
-        name.startswith("bot/") for name in sweep
-    )
+    assert "entry/sweep.py" in sweep and not any(name.startswith("bot/") for name in sweep)
     budget_alerts = zipfile.ZipFile(packaged.artifacts["budgetAlerts"]).namelist()
-    assert "backend/budgets/handlers/alerts.py" in budget_alerts and not any(
+    assert "entry/budget_alerts.py" in budget_alerts and not any(
         name.startswith("bot/") for name in budget_alerts
+    )
+    # every zip carries the entry points and their one composition root, but not the render image's two (nor,
+    # outside the Slack functions, the three that import the bot)
+    for zipped in (set(bot.namelist()), set(sweep), set(budget_alerts)):
+        assert {"entry/__init__.py", "entry/wiring.py"} <= zipped
+        assert not {"entry/render.py", "entry/node.py"} & zipped
+        assert not any(name.startswith("blender_image/") for name in zipped)
+    assert {"entry/slack.py", "entry/notifier.py", "entry/redrive.py"} <= set(bot.namelist())
+    assert not {"entry/slack.py", "entry/notifier.py", "entry/redrive.py"} & set(sweep)
+    entry_points = sorted(
+        name.removesuffix(".py").replace("/", ".") for name in bot.namelist() if name.startswith("entry/")
     )
 
     # Lambda's view: the function's zip at /var/task, the layer at /opt, the runtime's boto3, nothing else.
@@ -398,8 +407,9 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
             shutil.rmtree(top)
             top.symlink_to(Path(importlib.import_module(top.name).__file__ or "").parent)
     probe = (
-        "import sys; sys.path[:0] = sys.argv[1:]; import bot.handlers.slack, bot.handlers.notifier, PIL.Image;"
-        " assert 'bpy' not in sys.modules; print(bot.handlers.slack.app.name)"
+        "import sys, importlib; sys.path[:0] = sys.argv[1:]; import entry.slack, entry.notifier, PIL.Image;"
+        f" [importlib.import_module(name) for name in {entry_points!r}];"
+        " assert not {'bpy', 'blender_image'} & set(sys.modules); print(entry.slack.app.name)"
     )
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "SLACK_"))} | {
         "SLACK_BOT_TOKEN": "xoxb-test",
@@ -594,7 +604,7 @@ def test_download_links_are_answered_by_their_own_function_whose_role_reads_only
     integration = template["Resources"][route["Target"]["Fn::Join"][1][1]["Ref"]]["Properties"]
     assert integration["IntegrationUri"] == {"Fn::GetAtt": ["LinksLambdaFunction", "Arn"]}
     links = _function(template, "links")
-    assert links["Handler"] == "backend/render/handlers/links.handler"
+    assert links["Handler"] == "entry/links.handler"
     key = f"/studiobot/{STAGE}/link-signing-key"
     assert links["Environment"]["Variables"]["STUDIOBOT_LINK_SIGNING_KEY_PARAMETER"] == key
     assert links["Environment"]["Variables"]["STUDIOBOT_LINK_DAYS"] == "7"

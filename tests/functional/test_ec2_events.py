@@ -8,7 +8,7 @@ from pathlib import Path
 import boto3
 
 from backend.workstations.ec2 import Ec2Workstations
-from backend.workstations.handlers.ec2_events import alert_for
+from backend.workstations.ec2_events import alert_for
 from bot.messages import message_text
 
 from .conftest import Stack

@@ -17,10 +17,10 @@ from backend.config import SlackCredentials
 from backend.events import NodesNotStarted, parse_event
 from backend.render.gpu_nodes import nodes_not_started
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from testing.slack import FakeSlack
 
 from .conftest import Stack
@@ -105,7 +105,7 @@ def test_the_thread_hears_why_its_gpu_nodes_never_came_once(stack: Stack, slack:
 def test_the_eventbridge_function_publishes_the_notice_for_its_own_queue(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backend.workstations.handlers import ec2_events
+    from entry import ec2_events
 
     for name, value in replace(stack.settings, gpu_job_queue="studiobot-prod-gpu").to_env().items():
         monkeypatch.setenv(name, value)

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+from backend.render.handlers.expiry import sweep
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.render.grammar import parse_render
-from backend.render.handlers.expiry import sweep
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from testing.slack import FakeSlack
 
 from .conftest import Stack

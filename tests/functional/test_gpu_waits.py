@@ -7,9 +7,9 @@ from dataclasses import replace
 from backend.commands import split_words
 from backend.events import NodesNotStarted
 from backend.render.grammar import parse_render
-from backend.render.handlers.expiry import sweep
-from backend.wiring import Services
 from bot.messages import message_text
+from entry.expiry import sweep
+from entry.wiring import Services
 from tests.functional.conftest import Stack
 
 

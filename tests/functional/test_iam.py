@@ -44,7 +44,7 @@ def test_each_function_and_the_gpu_node_is_checked_under_its_own_role_in_the_tem
         name: [role] for name, role in functions.items()
     }
     node = resources["GpuJobDefinition"]["Properties"]["ContainerProperties"]
-    assert node["Command"][:3] == ["python", "-m", "blender_image.node"]
+    assert node["Command"][:3] == ["python", "-m", "entry.node"]
     assert ROLES["node"] == [node["JobRoleArn"]["Fn::GetAtt"][0], "OwnMachinesPolicy"]
     assert set(ENTRY_POINTS) == set(ROLES)
     # every Lambda handler the template names is an entry point (the bot's: Bolt's dispatch, which it calls)
@@ -57,7 +57,7 @@ def test_each_function_and_the_gpu_node_is_checked_under_its_own_role_in_the_tem
         target.replace(".", "/").replace(":", ".") for targets in ENTRY_POINTS.values() for target in targets
     }
     # the bot's handler builds its app on import: its entry point is the app's dispatch, which the handler calls
-    assert handlers - marked == {"bot/handlers/slack.handler"}
+    assert handlers - marked == {"entry/slack.handler"}
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import boto3
 from backend.events import KeepAliveReport
 from backend.workstations.asking import SessionAsker
 from backend.workstations.ec2 import Ec2Workstations
-from backend.workstations.handlers import keepalive as handlers
 from backend.workstations.keepalive import KeepAlive
 from backend.workstations.leases import DynamoLeases
+from entry import keepalive as handlers
 from testing.shell import WorkstationShells
 
 from .conftest import Stack

@@ -1,4 +1,4 @@
-"""The render image's entry point, `python -m awslambdaric blender_image.handler.handler`, against a Lambda
+"""The render image's entry point, `python -m awslambdaric entry.render.handler`, against a Lambda
 Runtime API emulator on 127.0.0.1: a real SQS event renders a frame into S3 (moto's server)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from backend.commands import split_words
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.store import DynamoJobs
-from backend.wiring import Services
+from entry.wiring import Services
 from local.stack import deploy, start_moto_server
 
 pytestmark = [pytest.mark.bpy, pytest.mark.slow]
@@ -132,7 +132,7 @@ def test_awslambdaric_runs_the_render_handler_on_a_real_sqs_event(
         "PYTHONPATH": str(REPO),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "awslambdaric", "blender_image.handler.handler"],
+        [sys.executable, "-m", "awslambdaric", "entry.render.handler"],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,

@@ -20,12 +20,12 @@ from backend.render.layer_previews import GAP, LABEL_HEIGHT
 from backend.render.shipping import ShotShipper, shot_key
 from backend.render.shots import hash_files, trace_shot
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.cli_render import _download
 from testing.slack import FakeSlack
 

@@ -22,9 +22,9 @@ from backend.aws.sqs import SqsQueue
 from backend.config import SlackCredentials
 from backend.render.links import LinkSettings
 from backend.render.store import DynamoJobs
-from backend.wiring import Services
 from bot.app import build_app
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.slack_http import BotServer
 from local.stack import deploy, start_moto_server
 from testing.slack import FakeSlack
@@ -177,7 +177,7 @@ def test_the_frame_index_past_the_zip_size_bakes_in_our_links(
 def test_the_links_function_answers_api_gateways_event_with_a_redirect_or_a_page(
     served: Served, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backend.render.handlers.links import handler
+    from entry.links import handler
 
     # GIVEN the links function's environment on AWS: the stack's resources and the key (here given, not in SSM)
     for name, value in served.stack.settings.links.to_env().items():

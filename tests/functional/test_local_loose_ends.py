@@ -23,9 +23,10 @@ from backend.config import ENV_AWS_ENDPOINT_URL, ENV_LOCAL_VISIBILITY_TIMEOUT, E
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.tasks import RenderTask
-from blender_image import handler as render_handler
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry import render as render_handler
+from entry import wiring
 from local import slack_http
 from local.poller import QueuePoller
 from local.stack import REPO_ROOT, RESOURCES_TEMPLATE
@@ -182,7 +183,7 @@ def test_a_stitch_killed_after_its_claim_is_taken_over_by_the_retry_on_the_local
     environ.pop(ENV_AWS_ENDPOINT_URL)  # in-process moto
     for name, value in {**environ, ENV_WORK_DIR: str(tmp_path / "work")}.items():
         monkeypatch.setenv(name, value)
-    render_handler.worker.cache_clear()
+    wiring.render_worker.cache_clear()
     stack.put_scene()
     job = stack.service.submit(
         parse_render(split_words("shot.blend 4 --res 40x30 --tiles 2x2")), requested_by="U1", channel="C1"
@@ -232,7 +233,7 @@ def test_a_stitch_killed_after_its_claim_is_taken_over_by_the_retry_on_the_local
         while stack.jobs.get(job.job_id).done < 1 and time.monotonic() < deadline:
             retry.poll_once()
     finally:
-        render_handler.worker.cache_clear()
+        wiring.render_worker.cache_clear()
     dead = stack.sqs.receive_message(QueueUrl=stack.info.render_dlq_url, MaxNumberOfMessages=10)
     assert dead.get("Messages", []) == []
     done = stack.jobs.get(job.job_id)

@@ -21,7 +21,7 @@ from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
-from backend.wiring import Services
+from entry.wiring import Services
 from local.stack import StackInfo
 
 pytestmark = [pytest.mark.slow, pytest.mark.bpy]

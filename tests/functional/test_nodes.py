@@ -25,13 +25,13 @@ from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.store.roster import NodeRoster
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.node import RenderNode, on_sigterm
 from blender_image.scene_cache import SceneCache
 from blender_image.spot import SpotWatch
 from blender_image.worker import RenderWorker
 from bot.messages import message_text
 from bot.messages.render import job_card
+from entry.wiring import Services
 from testing.renderer import PillowRenderer
 
 from .conftest import Stack

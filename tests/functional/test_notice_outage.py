@@ -16,11 +16,11 @@ from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.events import FrameStopped, JobCompleted, JobProgress
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.cards import Card, card_store
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.notices import StackNotifier, notify_loop
 from testing.slack import Call, FakeSlack
 

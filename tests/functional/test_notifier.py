@@ -16,10 +16,10 @@ from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.events import JobCompleted, JobProgress, parse_event
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from testing.slack import FakeSlack
 
 from .conftest import Stack
@@ -146,12 +146,13 @@ def test_progress_inside_the_interval_does_not_touch_the_card(stack: Stack, slac
 def test_the_sns_lambda_handler_delivers_the_event(
     stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.handlers.notifier as notify_lambda
+    import entry.notifier as notify_lambda
+    from entry import wiring
 
     notifier, _, _, job_id = _setup(stack, slack, "1")
     stack.render_frames(job_id, [1])
     (completed,) = [event for event in stack.events() if isinstance(event, JobCompleted)]
-    monkeypatch.setattr(notify_lambda, "notifier", lambda: notifier)
+    monkeypatch.setattr(wiring, "slack_notifier", lambda: notifier)
     event = json.loads(EVENT.read_text())
     event["Records"][0]["Sns"]["Message"] = completed.to_json()
     assert parse_event(event["Records"][0]["Sns"]["Message"]) == completed

@@ -17,10 +17,10 @@ from backend.commands import split_words
 from backend.config import SlackCredentials
 from backend.events import UnknownEvent, parse_event
 from backend.render.grammar import parse_render
-from backend.wiring import Services
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.wiring import Services
 from local.notices import StackNotifier, notify_loop
 from local.poller import LocalContext, lambda_record
 from testing.slack import FakeSlack
@@ -125,7 +125,8 @@ def test_poison_on_the_events_topic_is_set_aside_once_and_the_next_jobs_notice_a
 def test_the_notifier_lambda_logs_and_drops_what_it_cannot_read_and_delivers_the_rest(
     stack: Stack, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.handlers.notifier as notify_lambda
+    import entry.notifier as notify_lambda
+    from entry import wiring
 
     handled: list[Any] = []
 
@@ -133,7 +134,7 @@ def test_the_notifier_lambda_logs_and_drops_what_it_cannot_read_and_delivers_the
         def handle(self, event: Any) -> None:
             handled.append(event)
 
-    monkeypatch.setattr(notify_lambda, "notifier", lambda: Recorder())
+    monkeypatch.setattr(wiring, "slack_notifier", lambda: Recorder())
     template = json.loads(EVENT.read_text())["Records"][0]
     good = parse_event(json.dumps({"type": "JobApproved", "version": 1, "job_id": "r-1", "by": "U0ADMIN"}))
     records = [
@@ -158,14 +159,14 @@ def _sqs_event(stack: Stack, queue_url: str, bodies: list[str]) -> dict[str, Any
 def test_the_dead_letter_lambda_drops_what_it_cannot_read_instead_of_failing_it_for_ever(
     stack: Stack,
 ) -> None:
-    from backend.render.handlers.dead_letters import handler
+    from entry.dead_letters import handler
 
     event = _sqs_event(stack, stack.info.render_dlq_url, POISON)
     assert handler(event, LocalContext("dlq")) == {"batchItemFailures": []}
 
 
 def test_the_render_lambda_fails_only_the_unreadable_task_so_sqs_dead_letters_it(stack: Stack) -> None:
-    from blender_image.handler import handler
+    from entry.render import handler
 
     event = _sqs_event(stack, stack.settings.render_queue_url, POISON)
     with pytest.raises(Exception, match="All records failed"):  # Powertools: the whole batch back to SQS
@@ -200,9 +201,9 @@ def test_a_render_node_survives_an_unreadable_task_and_leaves_it_for_the_dead_le
 
 
 def test_the_budget_and_ec2_lambdas_drop_what_they_cannot_read(stack: Stack) -> None:
-    from backend.budgets.handlers.alerts import handle_message
+    from backend.budgets.notifications import handle_message
     from backend.workstations.ec2 import Ec2Workstations
-    from backend.workstations.handlers.ec2_events import alert_for
+    from backend.workstations.ec2_events import alert_for
 
     services = Services(stack.settings, store=stack.store, jobs=stack.jobs)
     for body in POISON:

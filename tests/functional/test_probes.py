@@ -17,12 +17,12 @@ from backend.errors import ConflictError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
 from backend.people import mention
 from backend.render.grammar import parse_render
-from backend.render.handlers.expiry import sweep as render_sweep
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
+from entry.expiry import sweep as render_sweep
+from entry.wiring import Services
 from testing.renderer import PillowRenderer
 
 from .conftest import ADMIN, ARTIST, OTHER, Stack

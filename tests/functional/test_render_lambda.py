@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-import blender_image.handler as render_lambda
+import entry.render as render_lambda
 from backend.commands import split_words
 from backend.events import JobCompleted
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
+from entry import wiring
 from local.poller import LocalContext
 
 from .conftest import Stack
@@ -26,7 +27,7 @@ def test_the_lambda_handler_renders_an_sqs_task_into_s3(
     for name, value in stack.settings.to_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("STUDIOBOT_WORK_DIR", str(tmp_path))
-    render_lambda.worker.cache_clear()
+    wiring.render_worker.cache_clear()
     stack.put_scene("turntable.blend", sample_scene.read_bytes())
     request = parse_render(split_words("turntable.blend 5 --res 64x36 --samples 1 --engine CYCLES"))
     job = stack.service.submit(request, requested_by="U1").job
@@ -35,7 +36,7 @@ def test_the_lambda_handler_renders_an_sqs_task_into_s3(
     event["Records"][0]["body"] = stack.queued_bodies()[0]
 
     response = render_lambda.handler(event, LocalContext("render"))  # type: ignore[arg-type]
-    render_lambda.worker.cache_clear()
+    wiring.render_worker.cache_clear()
 
     assert response == {"batchItemFailures": []}
     key = f"outputs/{job.job_id}/turntable_0005.png"

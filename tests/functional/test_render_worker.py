@@ -12,8 +12,8 @@ import pytest
 from backend.commands import split_words
 from backend.errors import NotFoundError
 from backend.events import FrameStopped, JobCompleted, JobProgress
+from backend.render.dead_letters import fail_task
 from backend.render.grammar import parse_render, parse_retry
-from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, FrameRecord, JobStatus
 from backend.render.tasks import RenderTask
 from backend.render.tiles import tile_count
@@ -144,13 +144,14 @@ def test_cancelling_a_finished_job_says_so(stack: Stack, tmp_path: Path) -> None
 
 
 def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_path: Path) -> None:
-    import blender_image.handler as render_handler
+    import entry.render as render_handler
+    from entry import wiring
 
     _submit(stack, "shot.blend 1-3")
     worker = _worker(stack, tmp_path, PillowRenderer(fail_frames={2}))
-    render_handler.worker.cache_clear()
-    original = render_handler.worker
-    render_handler.worker = lambda: worker  # type: ignore[assignment]
+    wiring.render_worker.cache_clear()
+    original = wiring.render_worker
+    wiring.render_worker = lambda: worker  # type: ignore[assignment]
     try:
         messages = stack.sqs.receive_message(
             QueueUrl=stack.settings.render_queue_url, MaxNumberOfMessages=10, AttributeNames=["All"]
@@ -162,7 +163,7 @@ def test_a_failing_frame_fails_only_its_record_in_the_batch(stack: Stack, tmp_pa
         }
         response: dict[str, Any] = render_handler.handler(event, LocalContext("render"))
     finally:
-        render_handler.worker = original  # type: ignore[assignment]
+        wiring.render_worker = original  # type: ignore[assignment]
     failed_ids = {item["itemIdentifier"] for item in response["batchItemFailures"]}
     failed_frames = {
         RenderTask.from_json(m["Body"]).frames[0] for m in messages if m["MessageId"] in failed_ids

@@ -6,8 +6,8 @@ from __future__ import annotations
 from backend.events import Event
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
-from backend.wiring import Services
 from bot.undelivered import KEEP_FOR_S, LONGEST_WAIT_S, kept_for
+from entry.wiring import Services
 from local.notices import FIRST_WAIT_S, StackNotifier, Told
 
 from .conftest import Stack

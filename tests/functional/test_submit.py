@@ -15,8 +15,8 @@ from backend.errors import ValidationError
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from bot.messages.render_plan import plan_text
+from entry.wiring import Services
 
 from .conftest import Stack
 

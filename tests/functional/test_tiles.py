@@ -16,17 +16,17 @@ from PIL import Image, ImageChops
 import blender_image.tiling
 from backend.commands import split_words
 from backend.events import FrameStopped, JobCompleted
+from backend.render.dead_letters import fail_task
 from backend.render.grammar import parse_render
-from backend.render.handlers.dead_letters import fail_task
 from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store import DynamoJobs
 from backend.render.store.roster import NodeRoster
 from backend.render.tasks import RenderTask
-from backend.wiring import Services
 from blender_image.scene_cache import SceneCache
 from blender_image.tiling import StitchPending
 from blender_image.worker import RenderWorker
 from bot.messages.render import event_text, job_card
+from entry.wiring import Services
 from testing.renderer import PillowRenderer, frame_picture
 
 from .conftest import Stack

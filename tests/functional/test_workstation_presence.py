@@ -17,13 +17,13 @@ from backend.events import KeepAliveReport, SessionKept, SessionStopped
 from backend.people import mention
 from backend.workstations.asking import SessionAsker
 from backend.workstations.ec2 import TAG_PRESENCE, TAG_PRESENCE_AT, Ec2Workstations
-from backend.workstations.handlers import keepalive as handlers
 from backend.workstations.keepalive import KeepAlive
 from backend.workstations.leases import DynamoLeases
 from backend.workstations.presence import STOP_AFTER_WARNING, SessionPolicy, Use
 from backend.workstations.service import WorkstationService
 from backend.workstations.ssm import SsmCommands
 from bot.messages.workstations import event_text, kept_message, workstations_table
+from entry import keepalive as handlers
 from testing.shell import WorkstationShells
 
 from .conftest import Stack

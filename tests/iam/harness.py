@@ -49,40 +49,40 @@ ROLES = {
 # entry the functional tests call in place of the handler (the same code the handler runs).
 ENTRY_POINTS = {
     "bot": ["slack_bolt.app.app:App.dispatch"],
-    "notifier": ["bot.notifier:SlackNotifier.handle", "bot.handlers.notifier:handler"],
-    "noticeRedrive": ["bot.undelivered:redrive", "bot.handlers.redrive:handler"],
-    "render": ["blender_image.handler:record_handler"],
+    "notifier": ["bot.notifier:SlackNotifier.handle", "entry.notifier:handler"],
+    "noticeRedrive": ["bot.undelivered:redrive", "entry.redrive:handler"],
+    "render": ["entry.render:record_handler"],
     "node": ["blender_image.node:RenderNode.run"],
     "renderDeadLetters": [
-        "backend.render.handlers.dead_letters:handler",
-        "backend.render.handlers.dead_letters:record_handler",
-        "backend.render.handlers.dead_letters:fail_task",
+        "entry.dead_letters:handler",
+        "entry.dead_letters:record_handler",
+        "backend.render.dead_letters:fail_task",
     ],
-    "expireUnsubmitted": ["backend.render.handlers.expiry:sweep", "backend.render.handlers.expiry:handler"],
+    "expireUnsubmitted": ["entry.expiry:sweep", "entry.expiry:handler"],
     "sweep": [
-        "backend.workstations.handlers.sweep:handler",
+        "entry.sweep:handler",
         "backend.workstations.service:WorkstationService.sweep",
     ],
     "ec2Events": [
-        "backend.workstations.handlers.ec2_events:handler",
-        "backend.workstations.handlers.ec2_events:alert_for",
+        "entry.ec2_events:handler",
+        "backend.workstations.ec2_events:alert_for",
     ],
     "keepAliveStartDue": [
         "backend.workstations.keepalive:KeepAlive.start_due",
-        "backend.workstations.handlers.keepalive:start_due",
+        "entry.keepalive:start_due",
     ],
     "keepAliveStopStarted": [
         "backend.workstations.keepalive:KeepAlive.stop_started",
-        "backend.workstations.handlers.keepalive:stop_started",
+        "entry.keepalive:stop_started",
     ],
     "keepAliveReport": [
         "backend.workstations.keepalive:KeepAlive.report",
-        "backend.workstations.handlers.keepalive:report",
+        "entry.keepalive:report",
     ],
-    "budgetAlerts": ["backend.budgets.handlers.alerts:handler"],
-    "links": ["backend.render.handlers.links:handler", "backend.render.handlers.links:answer"],
+    "budgetAlerts": ["entry.budget_alerts:handler"],
+    "links": ["entry.links:handler", "entry.links:answer"],
 }
-SHIPPED = ("backend", "bot", "blender_image", "local")
+SHIPPED = ("backend", "bot", "blender_image", "entry", "local")
 _component: contextvars.ContextVar[str | None] = contextvars.ContextVar("iam_component", default=None)
 _looking_up = contextvars.ContextVar("iam_looking_up", default=False)
 

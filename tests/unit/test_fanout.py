@@ -19,7 +19,7 @@ from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
 from backend.render.submit import Submission
-from backend.wiring import Services
+from entry.wiring import Services
 from testing.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
 from testing.roster import InMemoryRoster
 

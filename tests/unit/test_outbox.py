@@ -6,9 +6,9 @@ whatever stayed pending past the grace (in-memory job store: the same conditions
 from __future__ import annotations
 
 from backend.events import Event, JobCompleted, JobEstimated
-from backend.render.handlers.expiry import sweep
 from backend.render.outbox import GRACE_S
 from backend.render.records import JobStatus
+from entry.expiry import sweep
 from testing.jobs import RecordingEvents
 from tests.unit.test_fanout import FAST_FRAME_S, Farm
 

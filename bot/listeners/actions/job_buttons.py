@@ -12,10 +12,10 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from backend.errors import PermissionDenied
-from backend.wiring import Services
 from bot.listeners.commands.render import cancel_job, retry_job, submit_job
 from bot.messages.render_completion import outputs_text
 from bot.polite import polite
+from bot.services import Services
 
 LINKS = 50  # at most, and only as many as fit in one message (`outputs_text`)
 

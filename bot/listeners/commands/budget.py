@@ -5,10 +5,10 @@ from __future__ import annotations
 from backend.budgets.desk import BudgetDesk
 from backend.budgets.grammar import BudgetCommand, BudgetGrammar
 from backend.commands import Caller
-from backend.wiring import Services
 from bot.listeners.commands.slash import SlashCommand
 from bot.messages import Blocks
 from bot.messages.replies import budget_message
+from bot.services import Services
 
 
 def _desk(services: Services) -> BudgetDesk:

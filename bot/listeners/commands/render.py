@@ -13,13 +13,13 @@ from backend.commands import Caller, Reply, split_words
 from backend.render.desk_replies import JobSent, RetrySent, StatusShown, Submitted
 from backend.render.grammar import JobCommand, RenderCommand, RenderGrammar, RetryRequest, render_subcommand
 from backend.render.records import Job
-from backend.wiring import Services
 from bot.listeners.commands.slash import SlashCommand, respond_with
 from bot.messages.render import approval_request, job_card
 from bot.messages.render_replies import card_not_posted_text, render_message, sent_before_text
 from bot.messages.replies import Message
 from bot.messages.text import KEY_CHARS, clip
 from bot.polite import logger
+from bot.services import Services
 
 if TYPE_CHECKING:
     from backend.render.desk import JobDesk

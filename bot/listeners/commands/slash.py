@@ -12,10 +12,10 @@ from slack_sdk import WebClient
 
 from backend.commands import Caller, CommandGrammar, Desk, Reply, split_words
 from backend.config import Settings
-from backend.wiring import Services
 from bot.messages import Blocks
 from bot.messages.replies import Message
 from bot.polite import polite
+from bot.services import Services
 
 CommandT = TypeVar("CommandT")
 # Posts a desk's Reply: ephemeral to whoever asked (`respond`), or in the channel (`client`: a job card; None for a

@@ -10,7 +10,6 @@ from slack_bolt import BoltContext, Respond
 from backend.commands import Caller
 from backend.config import Settings
 from backend.errors import PermissionDenied
-from backend.wiring import Services
 from backend.workstations.desk import WorkstationsDesk
 from backend.workstations.grammar import WorkstationsCommand, WorkstationsGrammar
 from bot.listeners.commands.slash import SlashCommand
@@ -18,6 +17,7 @@ from bot.messages import Blocks
 from bot.messages.pages import PAGE_ROWS
 from bot.messages.replies import workstations_message
 from bot.polite import polite
+from bot.services import Services
 
 
 def _desk(services: Services) -> WorkstationsDesk:

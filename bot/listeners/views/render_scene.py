@@ -16,10 +16,10 @@ from backend.config import Settings
 from backend.errors import StudiobotError, ValidationError
 from backend.names import check, under
 from backend.render.grammar import RenderRequest, parse_render
-from backend.wiring import Services
 from bot.listeners.commands.render import post_card
 from bot.messages.render_modal import WHOLE
 from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, sentence
+from bot.services import Services
 
 _OPTION_BLOCKS = {
     "--res": "res",

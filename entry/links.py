@@ -1,4 +1,4 @@
-"""Links function entry point (`backend.render.handlers.links.handler`): `GET /links/{token}` on the HTTP API.
+"""Links function entry point (`entry.links.handler`): `GET /links/{token}` on the HTTP API.
 
 A link studiobot signed redirects (302) to a presigned URL of 10 minutes; an expired, altered or unknown one gets
 a short HTML page saying what to do, never S3's XML. The local bot server answers the same route with `answer`.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend import wiring
 from backend.render.links import Answer, Links
+from entry import wiring
 
 HTML = "text/html; charset=utf-8"
 

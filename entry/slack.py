@@ -1,4 +1,4 @@
-"""Bot Lambda entry point (`bot.handlers.slack.handler`): API Gateway in, Bolt, API Gateway out."""
+"""Bot Lambda entry point (`entry.slack.handler`): API Gateway in, Bolt, API Gateway out."""
 
 from __future__ import annotations
 
@@ -14,10 +14,11 @@ from backend.config import Settings, slack_credentials
 from bot.app import build_app, logger
 from bot.identity import unpinned
 from bot.signatures import refusal, unsigned
+from entry import wiring
 
 credentials = slack_credentials()
 settings = Settings.from_env()
-app = build_app(settings, credentials)
+app = build_app(settings, credentials, services=wiring.Services(settings))
 slack_handler = SlackRequestHandler(app)
 if warning := unpinned(settings.slack_team_id, settings.slack_app_id):
     logger.warning(warning)  # once per cold start

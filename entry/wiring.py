@@ -3,6 +3,8 @@
 The bot, every Lambda handler, the CLI, the local supervisor and the tests ask `Services` for what they need. Each
 part is built the first time it is asked for, so the Slack ack path never imports boto3, and a handler builds only
 the parts it uses. A test (or the CLI) may hand in any part ready-made: `Services(settings, queue=recording_queue)`.
+A container's Slack notifier, render worker and render node are built here too, each importing the bot or
+`blender_image` inside the function that builds it: a zip function never loads bpy.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cache, cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backend.config import Settings
@@ -33,6 +36,9 @@ if TYPE_CHECKING:
     from backend.workstations.keepalive import KeepAlive
     from backend.workstations.leases import DynamoLeases
     from backend.workstations.service import WorkstationService
+    from blender_image.node import RenderNode
+    from blender_image.worker import RenderWorker
+    from bot.notifier import SlackNotifier
 
 
 class Services:
@@ -233,11 +239,10 @@ class Services:
         """Asks workstations who is connected (Systems Manager Run Command), at the moment of stopping them."""
         from backend.workstations.asking import SessionAsker
         from backend.workstations.document import document_name
-        from backend.workstations.presence import SessionPolicy
         from backend.workstations.ssm import SsmCommands
 
         commands = SsmCommands(document=document_name(self.settings.stage))
-        return SessionAsker(commands, SessionPolicy.from_env(), clock=self.clock)
+        return SessionAsker(commands, self.settings.sessions, clock=self.clock)
 
     @cached_property
     def keepalive(self) -> KeepAlive:
@@ -260,3 +265,53 @@ class Services:
 def from_env() -> Services:
     """The services of a Lambda container, from its environment, built once per container."""
     return Services(Settings.from_env())
+
+
+@cache
+def slack_notifier() -> SlackNotifier:
+    """The notifier of a Lambda container (and its redrive): its services and a Slack client with the bot token."""
+    from backend.config import slack_credentials
+    from bot.app import web_client
+    from bot.notifier import SlackNotifier
+
+    services = from_env()
+    return SlackNotifier(web_client(services.settings, slack_credentials().bot_token), services)
+
+
+@cache
+def render_worker() -> RenderWorker:
+    """The render worker of a process (a render Lambda's container, a node), built once: it keeps Blender, the open
+    scene and the cache warm across tasks. Only here is `blender_image` imported, so no zip function loads it."""
+    from blender_image.blender import BlenderRenderer  # bpy loads here, on the first task, not at import
+    from blender_image.scene_cache import SceneCache
+    from blender_image.worker import RenderWorker
+
+    services, settings = from_env(), from_env().settings
+    work_dir = Path(settings.work_dir)
+    shot_bytes = settings.limits.max_shot_bytes
+    scenes = SceneCache(
+        services.store, work_dir / "scenes", settings.scenes_prefix, max_shot_bytes=shot_bytes
+    )
+    return RenderWorker(
+        jobs=services.jobs, reporter=services.reporter, scenes=scenes, renderer=BlenderRenderer(),
+        uploader=services.store, work_dir=work_dir, limit_s=settings.render_timeout_s,
+        stitch_lease_s=settings.stitch_lease_s,
+    )  # fmt: skip
+
+
+def render_node(render_class: str, name: str, idle_exit_s: float) -> RenderNode | None:
+    """A render node taking `render_class`'s tasks with this process's render worker; None where the deployment
+    has no queue for that class."""
+    import boto3
+
+    from backend.render.tasks import GPU
+    from blender_image.node import RenderNode
+
+    services, settings = from_env(), from_env().settings
+    queue_url = settings.gpu_queue_url if render_class == GPU else settings.render_queue_url
+    if not queue_url:
+        return None
+    return RenderNode(
+        boto3.client("sqs"), queue_url, render_worker(), services.jobs, services.events, name=name,
+        render_class=render_class, idle_exit_s=idle_exit_s, limit_s=settings.render_timeout_s,
+    )  # fmt: skip

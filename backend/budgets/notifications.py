@@ -1,13 +1,10 @@
-"""Budget topic → Lambda: AWS Budgets' notifications become `BudgetAlert` events; actual spend at the limit turns
-the budget guard on (announced once as `BudgetGuardChanged`, however often SNS delivers the notification)."""
+"""AWS Budgets' notifications (the budget topic → `entry.budget_alerts`) become `BudgetAlert` events; actual spend
+at the limit turns the budget guard on (announced once as `BudgetGuardChanged`, however often SNS delivers the notification)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools import Logger
 
-from backend import wiring
 from backend.budgets.alerts import parse_budget_notification
 from backend.budgets.ports import Guard
 from backend.budgets.service import record_alert
@@ -39,11 +36,3 @@ def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
         guard_turned_on=turned_on,
     )
     return turned_on
-
-
-def handler(event: dict[str, Any], context: Any) -> None:
-    """Read each AWS Budgets notification the topic delivers."""
-    # An AWS error raises, so Lambda retries the delivery: the alert may be said twice, the guard changes once.
-    services = wiring.from_env()
-    for record in event.get("Records", []):
-        handle_message(record.get("Sns", {}).get("Message", ""), services.events, services.guard)

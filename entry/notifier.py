@@ -1,26 +1,15 @@
-"""Notifier Lambda entry point (`bot.handlers.notifier.handler`): SNS studio events in, Slack messages out."""
+"""Notifier Lambda entry point (`entry.notifier.handler`): SNS studio events in, Slack messages out."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend import wiring
-from backend.config import slack_credentials
 from backend.events import MalformedEvent, UnknownEvent, parse_event
-from bot.app import web_client
-from bot.notifier import SlackNotifier
+from entry import wiring
 
 logger = Logger(service="studiobot-notifier")
-
-
-@cache
-def notifier() -> SlackNotifier:
-    """The notifier of this container: the composition root's services and a Slack client with the bot token."""
-    services = wiring.from_env()
-    return SlackNotifier(web_client(services.settings, slack_credentials().bot_token), services)
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
@@ -37,4 +26,4 @@ def handler(event: dict[str, Any], context: Any) -> None:
                 event=studio_event.to_dict(),
             )
             continue
-        notifier().handle(studio_event)
+        wiring.slack_notifier().handle(studio_event)

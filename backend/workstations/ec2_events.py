@@ -1,13 +1,11 @@
-"""EventBridge → Lambda: EC2 spot interruption warnings and state changes of workstations become channel alerts;
-AWS Batch cancelling a job's GPU nodes before any started becomes a notice in the job's thread."""
+"""EC2 events (EventBridge → `entry.ec2_events`): spot interruption warnings and state changes of workstations
+become channel alerts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from backend import wiring
 from backend.events import WorkstationAlert
-from backend.render.gpu_nodes import nodes_not_started
 from backend.workstations.ec2 import Ec2Workstations
 
 SPOT_WARNING = "EC2 Spot Instance Interruption Warning"
@@ -27,16 +25,3 @@ def alert_for(event: dict[str, Any], provider: Ec2Workstations) -> WorkstationAl
     if workstation is None:
         return None  # a render box or anything else: not ours to announce
     return WorkstationAlert(workstation.name, workstation.owner, kind, detail.get("state", ""))
-
-
-def handler(event: dict[str, Any], context: Any) -> None:
-    """Publish the alert an EC2 event deserves (or the notice of GPU nodes Batch cancelled), if any."""
-    services = wiring.from_env()
-    if event.get("source") == "aws.batch":
-        notice = nodes_not_started(event, services.settings.gpu_job_queue)
-        if notice is not None:
-            services.events.publish(notice)
-        return
-    alert = alert_for(event, services.ec2)
-    if alert is not None:
-        services.events.publish(alert)

@@ -1,9 +1,7 @@
-"""Render Lambda entry point (`blender_image.handler.handler`): SQS batch in, partial-batch failures out."""
+"""Render Lambda entry point (`entry.render.handler`): SQS batch in, partial-batch failures out."""
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -12,37 +10,11 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import wiring
 from backend.render.tasks import RenderTask, UnreadableTask
-from blender_image.scene_cache import SceneCache
-from blender_image.worker import RenderWorker
+from entry import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
 logger = Logger(service="studiobot-render")
-
-
-@cache
-def worker() -> RenderWorker:
-    """Built once per process (a warm Lambda container keeps Blender, the open scene and the cache)."""
-    from blender_image.blender import BlenderRenderer  # bpy loads here, on the first task, not at import
-
-    services = wiring.from_env()
-    work_dir = Path(services.settings.work_dir)
-    return RenderWorker(
-        jobs=services.jobs,
-        reporter=services.reporter,
-        scenes=SceneCache(
-            services.store,
-            work_dir / "scenes",
-            services.settings.scenes_prefix,
-            max_shot_bytes=services.settings.limits.max_shot_bytes,
-        ),
-        renderer=BlenderRenderer(),
-        uploader=services.store,
-        work_dir=work_dir,
-        limit_s=services.settings.render_timeout_s,
-        stitch_lease_s=services.settings.stitch_lease_s,
-    )
 
 
 def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
@@ -56,7 +28,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
                 "unreadable task: left for the dead letters", message_id=record.message_id, error=str(error)
             )
         raise
-    worker().run(task, lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+    # built once per process: a warm Lambda container keeps Blender, the open scene and the cache
+    wiring.render_worker().run(task, lambda: lambda_context.get_remaining_time_in_millis() / 1000)
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -1,4 +1,5 @@
-"""Dead-letter Lambda: a task that failed every delivery has its unrecorded frames marked failed, so the job ends.
+"""Dead render tasks (`entry.dead_letters`): a task that failed every delivery has its unrecorded frames marked
+failed, so the job ends.
 
 A frame is failed with the error noted when it was tried. A chunk's frames that no delivery ever got to (the process
 stopped each time on an earlier one: a crash, a kill, the time limit) are not failed with a guess: each goes back
@@ -8,23 +9,16 @@ on the render queue as its own task, tried afresh; a single-frame task that dies
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from backend import wiring
 from backend.errors import NotFoundError
 from backend.render.job_life import JobLifecycle
 from backend.render.ports import TaskQueue
-from backend.render.tasks import GPU, RenderTask, UnreadableTask
+from backend.render.tasks import RenderTask, UnreadableTask
 from backend.render.tiles import describe
 
 logger = Logger(service="studiobot-dlq")
-processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def fail_task(job_reporter: JobLifecycle, task: RenderTask, queue: TaskQueue | None = None) -> list[int]:
@@ -62,34 +56,24 @@ def fail_task(job_reporter: JobLifecycle, task: RenderTask, queue: TaskQueue | N
     return marked
 
 
-def record_handler(record: SQSRecord) -> None:
-    """One dead task: its unrecorded frames marked failed (a task of an unknown job, or a message that is no task
-    at all, is logged once and dropped: this queue is the end of the line)."""
+def read_dead_letter(body: str, message_id: str) -> RenderTask | None:
+    """The dead task a message carries; None (logged once) for a message that is no task at all: this queue is
+    the end of the line, so it is dropped."""
     try:
-        task = RenderTask.from_json(record.body)
+        return RenderTask.from_json(body)
     except UnreadableTask as error:
         logger.error(
-            "unreadable dead letter dropped",
-            message_id=record.message_id,
-            error=str(error),
-            excerpt=record.body[:500],
+            "unreadable dead letter dropped", message_id=message_id, error=str(error), excerpt=body[:500]
         )
-        return
+        return None
+
+
+def bury(job_reporter: JobLifecycle, task: RenderTask, queue: TaskQueue | None) -> None:
+    """One dead task: its unrecorded frames marked failed (`fail_task`); a task of an unknown job is logged once
+    and dropped."""
     try:
-        services = wiring.from_env()
-        # never-tried frames go back on their own class's queue (a gpu job's to the nodes, not to Lambda)
-        queue = (
-            services.gpu_queue if task.settings.render_class == GPU and services.gpu_queue else services.queue
-        )
-        marked = fail_task(services.reporter, task, queue)
+        marked = fail_task(job_reporter, task, queue)
     except NotFoundError:
         logger.warning("dead task of an unknown job dropped", job_id=task.job_id)
         return
     logger.warning("frames marked failed", job_id=task.job_id, frames=marked)
-
-
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """Mark the frames of tasks that failed every delivery, reporting each record's failure on its own."""
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )

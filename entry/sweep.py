@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from backend import wiring
+from entry import wiring
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend import wiring
 from backend.render.gpu_waits import tell_untaken
-from backend.wiring import Services
+from entry import wiring
+from entry.wiring import Services
 
 
 def sweep(services: Services) -> dict[str, Any]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from backend import wiring
 from backend.workstations.keepalive import KeepAlive, StopResult
+from entry import wiring
 
 
 def keepalive() -> KeepAlive:

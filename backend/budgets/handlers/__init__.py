@@ -1,1 +1,0 @@
-"""Budget Lambdas: AWS Budgets notifications in, alerts and the guard out."""

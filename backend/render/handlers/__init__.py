@@ -1,1 +1,0 @@
-"""Render Lambdas: dead-lettered tasks, expiry of unsubmitted jobs."""

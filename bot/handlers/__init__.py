@@ -1,1 +1,0 @@
-"""Slack Lambdas: the Bolt app behind API Gateway, the notifier behind SNS."""
