@@ -30,12 +30,12 @@ test: $(STAMP) $(OSLS) lint
 
 # The CloudFormation template and zips in infra/.serverless/, offline (no AWS account needed).
 package: $(STAMP) $(OSLS)
-	$(PY) -m local.deploy package $(STAGE)
+	$(PY) -m local.deployer.deploy package $(STAGE)
 
 # The real deployment (README "Deploy to AWS"): needs AWS credentials, Docker and the Slack secrets in SSM.
 # `studiobot doctor` runs first and nothing changes when it finds a blocking ✗.
 deploy: $(STAMP) $(OSLS)
-	$(PY) -m local.deploy deploy $(STAGE)
+	$(PY) -m local.deployer.deploy deploy $(STAGE)
 
 # The same read-only checks alone, e.g. after a deploy: `make doctor STAGE=prod PARAMS="opsChannel=C0123ABCD"`.
 doctor: $(STAMP)
@@ -45,7 +45,7 @@ doctor: $(STAMP)
 # functions that read it restarted. SECRET=slack-signing-secret (default) or slack-bot-token.
 SECRET ?= slack-signing-secret
 rotate-secret: $(STAMP)
-	$(PY) -m local.secrets rotate $(STAGE) $(SECRET)
+	$(PY) -m local.deployer.secrets rotate $(STAGE) $(SECRET)
 
 # The package benchmark needs osls: installed here when npm is on the machine, else that benchmark says it skipped.
 bench: $(STAMP)

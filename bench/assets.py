@@ -21,7 +21,7 @@ import boto3
 from backend.aws.s3 import S3Store
 from backend.render.shipping import Shipped, ShotShipper, shot_key
 from backend.render.shots import hash_files, trace_shot
-from local.stack import REPO_ROOT, deploy, start_moto_server, use_local_aws
+from local.embedded.stack import REPO_ROOT, deploy, start_moto_server, use_local_aws
 
 TEXTURES = 500
 TEXTURE_BYTES = 400_000  # 500 × 400 kB ≈ 200 MB

@@ -65,8 +65,8 @@ def child(scene: Path, result: Path) -> None:
     from backend.config import Settings
     from backend.render.store import DynamoJobs
     from bench.pipeline import SCENE_KEY, submit, wait_completed, wait_until_idle
-    from local.stack import subscribe_queue, use_local_aws
-    from local.supervisor import Supervisor
+    from local.embedded.stack import subscribe_queue, use_local_aws
+    from local.embedded.supervisor import Supervisor
 
     supervisor = Supervisor(workers=1, out=sys.stdout)
     info = supervisor.start()

@@ -15,7 +15,7 @@ from backend.config import Costs
 from backend.render.grammar import parse_render
 from backend.render.store import DynamoJobs
 from entry.wiring import Services
-from local.stack import deploy, start_moto_server, use_local_aws
+from local.embedded.stack import deploy, start_moto_server, use_local_aws
 
 FRAMES = 10_000
 SCENE_KEY = "scenes/x.blend"

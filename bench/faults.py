@@ -33,8 +33,8 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from entry.expiry import sweep
 from entry.wiring import Services
-from local.notices import StackNotifier
-from local.stack import deploy, start_moto_server, use_local_aws
+from local.embedded.notices import StackNotifier
+from local.embedded.stack import deploy, start_moto_server, use_local_aws
 from testing.renderer import Killed, PillowRenderer
 
 FRAMES, WORKERS, KILLS, DUPLICATES, PUBLISH_FAILURES = 48, 4, 10, 50, 3

@@ -28,8 +28,8 @@ from backend.render.store import DynamoJobs
 from bot.app import web_client
 from bot.notifier import SlackNotifier
 from entry.wiring import Services
-from local.notices import StackNotifier, Told, notify_loop
-from local.stack import deploy, start_moto_server, use_local_aws
+from local.embedded.notices import StackNotifier, Told, notify_loop
+from local.embedded.stack import deploy, start_moto_server, use_local_aws
 from testing.renderer import leave_frames
 
 JOBS = 3

@@ -1,5 +1,5 @@
 """State benchmark: every AWS service the local stack uses is called as the stack calls it, snapshotted, and brought
-back into a fresh stack (`local.persistence`, `local.carry`); counted are the services whose state came back.
+back into a fresh stack (`local.embedded.persistence`, `local.embedded.carry`); counted are the services whose state came back.
 
 S3, SQS, DynamoDB, EC2, SSM (a parameter, and Run Command asked as the presence check asks: DescribeInstanceInformation,
 SendCommand, ListCommandInvocations), Step Functions, Batch and Scheduler each keep what was made in them. SNS is
@@ -18,9 +18,9 @@ from typing import Any
 
 import boto3
 
-from local.carry import carry_over, made_by_template
-from local.persistence import StateFolder
-from local.stack import REGION, RESOURCES_TEMPLATE, StackInfo, deploy, start_moto_server
+from local.embedded.carry import carry_over, made_by_template
+from local.embedded.persistence import StateFolder
+from local.embedded.stack import REGION, RESOURCES_TEMPLATE, StackInfo, deploy, start_moto_server
 
 SERVICES = ("s3", "sqs", "sns", "dynamodb", "ec2", "ssm", "stepfunctions", "batch", "scheduler")
 ROLE_TRUST = {"Version": "2012-10-17", "Statement": []}

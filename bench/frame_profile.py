@@ -28,7 +28,7 @@ from backend.render.tasks import RenderSettings, RenderTask
 from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from entry.wiring import Services
-from local.stack import deploy, start_moto_server, use_local_aws
+from local.embedded.stack import deploy, start_moto_server, use_local_aws
 
 SORT = "cumulative"  # cProfile's order (`tottime`: where the time is spent itself)
 

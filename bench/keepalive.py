@@ -100,8 +100,8 @@ def run() -> dict[str, Any]:
     from backend.workstations.leases import DynamoLeases
     from backend.workstations.service import WorkstationService
     from backend.workstations.ssm import SsmCommands
-    from local import moto_patches
-    from local.stack import deploy
+    from local.embedded import moto_patches
+    from local.embedded.stack import deploy
 
     moto_patches.apply()
     # In-process moto: an endpoint left by an earlier benchmark's server would send the calls there instead.

@@ -37,7 +37,7 @@ from blender_image.worker import RenderWorker
 from entry import render as handler
 from entry import wiring
 from entry.wiring import Services
-from local.poller import LocalContext, lambda_record
+from local.embedded.poller import LocalContext, lambda_record
 
 FRAMES = 24  # the sample scene's
 FAST = "--res 160x90 --samples 8 --engine CYCLES"
@@ -260,8 +260,8 @@ def run() -> dict[str, Any]:
     from moto import mock_aws
 
     from bench.render import build_scene
-    from local import moto_patches
-    from local.stack import deploy
+    from local.embedded import moto_patches
+    from local.embedded.stack import deploy
 
     moto_patches.apply()
     for name in ("studiobot-render", "studiobot-node"):  # a line per frame otherwise

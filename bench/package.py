@@ -19,7 +19,7 @@ def _unzipped_mb(path: Path) -> float:
 
 def run_or_skip() -> dict[str, Any]:
     """The benchmark, or why it was skipped: it needs osls (`make bench` installs it where npm is)."""
-    from local import deploy
+    from local.deployer import deploy
 
     if not deploy.OSLS.exists():
         return {"skipped": "osls is not installed (needs npm: `npm ci --prefix infra`)"}
@@ -27,7 +27,7 @@ def run_or_skip() -> dict[str, Any]:
 
 
 def run() -> dict[str, Any]:
-    from local import deploy
+    from local.deployer import deploy
 
     deploy.build_layer()  # the wheels are fetched once; packaging is what is timed
     runs = [deploy.package("bench") for _ in range(RUNS)]

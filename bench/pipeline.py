@@ -23,8 +23,8 @@ from backend.render.grammar import RenderRequest, parse_render
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from entry.wiring import Services
-from local.stack import subscribe_queue, use_local_aws
-from local.supervisor import Supervisor, home
+from local.embedded.stack import subscribe_queue, use_local_aws
+from local.embedded.supervisor import Supervisor, home
 
 SCENE_KEY = "scenes/turntable.blend"
 JOB_TIMEOUT_S = 600.0  # only so a broken stack cannot hang the run; not a performance check

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from backend.config import ENV_LOCAL_HOME
-from local.stack import REPO_ROOT
+from local.embedded.stack import REPO_ROOT
 
 FRAMES = 24
 RESOLUTION = "640x360"

@@ -133,7 +133,7 @@ def _role(data: dict[str, Any], stack_pid: int) -> str:
     if data["pid"] == stack_pid:
         return "stack"  # moto, the bot's HTTP server, the notifier loop, the schedules
     argv = " ".join(data["argv"])
-    if "local/worker.py" in argv or "local.worker" in argv:
+    if "local/embedded/worker.py" in argv or "local.embedded.worker" in argv:
         return "dlq worker" if argv.endswith("dlq") else "render workers"
     return "other"
 
@@ -265,8 +265,8 @@ def jobs_child(result: Path, sizes: tuple[int, int]) -> None:
     from backend.render.store import DynamoJobs
     from bench.pipeline import wait_until_idle
     from bench.render import build_scene
-    from local.stack import subscribe_queue, use_local_aws
-    from local.supervisor import Supervisor
+    from local.embedded.stack import subscribe_queue, use_local_aws
+    from local.embedded.supervisor import Supervisor
     from testing.slack import FakeSlack
 
     calls_dir = Path(os.environ[ENV_CALLS_DIR])
@@ -391,8 +391,8 @@ def workstations_child(result: Path) -> None:
     from backend.config import SlackCredentials
     from bot.app import build_app, web_client
     from entry.wiring import Services
-    from local import moto_patches
-    from local.stack import FAKE_CREDENTIALS, deploy
+    from local.embedded import moto_patches
+    from local.embedded.stack import FAKE_CREDENTIALS, deploy
     from testing.slack import FakeSlack, dispatch_signed, slash_command_body
 
     moto_patches.apply()

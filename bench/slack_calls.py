@@ -45,8 +45,8 @@ def max_in_window(times: list[float], window_s: float) -> int:
 
 
 def _measure(out: Path) -> None:
-    from local.stack import use_local_aws
-    from local.supervisor import Supervisor
+    from local.embedded.stack import use_local_aws
+    from local.embedded.supervisor import Supervisor
     from testing.slack import FakeSlack, signed_headers, slash_command_body
 
     with socket.socket() as probe:

@@ -22,7 +22,7 @@ import OpenImageIO as oiio
 from backend.render.tiles import Cut, grid_text
 from blender_image.planning import extrapolate
 from blender_image.stitch import stitch
-from local.stack import REPO_ROOT
+from local.embedded.stack import REPO_ROOT
 
 RESOLUTION = (1280, 720)  # its 4 px overscan is then negligible
 SAMPLES = 20  # one whole frame ≥ 30 s on the 2-core VM (a sample costs ≈ 3.6 CPU-s here: glass, bounces)

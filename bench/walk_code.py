@@ -12,8 +12,8 @@ SECRET, TOKEN = "bench-signing-secret", "xoxb-bench"  # the fake Slack's signing
 
 def embedded_aws() -> tuple[Callable[[], None], Callable[[str | None], Any]]:
     """The embedded stack: moto's fixes, and the deployer of the stack's resources (None: in-process moto)."""
-    from local import moto_patches
-    from local.stack import deploy
+    from local.embedded import moto_patches
+    from local.embedded.stack import deploy
 
     return moto_patches.apply, deploy
 

@@ -2,7 +2,7 @@
 
 The roles that ask workstations who is connected may send this document and nothing else (never
 `AWS-RunShellScript`, which runs any command as root). The same content goes into the AWS template at package time
-(`local/documents.py`) and into the local stack's moto at deploy, built here from the very script files."""
+(`local/deployer/documents.py`) and into the local stack's moto at deploy, built here from the very script files."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A local stack for CLI tests: moto's server in this process, deployed, and a `stack.json` naming it, so that
-`python -m local.cli …` in a subprocess finds it as it finds one `studiobot up` started (no workers: no renders)."""
+`python -m local.cli.main …` in a subprocess finds it as it finds one `studiobot up` started (no workers: no renders)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from local.stack import REPO_ROOT, StackInfo, deploy, start_moto_server
+from local.embedded.stack import REPO_ROOT, StackInfo, deploy, start_moto_server
 
 
 @dataclass(frozen=True)
@@ -32,11 +32,11 @@ class CliStack:
 def studiobot(
     home: Path, *args: str, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run the console entry (`local.cli:main`) in its own process, as the `studiobot` script does."""
+    """Run the console entry (`local.cli.main:main`) in its own process, as the `studiobot` script does."""
     env = {**os.environ, "STUDIOBOT_HOME": str(home), "COLUMNS": "200", "PYTHONPATH": str(REPO_ROOT)}
     env.pop("AWS_ENDPOINT_URL", None)
     return subprocess.run(
-        [sys.executable, "-c", "from local.cli import main; main()", *args],
+        [sys.executable, "-c", "from local.cli.main import main; main()", *args],
         env=env,
         cwd=cwd or home.parent,
         capture_output=True,

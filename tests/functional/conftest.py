@@ -25,8 +25,8 @@ from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from bot.app import build_app, web_client
 from entry.wiring import Services
-from local import moto_patches
-from local.stack import REPO_ROOT, StackInfo, deploy
+from local.embedded import moto_patches
+from local.embedded.stack import REPO_ROOT, StackInfo, deploy
 from testing.renderer import leave_frames
 from testing.slack import (
     APP_ID,

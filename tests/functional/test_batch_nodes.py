@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from backend.aws.batch import MAX_ARRAY_SIZE, BatchNodes, nodes_for
 from backend.errors import AwsError
-from local import deploy
+from local.deployer import deploy
 
 QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/studiobot-ci-render-gpu"
 NODE_COMMAND = ["python", "-m", "entry.node", "--class", "gpu", "--idle-exit", "300"]
@@ -218,7 +218,7 @@ class Packaged:
 @pytest.fixture(scope="module")
 def with_gpu_nodes(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     """`osls package` with `gpuNodes=true`, into a folder of its own (test_deploy packages the default)."""
-    from local.stack import start_moto_server
+    from local.embedded.stack import start_moto_server
 
     folder = tmp_path_factory.mktemp("gpu-nodes")
     deploy.build_layer()

@@ -14,7 +14,7 @@ from slack_bolt.request import BoltRequest
 
 from backend.config import Access, SlackCredentials
 from bot.app import build_app
-from local.slack_http import PATH, BotServer
+from local.embedded.slack_http import PATH, BotServer
 from testing.slack import dispatch_signed, interaction_body, signed_headers, slash_command_body
 
 from .conftest import ADMIN, ARTIST, CHANNEL, OTHER, SECRET, Bot

@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from local.slack_http import BotServer
+from local.embedded.slack_http import BotServer
 from testing.slack import FakeSlack, dispatch_signed, signed_headers, slash_command_body
 
 from . import test_bot_lambda

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from backend.render.records import Job
 from bot.cards import Card, DynamoCards, card_key
-from local.stack import deploy
+from local.embedded.stack import deploy
 
 
 class Clock:

@@ -1,6 +1,6 @@
 """Every refusal and error path of every `studiobot` command says a sentence, never a Python traceback.
 
-Each case runs the console entry (`local.cli:main`) in its own process, as a person would: no stack running, a
+Each case runs the console entry (`local.cli.main:main`) in its own process, as a person would: no stack running, a
 stack running (moto in this process, no workers: nothing renders), and a stack that stopped answering."""
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ def _paths(folder: Path, shots: Path) -> dict[str, str]:
 
 
 def _invoke(home: Path, args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """`studiobot ARGS` in this process, through the console entry (`local.cli:main`): its exit code and words."""
-    from local.cli import main
+    """`studiobot ARGS` in this process, through the console entry (`local.cli.main:main`): its exit code and words."""
+    from local.cli.main import main
 
     environ, argv, hook = dict(os.environ), sys.argv, threading.excepthook
     os.environ["STUDIOBOT_HOME"] = str(home)

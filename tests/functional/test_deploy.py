@@ -20,8 +20,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local import deploy
-from local.deploy import Packaged
+from local.deployer import deploy
+from local.deployer.deploy import Packaged
 
 pytestmark = [
     pytest.mark.slow,

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.deploy import slack_pins
+from local.deployer.deploy import slack_pins
 
 
 def test_the_pins_come_from_params_first_then_from_ssm() -> None:

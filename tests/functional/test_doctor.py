@@ -13,10 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from backend.doctor.checks import Check, blocked
-from local import moto_patches
-from local.cli import app
-from local.doctor import diagnose
-from local.stack import FAKE_CREDENTIALS, REGION, MotoServer, start_moto_server
+from local.cli.main import app
+from local.deployer.doctor import diagnose
+from local.embedded import moto_patches
+from local.embedded.stack import FAKE_CREDENTIALS, REGION, MotoServer, start_moto_server
 from testing.slack import FakeSlack
 
 STAGE = "prod"
@@ -283,7 +283,7 @@ def test_low_lambda_concurrency_blocks_and_a_new_account_warns_about_memory(
 def test_make_deploy_stops_before_changing_anything_when_the_doctor_blocks(
     account: Account, slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from local import deploy
+    from local.deployer import deploy
 
     # GIVEN every parameter in place (what `make deploy` itself checks) but a token Slack has revoked
     account.put_parameters()

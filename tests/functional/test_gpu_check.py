@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local.stack import REPO_ROOT
+from local.embedded.stack import REPO_ROOT
 
 pytestmark = pytest.mark.bpy
 # Where a GPU would be: NVIDIA's and AMD's device nodes. On such a machine the check lists it instead.

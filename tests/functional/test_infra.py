@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import yaml
 
-from local.stack import RESOURCES_TEMPLATE
+from local.embedded.stack import RESOURCES_TEMPLATE
 
 from .conftest import Stack
 

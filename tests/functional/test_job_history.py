@@ -13,7 +13,7 @@ from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, Ti
 from backend.render.store import DynamoJobs
 from backend.render.store.items import PURGE_ATTRIBUTE
 from backend.render.tasks import RenderSettings
-from local.stack import deploy
+from local.embedded.stack import deploy
 
 NOW = 1_800_000_000.0
 DAY_S = 86_400

@@ -14,7 +14,7 @@ from backend.render.ports import JobStore
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
 from backend.render.store import DynamoJobs
 from backend.render.tasks import RenderSettings
-from local.stack import deploy
+from local.embedded.stack import deploy
 from testing.jobs import InMemoryJobs
 
 

@@ -23,7 +23,7 @@ from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from backend.render.store import DynamoJobs
 from entry.wiring import Services
-from local.stack import deploy, start_moto_server
+from local.embedded.stack import deploy, start_moto_server
 
 pytestmark = [pytest.mark.bpy, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]

@@ -26,7 +26,7 @@ from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from entry.wiring import Services
-from local.cli_render import _download
+from local.cli.render import _download
 from testing.slack import FakeSlack
 
 from .conftest import Stack, build_with_bpy

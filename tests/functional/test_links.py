@@ -25,8 +25,8 @@ from backend.render.store import DynamoJobs
 from bot.app import build_app
 from bot.notifier import SlackNotifier
 from entry.wiring import Services
-from local.slack_http import BotServer
-from local.stack import deploy, start_moto_server
+from local.embedded.slack_http import BotServer
+from local.embedded.stack import deploy, start_moto_server
 from testing.slack import FakeSlack
 
 from .conftest import SECRET, Bot, Stack
@@ -222,8 +222,8 @@ def test_studiobot_up_keeps_its_key_in_its_home_and_serves_the_links_it_posts(
 ) -> None:
     import io
 
-    from local.links import KEY_FILE
-    from local.supervisor import Supervisor
+    from local.embedded.links import KEY_FILE
+    from local.embedded.supervisor import Supervisor
 
     home, port = tmp_path / ".studiobot", _free_port()
     with FakeSlack() as slack:
@@ -263,8 +263,8 @@ def test_studiobot_up_keeps_its_key_in_its_home_and_serves_the_links_it_posts(
 def test_make_deploy_makes_the_stages_key_once_and_never_replaces_it() -> None:
     from moto import mock_aws
 
-    from local.links import ensure_link_key, link_key_parameter
-    from local.secrets import key_alias, onto_stack_key
+    from local.deployer.secrets import key_alias, onto_stack_key
+    from local.embedded.links import ensure_link_key, link_key_parameter
 
     with mock_aws():
         ssm = boto3.client("ssm", region_name="us-east-1")

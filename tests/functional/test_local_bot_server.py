@@ -1,4 +1,4 @@
-"""The local bot server (`local/slack_http.py`) under a burst: Slack's requests arrive together, none is reset."""
+"""The local bot server (`local/embedded/slack_http.py`) under a burst: Slack's requests arrive together, none is reset."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from local.slack_http import PATH, BotServer
+from local.embedded.slack_http import PATH, BotServer
 from testing.slack import signed_headers, slash_command_body
 from tests.functional.conftest import SECRET, Bot
 

@@ -27,9 +27,9 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from entry import render as render_handler
 from entry import wiring
-from local import slack_http
-from local.poller import QueuePoller
-from local.stack import REPO_ROOT, RESOURCES_TEMPLATE
+from local.embedded import slack_http
+from local.embedded.poller import QueuePoller
+from local.embedded.stack import REPO_ROOT, RESOURCES_TEMPLATE
 from testing.renderer import PillowRenderer
 from testing.slack import signed_headers, slash_command_body
 from tests.functional.conftest import SECRET, Bot, Stack
@@ -38,8 +38,8 @@ from tests.functional.conftest import SECRET, Bot, Stack
 # where a node retries its receive with back-off for ever.
 NODE_PARENT = """
 import os, socket, sys, time
-from local.stack import StackInfo
-from local.supervisor import Supervisor
+from local.embedded.stack import StackInfo
+from local.embedded.supervisor import Supervisor
 
 with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))

@@ -22,10 +22,10 @@ from backend.commands import split_words
 from backend.config import CLI_CHANNEL
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
-from local.carry import carry_over, made_by_template
-from local.gate import Gate
-from local.persistence import BLOBS, StateFolder
-from local.stack import CLI_FEED_PREFIX, REGION, RESOURCES_TEMPLATE, deploy, start_moto_server
+from local.embedded.carry import carry_over, made_by_template
+from local.embedded.gate import Gate
+from local.embedded.persistence import BLOBS, StateFolder
+from local.embedded.stack import CLI_FEED_PREFIX, REGION, RESOURCES_TEMPLATE, deploy, start_moto_server
 
 from .test_local_stack import _services, _wait, studiobot
 
@@ -223,7 +223,7 @@ def test_a_snapshot_waits_for_the_requests_in_progress_and_holds_back_new_ones()
 def test_a_snapshot_of_another_moto_is_set_aside_not_loaded(tmp_path: Path) -> None:
     import pickle
 
-    from local.persistence import StateUnreadable
+    from local.embedded.persistence import StateUnreadable
 
     folder = StateFolder(tmp_path / "state")
     folder.path.mkdir()
@@ -343,7 +343,7 @@ def test_a_watching_cli_says_one_sentence_when_the_stack_goes_away(
     # GIVEN `studiobot render` watching a job no worker will take (the stack has none)
     state = _up_without_workers(home)
     watching = subprocess.Popen(
-        [sys.executable, "-m", "local.cli", "render", str(sample_scene), "1-3", "--res", "64x36"],
+        [sys.executable, "-m", "local.cli.main", "render", str(sample_scene), "1-3", "--res", "64x36"],
         env=_cli_env(home),
         cwd=home.parent,
         stdout=subprocess.PIPE,

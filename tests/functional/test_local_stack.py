@@ -22,7 +22,7 @@ from backend.render.records import Job, JobStatus
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
 from entry.wiring import Services
-from local.stack import StackInfo
+from local.embedded.stack import StackInfo
 
 pytestmark = [pytest.mark.slow, pytest.mark.bpy]
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def studiobot(home: Path, *args: str, timeout: float = 240) -> subprocess.Comple
     env = {**os.environ, "STUDIOBOT_HOME": str(home), "COLUMNS": "200"}
     env.pop("AWS_ENDPOINT_URL", None)
     return subprocess.run(
-        [sys.executable, "-m", "local.cli", *args],
+        [sys.executable, "-m", "local.cli.main", *args],
         env=env,
         cwd=home.parent,
         capture_output=True,

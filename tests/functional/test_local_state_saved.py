@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.faults_state import SERVICES, round_trip
-from local.stack import REPO_ROOT
+from local.embedded.stack import REPO_ROOT
 
 from .test_local_stack import studiobot
 
@@ -35,7 +35,7 @@ def test_every_service_the_stack_uses_survives_a_snapshot_and_comes_back(tmp_pat
 # A stack as `studiobot up` starts it, whose moto is given one thing no snapshot can pickle once it is up.
 POISONED_STACK = """
 import sys
-from local import supervisor
+from local.embedded import supervisor
 
 started = supervisor.Supervisor.start
 
@@ -50,7 +50,7 @@ def start(self):
 
 
 supervisor.Supervisor.start = start
-sys.argv = ["local.supervisor", "--workers", "0", "--save-every", "0.5"]
+sys.argv = ["local.embedded.supervisor", "--workers", "0", "--save-every", "0.5"]
 supervisor.main()
 """
 NOT_SAVED = re.compile(

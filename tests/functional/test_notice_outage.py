@@ -21,7 +21,7 @@ from bot.cards import Card, card_store
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from entry.wiring import Services
-from local.notices import StackNotifier, notify_loop
+from local.embedded.notices import StackNotifier, notify_loop
 from testing.slack import Call, FakeSlack
 
 from .conftest import Stack

@@ -21,8 +21,8 @@ from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
 from entry.wiring import Services
-from local.notices import StackNotifier, notify_loop
-from local.poller import LocalContext, lambda_record
+from local.embedded.notices import StackNotifier, notify_loop
+from local.embedded.poller import LocalContext, lambda_record
 from testing.slack import FakeSlack
 
 from .conftest import Stack

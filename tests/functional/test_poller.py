@@ -6,7 +6,7 @@ import threading
 import time
 from typing import Any
 
-from local.poller import QueuePoller
+from local.embedded.poller import QueuePoller
 
 from .conftest import Stack
 

@@ -7,7 +7,7 @@ import json
 import boto3
 from moto import mock_aws
 
-from local import image
+from local.deployer import image
 
 
 def test_the_render_image_is_built_without_attestations_lambda_would_reject() -> None:

@@ -13,7 +13,7 @@ from backend.events import JobCompleted
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from entry import wiring
-from local.poller import LocalContext
+from local.embedded.poller import LocalContext
 
 from .conftest import Stack
 

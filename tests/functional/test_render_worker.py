@@ -20,7 +20,7 @@ from backend.render.tiles import tile_count
 from blender_image.scene_cache import SceneCache
 from blender_image.watchdog import EXIT_STOPPED
 from blender_image.worker import FramesFailed, RenderWorker
-from local.poller import LocalContext, lambda_record
+from local.embedded.poller import LocalContext, lambda_record
 from testing.renderer import PillowRenderer
 
 from .conftest import Stack

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.secrets import ROTATED_VERSION, key_alias, onto_stack_key, rotate
+from local.deployer.secrets import ROTATED_VERSION, key_alias, onto_stack_key, rotate
 
 STAGE = "prod"
 TOKEN, SIGNING = f"/studiobot/{STAGE}/slack-bot-token", f"/studiobot/{STAGE}/slack-signing-secret"

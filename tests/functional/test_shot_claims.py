@@ -165,7 +165,7 @@ def test_a_manifest_written_meanwhile_is_never_overwritten(stack: Stack, tmp_pat
 
 
 def test_of_many_conditional_creates_at_once_exactly_one_wins(stack: Stack) -> None:
-    # moto checks If-None-Match, then writes, with no lock: `local.moto_patches` makes the two one step, as on S3.
+    # moto checks If-None-Match, then writes, with no lock: `local.embedded.moto_patches` makes the two one step, as on S3.
     bucket, won = stack.settings.scenes_bucket, []
     for trial in range(10):
         start = threading.Barrier(8)

@@ -326,7 +326,7 @@ def test_the_cli_refuses_an_incomplete_shot_before_sending_a_byte(
 ) -> None:
     import typer
 
-    from local.cli_ship import ship
+    from local.cli.ship import ship
 
     with pytest.raises(typer.Exit):
         ship(stack.settings, shots / "missing" / "shot.blend")
@@ -338,7 +338,7 @@ def test_the_cli_refuses_an_incomplete_shot_before_sending_a_byte(
 def test_the_cli_ships_a_shot_and_says_what_it_sent(
     stack: Stack, shots: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from local.cli_ship import ship
+    from local.cli.ship import ship
 
     ship(stack.settings, shots / "linked" / "shot.blend")
     ship(stack.settings, shots / "linked" / "shot.blend")

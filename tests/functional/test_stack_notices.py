@@ -8,7 +8,7 @@ from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
 from bot.undelivered import KEEP_FOR_S, LONGEST_WAIT_S, kept_for
 from entry.wiring import Services
-from local.notices import FIRST_WAIT_S, StackNotifier, Told
+from local.embedded.notices import FIRST_WAIT_S, StackNotifier, Told
 
 from .conftest import Stack
 

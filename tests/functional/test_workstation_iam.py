@@ -18,7 +18,7 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from local import deploy
+from local.deployer import deploy
 
 IAM = Path(__file__).resolve().parents[2] / "infra" / "iam.yml"
 SSM_CORE = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}

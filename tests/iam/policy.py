@@ -43,7 +43,7 @@ def packaged_template() -> dict[str, Any]:
     if cached.exists():
         loaded: dict[str, Any] = json.loads(cached.read_text())
         return loaded
-    from local import deploy
+    from local.deployer import deploy
 
     template = deploy.package(PACKAGED_STAGE).template
     CACHE.mkdir(parents=True, exist_ok=True)

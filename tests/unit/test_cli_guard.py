@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from backend.errors import ValidationError
-from local.terminal import run_guarded
+from local.cli.terminal import run_guarded
 
 
 def _boom() -> None:

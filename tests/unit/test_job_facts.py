@@ -96,7 +96,7 @@ class _Feed:
 
 
 def test_the_terminal_tells_the_estimate_once_and_the_facts_as_they_come() -> None:
-    from local.cli_render import _follow
+    from local.cli.render import _follow
 
     job = _job(status=JobStatus.RUNNING, done=1)
     estimated = JobEstimated(job_id=job.job_id, estimated_cost_usd=0.5, estimated_eta_s=60.0)

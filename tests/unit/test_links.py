@@ -115,7 +115,7 @@ def test_a_link_to_an_object_no_longer_kept_says_so() -> None:
 def test_the_local_stack_makes_its_key_once_keeps_it_private_and_points_links_at_its_bot_server(
     tmp_path: Path,
 ) -> None:
-    from local.links import KEY_FILE, link_key, links_env
+    from local.embedded.links import KEY_FILE, link_key, links_env
 
     home = tmp_path / ".studiobot"
     first = links_env(home, {"STUDIOBOT_BOT_PORT": "3917"})

@@ -91,7 +91,7 @@ def test_a_fleet_that_fits_on_a_page_has_no_page_note() -> None:
 
 
 def test_the_terminal_shows_the_whole_page_and_its_note() -> None:
-    from local.cli_desk import blocks_text
+    from local.cli.desk import blocks_text
 
     _, blocks = slash.run(_fleet(300), WorkstationsCommand("status"), "U0ARTIST")
     shown = blocks_text(blocks)

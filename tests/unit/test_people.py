@@ -13,7 +13,7 @@ from backend.config import Access
 from backend.people import mention, name_people
 from bot.messages import error_message
 from bot.messages.text import plain, sentence
-from local.terminal import fail
+from local.cli.terminal import fail
 
 REPO = Path(__file__).resolve().parents[2]
 ADMINS = Access(admins=frozenset({"U0ADMIN", "U0BOSS"}))

@@ -13,8 +13,8 @@ from backend.config import CLI_CHANNEL
 from backend.render.desk import JobDesk
 from backend.render.desk_replies import Cancelled, JobsListed, StatusShown
 from backend.render.grammar import RenderCommand, parse_render
-from local import cli_render
-from local.terminal import CLI_USER
+from local.cli import render as cli_render
+from local.cli.terminal import CLI_USER
 from tests.unit.test_fanout import Farm
 
 JOB = "JOB"  # stands for the id of the job each farm made

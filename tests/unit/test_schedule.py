@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from local.schedule import next_daily
+from local.embedded.schedule import next_daily
 
 UTC = ZoneInfo("UTC")
 

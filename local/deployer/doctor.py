@@ -32,9 +32,9 @@ from backend.doctor.checks import Check, Wanted, guarded
 from backend.doctor.ports import SlackIdentity, SlackRefused, SlackWorkspace
 from backend.errors import StudiobotError
 from backend.workstations.ssm import SsmCommands
-from local.terminal import console
+from local.cli.terminal import console
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SERVERLESS = ROOT / "infra" / "serverless.yml"
 MANIFEST = ROOT / "slack" / "manifest.yml"
 SYMBOLS = {"ok": "[green]✓[/green]", "blocking": "[red]✗[/red]", "warning": "[yellow]⚠[/yellow]"}
@@ -215,7 +215,7 @@ def doctor(
     """Check an AWS account and Slack workspace before (and after) `make deploy`; read-only. Exit 1 on a ✗ that
     would break the deployment."""
     if local:
-        from local.terminal import stack
+        from local.cli.terminal import stack
 
         stack()  # AWS calls go to the local stack's moto from here on
     if not preflight(stage, list(param or [])):

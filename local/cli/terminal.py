@@ -20,9 +20,9 @@ from backend.config import Access, Settings
 from backend.errors import StudiobotError
 from backend.people import name_people
 from bot.messages.text import plain
-from local import unsaved
-from local.stack import STACK_GONE, StackInfo, use_local_aws
-from local.supervisor import home, read_state, state_folder
+from local.embedded import unsaved
+from local.embedded.stack import STACK_GONE, StackInfo, use_local_aws
+from local.embedded.supervisor import home, read_state, state_folder
 
 app = typer.Typer(
     help="`studiobot`: run the embedded local stack and use it with the same words as Slack's `/render`.",
@@ -60,7 +60,7 @@ def stack() -> StackInfo:
 
 
 def _tell_unsaved() -> None:
-    """A snapshot failed (`local.unsaved`): each command says so once, beside its answer."""
+    """A snapshot failed (`local.embedded.unsaved`): each command says so once, beside its answer."""
     not_saved = unsaved.read(state_folder())
     if not_saved is not None and not _told_unsaved:
         warnings.print(f"✗ {not_saved.sentence()}", markup=False)

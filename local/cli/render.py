@@ -37,12 +37,12 @@ from bot.messages.render_plan import plan_text
 from bot.messages.render_replies import render_message
 from bot.messages.text import plain
 from entry.wiring import Services
-from local.cli_desk import parsed_or_answered, terminal_caller
-from local.cli_ship import ship
-from local.links import links_env
-from local.stack import CLI_FEED_PREFIX, STACK_GONE, StackInfo, event_feed
-from local.supervisor import home
-from local.terminal import as_operator, console, fail, say, stack
+from local.cli.desk import parsed_or_answered, terminal_caller
+from local.cli.ship import ship
+from local.cli.terminal import as_operator, console, fail, say, stack
+from local.embedded.links import links_env
+from local.embedded.stack import CLI_FEED_PREFIX, STACK_GONE, StackInfo, event_feed
+from local.embedded.supervisor import home
 
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
@@ -136,7 +136,7 @@ def _submit_and_watch(info: StackInfo, services: Services, out: Path, submit: Ca
 
 
 def _feed_name() -> str:
-    """A queue of its own for this command's events (`local.persistence` drops those of an earlier run)."""
+    """A queue of its own for this command's events (`local.embedded.persistence` drops those of an earlier run)."""
     return f"{CLI_FEED_PREFIX}{uuid.uuid4().hex[:8]}"
 
 

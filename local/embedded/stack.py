@@ -30,10 +30,10 @@ from backend.config import (
     ENV_TABLE,
     Settings,
 )
-from local.buckets import apply_lifecycles, apply_time_to_live
-from local.documents import create_in
+from local.deployer.documents import create_in
+from local.embedded.buckets import apply_lifecycles, apply_time_to_live
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RESOURCES_TEMPLATE = REPO_ROOT / "infra" / "resources.yml"
 REGION = "us-east-1"
 # moto accepts any credentials; these are fixed so nothing can reach a real account by accident.
@@ -48,7 +48,7 @@ CLI_FEED_PREFIX = "studiobot-cli-"  # the queue a watching `studiobot render` re
 STACK_GONE = (BotoConnectionError, HTTPClientError)
 
 if TYPE_CHECKING:
-    from local.gate import Gate
+    from local.embedded.gate import Gate
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class MotoServer:
 def start_moto_server(port: int = 0) -> MotoServer:
     """Start moto's server on 127.0.0.1 (port 0: any free port).
 
-    What moto's `ThreadedMotoServer` does, with `local.gate.Gate` in front of moto's application.
+    What moto's `ThreadedMotoServer` does, with `local.embedded.gate.Gate` in front of moto's application.
     """
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -138,8 +138,8 @@ def start_moto_server(port: int = 0) -> MotoServer:
     )
     from werkzeug.serving import make_server
 
-    from local import moto_patches
-    from local.gate import Gate
+    from local.embedded import moto_patches
+    from local.embedded.gate import Gate
 
     moto_patches.apply()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -225,7 +225,7 @@ def event_feed(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> Iterator[
             sns.unsubscribe(SubscriptionArn=subscription_arn)
             sqs.delete_queue(QueueUrl=queue_url)
         except STACK_GONE:
-            pass  # the stack went away: the next `up` leaves CLI feeds behind (`local.persistence`)
+            pass  # the stack went away: the next `up` leaves CLI feeds behind (`local.embedded.persistence`)
 
 
 def _subscribe(sqs: Any, sns: Any, topic_arn: str, queue_name: str) -> tuple[str, str]:

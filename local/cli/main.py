@@ -1,5 +1,5 @@
 """`studiobot`'s commands: the local stack (up, down, sample, demo), workstations, budgets and the keep-alive; `render` is
-in `local/cli_render.py`."""
+in `local/cli/render.py`."""
 
 from __future__ import annotations
 
@@ -15,14 +15,10 @@ import typer
 
 from bot.messages import message_text
 from entry.wiring import Services
-from local import persistence, unsaved
-from local.cli_desk import message_blocks_text, run_words
-from local.cli_render import RENDER_CONTEXT, RENDER_HELP, render
-from local.cli_ship import upload
-from local.doctor import doctor
-from local.stack import REPO_ROOT, StackInfo
-from local.supervisor import home, read_state, state_folder
-from local.terminal import (
+from local.cli.desk import message_blocks_text, run_words
+from local.cli.render import RENDER_CONTEXT, RENDER_HELP, render
+from local.cli.ship import upload
+from local.cli.terminal import (
     app,
     as_operator,
     console,
@@ -31,6 +27,10 @@ from local.terminal import (
     say,
     stack,
 )
+from local.deployer.doctor import doctor
+from local.embedded import persistence, unsaved
+from local.embedded.stack import REPO_ROOT, StackInfo
+from local.embedded.supervisor import home, read_state, state_folder
 
 SAMPLE_SCENE = Path(".studiobot") / "samples" / "turntable.blend"
 DEMO_SETTINGS = ("--res", "480x270", "--samples", "8")  # a preview that renders in well under a minute
@@ -54,7 +54,7 @@ def up(
     command = [
         sys.executable,
         "-m",
-        "local.supervisor",
+        "local.embedded.supervisor",
         "--workers",
         str(workers),
         "--visibility-timeout",
@@ -154,9 +154,9 @@ def _alive(pid: int) -> bool:
 
 app.command(context_settings=RENDER_CONTEXT, help=RENDER_HELP)(
     render
-)  # `studiobot render …` lives in local/cli_render.py
-app.command()(upload)  # `studiobot upload SHOT.blend` lives in local/cli_ship.py
-app.command()(doctor)  # `studiobot doctor` lives in local/doctor.py
+)  # `studiobot render …` lives in local/cli/render.py
+app.command()(upload)  # `studiobot upload SHOT.blend` lives in local/cli/ship.py
+app.command()(doctor)  # `studiobot doctor` lives in local/deployer/doctor.py
 
 
 @app.command(
@@ -242,7 +242,7 @@ def demo(
     if started_here:
         up(workers=workers, foreground=False, visibility_timeout=120)
     try:
-        command = [sys.executable, "-m", "local.cli", "render", str(SAMPLE_SCENE), "1-24", *DEMO_SETTINGS]
+        command = [sys.executable, "-m", "local.cli.main", "render", str(SAMPLE_SCENE), "1-24", *DEMO_SETTINGS]
         if subprocess.run(command).returncode != 0:
             raise typer.Exit(code=1)
     finally:
@@ -251,7 +251,7 @@ def demo(
 
 
 def main() -> None:
-    """The `studiobot` script: every command, and never a traceback in the terminal (`local.terminal`)."""
+    """The `studiobot` script: every command, and never a traceback in the terminal (`local.cli.terminal`)."""
     run_guarded(app)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from backend.workstations.document import document_name, presence_document
 
-BUILD_INPUT = Path(__file__).resolve().parents[1] / "infra" / ".build" / "presence-document.json"
+BUILD_INPUT = Path(__file__).resolve().parents[2] / "infra" / ".build" / "presence-document.json"
 
 
 def write_for_osls(path: Path = BUILD_INPUT) -> Path:

@@ -17,7 +17,7 @@ from backend.render.scene_range import frames_text, scene_frame_range
 from backend.render.shipping import NameTaken, Shipped, ShotShipper, shot_key
 from backend.render.shots import hash_files, trace_shot
 from entry.wiring import Services
-from local.terminal import as_operator, console, fail, stack
+from local.cli.terminal import as_operator, console, fail, stack
 
 
 def ship(

@@ -1,4 +1,4 @@
-"""After `up` has deployed `infra/resources.yml` afresh, the saved state (`local.persistence`) is carried over: the
+"""After `up` has deployed `infra/resources.yml` afresh, the saved state (`local.embedded.persistence`) is carried over: the
 saved S3 objects, DynamoDB items and SQS messages move into the buckets, tables and queues of the same names; services
 the template makes nothing in come back as they were. Messages that were in flight are visible again."""
 
@@ -9,8 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.persistence import NEVER_SAVED, Backends
-from local.stack import CLI_FEED_PREFIX
+from local.embedded.persistence import NEVER_SAVED, Backends
+from local.embedded.stack import CLI_FEED_PREFIX
 
 
 @dataclass

@@ -17,7 +17,7 @@
    but checks, then writes, with no lock: two writers at once may both pass the check (seen here: 5 trials in 15
    with 4 MB bodies). S3 applies each write atomically; a lock around moto's object writes does the same here.
 5. SSM keeps its tags in a `defaultdict(lambda: defaultdict(dict))`, which no snapshot can pickle
-   (`local.persistence`): from the first Run Command on, the stack's state was never saved again. The same
+   (`local.embedded.persistence`): from the first Run Command on, the stack's state was never saved again. The same
    dictionary with a module-level factory pickles.
 6. `studiobot doctor` asks what moto lacks: Lambda's GetAccountSettings (answered from moto's own knob for the
    account's limit, `MOTO_LAMBDA_CONCURRENCY_QUOTA`, default 1,000 as on AWS, less the functions' reserved

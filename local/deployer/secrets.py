@@ -1,7 +1,7 @@
 """The Slack secrets on AWS under the stack's own key (infra/secrets.yml), which only the bot, the notifier and its
 redrive may decrypt: moved onto it by `make deploy`, and rotated with `make rotate-secret` (README "Deploy to AWS").
 
-`python -m local.secrets rotate STAGE slack-signing-secret|slack-bot-token` reads the new value from the terminal
+`python -m local.deployer.secrets rotate STAGE slack-signing-secret|slack-bot-token` reads the new value from the terminal
 (never from the command line, which shells keep), puts it under the key and restarts the functions that read it."""
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def rotate(ssm: Any, lambda_client: Any, stage: str, secret: str, value: str) ->
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or argv[0] != "rotate":
-        print(f"usage: python -m local.secrets rotate STAGE {'|'.join(READERS)}", file=sys.stderr)
+        print(f"usage: python -m local.deployer.secrets rotate STAGE {'|'.join(READERS)}", file=sys.stderr)
         return 2
     import boto3
 

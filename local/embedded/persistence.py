@@ -1,7 +1,7 @@
 """The local stack's state across `down`/`up` and crashes: moto's backends pickled into `.studiobot/state/`.
 
 As LocalStack's persistence does, but in three small pieces:
-- `local.gate.Gate`, in front of moto's server: requests share the backends, a snapshot has them to itself while it pickles
+- `local.embedded.gate.Gate`, in front of moto's server: requests share the backends, a snapshot has them to itself while it pickles
   them, so a snapshot never holds half a request (a transaction half applied, a publish in one subscribed queue
   and not yet in another). Between two requests it may fall (a frame recorded, its task not yet deleted): a
   restore then delivers that task again, which the handlers take as AWS's at-least-once delivery, counting nothing
@@ -9,9 +9,9 @@ As LocalStack's persistence does, but in three small pieces:
 - `StateFolder.save`: every moto backend the stack has used (CloudFormation's aside: `up` deploys the stack again),
   pickled whole and renamed into place. What moto holds that pickle cannot is reduced here: locks and events come back
   new, a Batch job (a thread) as one that never ran, a defaultdict subclass through its own class; SSM's lambda
-  factory is replaced in `local.moto_patches`. A save that fails anyway is recorded by the stack (`local.unsaved`). S3 objects of `INLINE_BYTES` or more are kept once each, by content, in
+  factory is replaced in `local.embedded.moto_patches`. A save that fails anyway is recorded by the stack (`local.embedded.unsaved`). S3 objects of `INLINE_BYTES` or more are kept once each, by content, in
   `blobs/<sha256>` beside the pickle, so a snapshot costs the state that changed, not every frame ever rendered.
-- `local.carry.carry_over`, after `up` has deployed `infra/resources.yml` afresh (today's queue URLs, topic, notifications
+- `local.embedded.carry.carry_over`, after `up` has deployed `infra/resources.yml` afresh (today's queue URLs, topic, notifications
   subscription, table indexes): the saved S3 objects, DynamoDB items and SQS messages move into the buckets, tables
   and queues of the same names; services the template makes nothing in come back as they were. Messages that were
   in flight are visible again: the workers that held them are gone.
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.gate import Gate
+from local.embedded.gate import Gate
 
 FORMAT = 1  # of the snapshot file; a snapshot of another format or moto version is set aside, not loaded
 SNAPSHOT = "moto.pickle"

@@ -1,4 +1,4 @@
-"""`Gate`, in front of moto's server for the local stack's persistence (`local.persistence`): requests share the
+"""`Gate`, in front of moto's server for the local stack's persistence (`local.embedded.persistence`): requests share the
 backends, a snapshot has them to itself while it pickles them, so a snapshot never holds half a request."""
 
 from __future__ import annotations

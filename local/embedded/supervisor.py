@@ -25,13 +25,20 @@ from backend.config import (
 )
 from backend.errors import StudiobotError
 from entry.wiring import Services
-from local import unsaved
-from local.carry import carry_over, made_by_template
-from local.links import links_env
-from local.notices import StackNotifier, notify_loop
-from local.persistence import Saved, StateFolder, StateUnreadable
-from local.schedule import start_schedules
-from local.stack import REPO_ROOT, RESOURCES_TEMPLATE, StackInfo, deploy, start_moto_server, use_local_aws
+from local.embedded import unsaved
+from local.embedded.carry import carry_over, made_by_template
+from local.embedded.links import links_env
+from local.embedded.notices import StackNotifier, notify_loop
+from local.embedded.persistence import Saved, StateFolder, StateUnreadable
+from local.embedded.schedule import start_schedules
+from local.embedded.stack import (
+    REPO_ROOT,
+    RESOURCES_TEMPLATE,
+    StackInfo,
+    deploy,
+    start_moto_server,
+    use_local_aws,
+)
 
 
 def home() -> Path:
@@ -44,7 +51,7 @@ def state_path() -> Path:
 
 
 def state_folder() -> Path:
-    """Where the stack's AWS state is kept between runs (`local.persistence`); `down --forget` deletes it."""
+    """Where the stack's AWS state is kept between runs (`local.embedded.persistence`); `down --forget` deletes it."""
     return home() / "state"
 
 
@@ -222,7 +229,7 @@ class Supervisor:
         from bot.app import build_app, web_client
         from bot.identity import unpinned
         from bot.notifier import SlackNotifier
-        from local.slack_http import BotServer
+        from local.embedded.slack_http import BotServer
 
         services = self.services
         app = build_app(self.settings, credentials, services=services)
@@ -248,7 +255,7 @@ class Supervisor:
         # on AWS, not in the stack log; a failed frame's reason carries its last lines there too.
         home().mkdir(parents=True, exist_ok=True)  # a stack that keeps no state may not have made it yet
         output = (home() / f"{name}.log").open("ab") if kind in ("render", "node") else None
-        command = [sys.executable, "-m", "local.worker", kind]
+        command = [sys.executable, "-m", "local.embedded.worker", kind]
         env = self.env
         if kind == "node":  # the product's node, on this stack's queue; no instance metadata off EC2
             command += ["--class", self.node_class, "--idle-exit", "0", "--name", name]
@@ -325,7 +332,7 @@ class Supervisor:
 def main() -> None:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m local.supervisor")
+    parser = argparse.ArgumentParser(prog="python -m local.embedded.supervisor")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--visibility-timeout", type=int, default=120)
     parser.add_argument("--retry-delay", type=int, default=2)

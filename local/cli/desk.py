@@ -15,7 +15,7 @@ from backend.errors import StudiobotError
 from bot.listeners.commands.slash import SlashCommand
 from bot.messages.replies import Message
 from entry.wiring import Services
-from local.terminal import CLI_USER, fail, say
+from local.cli.terminal import CLI_USER, fail, say
 
 CommandT = TypeVar("CommandT")
 

@@ -1,6 +1,6 @@
 """Package `infra/serverless.yml` with osls offline, and deploy the result the way `osls deploy` does.
 
-`python -m local.deploy layer|package [STAGE]` (the Makefile's `package` target). Packaging needs no AWS account:
+`python -m local.deployer.deploy layer|package [STAGE]` (the Makefile's `package` target). Packaging needs no AWS account:
 osls asks CloudFormation once whether the stack exists (to reuse an uploaded layer), so it talks to a moto server
 on 127.0.0.1 that answers "no such stack", with placeholder credentials and a placeholder image digest. The only
 network it needs is PyPI, once, for the layer's wheels. `make deploy` (README "Deploy to AWS") is the real thing.
@@ -23,9 +23,9 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
-from local import image as image_build
+from local.deployer import image as image_build
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 LAYER = INFRA / ".build" / "layer"
 PACKAGE_DIR = INFRA / ".serverless"
@@ -137,7 +137,7 @@ def osls(
     """Run osls from `infra/` (it refuses a config outside the folder it runs in)."""
     if not OSLS.exists():
         raise SystemExit("osls is not installed: run `npm ci --prefix infra` (or `make package`).")
-    from local.documents import write_for_osls
+    from local.deployer.documents import write_for_osls
 
     write_for_osls()  # the template embeds the presence scripts from it
     return subprocess.run(
@@ -153,7 +153,7 @@ def package(
 ) -> Packaged:
     """`osls package` offline: the layer, every zip function and the CloudFormation template in `out`
     (`.serverless/`); `params` are extra `key=value` deploy params."""
-    from local.stack import start_moto_server
+    from local.embedded.stack import start_moto_server
 
     build_layer()
     # osls deletes `.serverless/` whenever it packages: one packaged elsewhere keeps it aside meanwhile.
@@ -266,7 +266,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from local.doctor import preflight
+    from local.deployer.doctor import preflight
 
     if not preflight(stage, extra_params):
         raise SystemExit(1)
@@ -286,7 +286,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
                 f"  aws ssm put-parameter --type SecureString --name {name} --value '…'"
             ) from None
     extra_params = [*extra_params, *slack_pins(stage, extra_params, ssm)]
-    from local.links import ensure_link_key, link_key_parameter
+    from local.embedded.links import ensure_link_key, link_key_parameter
 
     if ensure_link_key(stage, ssm):  # the key the download links are signed with, made once per stage
         print(f"Made the download links' signing key: {link_key_parameter(stage)} (SSM SecureString).")
@@ -325,7 +325,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     )
     if deployed.returncode != 0:
         raise SystemExit(deployed.returncode)
-    from local.secrets import onto_stack_key  # the key exists now (infra/secrets.yml)
+    from local.deployer.secrets import onto_stack_key  # the key exists now (infra/secrets.yml)
 
     onto_stack_key(ssm, stage, boto3.client("kms"))
     outputs = boto3.client("cloudformation").describe_stacks(StackName=f"studiobot-{stage}")["Stacks"][0]
@@ -351,7 +351,7 @@ def main(argv: list[str]) -> int:
         # environment, e.g. `make deploy STAGE=prod PARAMS="opsChannel=C0123 admins=U0456"`.
         deploy(argv[1], os.environ.get("PARAMS", "").split())
     else:
-        print("usage: python -m local.deploy layer | package [STAGE] | deploy STAGE")
+        print("usage: python -m local.deployer.deploy layer | package [STAGE] | deploy STAGE")
         return 2
     return 0
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # A deploy pushes a GB-sized image; older ones are never needed again (the function runs one by digest).
 IMAGES_KEPT = 5

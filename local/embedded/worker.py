@@ -1,5 +1,5 @@
-"""A local worker process: `python -m local.worker render|dlq` polls its queue and calls the Lambda handler;
-`python -m local.worker node …` is the product's render node (`entry.node`), leaving with its stack too."""
+"""A local worker process: `python -m local.embedded.worker render|dlq` polls its queue and calls the Lambda handler;
+`python -m local.embedded.worker node …` is the product's render node (`entry.node`), leaving with its stack too."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from backend.config import (
     ENV_RENDER_QUEUE_URL,
     ENV_RENDER_TIMEOUT,
 )
-from local.poller import QueuePoller
-from local.stack import STACK_GONE
+from local.embedded.poller import QueuePoller
+from local.embedded.stack import STACK_GONE
 
 
 def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
