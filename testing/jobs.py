@@ -99,11 +99,10 @@ class InMemoryJobs:
             row.claims[claim] = now
             return True
 
-    def mark_enqueued(self, job_id: str, probes: bool = False) -> None:
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> Job:
         if probes:
-            self._set(job_id, probes_enqueued=True)
-        else:
-            self._set(job_id, enqueued=True, fanned_out_at=self._clock())
+            return self._set(job_id, probes_enqueued=True)
+        return self._set(job_id, enqueued=True, fanned_out_at=self._clock())
 
     def start(self, job_id: str) -> bool:
         return self._move(job_id, Step.START, JobStatus.RUNNING, started_at=self._clock())
@@ -295,9 +294,9 @@ class InMemoryJobs:
         self._rows[job.job_id].job = stored
         return stored
 
-    def _set(self, job_id: str, **changes: Any) -> None:
+    def _set(self, job_id: str, **changes: Any) -> Job:
         with self._lock:
-            self._put(self._row(job_id).job, **changes)
+            return self._put(self._row(job_id).job, **changes)
 
     def _move(
         self, job_id: str, step: Step, to: JobStatus, params: dict[str, float] | None = None, **changes: Any

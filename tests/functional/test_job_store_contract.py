@@ -92,7 +92,8 @@ def test_enqueue_claims_are_leases(store: tuple[JobStore, Clock]) -> None:
     assert jobs.claim_enqueue("r2") is False  # another enqueue holds the lease
     clock.now += 901
     assert jobs.claim_enqueue("r2") is True  # the one that held it died
-    jobs.mark_enqueued("r2")
+    marked = jobs.mark_enqueued("r2")  # the job as marked: the fan-out reads nothing after it
+    assert marked.enqueued and marked.fanned_out_at == clock.now and marked == jobs.get("r2")
     clock.now += 901
     assert jobs.claim_enqueue("r2") is False and jobs.get("r2").enqueued
 

@@ -67,15 +67,15 @@ class DynamoTransitions(JobTable):
             uses_status=False,
         )
 
-    def mark_enqueued(self, job_id: str, probes: bool = False) -> None:
-        """Remember that the job's tasks (or its probe tasks) are on the queue."""
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> Job:
+        """Remember that the job's tasks (or its probe tasks) are on the queue; the job so marked."""
         values: dict[str, Any] = {":yes": {"BOOL": True}}
         if probes:
             update = "SET probes_enqueued = :yes"
         else:
             update = "SET enqueued = :yes, fanned_out_at = :now"
             values[":now"] = {"N": repr(self._clock())}
-        self._update(job_id, update, values, condition="attribute_exists(pk)")
+        return self._update(job_id, update, values, condition="attribute_exists(pk)")
 
     def start(self, job_id: str) -> bool:
         """START: QUEUED → RUNNING; False if the job was not QUEUED (already running, or over)."""
