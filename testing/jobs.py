@@ -107,8 +107,8 @@ class InMemoryJobs:
     def start(self, job_id: str) -> bool:
         return self._move(job_id, Step.START, JobStatus.RUNNING, started_at=self._clock())
 
-    def finish(self, job_id: str) -> Job | None:
-        job = self.get(job_id)
+    def finish(self, job_id: str, job: Job | None = None) -> Job | None:
+        job = job or self.get(job_id)
         won = self._move(job_id, Step.FINISH, finished_as(job), finished_at=self._clock())
         return self.get(job_id) if won else None
 

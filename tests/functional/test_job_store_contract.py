@@ -72,9 +72,10 @@ def test_creation_and_frames_count_once(store: tuple[JobStore, Clock]) -> None:
     failed = jobs.record_frame("r1", FrameRecord(2, FrameOutcome.FAILED, error="no camera"))
     assert failed.counted and failed.job.remaining == 1 and failed.job.failed == 1
     assert jobs.finish("r1") is None  # a frame remains
-    jobs.record_frame("r1", _done(3))
-    finished = jobs.finish("r1")
+    last = jobs.record_frame("r1", _done(3)).job
+    finished = jobs.finish("r1", last)  # the job as its last record left it: not read again
     assert finished is not None and finished.status is JobStatus.DONE_WITH_FAILURES
+    assert finished == jobs.get("r1") and finished.outbox == ("completed",)  # as written, outbox and all
     assert jobs.finish("r1") is None
     assert jobs.failed_frames("r1") == [2] and [r.frame for r in jobs.frames_at("r1", [3, 1, 9])] == [1, 3]
     assert [r.frame for r in jobs.frames("r1", 2, 3)] == [2, 3]
