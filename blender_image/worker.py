@@ -252,7 +252,12 @@ class RenderWorker:
         if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
             self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
             small.unlink(missing_ok=True)
-        upload_layer_proxies(self.uploader, task.output_bucket, task.proxy_key(frame), written)  # a row each
+        if getattr(
+            self.renderer, "preview_layer", ""
+        ):  # it names one only for a scene of several view layers
+            upload_layer_proxies(
+                self.uploader, task.output_bucket, task.proxy_key(frame), written
+            )  # a row each
         self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
         written.unlink(missing_ok=True)
         billed = self.clock() - mark

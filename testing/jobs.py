@@ -260,12 +260,14 @@ class InMemoryJobs:
         return self._claim_interval(job.job_id, "progress_at", interval_s)
 
     def claim_completion_notice(self, job_id: str) -> bool:
+        return self.claim_completion(job_id) is not None
+
+    def claim_completion(self, job_id: str) -> Job | None:
         with self._lock:
             job = self._row(job_id).job
             if job.notified or job.status not in FINAL:
-                return False
-            self._put(job, notified=True)
-            return True
+                return None
+            return self._put(job, notified=True)
 
     def release_completion_notice(self, job_id: str) -> None:
         self._set(job_id, notified=False)

@@ -21,7 +21,12 @@ class DynamoNoticeBook(JobTable):
 
     def claim_completion_notice(self, job_id: str) -> bool:
         """True for the one notifier that may announce the job's end (SNS delivers at least once)."""
-        return self._transition(
+        return self.claim_completion(job_id) is not None
+
+    def claim_completion(self, job_id: str) -> Job | None:
+        """The ended job, for the one notifier that may announce its end (the claim's write returns it: no read
+        after); None for every other."""
+        return self._transition_to(
             job_id,
             "SET notified_at = :now",
             status_values(FINAL),
