@@ -117,7 +117,7 @@ class SlackNotifier:
 
     def _not_started(self, event: NodesNotStarted) -> None:
         """Under the job's card, once per Batch job (an array: its parent); what the sweep found, on the card too
-        (`bot.messages.nodes.untaken_line`), until a node takes a frame."""
+        (`bot.messages.render.untaken_line`), until a node takes a frame."""
         claim = "nodes_" + re.sub(r"\W", "_", event.batch_job_id)[:40]
         self._under_card(event.job_id, claim, message_text(event) or "")
         job = self.services.announcer.current(event.job_id)
