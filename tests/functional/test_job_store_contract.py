@@ -170,6 +170,20 @@ def test_a_fact_is_in_the_outbox_from_the_write_that_makes_it_true_until_publish
     assert jobs.mark_published("r-out", "completed") is False  # published once
     assert jobs.get("r-out").outbox == () and jobs.pending_before(clock.now) == ["r-later"]
 
+    # two facts pending (estimated, then Submit pressed): the job stays indexed until the last is published
+    jobs.create(_job("r-two", JobStatus.PROBING, total=10, probe_frames=(1, 5, 10)))
+    guess = Estimate(frame_s=60.0, render_s=59.0, cost_usd=10.0, eta_s=60.0)
+    assert jobs.settle_probes("r-two", guess, Approval("submitter", "over $5.00")) is True
+    assert jobs.approve("r-two", "U0ARTIST", False, JobStatus.RUNNING) is True
+    assert jobs.get("r-two").outbox == ("estimated", "approved")
+    assert jobs.mark_published("r-two", "approved") is True
+    assert jobs.get("r-two").outbox == ("estimated",) and "r-two" in jobs.pending_before(clock.now)
+    assert (
+        jobs.mark_published("r-two", "estimated") is True
+        and jobs.mark_published("r-two", "estimated") is False
+    )
+    assert jobs.get("r-two").outbox == () and "r-two" not in jobs.pending_before(clock.now)
+
 
 def test_tiles_count_once_one_caller_stitches_and_a_re_plan_happens_once(
     store: tuple[JobStore, Clock],

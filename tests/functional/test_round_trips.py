@@ -43,6 +43,7 @@ def test_the_last_frame_ends_its_job_with_one_read_and_no_query(stack: Stack, sl
     assert [type(event) for event in stack.events()].count(JobCompleted) == 1
     # the record's transaction and the job after it; FINISH returns the job it wrote; the outbox publishes from it
     assert sent["GetItem"] == 1 + 1 and sent["Query"] == 0 and sent["TransactWriteItems"] == 1
+    assert sent["UpdateItem"] == 2  # FINISH, and the one fact published with the job leaving the outbox index
 
 
 def test_one_completion_notice_reads_only_the_card(stack: Stack, slack: FakeSlack) -> None:

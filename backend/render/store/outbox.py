@@ -19,6 +19,16 @@ class DynamoOutbox(JobTable):
     def mark_published(self, job_id: str, fact: str) -> bool:
         """Take a published fact out of the job's outbox; True for the one caller that did."""
         assert fact in FACTS
+        others = " AND ".join(f"attribute_not_exists(out_{other})" for other in FACTS if other != fact)
+        # The usual case, in one write: the last fact pending goes, and the job leaves the index with it.
+        if self._transition(
+            job_id,
+            f"REMOVE out_{fact}, outbox, outbox_at",
+            {},
+            condition=f"attribute_exists(out_{fact}) AND {others}",
+            uses_status=False,
+        ):
+            return True
         taken = self._transition(
             job_id, f"REMOVE out_{fact}", {}, condition=f"attribute_exists(out_{fact})", uses_status=False
         )
