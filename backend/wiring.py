@@ -211,9 +211,7 @@ class Services:
         from backend.render.links import Links, signing_key
 
         settings, local = self.settings.links, self.settings.stage == "local"
-        key = partial(
-            signing_key, settings, local
-        )  # read on use: SSM is asked only where a link is made or followed
+        key = partial(signing_key, settings, local)  # read on use: SSM is asked only where a link is made
         return Links(settings, self.settings.outputs_bucket, self.store, key, self.clock)
 
     # -- workstations ------------------------------------------------------------------------------------------

@@ -252,12 +252,9 @@ class RenderWorker:
         if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
             self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
             small.unlink(missing_ok=True)
-        if getattr(
-            self.renderer, "preview_layer", ""
-        ):  # it names one only for a scene of several view layers
-            upload_layer_proxies(
-                self.uploader, task.output_bucket, task.proxy_key(frame), written
-            )  # a row each
+        # a row each on the contact sheet: only a renderer naming a preview layer (several view layers) leaves them
+        if getattr(self.renderer, "preview_layer", ""):
+            upload_layer_proxies(self.uploader, task.output_bucket, task.proxy_key(frame), written)
         self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
         written.unlink(missing_ok=True)
         billed = self.clock() - mark
