@@ -265,9 +265,8 @@ class RenderWorker:
             if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
                 self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
                 small.unlink(missing_ok=True)
-            upload_layer_proxies(
-                self.uploader, task.output_bucket, task.proxy_key(frame), written
-            )  # per layer
+            if getattr(self.renderer, "preview_layer", ""):  # several view layers: a contact-sheet row each
+                upload_layer_proxies(self.uploader, task.output_bucket, task.proxy_key(frame), written)
             self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
             written.unlink(missing_ok=True)
         self.stages.begin("record")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from weakref import WeakKeyDictionary
 
 from botocore.exceptions import ClientError
 
@@ -141,9 +142,16 @@ def _card(item: dict[str, Any]) -> Card:
     )
 
 
+_STORES: WeakKeyDictionary[Services, DynamoCards] = WeakKeyDictionary()
+
+
 def card_store(services: Services) -> DynamoCards:
-    """The cards beside the services' jobs, on their clock."""
-    settings = services.settings
-    return DynamoCards(
-        settings.table_name, clock=services.clock, history_days=settings.limits.job_history_days
-    )
+    """The cards beside the services' jobs, on their clock: one store (and one client) per services, not one a
+    command."""
+    store = _STORES.get(services)
+    if store is None:
+        settings = services.settings
+        store = _STORES[services] = DynamoCards(
+            settings.table_name, clock=services.clock, history_days=settings.limits.job_history_days
+        )
+    return store

@@ -117,7 +117,7 @@ class SlackNotifier:
 
     def _not_started(self, event: NodesNotStarted) -> None:
         """Under the job's card, once per Batch job (an array: its parent); what the sweep found, on the card too
-        (`bot.messages.nodes.untaken_line`), until a node takes a frame."""
+        (`bot.messages.render.untaken_line`), until a node takes a frame."""
         claim = "nodes_" + re.sub(r"\W", "_", event.batch_job_id)[:40]
         self._under_card(event.job_id, claim, message_text(event) or "")
         job = self.services.announcer.current(event.job_id)
@@ -194,7 +194,8 @@ class SlackNotifier:
         wait = (card.updated_at or 0.0) + self.interval_s + SPACING_MARGIN_S - self.services.clock()
         if wait > 0:
             self.sleep(wait)
-            job = self.services.announcer.current(job.job_id)  # it may have moved on while we waited
+            if not (job.status.is_final and job.remaining == 0):  # an ended job with every frame in stays so
+                job = self.services.announcer.current(job.job_id)  # it may have moved on while we waited
         self._update_card(job, card)
         self.cards.mark_updated(job.job_id)
 
@@ -254,9 +255,11 @@ class SlackNotifier:
         late_s = self.services.clock() - (job.finished_at or self.services.clock())
         if late_s >= LATE_AFTER_S:
             text += f"\n_This reply is {duration(late_s)} late: Slack did not take it earlier._"
-        prefix = job.output_prefix + PROXIES
-        layers = layer_rows((item.key for item in proxies_listed), prefix)
-        proxies_listed = [item for item in proxies_listed if not is_layer_proxy(item.key, prefix)]
+        layers: list[tuple[str, list[str]]] = []
+        if job.preview_layer:  # the renderer names it when the scene has several view layers: else no rows
+            prefix = job.output_prefix + PROXIES
+            layers = layer_rows((item.key for item in proxies_listed), prefix)
+            proxies_listed = [item for item in proxies_listed if not is_layer_proxy(item.key, prefix)]
         with tempfile.TemporaryDirectory(prefix="studiobot-notify-") as folder:
             proxies = self._proxies(job, proxies_listed, Path(folder))
             if not proxies:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -217,10 +217,7 @@ class Services:
         from backend.render.links import Links, signing_key
 
         settings, local = self.settings.links, self.settings.stage == "local"
-
-        def key() -> bytes:  # read on first use: SSM is asked only where a link is made or followed
-            return signing_key(settings, local)
-
+        key = partial(signing_key, settings, local)  # read on use: SSM is asked only where a link is made
         return Links(settings, self.settings.outputs_bucket, self.store, key, self.clock)
 
     # -- workstations ------------------------------------------------------------------------------------------

@@ -99,17 +99,16 @@ class InMemoryJobs:
             row.claims[claim] = now
             return True
 
-    def mark_enqueued(self, job_id: str, probes: bool = False) -> None:
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> Job:
         if probes:
-            self._set(job_id, probes_enqueued=True)
-        else:
-            self._set(job_id, enqueued=True, fanned_out_at=self._clock())
+            return self._set(job_id, probes_enqueued=True)
+        return self._set(job_id, enqueued=True, fanned_out_at=self._clock())
 
     def start(self, job_id: str) -> bool:
         return self._move(job_id, Step.START, JobStatus.RUNNING, started_at=self._clock())
 
-    def finish(self, job_id: str) -> Job | None:
-        job = self.get(job_id)
+    def finish(self, job_id: str, job: Job | None = None) -> Job | None:
+        job = job or self.get(job_id)
         won = self._move(job_id, Step.FINISH, finished_as(job), finished_at=self._clock())
         return self.get(job_id) if won else None
 
@@ -261,12 +260,14 @@ class InMemoryJobs:
         return self._claim_interval(job.job_id, "progress_at", interval_s)
 
     def claim_completion_notice(self, job_id: str) -> bool:
+        return self.claim_completion(job_id) is not None
+
+    def claim_completion(self, job_id: str) -> Job | None:
         with self._lock:
             job = self._row(job_id).job
             if job.notified or job.status not in FINAL:
-                return False
-            self._put(job, notified=True)
-            return True
+                return None
+            return self._put(job, notified=True)
 
     def release_completion_notice(self, job_id: str) -> None:
         self._set(job_id, notified=False)
@@ -295,9 +296,9 @@ class InMemoryJobs:
         self._rows[job.job_id].job = stored
         return stored
 
-    def _set(self, job_id: str, **changes: Any) -> None:
+    def _set(self, job_id: str, **changes: Any) -> Job:
         with self._lock:
-            self._put(self._row(job_id).job, **changes)
+            return self._put(self._row(job_id).job, **changes)
 
     def _move(
         self, job_id: str, step: Step, to: JobStatus, params: dict[str, float] | None = None, **changes: Any

@@ -7,6 +7,7 @@ error is told apart by its code, never by its message text.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any, ClassVar
 
 import boto3
@@ -44,8 +45,9 @@ class AwsAdapter:
     def __init__(self, client: Any | None = None) -> None:
         self._client = client
 
-    @property
+    @cached_property
     def client(self) -> Any:
+        """The client handed in, else one made now; kept, so later uses call nothing."""
         if self._client is None:
             self._client = boto3.client(self.service)
         return self._client

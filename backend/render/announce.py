@@ -71,14 +71,15 @@ class Announcer:
 
     def completion(self, job_id: str) -> Completion | None:
         """The ended job, claimed for its one announcement (None when another delivery has it), with its failed
-        frames and their reasons from one read of its frame records."""
-        if not self.jobs.claim_completion_notice(job_id):
+        frames and their reasons from one read of its frame records (none when no frame failed)."""
+        job = self.jobs.claim_completion(job_id)  # the claim's write returns the job: nothing read after
+        if job is None:
             return None
         try:
-            job = self.jobs.get(job_id)
             if not Completion(job).has_channel:
                 return Completion(job)  # nobody to tell, so no frames to read
-            reasons = self.failures(job_id)
+            # the failed counter moves in the same write as each failed frame's record: 0 means none to read
+            reasons = self.failures(job_id) if job.failed else {}
         except Exception:
             self.jobs.release_completion_notice(job_id)
             raise

@@ -22,7 +22,7 @@ from backend.render.tiles import tile_count
 class LifeJobs(FrameLedger, TileLedger, JobQueries, Protocol):
     """What the lifecycle needs of the job store: the job, its records, and the changes it makes itself."""
 
-    def finish(self, job_id: str) -> Job | None: ...
+    def finish(self, job_id: str, job: Job | None = None) -> Job | None: ...
     def cancel(self, job_id: str) -> Job: ...
     def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool: ...
 
@@ -149,7 +149,7 @@ class JobLifecycle:
     # -- what follows a record ----------------------------------------------------------------------------------
 
     def _record(self, job_id: str, record: FrameRecord) -> bool:
-        recorded = self.progress.record(job_id, record)
+        recorded = self.jobs.record_frame(job_id, record)  # counted once, with the job after it
         job = recorded.job
         # Also on duplicates: a worker that died after recording the last probe leaves the estimate to the next.
         if job.status is JobStatus.PROBING and record.frame in job.probe_frames:
@@ -158,7 +158,7 @@ class JobLifecycle:
         # Checked on duplicates too: a worker that died between counting the last frame and finishing the job
         # leaves the finish to whichever delivery comes next.
         if job.remaining == 0 and not job.status.is_final:
-            self._finish(job_id)
+            self._finish(job)
             return recorded.counted
         if job.status.is_final:  # a frame of a stopped job: its end was announced, there is no progress
             return recorded.counted
@@ -173,9 +173,11 @@ class JobLifecycle:
             self.fanout.probe_recorded(job)
             job = self.jobs.get(job.job_id)
         if job.remaining == 0 and not job.status.is_final:
-            self._finish(job.job_id)
+            self._finish(job)
 
-    def _finish(self, job_id: str) -> None:
-        """FINISH a job with no frame left, and announce it: the end is in the job's outbox from the same write."""
-        if self.jobs.finish(job_id) is not None:
-            self.outbox.flush(job_id)
+    def _finish(self, job: Job) -> None:
+        """FINISH a job with no frame left (`job`: as read since its last record), and announce it: the end is in
+        the job's outbox from the same write, which returns the job (nothing is read again)."""
+        finished = self.jobs.finish(job.job_id, job)
+        if finished is not None:
+            self.outbox.flush(job.job_id, finished)

@@ -44,9 +44,10 @@ class Outbox:
         self.clock = clock
         self.grace_s = grace_s
 
-    def flush(self, job_id: str) -> list[Event]:
-        """Publish what the job's outbox holds; what could not be published stays for the sweep."""
-        job = self.jobs.get(job_id)
+    def flush(self, job_id: str, job: Job | None = None) -> list[Event]:
+        """Publish what the job's outbox holds (`job`: as the write that filled it returned it, else read now);
+        what could not be published stays for the sweep."""
+        job = job or self.jobs.get(job_id)
         published = []
         for fact in job.outbox:
             event = self._event(job, fact)
@@ -70,7 +71,8 @@ class Outbox:
 
     def _event(self, job: Job, fact: str) -> Event:
         if fact == "completed":
-            return completed_event(job, self.jobs.failed_frames(job.job_id))
+            # the job's failed counter moves in the same write as each failed frame's record: 0 means none to read
+            return completed_event(job, self.jobs.failed_frames(job.job_id) if job.failed else [])
         if fact == "estimated":
             return estimated_event(job)
         return JobApproved(

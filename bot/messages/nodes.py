@@ -4,7 +4,6 @@ cancelled before any started."""
 from __future__ import annotations
 
 from backend.events import NodeReclaimed, NodesNotStarted
-from backend.render.records import Job
 from bot.messages.text import NAME_CHARS, clip
 
 EVENTS = (NodeReclaimed, NodesNotStarted)
@@ -43,9 +42,3 @@ def untaken_text(job_id: str, waited_s: float) -> str:
         "on a machine with a GPU, or `studiobot up --nodes 1 --class gpu` on the local stack), or "
         f"`/render cancel {job_id}`; the frames wait on the gpu queue until a node comes."
     )
-
-
-def untaken_line(job: Job) -> str:
-    """The card's line while a job the sweep found untaken still waits; "" once a node takes a frame."""
-    waiting = job.started_at is None and job.done + job.failed == 0 and not job.status.is_final
-    return untaken_text(job.job_id, job.untaken_s) if job.untaken_s and waiting else ""

@@ -12,7 +12,7 @@ from backend.render.estimates import lambda_cost
 from backend.render.records import Job, JobStatus
 from bot.messages import Blocks, context, duration, money, plain_text, section, who
 from bot.messages.job_facts import facts_lines, facts_text
-from bot.messages.nodes import untaken_line
+from bot.messages.nodes import untaken_text
 from bot.messages.pages import packed
 from bot.messages.render_plan import frames_text, settings_text, spec_text
 from bot.messages.render_stopped import stopped_text
@@ -306,3 +306,9 @@ def _completed(event: JobCompleted) -> str:
             f"`{scene}` were rendered. Outputs: {outputs}"
         )
     return f"Render `{event.job_id}` ended: {clip(event.status, NAME_CHARS)}."
+
+
+def untaken_line(job: Job) -> str:
+    """The card's line while a job the sweep found untaken still waits; "" once a node takes a frame."""
+    waiting = job.started_at is None and job.done + job.failed == 0 and not job.status.is_final
+    return untaken_text(job.job_id, job.untaken_s) if job.untaken_s and waiting else ""

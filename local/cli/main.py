@@ -242,7 +242,15 @@ def demo(
     if started_here:
         up(workers=workers, foreground=False, visibility_timeout=120)
     try:
-        command = [sys.executable, "-m", "local.cli.main", "render", str(SAMPLE_SCENE), "1-24", *DEMO_SETTINGS]
+        command = [
+            sys.executable,
+            "-m",
+            "local.cli.main",
+            "render",
+            str(SAMPLE_SCENE),
+            "1-24",
+            *DEMO_SETTINGS,
+        ]
         if subprocess.run(command).returncode != 0:
             raise typer.Exit(code=1)
     finally:

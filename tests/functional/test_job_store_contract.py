@@ -72,9 +72,10 @@ def test_creation_and_frames_count_once(store: tuple[JobStore, Clock]) -> None:
     failed = jobs.record_frame("r1", FrameRecord(2, FrameOutcome.FAILED, error="no camera"))
     assert failed.counted and failed.job.remaining == 1 and failed.job.failed == 1
     assert jobs.finish("r1") is None  # a frame remains
-    jobs.record_frame("r1", _done(3))
-    finished = jobs.finish("r1")
+    last = jobs.record_frame("r1", _done(3)).job
+    finished = jobs.finish("r1", last)  # the job as its last record left it: not read again
     assert finished is not None and finished.status is JobStatus.DONE_WITH_FAILURES
+    assert finished == jobs.get("r1") and finished.outbox == ("completed",)  # as written, outbox and all
     assert jobs.finish("r1") is None
     assert jobs.failed_frames("r1") == [2] and [r.frame for r in jobs.frames_at("r1", [3, 1, 9])] == [1, 3]
     assert [r.frame for r in jobs.frames("r1", 2, 3)] == [2, 3]
@@ -92,7 +93,8 @@ def test_enqueue_claims_are_leases(store: tuple[JobStore, Clock]) -> None:
     assert jobs.claim_enqueue("r2") is False  # another enqueue holds the lease
     clock.now += 901
     assert jobs.claim_enqueue("r2") is True  # the one that held it died
-    jobs.mark_enqueued("r2")
+    marked = jobs.mark_enqueued("r2")  # the job as marked: the fan-out reads nothing after it
+    assert marked.enqueued and marked.fanned_out_at == clock.now and marked == jobs.get("r2")
     clock.now += 901
     assert jobs.claim_enqueue("r2") is False and jobs.get("r2").enqueued
 
@@ -167,6 +169,20 @@ def test_a_fact_is_in_the_outbox_from_the_write_that_makes_it_true_until_publish
     assert jobs.mark_published("r-out", "completed") is True
     assert jobs.mark_published("r-out", "completed") is False  # published once
     assert jobs.get("r-out").outbox == () and jobs.pending_before(clock.now) == ["r-later"]
+
+    # two facts pending (estimated, then Submit pressed): the job stays indexed until the last is published
+    jobs.create(_job("r-two", JobStatus.PROBING, total=10, probe_frames=(1, 5, 10)))
+    guess = Estimate(frame_s=60.0, render_s=59.0, cost_usd=10.0, eta_s=60.0)
+    assert jobs.settle_probes("r-two", guess, Approval("submitter", "over $5.00")) is True
+    assert jobs.approve("r-two", "U0ARTIST", False, JobStatus.RUNNING) is True
+    assert jobs.get("r-two").outbox == ("estimated", "approved")
+    assert jobs.mark_published("r-two", "approved") is True
+    assert jobs.get("r-two").outbox == ("estimated",) and "r-two" in jobs.pending_before(clock.now)
+    assert (
+        jobs.mark_published("r-two", "estimated") is True
+        and jobs.mark_published("r-two", "estimated") is False
+    )
+    assert jobs.get("r-two").outbox == () and "r-two" not in jobs.pending_before(clock.now)
 
 
 def test_tiles_count_once_one_caller_stitches_and_a_re_plan_happens_once(

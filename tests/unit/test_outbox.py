@@ -91,3 +91,22 @@ def test_every_fact_of_a_job_is_published_once_however_the_announcements_interle
     kinds = [type(event).__name__ for event in farm.events.events if type(event).__name__ != "JobProgress"]
     assert kinds == ["JobEstimated", "JobApproved", "JobCompleted"]
     assert farm.jobs.get(job.job_id).outbox == () and farm.jobs.pending_before(farm.clock.now) == []
+
+
+def test_a_job_that_ends_without_failures_is_announced_without_reading_its_frames() -> None:
+    events = RecordingEvents()
+    farm = _farm_with(events)
+    job = farm.submit("shot.blend 1-4")
+    reads: list[str] = []
+    failed_frames = farm.jobs.failed_frames
+
+    def counted(job_id: str) -> list[int]:
+        reads.append(job_id)
+        return failed_frames(job_id)
+
+    farm.jobs.failed_frames = counted  # type: ignore[method-assign]
+    for frame in range(1, 5):
+        farm.services.reporter.frame_done(job.job_id, frame, FAST_FRAME_S, f"out/{frame}.png", FAST_FRAME_S)
+    (completed,) = events.of(JobCompleted)
+    assert completed.failed_frames == [] and completed.done == 4
+    assert reads == []  # the job's failed counter said 0: its frame records were not queried

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from backend.render.store.frames import DynamoFrameLedger
-from backend.render.store.notices import DynamoNoticeBook
-from backend.render.store.outbox import DynamoOutbox
+from backend.render.store.notices import DynamoNoticeBook, DynamoOutbox
 from backend.render.store.queries import DynamoJobQueries
 from backend.render.store.tiles import DynamoTileLedger
 from backend.render.store.transitions import ENQUEUE_LEASE_S, DynamoTransitions

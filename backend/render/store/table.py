@@ -57,36 +57,68 @@ class JobTable(AwsAdapter):
         now: float | None = None,
         uses_status: bool = True,
     ) -> bool:
+        """One conditional update of the job; True for the one caller whose condition held."""
+        return self._write(job_id, update, values, condition, now, uses_status) is not None
+
+    def _transition_to(
+        self,
+        job_id: str,
+        update: str,
+        values: dict[str, Any],
+        condition: str,
+        now: float | None = None,
+        uses_status: bool = True,
+    ) -> Job | None:
+        """One conditional update of the job: the job as it wrote it (no read after), or None when the condition
+        did not hold."""
+        item = self._write(job_id, update, values, condition, now, uses_status, returning=True)
+        return None if item is None else job_from_item(item)
+
+    def _write(
+        self,
+        job_id: str,
+        update: str,
+        values: dict[str, Any],
+        condition: str,
+        now: float | None,
+        uses_status: bool,
+        returning: bool = False,
+    ) -> dict[str, Any] | None:
+        """The conditional update itself: the item after it (empty unless `returning`); None when refused."""
         if ":now" in update or ":now" in condition:  # DynamoDB refuses a value the expressions do not use
             values = {**values, ":now": {"N": repr(self._clock() if now is None else now)}}
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
                 Key=job_key(job_id),
                 UpdateExpression=update,
                 ConditionExpression=f"attribute_exists(pk) AND ({condition})",
                 **({"ExpressionAttributeValues": values} if values else {}),
                 **({"ExpressionAttributeNames": {"#status": "status"}} if uses_status else {}),
+                **({"ReturnValues": "ALL_NEW"} if returning else {}),
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                return None
             raise self.aws_error(error, "update the job") from error
-        return True
+        return dict(response.get("Attributes", {}))
 
-    def _update(self, job_id: str, update: str, values: dict[str, Any], condition: str) -> None:
+    def _update(self, job_id: str, update: str, values: dict[str, Any], condition: str) -> Job:
+        """An update that must find the job (NotFoundError otherwise): the job as it wrote it."""
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
                 Key=job_key(job_id),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
             )
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
                 raise NotFoundError(f"There is no render job `{job_id}`.") from error
             raise self.aws_error(error, "update the job") from error
+        return job_from_item(response["Attributes"])
 
     def _batch_get(self, keys: list[dict[str, Any]], doing: str) -> list[dict[str, Any]]:
         """Every item of these keys that exists: 100 keys a call (BatchGetItem's limit), unprocessed ones again."""

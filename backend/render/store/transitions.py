@@ -67,34 +67,33 @@ class DynamoTransitions(JobTable):
             uses_status=False,
         )
 
-    def mark_enqueued(self, job_id: str, probes: bool = False) -> None:
-        """Remember that the job's tasks (or its probe tasks) are on the queue."""
+    def mark_enqueued(self, job_id: str, probes: bool = False) -> Job:
+        """Remember that the job's tasks (or its probe tasks) are on the queue; the job so marked."""
         values: dict[str, Any] = {":yes": {"BOOL": True}}
         if probes:
             update = "SET probes_enqueued = :yes"
         else:
             update = "SET enqueued = :yes, fanned_out_at = :now"
             values[":now"] = {"N": repr(self._clock())}
-        self._update(job_id, update, values, condition="attribute_exists(pk)")
+        return self._update(job_id, update, values, condition="attribute_exists(pk)")
 
     def start(self, job_id: str) -> bool:
         """START: QUEUED → RUNNING; False if the job was not QUEUED (already running, or over)."""
         return self._move(job_id, Event.START, JobStatus.RUNNING, "started_at = :now")
 
-    def finish(self, job_id: str) -> Job | None:
-        """FINISH: → DONE or DONE_WITH_FAILURES once no frame remains; the one caller that wins gets the job."""
-        job = self.get(job_id)
+    def finish(self, job_id: str, job: Job | None = None) -> Job | None:
+        """FINISH: → DONE or DONE_WITH_FAILURES once no frame remains; the one caller that wins gets the job as
+        written. `job`: as read since its last frame's record (read here otherwise)."""
+        job = job or self.get(job_id)
         if job.status.is_final or job.remaining > 0:
             return None
-        won = self._move(job_id, Event.FINISH, finished_as(job), "finished_at = :now")
-        return self.get(job_id) if won else None
+        return self._moved(job_id, Event.FINISH, finished_as(job), "finished_at = :now")
 
     def cancel(self, job_id: str) -> Job:
         """CANCEL: any active state → CANCELLED; ConflictError if the job is already over."""
-        won = self._move(job_id, Event.CANCEL, JobStatus.CANCELLED, "finished_at = :now", remove="awaiting")
-        job = self.get(job_id)
-        if not won:
-            raise nothing_to_cancel(job)
+        job = self._moved(job_id, Event.CANCEL, JobStatus.CANCELLED, "finished_at = :now", remove="awaiting")
+        if job is None:
+            raise nothing_to_cancel(self.get(job_id))
         return job
 
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
@@ -148,14 +147,13 @@ class DynamoTransitions(JobTable):
 
     def fail(self, job_id: str, reason: str) -> Job | None:
         """FAIL: PROBING → FAILED (a probe frame failed); the one caller that moved it gets the job."""
-        won = self._move(
+        return self._moved(
             job_id,
             Event.FAIL,
             JobStatus.FAILED,
             "failure = :why, finished_at = :now",
             {":why": {"S": reason[:1000]}},
         )
-        return self.get(job_id) if won else None
 
     def approve(self, job_id: str, by: str, by_admin: bool, next_status: JobStatus) -> bool:
         """SUBMIT: AWAITING_APPROVAL → `next_status` (PROBING, QUEUED or RUNNING), remembering who pressed Submit;
@@ -172,7 +170,7 @@ class DynamoTransitions(JobTable):
     def expire(self, job_id: str, cutoff: float, reason: str) -> Job | None:
         """EXPIRE: AWAITING_APPROVAL since before `cutoff` → EXPIRED; the one caller that moved it gets the job. The
         job stays in the by_awaiting index until `clear_awaiting`, so a sweep that died before announcing it is redone."""
-        won = self._move(
+        return self._moved(
             job_id,
             Event.EXPIRE,
             JobStatus.EXPIRED,
@@ -180,7 +178,6 @@ class DynamoTransitions(JobTable):
             {":why": {"S": reason}},
             cutoff=cutoff,
         )
-        return self.get(job_id) if won else None
 
     def clear_awaiting(self, job_id: str) -> None:
         """Take an announced expired job out of the by_awaiting index."""
@@ -198,6 +195,19 @@ class DynamoTransitions(JobTable):
     ) -> bool:
         """The conditional write of `event`'s row taking the job to `to`, storing `sets` (SET clauses with their
         `values`) and removing `remove` beside it; True for the one caller that made it."""
+        return self._moved(job_id, event, to, sets, values, remove, **params) is not None
+
+    def _moved(
+        self,
+        job_id: str,
+        event: Event,
+        to: JobStatus,
+        sets: str,
+        values: dict[str, Any] | None = None,
+        remove: str = "",
+        **params: float,
+    ) -> Job | None:
+        """`_move`, and the job as that write left it (ReturnValues ALL_NEW: no read after); None if refused."""
         transition = row(event)
         if to not in transition.targets:
             raise ValueError(f"{event} never moves a job to {to}")
@@ -210,7 +220,7 @@ class DynamoTransitions(JobTable):
         if transition.fact:
             update, values = f"{update}, {outbox_set(transition.fact)}", values | OUTBOX_VALUES
         update += f" REMOVE {remove}" if remove else ""
-        return self._transition(job_id, update, values, condition=condition)
+        return self._transition_to(job_id, update, values, condition=condition)
 
 
 def condition_clause(condition: Condition, params: dict[str, float]) -> tuple[str, dict[str, Any]]:

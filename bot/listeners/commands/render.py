@@ -91,19 +91,22 @@ def _announce(
         respond(text=sent_before_text(job.job_id), response_type="ephemeral")
         return
     try:
-        post_card(client, services, job.job_id, channel)
+        post_card(client, services, job.job_id, channel, job)
     except Exception as error:  # the job exists: say so, not "nothing was changed"
         logger.warning("job card not posted", job_id=job.job_id, error=repr(error))
         now = services.announcer.current(job.job_id)
         respond(text=card_not_posted_text(now, error), response_type="ephemeral")
 
 
-def post_card(client: WebClient, services: Services, job_id: str, channel: str) -> None:
-    """Post the job card in the channel; the render side says whether its thread must ask for Submit now."""
+def post_card(
+    client: WebClient, services: Services, job_id: str, channel: str, job: Job | None = None
+) -> None:
+    """Post the job card in the channel (`job`: as the desk just read it, else read now); the render side says
+    whether its thread must ask for Submit now."""
     from bot.cards import card_store  # loads boto3: after the ack only
 
     announcer = services.announcer
-    job = announcer.current(job_id)
+    job = job or announcer.current(job_id)
     text, blocks = job_card(job, services.clock(), services.settings.costs)
     posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     card = card_store(services).attach(job_id, posted["channel"], posted["ts"])  # or the one posted first
