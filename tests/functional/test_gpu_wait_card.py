@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from backend.render.handlers.expiry import sweep
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
@@ -15,6 +14,7 @@ from backend.render.grammar import parse_render
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
 from bot.notifier import SlackNotifier
+from entry.expiry import sweep
 from entry.wiring import Services
 from testing.slack import FakeSlack
 
