@@ -311,15 +311,17 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
         == grants("RenderDeadLettersRole", "sqs:SendMessage")
         == [json.dumps({"Fn::GetAtt": [queue, "Arn"]}) for queue in ("RenderQueue", "GpuRenderQueue")]
     )
-    # the functions that open scenes or post to Slack reach job items only, never the budget guard's item
+    # the functions that open scenes or post to Slack reach job items (the notifier also its cards' own items,
+    # `bot.cards`), never the budget guard's item
     for role in ("RenderRole", "RenderDeadLettersRole", "NotifierRole"):
+        reachable = (["JOB#*"], ["CARD#*"]) if role == "NotifierRole" else (["JOB#*"],)
         for statement in by_role[role]:
             if "dynamodb:PutItem" in _as_list(statement["Action"]) or "dynamodb:UpdateItem" in _as_list(
                 statement["Action"]
             ):
-                assert statement["Condition"] == {
-                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["JOB#*"]}
-                }
+                assert statement["Condition"] in [
+                    {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}} for keys in reachable
+                ]
     # only the bot and the notifier (and its redrive) may read the Slack secrets; workstation jobs only touch leases
     readers = {
         role
