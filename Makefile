@@ -54,9 +54,9 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check backend blender_image bot local tests bench entry
-	$(VENV)/bin/ruff format --check backend blender_image bot local tests bench entry
-	$(VENV)/bin/mypy backend blender_image local bot bench entry
+	$(VENV)/bin/ruff check backend blender_image bot local tests bench entry testing
+	$(VENV)/bin/ruff format --check backend blender_image bot local tests bench entry testing
+	$(VENV)/bin/mypy backend blender_image local bot bench entry testing
 
 up: $(STAMP)
 	$(VENV)/bin/studiobot up
