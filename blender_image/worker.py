@@ -15,13 +15,13 @@ from backend.errors import ValidationError
 from backend.names import under
 from backend.render.estimates import duration
 from backend.render.job_life import JobLifecycle
-from backend.render.layer_previews import upload_layer_proxies
 from backend.render.ports import JobStore
 from backend.render.previews import proxy
 from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderTask, scene_stem
 from backend.render.tiles import describe
+from blender_image.delivery import job_and_recorded, upload_frame
 from blender_image.planning import ProbePlanner
 from blender_image.ports import Renderer, Scenes
 from blender_image.stages import Stages
@@ -44,9 +44,6 @@ class MissingFiles(RuntimeError):
 class FramesFailed(RuntimeError):
     """Frames of the task failed this delivery (each error noted on its frame): SQS delivers the task again, and
     only the frames still unrecorded are tried."""
-
-
-CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".exr": "image/x-exr"}
 
 
 @dataclass
@@ -98,7 +95,7 @@ class RenderWorker:
         mark = self.clock()
         self.stages = Stages()
         self.stages.begin("task")
-        job = self.jobs.get(task.job_id)
+        job, recorded = job_and_recorded(self.jobs, task)  # the two reads side by side
         if job.status.is_final:
             logger.info("task of a finished job acknowledged", job_id=task.job_id, status=str(job.status))
             if task.probe:  # the delivery that stopped the job may have died before announcing it
@@ -110,9 +107,6 @@ class RenderWorker:
         if job.status is JobStatus.QUEUED:
             self.jobs.start(task.job_id)
         # A frame is recorded only with its final outcome: any record means an earlier delivery finished it.
-        recorded = {
-            record.frame for record in self.jobs.frames(task.job_id, min(task.frames), max(task.frames))
-        }
         todo = [frame for frame in task.frames if frame not in recorded]
         result = TaskResult(rendered=[], skipped=[frame for frame in task.frames if frame in recorded])
         if not todo:
@@ -258,17 +252,11 @@ class RenderWorker:
         tiles_billed_s: float | None = None,
     ) -> None:
         """Upload a rendered (or stitched) frame and its proxy, and record it."""
-        key = task.output_key(frame, written.suffix)
         with self.stages("proxy"):
             small = proxy(written)
-        with self.stages("upload"):
-            if small is not None:  # the contact sheet, the GIF and the CLI read these, never the full frames
-                self.uploader.upload(small, task.output_bucket, task.proxy_key(frame), "image/png")
-                small.unlink(missing_ok=True)
-            if getattr(self.renderer, "preview_layer", ""):  # several view layers: a contact-sheet row each
-                upload_layer_proxies(self.uploader, task.output_bucket, task.proxy_key(frame), written)
-            self.uploader.upload(written, task.output_bucket, key, CONTENT_TYPES.get(written.suffix))
-            written.unlink(missing_ok=True)
+        with self.stages("upload"):  # side by side; each layer's proxy too where the scene has several
+            layers = bool(getattr(self.renderer, "preview_layer", ""))
+            key = upload_frame(self.uploader, task, frame, written, small, layers)
         self.stages.begin("record")
         billed = self.clock() - mark
         if tiles_billed_s is None:
