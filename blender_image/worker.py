@@ -21,10 +21,9 @@ from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderTask, scene_stem
 from backend.render.tiles import describe
-from blender_image.delivery import job_and_recorded, upload_frame
+from blender_image.glue import Stages, job_and_recorded, upload_frame
 from blender_image.planning import ProbePlanner
 from blender_image.ports import Renderer, Scenes
-from blender_image.stages import Stages
 from blender_image.stitch import StitchError
 from blender_image.tiling import Tiler, TileStore
 from blender_image.watchdog import MARGIN_S, Watchdog

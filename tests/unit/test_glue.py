@@ -1,4 +1,4 @@
-"""The worker's side-by-side round trips (blender_image/delivery.py) answer and fail as the calls would alone."""
+"""The worker's side-by-side round trips (blender_image/glue.py) answer and fail as the calls would alone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from backend.errors import NotFoundError, StudiobotError
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 from backend.render.tasks import RenderSettings, RenderTask
-from blender_image.delivery import job_and_recorded, upload_frame
+from blender_image.glue import job_and_recorded, upload_frame
 from testing.jobs import InMemoryJobs
 
 
