@@ -202,7 +202,8 @@ class Services:
         """The service behind `/render` and `studiobot render`."""
         from backend.render.desk import JobDesk
 
-        return JobDesk(self.jobs, self.submissions, self.lifecycle, self.settings.access, clock=self.clock)
+        access, budgets = self.settings.access, self.budget_provider  # budgets: beside `/render costs`
+        return JobDesk(self.jobs, self.submissions, self.lifecycle, access, self.clock, budgets=budgets)
 
     @cached_property
     def announcer(self) -> Announcer:

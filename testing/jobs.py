@@ -28,6 +28,7 @@ from backend.render.records import (
     TileRecord,
     TileRecorded,
 )
+from backend.render.spend import month_of
 from backend.render.store import ENQUEUE_LEASE_S
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderSettings
@@ -65,6 +66,10 @@ class InMemoryJobs:
     def recent(self, channel: str, limit: int = 20) -> list[Job]:
         jobs = [row.job for row in self._rows.values() if row.job.channel == channel]
         return sorted(jobs, key=lambda job: job.created_at, reverse=True)[:limit]
+
+    def month_jobs(self, month: str) -> list[Job]:
+        jobs = [row.job for row in self._rows.values() if month_of(row.job.created_at) == month]
+        return sorted(jobs, key=lambda job: job.created_at)
 
     def awaiting_since_before(self, cutoff: float) -> list[str]:
         return [

@@ -14,11 +14,12 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from backend.budgets.ports import BudgetProvider
 from backend.commands import Caller, Help, Refused, Reply
 from backend.config import Access
-from backend.errors import NotFoundError, PermissionDenied
+from backend.errors import NotFoundError, PermissionDenied, StudiobotError
 from backend.people import mention
 from backend.render.desk_replies import (
     Cancelled,
@@ -34,6 +35,7 @@ from backend.render.grammar import RenderCommand, RenderJob, RenderRequest, Retr
 from backend.render.job_life import JobLifecycle
 from backend.render.ports import JobQueries
 from backend.render.records import ACTIVE, Job, job_id_for
+from backend.render.spend import CostsCommand, CostsShown, costs_shown, month_of
 from backend.render.submit import (
     RenderPlan,
     Submission,
@@ -41,6 +43,9 @@ from backend.render.submit import (
     assets_prefix_for,
     scene_key_for,
 )
+
+if TYPE_CHECKING:
+    from backend.budgets.provider import Budget
 
 # How long the same words from the same person in the same channel stay one job: longer than Slack's retries of a
 # command (after about 1 and 5 minutes) with room to spare, and than a person's "did that go through?" re-send.
@@ -97,8 +102,10 @@ class JobDesk:
         lifecycle: JobLifecycle,
         access: Access,
         clock: Callable[[], float],
+        budgets: BudgetProvider | None = None,
     ) -> None:
         self.jobs = jobs
+        self.budgets = budgets
         self.submissions = submissions
         self.lifecycle = lifecycle
         self.access = access
@@ -108,6 +115,8 @@ class JobDesk:
         """Carry out a `/render` command for `caller`, as a Reply."""
         if isinstance(command, RenderJob):
             return self._render(command.request, caller)
+        if isinstance(command, CostsCommand):
+            return self.spend(command)
         user, job_id = caller.user, command.job_id
         if command.action == "help":
             return Help()
@@ -236,6 +245,31 @@ class JobDesk:
     def submit(self, user: str, job_id: str) -> Job:
         """Press Submit on a job that waits for it (who may is the fan-out's rule)."""
         return self.lifecycle.approve(job_id, user)
+
+    def spend(self, command: CostsCommand) -> CostsShown:
+        """The month's measured spend grouped (default: this month, by the desk's clock), beside AWS Budgets'
+        actual spend when the month is this one and the account has a monthly cost budget it may read."""
+        now = month_of(self.clock())
+        month = command.month or now
+        settings = self.submissions.settings
+        jobs = self.jobs.month_jobs(month)
+        budgets = self._month_budgets() if month == now else None
+        return costs_shown(month, command.by, jobs, settings.costs, settings.scenes_prefix, budgets)
+
+    def _month_budgets(self) -> list[Budget] | None:
+        """The account's monthly cost budgets (their actual spend is this month's), or None when there are none
+        or AWS Budgets cannot be read (the costs are shown without them)."""
+        if self.budgets is None:
+            return None
+        try:
+            found = [
+                budget
+                for budget in self.budgets.all()
+                if budget.unit == "USD" and budget.time_unit == "MONTHLY"
+            ]
+        except StudiobotError:
+            return None
+        return found or None
 
     def _find(self, job_id: str) -> Job | None:
         try:

@@ -10,6 +10,7 @@ from backend.commands import Caller, CommandGrammar, Help, Reply, Said, whole_nu
 from backend.config import Limits, Settings
 from backend.errors import ValidationError
 from backend.render.frames import check_frame_spec
+from backend.render.spend import CostsCommand, parse_costs
 from backend.render.tasks import CPU, ENGINES, FORMATS, RENDER_CLASSES, RenderSettings
 from backend.render.tiles import parse_grid
 
@@ -20,7 +21,7 @@ RENDER_USAGE = (
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
-RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit"})
+RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit", "costs"})
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
 _VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets")
@@ -223,7 +224,7 @@ class JobCommand:
     changes: RetryRequest | None = None
 
 
-RenderCommand = RenderJob | JobCommand
+RenderCommand = RenderJob | JobCommand | CostsCommand
 
 
 def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderCommand:
@@ -235,6 +236,8 @@ def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderC
     if sub is None:
         return RenderJob(parse_render(words, limits))
     rest = list(words[1:])
+    if sub == "costs":  # who spent what in a month (`backend.render.spend`)
+        return parse_costs(rest)
     if sub == "retry":  # its job, and what to change for the failed frames
         changes = parse_retry(rest, limits)
         return JobCommand(sub, changes.job_id, changes)

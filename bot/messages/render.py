@@ -51,6 +51,7 @@ HELP = (
     "• A shot shipped with `studiobot upload` carries every file it uses; one with missing files is refused\n"
     "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
     "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
+    "`/render costs [--month YYYY-MM] [--by user|channel|shot|class]` (who spent what in a month)\n"
 )
 
 EVENTS = (JobProgress, JobCompleted, JobEstimated, JobApproved, FrameStopped)

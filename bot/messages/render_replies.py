@@ -7,8 +7,10 @@ from backend.commands import Reply
 from backend.config import Costs
 from backend.render.desk_replies import Cancelled, DryRun, JobsListed, RetrySent, StatusShown, Submitted
 from backend.render.records import Job, JobStatus
+from backend.render.spend import CostsShown
 from bot.messages import section
 from bot.messages.render import help_message, job_list, status_message
+from bot.messages.render_costs import costs_message
 from bot.messages.render_plan import dry_run_text
 from bot.messages.replies import Message, shared_message
 
@@ -29,6 +31,8 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
         return text, blocks
     if isinstance(reply, JobsListed):
         return job_list(reply.jobs, reply.user, reply.now)
+    if isinstance(reply, CostsShown):
+        return costs_message(reply)
     if isinstance(reply, Cancelled):
         return f"🛑 Cancelled `{reply.job_id}`: frames not yet rendered will be skipped.", None
     if isinstance(reply, Submitted):

@@ -119,6 +119,7 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
         "by_channel",
         "by_awaiting",
         "by_outbox",
+        "by_month",
     ]
 
     s3 = boto3.client("s3")

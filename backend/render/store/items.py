@@ -16,6 +16,7 @@ from typing import Any
 from backend.render.estimates import Estimate
 from backend.render.lifecycle import FACTS
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
+from backend.render.spend import month_of
 from backend.render.tasks import RenderSettings
 
 AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
@@ -100,6 +101,9 @@ def job_to_item(job: Job) -> dict[str, Any]:
         "output_prefix": {"S": job.output_prefix},
         "requested_by": {"S": job.requested_by},
         "created_at": {"N": repr(job.created_at)},
+        "month": {
+            "S": month_of(job.created_at)
+        },  # the by_month index: `/render costs` reads a month in one Query
         "enqueued": {"BOOL": job.enqueued},
         "tile_counts": {"M": {}},  # tiled frames in flight (a job re-planned as tiles needs it there already)
     }

@@ -41,3 +41,19 @@ class DynamoJobQueries(JobTable):
         except ClientError as error:
             raise self.aws_error(error, "list the jobs waiting for Submit") from error
         return ids
+
+    def month_jobs(self, month: str) -> list[Job]:
+        """The jobs created in `month` (`2026-12`, UTC), oldest first: the by_month index, paginated."""
+        jobs: list[Job] = []
+        try:
+            for page in self.client.get_paginator("query").paginate(
+                TableName=self.table_name,
+                IndexName="by_month",
+                KeyConditionExpression="#month = :month",
+                ExpressionAttributeNames={"#month": "month"},
+                ExpressionAttributeValues={":month": {"S": month}},
+            ):
+                jobs.extend(job_from_item(item) for item in page["Items"])
+        except ClientError as error:
+            raise self.aws_error(error, "read the month's jobs") from error
+        return jobs
