@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from backend.budgets.provider import Budget
-from backend.errors import ValidationError
+from backend.commands import Caller
+from backend.errors import AwsError, ValidationError
 from backend.render.grammar import RENDER_SUBCOMMANDS, parse_command
-from backend.render.records import Job, JobStatus
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 from backend.render.spend import CostGroup, CostsCommand, CostsShown, group_of, month_of
 from backend.render.tasks import RenderSettings
 from bot.messages.render_costs import costs_message
@@ -111,3 +112,64 @@ def test_the_message_names_people_sums_the_rest_and_shows_the_budget_beside_the_
 def test_an_empty_month_says_so() -> None:
     reply = CostsShown("2026-03", "shot", [], 0, 0.0, 0.0, 0)
     assert costs_message(reply)[0] == "💰 No renders in 2026-03: nothing spent on the farm."
+
+
+class Budgets:
+    """The account's budgets, or AWS Budgets refusing to say."""
+
+    def __init__(self, budgets: list[Budget] | None) -> None:
+        self.budgets = budgets
+        self.asked = 0
+
+    def all(self) -> list[Budget]:
+        self.asked += 1
+        if self.budgets is None:
+            raise AwsError(
+                "studiobot's role may not read budgets: ask an admin to allow `budgets:ViewBudget`"
+            )
+        return self.budgets
+
+
+def _desk_costs(budgets: Budgets, words: str, now: float = 1_796_083_200.0 + 3600) -> CostsShown:
+    from entry.wiring import Services
+    from tests.unit.test_fanout import Farm
+
+    farm = Farm()
+    farm.clock.now = now - 60  # a job this month (December 2026, UTC)
+    job = farm.submit("shot010/shot.blend 1-2")
+    record = FrameRecord(1, FrameOutcome.DONE, seconds=1.0, output_key="o/1", billed_s=30.0)
+    farm.jobs.record_frame(job.job_id, record)
+    farm.clock.now = now
+    services = farm.services
+    desk = Services(
+        services.settings,
+        farm.clock,
+        jobs=farm.jobs,
+        submissions=services.submissions,
+        lifecycle=services.lifecycle,
+        budget_provider=budgets,
+    ).desk
+    reply = desk.run(parse_command(words.split()), Caller("U0ARTIST", "C1"))
+    assert isinstance(reply, CostsShown)
+    return reply
+
+
+def test_the_desk_reads_this_month_by_its_clock_and_shows_the_monthly_cost_budgets() -> None:
+    monthly = Budget("studio", 1000.0, 812.4, None)
+    hours = Budget("gpu-hours", 100.0, 5.0, None, unit="HRS")
+    budgets = Budgets([monthly, hours, Budget("yearly", 9000.0, 100.0, None, time_unit="ANNUALLY")])
+    reply = _desk_costs(budgets, "costs --by shot")
+    assert (reply.month, reply.by, reply.jobs) == ("2026-12", "shot", 1)
+    assert [(group.name, group.jobs) for group in reply.groups] == [("shot010", 1)]
+    assert reply.total_usd == pytest.approx(reply.groups[0].usd) and reply.total_usd > 0
+    assert reply.budgets == [monthly]  # the monthly cost budgets only
+
+
+def test_without_budgets_or_leave_to_read_them_the_costs_come_alone() -> None:
+    assert _desk_costs(Budgets(None), "costs").budgets is None  # AWS Budgets refused: no line, no error
+    assert _desk_costs(Budgets([]), "costs").budgets is None
+    earlier = Budgets([Budget("studio", 1000.0, 812.4, None)])
+    reply = _desk_costs(earlier, "costs --month 2026-11")
+    assert (
+        reply.jobs == 0 and reply.budgets is None and earlier.asked == 0
+    )  # this month's budget is not November's
