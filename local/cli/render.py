@@ -59,7 +59,7 @@ def render(
         "renders"
     ),
 ) -> None:
-    """Submit a render (or a subcommand: status, list, cancel, retry, submit, help) with `/render`'s words."""
+    """Submit a render (or a subcommand: status, list, cancel, retry, submit, costs, help) with `/render`'s words."""
     info = stack()
     # The person at the terminal runs this farm: the budget guard does not hold their renders.
     settings = as_operator(info.settings())
