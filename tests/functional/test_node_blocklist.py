@@ -12,7 +12,7 @@ from backend.config import SlackCredentials
 from backend.events import NodeBlocked
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
-from backend.render.store.blocklist import DynamoBlocklist
+from backend.render.store.blocklist import DynamoBlocklist, NodeFailures
 from backend.render.store.roster import NodeRoster
 from blender_image.node import RenderNode
 from blender_image.scene_cache import SceneCache
@@ -121,3 +121,15 @@ def test_the_thread_hears_once_and_is_told_when_every_node_is_blocked(stack: Sta
         later = replace(event, job_id=job_id, node="node-2", blocked=["only-node", "node-2"])
         notifier.handle(later)
         assert slack.calls_to("chat.postMessage")[-1].args["text"].endswith("other nodes carry on.")
+
+
+def test_failures_are_counted_per_job_and_node_and_one_call_blocks(stack: Stack) -> None:
+    job_id, other = _submit(stack, "n1"), _submit(stack, "n1")
+    blocklist = DynamoBlocklist(stack.settings.table_name)
+    assert [blocklist.node_failed(job_id, "n1", "boom").count for _ in range(2)] == [1, 2]
+    assert blocklist.node_failed(other, "n1", "boom") == NodeFailures(1)
+    assert blocklist.node_failed(job_id, "ip-10-0-1-7.ec2.internal", "boom") == NodeFailures(1)
+    assert blocklist.node_failed(job_id, "n1", "boom") == NodeFailures(3, True, ["n1"])
+    assert blocklist.node_failed(job_id, "n1", "boom") == NodeFailures(4)  # blocked already: told once
+    assert (blocklist.blocklist(job_id), blocklist.blocklist(other)) == (["n1"], [])
+    assert stack.jobs.get(job_id).status is JobStatus.QUEUED  # a blocklist is no status change
