@@ -81,9 +81,7 @@ class SessionStopped(Event):
 
 @dataclass(frozen=True)
 class SessionKept(Event):
-    """A lapsed (or keep-alive) session studiobot did not stop because someone is, or may be, using it: its owner
-    is asked, with Extend 2 h / Stop now, and the ops channel told. `stop_at`: an idle (or, by policy, unknown)
-    session is stopped then unless someone answers; 0 means it is never stopped without a person."""
+    """A lapsed session kept, someone may use it: owner asked, ops told; `stop_at` 0: never stopped alone."""
 
     type: ClassVar[str] = "SessionKept"
     name: str
@@ -133,8 +131,7 @@ class WorkstationAlert(Event):
 
 @dataclass(frozen=True)
 class JobEstimated(Event):
-    """A job's probe frames rendered: what the whole job will cost and take, and who must agree before it goes on
-    (`approval`: "" when it went on by itself, "submitter" or "admin" when it waits for the Submit button)."""
+    """A job's probes rendered: its cost and time, and who must Submit it (`approval`: "", submitter or admin)."""
 
     type: ClassVar[str] = "JobEstimated"
     job_id: str
@@ -148,8 +145,7 @@ class JobEstimated(Event):
 
 @dataclass(frozen=True)
 class FrameStopped(Event):
-    """A frame ran out of the render function's time and was stopped by the worker's watchdog (recorded as
-    failed, never delivered again; a retry re-plans it): the channel hears it at once, with the way out."""
+    """A frame outran the render function's time: the watchdog stopped it and recorded it failed; told at once."""
 
     type: ClassVar[str] = "FrameStopped"
     job_id: str
@@ -164,8 +160,7 @@ class FrameStopped(Event):
 
 @dataclass(frozen=True)
 class NodeReclaimed(Event):
-    """A render node was reclaimed (Spot) or told to stop (SIGTERM) mid-task and handed its task back at once, so
-    another node takes it without waiting out the visibility timeout; the job's channel hears it once."""
+    """A node reclaimed (Spot) or stopped (SIGTERM) mid-task handed its task back; the thread hears once."""
 
     type: ClassVar[str] = "NodeReclaimed"
     node: str
@@ -178,9 +173,21 @@ class NodeReclaimed(Event):
 
 
 @dataclass(frozen=True)
+class NodeBlocked(Event):
+    """A node failed 3 of a job's tasks and takes no more (the job's blocklist): published once per node."""
+
+    type: ClassVar[str] = "NodeBlocked"
+    node: str
+    render_class: str
+    job_id: str
+    error: str = ""  # its last failure's words
+    blocked: list[str] = field(default_factory=list)  # every node on the job's blocklist now
+    channel: str = ""
+
+
+@dataclass(frozen=True)
 class NodesNotStarted(Event):
-    """AWS Batch cancelled a phase's GPU nodes after they waited RUNNABLE past the queue's limit (no capacity, or a
-    Spot quota of 0): the job's thread hears why, once per Batch job."""
+    """AWS Batch cancelled a phase's GPU nodes left RUNNABLE past the limit: the thread hears why, once per job."""
 
     type: ClassVar[str] = "NodesNotStarted"
     job_id: str
@@ -232,8 +239,7 @@ class UnknownEvent(Event):
 
 @dataclass(frozen=True)
 class MalformedEvent(Event):
-    """A message no version could read (not JSON, not an object, a known type with fields missing or of the wrong
-    type): kept as a short excerpt and the reason, for the consumer to log once and set aside."""
+    """A message no version could read: its excerpt and the reason, for the consumer to log once and set aside."""
 
     type: ClassVar[str] = "Malformed"
     reason: str = ""
@@ -255,8 +261,7 @@ _FIELD_TYPES: dict[str, dict[str, Any]] = {
 
 
 def parse_event(data: str | bytes | dict[str, Any]) -> Event:
-    """Turn a wire message into its event, never an error: unknown types and versions become UnknownEvent, what
-    cannot be read (bad JSON, not an object, known fields missing or of the wrong type) MalformedEvent."""
+    """A wire message's event, never an error: an unknown type UnknownEvent, what cannot be read MalformedEvent."""
     try:
         body: Any = json.loads(data) if isinstance(data, str | bytes) else data
     except (ValueError, UnicodeDecodeError) as error:

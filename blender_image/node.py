@@ -6,6 +6,9 @@ queue has stayed empty for `idle_exit_s`. On SIGTERM or a Spot interruption noti
 finishes the frame in hand if that will end before the deadline, and otherwise hands the task back at once
 (`ChangeMessageVisibility` 0) so another node takes it without waiting out the visibility timeout, says so once in
 the job's channel, and exits (Blender cannot stop a render from Python). A frame still counts once: records are.
+
+A node that failed `BLOCK_AFTER` tasks of one job is on that job's blocklist: it hands the job's tasks back at once
+(never failing or counting them) so other nodes take them, says so once on its console, and the thread hears it once.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
 from backend.aws.sqs import Heartbeat
-from backend.events import EventPublisher, NodeReclaimed
+from backend.events import EventPublisher, NodeBlocked, NodeReclaimed
 from backend.render.ports import JobStore
+from backend.render.store.blocklist import NodeFailures
 from backend.render.tasks import RenderTask, UnreadableTask
 from blender_image.worker import RenderWorker
 
@@ -32,6 +36,16 @@ EXIT_RECLAIMED = 143  # what a process ended by SIGTERM reports
 SIGTERM_GRACE_S = 30.0  # AWS Batch (and ECS) kill a container this long after SIGTERM
 MARGIN_S = 10.0
 RETRY_AFTER_S = 30  # a task that failed on this node is tried again this soon (by any node)
+# A blocked job's task that comes back to the node that handed it back (no other node took it) is hidden this long:
+# every receive counts toward the gpu queue's maxReceiveCount (10), so a job every node is blocked for reaches its
+# dead letters after some minutes (its thread was told) instead of at once.
+SKIP_HIDE_S = 60
+
+
+class Blocklist(Protocol):
+    """Counts a node's failed tasks per job (`backend.render.store.blocklist.DynamoBlocklist`)."""
+
+    def node_failed(self, job_id: str, node: str, error: str) -> NodeFailures: ...
 
 
 @dataclass
@@ -59,6 +73,10 @@ class RenderNode:
         limit_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
         exit: Callable[[int], None] = os._exit,
+        blocklist: Blocklist | None = None,
+        say: Callable[[str], None] = lambda text: print(text, flush=True),
+        skip_hide_s: int = SKIP_HIDE_S,
+        retry_after_s: int = RETRY_AFTER_S,
     ) -> None:
         self.sqs = sqs
         self.queue_url = queue_url
@@ -73,6 +91,12 @@ class RenderNode:
         self.limit_s = limit_s
         self.clock = clock
         self.exit = exit
+        self.blocklist = blocklist
+        self.say = say  # the node's console (`studiobot node`'s output)
+        self.skip_hide_s = skip_hide_s
+        self.retry_after_s = retry_after_s
+        self.skipping: dict[str, str] = {}  # job id → the last error of this node's failed tasks of it
+        self.skipped: set[str] = set()  # the messages handed back for a blocklist
         self.draining = threading.Event()
         self.rendered = 0
         self._in_hand: InHand | None = None
@@ -109,11 +133,15 @@ class RenderNode:
             if self.draining.is_set():  # received while the drain began: straight back
                 self._hand_back(message)
                 break
-            self._handle(message)
-            idle_since = self.clock()
+            if self._handle(message):
+                idle_since = self.clock()
+            elif self.clock() - idle_since >= self.idle_exit_s:  # only blocked jobs' tasks: the node leaves
+                logger.info("only blocked jobs' tasks left: node leaves", node=self.name)
+                break
         return self.rendered
 
-    def _handle(self, message: dict[str, Any]) -> None:
+    def _handle(self, message: dict[str, Any]) -> bool:
+        """Render the message's task; False when it was handed back for the job's blocklist."""
         try:
             task = RenderTask.from_json(message["Body"])
         except UnreadableTask as error:  # back after a wait; the queue's redrive policy dead-letters it
@@ -122,11 +150,16 @@ class RenderNode:
                     "unreadable task", node=self.name, message_id=message.get("MessageId"), error=str(error)
                 )
             self._quietly(self._visibility, message, RETRY_AFTER_S)
-            return
+            return True
+        if task.job_id in self.skipping:  # another node takes it now; nothing failed, nothing counted
+            again = message.get("MessageId", "") in self.skipped
+            self.skipped.add(message.get("MessageId", ""))
+            self._quietly(self._visibility, message, self.skip_hide_s if again else 0)
+            return False
         with self._lock:  # a drain from now on sees this task; one that began a moment ago gets it back
             if self.draining.is_set():
                 self._hand_back(message)
-                return
+                return True
             self._in_hand = InHand(message, task, self.clock())
         heartbeat = Heartbeat(self.sqs, self.queue_url, [message["ReceiptHandle"]], self.visibility_s).start()
         try:
@@ -134,9 +167,13 @@ class RenderNode:
             self.worker.run(task, remaining_s=lambda: self.limit_s - (self.clock() - started))
         except Exception as error:  # tried again shortly (SQS counts the tries; the dead letters end it)
             logger.warning("task failed on this node", node=self.name, job_id=task.job_id, error=str(error))
-            later = int(getattr(error, "retry_after_s", RETRY_AFTER_S))  # a stitch held elsewhere: its lease
+            later = int(
+                getattr(error, "retry_after_s", self.retry_after_s)
+            )  # a stitch held elsewhere: its lease
             self._quietly(self._visibility, message, later)
-            return
+            if not hasattr(error, "retry_after_s"):  # a stitch held elsewhere is no failure of this node's
+                self._count_failure(task, str(error))
+            return True
         finally:
             heartbeat.stop()
             with self._lock:
@@ -146,6 +183,38 @@ class RenderNode:
             self.sqs.delete_message, QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
         )
         self.rendered += 1
+        return True
+
+    def _count_failure(self, task: RenderTask, error: str) -> None:
+        """Count the failed task against this node; at the limit, skip the job's tasks from now on."""
+        if self.blocklist is None:
+            return
+        try:
+            failures = self.blocklist.node_failed(task.job_id, self.name, error)
+        except Exception as problem:  # not counted this time: the node tries the job's tasks on
+            logger.warning("could not count the failed task", node=self.name, error=str(problem))
+            return
+        if not failures.blocking or task.job_id in self.skipping:
+            return
+        self.skipping[task.job_id] = error
+        said = (
+            f"studiobot node {self.name}: skipping job {task.job_id}'s tasks: this node failed "
+            f"{failures.count} of them (last error: {error[:300]})"
+        )
+        logger.warning(said, node=self.name, job_id=task.job_id, failed=failures.count)
+        self.say(said)
+        if failures.newly_blocked:  # the one call that put the node on the blocklist tells the thread
+            self._quietly(
+                self.events.publish,
+                NodeBlocked(
+                    node=self.name,
+                    render_class=self.render_class,
+                    job_id=task.job_id,
+                    error=error[:500],
+                    blocked=failures.blocked,
+                    channel=self._channel(task.job_id),
+                ),
+            )
 
     def _quietly(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:

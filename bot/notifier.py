@@ -23,6 +23,7 @@ from backend.events import (
     JobEstimated,
     JobProgress,
     KeepAliveReport,
+    NodeBlocked,
     NodeReclaimed,
     NodesNotStarted,
     SessionExpiring,
@@ -41,6 +42,7 @@ from bot.archive import archive, outputs_of
 from bot.cards import Card, CardStore, card_store
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
+from bot.messages.nodes import blocked_text
 from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message, kept_message
@@ -83,6 +85,8 @@ class SlackNotifier:
             self._reclaimed(event)
         elif isinstance(event, NodesNotStarted):
             self._not_started(event)
+        elif isinstance(event, NodeBlocked):  # under the job's card, once per node and job
+            self._blocked(event)
         elif isinstance(event, SessionExpiring):
             self._expiring(event)
         elif isinstance(event, SessionKept):  # its owner decides, with the buttons; ops sees it too
@@ -132,6 +136,17 @@ class SlackNotifier:
         where = f"t{event.tile}" if event.tile >= 0 else "whole"
         claim = f"node_{node}_{event.frames[0] if event.frames else 0}_{where}"
         self._under_card(event.job_id, claim, message_text(event) or "")
+
+    def _blocked(self, event: NodeBlocked) -> None:
+        """A node on the job's blocklist: said under the job's card once; that the job waits when every node of
+        its class heard from lately is on it."""
+        try:
+            present = self.services.roster.present(event.render_class)
+        except Exception:  # unknown is never "none": the usual words
+            present = []
+        everyone = bool(present) and set(present) <= set(event.blocked)
+        claim = "blocked_" + re.sub(r"\W", "_", event.node)[:40]
+        self._under_card(event.job_id, claim, blocked_text(event, everyone))
 
     def _under_card(self, job_id: str, claim: str, text: str) -> None:
         """Say it once in the job's thread (else in its channel); a failed post gives the claim back for SNS's

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from backend.render.desk import JobDesk
     from backend.render.links import Links
     from backend.render.ports import JobStore
+    from backend.render.store.roster import NodePresence
     from backend.render.submit import SubmissionService
     from backend.workstations.service import WorkstationService
 
@@ -44,3 +45,5 @@ class Services(Protocol):
     def workstations(self) -> WorkstationService: ...
     @property
     def budgets(self) -> BudgetService: ...
+    @property
+    def roster(self) -> NodePresence: ...

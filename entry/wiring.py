@@ -302,6 +302,7 @@ def render_node(render_class: str, name: str, idle_exit_s: float) -> RenderNode 
     has no queue for that class."""
     import boto3
 
+    from backend.render.store.blocklist import DynamoBlocklist
     from backend.render.tasks import GPU
     from blender_image.node import RenderNode
 
@@ -312,4 +313,5 @@ def render_node(render_class: str, name: str, idle_exit_s: float) -> RenderNode 
     return RenderNode(
         boto3.client("sqs"), queue_url, render_worker(), services.jobs, services.events, name=name,
         render_class=render_class, idle_exit_s=idle_exit_s, limit_s=settings.render_timeout_s,
+        blocklist=DynamoBlocklist(settings.table_name),
     )  # fmt: skip
