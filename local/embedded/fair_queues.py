@@ -7,9 +7,9 @@ docs: "Amazon SQS fair queues"). moto 5.2.5 accepts the group id on a standard q
 in, first out.
 
 What the local stack imitates: a receive on a standard queue takes first the visible messages of the groups with
-the fewest messages in flight, each group's own in the order sent (ties: the group whose oldest visible message is
-oldest goes first; messages with no group count as one group). Locally any imbalance counts where AWS waits for a
-clear one: the same order wherever AWS calls a group noisy, and sooner. One pass over the queue per receive.
+the fewest messages in flight (ties: the oldest message first, so with nothing in flight it is moto's own order;
+messages with no group count as one group). Locally any imbalance counts where AWS waits for a clear one: the same
+order wherever AWS calls a group noisy, and sooner. One pass over the queue per receive.
 """
 
 from __future__ import annotations
@@ -23,18 +23,17 @@ _receiving = threading.local()
 
 
 def fair_order(visible: list[Any], pending: set[Any]) -> list[Any]:
-    """The visible messages, the groups with the fewest messages in flight first (ties: oldest first)."""
+    """The visible messages, those of the groups with the fewest messages in flight first (ties: oldest first)."""
     in_flight: dict[str | None, int] = defaultdict(int)
     for message in pending:
         if not message.visible:  # a pending message visible again timed out: no longer in flight
             in_flight[message.group_id] += 1
-    by_group: dict[str | None, list[Any]] = {}  # in the order of each group's oldest visible message
+    if not in_flight:
+        return visible  # nothing in flight: every group ties, oldest first
+    by_count: dict[int, list[Any]] = defaultdict(list)  # each list in the order sent
     for message in visible:
-        by_group.setdefault(message.group_id, []).append(message)
-    if len(by_group) < 2:
-        return visible
-    ranked = sorted(enumerate(by_group), key=lambda entry: (in_flight[entry[1]], entry[0]))
-    return [message for _, group in ranked for message in by_group[group]]
+        by_count[in_flight[message.group_id]].append(message)
+    return [message for count in sorted(by_count) for message in by_count[count]]
 
 
 def apply() -> None:

@@ -80,6 +80,14 @@ def test_a_quiet_jobs_task_comes_before_a_noisy_jobs_backlog(stack: Stack) -> No
     assert json.loads(_receive(stack.sqs, url)[0]["Body"]) == {"job_id": "big", "frame": 2}
 
 
+def test_with_nothing_in_flight_every_group_ties_and_the_oldest_comes_first(stack: Stack) -> None:
+    url = stack.settings.render_queue_url
+    for job_id in ("a", "b", "a", "b"):
+        stack.sqs.send_message(QueueUrl=url, MessageBody=_task(job_id, 0), MessageGroupId=job_id)
+    bodies = [json.loads(message["Body"])["job_id"] for message in _receive(stack.sqs, url, 10)]
+    assert bodies == ["a", "b", "a", "b"]
+
+
 def test_messages_without_a_group_keep_their_order(stack: Stack) -> None:
     url = stack.settings.render_queue_url
     for frame in range(5):
