@@ -25,7 +25,7 @@ _receiving = threading.local()
 def fair_order(visible: list[Any], pending: set[Any]) -> list[Any]:
     """The visible messages, those of the groups with the fewest messages in flight first (ties: oldest first)."""
     in_flight: dict[str | None, int] = defaultdict(int)
-    for message in pending:
+    for message in list(pending):  # copied in one step: another request thread may receive meanwhile
         if not message.visible:  # a pending message visible again timed out: no longer in flight
             in_flight[message.group_id] += 1
     if not in_flight:
