@@ -28,10 +28,10 @@ class RecordingQueue:
         self.queue = queue
         self.bodies: list[str] = []
 
-    def send_all(self, bodies: Sequence[str]) -> None:
+    def send_all(self, bodies: Sequence[str], group: str) -> None:
         """Remember the bodies, then send them as the submit would."""
         self.bodies = list(bodies)
-        self.queue.send_all(bodies)
+        self.queue.send_all(bodies, group)
 
 
 def run() -> dict[str, Any]:

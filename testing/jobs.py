@@ -355,13 +355,15 @@ class InMemoryJobs:
 
 
 class RecordingQueue:
-    """A task queue that keeps what was sent, in order (one list per `send_all`)."""
+    """A task queue that keeps what was sent, in order (one list per `send_all`), and each send's group."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
+        self.groups: list[str] = []
 
-    def send_all(self, bodies: Sequence[str]) -> None:
+    def send_all(self, bodies: Sequence[str], group: str) -> None:
         self.batches.append(list(bodies))
+        self.groups.append(group)
 
     @property
     def bodies(self) -> list[str]:

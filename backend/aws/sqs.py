@@ -1,5 +1,8 @@
 """SQS adapter: send many messages in batches of ten, resending the entries SQS refused; and the heartbeat that
-keeps received messages hidden while a worker works on them."""
+keeps received messages hidden while a worker works on them.
+
+Every message carries a group (`MessageGroupId`, a render task's job): on a standard queue that makes SQS a fair
+queue, which serves a quiet group's messages before a noisy group's backlog."""
 
 from __future__ import annotations
 
@@ -40,15 +43,18 @@ class SqsQueue(AwsAdapter):
         self._sleep = sleep
         self.calls = 0  # SendMessageBatch calls made, for benchmarks and tests
 
-    def send_all(self, bodies: Sequence[str]) -> None:
-        """Send every body, ten per call; entries that fail are resent with backoff, then AwsError."""
+    def send_all(self, bodies: Sequence[str], group: str) -> None:
+        """Send every body in `group`, ten per call; entries that fail are resent with backoff, then AwsError."""
         for start in range(0, len(bodies), BATCH_LIMIT):
             batch = {str(offset): body for offset, body in enumerate(bodies[start : start + BATCH_LIMIT])}
-            self._send_batch(batch)
+            self._send_batch(batch, group)
 
-    def _send_batch(self, pending: dict[str, str]) -> None:
+    def _send_batch(self, pending: dict[str, str], group: str) -> None:
         for attempt in range(MAX_ATTEMPTS):
-            entries = [{"Id": entry_id, "MessageBody": body} for entry_id, body in pending.items()]
+            entries = [
+                {"Id": entry_id, "MessageBody": body, "MessageGroupId": group}
+                for entry_id, body in pending.items()
+            ]
             self.calls += 1
             try:
                 response = self.client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)

@@ -45,7 +45,9 @@ def fail_task(job_reporter: JobLifecycle, task: RenderTask, queue: TaskQueue | N
         return [frame] if failed else []
     untried = [frame for frame in missing if frame not in errors]
     if queue is not None and len(task.frames) > 1 and untried:
-        queue.send_all([dataclasses.replace(task, frames=(frame,)).to_json() for frame in untried])
+        queue.send_all(
+            [dataclasses.replace(task, frames=(frame,)).to_json() for frame in untried], group=task.job_id
+        )
         logger.warning("frames never tried, queued again one by one", job_id=task.job_id, frames=untried)
         missing = [frame for frame in missing if frame in errors]
     marked = []

@@ -97,7 +97,7 @@ class Fanout:
         if job.status is JobStatus.PROBING and not job.probes_enqueued:
             if self.jobs.claim_enqueue(job.job_id, probes=True):
                 bodies = self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True)
-                self._queue(job).send_all(bodies)
+                self._queue(job).send_all(bodies, group=job.job_id)
                 enqueued = self.jobs.mark_enqueued(job.job_id, probes=True)
                 self._launch(job, len(bodies))  # after: a launch that fails must not queue the tasks again
                 return enqueued
@@ -105,7 +105,7 @@ class Fanout:
             if self.jobs.claim_enqueue(job.job_id):
                 first = len(job.probe_frames) * tile_count(job.settings.tiles)
                 bodies = self._bodies(job, self._rest(job), first)
-                self._queue(job).send_all(bodies)
+                self._queue(job).send_all(bodies, group=job.job_id)
                 enqueued = self.jobs.mark_enqueued(job.job_id)
                 self._launch(job, len(bodies))
                 return enqueued  # the job as marked: no read after

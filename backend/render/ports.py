@@ -110,9 +110,9 @@ class JobStore(JobTransitions, FrameLedger, TileLedger, JobQueries, NoticeBook, 
 
 
 class TaskQueue(Protocol):
-    """A render class's task queue."""
+    """A render class's task queue: each task is sent with its job as its group (fair queueing by job)."""
 
-    def send_all(self, bodies: Sequence[str]) -> None: ...
+    def send_all(self, bodies: Sequence[str], group: str) -> None: ...
 
 
 class SceneStore(Protocol):

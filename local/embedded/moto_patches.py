@@ -23,6 +23,8 @@
    account's limit, `MOTO_LAMBDA_CONCURRENCY_QUOTA`, default 1,000 as on AWS, less the functions' reserved
    concurrency) and EC2's quotas in Service Quotas (moto knows only VPC's): a value set with `set_service_quota`,
    what an approved increase leaves; none set, Service Quotas says NoSuchResource, as moto does today.
+7. SQS fair queues: moto hands a standard queue's messages out first in, first out; `local.embedded.fair_queues`
+   serves a quiet message group before a noisy one's backlog, as AWS does (what each does: that module's docstring).
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import threading
 import types
 from collections import defaultdict
 from typing import Any
+
+from local.embedded import fair_queues
 
 _sending = threading.local()
 _applied = False
@@ -87,6 +91,7 @@ def apply() -> None:
     _ssm_picklable_tags()
     _lambda_account_settings()
     _ec2_service_quotas()
+    fair_queues.apply()
     _applied = True
 
 

@@ -234,11 +234,11 @@ class FlakyQueue:
         self.sends = 0
         self.fail_after = fail_after
 
-    def send_all(self, bodies: list[str]) -> None:
+    def send_all(self, bodies: list[str], group: str) -> None:
         self.sends += 1
         if self.sends == self.fail_after + 1:
             raise ConnectionError("the worker died while queueing")
-        self.queue.send_all(bodies)  # type: ignore[attr-defined]
+        self.queue.send_all(bodies, group)  # type: ignore[attr-defined]
 
 
 def test_a_delivery_that_died_after_the_estimate_is_finished_by_the_next_one(

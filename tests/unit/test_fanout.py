@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -15,10 +16,12 @@ from backend.config import Access, Costs, Settings
 from backend.errors import ConflictError, NotFoundError, PermissionDenied
 from backend.events import JobApproved, JobCompleted, JobEstimated
 from backend.people import mention
+from backend.render.dead_letters import fail_task
 from backend.render.desk import AlreadySent
 from backend.render.grammar import parse_render
 from backend.render.records import Job, JobStatus
 from backend.render.submit import Submission
+from backend.render.tasks import RenderTask
 from entry.wiring import Services
 from testing.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
 from testing.roster import InMemoryRoster
@@ -116,6 +119,16 @@ def test_a_small_job_queues_every_frame_once_and_a_resubmission_queues_nothing()
     assert farm.queued_frames() == [[frame] for frame in range(1, 13)]
     again = farm.submit("shot.blend 1-12")  # the same client token: Slack's retry, a double click
     assert again.job_id == job.job_id and len(farm.queue.bodies) == 12
+
+
+def test_every_task_is_sent_with_its_job_as_group_so_sqs_shares_the_farm_fairly() -> None:
+    farm = Farm()
+    small = farm.submit("shot.blend 1-12", token="t1")
+    big = farm.render_probes(farm.submit("shot.blend 1-100", token="t2"), FAST_FRAME_S)
+    assert farm.queue.groups == [small.job_id, big.job_id, big.job_id]  # the small job; the probes, the rest
+    (chunk,) = [RenderTask.from_json(body) for body in farm.queue.batches[0][:1]]
+    fail_task(farm.services.reporter, dataclasses.replace(chunk, frames=(1, 2, 3)), farm.queue)
+    assert farm.queue.groups[-1] == small.job_id  # never-tried frames queued again, in their job's group
 
 
 def test_a_big_job_renders_its_first_middle_and_last_frames_before_anything_else() -> None:
