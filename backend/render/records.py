@@ -9,6 +9,8 @@ from enum import StrEnum
 from backend.render.estimates import Estimate
 from backend.render.tasks import RenderSettings
 
+BLOCK_AFTER = 3  # failed tasks of one job after which a render node takes no more of them (its blocklist)
+
 
 class JobStatus(StrEnum):
     QUEUED = "queued"

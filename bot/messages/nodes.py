@@ -4,7 +4,7 @@ blocklist, and nodes AWS Batch cancelled before any started."""
 from __future__ import annotations
 
 from backend.events import NodeBlocked, NodeReclaimed, NodesNotStarted
-from backend.render.store.blocklist import BLOCK_AFTER
+from backend.render.records import BLOCK_AFTER
 from bot.messages.text import NAME_CHARS, clip
 
 EVENTS = (NodeReclaimed, NodesNotStarted, NodeBlocked)

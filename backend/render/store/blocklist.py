@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from backend.aws.base import error_code
+from backend.render.records import BLOCK_AFTER
 from backend.render.store.items import job_key
 from backend.render.store.table import JobTable
-
-BLOCK_AFTER = 3  # failed tasks of one job after which a node takes no more of them
 
 
 @dataclass(frozen=True)
