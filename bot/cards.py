@@ -8,17 +8,16 @@ attributes are named apart from the job's (`slack_channel`, not `channel`): no c
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from weakref import WeakKeyDictionary
 
 from botocore.exceptions import ClientError
 
-from backend.aws.base import AwsAdapter, error_code
+from backend.aws.base import error_code
 from backend.render.store.items import PURGE_ATTRIBUTE
+from backend.render.store.table import HistoryItems
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -47,23 +46,8 @@ def card_key(job_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"CARD#{job_id}"}, "sk": {"S": "CARD"}}
 
 
-class DynamoCards(AwsAdapter):
-    """The cards, in the jobs table."""
-
-    service: ClassVar[str] = "dynamodb"
-    label: ClassVar[str] = "DynamoDB"
-
-    def __init__(
-        self,
-        table_name: str,
-        client: Any | None = None,
-        clock: Callable[[], float] = time.time,
-        history_days: float = 90.0,
-    ) -> None:
-        super().__init__(client)
-        self.table_name = table_name
-        self._clock = clock
-        self._history_s = history_days * 86_400
+class DynamoCards(HistoryItems):
+    """The cards, in the jobs table, kept as long as the jobs they show."""
 
     def card(self, job_id: str) -> Card | None:
         """The job's card; None while it has none."""

@@ -14,8 +14,9 @@ from backend.render.records import Job
 from backend.render.store.items import PURGE_ATTRIBUTE, job_from_item, job_key
 
 
-class JobTable(AwsAdapter):
-    """One DynamoDB table of jobs and frames; every change to a job item is a conditional update."""
+class HistoryItems(AwsAdapter):
+    """Items of the jobs table that live as long as the job history (`history_days`), then DynamoDB deletes them:
+    a job's own, and the notifier's card of it (`bot.cards`)."""
 
     service: ClassVar[str] = "dynamodb"
     label: ClassVar[str] = "DynamoDB"
@@ -35,6 +36,10 @@ class JobTable(AwsAdapter):
     def _purge(self) -> dict[str, Any]:
         """The TTL attribute of an item written now: DynamoDB deletes it once the job history has passed it."""
         return {PURGE_ATTRIBUTE: {"N": str(int(self._clock() + self._history_s))}}
+
+
+class JobTable(HistoryItems):
+    """One DynamoDB table of jobs and frames; every change to a job item is a conditional update."""
 
     def get(self, job_id: str) -> Job:
         """The job as stored now (a strongly consistent read); NotFoundError if there is none."""
