@@ -200,6 +200,12 @@ def test_a_slack_retry_of_the_same_request_makes_no_second_job(bot: Bot) -> None
     body = slash_command_body("shot.blend 1-4", response_url=bot.slack.response_url(), trigger_id="t-retry")
     assert dispatch_signed(bot.app, body, SECRET).status == 200
     bot.slack.wait_for("chat.postMessage")
+    (job,) = bot.stack.jobs.recent(CHANNEL)
+    deadline = (
+        time.monotonic() + 5
+    )  # the card's ts is kept just after Slack answers (its retry comes 3 s later)
+    while card_store(bot.services).card(job.job_id) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     retry_headers: dict[str, Any] = {
         **signed_headers(body, SECRET),
         "X-Slack-Retry-Num": "1",
