@@ -1,18 +1,18 @@
-"""Frame and tile outcomes in, progress out: each record counts once, and the card hears of it at most every few
-seconds. What follows a record (the probes' next step, the job's end) is `backend.render.job_life`'s."""
+"""Progress out: a tile counted once, the card told how a job moves on (at most every few seconds), a stopped
+frame said at once. Frames are recorded, and what follows a record decided, by `backend.render.job_life`."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from backend.events import FrameStopped, JobProgress
-from backend.render.ports import EventPublisher, FrameLedger, JobQueries, TileLedger
-from backend.render.records import FrameRecord, Job, Recorded, TileRecord, TileRecorded
+from backend.render.ports import EventPublisher, JobQueries, TileLedger
+from backend.render.records import Job, TileRecord, TileRecorded
 from backend.render.tiles import describe
 
 
-class ProgressJobs(FrameLedger, TileLedger, JobQueries, Protocol):
-    """What progress needs of the job store: the ledgers, the job, and the progress throttle."""
+class ProgressJobs(TileLedger, JobQueries, Protocol):
+    """What progress needs of the job store: the tile ledger, the job, and the progress throttle."""
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool: ...
 
@@ -24,10 +24,6 @@ class Progress:
         self.jobs = jobs
         self.events = events  # progress only: what must be announced goes through the outbox
         self.interval_s = interval_s
-
-    def record(self, job_id: str, record: FrameRecord) -> Recorded:
-        """Count a frame's outcome once; the job afterwards."""
-        return self.jobs.record_frame(job_id, record)
 
     def record_tile(self, job_id: str, frame: int, record: TileRecord) -> TileRecorded:
         """Count a tile's outcome once; the job afterwards."""
