@@ -24,7 +24,8 @@ import boto3
 
 from backend.aws.sns import SnsPublisher
 from backend.commands import split_words
-from backend.events import Event, JobCompleted, parse_event
+from backend.event_wire import parse_event
+from backend.events import Event, JobCompleted
 from backend.render.grammar import parse_render
 from backend.render.records import FrameOutcome
 from backend.render.tasks import RenderTask

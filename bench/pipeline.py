@@ -18,7 +18,8 @@ import boto3
 
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
-from backend.events import JobCompleted, parse_event
+from backend.event_wire import parse_event
+from backend.events import JobCompleted
 from backend.render.grammar import RenderRequest, parse_render
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService

@@ -212,7 +212,8 @@ def _job(slack: Any, port: int, frames: int, calls_dir: Path) -> dict[str, Any]:
 
 def _completions(sqs: Any, events_url: str) -> dict[int, str]:
     """The JobCompleted bodies on the benchmark's events queue, by the job's frame count."""
-    from backend.events import JobCompleted, parse_event
+    from backend.event_wire import parse_event
+    from backend.events import JobCompleted
 
     found: dict[int, str] = {}
     while messages := sqs.receive_message(QueueUrl=events_url, MaxNumberOfMessages=10).get("Messages", []):
@@ -230,7 +231,8 @@ def _notifier_again(
     """The notifier's Lambda handler on a finished job's JobCompleted, in a fresh process (`notifier` below), with
     the job as its first delivery found it: the announcement unclaimed (what a failed post leaves) and no archive of
     the frames yet (a retried reply reuses the first try's zip, which would leave the zip out of the measurement)."""
-    from backend.events import JobCompleted, parse_event
+    from backend.event_wire import parse_event
+    from backend.events import JobCompleted
     from bot.archive import PREVIEWS_PREFIX
 
     event = parse_event(body)

@@ -62,7 +62,7 @@ def render_worker(services: Any, work_dir: Path) -> Callable[[str], Any]:
 
 def notifier(settings: Any, services: Any) -> Callable[[str], None]:
     """Flow 2, second half: the notifier Lambda's notifier, handed one SNS message (an event's JSON)."""
-    from backend.events import parse_event
+    from backend.event_wire import parse_event
     from bot.app import web_client
     from bot.notifier import SlackNotifier
 

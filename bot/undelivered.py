@@ -12,7 +12,8 @@ from typing import Any, Protocol
 from aws_lambda_powertools import Logger
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from backend.events import Event, MalformedEvent, UnknownEvent, parse_event
+from backend.event_wire import MalformedEvent, UnknownEvent, parse_event
+from backend.events import Event
 
 logger = Logger(service="studiobot-notifier")
 

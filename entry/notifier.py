@@ -6,7 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 
-from backend.events import MalformedEvent, UnknownEvent, parse_event
+from backend.event_wire import MalformedEvent, UnknownEvent, parse_event
 from entry import wiring
 
 logger = Logger(service="studiobot-notifier")

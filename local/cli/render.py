@@ -20,7 +20,8 @@ from backend.aws.s3 import S3Store
 from backend.commands import Caller, Refused, Reply
 from backend.config import Settings
 from backend.errors import StudiobotError
-from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted, parse_event
+from backend.event_wire import parse_event
+from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted
 from backend.names import under
 from backend.render.desk_replies import DryRun, JobSent, RetrySent, StatusShown
 from backend.render.grammar import JobCommand, RenderCommand, RenderJob, parse_render, render_subcommand

@@ -17,7 +17,8 @@ from typing import Any
 
 import boto3
 
-from backend.events import JobCompleted, MalformedEvent, UnknownEvent, parse_event
+from backend.event_wire import MalformedEvent, UnknownEvent, parse_event
+from backend.events import JobCompleted
 from bot.messages import message_text
 from bot.messages.job_facts import facts_text
 from bot.messages.render_completion import failure_lines

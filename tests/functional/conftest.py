@@ -19,7 +19,8 @@ from slack_sdk import WebClient
 from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.config import Access, Settings, SlackCredentials
-from backend.events import Event, parse_event
+from backend.event_wire import parse_event
+from backend.events import Event
 from backend.render.job_life import JobLifecycle
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService

@@ -14,7 +14,8 @@ import pytest
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
-from backend.events import NodesNotStarted, parse_event
+from backend.event_wire import parse_event
+from backend.events import NodesNotStarted
 from backend.render.gpu_nodes import nodes_not_started
 from backend.render.grammar import parse_render
 from bot.app import web_client

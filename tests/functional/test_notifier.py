@@ -14,7 +14,8 @@ from PIL import Image
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
-from backend.events import JobCompleted, JobProgress, parse_event
+from backend.event_wire import parse_event
+from backend.events import JobCompleted, JobProgress
 from backend.render.grammar import parse_render
 from bot.app import web_client
 from bot.listeners.commands.render import post_card

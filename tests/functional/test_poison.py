@@ -15,7 +15,7 @@ import pytest
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
-from backend.events import UnknownEvent, parse_event
+from backend.event_wire import UnknownEvent, parse_event
 from backend.render.grammar import parse_render
 from bot.app import web_client
 from bot.listeners.commands.render import post_card
@@ -70,7 +70,7 @@ def _job_with_card(stack: Stack, slack: FakeSlack) -> tuple[Services, SlackNotif
 
 
 def test_every_poison_kind_parses_to_an_event_never_an_error() -> None:
-    from backend.events import MalformedEvent
+    from backend.event_wire import MalformedEvent
 
     parsed = [parse_event(body) for body in POISON]
     assert [type(event) for event in parsed] == [

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from backend.events import JobCompleted, JobProgress, MalformedEvent, UnknownEvent, parse_event
+from backend.event_wire import MalformedEvent, UnknownEvent, parse_event
+from backend.events import JobCompleted, JobProgress
 from backend.render.tasks import RenderSettings, RenderTask
 from bot.messages import duration, message_text
 from bot.messages.render import progress_bar
