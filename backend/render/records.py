@@ -38,6 +38,19 @@ FINAL = (
 ACTIVE = (JobStatus.QUEUED, JobStatus.PROBING, JobStatus.AWAITING_APPROVAL, JobStatus.RUNNING)
 
 
+class Priority(StrEnum):
+    """Which lane a job's tasks wait in: every urgent task is taken before a normal one, a low one last."""
+
+    URGENT = "urgent"
+    NORMAL = "normal"
+    LOW = "low"
+
+    @property
+    def rank(self) -> int:
+        """0 for urgent, 1 normal, 2 low: the order the lanes are served in."""
+        return list(Priority).index(self)
+
+
 class FrameOutcome(StrEnum):
     DONE = "done"
     FAILED = "failed"
@@ -95,6 +108,12 @@ class Job:
     device: str = ""  # what rendered its first frame: `GPU · OptiX · NVIDIA L4`, `CPU (no GPU device found…)`
     preview_layer: str = ""  # the view layer a multilayer EXR job's previews show ("" when not multilayer)
     untaken_s: float = 0.0  # a gpu job no node had taken after this long, as the sweep told it (0: not told)
+    priority: Priority = Priority.NORMAL  # the lane its tasks wait in
+    held_by: str = ""  # who holds it ("" while it is not held): it takes no new frames until resumed
+    held_at: float | None = None
+    generation: int = (
+        0  # tasks sent before the last hold, resume or re-prioritising carry an older one: dropped
+    )
 
     @property
     def remaining(self) -> int:

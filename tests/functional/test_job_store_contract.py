@@ -11,7 +11,7 @@ from backend.errors import ConflictError, NotFoundError
 from backend.render.estimates import Approval, Estimate
 from backend.render.lifecycle import TRANSITIONS, Event, row
 from backend.render.ports import JobStore
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, Priority, TileRecord
 from backend.render.store import DynamoJobs
 from backend.render.tasks import RenderSettings
 from local.embedded.stack import deploy
@@ -235,6 +235,15 @@ def test_a_job_found_untaken_keeps_how_long_it_waited(store: tuple[JobStore, Clo
     jobs.note_untaken("r-nobody", 601.0)  # a job gone meanwhile: nothing is made of it
     with pytest.raises(NotFoundError):
         jobs.get("r-nobody")
+
+
+def test_a_job_keeps_the_priority_it_was_submitted_with(store: tuple[JobStore, Clock]) -> None:
+    jobs, _ = store
+    jobs.create(_job("r-urgent", priority=Priority.URGENT))
+    jobs.create(_job("r-normal"))
+    urgent, normal = jobs.get("r-urgent"), jobs.get("r-normal")
+    assert (urgent.priority, normal.priority) == (Priority.URGENT, Priority.NORMAL)
+    assert (urgent.held_by, urgent.held_at, urgent.generation) == ("", None, 0)  # nobody held it yet
 
 
 # -- the lifecycle table: every (from-state, event) pair, refused or allowed alike by both stores ----------------

@@ -15,7 +15,7 @@ from typing import Any
 
 from backend.render.estimates import Estimate
 from backend.render.lifecycle import FACTS
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, Priority, TileRecord
 from backend.render.spend import month_of
 from backend.render.tasks import RenderSettings
 
@@ -125,6 +125,8 @@ def job_to_item(job: Job) -> dict[str, Any]:
     if job.approval:
         item["approval"] = {"S": job.approval}
         item["approval_reason"] = {"S": job.approval_reason}
+    if job.priority is not Priority.NORMAL:
+        item["priority"] = {"S": job.priority.value}
     if job.status is JobStatus.AWAITING_APPROVAL:
         item["awaiting"] = {"S": AWAITING}
         item["awaiting_since"] = {"N": repr(job.awaiting_since or job.created_at)}
@@ -189,6 +191,10 @@ def job_from_item(item: dict[str, Any]) -> Job:
         device=item.get("device", {}).get("S", ""),
         preview_layer=item.get("preview_layer", {}).get("S", ""),
         untaken_s=number(item, "untaken_s") or 0.0,
+        priority=Priority(item.get("priority", {}).get("S", Priority.NORMAL.value)),
+        held_by=item.get("held_by", {}).get("S", ""),
+        held_at=number(item, "held_at"),
+        generation=int(item.get("generation", {}).get("N", "0")),
     )
 
 
