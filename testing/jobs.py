@@ -71,6 +71,15 @@ class InMemoryJobs:
         jobs = [row.job for row in self._rows.values() if month_of(row.job.created_at) == month]
         return sorted(jobs, key=lambda job: job.created_at)
 
+    def active_jobs(self, render_class: str) -> list[Job]:
+        """The class's jobs not yet over, oldest first (the `by_active` index)."""
+        jobs = [
+            row.job
+            for row in self._rows.values()
+            if not row.job.status.is_final and row.job.settings.render_class == render_class
+        ]
+        return sorted(jobs, key=lambda job: job.created_at)
+
     def awaiting_since_before(self, cutoff: float) -> list[str]:
         return [
             row.job.job_id

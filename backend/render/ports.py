@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from backend.events import EventPublisher
 from backend.render.estimates import Approval, Estimate
+from backend.render.queue_position import ActiveJobs
 from backend.render.records import FrameRecord, Job, JobStatus, Recorded, TileRecord, TileRecorded
 from backend.render.tasks import RenderSettings
 
@@ -105,7 +106,9 @@ class PendingFacts(Protocol):
     def pending_before(self, cutoff: float) -> list[str]: ...
 
 
-class JobStore(JobTransitions, FrameLedger, TileLedger, JobQueries, NoticeBook, PendingFacts, Protocol):
+class JobStore(
+    JobTransitions, FrameLedger, TileLedger, JobQueries, NoticeBook, PendingFacts, ActiveJobs, Protocol
+):
     """The whole job store, as the DynamoDB adapter and the fake offer it: each service takes only the part it uses."""
 
 

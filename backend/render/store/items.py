@@ -3,7 +3,8 @@
 One table holds jobs (`pk=JOB#id, sk=JOB`), their frames (`sk=FRAME#00000042`), the last error noted for a frame
 (`sk=ERROR#00000042`), a tiled frame's tiles (`sk=TILE#00000042#03`) and the claim to stitch it (`STITCH#…`). A job waiting for Submit carries `awaiting` (the key of the sparse `by_awaiting` index).
 A fact to announce (`completed`, `estimated`, `approved`) is `out_<fact>` on the job until it is published, and the
-job carries `outbox` (the key of the sparse `by_outbox` index) while any is.
+job carries `outbox` (the key of the sparse `by_outbox` index) while any is. A job not yet over carries `active`, its
+render class (the key of the sparse `by_active` index: where a waiting job stands in its queue).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from backend.render.tasks import RenderSettings
 
 AWAITING = "yes"  # the `awaiting` attribute's one value: the hash key of the sparse by_awaiting index
 OUTBOX = "pending"  # the `outbox` attribute's one value: the hash key of the sparse by_outbox index
+# A job's render class while it is not over: the hash key of the sparse by_active index.
+ACTIVE_ATTRIBUTE = "active"
 # When DynamoDB may delete an item (epoch seconds; the table's TimeToLiveSpecification): a job and every item of its
 # history go `jobHistoryDays` after they were written. (Not `expires_at`: a workstation lease's own expiry.)
 PURGE_ATTRIBUTE = "purge_at"
@@ -127,6 +130,8 @@ def job_to_item(job: Job) -> dict[str, Any]:
         item["approval_reason"] = {"S": job.approval_reason}
     if job.priority is not Priority.NORMAL:
         item["priority"] = {"S": job.priority.value}
+    if not job.status.is_final:  # the by_active index: the write that ends the job removes it
+        item[ACTIVE_ATTRIBUTE] = {"S": job.settings.render_class}
     if job.status is JobStatus.AWAITING_APPROVAL:
         item["awaiting"] = {"S": AWAITING}
         item["awaiting_since"] = {"N": repr(job.awaiting_since or job.created_at)}

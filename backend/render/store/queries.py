@@ -1,11 +1,12 @@
-"""Reading jobs: a channel's recent ones, and the ones waiting too long for Submit (one by id is the table's)."""
+"""Reading jobs: a channel's recent ones, a class's active ones, and the ones waiting too long for Submit (one by id
+is the table's)."""
 
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
 from backend.render.records import Job
-from backend.render.store.items import AWAITING, job_from_item
+from backend.render.store.items import ACTIVE_ATTRIBUTE, AWAITING, job_from_item
 from backend.render.store.table import JobTable
 
 
@@ -26,6 +27,22 @@ class DynamoJobQueries(JobTable):
         except ClientError as error:
             raise self.aws_error(error, "list the channel's jobs") from error
         return [job_from_item(item) for item in response["Items"]]
+
+    def active_jobs(self, render_class: str) -> list[Job]:
+        """The class's jobs not yet over, oldest first: the sparse by_active index, paginated (never a scan)."""
+        jobs: list[Job] = []
+        try:
+            for page in self.client.get_paginator("query").paginate(
+                TableName=self.table_name,
+                IndexName="by_active",
+                KeyConditionExpression="#active = :class",
+                ExpressionAttributeNames={"#active": ACTIVE_ATTRIBUTE},
+                ExpressionAttributeValues={":class": {"S": render_class}},
+            ):
+                jobs.extend(job_from_item(item) for item in page["Items"])
+        except ClientError as error:
+            raise self.aws_error(error, "read the jobs in the queue") from error
+        return jobs
 
     def awaiting_since_before(self, cutoff: float) -> list[str]:
         """Ids of the jobs waiting for Submit since before `cutoff` (the sparse `by_awaiting` index)."""

@@ -20,6 +20,7 @@ from backend.render.estimates import Approval, Estimate
 from backend.render.lifecycle import Condition, Event, finished_as, nothing_to_cancel, row
 from backend.render.records import Job, JobStatus
 from backend.render.store.items import (
+    ACTIVE_ATTRIBUTE,
     AWAITING,
     ESTIMATE_SET,
     OUTBOX_VALUES,
@@ -219,6 +220,8 @@ class DynamoTransitions(JobTable):
         update = "SET #status = :to" + (f", {sets}" if sets else "")
         if transition.fact:
             update, values = f"{update}, {outbox_set(transition.fact)}", values | OUTBOX_VALUES
+        if to.is_final:  # out of the by_active index in the write that ends the job
+            remove = ", ".join(filter(None, (remove, ACTIVE_ATTRIBUTE)))
         update += f" REMOVE {remove}" if remove else ""
         return self._transition_to(job_id, update, values, condition=condition)
 
