@@ -46,6 +46,7 @@ from bot.messages.nodes import blocked_text
 from bot.messages.render import approval_request, approved_note, job_card
 from bot.messages.render_completion import completion_reply
 from bot.messages.workstations import expiring_message, kept_message
+from bot.queue_cards import card_message, refresh_waiting
 from bot.services import Services
 from bot.undelivered import duration
 
@@ -172,7 +173,8 @@ class SlackNotifier:
                 self.client.chat_postMessage(channel=channel, text=text, blocks=buttons)
 
     def _progress(self, event: JobProgress) -> None:
-        """The card shows the job's progress, at most once an interval; the end is the completion's to show."""
+        """The card shows the job's progress, at most once an interval, and so do the cards of the jobs waiting
+        behind it (where they stand); the end is the completion's to show."""
         job = self.services.announcer.current(event.job_id)
         if job.status.is_final:
             return
@@ -180,6 +182,7 @@ class SlackNotifier:
         if card is not None:
             self._update_card(job, card)
             self.cards.mark_updated(job.job_id)
+        refresh_waiting(self.client, self.services, self.cards, job, self.interval_s)  # those behind it
 
     def _moved_on(self, event: JobEstimated | JobApproved) -> None:
         """Probes estimated, or Submit pressed: the card shows it at once (spaced), the thread says it once."""
@@ -238,7 +241,7 @@ class SlackNotifier:
         self._reply(job, card, completion.failed_frames, completion.reasons)
 
     def _update_card(self, job: Job, card: Card) -> None:
-        text, blocks = job_card(job, self.services.clock(), self.services.settings.costs)
+        text, blocks = card_message(self.services, job)
         self.client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=blocks)
 
     def _reply(self, job: Job, card: Card, failed: list[int], reasons: dict[int, str]) -> None:

@@ -34,6 +34,7 @@ from backend.render.frames import compact, normal_spec
 from backend.render.grammar import RenderCommand, RenderJob, RenderRequest, RetryRequest
 from backend.render.job_life import JobLifecycle
 from backend.render.ports import JobQueries
+from backend.render.queue_position import ActiveJobs, position_of
 from backend.render.records import ACTIVE, Job, job_id_for
 from backend.render.spend import CostsCommand, CostsShown, costs_shown, month_of
 from backend.render.submit import (
@@ -86,8 +87,8 @@ class AlreadySent:
     job: Job
 
 
-class DeskJobs(JobQueries, Protocol):
-    """What the desk reads of the job store: jobs, and a finished job's failed frames."""
+class DeskJobs(JobQueries, ActiveJobs, Protocol):
+    """What the desk reads of the job store: jobs, a class's active ones, and a finished job's failed frames."""
 
     def failed_frames(self, job_id: str) -> list[int]: ...
 
@@ -121,7 +122,7 @@ class JobDesk:
         if command.action == "help":
             return Help()
         if command.action == "status":
-            return StatusShown(self.latest(user, caller.channel, job_id), self.clock())
+            return self.status(self.latest(user, caller.channel, job_id))
         if command.action == "list":
             return JobsListed(self.recent(caller.channel), user, self.clock())
         assert job_id is not None  # the grammar asks for the job of submit, cancel and retry
@@ -216,6 +217,11 @@ class JobDesk:
             return self.seen_from(user, job_id, channel)
         mine = [job for job in self.jobs.recent(channel) if job.requested_by == user]
         return mine[0] if mine else None
+
+    def status(self, job: Job | None) -> StatusShown:
+        """A job's status now, with what is ahead of it while it waits in the queue."""
+        now = self.clock()
+        return StatusShown(job, now, position_of(job, self.jobs, now) if job is not None else None)
 
     def recent(self, channel: str) -> list[Job]:
         """The channel's recent jobs, newest first."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from backend.commands import Reply
+from backend.render.queue_position import QueuePosition
 from backend.render.records import Job
 
 if TYPE_CHECKING:
@@ -45,10 +46,12 @@ class RetrySent(Reply):
 
 @dataclass(frozen=True)
 class StatusShown(Reply):
-    """One job's status (None: the person has no render in this channel yet), as of `now`."""
+    """One job's status (None: the person has no render in this channel yet), as of `now`, and what is ahead of it
+    while it waits in the queue."""
 
     job: Job | None
     now: float
+    queue: QueuePosition | None = None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from backend.render.desk_replies import Cancelled, DryRun, JobsListed, RetrySent
 from backend.render.records import Job, JobStatus
 from backend.render.spend import CostsShown
 from bot.messages import section
+from bot.messages.queue import with_queue_line
 from bot.messages.render import help_message, job_list, status_message
 from bot.messages.render_costs import costs_message
 from bot.messages.render_plan import dry_run_text
@@ -24,7 +25,7 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
     if isinstance(reply, StatusShown):
         if reply.job is None:
             return NO_RENDERS, None
-        text, blocks = status_message(reply.job, reply.now, costs)
+        text, blocks = with_queue_line(status_message(reply.job, reply.now, costs), reply.queue)
         if link:  # a link posted days ago may have expired: this one lasts its days again
             line = f"<{link}|Download the frames> (link valid {valid_for})"
             text, blocks = f"{text}\n{line}", [*blocks, section(line)]

@@ -14,11 +14,12 @@ from backend.render.desk_replies import JobSent, RetrySent, StatusShown, Submitt
 from backend.render.grammar import JobCommand, RenderCommand, RenderGrammar, RetryRequest, render_subcommand
 from backend.render.records import Job
 from bot.listeners.commands.slash import SlashCommand, respond_with
-from bot.messages.render import approval_request, job_card
+from bot.messages.render import approval_request
 from bot.messages.render_replies import card_not_posted_text, render_message, sent_before_text
 from bot.messages.replies import Message
 from bot.messages.text import KEY_CHARS, clip
 from bot.polite import logger
+from bot.queue_cards import card_message
 from bot.services import Services
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ def post_card(
 
     announcer = services.announcer
     job = job or announcer.current(job_id)
-    text, blocks = job_card(job, services.clock(), services.settings.costs)
+    text, blocks = card_message(services, job)  # with what is ahead of it, while it waits
     posted = client.chat_postMessage(channel=channel, text=text, blocks=blocks)
     card = card_store(services).attach(job_id, posted["channel"], posted["ts"])  # or the one posted first
     notice = announcer.ask_for_submit(job)
