@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 from moto import mock_aws
@@ -235,6 +236,29 @@ def test_a_job_found_untaken_keeps_how_long_it_waited(store: tuple[JobStore, Clo
     jobs.note_untaken("r-nobody", 601.0)  # a job gone meanwhile: nothing is made of it
     with pytest.raises(NotFoundError):
         jobs.get("r-nobody")
+
+
+def test_a_class_s_active_jobs_are_listed_oldest_first_until_the_write_that_ends_each(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, clock = store
+    for job_id, settings, status in (
+        ("r-first", RenderSettings(), JobStatus.QUEUED),
+        ("r-gpu", RenderSettings(render_class="gpu"), JobStatus.QUEUED),
+        ("r-second", RenderSettings(), JobStatus.QUEUED),
+        ("r-asks", RenderSettings(), JobStatus.AWAITING_APPROVAL),
+    ):
+        jobs.create(replace(_job(job_id), settings=settings, status=status, created_at=clock.now))
+        clock.now += 1
+    assert [job.job_id for job in jobs.active_jobs("cpu")] == ["r-first", "r-second", "r-asks"]
+    jobs.cancel("r-first")
+    assert jobs.start("r-second")
+    for frame in (1, 2, 3):
+        jobs.record_frame("r-second", _done(frame))
+    assert jobs.finish("r-second") is not None
+    assert jobs.expire("r-asks", clock.now, "nobody pressed Submit") is not None
+    assert jobs.active_jobs("cpu") == []
+    assert [job.job_id for job in jobs.active_jobs("gpu")] == ["r-gpu"]
 
 
 def test_a_job_keeps_the_priority_it_was_submitted_with(store: tuple[JobStore, Clock]) -> None:
