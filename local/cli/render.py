@@ -6,10 +6,11 @@ import dataclasses
 import os
 import shlex
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import boto3
 import typer
@@ -29,10 +30,12 @@ from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sh
 from backend.render.links import LinkSettings
 from backend.render.ports import JobQueries
 from backend.render.previews import contact_sheet
+from backend.render.queue_position import ActiveJobs, position_of
 from backend.render.records import JobStatus
 from backend.render.tasks import PROXIES
 from bot.messages import message_text
 from bot.messages.job_facts import facts_lines, facts_text
+from bot.messages.queue import queue_line
 from bot.messages.render_completion import failure_lines
 from bot.messages.render_plan import plan_text
 from bot.messages.render_replies import render_message
@@ -207,7 +210,11 @@ def _say(services: Services, reply: Reply) -> None:
         say(render_message(reply, services.settings.costs)[0])
 
 
-def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:
+class WatchedJobs(JobQueries, ActiveJobs, Protocol):
+    """What the watch reads: the job, and its class's active jobs (what is ahead of it)."""
+
+
+def _watch(jobs: WatchedJobs, sqs: Any, events_url: str, job_id: str, total: int) -> JobCompleted | None:
     """A live progress bar from the job record, until this job's JobCompleted event arrives (None: the job
     waits for Submit, and the way to give it is printed)."""
     columns = (
@@ -230,13 +237,18 @@ def _watch(jobs: JobQueries, sqs: Any, events_url: str, job_id: str, total: int)
 
 
 def _follow(
-    jobs: JobQueries, sqs: Any, events_url: str, job_id: str, progress: Progress, bar: TaskID
+    jobs: WatchedJobs, sqs: Any, events_url: str, job_id: str, progress: Progress, bar: TaskID
 ) -> JobCompleted | None:
     """Update the bar until the job's JobCompleted arrives (None: it waits for Submit), each event told once and
     each of the job's facts (`bot.messages.job_facts`: re-planned tiles, the device) as it becomes true."""
     told: list[str] = []
+    # What is ahead of it is said once, as the watch begins (`studiobot render status JOB` says it fresh).
+    first = True
     while True:
         job = jobs.get(job_id)
+        if first and (line := queue_line(position_of(job, jobs, time.time()))):
+            progress.console.print(plain(line), markup=False)
+        first = False
         progress.update(
             bar,
             completed=job.done + job.failed,
