@@ -57,7 +57,11 @@ def refresh_waiting(
         text, blocks = with_queue_line(
             job_card(job, now, services.settings.costs), position(job, active, now)
         )
-        client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=blocks)
+        try:
+            client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=blocks)
+        except Exception as error:  # another job's card: never a reason to tell `moved`'s progress again
+            logger.warning("waiting card not updated", job_id=job.job_id, error=repr(error))
+            continue
         cards.mark_updated(job.job_id)
         updated += 1
     return updated
