@@ -40,19 +40,21 @@ class QueuePosition:
 
 
 def is_waiting(job: Job) -> bool:
-    """Whether no frame of the job has started yet (after its probes, none of the rest), and nobody holds it."""
+    """Whether no frame of the job has started yet (its probes first, then none of the rest), and nobody holds
+    it."""
     if job.held_by or job.started_at is not None:
         return False
-    if job.status is JobStatus.QUEUED:
-        return True
+    if job.status is JobStatus.QUEUED or (job.status is JobStatus.PROBING and job.done + job.failed == 0):
+        return True  # (a probe in hand is not recorded yet: the line goes with the first probe in)
     return job.status is JobStatus.RUNNING and job.done + job.failed <= len(job.probe_frames)
 
 
 def nothing_in_yet(job: Job) -> bool:
     """Whether the job takes frames and none of them (after its probes) is in yet: waiting, or just started."""
-    return job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and job.done + job.failed <= len(
-        job.probe_frames
-    )
+    finished = job.done + job.failed
+    if job.status is JobStatus.PROBING:
+        return finished == 0
+    return job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and finished <= len(job.probe_frames)
 
 
 def frames_waiting(job: Job) -> int:
