@@ -109,17 +109,14 @@ def test_every_waiting_frame_of_a_higher_priority_goes_first_then_the_turns_of_i
     assert position(replace(SMALL, priority=Priority.URGENT), [normal, low], NOW) is None
 
 
-def test_a_job_stops_waiting_once_its_first_frame_starts_or_a_frame_is_in_after_its_probes_or_of_them() -> (
-    None
-):
+def test_a_job_stops_waiting_once_its_first_frame_starts_or_is_in() -> None:
     assert is_waiting(SMALL)
     assert not is_waiting(replace(SMALL, status=JobStatus.RUNNING, started_at=NOW))
     probed = replace(SMALL, status=JobStatus.RUNNING, probe_frames=(1, 5, 10), done=3)
     assert is_waiting(probed) and not is_waiting(replace(probed, done=4))
     probing = replace(SMALL, status=JobStatus.PROBING, probe_frames=(1, 5, 10))
-    assert is_waiting(probing) and not is_waiting(
-        replace(probing, done=1)
-    )  # its probes wait behind others too
+    # its probes wait behind others too
+    assert is_waiting(probing) and not is_waiting(replace(probing, done=1))
     assert not is_waiting(replace(SMALL, status=JobStatus.AWAITING_APPROVAL))
 
 
