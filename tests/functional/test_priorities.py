@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import threading
 import time
 import zipfile
@@ -27,7 +28,7 @@ from entry.wiring import Services
 from local.embedded.poller import QueuePoller
 from testing.renderer import PillowRenderer
 
-from .conftest import Stack
+from .conftest import Bot, Stack
 
 
 def _submit(services: Services, text: str) -> Job:
@@ -236,3 +237,23 @@ def test_a_render_node_takes_its_classs_lanes_in_order(stack: Stack, tmp_path: P
     low, normal, urgent = (job.job_id for job in jobs)
     assert order == [urgent] * 2 + [normal] * 3 + [low] * 2
     assert all(stack.jobs.get(job.job_id).done == job.total for job in jobs)
+
+
+def test_slack_takes_a_priority_sends_the_job_to_its_lane_and_the_card_says_it(bot: Bot) -> None:
+    # GIVEN a shot; WHEN `/render … --priority urgent` (the bot's role sends to the urgent lane: IAM-checked)
+    bot.stack.put_scene()
+    response = bot.command("shot.blend 1-4 --res 64x36 --priority urgent")
+    assert response.status == 200
+    (card,) = bot.slack.wait_for("chat.postMessage")
+    # THEN its card says so, and its tasks wait in the urgent lane, none in the normal one
+    assert "🔺 urgent" in json.dumps(card.args["blocks"], ensure_ascii=False)
+    assert len(bot.stack.queued_bodies(_lanes(bot.stack)[0])) == 4
+    assert bot.stack.queued_bodies() == []
+
+
+def test_a_wrong_priority_is_refused_in_one_sentence_naming_the_three(bot: Bot) -> None:
+    response = bot.command("shot.blend 1-4 --priority high")
+    said = json.loads(response.body)["text"]
+    assert said == "`--priority high` is not a priority: use `urgent`, `normal` or `low`."
+    time.sleep(0.2)
+    assert bot.slack.calls_to("chat.postMessage") == []
