@@ -259,13 +259,11 @@ class Fanout:
 
     def _queue(self, job: Job) -> TaskQueue:
         """The job's priority lane of its render class (a `gpu` job is refused at submission where there is none)."""
-        if self.lanes is not None and (
-            lane := self.lanes.queue(job.settings.render_class, job.priority.value)
-        ):
-            return lane
-        if job.settings.render_class == GPU and self.gpu_queue is not None:
-            return self.gpu_queue
-        return self.queue
+        gpu_queue = self.gpu_queue if job.settings.render_class == GPU else None
+        normal = gpu_queue if gpu_queue is not None else self.queue
+        if self.lanes is None:
+            return normal
+        return self.lanes.queue(job.settings.render_class, job.priority.value, normal)
 
     def _guard_on(self) -> bool:
         return self.guard is not None and self.guard.state().on

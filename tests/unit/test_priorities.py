@@ -87,7 +87,10 @@ class LaneFarm:
             guard=Guard(),
             store=Scenes(),
             roster=roster,
-            lanes=LaneQueues(self.lanes, self.balancer),
+            lanes=LaneQueues(  # the classes' queues are their normal lanes
+                {name: {lane: self.lanes[name][lane] for lane in ("urgent", "low")} for name in self.lanes},
+                self.balancer,
+            ),
             gpu_nodes=None,
         )
 
@@ -126,9 +129,10 @@ def test_fanout_sends_each_job_to_its_lane_batched_with_its_job_as_group() -> No
 
 
 def test_a_lane_not_deployed_sends_to_its_class_queue() -> None:
-    normal = RecordingQueue()
-    lanes = LaneQueues({"cpu": {"normal": normal}})
-    assert lanes.queue("cpu", "urgent") is normal and lanes.queue("gpu", "urgent") is None
+    normal, low = RecordingQueue(), RecordingQueue()
+    lanes = LaneQueues({"cpu": {"low": low}})
+    assert lanes.queue("cpu", "urgent", normal) is normal and lanes.queue("gpu", "low", normal) is normal
+    assert lanes.queue("cpu", "low", normal) is low
 
 
 def test_lanes_are_read_from_the_settings_in_order() -> None:
