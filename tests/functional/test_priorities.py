@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
@@ -25,7 +26,7 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from entry.expiry import sweep
 from entry.wiring import Services
-from local.embedded.poller import QueuePoller
+from local.embedded.poller import LocalContext, QueuePoller, lambda_record
 from testing.renderer import PillowRenderer
 
 from .conftest import Bot, Stack
@@ -257,3 +258,27 @@ def test_a_wrong_priority_is_refused_in_one_sentence_naming_the_three(bot: Bot) 
     assert said == "`--priority high` is not a priority: use `urgent`, `normal` or `low`."
     time.sleep(0.2)
     assert bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_a_dead_chunks_untried_frames_go_back_to_its_jobs_lane(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an urgent job of one 3-frame chunk, whose task died on every delivery (the dead-letter function's view)
+    from entry.dead_letters import handler
+
+    for name, value in stack.info.environ().items():
+        monkeypatch.setenv(name, value)
+    stack.put_scene()
+    services = Services(stack.settings, store=stack.store, jobs=stack.jobs, queue=stack.queue)
+    job = _submit(services, "shot.blend 1-3 --res 32x18 --chunk 3 --priority urgent")
+    urgent = _lanes(stack)[0]
+    (body,) = stack.queued_bodies(urgent)
+    arn = stack.sqs.get_queue_attributes(QueueUrl=stack.info.render_dlq_url, AttributeNames=["QueueArn"])
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": body, "Attributes": {}}
+    event = {"Records": [lambda_record(message, arn["Attributes"]["QueueArn"])]}
+    # WHEN the dead-letter function buries it
+    assert handler(event, LocalContext("dlq")) == {"batchItemFailures": []}
+    # THEN its never-tried frames are tried again one by one, in the urgent lane, not the normal one
+    again = [RenderTask.from_json(body) for body in stack.queued_bodies(urgent)]
+    assert [(task.job_id, task.frames) for task in again] == [(job.job_id, (frame,)) for frame in (1, 2, 3)]
+    assert stack.queued_bodies() == []
