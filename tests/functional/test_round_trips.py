@@ -58,7 +58,9 @@ def test_a_frame_of_a_running_job_reads_its_task_once_and_records_without_readin
         work_dir=tmp_path,
     )
     first, second, third = [RenderTask.from_json(body) for body in stack.queued_bodies()]
-    worker.run(first)  # the job starts, the scene is downloaded: not a frame's usual cost
+    started = _count(stack.jobs.client)
+    worker.run(first)  # the job starts (the write returns the job, the record's condition proves it after)
+    assert started["GetItem"] == 0 and started["TransactWriteItems"] == 1
     sent = _count(stack.jobs.client)
     worker.run(second)
     # the task's job and its frames in one read; the record's transaction, whose condition proves the job's

@@ -96,7 +96,7 @@ class JobTable(HistoryItems):
         """One conditional update of the job: the job as it wrote it (no read after), or None when the condition
         did not hold."""
         item = self._write(job_id, update, values, condition, now, uses_status, returning=True)
-        return None if item is None else job_from_item(item)
+        return None if item is None else self._seen_now(item)
 
     def _write(
         self,
