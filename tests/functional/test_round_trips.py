@@ -86,6 +86,20 @@ def test_the_last_frame_ends_its_job_with_one_read_and_no_query(stack: Stack, sl
     assert sent["UpdateItem"] == 2  # FINISH, and the one fact published with the job leaving the outbox index
 
 
+def test_a_chunks_frames_record_one_after_another_without_reading_the_job(
+    stack: Stack, slack: FakeSlack
+) -> None:
+    _, services, clock, job_id = _setup(stack, slack, "1-4")
+    clock.now += 6  # the card was posted at t=0: the first frame's progress is due
+    stack.jobs.get(job_id)  # the task's read of its job
+    sent = _count(stack.jobs.client)
+    for frame in (1, 2, 3):
+        services.reporter.frame_done(job_id, frame, 1.0, f"out/{frame}.png", 1.0)
+    # each record's transaction proves the job it knew; the progress claim returns the job it wrote, so the next
+    # frames know the card was told just now and neither claim again nor read
+    assert sent == Counter({"TransactWriteItems": 3, "UpdateItem": 1})
+
+
 def test_one_completion_notice_reads_only_the_card(stack: Stack, slack: FakeSlack) -> None:
     notifier, _, clock, job_id = _setup(stack, slack, "1-2")
     clock.now += 6
