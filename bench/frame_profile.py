@@ -3,7 +3,8 @@
 The worker's own code (`RenderWorker`, the scene cache, the records, the uploads) on moto's server, with a stand-in
 renderer that copies a 640×360 picture of a Cycles frame's size, so what is left is the glue. Each task is received
 and deleted as the local poller does. Prints the worker's stages (`stages_ms`, as it logs them) and the receive and
-delete around them, in ms a frame (wall and this thread's CPU), then cProfile's heaviest calls of the loop.
+delete around them, in ms a frame (wall and this thread's CPU), the AWS calls a frame and the ms each takes, by
+operation, then cProfile's heaviest calls of the loop.
 """
 
 from __future__ import annotations
@@ -94,9 +95,17 @@ def profile(frames: int, sort: str = SORT) -> str:
             wall: dict[str, float] = defaultdict(float)
             cpu: dict[str, float] = defaultdict(float)
             calls: dict[str, int] = defaultdict(int)
+            waited: dict[str, float] = defaultdict(float)
 
-            def count(model: object, **_: object) -> None:
+            def count(model: object, context: dict[str, Any], **_: object) -> None:
                 calls[getattr(model, "name", "?")] += 1
+                context["bench_sent_at"] = time.perf_counter()
+
+            def answered(model: object, context: dict[str, Any], **_: object) -> None:
+                if (
+                    "bench_sent_at" in context
+                ):  # a call's wall time, its signing, sending and parsing included
+                    waited[getattr(model, "name", "?")] += time.perf_counter() - context["bench_sent_at"]
 
             for client in (
                 cast(Any, services.jobs).client,
@@ -105,6 +114,7 @@ def profile(frames: int, sort: str = SORT) -> str:
                 sqs,
             ):
                 client.meta.events.register("before-call", count)
+                client.meta.events.register("after-call", answered)
             profiler = cProfile.Profile()
             profiler.enable()
             done = 0
@@ -141,6 +151,10 @@ def profile(frames: int, sort: str = SORT) -> str:
     ]
     lines.append(
         "AWS calls a frame: " + ", ".join(f"{name} {n / frames:.2f}" for name, n in sorted(calls.items()))
+    )
+    lines.append(
+        "ms a call (wall, side-by-side calls each counted whole): "
+        + ", ".join(f"{name} {waited[name] * 1000 / n:.1f}" for name, n in sorted(calls.items()))
     )
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(35)

@@ -11,6 +11,11 @@ def workers(count: int) -> str:
     return f"{count} worker{'s' if count != 1 else ''}"
 
 
+# One worker renders what the warm limit renders plus its glue: within 5 % of it (issue 24; 0.960 before issue 11).
+# More workers share 2 cores and the stack's own work: within 15 %.
+EFFICIENCY_TARGET = {"1": 0.95, "n": 0.85}
+
+
 def render_rows(rows: Rows, data: dict[str, Any]) -> None:
     repeats = data.get("repeats", 1)
     best_of = f", best of {repeats}" if repeats > 1 else ""
@@ -34,11 +39,12 @@ def render_rows(rows: Rows, data: dict[str, Any]) -> None:
         label = best + workers(run["workers"])
         efficiency, overhead = run["efficiency"], run["overhead_ratio"]
         count = "1" if run["workers"] == 1 else "n"
+        least = EFFICIENCY_TARGET[count]
         rows.add(
             f"render: efficiency ({label})",
             f"{efficiency:.3f}",
-            "≥ 0.85",
-            efficiency >= 0.85,
+            f"≥ {least}",
+            efficiency >= least,
             check=(f"render.efficiency.{count}", efficiency),
         )
         rows.add(

@@ -1,6 +1,6 @@
-"""A frame's glue in the worker, the time around its render: the round trips that need not wait for each other,
-made side by side (the task's two reads of its job; a frame's uploads), and where each stage's time went (`Stages`:
-wall and CPU seconds, logged with the frame). Each side-by-side call still fails as it would alone."""
+"""A frame's glue in the worker, the time around its render: the task's look at its job and its frames in one read,
+the round trips that need not wait for each other made side by side (a frame's uploads), and where each stage's time
+went (`Stages`: wall and CPU seconds, logged with the frame). Each side-by-side call still fails as it would alone."""
 
 from __future__ import annotations
 
@@ -22,13 +22,9 @@ _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="delivery")  # bo
 
 
 def job_and_recorded(jobs: JobStore, task: RenderTask) -> tuple[Job, set[int]]:
-    """The task's job and which of its frames are recorded already, read at once (a GetItem beside a Query)."""
-    recorded = _beside.submit(jobs.frames, task.job_id, min(task.frames), max(task.frames))
-    try:
-        job = jobs.get(task.job_id)
-    finally:
-        frames = recorded.result()  # never left running: its error (if any) after the job's
-    return job, {record.frame for record in frames}
+    """The task's job and which of its frames are recorded already, in one read."""
+    job, records = jobs.job_and_frames(task.job_id, task.frames)
+    return job, {record.frame for record in records}
 
 
 def upload_frame(

@@ -268,6 +268,10 @@ class InMemoryJobs:
         records = self._frames.get(job_id, {})
         return [records[frame] for frame in sorted(set(frames)) if frame in records]
 
+    def job_and_frames(self, job_id: str, frames: Iterable[int]) -> tuple[Job, list[FrameRecord]]:
+        with self._lock:
+            return self.get(job_id), self.frames_at(job_id, frames)
+
     # -- notices -------------------------------------------------------------------------------------------------
 
     def claim_progress_report(self, job: Job, interval_s: float) -> bool:

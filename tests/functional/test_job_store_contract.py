@@ -12,7 +12,15 @@ from backend.errors import ConflictError, NotFoundError
 from backend.render.estimates import Approval, Estimate
 from backend.render.lifecycle import TRANSITIONS, Event, row
 from backend.render.ports import JobStore
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, Priority, TileRecord
+from backend.render.records import (
+    FrameOutcome,
+    FrameRecord,
+    Job,
+    JobStatus,
+    Priority,
+    Recorded,
+    TileRecord,
+)
 from backend.render.store import DynamoJobs
 from backend.render.tasks import RenderSettings
 from local.embedded.stack import deploy
@@ -85,6 +93,43 @@ def test_creation_and_frames_count_once(store: tuple[JobStore, Clock]) -> None:
         jobs.cancel("r1")
     with pytest.raises(NotFoundError):
         jobs.get("nope")
+
+
+def _elsewhere(jobs: JobStore) -> JobStore:
+    """The same jobs as another process sees them (with its own memory of what it read)."""
+    if isinstance(jobs, DynamoJobs):
+        return DynamoJobs(jobs.table_name, client=jobs.client, clock=jobs._clock)
+    return jobs
+
+
+def test_a_record_returns_the_job_as_stored_after_it_whatever_others_did_since(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, _ = store
+    other = _elsewhere(jobs)
+    jobs.create(_job("r1", total=7))
+    jobs.start("r1")
+    job, records = jobs.job_and_frames("r1", [1, 2])
+    assert (job.status, records) == (JobStatus.RUNNING, [])
+    other.record_frame("r1", _done(1, billed_s=1.25))  # another worker counts a frame since that read
+    after = jobs.record_frame("r1", _done(2, billed_s=0.5)).job
+    assert after == other.get("r1") and (after.done, after.billed_s) == (2, 1.75)
+    after = jobs.record_frame("r1", _done(3, billed_s=0.125)).job  # nobody else since
+    assert after == other.get("r1") and (after.done, after.remaining, after.billed_s) == (3, 4, 1.875)
+    assert jobs.record_frame("r1", _done(3)) == Recorded(counted=False, job=after)  # delivered again
+    jobs.record_frame("r1", _done(4, billed_s=0.1))
+    after = jobs.record_frame("r1", _done(5, billed_s=1 / 3)).job  # a chunk's frames, one after the other
+    assert after == other.get("r1") and (after.done, after.billed_s) == (5, pytest.approx(2.308))
+    other.cancel("r1")
+    stopped = jobs.record_frame("r1", FrameRecord(6, FrameOutcome.FAILED, error="no camera"))
+    assert stopped.counted and stopped.job == other.get("r1") and stopped.job.status is JobStatus.CANCELLED
+    job, records = jobs.job_and_frames("r1", [6, 5, 9])
+    assert job == stopped.job and [(r.frame, r.outcome) for r in records] == [
+        (5, FrameOutcome.DONE),
+        (6, FrameOutcome.FAILED),
+    ]
+    with pytest.raises(NotFoundError, match="There is no render job `nope`"):
+        jobs.job_and_frames("nope", [1])
 
 
 def test_enqueue_claims_are_leases(store: tuple[JobStore, Clock]) -> None:

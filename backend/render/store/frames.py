@@ -7,13 +7,21 @@ accounted for.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from backend.render.records import FrameOutcome, FrameRecord, Recorded
+from backend.errors import NotFoundError
+from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, Recorded
 from backend.render.store.items import error_sk, frame_from_item, frame_sk, job_key
 from backend.render.store.table import JobTable
+
+# What a job item's copy must match for a frame's record to know the job after it without reading it: its status
+# and counters (all a record moves), and what holds or re-queues its tasks.
+PROVEN = ("status", "done", "failed", "remaining", "billed_s", "held_by", "generation", "priority")
+# The statuses in which nothing else a record's follow-up reads changes (a probing job may be re-planned as tiles).
+UNCHANGING = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 class DynamoFrameLedger(JobTable):
@@ -35,10 +43,42 @@ class DynamoFrameLedger(JobTable):
             "recorded_at": {"N": repr(self._clock())},
             **self._purge(),
         }
-        # False: an earlier delivery recorded the frame
         missing = f"There is no render job `{job_id}`."
+        seen = self._last_seen(job_id)
+        if seen is not None and not record.tiled and seen["status"]["S"] in UNCHANGING:
+            # The usual frame: the job as this process last saw it, proven unchanged by the transaction's
+            # condition, is the job after it with its counters moved (no read after the write).
+            update, after = self._count_seen(job_id, record, counter, seen)
+            try:
+                counted = self._record_once(item, update, "frame", missing)
+            except NotFoundError:  # the job moved on since (or is gone): counted as below, then read
+                pass
+            else:
+                return Recorded(counted=counted, job=self._seen_now(after) if counted else self.get(job_id))
+        # False: an earlier delivery recorded the frame
         counted = self._record_once(item, self._count(job_id, record, counter), "frame", missing)
         return Recorded(counted=counted, job=self.get(job_id))
+
+    def _count_seen(
+        self, job_id: str, record: FrameRecord, counter: str, seen: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The job's side of an untiled frame's record on condition the job is still as `seen` (its PROVEN
+        attributes), and the job item it leaves."""
+        update = self._count(job_id, record, counter)
+        names: dict[str, str] = update.setdefault("ExpressionAttributeNames", {})
+        values: dict[str, Any] = update["ExpressionAttributeValues"]
+        for index, attribute in enumerate(PROVEN):
+            names[f"#seen{index}"] = attribute
+            if attribute in seen:
+                values[f":seen{index}"] = seen[attribute]
+                update["ConditionExpression"] += f" AND #seen{index} = :seen{index}"
+            else:
+                update["ConditionExpression"] += f" AND attribute_not_exists(#seen{index})"
+        after = dict(seen)
+        for attribute, by in ((counter, ":one"), ("remaining", ":minus_one"), ("billed_s", ":billed")):
+            before = Decimal(seen[attribute]["N"]) if attribute in seen else Decimal(0)
+            after[attribute] = {"N": str(before + Decimal(values[by]["N"]))}
+        return update, after
 
     def _count(self, job_id: str, record: FrameRecord, counter: str) -> dict[str, Any]:
         """The job's side of a frame's record: its counters, its billed time, and (a tiled frame) its tile count
@@ -107,6 +147,18 @@ class DynamoFrameLedger(JobTable):
         keys = [{"pk": {"S": f"JOB#{job_id}"}, "sk": {"S": error_sk(frame)}} for frame in frames]
         items = self._batch_get(keys, "read frame errors")
         return {int(item["sk"]["S"].split("#")[1]): item["error"]["S"] for item in items}
+
+    def job_and_frames(self, job_id: str, frames: Iterable[int]) -> tuple[Job, list[FrameRecord]]:
+        """The job and the records of these frames that exist, in one read (a task's look before it renders);
+        NotFoundError as `get` says it."""
+        job = job_key(job_id)
+        keys = [job, *({"pk": job["pk"], "sk": {"S": frame_sk(frame)}} for frame in sorted(set(frames)))]
+        items = self._batch_get(keys, "read the job and its frames")
+        found = [item for item in items if item["sk"]["S"] == "JOB"]
+        if not found:
+            raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
+        records = [frame_from_item(item) for item in items if item["sk"]["S"] != "JOB"]
+        return self._seen_now(found[0]), sorted(records, key=lambda record: record.frame)
 
     def frames_at(self, job_id: str, frames: Iterable[int]) -> list[FrameRecord]:
         """The records of these frames that exist (the probe frames)."""

@@ -64,7 +64,8 @@ class DynamoNoticeBook(JobTable):
         now = self._clock()
         if last is not None and last > now - interval_s:
             return False  # the record just read says it happened recently: no write needed
-        return self._transition(
+        # The job as written is remembered: the frames recorded next know it was just claimed (no write, no read).
+        claimed = self._transition_to(
             job_id,
             f"SET {attribute} = :now",
             {":cutoff": {"N": repr(now - interval_s)}},
@@ -72,6 +73,7 @@ class DynamoNoticeBook(JobTable):
             now=now,
             uses_status=False,
         )
+        return claimed is not None
 
 
 class DynamoOutbox(JobTable):

@@ -38,6 +38,9 @@ class HistoryItems(AwsAdapter):
         return {PURGE_ATTRIBUTE: {"N": str(int(self._clock() + self._history_s))}}
 
 
+SEEN_JOBS = 64  # job items this process remembers as it last read or counted them (a worker has one or two)
+
+
 class JobTable(HistoryItems):
     """One DynamoDB table of jobs and frames; every change to a job item is a conditional update."""
 
@@ -51,7 +54,23 @@ class JobTable(HistoryItems):
             raise self.aws_error(error, "read the job") from error
         if "Item" not in response:
             raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
-        return job_from_item(response["Item"])
+        return self._seen_now(response["Item"])
+
+    def _seen_now(self, item: dict[str, Any]) -> Job:
+        """Remember the job item as read or written just now (a frame's record may prove it still holds and
+        skip reading it again, `DynamoFrameLedger.record_frame`); the job it holds."""
+        seen: dict[str, dict[str, Any]] = self.__dict__.setdefault("_seen", {})
+        job_id = item["pk"]["S"].removeprefix("JOB#")
+        seen.pop(job_id, None)
+        seen[job_id] = item
+        while len(seen) > SEEN_JOBS:
+            seen.pop(next(iter(seen)), None)
+        return job_from_item(item)
+
+    def _last_seen(self, job_id: str) -> dict[str, Any] | None:
+        """The job item as this process last read or counted it, if it still remembers it."""
+        seen: dict[str, dict[str, Any]] = self.__dict__.get("_seen", {})
+        return seen.get(job_id)
 
     def _transition(
         self,
@@ -77,7 +96,7 @@ class JobTable(HistoryItems):
         """One conditional update of the job: the job as it wrote it (no read after), or None when the condition
         did not hold."""
         item = self._write(job_id, update, values, condition, now, uses_status, returning=True)
-        return None if item is None else job_from_item(item)
+        return None if item is None else self._seen_now(item)
 
     def _write(
         self,

@@ -79,8 +79,9 @@ class DynamoTransitions(JobTable):
         return self._update(job_id, update, values, condition="attribute_exists(pk)")
 
     def start(self, job_id: str) -> bool:
-        """START: QUEUED → RUNNING; False if the job was not QUEUED (already running, or over)."""
-        return self._move(job_id, Event.START, JobStatus.RUNNING, "started_at = :now")
+        """START: QUEUED → RUNNING; False if the job was not QUEUED (already running, or over). The job as written
+        is remembered, so its first frame's record needs no read after it."""
+        return self._moved(job_id, Event.START, JobStatus.RUNNING, "started_at = :now") is not None
 
     def finish(self, job_id: str, job: Job | None = None) -> Job | None:
         """FINISH: → DONE or DONE_WITH_FAILURES once no frame remains; the one caller that wins gets the job as
