@@ -11,6 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,13 +92,18 @@ class QueuePoller:
         self.retry_delay_s = retry_delay_s
         self.wait_s = wait_s
         self.stopping = threading.Event()
+        self._deleter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delete")
         self.queue_arns = {
             url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             for url in self.lanes
         }
 
     def poll_once(self) -> int:
-        """Receive one batch and handle it; return how many messages came."""
+        """Receive one batch and handle it; return how many messages came (deleted before it returns)."""
+        return self._poll(defer_delete=False)
+
+    def _poll(self, defer_delete: bool) -> int:
+        """One batch; with `defer_delete` its delete goes on the deleter thread, overlapping the next receive."""
         url, messages = receive_in_order(
             self.sqs,
             self.lanes,
@@ -127,10 +133,11 @@ class QueuePoller:
             heartbeat.stop()
         done = [message for message in messages if message["MessageId"] not in failed]
         if done:
-            self.sqs.delete_message_batch(
-                QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-            )
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+            if defer_delete:
+                self._deleter.submit(self._delete, self.queue_url, entries)
+            else:
+                self._delete(self.queue_url, entries)
         retry = [message for message in messages if message["MessageId"] in failed]
         if retry:
             # Lambda waits out the whole visibility timeout; locally a short delay keeps retries snappy.
@@ -144,9 +151,25 @@ class QueuePoller:
         ]
         self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
 
+    def _delete(self, queue_url: str, entries: list[dict[str, str]]) -> None:
+        """Delete what was handled. One that fails comes back after its visibility timeout: a duplicate delivery,
+        which every handler takes as one (frames count once)."""
+        try:
+            self.sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+        except Exception as error:
+            print(
+                f"{self.function_name}: a handled message was not deleted ({error}); it comes back once",
+                flush=True,
+            )
+
     def run(self) -> None:
-        while not self.stopping.is_set():
-            self.poll_once()
+        """Poll until stopped. A batch's delete overlaps the next receive (Lambda, too, deletes after the function
+        returned, not before its next poll); stopping waits for the last one."""
+        try:
+            while not self.stopping.is_set():
+                self._poll(defer_delete=True)
+        finally:
+            self._deleter.shutdown(wait=True)
 
     def stop(self) -> None:
         self.stopping.set()

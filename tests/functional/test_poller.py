@@ -59,3 +59,29 @@ def test_a_batch_in_work_stays_invisible_past_the_visibility_timeout(stack: Stac
         time.sleep(0.5)
     assert seen_meanwhile == []
     assert stack.queued_bodies() == []  # handled and deleted
+
+
+def test_a_running_poller_deletes_each_task_while_it_asks_for_the_next_and_stopping_waits_for_the_last(
+    stack: Stack,
+) -> None:
+    # GIVEN three tasks and a poller whose handler stops it after the third
+    _send(stack, "1", "2", "3")
+    handled: list[str] = []
+    poller = _poller(stack, None, visibility_timeout_s=30)
+    poller.batch_size = 1
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        handled.extend(record["body"] for record in event["Records"])
+        if len(handled) == 3:
+            poller.stop()
+
+    poller.handler = handler
+    # WHEN it runs until stopped (each delete on its own thread, overlapping the next receive)
+    poller.run()
+    # THEN every task was handled once and none is left, visible or in flight, when `run` returns
+    assert sorted(handled) == ["1", "2", "3"]
+    attributes = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.settings.render_queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert attributes == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
