@@ -25,17 +25,21 @@
    what an approved increase leaves; none set, Service Quotas says NoSuchResource, as moto does today.
 7. SQS fair queues: moto hands a standard queue's messages out first in, first out; `local.embedded.fair_queues`
    serves a quiet message group before a noisy one's backlog, as AWS does (what each does: that module's docstring).
+   `STUDIOBOT_LOCAL_FAIR_QUEUES=off` leaves moto's order, today's behaviour without them (`bench/sharing.py`).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+import os
 import threading
 import types
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
+from backend.config import ENV_LOCAL_FAIR_QUEUES
 from local.embedded import fair_queues
 
 _sending = threading.local()
@@ -91,8 +95,15 @@ def apply() -> None:
     _ssm_picklable_tags()
     _lambda_account_settings()
     _ec2_service_quotas()
-    fair_queues.apply()
+    if fair_queues_on():
+        fair_queues.apply()
     _applied = True
+
+
+def fair_queues_on(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the local queues follow SQS fair queues' order (`STUDIOBOT_LOCAL_FAIR_QUEUES=off`: moto's own)."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_LOCAL_FAIR_QUEUES, "on").strip().lower() != "off"
 
 
 def _atomic_s3_writes() -> None:
