@@ -10,27 +10,37 @@ from pathlib import Path
 from typing import Any
 
 from backend.config import ENV_LOCAL_FAIR_QUEUES
-from bench.sharing import SCENARIOS, ratio, sharing_rows, summary
+from bench.sharing import SCENARIOS, median, ratio, sharing_rows, summary
 from bench.verdict import Rows, Verdict
 from local.embedded.moto_patches import fair_queues_on
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _scenario(completion_s: float, first_frame_s: float = 0.5) -> dict[str, Any]:
-    """One scenario's result as `bench.sharing` writes it."""
+def _alone(completion_s: float) -> dict[str, Any]:
     return {
+        "job_id": "r1",
+        "first_frame_wait_s": 0.4,
+        "completion_s": completion_s,
+        "render_s_per_frame": 0.1,
+    }
+
+
+def _scenario(completion_s: float, alone_s: float, first_frame_s: float = 0.5) -> dict[str, Any]:
+    """One scenario's result as `bench.sharing` writes it: three alone runs, then the small job behind the big."""
+    return {
+        "alone_runs": [_alone(alone_s + 0.2), _alone(alone_s), _alone(alone_s - 0.1)],
+        "alone_s": alone_s,
         "small_completion_s": completion_s,
         "small_first_frame_wait_s": first_frame_s,
-        "small_render_s_per_frame": 0.1,
         "load_average_1m": 0.5,
         "bench_s": 20.0,
     }
 
 
 def _data(alone: float, fifo: float, fair: float, urgent: float | None = None) -> dict[str, Any]:
-    scenarios = {"alone": _scenario(alone), "fifo": _scenario(fifo, fifo - 1), "fair": _scenario(fair)}
-    scenarios["urgent"] = _scenario(urgent) if urgent is not None else {"skipped": "not merged"}
+    scenarios = {"fair": _scenario(fair, alone), "fifo": _scenario(fifo, alone, fifo - 1)}
+    scenarios["urgent"] = _scenario(urgent, alone) if urgent is not None else {"skipped": "not merged"}
     return summary(scenarios, big_frames=2_000, delay_s=10.0)
 
 
@@ -43,8 +53,18 @@ def _verdicts(data: dict[str, Any]) -> dict[str, Verdict]:
 def test_each_ratio_is_the_small_jobs_completion_over_its_time_alone() -> None:
     data = _data(alone=2.0, fifo=180.0, fair=4.2, urgent=2.4)
     assert (data["fifo_ratio"], data["fair_ratio"], data["urgent_ratio"]) == (90.0, 2.1, 1.2)
-    assert [data[f"small_job_{name}_s"] for name in SCENARIOS] == [2.0, 180.0, 4.2, 2.4]
+    assert [data[f"small_job_{name}_s"] for name in ("alone", *SCENARIOS)] == [2.0, 4.2, 2.4, 180.0]
     assert data["small_first_frame_wait_fifo_s"] == 179.0
+    assert data["task_s_per_worker"] == 0.4  # 2 s for 10 frames at 2 workers
+
+
+def test_each_ratio_is_against_the_alone_runs_of_its_own_stack() -> None:
+    # A burst of other work slowed the fair scenario's stack throughout: its own alone runs say so.
+    scenarios = {"fair": _scenario(9.0, alone_s=4.5), "fifo": _scenario(200.0, alone_s=2.0)}
+    data = summary(scenarios | {"urgent": {"skipped": "not merged"}}, big_frames=2_000, delay_s=10.0)
+    assert (data["fair_ratio"], data["fifo_ratio"]) == (2.0, 100.0)
+    assert data["small_job_alone_s"] == 3.3  # the median of all six alone runs (2.2 and 4.4 in the middle)
+    assert median([3.0, 1.0, 2.0]) == 2.0 and median([]) is None
 
 
 def test_targets_fair_at_most_3_and_fifo_at_least_20() -> None:
