@@ -22,6 +22,7 @@ from backend.errors import ConflictError, PermissionDenied
 from backend.people import mention
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
+from backend.render.lanes import LaneQueues
 from backend.render.lifecycle import submitted_to
 from backend.render.outbox import Outbox
 from backend.render.ports import (
@@ -65,7 +66,9 @@ class Fanout:
         gpu_queue: TaskQueue | None = None,
         gpu_nodes: NodeLauncher | None = None,
         gpu_prices: NodePrices | None = None,
+        lanes: LaneQueues | None = None,
     ) -> None:
+        self.lanes = lanes  # each class's priority lanes (without: every job goes to its class's queue)
         self.gpu_nodes = gpu_nodes  # starts the nodes a gpu phase needs (None: a studio's own nodes take it)
         self.gpu_prices = gpu_prices
         self.jobs = jobs
@@ -255,7 +258,11 @@ class Fanout:
             logger.warning("GPU nodes not started", job_id=job.job_id, error=str(error))
 
     def _queue(self, job: Job) -> TaskQueue:
-        """The queue of the job's render class (a `gpu` job is refused at submission where there is none)."""
+        """The job's priority lane of its render class (a `gpu` job is refused at submission where there is none)."""
+        if self.lanes is not None and (
+            lane := self.lanes.queue(job.settings.render_class, job.priority.value)
+        ):
+            return lane
         if job.settings.render_class == GPU and self.gpu_queue is not None:
             return self.gpu_queue
         return self.queue

@@ -10,6 +10,7 @@ from backend.commands import Caller, CommandGrammar, Help, Reply, Said, whole_nu
 from backend.config import Limits, Settings
 from backend.errors import ValidationError
 from backend.render.frames import check_frame_spec
+from backend.render.records import Priority
 from backend.render.spend import CostsCommand, parse_costs
 from backend.render.tasks import CPU, ENGINES, FORMATS, RENDER_CLASSES, RenderSettings
 from backend.render.tiles import parse_grid
@@ -17,14 +18,16 @@ from backend.render.tiles import parse_grid
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
     "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] "
-    "[--allow-missing] [--dry-run]`, "
+    "[--priority urgent|normal|low] [--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
 RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit", "costs"})
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
-_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets")
+_VALUE_OPTIONS = (
+    "--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets", "--priority",
+)  # fmt: skip
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
 RETRY_USAGE = "`/render retry JOB [--tiles 4x4|auto] [--samples N] [--res WxH]`"
 _RETRY_OPTIONS = ("--tiles", "--samples", "--res")  # what makes a failed frame lighter, or cut
@@ -43,6 +46,7 @@ class RenderRequest:
     allow_missing: bool = False  # render although the shot's manifest lists missing files
     # Frames chosen by the farm, not typed (a retry's failed frames, any count and pattern): used instead of `frames`.
     frame_list: tuple[int, ...] = ()
+    priority: Priority = Priority.NORMAL  # the lane its tasks wait in (`--priority`)
 
 
 @dataclass(frozen=True)
@@ -143,7 +147,20 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         assets_prefix=options.get("--assets"),
         dry_run="--dry-run" in flags,
         allow_missing="--allow-missing" in flags,
+        priority=parse_priority(options.get("--priority")),
     )
+
+
+def parse_priority(value: str | None) -> Priority:
+    """`--priority urgent|normal|low` (any case); NORMAL when not given; ValidationError naming the three."""
+    if value is None:
+        return Priority.NORMAL
+    try:
+        return Priority(value.strip().lower())
+    except ValueError:
+        raise ValidationError(
+            f"`--priority {value}` is not a priority: use `urgent`, `normal` or `low`."
+        ) from None
 
 
 def _resolution(value: str | None, limits: Limits) -> tuple[int, int] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backend.render.records import Job
+from backend.render.records import Job, Priority
 from bot.messages.render_plan import device_line, tiles_fact, tiles_line
 from bot.messages.text import REASON_CHARS, clip
 
@@ -16,11 +16,14 @@ def missing_fact(job: Job) -> str:
     return f"⚠️ {verb} without {job.missing_allowed} missing {files} (`--allow-missing`)"
 
 
+PRIORITY_FACTS = {Priority.URGENT: "🔺 urgent", Priority.LOW: "🔻 low"}  # normal goes without saying
+
+
 def facts_lines(job: Job, in_flight: bool = False) -> list[str]:
-    """The job's facts, one line each (mrkdwn): its tiles (with the tiles done of frames in flight when asked),
+    """The job's facts, one line each (mrkdwn): its priority unless normal, its tiles (with the tiles done of frames in flight when asked),
     what renders it, missing files allowed, which view layer its previews show."""
     tiles = tiles_line(job) if in_flight and not job.status.is_final else tiles_fact(job)
-    lines = [tiles, device_line(job), missing_fact(job)]
+    lines = [PRIORITY_FACTS.get(job.priority, ""), tiles, device_line(job), missing_fact(job)]
     if job.preview_layer:
         lines.append(f"🖼️ Previews show the {clip(job.preview_layer, REASON_CHARS)}")
     return [line for line in lines if line]
