@@ -38,9 +38,12 @@ SCENE_KEY = "scenes/turntable.blend"
 WARM_FRAMES = 2 * WORKERS  # each worker opens the scene and renders untimed before anything is measured
 JOB_TIMEOUT_S = 1_800.0  # only so a broken stack cannot hang the run
 FAIR_TARGET, FIFO_TARGET = 3.0, 20.0  # the small job's completion ÷ alone: fair at most, FIFO at least
-# A small job sharing the farm with a big one cannot finish sooner than alone on an idle farm: below this
-# (timer noise and the idle run's own jitter allowed for), other work slowed the idle run.
-SHARED_NOT_FASTER = Bounds(0.75, float("inf"), "sharing the farm never makes the small job faster than alone")
+# Behind a big job the small one renders on at most the 2 workers it has alone; all a busy farm saves is the idle
+# workers' notice of a new task (an idle worker is in a 1 s long poll of the lowest lane; a busy one asks every lane
+# between two tasks: ≈ 0.75 s of a ≈ 2 s alone run here). Below this ratio, other work slowed the alone runs.
+SHARED_NOT_FASTER = Bounds(
+    0.4, float("inf"), "a farm shared with a big job saves at most the idle workers' notice"
+)
 
 
 def run(log_path: Path, big_frames: int = BIG_FRAMES, delay_s: float = DELAY_S) -> dict[str, Any]:

@@ -80,12 +80,14 @@ def test_targets_fair_at_most_3_and_fifo_at_least_20() -> None:
 
 
 def test_a_small_job_faster_beside_a_big_one_than_alone_is_noisy_never_met() -> None:
-    # The idle run was slowed by other work: a fair ratio of 0.5 would read as "met", and is impossible.
+    # The alone runs were slowed by other work: a fair ratio of 0.35 would read as "met", and is impossible.
     table = Rows()
-    sharing_rows(table, _data(alone=4.0, fifo=100.0, fair=2.0, urgent=1.0))
+    sharing_rows(table, _data(alone=4.0, fifo=100.0, fair=1.4, urgent=1.2))
     verdicts = {row.metric.split(" ")[1]: row.verdict for row in table.rows if "_ratio" in row.metric}
     assert verdicts == {"fifo_ratio": Verdict.MET, "fair_ratio": Verdict.NOISY, "urgent_ratio": Verdict.NOISY}
     assert len(table.noisy) == 2
+    # A busy farm notices a new task sooner than an idle one: an urgent job a little faster than alone is possible.
+    assert _verdicts(_data(alone=2.0, fifo=100.0, fair=4.0, urgent=1.1))["urgent_ratio"] is Verdict.NONE
 
 
 def test_a_scenario_not_run_says_so_and_has_no_ratio() -> None:
