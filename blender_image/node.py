@@ -1,7 +1,6 @@
 """A render node: the render image's second command (`python -m entry.node --class gpu`, `studiobot node`).
 
-It polls one render class's lanes (urgent, then normal, then low: a lane's task only when the lanes above gave
-none at that receive, `backend.render.lanes`) and renders each task with the same worker the render Lambda runs, keeping
+It polls its class's lanes in order (urgent, normal, low) and renders each task with the render Lambda's worker, keeping
 Blender and the scene warm across tasks, the task hidden from other nodes while it renders, and it leaves when the
 queue has stayed empty for `idle_exit_s`. On SIGTERM or a Spot interruption notice it drains: it takes no new task,
 finishes the frame in hand if that will end before the deadline, and otherwise hands the task back at once

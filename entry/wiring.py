@@ -159,8 +159,7 @@ class Services:
         from backend.aws.sqs import SqsQueue
         from backend.render.lanes import LaneQueues
 
-        normal, sources = {"cpu": self.queue, "gpu": self.gpu_queue}, (QueueDepths(), LambdaEventSources())
-        return LaneQueues.of(self.settings, SqsQueue, normal, *sources)
+        return LaneQueues.of(self.settings, SqsQueue, QueueDepths(), LambdaEventSources())
 
     @cached_property
     def outbox(self) -> Outbox:

@@ -100,7 +100,7 @@ class Fanout:
         if job.status is JobStatus.PROBING and not job.probes_enqueued:
             if self.jobs.claim_enqueue(job.job_id, probes=True):
                 bodies = self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True)
-                self._queue(job).send_all(bodies, group=job.job_id)
+                self.queue_of(job).send_all(bodies, group=job.job_id)
                 enqueued = self.jobs.mark_enqueued(job.job_id, probes=True)
                 self._launch(job, len(bodies))  # after: a launch that fails must not queue the tasks again
                 return enqueued
@@ -108,7 +108,7 @@ class Fanout:
             if self.jobs.claim_enqueue(job.job_id):
                 first = len(job.probe_frames) * tile_count(job.settings.tiles)
                 bodies = self._bodies(job, self._rest(job), first)
-                self._queue(job).send_all(bodies, group=job.job_id)
+                self.queue_of(job).send_all(bodies, group=job.job_id)
                 enqueued = self.jobs.mark_enqueued(job.job_id)
                 self._launch(job, len(bodies))
                 return enqueued  # the job as marked: no read after
@@ -257,15 +257,13 @@ class Fanout:
         except Exception as error:  # AWS said no, or could not be reached: the queued tasks wait for nodes
             logger.warning("GPU nodes not started", job_id=job.job_id, error=str(error))
 
-    def _queue(self, job: Job) -> TaskQueue:
+    def queue_of(self, job: Job) -> TaskQueue:
         """The job's priority lane of its render class (a `gpu` job is refused at submission where there is none)."""
-        if self.lanes is not None and (
-            lane := self.lanes.queue(job.settings.render_class, job.priority.value)
-        ):
-            return lane
-        if job.settings.render_class == GPU and self.gpu_queue is not None:
-            return self.gpu_queue
-        return self.queue
+        gpu_queue = self.gpu_queue if job.settings.render_class == GPU else None
+        normal = gpu_queue if gpu_queue is not None else self.queue
+        if self.lanes is None:
+            return normal
+        return self.lanes.queue(job.settings.render_class, job.priority.value, normal)
 
     def _guard_on(self) -> bool:
         return self.guard is not None and self.guard.state().on

@@ -29,9 +29,8 @@ ENV_RENDER_LOW_QUEUE_URL = "STUDIOBOT_RENDER_LOW_QUEUE_URL"
 ENV_GPU_URGENT_QUEUE_URL = "STUDIOBOT_GPU_URGENT_QUEUE_URL"
 ENV_GPU_LOW_QUEUE_URL = "STUDIOBOT_GPU_LOW_QUEUE_URL"
 ENV_RENDER_FUNCTION = "STUDIOBOT_RENDER_FUNCTION"  # "" on the local stack: it has no Lambda to switch
-POLL_WAIT_S = (
-    5  # a node's long poll of its last lane when idle: a task in a lane above waits at most this long
-)
+# A node's long poll of its last lane when idle: a task in a lane above waits at most this long to be seen.
+POLL_WAIT_S = 5
 
 
 @dataclass(frozen=True)
@@ -87,8 +86,9 @@ class Balancer(Protocol):
 
 
 class LaneQueues:
-    """Each render class's lanes as task queues, for the fan-out; urgent or normal work sent to the class the
-    scheduler switches (the render Lambda's) is followed by a rebalance."""
+    """Each render class's urgent and low lanes as task queues, for the fan-out (its class's queue is the normal
+    lane); urgent or normal work sent to the class the scheduler switches (the render Lambda's) is followed by a
+    rebalance."""
 
     def __init__(
         self,
@@ -96,39 +96,33 @@ class LaneQueues:
         scheduler: Balancer | None = None,
         switched: str = "cpu",
     ) -> None:
-        self.queues = queues  # class → lane → queue
+        self.queues = queues  # class → lane (urgent, low) → queue
         self.scheduler = scheduler
         self.switched = switched
 
     @classmethod
     def of(
-        cls,
-        settings: Settings,
-        make: Callable[[str], TaskQueue],
-        normal: Mapping[str, TaskQueue | None],
-        depths: LaneDepths,
-        sources: EventSources,
+        cls, settings: Settings, make: Callable[[str], TaskQueue], depths: LaneDepths, sources: EventSources
     ) -> LaneQueues:
-        """The lanes the settings name, made with `make`, each class's queue (`normal`) its normal lane; where the
-        settings name a render function, the scheduler that switches its event sources."""
-        classes = {"cpu": (settings.render_queue_url, False), "gpu": (settings.gpu_queue_url, True)}
-        queues: dict[str, dict[str, TaskQueue]] = {}
-        for render_class, (normal_url, gpu) in classes.items():
-            if (queue := normal.get(render_class)) is None or not normal_url:
-                continue
-            lanes = settings.lanes.urls(normal_url, gpu)
-            queues[render_class] = {
-                lane: queue if lane == "normal" else make(url) for lane, url in lanes.items()
-            }
-        function = settings.lanes.render_function
-        urls = settings.lanes.urls(settings.render_queue_url, gpu=False)
-        return cls(queues, LaneScheduler(depths, sources, function, urls) if function else None)
+        """The urgent and low lanes the settings name, made with `make`; where the settings name a render
+        function, the scheduler that switches its event sources."""
+        lanes = settings.lanes
+        urls = {
+            "cpu": {"urgent": lanes.render_urgent_url, "low": lanes.render_low_url},
+            "gpu": {"urgent": lanes.gpu_urgent_url, "low": lanes.gpu_low_url},
+        }
+        queues = {
+            render_class: {lane: make(url) for lane, url in by_lane.items() if url}
+            for render_class, by_lane in urls.items()
+        }
+        function = lanes.render_function
+        scheduler = LaneScheduler(depths, sources, function, lanes.urls(settings.render_queue_url, gpu=False))
+        return cls(queues, scheduler if function else None)
 
-    def queue(self, render_class: str, lane: str) -> TaskQueue | None:
-        """The lane's queue of that class (its normal lane where that lane is not deployed); None: no such class."""
-        lanes = self.queues.get(render_class, {})
-        chosen = lanes.get(lane) or lanes.get("normal")
-        if chosen is None or self.scheduler is None or render_class != self.switched or lane == "low":
+    def queue(self, render_class: str, lane: str, normal: TaskQueue) -> TaskQueue:
+        """The lane's queue of that class; `normal` (the class's queue) for the normal lane or one not deployed."""
+        chosen = self.queues.get(render_class, {}).get(lane, normal)
+        if self.scheduler is None or render_class != self.switched or lane == "low":
             return chosen
         return _Rebalancing(chosen, self.scheduler)
 

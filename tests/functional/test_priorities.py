@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import threading
 import time
 import zipfile
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from backend.commands import split_words
 from backend.render.grammar import parse_render
@@ -24,10 +26,10 @@ from blender_image.scene_cache import SceneCache
 from blender_image.worker import RenderWorker
 from entry.expiry import sweep
 from entry.wiring import Services
-from local.embedded.poller import QueuePoller
+from local.embedded.poller import LocalContext, QueuePoller, lambda_record
 from testing.renderer import PillowRenderer
 
-from .conftest import Stack
+from .conftest import Bot, Stack
 
 
 def _submit(services: Services, text: str) -> Job:
@@ -236,3 +238,47 @@ def test_a_render_node_takes_its_classs_lanes_in_order(stack: Stack, tmp_path: P
     low, normal, urgent = (job.job_id for job in jobs)
     assert order == [urgent] * 2 + [normal] * 3 + [low] * 2
     assert all(stack.jobs.get(job.job_id).done == job.total for job in jobs)
+
+
+def test_slack_takes_a_priority_sends_the_job_to_its_lane_and_the_card_says_it(bot: Bot) -> None:
+    # GIVEN a shot; WHEN `/render … --priority urgent` (the bot's role sends to the urgent lane: IAM-checked)
+    bot.stack.put_scene()
+    response = bot.command("shot.blend 1-4 --res 64x36 --priority urgent")
+    assert response.status == 200
+    (card,) = bot.slack.wait_for("chat.postMessage")
+    # THEN its card says so, and its tasks wait in the urgent lane, none in the normal one
+    assert "🔺 urgent" in json.dumps(card.args["blocks"], ensure_ascii=False)
+    assert len(bot.stack.queued_bodies(_lanes(bot.stack)[0])) == 4
+    assert bot.stack.queued_bodies() == []
+
+
+def test_a_wrong_priority_is_refused_in_one_sentence_naming_the_three(bot: Bot) -> None:
+    response = bot.command("shot.blend 1-4 --priority high")
+    said = json.loads(response.body)["text"]
+    assert said == "`--priority high` is not a priority: use `urgent`, `normal` or `low`."
+    time.sleep(0.2)
+    assert bot.slack.calls_to("chat.postMessage") == []
+
+
+def test_a_dead_chunks_untried_frames_go_back_to_its_jobs_lane(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an urgent job of one 3-frame chunk, whose task died on every delivery (the dead-letter function's view)
+    from entry.dead_letters import handler
+
+    for name, value in stack.info.environ().items():
+        monkeypatch.setenv(name, value)
+    stack.put_scene()
+    services = Services(stack.settings, store=stack.store, jobs=stack.jobs, queue=stack.queue)
+    job = _submit(services, "shot.blend 1-3 --res 32x18 --chunk 3 --priority urgent")
+    urgent = _lanes(stack)[0]
+    (body,) = stack.queued_bodies(urgent)
+    arn = stack.sqs.get_queue_attributes(QueueUrl=stack.info.render_dlq_url, AttributeNames=["QueueArn"])
+    message = {"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": body, "Attributes": {}}
+    event = {"Records": [lambda_record(message, arn["Attributes"]["QueueArn"])]}
+    # WHEN the dead-letter function buries it
+    assert handler(event, LocalContext("dlq")) == {"batchItemFailures": []}
+    # THEN its never-tried frames are tried again one by one, in the urgent lane, not the normal one
+    again = [RenderTask.from_json(body) for body in stack.queued_bodies(urgent)]
+    assert [(task.job_id, task.frames) for task in again] == [(job.job_id, (frame,)) for frame in (1, 2, 3)]
+    assert stack.queued_bodies() == []

@@ -12,7 +12,14 @@ from backend.commands import split_words
 from backend.config import Settings
 from backend.errors import ValidationError
 from backend.render.grammar import parse_command, parse_render
-from backend.render.lanes import LaneQueues, LaneSettings, open_lanes, receive_in_order
+from backend.render.lanes import (
+    EventSource,
+    LaneQueues,
+    LaneScheduler,
+    LaneSettings,
+    open_lanes,
+    receive_in_order,
+)
 from backend.render.records import Job, JobStatus, Priority
 from backend.render.tasks import RenderTask
 from bot.messages import render
@@ -87,7 +94,10 @@ class LaneFarm:
             guard=Guard(),
             store=Scenes(),
             roster=roster,
-            lanes=LaneQueues(self.lanes, self.balancer),
+            lanes=LaneQueues(  # the classes' queues are their normal lanes
+                {name: {lane: self.lanes[name][lane] for lane in ("urgent", "low")} for name in self.lanes},
+                self.balancer,
+            ),
             gpu_nodes=None,
         )
 
@@ -126,9 +136,10 @@ def test_fanout_sends_each_job_to_its_lane_batched_with_its_job_as_group() -> No
 
 
 def test_a_lane_not_deployed_sends_to_its_class_queue() -> None:
-    normal = RecordingQueue()
-    lanes = LaneQueues({"cpu": {"normal": normal}})
-    assert lanes.queue("cpu", "urgent") is normal and lanes.queue("gpu", "urgent") is None
+    normal, low = RecordingQueue(), RecordingQueue()
+    lanes = LaneQueues({"cpu": {"low": low}})
+    assert lanes.queue("cpu", "urgent", normal) is normal and lanes.queue("gpu", "low", normal) is normal
+    assert lanes.queue("cpu", "low", normal) is low
 
 
 def test_lanes_are_read_from_the_settings_in_order() -> None:
@@ -202,3 +213,68 @@ def test_the_card_and_status_say_a_priority_that_is_not_normal() -> None:
         assert facts_lines(marked) == [fact]
         _, card = render.job_card(marked, 1_800_000_010.0)
         assert fact in json.dumps(card, ensure_ascii=False)
+
+
+class Depths:
+    """What each lane holds, by URL; its ARN is the URL's name."""
+
+    def __init__(self, **held: int) -> None:
+        self.held_by = held
+
+    def held(self, queue_url: str) -> tuple[str, int]:
+        return f"arn:{queue_url}", self.held_by[queue_url]
+
+
+class Sources:
+    """A function's event sources; switching one in `busy` fails as Lambda does while it is updating it."""
+
+    def __init__(self, states: dict[str, str], busy: frozenset[str] = frozenset()) -> None:
+        self.states = states  # lane URL → state
+        self.busy = busy
+        self.switched: list[tuple[str, str, bool]] = []
+
+    def of(self, function: str) -> list[EventSource]:
+        return [EventSource(f"uuid-{url}", f"arn:{url}", state) for url, state in self.states.items()]
+
+    def switch(self, function: str, uuid: str, enabled: bool) -> None:
+        url = uuid.removeprefix("uuid-")
+        if url in self.busy:
+            raise RuntimeError("ResourceInUseException")
+        self.switched.append((function, url, enabled))
+        self.states[url] = "Enabled" if enabled else "Disabled"
+
+
+URLS = {"urgent": "urgent", "normal": "normal", "low": "low"}
+
+
+def test_the_scheduler_switches_only_the_sources_whose_state_is_wrong() -> None:
+    sources = Sources({"urgent": "Enabled", "normal": "Enabled", "low": "Disabling", "other": "Enabled"})
+    scheduler = LaneScheduler(Depths(urgent=2, normal=5, low=1), sources, "render", URLS)
+    assert scheduler.balance() == {
+        "normal": False
+    }  # low is being disabled already; another queue is left alone
+    assert sources.switched == [("render", "normal", False)]
+    scheduler.depths = Depths(urgent=0, normal=5, low=1)
+    assert scheduler.balance() == {"normal": True}
+    scheduler.depths = Depths(urgent=0, normal=0, low=1)
+    assert scheduler.balance() == {"low": True}
+    assert scheduler.balance() == {}
+
+
+def test_a_source_lambda_is_changing_is_left_to_the_next_run_and_a_fanout_never_fails_for_it() -> None:
+    sources = Sources(
+        {"urgent": "Enabled", "normal": "Updating", "low": "Enabled"}, busy=frozenset({"normal"})
+    )
+    scheduler = LaneScheduler(Depths(urgent=1, normal=0, low=0), sources, "render", URLS)
+    assert scheduler.balance() == {"low": False}
+    queue = RecordingQueue()
+    lanes = LaneQueues({"cpu": {"urgent": queue}}, scheduler)
+    lanes.queue("cpu", "urgent", RecordingQueue()).send_all(["task"], group="job-1")
+    assert queue.groups == ["job-1"]  # queued; the lane not switched is logged, not raised
+
+    class Broken:
+        def balance(self) -> dict[str, bool]:
+            raise ConnectionError("Lambda unreachable")
+
+    LaneQueues({"cpu": {}}, Broken()).queue("cpu", "normal", queue).send_all(["task"], group="job-2")
+    assert queue.groups == ["job-1", "job-2"]
