@@ -160,7 +160,7 @@ BENCHMARKS = (
     Benchmark(
         "sharing",
         "Sharing: a 10-frame job 10 s behind a 2,000-frame one at 2 workers, alone then fair, urgent, FIFO "
-        "(about 12 min)…",
+        "(about 6 min)…",
         lambda args: sharing.run(RESULTS / "sharing.log"),
         sharing.sharing_rows,
         "sharing.log",
