@@ -36,6 +36,8 @@ ENV_LOCAL_VISIBILITY_TIMEOUT = "STUDIOBOT_LOCAL_VISIBILITY_TIMEOUT_S"
 # The render function's time limit (the deploy's renderTimeoutS).
 ENV_RENDER_TIMEOUT = "STUDIOBOT_RENDER_TIMEOUT_S"
 ENV_LOCAL_RETRY_DELAY = "STUDIOBOT_LOCAL_RETRY_DELAY_S"
+# "off": the local stack's queues hand tasks out first in, first out, as before fair queues (`make bench` compares).
+ENV_LOCAL_FAIR_QUEUES = "STUDIOBOT_LOCAL_FAIR_QUEUES"
 ENV_STITCH_LEASE = "STUDIOBOT_STITCH_LEASE_S"  # a claim to stitch a frame older than this is taken over
 ENV_JOB_HISTORY_DAYS = "STUDIOBOT_JOB_HISTORY_DAYS"  # a job's items expire (TTL) this long after written
 # Slack. Tokens are read by the composition roots only and never logged.

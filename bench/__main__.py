@@ -1,4 +1,4 @@
-"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets|faults|scale|tiles|nodes]
+"""`python -m bench [render|fanout|ack|slack_calls|keepalive|package|estimate|assets|faults|scale|tiles|nodes|sharing]
 [--repeats N]` (`make bench`): run them, print a table, write bench/results/*.json; exit 1 if a value is noisy."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from bench import (
     rows,
     rows_jobs,
     scale,
+    sharing,
     slack_calls,
     tiles,
 )
@@ -155,6 +156,14 @@ BENCHMARKS = (
         "Nodes: a render node vs the render Lambda's handler on the same frames; a Spot notice…",
         lambda args: nodes.run(),
         rows_jobs.nodes_rows,
+    ),
+    Benchmark(
+        "sharing",
+        "Sharing: a 10-frame job 10 s behind a 2,000-frame one at 2 workers, alone then fair, urgent, FIFO "
+        "(about 6 min)…",
+        lambda args: sharing.run(RESULTS / "sharing.log"),
+        sharing.sharing_rows,
+        "sharing.log",
     ),
 )
 

@@ -15,9 +15,13 @@ order wherever AWS calls a group noisy, and sooner. One pass over the queue per 
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
+
+from backend.config import ENV_LOCAL_FAIR_QUEUES
 
 _receiving = threading.local()
 
@@ -34,6 +38,13 @@ def fair_order(visible: list[Any], pending: set[Any]) -> list[Any]:
     for message in visible:
         by_count[in_flight[message.group_id]].append(message)
     return [message for count in sorted(by_count) for message in by_count[count]]
+
+
+def wanted(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether the local queues follow this order (`STUDIOBOT_LOCAL_FAIR_QUEUES=off`: moto's own, first in first out,
+    today's behaviour without fair queues, which `bench/sharing.py` measures)."""
+    env = os.environ if environ is None else environ
+    return env.get(ENV_LOCAL_FAIR_QUEUES, "on").strip().lower() != "off"
 
 
 def apply() -> None:
