@@ -69,6 +69,8 @@ def test_at_two_workers_urgent_frames_go_before_any_further_normal_frame_and_low
     taken: list[str] = []  # the job of each task as a worker takes it, in order
     lock = threading.Lock()
     stop = threading.Event()
+    rendering = threading.Event()  # cleared while the next jobs are submitted, however fast the workers are
+    rendering.set()
 
     def work(name: str) -> None:
         worker = RenderWorker(
@@ -85,6 +87,7 @@ def test_at_two_workers_urgent_frames_go_before_any_further_normal_frame_and_low
                 task = RenderTask.from_json(record["body"])
                 with lock:
                     taken.extend([task.job_id] * len(task.frames))
+                rendering.wait()  # a task in hand while the next jobs are submitted: it finishes after
                 worker.run(task)
 
         poller = QueuePoller(stack.sqs, _lanes(stack), handler, name, wait_s=0)
@@ -100,12 +103,14 @@ def test_at_two_workers_urgent_frames_go_before_any_further_normal_frame_and_low
         while taken.count(normal.job_id) < 10 and time.monotonic() < deadline:
             time.sleep(0.02)
         # WHEN a low job, then an urgent one, are submitted behind its backlog
+        rendering.clear()
         low = _submit(services, "shot.blend 1-5 --res 32x18 --priority low")
         with lock:
             before = len(taken)
         urgent = _submit(services, "shot.blend 1-10 --res 32x18 --priority urgent")
         with lock:
             queued = len(taken)  # its tasks are on the urgent lane by now
+        rendering.set()
         assert taken.count(normal.job_id) < 50, "the normal job finished before the urgent one came"
         jobs = (normal, low, urgent)
         while (
