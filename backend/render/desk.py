@@ -24,14 +24,17 @@ from backend.people import mention
 from backend.render.desk_replies import (
     Cancelled,
     DryRun,
+    Held,
     JobSent,
     JobsListed,
+    Reprioritised,
+    Resumed,
     RetrySent,
     StatusShown,
     Submitted,
 )
 from backend.render.frames import compact, normal_spec
-from backend.render.grammar import RenderCommand, RenderJob, RenderRequest, RetryRequest
+from backend.render.grammar import JobCommand, RenderCommand, RenderJob, RenderRequest, RetryRequest
 from backend.render.job_life import JobLifecycle
 from backend.render.ports import JobQueries
 from backend.render.records import ACTIVE, Job, job_id_for
@@ -131,6 +134,8 @@ class JobDesk:
             if command.action == "cancel":
                 self.cancel(user, job_id)
                 return Cancelled(job_id)
+            if command.action in ("hold", "resume", "priority"):
+                return self.steer(user, job_id, command)
             announce_in = caller.channel if caller.terminal else None
             first, retry = self.retry(user, job_id, caller.channel, announce_in, command.changes)
         except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
@@ -225,6 +230,16 @@ class JobDesk:
         """Cancel a job its submitter (or an admin) wants stopped, and announce its end."""
         self.job_for(user, job_id, "cancel")
         return self.lifecycle.cancel(job_id)
+
+    def steer(self, user: str, job_id: str, command: JobCommand) -> Reply:
+        """Hold, resume or re-prioritise a job its submitter (or an admin) wants to."""
+        self.job_for(user, job_id, command.action if command.action != "priority" else "re-prioritise")
+        if command.action == "hold":
+            return Held(self.lifecycle.hold(job_id, user))
+        if command.action == "resume":
+            return Resumed(*self.lifecycle.resume_held(job_id))
+        assert command.priority is not None  # the grammar asks for it
+        return Reprioritised(*self.lifecycle.prioritise(job_id, command.priority))
 
     def retry(
         self,

@@ -113,6 +113,14 @@ class Fanout:
             return job
         return self.jobs.get(job.job_id)
 
+    def requeue(self, job: Job, frames: Sequence[int]) -> None:
+        """Queue these frames again as the job's current generation (a resume, a new priority), batched as ever."""
+        tiles = job.settings.tiles
+        tasks = [[frame] for frame in frames] if tiles else plan_tasks(list(frames), job.settings.chunk)
+        bodies = self._bodies(job, tasks, job.task_count)  # numbered past the first sending
+        self._queue(job).send_all(bodies, group=job.job_id)
+        self._launch(job, len(bodies))
+
     # -- after the probes -------------------------------------------------------------------------------------
 
     def probe_recorded(self, job: Job) -> None:
@@ -168,10 +176,8 @@ class Fanout:
         approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
         if not self.jobs.settle_probes(job.job_id, guess, approval):
             return  # another delivery settled it
-        if approval is None:
-            self.go(
-                self.jobs.get(job.job_id)
-            )  # queued before it is announced: a failed publish loses no frames
+        if approval is None:  # queued before it is announced: a failed publish loses no frames
+            self.go(self.jobs.get(job.job_id))
         self._flush(job.job_id)
 
     # -- Submit, and its expiry --------------------------------------------------------------------------------
@@ -296,6 +302,7 @@ class Fanout:
     ) -> RenderTask:
         return RenderTask(
             job_id=job.job_id,
+            generation=job.generation,
             task_index=index,
             scene_bucket=job.scene_bucket,
             scene_key=job.scene_key,

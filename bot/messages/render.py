@@ -38,6 +38,7 @@ STATUS_LABEL = {
     JobStatus.AWAITING_APPROVAL: "✋ Waiting for Submit",
     JobStatus.FAILED: "❌ Stopped",
     JobStatus.EXPIRED: "⌛ Expired",
+    JobStatus.HELD: "⏸ Held",
 }
 
 HELP = (

@@ -127,6 +127,8 @@ def job_to_item(job: Job) -> dict[str, Any]:
         item["approval_reason"] = {"S": job.approval_reason}
     if job.priority is not Priority.NORMAL:
         item["priority"] = {"S": job.priority.value}
+    if job.started_at is not None:  # a job stored as it stands (the contract test's held jobs)
+        item["started_at"] = {"N": repr(job.started_at)}
     if job.status is JobStatus.AWAITING_APPROVAL:
         item["awaiting"] = {"S": AWAITING}
         item["awaiting_since"] = {"N": repr(job.awaiting_since or job.created_at)}
