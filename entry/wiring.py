@@ -255,8 +255,10 @@ class Services:
     def budgets(self) -> BudgetService:
         """The service behind `/budget`."""
         from backend.budgets.service import BudgetService
+        from backend.budgets.stopping import FarmStopper
 
-        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access)
+        stopper = FarmStopper(self.settings.budget_action, self.jobs, self.reporter, self.clock)
+        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access, stopper)
 
 
 @cache

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from backend.budgets.ports import BudgetProvider
+from backend.budgets.stopping import BUDGET_GUARD
 from backend.commands import Caller, Help, Refused, Reply
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied, StudiobotError
@@ -233,7 +234,9 @@ class JobDesk:
 
     def steer(self, user: str, job_id: str, command: JobCommand) -> Reply:
         """Hold, resume or re-prioritise a job its submitter (or an admin) wants to."""
-        self.job_for(user, job_id, command.action if command.action != "priority" else "re-prioritise")
+        job = self.job_for(user, job_id, command.action if command.action != "priority" else "re-prioritise")
+        if job.held_by == BUDGET_GUARD and command.action == "resume" and user not in self.access.admins:
+            raise PermissionDenied(f"`{job_id}` was held by the budget guard: only an admin can resume it.")
         if command.action == "hold":
             return Held(self.lifecycle.hold(job_id, user))
         if command.action == "resume":
