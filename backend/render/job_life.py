@@ -167,10 +167,11 @@ class JobLifecycle:
     def resume_held(self, job_id: str) -> tuple[Job, int]:
         """RESUME: queue exactly its frames not yet rendered, as a new generation; the job and how many frames
         (none left: it finishes now)."""
+        holder = self.jobs.get(job_id).held_by
         job = self.jobs.resume(job_id)
         frames = self._unrendered(job)
         if frames:
-            self.fanout.requeue(job, frames)
+            self._requeue(job, frames, holder)
             self.progress.moved_on(job)
         else:  # the frames in hand at the hold were its last, recorded since
             self._finish(self.jobs.get(job_id))
@@ -193,8 +194,20 @@ class JobLifecycle:
             raise ConflictError(f"`{job_id}` changed meanwhile: ask again.")
         frames = self._unrendered(changed) if sent else []
         if frames:
-            self.fanout.requeue(changed, frames)
+            self._requeue(changed, frames, changed.requested_by)
         return changed, len(frames)
+
+    def _requeue(self, job: Job, frames: list[int], holder: str) -> None:
+        """Queue the frames again; if the queue refuses them, the job is held (by `holder`) so that resuming it
+        queues them then: its older tasks are dropped already, and nothing would render them otherwise."""
+        try:
+            self.fanout.requeue(job, frames)
+        except Exception as error:
+            self.jobs.hold(job.job_id, holder)
+            raise ConflictError(
+                f"`{job.job_id}`'s frames could not be queued again ({type(error).__name__}): it is held, and "
+                f"`/render resume {job.job_id}` queues them."
+            ) from error
 
     def _unrendered(self, job: Job) -> list[int]:
         """The job's frames with no record yet (neither rendered nor failed)."""

@@ -153,3 +153,23 @@ def test_the_budget_guard_holds_or_cancels_the_jobs_still_going_and_only_an_admi
     cancelling = FarmStopper(STOP_AND_CANCEL, farm.jobs, farm.services.reporter, farm.clock)
     assert cancelling.stop() == Stopped(STOP_AND_CANCEL, (), (last_month.job_id, queued.job_id))
     assert FarmStopper("ask", farm.jobs, farm.services.reporter, farm.clock).stop() == Stopped()
+
+
+def test_frames_the_queue_refuses_on_resume_leave_the_job_held_to_resume_again() -> None:
+    farm = Farm()
+    job = farm.submit("shot.blend 1-6")
+    _run(farm, f"hold {job.job_id}", user=LEAD)
+    sent = farm.queue.send_all
+
+    def refuse(bodies: object, group: str) -> None:
+        raise RuntimeError("SQS is down")
+
+    farm.queue.send_all = refuse  # type: ignore[method-assign]
+    with pytest.raises(
+        ConflictError, match=re.escape(f"it is held, and `/render resume {job.job_id}` queues")
+    ):
+        _run(farm, f"resume {job.job_id}")
+    assert (farm.jobs.get(job.job_id).status, farm.jobs.get(job.job_id).held_by) == (JobStatus.HELD, LEAD)
+    farm.queue.send_all = sent  # type: ignore[method-assign]
+    resumed = _run(farm, f"resume {job.job_id}", user=LEAD)
+    assert isinstance(resumed, Resumed) and resumed.frames == 6
