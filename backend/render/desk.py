@@ -1,4 +1,5 @@
-"""What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit.
+"""What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit,
+hold, resume and a new priority.
 
 `JobDesk.run` carries out any `/render` command (`backend.render.grammar.parse_command`) and answers a Reply
 (`backend.render.desk_replies`): Slack's listener posts it, the CLI prints it and follows the job.
