@@ -115,8 +115,7 @@ class Fanout:
 
     def requeue(self, job: Job, frames: Sequence[int]) -> None:
         """Queue these frames again as the job's current generation (a resume, a new priority), batched as ever."""
-        tiles = job.settings.tiles
-        tasks = [[frame] for frame in frames] if tiles else plan_tasks(list(frames), job.settings.chunk)
+        tasks = [[f] for f in frames] if job.settings.tiles else plan_tasks(list(frames), job.settings.chunk)
         bodies = self._bodies(job, tasks, job.task_count)  # numbered past the first sending
         self._queue(job).send_all(bodies, group=job.job_id)
         self._launch(job, len(bodies))
@@ -137,8 +136,9 @@ class Fanout:
         if job.status is not JobStatus.PROBING:
             return
         records = self.jobs.frames_at(job.job_id, job.probe_frames)
-        if job.replanned:  # frames too long: the estimate is the probe's prediction, priced as tiles
-            self._settle(job, [self._tiled_frame_s(job)], [job.predicted_s], len(records))
+        if job.replanned:  # frames too long: the estimate is the probe's prediction, priced as tiles (their
+            # overscan and starts)
+            self._settle(job, [job.predicted_s * TILED_COST], [job.predicted_s], len(records))
             return
         failed = [record for record in records if record.outcome is FrameOutcome.FAILED]
         if failed:  # at once: the probes still on the queue are acknowledged without rendering
@@ -188,10 +188,8 @@ class Fanout:
         lifecycle's."""
         job = self.jobs.get(job_id)
         if job.status is not JobStatus.AWAITING_APPROVAL:
-            if job.approved_by:
-                resumed = self.go(
-                    job
-                )  # a Submit whose queueing died halfway is finished by pressing it again
+            if job.approved_by:  # a Submit whose queueing died halfway is finished by pressing it again
+                resumed = self.go(job)
                 if (resumed.enqueued, resumed.probes_enqueued) != (job.enqueued, job.probes_enqueued):
                     return resumed, False
                 raise ConflictError(f"`{job_id}` was submitted already, by {mention(job.approved_by)}.")
@@ -232,13 +230,10 @@ class Fanout:
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
-    def _outbox(self) -> Outbox:
+    def _flush(self, job_id: str) -> None:
         if self.outbox is None:
             raise RuntimeError("this Fanout was built without an outbox")
-        return self.outbox
-
-    def _flush(self, job_id: str) -> None:
-        self._outbox().flush(job_id)
+        self.outbox.flush(job_id)
 
     def _node_price(self, job: Job) -> float | None:
         """A GPU node-second's price, for a gpu job (the Spot price of the configured type); None for Lambda."""
@@ -290,11 +285,6 @@ class Fanout:
             for tile in tiles:
                 bodies.append(self._task(job, first + len(bodies), frames, probe, tile).to_json())
         return bodies
-
-    @staticmethod
-    def _tiled_frame_s(job: Job) -> float:
-        """A re-planned frame's billed seconds: the predicted render, its tiles' overscan and their starts."""
-        return job.predicted_s * TILED_COST
 
     @staticmethod
     def _task(
