@@ -253,12 +253,11 @@ class Services:
 
     @cached_property
     def budgets(self) -> BudgetService:
-        """The service behind `/budget`."""
-        from backend.budgets.service import BudgetService
-        from backend.budgets.stopping import FarmStopper
+        """The service behind `/budget`, and what `budget_action` does to the jobs still going."""
+        from backend.budgets.service import BudgetService, FarmStopper
 
-        stopper = FarmStopper(self.settings.budget_action, self.jobs, self.reporter, self.clock)
-        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access, stopper)
+        stop = FarmStopper(self.settings.budget_action, self.jobs, self.reporter, self.clock)
+        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access, stop)
 
 
 @cache
