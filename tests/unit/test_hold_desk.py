@@ -14,6 +14,7 @@ from backend.people import mention
 from backend.render.desk_replies import Held, Reprioritised, Resumed
 from backend.render.grammar import JobCommand, parse_command, render_subcommand
 from backend.render.records import JobStatus, Priority
+from backend.render.tasks import RenderTask
 from bot.messages.render import job_card
 from bot.messages.render_replies import steered_text
 from tests.unit.test_fanout import ADMIN, ARTIST, OTHER, Farm
@@ -173,3 +174,16 @@ def test_frames_the_queue_refuses_on_resume_leave_the_job_held_to_resume_again()
     farm.queue.send_all = sent  # type: ignore[method-assign]
     resumed = _run(farm, f"resume {job.job_id}", user=LEAD)
     assert isinstance(resumed, Resumed) and resumed.frames == 6
+
+
+def test_a_task_carries_its_generation_and_one_sent_before_generations_reads_as_the_first() -> None:
+    farm = Farm()
+    job = farm.submit("shot.blend 1-2")
+    (first, *_) = [RenderTask.from_json(body) for body in farm.queue.bodies]
+    assert first.generation == 0 and RenderTask.from_json(first.to_json()) == first
+    older = json.loads(first.to_json())
+    del older["generation"]  # queued by a worker image from before hold and resume
+    assert RenderTask.from_json(json.dumps(older)).generation == 0
+    _run(farm, f"hold {job.job_id}")
+    _run(farm, f"resume {job.job_id}")
+    assert RenderTask.from_json(farm.queue.bodies[-1]).generation == 2
