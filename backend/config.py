@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from backend.limits import Costs, Limits
+from backend.render.lanes import LaneSettings
 from backend.render.links import LinkSettings
 from backend.workstations.presence import SessionPolicy
 
@@ -128,6 +129,7 @@ class Settings:
     table_name: str = ""
     render_queue_url: str = ""
     gpu_queue_url: str = ""  # the `gpu` class's task queue (render nodes); "" where the deployment has none
+    lanes: LaneSettings = field(default_factory=LaneSettings)  # the urgent and low lanes beside those two
     gpu_job_queue: str = ""  # AWS Batch's job queue that starts GPU nodes; "" (a studio's own nodes only)
     gpu_job_definition: str = ""
     events_topic_arn: str = ""
@@ -161,6 +163,7 @@ class Settings:
             "table_name": env.get(ENV_TABLE, ""),
             "render_queue_url": env.get(ENV_RENDER_QUEUE_URL, ""),
             "gpu_queue_url": env.get(ENV_GPU_QUEUE_URL, ""),
+            "lanes": LaneSettings.from_env(env),
             "gpu_job_queue": env.get(ENV_GPU_JOB_QUEUE, ""),
             "gpu_job_definition": env.get(ENV_GPU_JOB_DEFINITION, ""),
             "events_topic_arn": env.get(ENV_EVENTS_TOPIC_ARN, ""),
@@ -237,6 +240,7 @@ class Settings:
             ENV_CONFIRM_EXPIRY: repr(self.costs.confirm_expiry_s),
             ENV_UNDELIVERED_NOTICES_URL: self.undelivered_notices_url,
             **self.links.to_env(),
+            **self.lanes.to_env(),
             **self.sessions.to_env(),
             # not the metadata service's: botocore reads those names too, so they stay as the process found them
         }

@@ -1,6 +1,6 @@
 """A render node: the render image's second command (`python -m entry.node --class gpu`, `studiobot node`).
 
-It long-polls one render class's queue and renders each task with the same worker the render Lambda runs, keeping
+It polls its class's lanes in order (urgent, normal, low) and renders each task with the render Lambda's worker, keeping
 Blender and the scene warm across tasks, the task hidden from other nodes while it renders, and it leaves when the
 queue has stayed empty for `idle_exit_s`. On SIGTERM or a Spot interruption notice it drains: it takes no new task,
 finishes the frame in hand if that will end before the deadline, and otherwise hands the task back at once
@@ -18,7 +18,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +26,7 @@ from aws_lambda_powertools import Logger
 
 from backend.aws.sqs import Heartbeat
 from backend.events import EventPublisher, NodeBlocked, NodeReclaimed
+from backend.render.lanes import POLL_WAIT_S, receive_in_order
 from backend.render.ports import JobStore
 from backend.render.store.blocklist import NodeFailures
 from backend.render.tasks import RenderTask, UnreadableTask
@@ -40,6 +41,7 @@ RETRY_AFTER_S = 30  # a task that failed on this node is tried again this soon (
 # every receive counts toward the gpu queue's maxReceiveCount (10), so a job every node is blocked for reaches its
 # dead letters after some minutes (its thread was told) instead of at once.
 SKIP_HIDE_S = 60
+LANE = "studiobot:lane"  # the key a received message keeps the URL of the lane it came from under
 
 
 class Blocklist(Protocol):
@@ -61,7 +63,7 @@ class RenderNode:
     def __init__(
         self,
         sqs: Any,
-        queue_url: str,
+        queue_url: str | Sequence[str],  # the class's queue, or its lanes urgent first
         worker: RenderWorker,
         jobs: JobStore,
         events: EventPublisher,
@@ -79,7 +81,7 @@ class RenderNode:
         retry_after_s: int = RETRY_AFTER_S,
     ) -> None:
         self.sqs = sqs
-        self.queue_url = queue_url
+        self.lanes = [queue_url] if isinstance(queue_url, str) else list(queue_url)
         self.worker = worker
         self.jobs = jobs
         self.events = events
@@ -110,10 +112,12 @@ class RenderNode:
         idle_since = self.clock()
         while not self.draining.is_set():
             try:
-                response = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
+                wait_s = self.wait_s if len(self.lanes) == 1 else min(self.wait_s, POLL_WAIT_S)
+                url, messages = receive_in_order(
+                    self.sqs,
+                    self.lanes,
+                    wait_s,
                     MaxNumberOfMessages=1,
-                    WaitTimeSeconds=self.wait_s,
                     VisibilityTimeout=self.visibility_s,
                     AttributeNames=["ApproximateReceiveCount"],
                 )
@@ -123,13 +127,12 @@ class RenderNode:
                 logger.warning("could not receive a task", node=self.name, error=str(error))
                 self.draining.wait(5.0)
                 continue
-            messages = response.get("Messages", [])
             if not messages:
                 if self.clock() - idle_since >= self.idle_exit_s:
                     logger.info("queue empty: node leaves", node=self.name, idle_s=self.idle_exit_s)
                     break
                 continue
-            message = messages[0]
+            message = {**messages[0], LANE: url}  # where its visibility and deletion go
             if self.draining.is_set():  # received while the drain began: straight back
                 self._hand_back(message)
                 break
@@ -161,7 +164,7 @@ class RenderNode:
                 self._hand_back(message)
                 return True
             self._in_hand = InHand(message, task, self.clock())
-        heartbeat = Heartbeat(self.sqs, self.queue_url, [message["ReceiptHandle"]], self.visibility_s).start()
+        heartbeat = Heartbeat(self.sqs, message[LANE], [message["ReceiptHandle"]], self.visibility_s).start()
         try:
             started = self.clock()
             self.worker.run(task, remaining_s=lambda: self.limit_s - (self.clock() - started))
@@ -179,9 +182,7 @@ class RenderNode:
             with self._lock:
                 self._in_hand = None
         # after a hand-back that raced the end of the render the receipt is stale: the record already counts
-        self._quietly(
-            self.sqs.delete_message, QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
-        )
+        self._quietly(self.sqs.delete_message, QueueUrl=message[LANE], ReceiptHandle=message["ReceiptHandle"])
         self.rendered += 1
         return True
 
@@ -278,7 +279,9 @@ class RenderNode:
 
     def _visibility(self, message: dict[str, Any], seconds: int) -> None:
         self.sqs.change_message_visibility(
-            QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=seconds
+            QueueUrl=message[LANE],
+            ReceiptHandle=message["ReceiptHandle"],
+            VisibilityTimeout=seconds,
         )
 
 

@@ -10,21 +10,25 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from backend.errors import NotFoundError
 from backend.render.dead_letters import bury, read_dead_letter
-from backend.render.tasks import GPU
 from entry import wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> None:
-    """One dead task; a chunk's never-tried frames go back on its own class's queue (a gpu job's to the nodes)."""
+    """One dead task; a chunk's never-tried frames go back on its job's lane of its class (a gpu job's to the
+    nodes)."""
     task = read_dead_letter(record.body, record.message_id)
     if task is None:
         return
     services = wiring.from_env()
-    gpu = task.settings.render_class == GPU and services.gpu_queue
-    bury(services.reporter, task, services.gpu_queue if gpu else services.queue)
+    try:
+        lane = services.fanout.queue_of(services.jobs.get(task.job_id))  # its class's lane of its priority
+    except NotFoundError:  # the job is gone: nothing to queue again for
+        lane = None
+    bury(services.reporter, task, lane)
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

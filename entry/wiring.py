@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from backend.render.desk import JobDesk
     from backend.render.fanout import Fanout
     from backend.render.job_life import JobLifecycle
+    from backend.render.lanes import LaneQueues
     from backend.render.links import Links
     from backend.render.outbox import Outbox
     from backend.render.ports import EventPublisher, JobStore, NodeLauncher, NodePrices, TaskQueue
@@ -99,12 +100,8 @@ class Services:
         """Starts GPU nodes on AWS Batch (Spot); None where the deployment has no Batch (own machines only)."""
         from backend.aws.batch import BatchNodes
 
-        settings = self.settings
-        return (
-            BatchNodes(settings.gpu_job_queue, settings.gpu_job_definition)
-            if settings.gpu_job_queue
-            else None
-        )
+        queue, definition = self.settings.gpu_job_queue, self.settings.gpu_job_definition
+        return BatchNodes(queue, definition) if queue else None
 
     @cached_property
     def gpu_prices(self) -> NodePrices:
@@ -149,16 +146,20 @@ class Services:
         from backend.render.fanout import Fanout
 
         return Fanout(
-            self.jobs,
-            self.queue,
-            self.settings,
-            outbox=self.outbox,
-            guard=self.guard,
-            clock=self.clock,
-            gpu_queue=self.gpu_queue,
-            gpu_nodes=self.gpu_nodes,
+            self.jobs, self.queue, self.settings, outbox=self.outbox, guard=self.guard, clock=self.clock,
+            gpu_queue=self.gpu_queue, gpu_nodes=self.gpu_nodes, lanes=self.lanes,
             gpu_prices=self.gpu_prices if self.settings.gpu_queue_url else None,
-        )
+        )  # fmt: skip
+
+    @cached_property
+    def lanes(self) -> LaneQueues:
+        """Each class's priority lanes (SQS); on AWS the scheduler that switches the render function's sources."""
+        from backend.aws.event_sources import LambdaEventSources
+        from backend.aws.queue_depths import QueueDepths
+        from backend.aws.sqs import SqsQueue
+        from backend.render.lanes import LaneQueues
+
+        return LaneQueues.of(self.settings, SqsQueue, QueueDepths(), LambdaEventSources())
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -311,8 +312,9 @@ def render_node(render_class: str, name: str, idle_exit_s: float) -> RenderNode 
     queue_url = settings.gpu_queue_url if render_class == GPU else settings.render_queue_url
     if not queue_url:
         return None
+    lanes = list(settings.lanes.urls(queue_url, gpu=render_class == GPU).values())  # urgent first
     return RenderNode(
-        boto3.client("sqs"), queue_url, render_worker(), services.jobs, services.events, name=name,
+        boto3.client("sqs"), lanes, render_worker(), services.jobs, services.events, name=name,
         render_class=render_class, idle_exit_s=idle_exit_s, limit_s=settings.render_timeout_s,
         blocklist=DynamoBlocklist(settings.table_name),
     )  # fmt: skip

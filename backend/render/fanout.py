@@ -22,6 +22,7 @@ from backend.errors import ConflictError, PermissionDenied
 from backend.people import mention
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
+from backend.render.lanes import LaneQueues
 from backend.render.lifecycle import submitted_to
 from backend.render.outbox import Outbox
 from backend.render.ports import (
@@ -65,7 +66,9 @@ class Fanout:
         gpu_queue: TaskQueue | None = None,
         gpu_nodes: NodeLauncher | None = None,
         gpu_prices: NodePrices | None = None,
+        lanes: LaneQueues | None = None,
     ) -> None:
+        self.lanes = lanes  # each class's priority lanes (without: every job goes to its class's queue)
         self.gpu_nodes = gpu_nodes  # starts the nodes a gpu phase needs (None: a studio's own nodes take it)
         self.gpu_prices = gpu_prices
         self.jobs = jobs
@@ -97,7 +100,7 @@ class Fanout:
         if job.status is JobStatus.PROBING and not job.probes_enqueued:
             if self.jobs.claim_enqueue(job.job_id, probes=True):
                 bodies = self._bodies(job, [[frame] for frame in job.probe_frames], 0, probe=True)
-                self._queue(job).send_all(bodies, group=job.job_id)
+                self.queue_of(job).send_all(bodies, group=job.job_id)
                 enqueued = self.jobs.mark_enqueued(job.job_id, probes=True)
                 self._launch(job, len(bodies))  # after: a launch that fails must not queue the tasks again
                 return enqueued
@@ -105,7 +108,7 @@ class Fanout:
             if self.jobs.claim_enqueue(job.job_id):
                 first = len(job.probe_frames) * tile_count(job.settings.tiles)
                 bodies = self._bodies(job, self._rest(job), first)
-                self._queue(job).send_all(bodies, group=job.job_id)
+                self.queue_of(job).send_all(bodies, group=job.job_id)
                 enqueued = self.jobs.mark_enqueued(job.job_id)
                 self._launch(job, len(bodies))
                 return enqueued  # the job as marked: no read after
@@ -117,7 +120,7 @@ class Fanout:
         """Queue these frames again as the job's current generation (a resume, a new priority), batched as ever."""
         tasks = [[f] for f in frames] if job.settings.tiles else plan_tasks(list(frames), job.settings.chunk)
         bodies = self._bodies(job, tasks, job.task_count)  # numbered past the first sending
-        self._queue(job).send_all(bodies, group=job.job_id)
+        self.queue_of(job).send_all(bodies, group=job.job_id)
         self._launch(job, len(bodies))
 
     # -- after the probes -------------------------------------------------------------------------------------
@@ -255,11 +258,13 @@ class Fanout:
         except Exception as error:  # AWS said no, or could not be reached: the queued tasks wait for nodes
             logger.warning("GPU nodes not started", job_id=job.job_id, error=str(error))
 
-    def _queue(self, job: Job) -> TaskQueue:
-        """The queue of the job's render class (a `gpu` job is refused at submission where there is none)."""
-        if job.settings.render_class == GPU and self.gpu_queue is not None:
-            return self.gpu_queue
-        return self.queue
+    def queue_of(self, job: Job) -> TaskQueue:
+        """The job's priority lane of its render class (a `gpu` job is refused at submission where there is none)."""
+        gpu_queue = self.gpu_queue if job.settings.render_class == GPU else None
+        normal = gpu_queue if gpu_queue is not None else self.queue
+        if self.lanes is None:
+            return normal
+        return self.lanes.queue(job.settings.render_class, job.priority.value, normal)
 
     def _guard_on(self) -> bool:
         return self.guard is not None and self.guard.state().on

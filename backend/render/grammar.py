@@ -18,7 +18,7 @@ from backend.render.tiles import parse_grid
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
     "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] "
-    "[--allow-missing] [--dry-run]`, "
+    "[--priority urgent|normal|low] [--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
@@ -27,7 +27,9 @@ RENDER_SUBCOMMANDS |= {"hold", "resume", "priority"}  # a running job held, resu
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit", "hold", "resume"})
 PRIORITY_USAGE = "`/render priority JOB urgent|normal|low`, e.g. `/render priority r1a2b3c4d5 urgent`"
-_VALUE_OPTIONS = ("--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets")
+_VALUE_OPTIONS = (
+    "--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets", "--priority",
+)  # fmt: skip
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
 RETRY_USAGE = "`/render retry JOB [--tiles 4x4|auto] [--samples N] [--res WxH]`"
 _RETRY_OPTIONS = ("--tiles", "--samples", "--res")  # what makes a failed frame lighter, or cut
@@ -46,6 +48,7 @@ class RenderRequest:
     allow_missing: bool = False  # render although the shot's manifest lists missing files
     # Frames chosen by the farm, not typed (a retry's failed frames, any count and pattern): used instead of `frames`.
     frame_list: tuple[int, ...] = ()
+    priority: Priority = Priority.NORMAL  # the lane its tasks wait in (`--priority`)
 
 
 @dataclass(frozen=True)
@@ -146,7 +149,20 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         assets_prefix=options.get("--assets"),
         dry_run="--dry-run" in flags,
         allow_missing="--allow-missing" in flags,
+        priority=parse_priority(options.get("--priority")),
     )
+
+
+def parse_priority(value: str | None) -> Priority:
+    """`--priority urgent|normal|low` (any case); NORMAL when not given; ValidationError naming the three."""
+    if value is None:
+        return Priority.NORMAL
+    try:
+        return Priority(value.strip().lower())
+    except ValueError:
+        raise ValidationError(
+            f"`--priority {value}` is not a priority: use `urgent`, `normal` or `low`."
+        ) from None
 
 
 def _resolution(value: str | None, limits: Limits) -> tuple[int, int] | None:
@@ -243,7 +259,7 @@ def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderC
     if sub == "costs":  # who spent what in a month (`backend.render.spend`)
         return parse_costs(rest)
     if sub == "priority":  # its job, and the lane its frames wait in from now on
-        return parse_priority(rest)
+        return parse_reprioritise(rest)
     if sub == "retry":  # its job, and what to change for the failed frames
         changes = parse_retry(rest, limits)
         return JobCommand(sub, changes.job_id, changes)
@@ -256,7 +272,7 @@ def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderC
     return JobCommand(sub, rest[0] if rest else None)
 
 
-def parse_priority(words: Sequence[str]) -> JobCommand:
+def parse_reprioritise(words: Sequence[str]) -> JobCommand:
     """The words after `priority`: a job and its new level; ValidationError with the usage otherwise."""
     if len(words) != 2 or words[0].startswith("--"):
         raise ValidationError(f"Say which job and which priority. Usage: {PRIORITY_USAGE}.")

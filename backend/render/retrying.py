@@ -31,6 +31,7 @@ def retry_request(job: Job, failed: Sequence[FrameRecord], changes: RetryRequest
         settings=retry_settings(job.settings, failed, changes),
         assets_prefix=job.assets_prefix,
         allow_missing=job.missing_allowed > 0,
+        priority=job.priority,  # a retry waits in its job's lane
     )
 
 

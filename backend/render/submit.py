@@ -240,6 +240,7 @@ class SubmissionService:
                 approval=approval.who if approval else "",
                 approval_reason=approval.reason if approval else "",
                 awaiting_since=now if approval else None,
+                priority=request.priority,
             )
         )
         # A resubmission queues only what the first attempt did not get to (each phase's claim is a lease).

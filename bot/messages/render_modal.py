@@ -74,6 +74,7 @@ def render_modal(file_id: str, file_name: str, channel: str) -> dict[str, Any]:
             _select("format", "Format", ["PNG", "JPEG", "OPEN_EXR"], "PNG"),
             _select("tiles", "Tiles (split each frame across workers)", list(TILE_CHOICES), WHOLE),
             _select("on", "Render on", ["cpu", "gpu"], "cpu"),
+            _select("priority", "Priority", ["normal", "urgent", "low"], "normal"),
         ],
     }
 

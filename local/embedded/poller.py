@@ -1,15 +1,21 @@
-"""What Lambda's SQS event source mapping does, done locally: receive, call the handler, delete what succeeded."""
+"""What Lambda's SQS event source mapping does, done locally: receive, call the handler, delete what succeeded.
+
+A poller may serve several queues, a render class's priority lanes (urgent first): it takes a lane's task only when
+every lane above it gave none at that receive (`backend.render.lanes.receive_in_order`). On AWS the render Lambda
+polls each lane through its own event source and `LaneScheduler` switches them; the local stack has no Lambda, so
+its workers keep the order at every receive, as render nodes do."""
 
 from __future__ import annotations
 
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from backend.aws.sqs import Heartbeat
+from backend.render.lanes import receive_in_order
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
 
@@ -59,12 +65,13 @@ def lambda_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 class QueuePoller:
-    """Long-polls one queue and feeds batches to a Lambda-style handler until stopped."""
+    """Long-polls one queue (or a class's lanes, urgent first) and feeds batches to a Lambda-style handler until
+    stopped."""
 
     def __init__(
         self,
         sqs: Any,
-        queue_url: str,
+        queue_url: str | Sequence[str],
         handler: Handler,
         function_name: str,
         batch_size: int = 1,
@@ -74,7 +81,8 @@ class QueuePoller:
         timeout_s: float = 900.0,
     ) -> None:
         self.sqs = sqs
-        self.queue_url = queue_url
+        self.lanes = [queue_url] if isinstance(queue_url, str) else list(queue_url)
+        self.queue_url = self.lanes[0]  # the one a batch came from, while it is handled
         self.handler = handler
         self.function_name = function_name
         self.timeout_s = timeout_s
@@ -83,24 +91,26 @@ class QueuePoller:
         self.retry_delay_s = retry_delay_s
         self.wait_s = wait_s
         self.stopping = threading.Event()
-        self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
+        self.queue_arns = {
+            url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            for url in self.lanes
+        }
 
     def poll_once(self) -> int:
         """Receive one batch and handle it; return how many messages came."""
-        response = self.sqs.receive_message(
-            QueueUrl=self.queue_url,
+        url, messages = receive_in_order(
+            self.sqs,
+            self.lanes,
+            self.wait_s,
             MaxNumberOfMessages=self.batch_size,
-            WaitTimeSeconds=self.wait_s,
             VisibilityTimeout=self.visibility_timeout_s,
             AttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages = response.get("Messages", [])
         if not messages:
             return 0
-        event = {"Records": [lambda_record(message, self.queue_arn) for message in messages]}
+        self.queue_url = url
+        event = {"Records": [lambda_record(message, self.queue_arns[url]) for message in messages]}
         # A long frame would otherwise reappear on the queue mid-render. (On AWS the queue's visibility timeout is
         # 6 × the function's, so Lambda needs no such heartbeat.)
         receipts = [message["ReceiptHandle"] for message in messages]

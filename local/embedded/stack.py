@@ -9,7 +9,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from backend.config import (
     ENV_TABLE,
     Settings,
 )
+from backend.render.lanes import LaneSettings
 from local.deployer.documents import create_in
 from local.embedded.buckets import apply_lifecycles, apply_time_to_live
 
@@ -66,6 +67,7 @@ class StackInfo:
     notifications_queue_url: str
     gpu_queue_url: str = ""  # the `gpu` render class's queue (render nodes)
     gpu_dlq_url: str = ""
+    lanes: dict[str, str] = field(default_factory=dict)  # the urgent and low lanes (`backend.render.lanes`)
 
     def settings(self, **overrides: Any) -> Settings:
         """Settings for this stack: its resource names over whatever else the environment configures."""
@@ -85,6 +87,7 @@ class StackInfo:
             ENV_GPU_QUEUE_URL: self.gpu_queue_url,
             ENV_GPU_DLQ_URL: self.gpu_dlq_url,
             ENV_EVENTS_TOPIC_ARN: self.events_topic_arn,
+            **self.lanes,
         }
 
     def save(self, path: Path) -> None:
@@ -205,6 +208,12 @@ def deploy(
         notifications_queue_url=notifications_url,
         gpu_queue_url=outputs["GpuRenderQueueUrl"],
         gpu_dlq_url=outputs["GpuRenderDeadLetterQueueUrl"],
+        lanes=LaneSettings(
+            render_urgent_url=outputs["RenderUrgentQueueUrl"],
+            render_low_url=outputs["RenderLowQueueUrl"],
+            gpu_urgent_url=outputs["GpuRenderUrgentQueueUrl"],
+            gpu_low_url=outputs["GpuRenderLowQueueUrl"],
+        ).to_env(),
     )
 
 

@@ -16,8 +16,8 @@ from backend.config import (
     ENV_LOCAL_RETRY_DELAY,
     ENV_LOCAL_VISIBILITY_TIMEOUT,
     ENV_RENDER_DLQ_URL,
-    ENV_RENDER_QUEUE_URL,
     ENV_RENDER_TIMEOUT,
+    Settings,
 )
 from local.embedded.poller import QueuePoller
 from local.embedded.stack import STACK_GONE
@@ -46,16 +46,17 @@ def main(kind: str, options: list[str] | None = None) -> None:
         from entry.render import handler
 
         wiring.render_worker()  # import bpy now, so the first task does not pay for it
-        queue_url = os.environ[ENV_RENDER_QUEUE_URL]
+        settings = Settings.from_env()  # its lanes, urgent first: taken in that order at every receive
+        queue_urls = list(settings.lanes.urls(settings.render_queue_url, gpu=False).values())
     elif kind in ("dlq", "dlq-gpu"):
         from entry.dead_letters import handler
 
-        queue_url = os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]
+        queue_urls = [os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]]
     else:
         raise SystemExit(f"unknown worker kind {kind!r}: use render, dlq or node")
     poller = QueuePoller(
         boto3.client("sqs"),
-        queue_url,
+        queue_urls,
         handler,
         function_name=f"studiobot-local-{kind}",
         batch_size=1 if kind == "render" else 10,

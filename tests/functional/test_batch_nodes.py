@@ -339,8 +339,11 @@ def test_a_node_has_the_render_functions_environment_and_permissions_for_the_gpu
         assert node[sid] == render[sid], sid
     assert node["PublishProgress"]["Resource"] == render["PublishProgress"]["Resource"]
     assert node["GpuQueueTasks"]["Action"] == render["RenderQueueEventSource"]["Action"]
-    assert node["GpuQueueTasks"]["Resource"] == _get_att("GpuRenderQueue")
-    assert node["QueueTheRestAfterTheProbes"]["Resource"] == _get_att("GpuRenderQueue")
+    lanes = [_get_att(lane) for lane in ("GpuRenderUrgentQueue", "GpuRenderQueue", "GpuRenderLowQueue")]
+    assert (
+        node["GpuQueueTasks"]["Resource"] == lanes
+    )  # its class's three lanes, nothing of the render Lambda's
+    assert node["QueueTheRestAfterTheProbes"]["Resource"] == lanes
     assert node["LaunchGpuNodes"]["Action"] == render["LaunchGpuNodes"]["Action"] == "batch:SubmitJob"
     assert set(node) == {
         "GpuQueueTasks",

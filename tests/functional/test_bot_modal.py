@@ -29,7 +29,7 @@ def _shortcut(bot: Bot, files: list[dict[str, Any]]) -> None:
 def _submit(bot: Bot, view: dict[str, Any], values: dict[str, str]) -> Any:
     state = {
         block: {"value": {"type": "static_select", "selected_option": {"value": value}}}
-        if block in ("engine", "format", "tiles", "on")
+        if block in ("engine", "format", "tiles", "on", "priority")
         else {"value": {"type": "plain_text_input", "value": value}}
         for block, value in values.items()
     }
@@ -65,11 +65,13 @@ def test_a_shared_blend_opens_the_modal_and_renders(bot: Bot) -> None:
             "engine": "CYCLES",
             "format": "PNG",
             "tiles": "2x2",
+            "priority": "urgent",
         },
     )
     assert accepted.status == 200 and not accepted.body
     (card,) = bot.slack.wait_for("chat.postMessage")
     assert card.args["channel"] == CHANNEL
+    assert "🔺 urgent" in json.dumps(card.args, ensure_ascii=False)  # its priority, on the card
     key = "scenes/slack/F0SCENE/layout_v3.blend"
     stored = bot.stack.s3.get_object(Bucket=bot.stack.settings.scenes_bucket, Key=key)["Body"].read()
     assert stored == b"BLENDER-v500 pretend"

@@ -56,6 +56,7 @@ UNSCOPABLE = {
     "ssm:DescribeInstanceInformation",
     "ec2:DescribeSpotPriceHistory",
     "ecr:GetAuthorizationToken",
+    "lambda:ListEventSourceMappings",  # the priority lanes' scheduler finds the render function's sources
 }
 
 
@@ -175,8 +176,13 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
 
     mappings = lambda_.list_event_source_mappings()["EventSourceMappings"]
     by_queue = {mapping["EventSourceArn"].rsplit(":", 1)[-1]: mapping for mapping in mappings}
-    # the gpu class's queue has no function: render nodes long-poll it; its dead letters go to the same handler
-    assert set(by_queue) == {f"{STACK}-render", f"{STACK}-render-dlq", f"{STACK}-render-gpu-dlq"}
+    # the gpu class's lanes have no function: render nodes poll them; their dead letters go to the same handler.
+    # The render function has one source per priority lane (urgent, normal, low), each as the normal lane's
+    lanes = [f"{STACK}-render-urgent", f"{STACK}-render", f"{STACK}-render-low"]
+    assert set(by_queue) == {*lanes, f"{STACK}-render-dlq", f"{STACK}-render-gpu-dlq"}
+    for lane in lanes:
+        assert by_queue[lane]["FunctionArn"].endswith(f":{STACK}-render") and by_queue[lane]["BatchSize"] == 1
+        assert by_queue[lane]["ScalingConfig"]["MaximumConcurrency"] == 100
     assert by_queue[f"{STACK}-render-gpu-dlq"]["FunctionArn"].endswith(f":{STACK}-renderDeadLetters")
     assert by_queue[f"{STACK}-render"]["FunctionArn"].endswith(f":{STACK}-render")
     assert by_queue[f"{STACK}-render"]["BatchSize"] == 1
@@ -305,13 +311,25 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
         [json.dumps({"Fn::Sub": "${OutputsBucket.Arn}/outputs/*"}), tiles]
     )
     assert grants("RenderRole", "s3:DeleteObject") == [tiles]
-    # after the probes the render function queues the rest (on the job's class's queue), and so does the
+    # after the probes the render function queues the rest (on the job's class's lane), and so does the
     # dead-letter function when it resumes
+    lanes = ("Urgent", "", "Low")
+    queues = [f"Render{lane}Queue" for lane in lanes] + [f"GpuRender{lane}Queue" for lane in lanes]
     assert (
         grants("RenderRole", "sqs:SendMessage")
         == grants("RenderDeadLettersRole", "sqs:SendMessage")
-        == [json.dumps({"Fn::GetAtt": [queue, "Arn"]}) for queue in ("RenderQueue", "GpuRenderQueue")]
+        == [json.dumps({"Fn::GetAtt": [queue, "Arn"]}) for queue in queues]
     )
+    # where a fan-out or the renders' sweep runs, the render function's event sources only may be switched
+    mappings = "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:event-source-mapping:*"
+    switchers = {
+        role
+        for role, s in _statements(template)
+        if "lambda:UpdateEventSourceMapping" in _as_list(s["Action"])
+    }
+    assert switchers == {"BotRole", "RenderRole", "RenderDeadLettersRole", "ExpireUnsubmittedRole"}
+    for role in switchers:
+        assert grants(role, "lambda:UpdateEventSourceMapping") == [json.dumps({"Fn::Sub": mappings})]
     # the functions that open scenes or post to Slack reach job items (the notifier also its cards' own items,
     # `bot.cards`), never the budget guard's item
     for role in ("RenderRole", "RenderDeadLettersRole", "NotifierRole"):

@@ -45,8 +45,11 @@ def _submit(stack: Stack, text: str) -> Job:
     return submission.job
 
 
-def _worker(stack: Stack, tmp_path: Path, renderer: PillowRenderer) -> QueuePoller:
-    """One local render worker: the stack's poller deletes a task its handler returned from, as Lambda does."""
+def _worker(
+    stack: Stack, tmp_path: Path, renderer: PillowRenderer, lanes: list[str] | None = None
+) -> QueuePoller:
+    """One local render worker (taking `lanes` in order, else the normal one): the stack's poller deletes a task
+    its handler returned from, as Lambda does."""
     worker = RenderWorker(
         jobs=stack.jobs,
         reporter=stack.reporter,
@@ -60,7 +63,8 @@ def _worker(stack: Stack, tmp_path: Path, renderer: PillowRenderer) -> QueuePoll
         for record in event["Records"]:
             worker.run(RenderTask.from_json(record["body"]))
 
-    return QueuePoller(stack.sqs, stack.settings.render_queue_url, handler, "worker", wait_s=0, batch_size=1)
+    urls = lanes or [stack.settings.render_queue_url]
+    return QueuePoller(stack.sqs, urls, handler, "worker", wait_s=0, batch_size=1)
 
 
 def _queue_counts(stack: Stack) -> tuple[int, int]:
@@ -124,24 +128,26 @@ def test_a_held_job_takes_no_new_frame_within_one_task_and_resume_renders_every_
     assert _queue_counts(stack) == (0, 0)
 
 
-def test_a_task_sent_before_a_new_priority_is_dropped_and_its_frames_come_again_in_the_new_lane(
+def test_a_new_priority_queues_the_frames_not_yet_rendered_in_its_lane_and_the_first_sending_is_dropped(
     stack: Stack, tmp_path: Path
 ) -> None:
-    # GIVEN a 6-frame job queued at normal priority
+    # GIVEN a 6-frame job queued at normal priority, its first frame rendered
     job = _submit(stack, "shot.blend 1-6 --res 32x18")
+    stack.render_frames(job.job_id, [1])
     # WHEN its submitter makes it urgent
     urgent, queued = stack.reporter.prioritise(job.job_id, Priority.URGENT)
-    # THEN its frames are queued again as a new generation, and the first sending is dropped as it is taken
-    assert (urgent.priority, urgent.generation, queued) == (Priority.URGENT, 1, 6)
-    bodies = [json.loads(body) for body in stack.queued_bodies()]
-    assert sorted((body["generation"], body["frames"][0]) for body in bodies) == sorted(
-        [(0, frame) for frame in range(1, 7)] + [(1, frame) for frame in range(1, 7)]
-    )
-    for body in bodies:
-        stack.queue.send_all([json.dumps(body)], group=job.job_id)
+    assert (urgent.priority, urgent.generation, queued) == (Priority.URGENT, 1, 5)
+    # THEN its 5 frames not yet rendered wait in the urgent lane as a new generation (the fan-out's own sending)
+    lanes = stack.settings.lanes.urls(stack.settings.render_queue_url, gpu=False)
+    again = [json.loads(body) for body in stack.queued_bodies(lanes["urgent"])]
+    assert sorted((body["generation"], body["frames"][0]) for body in again) == [(1, f) for f in range(2, 7)]
+    for body in again:  # back where they were
+        stack.sqs.send_message(
+            QueueUrl=lanes["urgent"], MessageBody=json.dumps(body), MessageGroupId=job.job_id
+        )
+    # AND a worker taking the lanes in order renders each frame once: the normal lane's first sending is dropped
     renderer = PillowRenderer()
-    _drain(_worker(stack, tmp_path, renderer))
-    assert sorted(renderer.rendered) == list(
-        range(1, 7)
-    )  # each frame once: the old generation rendered nothing
+    _drain(_worker(stack, tmp_path, renderer, list(lanes.values())))
+    assert sorted(renderer.rendered) == list(range(2, 7))
     assert stack.jobs.get(job.job_id).status is JobStatus.DONE
+    assert _queue_counts(stack) == (0, 0)  # the old generation's tasks were deleted, not left

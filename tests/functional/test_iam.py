@@ -21,6 +21,7 @@ UNSCOPABLE = {
     "ssm:DescribeInstanceInformation",  # which workstations have an SSM agent online
     "ssm:ListCommandInvocations",  # a presence check's answer
     "ecr:GetAuthorizationToken",  # the gpu node's image pull (execution role)
+    "lambda:ListEventSourceMappings",  # the priority lanes' scheduler finds the render function's sources
 }
 
 

@@ -47,9 +47,8 @@ def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
         "${file(secrets.yml)}",
         {
             "extensions": {
-                "RenderQueue": {
-                    "Properties": {"VisibilityTimeout": "${file(render-queue.js):visibilityTimeout}"}
-                }
+                lane: {"Properties": {"VisibilityTimeout": "${file(render-queue.js):visibilityTimeout}"}}
+                for lane in ("RenderQueue", "RenderUrgentQueue", "RenderLowQueue")
             }
         },
     ]
@@ -60,11 +59,19 @@ def test_the_render_function_reports_partial_batch_failures_and_the_queue_outliv
     service = _load(INFRA / "serverless.yml")
     resources = _load(INFRA / "resources.yml")["Resources"]
     render = service["functions"]["render"]
-    (event,) = render["events"]
-    assert event["sqs"]["functionResponseType"] == "ReportBatchItemFailures"
-    assert event["sqs"]["arn"] == {"Fn::GetAtt": "RenderQueue.Arn"}
+    # one event source per priority lane, each as the normal lane's (`backend.render.lanes` switches them)
+    lanes = ("RenderUrgentQueue", "RenderQueue", "RenderLowQueue")
+    assert [event["sqs"]["arn"] for event in render["events"]] == [{"Fn::GetAtt": f"{q}.Arn"} for q in lanes]
+    for event in render["events"]:
+        assert event["sqs"]["functionResponseType"] == "ReportBatchItemFailures"
+        assert event["sqs"]["batchSize"] == 1
     timeout = service["params"]["default"]["renderTimeoutS"]
-    assert resources["RenderQueue"]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    for lane in lanes:
+        assert resources[lane]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+        assert (
+            resources[lane]["Properties"]["RedrivePolicy"]
+            == resources["RenderQueue"]["Properties"]["RedrivePolicy"]
+        )
     assert service["functions"]["renderDeadLetters"]["events"][0]["sqs"]["arn"] == {
         "Fn::GetAtt": "RenderDeadLetterQueue.Arn"
     }

@@ -260,6 +260,13 @@ def _budgets(call: Call, action: str, _: InstanceTags) -> list[Request]:
 def _lambda(call: Call, action: str, _: InstanceTags) -> list[Request]:
     name = str(call.params.get("FunctionName", "*"))
     arn = name if name.startswith("arn:") else f"arn:aws:lambda:{call.region}:{ACCOUNT}:function:{name}"
+    if call.operation == "ListEventSourceMappings":  # no resource-level permission
+        return [Request(action, "*")]
+    if call.operation in ("UpdateEventSourceMapping", "DeleteEventSourceMapping", "GetEventSourceMapping"):
+        mapping = f"arn:aws:lambda:{call.region}:{ACCOUNT}:event-source-mapping:{call.params['UUID']}"
+        return [
+            Request(action, mapping, {"lambda:FunctionArn": [arn]} if "FunctionName" in call.params else {})
+        ]
     qualifier = call.params.get("Qualifier")
     return [Request(action, f"{arn}:{qualifier}" if qualifier else arn)]
 

@@ -28,8 +28,9 @@ _OPTION_BLOCKS = {
     "--format": "format",
     "--tiles": "tiles",
     "--on": "on",
+    "--priority": "priority",
 }
-_UNCHANGED = ("scene", WHOLE, "cpu")  # what leaves the option out
+_UNCHANGED = ("scene", WHOLE, "cpu", "normal")  # what leaves the option out
 
 
 def _words(view: dict[str, Any]) -> list[str]:
@@ -113,7 +114,12 @@ def submit_render_scene(
         key = f"{settings.scenes_prefix}slack/{check(metadata['file'], 'The file id', 'F0123')}/{leaf}"
         _copy_file(client, info, settings.scenes_bucket, key, services)
         request = RenderRequest(
-            scene=key, frames=request.frames, settings=request.settings, assets_prefix=None, dry_run=False
+            scene=key,
+            frames=request.frames,
+            settings=request.settings,
+            assets_prefix=None,
+            dry_run=False,
+            priority=request.priority,
         )
         submission = services.submissions.submit(
             request, requested_by=user, channel=metadata["channel"], client_token=f"modal:{view['id']}"

@@ -1,0 +1,228 @@
+"""Priority lanes: each render class has an urgent, a normal and a low queue, served strictly in that order.
+
+Render nodes and the local stack's workers take the lanes in order at every receive (`receive_in_order`). On AWS the
+render Lambda has one SQS event source per lane, which Lambda polls independently; `LaneScheduler` moves its
+capacity: while a lane holds any message (visible, in flight or delayed) the event sources of the lanes below it
+are disabled, and they are enabled again once every lane above is empty. It runs after each fan-out that queues
+urgent or normal work and in the renders' sweep.
+
+This module imports nothing of the job records: `backend.config` reads its settings, and the records import config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aws_lambda_powertools import Logger
+
+if TYPE_CHECKING:
+    from backend.config import Settings
+    from backend.render.ports import TaskQueue
+
+logger = Logger(service="studiobot-lanes")
+LANES = ("urgent", "normal", "low")  # `records.Priority`'s values, in the order they are served
+# Each class's queue is its normal lane; these name the other two, and the function whose event sources they feed.
+ENV_RENDER_URGENT_QUEUE_URL = "STUDIOBOT_RENDER_URGENT_QUEUE_URL"
+ENV_RENDER_LOW_QUEUE_URL = "STUDIOBOT_RENDER_LOW_QUEUE_URL"
+ENV_GPU_URGENT_QUEUE_URL = "STUDIOBOT_GPU_URGENT_QUEUE_URL"
+ENV_GPU_LOW_QUEUE_URL = "STUDIOBOT_GPU_LOW_QUEUE_URL"
+ENV_RENDER_FUNCTION = "STUDIOBOT_RENDER_FUNCTION"  # "" on the local stack: it has no Lambda to switch
+# A node's long poll of its last lane when idle: a task in a lane above waits at most this long to be seen.
+POLL_WAIT_S = 5
+
+
+@dataclass(frozen=True)
+class LaneSettings:
+    """The urgent and low lanes of each class ("" where not deployed: its tasks go to the normal lane)."""
+
+    render_urgent_url: str = ""
+    render_low_url: str = ""
+    gpu_urgent_url: str = ""
+    gpu_low_url: str = ""
+    render_function: str = ""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> LaneSettings:
+        """From the environment `backend.config` hands in."""
+        return cls(
+            render_urgent_url=env.get(ENV_RENDER_URGENT_QUEUE_URL, ""),
+            render_low_url=env.get(ENV_RENDER_LOW_QUEUE_URL, ""),
+            gpu_urgent_url=env.get(ENV_GPU_URGENT_QUEUE_URL, ""),
+            gpu_low_url=env.get(ENV_GPU_LOW_QUEUE_URL, ""),
+            render_function=env.get(ENV_RENDER_FUNCTION, ""),
+        )
+
+    def to_env(self) -> dict[str, str]:
+        """The environment `from_env` reads these from."""
+        return {
+            ENV_RENDER_URGENT_QUEUE_URL: self.render_urgent_url,
+            ENV_RENDER_LOW_QUEUE_URL: self.render_low_url,
+            ENV_GPU_URGENT_QUEUE_URL: self.gpu_urgent_url,
+            ENV_GPU_LOW_QUEUE_URL: self.gpu_low_url,
+            ENV_RENDER_FUNCTION: self.render_function,
+        }
+
+    def urls(self, normal_url: str, gpu: bool) -> dict[str, str]:
+        """Lane → queue URL for one class, urgent first; a lane not deployed is left out."""
+        urgent, low = (
+            (self.gpu_urgent_url, self.gpu_low_url) if gpu else (self.render_urgent_url, self.render_low_url)
+        )
+        found = {"urgent": urgent, "normal": normal_url, "low": low}
+        return {lane: url for lane, url in found.items() if url}
+
+
+def open_lanes(held: Sequence[int]) -> list[bool]:
+    """Which lanes may be consumed, given how many messages each holds (urgent first): a lane only while every
+    lane above it is empty."""
+    return [not any(held[:index]) for index in range(len(held))]
+
+
+class Balancer(Protocol):
+    """Moves the render function's capacity to the highest lane that holds work (`LaneScheduler`)."""
+
+    def balance(self) -> dict[str, bool]: ...
+
+
+class LaneQueues:
+    """Each render class's urgent and low lanes as task queues, for the fan-out (its class's queue is the normal
+    lane); urgent or normal work sent to the class the scheduler switches (the render Lambda's) is followed by a
+    rebalance."""
+
+    def __init__(
+        self,
+        queues: Mapping[str, Mapping[str, TaskQueue]],
+        scheduler: Balancer | None = None,
+        switched: str = "cpu",
+    ) -> None:
+        self.queues = queues  # class → lane (urgent, low) → queue
+        self.scheduler = scheduler
+        self.switched = switched
+
+    @classmethod
+    def of(
+        cls, settings: Settings, make: Callable[[str], TaskQueue], depths: LaneDepths, sources: EventSources
+    ) -> LaneQueues:
+        """The urgent and low lanes the settings name, made with `make`; where the settings name a render
+        function, the scheduler that switches its event sources."""
+        lanes = settings.lanes
+        urls = {
+            "cpu": {"urgent": lanes.render_urgent_url, "low": lanes.render_low_url},
+            "gpu": {"urgent": lanes.gpu_urgent_url, "low": lanes.gpu_low_url},
+        }
+        queues = {
+            render_class: {lane: make(url) for lane, url in by_lane.items() if url}
+            for render_class, by_lane in urls.items()
+        }
+        function = lanes.render_function
+        scheduler = LaneScheduler(depths, sources, function, lanes.urls(settings.render_queue_url, gpu=False))
+        return cls(queues, scheduler if function else None)
+
+    def queue(self, render_class: str, lane: str, normal: TaskQueue) -> TaskQueue:
+        """The lane's queue of that class; `normal` (the class's queue) for the normal lane or one not deployed."""
+        chosen = self.queues.get(render_class, {}).get(lane, normal)
+        if self.scheduler is None or render_class != self.switched or lane == "low":
+            return chosen
+        return _Rebalancing(chosen, self.scheduler)
+
+
+class _Rebalancing:
+    """A lane's queue that rebalances the lanes once its tasks are sent."""
+
+    def __init__(self, queue: TaskQueue, scheduler: Balancer) -> None:
+        self.inner = queue
+        self.scheduler = scheduler
+
+    def send_all(self, bodies: Sequence[str], group: str) -> None:
+        """Send, then switch the render function's lanes (a failure to switch leaves it to the sweep)."""
+        self.inner.send_all(bodies, group)
+        try:
+            self.scheduler.balance()
+        except Exception as error:  # the tasks are queued; the sweep switches the lanes within a minute
+            logger.warning("lanes not rebalanced after a fan-out", error=str(error))
+
+
+# -- consumers that poll: take the lanes in order at every receive ---------------------------------------------------
+
+
+def receive_in_order(
+    sqs: Any, urls: Sequence[str], wait_s: int, **options: Any
+) -> tuple[str, list[dict[str, Any]]]:
+    """The first lane (urgent first) with a message, and what it gave: every lane but the last is asked with a short
+    poll, the last with a long poll of `wait_s`; ("", []) when all were empty."""
+    for index, url in enumerate(urls):
+        last = index == len(urls) - 1
+        response = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait_s if last else 0, **options)
+        if messages := response.get("Messages", []):
+            return url, messages
+    return "", []
+
+
+# -- the render Lambda: one event source per lane, switched by what the lanes hold ---------------------------------
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """One of a function's SQS event source mappings."""
+
+    uuid: str
+    queue_arn: str
+    state: str  # Lambda's: Enabled, Enabling, Disabled, Disabling, Creating, Updating, Deleting
+
+    @property
+    def enabled(self) -> bool | None:
+        """True or False where the mapping is (or is becoming) so; None while Lambda is changing it otherwise."""
+        if self.state in ("Enabled", "Enabling", "Creating"):
+            return True
+        return False if self.state in ("Disabled", "Disabling") else None
+
+
+class LaneDepths(Protocol):
+    """What a lane holds (`backend.aws.queue_depths.QueueDepths`)."""
+
+    def held(self, queue_url: str) -> tuple[str, int]:
+        """The queue's ARN and its messages: visible, in flight and delayed."""
+        ...
+
+
+class EventSources(Protocol):
+    """A function's event source mappings (`backend.aws.event_sources.LambdaEventSources`)."""
+
+    def of(self, function: str) -> list[EventSource]: ...
+    def switch(self, function: str, uuid: str, enabled: bool) -> None: ...
+
+
+class LaneScheduler:
+    """Enables the render function's event source of a lane only while every lane above it is empty."""
+
+    def __init__(
+        self, depths: LaneDepths, sources: EventSources, function: str, urls: Mapping[str, str]
+    ) -> None:
+        self.depths = depths
+        self.sources = sources
+        self.function = function
+        self.urls = urls  # lane → queue URL
+
+    def balance(self) -> dict[str, bool]:
+        """Switch each lane's event sources to what the lanes hold; lane → enabled, for the lanes it switched."""
+        lanes = [lane for lane in LANES if lane in self.urls]
+        measured = [self.depths.held(self.urls[lane]) for lane in lanes]
+        held = [count for _, count in measured]
+        wanted = {
+            arn: (lane, on) for (arn, _), lane, on in zip(measured, lanes, open_lanes(held), strict=True)
+        }
+        switched: dict[str, bool] = {}
+        for source in self.sources.of(self.function):
+            lane, on = wanted.get(source.queue_arn, ("", True))
+            if not lane or source.enabled is on:
+                continue
+            try:
+                self.sources.switch(self.function, source.uuid, on)
+            except Exception as error:  # Lambda is changing it now: the next fan-out or sweep does it
+                logger.warning("lane not switched", lane=lane, error=str(error))
+                continue
+            switched[lane] = on
+        if switched:
+            logger.info("lanes switched", switched=switched, held=dict(zip(lanes, held, strict=True)))
+        return switched
