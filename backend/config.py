@@ -57,6 +57,9 @@ ENV_ADMINS = "STUDIOBOT_ADMINS"
 ENV_CARD_INTERVAL = "STUDIOBOT_CARD_UPDATE_INTERVAL_S"
 ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"
 ENV_OPS_CHANNEL = "STUDIOBOT_OPS_CHANNEL"  # where workstation and budget alerts go
+ENV_BUDGET_ACTION = (
+    "STUDIOBOT_BUDGET_ACTION"  # ask | stop-and-finish | stop-and-cancel (`backend.budgets.stopping`)
+)
 ENV_UNDELIVERED_NOTICES_URL = "STUDIOBOT_UNDELIVERED_NOTICES_URL"  # notices Slack did not take, redriven
 ENV_SWEEP_INTERVAL = "STUDIOBOT_SWEEP_INTERVAL_S"  # the expiry sweep's schedule (AWS: rate(5 minutes))
 ENV_KEEPALIVE_AT = "STUDIOBOT_KEEPALIVE_AT"  # daily keep-alive time, HH:MM (the seed's cron: 0 4 * * ? *)
@@ -141,6 +144,7 @@ class Settings:
     slack_app_id: str = ""  # the one app (`api_app_id`) it answers as
     card_update_interval_s: float = 5.0
     ops_channel: str = ""
+    budget_action: str = "ask"  # what the guard does to jobs still going when actual spend passes a limit
     costs: Costs = field(default_factory=Costs)
     render_timeout_s: float = 900.0  # how long one render may run: Lambda's limit, kept locally too
     stitch_lease_s: float = 900.0  # see `_stitch_lease`
@@ -182,6 +186,7 @@ class Settings:
             "slack_app_id": env.get(ENV_SLACK_APP_ID, "").strip(),
             "card_update_interval_s": float(env.get(ENV_CARD_INTERVAL, "5")),
             "ops_channel": env.get(ENV_OPS_CHANNEL, ""),
+            "budget_action": env.get(ENV_BUDGET_ACTION, "").strip().lower() or "ask",
             "costs": _costs(env),
             "render_timeout_s": float(env.get(ENV_RENDER_TIMEOUT, "900")),
             "stitch_lease_s": _stitch_lease(env),
@@ -224,6 +229,7 @@ class Settings:
             ENV_SLACK_APP_ID: self.slack_app_id,
             ENV_CARD_INTERVAL: str(self.card_update_interval_s),
             ENV_OPS_CHANNEL: self.ops_channel,
+            ENV_BUDGET_ACTION: self.budget_action,
             ENV_PRICE_GB_S: repr(self.costs.price_per_gb_s),
             ENV_PRICE_REQUEST: repr(self.costs.price_per_request),
             ENV_PRICE_STORAGE_GB_S: repr(self.costs.price_per_storage_gb_s),

@@ -225,6 +225,9 @@ class BudgetGuardChanged(Event):
     on: bool
     by: str  # a Slack user id, or "AWS Budgets"
     reason: str = ""
+    action: str = ""  # `budget_action` as it went on by itself ("": it only asks for an admin's approval)
+    held: list[str] = field(default_factory=list)  # the jobs it held (stop-and-finish), oldest first
+    cancelled: list[str] = field(default_factory=list)  # the jobs it cancelled (stop-and-cancel)
 
 
 class EventPublisher(Protocol):

@@ -100,6 +100,11 @@ class RenderWorker:
             if task.probe:  # the delivery that stopped the job may have died before announcing it
                 self.reporter.resume(task.job_id)
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
+        if (
+            job.status is JobStatus.HELD or task.generation < job.generation
+        ):  # deleted: never back on the queue
+            logger.info("task of a held job, or sent before its hold, dropped", job_id=task.job_id)
+            return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
         if task.tile is None and job.settings.tiles:  # re-planned as tiles after this task was queued
             logger.info("whole-frame task of a tiled job acknowledged", job_id=task.job_id)
             return TaskResult(rendered=[], skipped=list(task.frames))

@@ -14,4 +14,5 @@ def handler(event: dict[str, Any], context: Any) -> None:
     # An AWS error raises, so Lambda retries the delivery: the alert may be said twice, the guard changes once.
     services = wiring.from_env()
     for record in event.get("Records", []):
-        handle_message(record.get("Sns", {}).get("Message", ""), services.events, services.guard)
+        message = record.get("Sns", {}).get("Message", "")
+        handle_message(message, services.events, services.guard, services.budgets.stop_farm)

@@ -254,10 +254,11 @@ class Services:
 
     @cached_property
     def budgets(self) -> BudgetService:
-        """The service behind `/budget`."""
-        from backend.budgets.service import BudgetService
+        """The service behind `/budget`, and what `budget_action` does to the jobs still going."""
+        from backend.budgets.service import BudgetService, FarmStopper
 
-        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access)
+        stop = FarmStopper(self.settings.budget_action, self.jobs, self.reporter, self.clock)
+        return BudgetService(self.budget_provider, self.guard, self.events, self.settings.access, stop)
 
 
 @cache

@@ -16,7 +16,16 @@ from typing import Any
 from backend.errors import NotFoundError
 from backend.events import Event
 from backend.render.estimates import Approval, Estimate
-from backend.render.lifecycle import FACTS, allows, finished_as, nothing_to_cancel, row
+from backend.render.lifecycle import (
+    FACTS,
+    allows,
+    finished_as,
+    not_held,
+    not_holdable,
+    nothing_to_cancel,
+    resumed_to,
+    row,
+)
 from backend.render.lifecycle import Event as Step
 from backend.render.records import (
     FINAL,
@@ -24,6 +33,7 @@ from backend.render.records import (
     FrameRecord,
     Job,
     JobStatus,
+    Priority,
     Recorded,
     TileRecord,
     TileRecorded,
@@ -132,6 +142,32 @@ class InMemoryJobs:
         ):
             raise nothing_to_cancel(self.get(job_id))
         return self.get(job_id)
+
+    def hold(self, job_id: str, by: str) -> Job:
+        with self._lock:
+            job = self._row(job_id).job
+            if not allows(Step.HOLD, job, JobStatus.HELD):
+                raise not_holdable(job)
+            changes = {"held_by": by, "held_at": self._clock(), "generation": job.generation + 1}
+            return self._put(job, status=JobStatus.HELD, **changes)
+
+    def resume(self, job_id: str) -> Job:
+        with self._lock:
+            job = self._row(job_id).job
+            to = resumed_to(job)
+            if not allows(Step.RESUME, job, to):
+                raise not_held(job)
+            changes = {"held_by": "", "held_at": None, "generation": job.generation + 1}
+            return self._put(job, status=to, **changes)
+
+    def prioritise(
+        self, job_id: str, priority: Priority, statuses: tuple[JobStatus, ...], bump: bool
+    ) -> Job | None:
+        with self._lock:
+            job = self._row(job_id).job
+            if job.status not in statuses:
+                return None
+            return self._put(job, priority=priority, generation=job.generation + int(bump))
 
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
         if approval is None:

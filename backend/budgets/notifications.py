@@ -3,20 +3,26 @@ at the limit turns the budget guard on (announced once as `BudgetGuardChanged`, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_lambda_powertools import Logger
 
 from backend.budgets.alerts import parse_budget_notification
 from backend.budgets.ports import Guard
 from backend.budgets.service import record_alert
+from backend.budgets.stopping import Stopped
 from backend.errors import ValidationError
 from backend.events import EventPublisher
 
 logger = Logger(service="studiobot-budget")
 
 
-def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
-    """One notification's text; True when it turned the guard on. Text that is not a notification is logged and
-    dropped: a retry could never read it, and raising would only make Lambda deliver it again."""
+def handle_message(
+    message: str, events: EventPublisher, guard: Guard, stop: Callable[[], Stopped] | None = None
+) -> bool:
+    """One notification's text; True when it turned the guard on (and `stop` held or cancelled the jobs still
+    going, by `budget_action`). Text that is not a notification is logged and dropped: a retry could never read
+    it, and raising would only make Lambda deliver it again."""
     try:
         alert = parse_budget_notification(message)
     except ValidationError as error:
@@ -26,7 +32,7 @@ def handle_message(message: str, events: EventPublisher, guard: Guard) -> bool:
             text=message[:2000],
         )
         return False
-    turned_on = record_alert(alert, events, guard)
+    turned_on = record_alert(alert, events, guard, stop)
     logger.info(
         "budget alert",
         budget=alert.budget_name,

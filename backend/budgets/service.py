@@ -5,10 +5,12 @@ admin turns it on or off with `/budget guard on|off`. Every change is announced 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from backend.budgets.ports import BudgetProvider, Guard
+from backend.budgets.stopping import FarmStopper, Stopped
 from backend.config import Access
 from backend.errors import ConflictError
 from backend.events import BudgetAlert, BudgetGuardChanged, EventPublisher
@@ -39,23 +41,38 @@ def guard_reason(alert: BudgetAlert) -> str:
     return f"`{alert.budget_name}` has spent ${alert.amount_usd:,.2f} of its ${alert.limit_usd:,.2f} budget"
 
 
-def record_alert(alert: BudgetAlert, events: EventPublisher, guard: Guard) -> bool:
-    """Publish the alert; actual spend at or over the limit turns the guard on. True when this call turned it on
-    (a second delivery of the same notification finds it on and says nothing more)."""
+def record_alert(
+    alert: BudgetAlert, events: EventPublisher, guard: Guard, stop: Callable[[], Stopped] | None = None
+) -> bool:
+    """Publish the alert; actual spend at or over the limit turns the guard on, and `stop` carries out the
+    `budget_action` (holds or cancels the jobs still going). True when this call turned it on (a second delivery
+    of the same notification finds it on and says nothing more)."""
     events.publish(alert)
     if not over_limit(alert):
         return False
-    return turn_and_tell(guard, events, True, AWS_BUDGETS, guard_reason(alert))
+    return turn_and_tell(guard, events, True, AWS_BUDGETS, guard_reason(alert), stop)
 
 
-def turn_and_tell(guard: Guard, events: EventPublisher, on: bool, by: str, reason: str) -> bool:
-    """Turn the guard and publish `BudgetGuardChanged` once. If publishing fails the guard is turned back, so the
-    retry (SNS's redelivery, or the person trying again) changes it and tells it then; nothing changes untold."""
+def turn_and_tell(
+    guard: Guard,
+    events: EventPublisher,
+    on: bool,
+    by: str,
+    reason: str,
+    stop: Callable[[], Stopped] | None = None,
+) -> bool:
+    """Turn the guard, `stop` the farm if asked, and publish `BudgetGuardChanged` once, listing the jobs held or
+    cancelled. If stopping or publishing fails the guard is turned back, so the retry (SNS's redelivery, or the
+    person trying again) changes it and tells it then; nothing changes untold."""
     before = guard.state()
     if not guard.turn(on, by, reason):
         return False
     try:
-        events.publish(BudgetGuardChanged(on=on, by=by, reason=reason))
+        stopped = stop() if stop is not None else None
+        action = stopped.action if stopped is not None else ""
+        held, cancelled = (list(stopped.held), list(stopped.cancelled)) if stopped is not None else ([], [])
+        changed = BudgetGuardChanged(on, by, reason, action=action, held=held, cancelled=cancelled)
+        events.publish(changed)
     except Exception:
         guard.turn(before.on, before.by, before.reason)
         raise
@@ -80,11 +97,23 @@ def guard_refusal(access: Access, user: str) -> str | None:
 class BudgetService:
     """What `/budget` does: show the budgets and the guard; let admins turn the guard on or off."""
 
-    def __init__(self, budgets: BudgetProvider, guard: Guard, events: EventPublisher, access: Access) -> None:
+    def __init__(
+        self,
+        budgets: BudgetProvider,
+        guard: Guard,
+        events: EventPublisher,
+        access: Access,
+        stopper: FarmStopper | None = None,
+    ) -> None:
         self.budgets = budgets
         self.guard = guard
         self.events = events
         self.access = access
+        self.stopper = stopper  # what `budget_action` does to the jobs still going when the guard goes on
+
+    def stop_farm(self) -> Stopped:
+        """Carry out `budget_action` on the jobs still going (held, cancelled, or left to ask)."""
+        return self.stopper.stop() if self.stopper is not None else Stopped()
 
     def status(self) -> BudgetStatus:
         """Every budget of the account (one paginated describe) and the guard's state."""

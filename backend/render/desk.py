@@ -1,4 +1,5 @@
-"""What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit.
+"""What a person does with render jobs from chat or the terminal: submit (once), status, list, cancel, retry, Submit,
+hold, resume and a new priority.
 
 `JobDesk.run` carries out any `/render` command (`backend.render.grammar.parse_command`) and answers a Reply
 (`backend.render.desk_replies`): Slack's listener posts it, the CLI prints it and follows the job.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from backend.budgets.ports import BudgetProvider
+from backend.budgets.stopping import BUDGET_GUARD
 from backend.commands import Caller, Help, Refused, Reply
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied, StudiobotError
@@ -24,14 +26,17 @@ from backend.people import mention
 from backend.render.desk_replies import (
     Cancelled,
     DryRun,
+    Held,
     JobSent,
     JobsListed,
+    Reprioritised,
+    Resumed,
     RetrySent,
     StatusShown,
     Submitted,
 )
 from backend.render.frames import compact, normal_spec
-from backend.render.grammar import RenderCommand, RenderJob, RenderRequest, RetryRequest
+from backend.render.grammar import JobCommand, RenderCommand, RenderJob, RenderRequest, RetryRequest
 from backend.render.job_life import JobLifecycle
 from backend.render.ports import JobQueries
 from backend.render.queue_position import ActiveJobs, position_of
@@ -132,6 +137,8 @@ class JobDesk:
             if command.action == "cancel":
                 self.cancel(user, job_id)
                 return Cancelled(job_id)
+            if command.action in ("hold", "resume", "priority"):
+                return self.steer(user, job_id, command)
             announce_in = caller.channel if caller.terminal else None
             first, retry = self.retry(user, job_id, caller.channel, announce_in, command.changes)
         except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake
@@ -231,6 +238,18 @@ class JobDesk:
         """Cancel a job its submitter (or an admin) wants stopped, and announce its end."""
         self.job_for(user, job_id, "cancel")
         return self.lifecycle.cancel(job_id)
+
+    def steer(self, user: str, job_id: str, command: JobCommand) -> Reply:
+        """Hold, resume or re-prioritise a job its submitter (or an admin) wants to."""
+        job = self.job_for(user, job_id, command.action if command.action != "priority" else "re-prioritise")
+        if job.held_by == BUDGET_GUARD and command.action == "resume" and user not in self.access.admins:
+            raise PermissionDenied(f"`{job_id}` was held by the budget guard: only an admin can resume it.")
+        if command.action == "hold":
+            return Held(self.lifecycle.hold(job_id, user))
+        if command.action == "resume":
+            return Resumed(*self.lifecycle.resume_held(job_id))
+        assert command.priority is not None  # the grammar asks for it
+        return Reprioritised(*self.lifecycle.prioritise(job_id, command.priority))
 
     def retry(
         self,

@@ -75,3 +75,27 @@ class Submitted(Reply):
     """Submit pressed on a job that waited for it."""
 
     job: Job
+
+
+@dataclass(frozen=True)
+class Held(Reply):
+    """The job is held: the frames in hand finish, no new frame starts until it is resumed."""
+
+    job: Job
+
+
+@dataclass(frozen=True)
+class Resumed(Reply):
+    """A held job goes on: `frames` not yet rendered were queued again."""
+
+    job: Job
+    frames: int
+
+
+@dataclass(frozen=True)
+class Reprioritised(Reply):
+    """The job has a new priority: `frames` not yet rendered were queued again in its lane (0 when it is held,
+    probing or waiting for Submit: they go there when they are queued)."""
+
+    job: Job
+    frames: int

@@ -116,6 +116,13 @@ class Fanout:
             return job
         return self.jobs.get(job.job_id)
 
+    def requeue(self, job: Job, frames: Sequence[int]) -> None:
+        """Queue these frames again as the job's current generation (a resume, a new priority), batched as ever."""
+        tasks = [[f] for f in frames] if job.settings.tiles else plan_tasks(list(frames), job.settings.chunk)
+        bodies = self._bodies(job, tasks, job.task_count)  # numbered past the first sending
+        self.queue_of(job).send_all(bodies, group=job.job_id)
+        self._launch(job, len(bodies))
+
     # -- after the probes -------------------------------------------------------------------------------------
 
     def probe_recorded(self, job: Job) -> None:
@@ -132,8 +139,9 @@ class Fanout:
         if job.status is not JobStatus.PROBING:
             return
         records = self.jobs.frames_at(job.job_id, job.probe_frames)
-        if job.replanned:  # frames too long: the estimate is the probe's prediction, priced as tiles
-            self._settle(job, [self._tiled_frame_s(job)], [job.predicted_s], len(records))
+        if job.replanned:  # frames too long: the estimate is the probe's prediction, priced as tiles (their
+            # overscan and starts)
+            self._settle(job, [job.predicted_s * TILED_COST], [job.predicted_s], len(records))
             return
         failed = [record for record in records if record.outcome is FrameOutcome.FAILED]
         if failed:  # at once: the probes still on the queue are acknowledged without rendering
@@ -171,10 +179,8 @@ class Fanout:
         approval = approval_needed(guess.cost_usd, self._guard_on(), by_admin, job.approved_by_admin, costs)
         if not self.jobs.settle_probes(job.job_id, guess, approval):
             return  # another delivery settled it
-        if approval is None:
-            self.go(
-                self.jobs.get(job.job_id)
-            )  # queued before it is announced: a failed publish loses no frames
+        if approval is None:  # queued before it is announced: a failed publish loses no frames
+            self.go(self.jobs.get(job.job_id))
         self._flush(job.job_id)
 
     # -- Submit, and its expiry --------------------------------------------------------------------------------
@@ -185,10 +191,8 @@ class Fanout:
         lifecycle's."""
         job = self.jobs.get(job_id)
         if job.status is not JobStatus.AWAITING_APPROVAL:
-            if job.approved_by:
-                resumed = self.go(
-                    job
-                )  # a Submit whose queueing died halfway is finished by pressing it again
+            if job.approved_by:  # a Submit whose queueing died halfway is finished by pressing it again
+                resumed = self.go(job)
                 if (resumed.enqueued, resumed.probes_enqueued) != (job.enqueued, job.probes_enqueued):
                     return resumed, False
                 raise ConflictError(f"`{job_id}` was submitted already, by {mention(job.approved_by)}.")
@@ -229,13 +233,10 @@ class Fanout:
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
-    def _outbox(self) -> Outbox:
+    def _flush(self, job_id: str) -> None:
         if self.outbox is None:
             raise RuntimeError("this Fanout was built without an outbox")
-        return self.outbox
-
-    def _flush(self, job_id: str) -> None:
-        self._outbox().flush(job_id)
+        self.outbox.flush(job_id)
 
     def _node_price(self, job: Job) -> float | None:
         """A GPU node-second's price, for a gpu job (the Spot price of the configured type); None for Lambda."""
@@ -291,16 +292,12 @@ class Fanout:
         return bodies
 
     @staticmethod
-    def _tiled_frame_s(job: Job) -> float:
-        """A re-planned frame's billed seconds: the predicted render, its tiles' overscan and their starts."""
-        return job.predicted_s * TILED_COST
-
-    @staticmethod
     def _task(
         job: Job, index: int, frames: list[int], probe: bool = False, tile: int | None = None
     ) -> RenderTask:
         return RenderTask(
             job_id=job.job_id,
+            generation=job.generation,
             task_index=index,
             scene_bucket=job.scene_bucket,
             scene_key=job.scene_key,

@@ -23,8 +23,10 @@ RENDER_USAGE = (
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
 RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit", "costs"})
+RENDER_SUBCOMMANDS |= {"hold", "resume", "priority"}  # a running job held, resumed, re-prioritised
 # Subcommands that act on one job and so need its id.
-RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit"})
+RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit", "hold", "resume"})
+PRIORITY_USAGE = "`/render priority JOB urgent|normal|low`, e.g. `/render priority r1a2b3c4d5 urgent`"
 _VALUE_OPTIONS = (
     "--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets", "--priority",
 )  # fmt: skip
@@ -239,6 +241,7 @@ class JobCommand:
     action: str
     job_id: str | None = None
     changes: RetryRequest | None = None
+    priority: Priority | None = None  # `priority`'s new level
 
 
 RenderCommand = RenderJob | JobCommand | CostsCommand
@@ -255,6 +258,8 @@ def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderC
     rest = list(words[1:])
     if sub == "costs":  # who spent what in a month (`backend.render.spend`)
         return parse_costs(rest)
+    if sub == "priority":  # its job, and the lane its frames wait in from now on
+        return parse_reprioritise(rest)
     if sub == "retry":  # its job, and what to change for the failed frames
         changes = parse_retry(rest, limits)
         return JobCommand(sub, changes.job_id, changes)
@@ -265,6 +270,18 @@ def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderC
     if (sub == "status" and len(rest) > 1) or (sub == "list" and rest):
         raise ValidationError(f"`/render {sub}` takes {'one job id' if sub == 'status' else 'nothing more'}.")
     return JobCommand(sub, rest[0] if rest else None)
+
+
+def parse_reprioritise(words: Sequence[str]) -> JobCommand:
+    """The words after `priority`: a job and its new level; ValidationError with the usage otherwise."""
+    if len(words) != 2 or words[0].startswith("--"):
+        raise ValidationError(f"Say which job and which priority. Usage: {PRIORITY_USAGE}.")
+    level = words[1].lower()
+    if level not in {priority.value for priority in Priority}:
+        raise ValidationError(
+            f"`{words[1]}` is not a priority: say urgent, normal or low. Usage: {PRIORITY_USAGE}."
+        )
+    return JobCommand("priority", words[0], priority=Priority(level))
 
 
 class RenderGrammar(CommandGrammar[RenderCommand]):

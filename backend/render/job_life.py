@@ -10,11 +10,21 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from backend.errors import ConflictError
 from backend.render.fanout import Fanout
+from backend.render.frames import stored_frames
 from backend.render.outbox import Outbox
 from backend.render.ports import FrameLedger, JobQueries, TileLedger
 from backend.render.progress import Progress
-from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus, TileRecord, TileRecorded
+from backend.render.records import (
+    FrameOutcome,
+    FrameRecord,
+    Job,
+    JobStatus,
+    Priority,
+    TileRecord,
+    TileRecorded,
+)
 from backend.render.tasks import RenderSettings
 from backend.render.tiles import tile_count
 
@@ -24,6 +34,11 @@ class LifeJobs(FrameLedger, TileLedger, JobQueries, Protocol):
 
     def finish(self, job_id: str, job: Job | None = None) -> Job | None: ...
     def cancel(self, job_id: str) -> Job: ...
+    def hold(self, job_id: str, by: str) -> Job: ...
+    def resume(self, job_id: str) -> Job: ...
+    def prioritise(
+        self, job_id: str, priority: Priority, statuses: tuple[JobStatus, ...], bump: bool
+    ) -> Job | None: ...
     def replan(self, job_id: str, settings: RenderSettings, predicted_s: float, reason: str) -> bool: ...
 
 
@@ -141,6 +156,63 @@ class JobLifecycle:
         job = self.jobs.cancel(job_id)
         self.outbox.flush(job_id)
         return job
+
+    def hold(self, job_id: str, by: str) -> Job:
+        """HOLD: no new frames start (those in hand finish and count; its queued tasks are dropped as taken), and
+        the card says who holds it."""
+        job = self.jobs.hold(job_id, by)
+        self.progress.moved_on(job)
+        return job
+
+    def resume_held(self, job_id: str) -> tuple[Job, int]:
+        """RESUME: queue exactly its frames not yet rendered, as a new generation; the job and how many frames
+        (none left: it finishes now)."""
+        holder = self.jobs.get(job_id).held_by
+        job = self.jobs.resume(job_id)
+        frames = self._unrendered(job)
+        if frames:
+            self._requeue(job, frames, holder)
+            self.progress.moved_on(job)
+        else:  # the frames in hand at the hold were its last, recorded since
+            self._finish(self.jobs.get(job_id))
+        return job, len(frames)
+
+    def prioritise(self, job_id: str, priority: Priority) -> tuple[Job, int]:
+        """A new priority: a queued or rendering job's frames not yet rendered are queued again in its lane (its
+        older tasks are dropped as taken); a held job's when it resumes, a probing or waiting one's when the rest
+        is queued. The job, and how many frames were queued again."""
+        job = self.jobs.get(job_id)
+        if job.status.is_final:
+            state = str(job.status).replace("_", " ")
+            raise ConflictError(f"`{job_id}` is {state}: its priority can no longer change.")
+        if job.priority is priority:
+            raise ConflictError(f"`{job_id}` is {priority} already: nothing to change.")
+        sent = job.status in (JobStatus.QUEUED, JobStatus.RUNNING) and job.enqueued
+        statuses = (JobStatus.QUEUED, JobStatus.RUNNING) if sent else (job.status,)
+        changed = self.jobs.prioritise(job_id, priority, statuses, bump=sent or job.status is JobStatus.HELD)
+        if changed is None:
+            raise ConflictError(f"`{job_id}` changed meanwhile: ask again.")
+        frames = self._unrendered(changed) if sent else []
+        if frames:
+            self._requeue(changed, frames, changed.requested_by)
+        return changed, len(frames)
+
+    def _requeue(self, job: Job, frames: list[int], holder: str) -> None:
+        """Queue the frames again; if the queue refuses them, the job is held (by `holder`) so that resuming it
+        queues them then: its older tasks are dropped already, and nothing would render them otherwise."""
+        try:
+            self.fanout.requeue(job, frames)
+        except Exception as error:
+            self.jobs.hold(job.job_id, holder)
+            raise ConflictError(
+                f"`{job.job_id}`'s frames could not be queued again ({type(error).__name__}): it is held, and "
+                f"`/render resume {job.job_id}` queues them."
+            ) from error
+
+    def _unrendered(self, job: Job) -> list[int]:
+        """The job's frames with no record yet (neither rendered nor failed)."""
+        recorded = {record.frame for record in self.jobs.frames(job.job_id)}
+        return [frame for frame in stored_frames(job.frames_spec) if frame not in recorded]
 
     def expire_waiting(self) -> list[Job]:
         """EXPIRE every job nobody submitted in time, each announced once."""

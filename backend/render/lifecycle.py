@@ -9,16 +9,19 @@
    └───────► PROBING ──ESTIMATE (nobody must agree)─────────────────┘    DONE | DONE_WITH_FAILURES
                │ ├──REPLAN (its frames are too long: tiles from now on, once)──► PROBING
                │ └──FAIL (a probe frame failed)──► FAILED
- QUEUED, PROBING, AWAITING_APPROVAL, RUNNING ──CANCEL (its submitter, or an admin)──► CANCELLED
+ QUEUED, RUNNING ──HOLD (its submitter, an admin, the budget guard)──► HELD ──RESUME──► QUEUED | RUNNING
+ HELD ──FINISH (the frames in hand were its last)──► DONE | DONE_WITH_FAILURES
+ QUEUED, PROBING, AWAITING_APPROVAL, RUNNING, HELD ──CANCEL (its submitter, or an admin)──► CANCELLED
 
 Each row says from which states an event moves a job, to which (the caller picks one of the row's), what else must
 hold (`Condition`), and which fact it puts in the job's outbox in the same write (`backend.render.outbox`
 publishes it). The DynamoDB store builds each conditional write from its row (`backend.render.store.transitions`),
 and the tests' in-memory fake decides from the same rows, so each rule is written once. Who drives each event:
 the worker (START, as it takes a task), `backend.render.job_life.JobLifecycle` (REPLAN and FINISH as frames are
-recorded; SUBMIT; CANCEL from the desk), `backend.render.fanout` (ESTIMATE and FAIL once the probes are in,
-SUBMIT's checks, EXPIRE from the sweep). The enqueue leases, the device note and the notice claims change no
-status and are not in the table.
+recorded; SUBMIT; CANCEL, HOLD and RESUME from the desk or the budget guard), `backend.render.fanout` (ESTIMATE
+and FAIL once the probes are in, SUBMIT's checks, EXPIRE from the sweep). A held job's queued tasks are dropped by
+the worker that takes them (the job is HELD, or their generation is older than the job's). The enqueue leases, the
+device note, the notice claims and a new priority change no status and are not in the table.
 """
 
 from __future__ import annotations
@@ -41,7 +44,10 @@ __all__ = [
     "Transition",
     "allows",
     "finished_as",
+    "not_held",
+    "not_holdable",
     "nothing_to_cancel",
+    "resumed_to",
     "row",
     "submitted_to",
 ]
@@ -61,6 +67,8 @@ class Event(StrEnum):
     EXPIRE = "expire"  # nobody pressed Submit in time
     FINISH = "finish"  # no frame is left to render
     CANCEL = "cancel"  # its submitter (or an admin) stopped it
+    HOLD = "hold"  # it takes no new frames: the frames in hand finish and count, its queued tasks are dropped
+    RESUME = "resume"  # its frames not yet rendered are queued again (a new generation of tasks)
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,7 @@ class Transition:
 
 
 Q, P, A, R = JobStatus.QUEUED, JobStatus.PROBING, JobStatus.AWAITING_APPROVAL, JobStatus.RUNNING
+H = JobStatus.HELD
 
 TRANSITIONS: tuple[Transition, ...] = (
     Transition((Q,), Event.START, (R,)),
@@ -113,13 +122,15 @@ TRANSITIONS: tuple[Transition, ...] = (
         (A,), Event.EXPIRE, (JobStatus.EXPIRED,), Condition("awaiting_since", "<=", "cutoff"), COMPLETED
     ),
     Transition(
-        (Q, R),
+        (Q, R, H),
         Event.FINISH,
         (JobStatus.DONE, JobStatus.DONE_WITH_FAILURES),
         Condition("remaining", "=", 0),
         COMPLETED,
     ),
     Transition(ACTIVE, Event.CANCEL, (JobStatus.CANCELLED,), fact=COMPLETED),
+    Transition((Q, R), Event.HOLD, (H,)),
+    Transition((H,), Event.RESUME, (Q, R)),
 )
 
 _ROWS = {transition.event: transition for transition in TRANSITIONS}
@@ -152,6 +163,27 @@ def submitted_to(job: Job) -> JobStatus:
     if job.probe_frames and job.estimate is None:
         return JobStatus.PROBING
     return JobStatus.RUNNING if job.estimate is not None else JobStatus.QUEUED
+
+
+def resumed_to(job: Job) -> JobStatus:
+    """Where RESUME takes a held job: RUNNING once a frame of it has started, else QUEUED."""
+    return JobStatus.RUNNING if job.started_at is not None else JobStatus.QUEUED
+
+
+def not_holdable(job: Job) -> ConflictError:
+    """The refusal of HOLD for a job that is not queued or rendering."""
+    if job.status is JobStatus.HELD:
+        return ConflictError(
+            f"`{job.job_id}` is held already: `/render resume {job.job_id}` takes it on again."
+        )
+    state = str(job.status).replace("_", " ")
+    return ConflictError(f"`{job.job_id}` is {state}: only a queued or rendering job can be held.")
+
+
+def not_held(job: Job) -> ConflictError:
+    """The refusal of RESUME for a job nobody holds."""
+    state = str(job.status).replace("_", " ")
+    return ConflictError(f"`{job.job_id}` is not held (it is {state}): nothing to resume.")
 
 
 def nothing_to_cancel(job: Job) -> ConflictError:

@@ -22,6 +22,7 @@ class JobStatus(StrEnum):
     CANCELLED = "cancelled"
     FAILED = "failed"  # a probe frame failed: nothing more was rendered
     EXPIRED = "expired"  # nobody pressed Submit in time
+    HELD = "held"  # someone (or the budget guard) holds it: it takes no new frames until resumed
 
     @property
     def is_final(self) -> bool:
@@ -35,7 +36,13 @@ FINAL = (
     JobStatus.FAILED,
     JobStatus.EXPIRED,
 )
-ACTIVE = (JobStatus.QUEUED, JobStatus.PROBING, JobStatus.AWAITING_APPROVAL, JobStatus.RUNNING)
+ACTIVE = (
+    JobStatus.QUEUED,
+    JobStatus.PROBING,
+    JobStatus.AWAITING_APPROVAL,
+    JobStatus.RUNNING,
+    JobStatus.HELD,
+)
 
 
 class Priority(StrEnum):

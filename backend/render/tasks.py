@@ -82,6 +82,9 @@ class RenderTask:
     allow_missing: bool = False  # the submitter chose to render without the shot's missing files
     probe: bool = False  # a probe frame: a Blender error fails the job at once instead of being retried
     tile: int | None = None  # one tile of its one frame (`settings.tiles` is the grid), else whole frames
+    generation: int = (
+        0  # the job's when it was sent: older than the job's after a hold, resume or new priority
+    )
     version: int = field(default=TASK_VERSION)
 
     def output_key(self, frame: int, extension: str | None = None) -> str:
@@ -143,6 +146,7 @@ class RenderTask:
             allow_missing=bool(data.get("allow_missing", False)),
             probe=bool(data.get("probe", False)),
             tile=int(data["tile"]) if data.get("tile") is not None else None,
+            generation=int(data.get("generation") or 0),
         )
 
 

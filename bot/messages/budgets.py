@@ -135,8 +135,29 @@ def guard_changed_text(event: BudgetGuardChanged) -> str:
     why = f" Why: {clip(event.reason.rstrip('.'), REASON_CHARS)}." if event.reason.strip() else ""
     return (
         f"🛡️ {who(event.by)} turned the budget guard on: new renders need an admin's approval.{why} "
-        "An admin turns it off with `/budget guard off`."
+        f"An admin turns it off with `/budget guard off`.{stopped_jobs_text(event)}"
     )
+
+
+def stopped_jobs_text(event: BudgetGuardChanged, shown: int = 20) -> str:
+    """The jobs the guard held or cancelled as it went on (`budget_action`), as sentences after its message."""
+
+    def listed(ids: list[str]) -> str:
+        more = f" and {len(ids) - shown:,} more" if len(ids) > shown else ""
+        return ", ".join(f"`{clip(job_id, NAME_CHARS)}`" for job_id in ids[:shown]) + more
+
+    said = ""
+    if event.held:
+        said += (
+            f"\n⏸ Held {len(event.held):,} job{'s' if len(event.held) != 1 else ''} (the frames in hand finish): "
+            f"{listed(event.held)}. An admin resumes each with `/render resume JOB`."
+        )
+    if event.cancelled:
+        said += f"\n🛑 Cancelled {len(event.cancelled):,} job{'s' if len(event.cancelled) != 1 else ''}: "
+        said += f"{listed(event.cancelled)}."
+    if event.action in ("stop-and-finish", "stop-and-cancel") and not (event.held or event.cancelled):
+        said += "\nNo job was queued or rendering: nothing to stop."
+    return said
 
 
 def guard_turned_text(on: bool) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from backend.render.records import Job, Priority
+from backend.render.records import Job, JobStatus, Priority
+from bot.messages import who
 from bot.messages.render_plan import device_line, tiles_fact, tiles_line
 from bot.messages.text import REASON_CHARS, clip
 
@@ -19,11 +20,19 @@ def missing_fact(job: Job) -> str:
 PRIORITY_FACTS = {Priority.URGENT: "🔺 urgent", Priority.LOW: "🔻 low"}  # normal goes without saying
 
 
+def held_line(job: Job) -> str:
+    """`⏸ held by @lead`: who holds the job, and how it goes on ("" while nobody holds it)."""
+    if job.status is not JobStatus.HELD:
+        return ""
+    by = who(job.held_by) if job.held_by else "someone"
+    return f"⏸ held by {by}: no new frames start until `/render resume {job.job_id}`"
+
+
 def facts_lines(job: Job, in_flight: bool = False) -> list[str]:
-    """The job's facts, one line each (mrkdwn): its priority unless normal, its tiles (with the tiles done of frames in flight when asked),
-    what renders it, missing files allowed, which view layer its previews show."""
+    """The job's facts, one line each (mrkdwn): who holds it, its priority unless normal, its tiles (with the tiles
+    done of frames in flight when asked), what renders it, missing files allowed, which view layer its previews show."""
     tiles = tiles_line(job) if in_flight and not job.status.is_final else tiles_fact(job)
-    lines = [PRIORITY_FACTS.get(job.priority, ""), tiles, device_line(job), missing_fact(job)]
+    lines = [held_line(job), PRIORITY_FACTS.get(job.priority, ""), tiles, device_line(job), missing_fact(job)]
     if job.preview_layer:
         lines.append(f"🖼️ Previews show the {clip(job.preview_layer, REASON_CHARS)}")
     return [line for line in lines if line]

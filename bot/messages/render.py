@@ -38,6 +38,7 @@ STATUS_LABEL = {
     JobStatus.AWAITING_APPROVAL: "✋ Waiting for Submit",
     JobStatus.FAILED: "❌ Stopped",
     JobStatus.EXPIRED: "⌛ Expired",
+    JobStatus.HELD: "⏸ Held",
 }
 
 HELP = (
@@ -51,7 +52,7 @@ HELP = (
     "`--dry-run` (check and show the plan, render nothing)\n"
     "• A shot shipped with `studiobot upload` carries every file it uses; one with missing files is refused\n"
     "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
-    "`/render submit JOB` (a job waiting for Submit) · `/render help`\n"
+    "`/render submit JOB` (a job waiting for Submit) · `/render hold|resume JOB` · `/render priority JOB urgent|normal|low` · `/render help`\n"
     "`/render costs [--month YYYY-MM] [--by user|channel|shot|class]` (who spent what in a month)\n"
 )
 

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from backend.commands import Reply
 from backend.config import Costs
-from backend.render.desk_replies import Cancelled, DryRun, JobsListed, RetrySent, StatusShown, Submitted
+from backend.render.desk_replies import (
+    Cancelled,
+    DryRun,
+    Held,
+    JobsListed,
+    Reprioritised,
+    Resumed,
+    RetrySent,
+    StatusShown,
+    Submitted,
+)
 from backend.render.records import Job, JobStatus
 from backend.render.spend import CostsShown
 from bot.messages import section
+from bot.messages.job_facts import held_line
 from bot.messages.queue import with_queue_line
 from bot.messages.render import help_message, job_list, status_message
 from bot.messages.render_costs import costs_message
@@ -36,6 +47,8 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
         return costs_message(reply)
     if isinstance(reply, Cancelled):
         return f"🛑 Cancelled `{reply.job_id}`: frames not yet rendered will be skipped.", None
+    if isinstance(reply, Held | Resumed | Reprioritised):
+        return steered_text(reply), None
     if isinstance(reply, Submitted):
         job = reply.job
         what = (
@@ -47,6 +60,21 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
     if isinstance(reply, RetrySent) and not reply.created:
         return f"`{reply.retry_of}` is already being retried as `{reply.job.job_id}`.", None
     return shared_message(reply, lambda: help_message(costs))
+
+
+def steered_text(reply: Held | Resumed | Reprioritised) -> str:
+    """What a hold, a resume or a new priority did, for whoever asked and the job's thread alike."""
+    job = reply.job
+    if isinstance(reply, Held):
+        return f"{held_line(job)} (`{job.job_id}`: the frames in hand finish and count)."
+    frames = f"{reply.frames:,} frame{'s' if reply.frames != 1 else ''} not yet rendered"
+    if isinstance(reply, Resumed) and not reply.frames:
+        return f"▶️ `{job.job_id}` resumed: every frame was in already, so it is finishing."
+    if isinstance(reply, Resumed):
+        return f"▶️ `{job.job_id}` resumed: {frames} queued again."
+    if reply.frames:
+        return f"🚦 `{job.job_id}` is {job.priority} now: {frames} queued again in its lane."
+    return f"🚦 `{job.job_id}` is {job.priority} now: its frames wait in that lane once queued."
 
 
 def sent_before_text(job_id: str) -> str:

@@ -121,6 +121,7 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
         "by_awaiting",
         "by_outbox",
         "by_month",
+        "by_active",
     ]
 
     s3 = boto3.client("s3")
@@ -353,14 +354,20 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
             item for item in by_role[role] if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))
         ]
         assert leases["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["LEASES"]}}
-    # the budget alerts function reads and writes the guard's partition only, and publishes studio events
-    (guard,) = [
+    # the budget alerts function reads and writes the guard's partition, and publishes studio events; by
+    # `budgetAction` it finds the month's jobs (the by_month index) and holds or cancels them, job items only
+    guard, months, jobs = [
         item
         for item in by_role["BudgetAlertsRole"]
         if any(a.startswith("dynamodb:") for a in _as_list(item["Action"]))
     ]
     assert set(guard["Action"]) == {"dynamodb:GetItem", "dynamodb:PutItem"}
     assert guard["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["SETTINGS"]}}
+    assert _as_list(months["Action"]) == ["dynamodb:Query"] and "index/by_month" in json.dumps(
+        months["Resource"]
+    )
+    assert set(jobs["Action"]) == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"}
+    assert jobs["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["JOB#*"]}}
     assert grants("BudgetAlertsRole", "sns:Publish") == [json.dumps({"Ref": "EventsTopic"})]
     # only the bot reads budgets (for `/budget`), and only budgets of this account
     budget_readers = {

@@ -315,6 +315,56 @@ def test_a_job_keeps_the_priority_it_was_submitted_with(store: tuple[JobStore, C
     assert (urgent.held_by, urgent.held_at, urgent.generation) == ("", None, 0)  # nobody held it yet
 
 
+def test_hold_and_resume_move_once_and_each_makes_a_new_generation_of_tasks(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, clock = store
+    jobs.create(_job("r-hold"))
+    jobs.start("r-hold")
+    held = jobs.hold("r-hold", "U0LEAD")
+    assert (held.status, held.held_by, held.held_at, held.generation) == (
+        JobStatus.HELD,
+        "U0LEAD",
+        clock.now,
+        1,
+    )
+    assert held == jobs.get("r-hold")  # as written: nothing read again
+    with pytest.raises(ConflictError, match="held already"):
+        jobs.hold("r-hold", "U0ADMIN")
+    assert jobs.record_frame("r-hold", _done(1)).job.done == 1  # a frame in hand across the hold counts
+    resumed = jobs.resume("r-hold")
+    assert (resumed.status, resumed.held_by, resumed.held_at, resumed.generation) == (
+        JobStatus.RUNNING,
+        "",
+        None,
+        2,
+    )
+    with pytest.raises(ConflictError, match="not held"):
+        jobs.resume("r-hold")
+    assert jobs.record_frame("r-hold", _done(1)).counted is False  # once, across the hold
+    jobs.create(_job("r-never", total=1))
+    assert jobs.hold("r-never", "U0LEAD").generation == 1
+    assert jobs.resume("r-never").status is JobStatus.QUEUED  # no frame had started
+    jobs.hold("r-never", "U0LEAD")
+    jobs.record_frame("r-never", _done(1))  # its last frame was in hand: a held job finishes
+    assert (finished := jobs.finish("r-never")) is not None and finished.status is JobStatus.DONE
+
+
+def test_a_new_priority_is_kept_and_only_a_queued_job_gets_a_new_generation(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, _ = store
+    jobs.create(_job("r-prio"))
+    tasks_out = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.HELD)
+    changed = jobs.prioritise("r-prio", Priority.URGENT, tasks_out, bump=True)
+    assert changed is not None and (changed.priority, changed.generation) == (Priority.URGENT, 1)
+    assert changed == jobs.get("r-prio")
+    later = jobs.prioritise("r-prio", Priority.LOW, (JobStatus.PROBING,), bump=False)
+    assert later is None and jobs.get("r-prio").priority is Priority.URGENT  # not in those states: unchanged
+    assert jobs.prioritise("r-prio", Priority.NORMAL, tasks_out, bump=False) is not None
+    assert (jobs.get("r-prio").priority, jobs.get("r-prio").generation) == (Priority.NORMAL, 1)
+
+
 # -- the lifecycle table: every (from-state, event) pair, refused or allowed alike by both stores ----------------
 
 PROBES = (1, 2, 3)
@@ -338,9 +388,14 @@ def _drive(jobs: JobStore, event: Event, job_id: str, to: JobStatus, now: float)
         return jobs.expire(job_id, now, "nobody pressed Submit") is not None
     if event is Event.FINISH:
         return jobs.finish(job_id) is not None
-    assert event is Event.CANCEL
     try:
-        jobs.cancel(job_id)
+        if event is Event.HOLD:
+            jobs.hold(job_id, "U0LEAD")
+        elif event is Event.RESUME:
+            jobs.resume(job_id)  # the store picks where: RUNNING once a frame started (`_in` says when)
+        else:
+            assert event is Event.CANCEL
+            jobs.cancel(job_id)
     except ConflictError:
         return False
     return True
@@ -357,6 +412,7 @@ def _in(status: JobStatus, job_id: str, to: JobStatus, condition_met: bool = Tru
         failed=failed,
         probe_frames=PROBES,
         awaiting_since=1_800_000_000.0 if condition_met else 1_800_000_100.0,
+        started_at=1_800_000_000.0 if to is JobStatus.RUNNING else None,
     )
 
 

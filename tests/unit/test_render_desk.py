@@ -11,7 +11,7 @@ import pytest
 from backend.commands import Caller, Reply, split_words
 from backend.config import CLI_CHANNEL
 from backend.render.desk import JobDesk
-from backend.render.desk_replies import Cancelled, JobsListed, StatusShown
+from backend.render.desk_replies import Cancelled, Held, JobsListed, Reprioritised, StatusShown
 from backend.render.grammar import RenderCommand, parse_render
 from local.cli import render as cli_render
 from local.cli.terminal import CLI_USER
@@ -97,6 +97,8 @@ def _from_terminal(text: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         (f"status {JOB}", StatusShown),
         ("list", JobsListed),
         (f"cancel {JOB}", Cancelled),
+        (f"hold {JOB}", Held),
+        (f"priority {JOB} urgent", Reprioritised),
     ],
 )
 def test_the_same_words_give_the_same_reply_in_slack_and_in_the_terminal(

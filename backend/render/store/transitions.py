@@ -17,8 +17,17 @@ from botocore.exceptions import ClientError
 
 from backend.aws.base import error_code
 from backend.render.estimates import Approval, Estimate
-from backend.render.lifecycle import Condition, Event, finished_as, nothing_to_cancel, row
-from backend.render.records import Job, JobStatus
+from backend.render.lifecycle import (
+    Condition,
+    Event,
+    finished_as,
+    not_held,
+    not_holdable,
+    nothing_to_cancel,
+    resumed_to,
+    row,
+)
+from backend.render.records import Job, JobStatus, Priority
 from backend.render.store.items import (
     ACTIVE_ATTRIBUTE,
     AWAITING,
@@ -97,6 +106,36 @@ class DynamoTransitions(JobTable):
         if job is None:
             raise nothing_to_cancel(self.get(job_id))
         return job
+
+    def hold(self, job_id: str, by: str) -> Job:
+        """HOLD: QUEUED or RUNNING → HELD by `by`, its tasks a generation older; ConflictError otherwise."""
+        job = self._moved(
+            job_id, Event.HOLD, JobStatus.HELD, f"held_by = :by, held_at = :now, {_BUMP}", _bump(by)
+        )
+        if job is None:
+            raise not_holdable(self.get(job_id))
+        return job
+
+    def resume(self, job_id: str) -> Job:
+        """RESUME: HELD → RUNNING (or QUEUED, never started), its tasks a generation newer; ConflictError if not held."""
+        held = self.get(job_id)
+        job = self._moved(job_id, Event.RESUME, resumed_to(held), _BUMP, _bump(), remove="held_by, held_at")
+        if job is None:
+            raise not_held(self.get(job_id))
+        return job
+
+    def prioritise(
+        self, job_id: str, priority: Priority, statuses: tuple[JobStatus, ...], bump: bool
+    ) -> Job | None:
+        """A new priority for a job in one of `statuses` (`bump`: its queued tasks a generation older, to be
+        queued again); None when it is in none of them. No status changes."""
+        values = {":priority": {"S": priority.value}, **status_values(statuses), **(_bump() if bump else {})}
+        return self._transition_to(
+            job_id,
+            "SET priority = :priority" + (f", {_BUMP}" if bump else ""),
+            values,
+            condition=f"#status IN ({status_names(statuses)})",
+        )
 
     def settle_probes(self, job_id: str, estimate: Estimate, approval: Approval | None) -> bool:
         """ESTIMATE: PROBING → RUNNING (the rest may be queued) or AWAITING_APPROVAL, with the estimate; True for
@@ -225,6 +264,15 @@ class DynamoTransitions(JobTable):
             remove = ", ".join(filter(None, (remove, ACTIVE_ATTRIBUTE)))
         update += f" REMOVE {remove}" if remove else ""
         return self._transition_to(job_id, update, values, condition=condition)
+
+
+_BUMP = "generation = if_not_exists(generation, :zero) + :one"
+
+
+def _bump(by: str | None = None) -> dict[str, Any]:
+    """The values of `_BUMP` (and of who holds the job)."""
+    values: dict[str, Any] = {":zero": {"N": "0"}, ":one": {"N": "1"}}
+    return values | ({":by": {"S": by}} if by is not None else {})
 
 
 def condition_clause(condition: Condition, params: dict[str, float]) -> tuple[str, dict[str, Any]]:

@@ -10,12 +10,25 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 from backend.commands import Caller, Reply, split_words
-from backend.render.desk_replies import JobSent, RetrySent, StatusShown, Submitted
+from backend.render.desk_replies import (
+    Held,
+    JobSent,
+    Reprioritised,
+    Resumed,
+    RetrySent,
+    StatusShown,
+    Submitted,
+)
 from backend.render.grammar import JobCommand, RenderCommand, RenderGrammar, RetryRequest, render_subcommand
 from backend.render.records import Job
 from bot.listeners.commands.slash import SlashCommand, respond_with
 from bot.messages.render import approval_request
-from bot.messages.render_replies import card_not_posted_text, render_message, sent_before_text
+from bot.messages.render_replies import (
+    card_not_posted_text,
+    render_message,
+    sent_before_text,
+    steered_text,
+)
 from bot.messages.replies import Message
 from bot.messages.text import KEY_CHARS, clip
 from bot.polite import logger
@@ -55,6 +68,10 @@ def post_reply(
         post_card(client, services, reply.job.job_id, reply.job.channel or caller.channel)
     elif isinstance(reply, StatusShown):
         respond_with(respond, status_answer(services, reply))
+    elif isinstance(reply, Held | Resumed | Reprioritised):
+        respond_with(respond, render_message(reply, services.settings.costs))
+        if client is not None:
+            tell_thread(client, services, reply)
     elif isinstance(reply, Submitted):  # a button's answer never replaces the card it was pressed on
         respond_with(respond, render_message(reply, services.settings.costs), replace_original=False)
     else:
@@ -119,6 +136,22 @@ def post_card(
         except Exception:
             announcer.notice_not_posted(notice)  # the estimate's redelivery asks again
             raise
+
+
+def tell_thread(client: WebClient, services: Services, reply: Held | Resumed | Reprioritised) -> None:
+    """The job's card shows the hold (or its end, or the new priority) and its thread says who did it; a card
+    Slack does not take now is shown right by the next progress."""
+    from bot.cards import card_store  # loads boto3: after the ack only
+
+    card = card_store(services).card(reply.job.job_id)
+    if card is None:
+        return
+    try:
+        text, blocks = card_message(services, reply.job)  # a resumed job waits again: with what is ahead
+        client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=blocks)
+        client.chat_postMessage(channel=card.channel, thread_ts=card.ts, text=steered_text(reply))
+    except Exception as error:  # the job is held (or resumed) all the same
+        logger.warning("card not told", job_id=reply.job.job_id, error=repr(error))
 
 
 # The job card's buttons (`bot.listeners.actions.job_buttons`): the same desk, the same replies.
