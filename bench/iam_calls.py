@@ -51,7 +51,19 @@ def counted() -> dict[str, Any]:
         written = Path(folder) / "iam_counts.json"
         env = {**os.environ, ENV_COUNTS: str(written), "PYTHONPATH": str(ROOT)}
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not bpy", *TESTS],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-n",
+                "0",
+                "-m",
+                "not bpy",
+                *TESTS,
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -24,6 +24,7 @@ from typing import Any
 from packaging.requirements import Requirement
 
 from local.deployer import image as image_build
+from local.deployer.exclusive import exclusive
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -31,6 +32,9 @@ LAYER = INFRA / ".build" / "layer"
 PACKAGE_DIR = INFRA / ".serverless"
 OSLS = INFRA / "node_modules" / ".bin" / "osls"
 TEMPLATE = PACKAGE_DIR / "cloudformation-template-update-stack.json"
+PACKAGING_LOCK = (
+    INFRA / ".build" / "packaging.lock"
+)  # held while the layer or `.serverless/` is being written
 
 # The zip functions' Lambda runtime (infra/serverless.yml `provider.runtime`) and the Python the layer is built for.
 LAMBDA_RUNTIME = "python3.13"
@@ -93,6 +97,11 @@ def layer_requirements() -> list[str]:
 
 def build_layer(target: Path = LAYER) -> Path:
     """Install the layer's wheels for Lambda's platform into `target/python` (skipped when already built)."""
+    with exclusive(PACKAGING_LOCK):
+        return _build_layer(target)
+
+
+def _build_layer(target: Path) -> Path:
     requirements = layer_requirements()
     stamp = target / ".requirements"
     wanted = "\n".join(
@@ -152,7 +161,12 @@ def package(
     out: Path = PACKAGE_DIR,
 ) -> Packaged:
     """`osls package` offline: the layer, every zip function and the CloudFormation template in `out`
-    (`.serverless/`); `params` are extra `key=value` deploy params."""
+    (`.serverless/`); `params` are extra `key=value` deploy params. One packaging at a time on a checkout."""
+    with exclusive(PACKAGING_LOCK):
+        return _package(stage, image_uri, params, out)
+
+
+def _package(stage: str, image_uri: str, params: tuple[str, ...], out: Path) -> Packaged:
     from local.embedded.stack import start_moto_server
 
     build_layer()

@@ -22,6 +22,7 @@ from moto import mock_aws
 
 from local.deployer import deploy
 from local.deployer.deploy import Packaged
+from local.deployer.exclusive import exclusive
 
 pytestmark = [
     pytest.mark.slow,
@@ -61,8 +62,10 @@ UNSCOPABLE = {
 
 
 @pytest.fixture(scope="module")
-def packaged() -> Packaged:
-    return deploy.package(STAGE)
+def packaged() -> Iterator[Packaged]:
+    # `.serverless/` is read by these tests after packaging: no other test process packages meanwhile
+    with exclusive(deploy.PACKAGING_LOCK):
+        yield deploy.package(STAGE)
 
 
 @pytest.fixture(scope="module")

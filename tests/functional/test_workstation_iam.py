@@ -19,6 +19,7 @@ import yaml
 from moto import mock_aws
 
 from local.deployer import deploy
+from local.deployer.exclusive import exclusive
 
 IAM = Path(__file__).resolve().parents[2] / "infra" / "iam.yml"
 SSM_CORE = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}
@@ -98,10 +99,13 @@ def test_the_agent_policy_is_attached_to_nothing_by_default(iam: dict[str, Any])
 
 @pytest.fixture(scope="module")
 def deployed() -> Iterator[dict[str, Any]]:
-    packaged = deploy.package("ci")
-    with mock_aws():
-        outputs = deploy.deploy_packaged(boto3.client("cloudformation"), boto3.client("s3"), "studiobot-ci")
-        yield {"template": packaged.template, "outputs": outputs, "iam": boto3.client("iam")}
+    with exclusive(deploy.PACKAGING_LOCK):  # deploying reads `.serverless/`: nobody packages meanwhile
+        packaged = deploy.package("ci")
+        with mock_aws():
+            outputs = deploy.deploy_packaged(
+                boto3.client("cloudformation"), boto3.client("s3"), "studiobot-ci"
+            )
+            yield {"template": packaged.template, "outputs": outputs, "iam": boto3.client("iam")}
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -44,10 +45,16 @@ def packaged_template() -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(cached.read_text())
         return loaded
     from local.deployer import deploy
+    from local.deployer.exclusive import exclusive
 
-    template = deploy.package(PACKAGED_STAGE).template
-    CACHE.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(template))
+    with exclusive(deploy.PACKAGING_LOCK):  # another test process may be packaging it this moment
+        if cached.exists():
+            return packaged_template()
+        template = deploy.package(PACKAGED_STAGE).template
+        CACHE.mkdir(parents=True, exist_ok=True)
+        written = cached.with_suffix(f".{os.getpid()}.tmp")  # whole or not at all: another process may read it
+        written.write_text(json.dumps(template))
+        os.replace(written, cached)
     return template
 
 
