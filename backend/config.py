@@ -57,9 +57,7 @@ ENV_ADMINS = "STUDIOBOT_ADMINS"
 ENV_CARD_INTERVAL = "STUDIOBOT_CARD_UPDATE_INTERVAL_S"
 ENV_BOT_PORT = "STUDIOBOT_BOT_PORT"
 ENV_OPS_CHANNEL = "STUDIOBOT_OPS_CHANNEL"  # where workstation and budget alerts go
-ENV_BUDGET_ACTION = (
-    "STUDIOBOT_BUDGET_ACTION"  # ask | stop-and-finish | stop-and-cancel (`backend.budgets.stopping`)
-)
+ENV_BUDGET_ACTION = "STUDIOBOT_BUDGET_ACTION"  # ask | stop-and-finish | stop-and-cancel (budgets.stopping)
 ENV_UNDELIVERED_NOTICES_URL = "STUDIOBOT_UNDELIVERED_NOTICES_URL"  # notices Slack did not take, redriven
 ENV_SWEEP_INTERVAL = "STUDIOBOT_SWEEP_INTERVAL_S"  # the expiry sweep's schedule (AWS: rate(5 minutes))
 ENV_KEEPALIVE_AT = "STUDIOBOT_KEEPALIVE_AT"  # daily keep-alive time, HH:MM (the seed's cron: 0 4 * * ? *)
