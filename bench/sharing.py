@@ -39,8 +39,9 @@ WARM_FRAMES = 2 * WORKERS  # each worker opens the scene and renders untimed bef
 JOB_TIMEOUT_S = 1_800.0  # only so a broken stack cannot hang the run
 FAIR_TARGET, FIFO_TARGET = 3.0, 20.0  # the small job's completion ÷ alone: fair at most, FIFO at least
 # Behind a big job the small one renders on at most the 2 workers it has alone; all a busy farm saves is the idle
-# workers' notice of a new task (an idle worker is in a 1 s long poll of the lowest lane; a busy one asks every lane
-# between two tasks: ≈ 0.75 s of a ≈ 2 s alone run here). Below this ratio, other work slowed the alone runs.
+# workers' notice of a new task (an idle worker waits in a 1 s long poll of the normal lane, so an urgent task may
+# wait for it to end; a busy one asks every lane between two tasks). Below this ratio, other work slowed the alone
+# runs.
 SHARED_NOT_FASTER = Bounds(
     0.4, float("inf"), "a farm shared with a big job saves at most the idle workers' notice"
 )

@@ -29,7 +29,7 @@ ENV_RENDER_LOW_QUEUE_URL = "STUDIOBOT_RENDER_LOW_QUEUE_URL"
 ENV_GPU_URGENT_QUEUE_URL = "STUDIOBOT_GPU_URGENT_QUEUE_URL"
 ENV_GPU_LOW_QUEUE_URL = "STUDIOBOT_GPU_LOW_QUEUE_URL"
 ENV_RENDER_FUNCTION = "STUDIOBOT_RENDER_FUNCTION"  # "" on the local stack: it has no Lambda to switch
-# A node's long poll of its last lane when idle: a task in a lane above waits at most this long to be seen.
+# A node's long poll of its normal lane when idle: urgent or low work queued meanwhile waits at most this long.
 POLL_WAIT_S = 5
 
 
@@ -149,14 +149,19 @@ class _Rebalancing:
 def receive_in_order(
     sqs: Any, urls: Sequence[str], wait_s: int, **options: Any
 ) -> tuple[str, list[dict[str, Any]]]:
-    """The first lane (urgent first) with a message, and what it gave: every lane but the last is asked with a short
-    poll, the last with a long poll of `wait_s`; ("", []) when all were empty."""
-    for index, url in enumerate(urls):
-        last = index == len(urls) - 1
-        response = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait_s if last else 0, **options)
-        if messages := response.get("Messages", []):
-            return url, messages
-    return "", []
+    """The first lane (urgent first) with a message, and what it gave, each lane asked with a short poll; when all
+    were empty, one long poll of `wait_s` on the normal lane, where new work mostly comes, so an idle worker takes
+    it the moment it is queued (urgent or low work queued meanwhile is seen by the next receive); a single queue
+    is long-polled alone. ("", []) when nothing came."""
+    if len(urls) > 1:
+        for url in urls:
+            if messages := sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, **options).get(
+                "Messages", []
+            ):
+                return url, messages
+    idle = urls[len(urls) // 2]  # of a class's three lanes the normal one
+    messages = sqs.receive_message(QueueUrl=idle, WaitTimeSeconds=wait_s, **options).get("Messages", [])
+    return (idle, messages) if messages else ("", [])
 
 
 # -- the render Lambda: one event source per lane, switched by what the lanes hold ---------------------------------

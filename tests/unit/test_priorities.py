@@ -187,7 +187,24 @@ def test_a_receive_takes_the_highest_lane_with_work_with_short_polls_above_the_l
     assert sqs.asked == [("urgent", 0), ("normal", 0)]
     idle = Lanes(urgent=[], normal=[], low=[])
     assert receive_in_order(idle, ["urgent", "normal", "low"], 5) == ("", [])
-    assert idle.asked == [("urgent", 0), ("normal", 0), ("low", 5)]  # one long poll when idle, of the last
+    # every lane asked once, then one long poll when idle: of the normal lane, where new work mostly comes
+    assert idle.asked == [("urgent", 0), ("normal", 0), ("low", 0), ("normal", 5)]
+
+
+class Arriving(Lanes):
+    """Lanes whose normal lane is empty until a long poll waits on it (a job submitted while the farm is idle)."""
+
+    def receive_message(self, QueueUrl: str, WaitTimeSeconds: int, **options: object) -> dict[str, object]:
+        if QueueUrl == "normal" and WaitTimeSeconds:
+            self.lanes["normal"] = ["n1"]
+        return super().receive_message(QueueUrl, WaitTimeSeconds, **options)
+
+
+def test_an_idle_worker_takes_a_normal_task_the_moment_it_is_queued_not_after_its_wait() -> None:
+    sqs = Arriving(urgent=[], normal=[], low=[])
+    assert receive_in_order(sqs, ["urgent", "normal", "low"], 5) == ("normal", [{"Body": "n1"}])
+    one = Lanes(dead=[])  # a single queue (the dead letters' pollers): one long poll of it, nothing before
+    assert receive_in_order(one, ["dead"], 1) == ("", []) and one.asked == [("dead", 1)]
 
 
 def test_the_card_and_status_say_a_priority_that_is_not_normal() -> None:
