@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# pytest-xdist starts its workers with COLUMNS=80; the CLI's console would keep that width from its import on, where
+# each test that reads a table gives its terminal's width through the environment of the command, as a shell does.
+os.environ.pop("COLUMNS", None)
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
