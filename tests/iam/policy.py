@@ -52,9 +52,7 @@ def packaged_template() -> dict[str, Any]:
             return packaged_template()
         template = deploy.package(PACKAGED_STAGE).template
         CACHE.mkdir(parents=True, exist_ok=True)
-        written = cached.with_suffix(
-            f".{os.getpid()}.tmp"
-        )  # whole or not at all: another process may read it
+        written = cached.with_suffix(f".{os.getpid()}.tmp")  # whole or not at all: others may read it
         written.write_text(json.dumps(template))
         os.replace(written, cached)
     return template
