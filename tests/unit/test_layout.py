@@ -24,7 +24,7 @@ BACKEND_TOP |= {"names.py"}  # the one function that turns a name into a path
 BACKEND_TOP |= {"limits.py"}  # what a job may ask for and what it costs (plain settings `config` reads)
 BACKEND_TOP |= {"doctor"}  # `studiobot doctor`: the preflight of an account and a workspace
 BACKEND_TOP |= {"people.py"}  # how a sentence names a person, for each edge to write its way
-BACKEND_TOP |= {"event_wire.py"}  # reading an event off the wire: what cannot be read is a value, not an error
+BACKEND_TOP |= {"event_wire.py"}  # reading an event off the wire (what cannot be read is a value)
 CONSTRUCTED = re.compile(
     r"\b(DynamoJobs|SqsQueue|SnsPublisher|S3Store|Ec2Workstations|DynamoLeases|BudgetGuard|AwsBudgets|Fanout|"
     r"JobLifecycle|SubmissionService|WorkstationService|KeepAlive|BudgetService|JobDesk|Announcer|RenderWorker|"
