@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -56,21 +57,24 @@ class JobTable(HistoryItems):
             raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
         return self._seen_now(response["Item"])
 
+    @cached_property
+    def _seen(self) -> dict[str, dict[str, Any]]:
+        """Job id → the job item as this process last read or wrote it, the most recent last (at most SEEN_JOBS)."""
+        return {}
+
     def _seen_now(self, item: dict[str, Any]) -> Job:
         """Remember the job item as read or written just now (a frame's record may prove it still holds and
         skip reading it again, `DynamoFrameLedger.record_frame`); the job it holds."""
-        seen: dict[str, dict[str, Any]] = self.__dict__.setdefault("_seen", {})
         job_id = item["pk"]["S"].removeprefix("JOB#")
-        seen.pop(job_id, None)
-        seen[job_id] = item
-        while len(seen) > SEEN_JOBS:
-            seen.pop(next(iter(seen)), None)
+        self._seen.pop(job_id, None)
+        self._seen[job_id] = item
+        while len(self._seen) > SEEN_JOBS:
+            self._seen.pop(next(iter(self._seen)))
         return job_from_item(item)
 
     def _last_seen(self, job_id: str) -> dict[str, Any] | None:
         """The job item as this process last read or counted it, if it still remembers it."""
-        seen: dict[str, dict[str, Any]] = self.__dict__.get("_seen", {})
-        return seen.get(job_id)
+        return self._seen.get(job_id)
 
     def _transition(
         self,
