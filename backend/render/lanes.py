@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.render.records import Priority
+from backend.render.tasks import CPU, GPU
+
 if TYPE_CHECKING:
     from backend.config import Settings
     from backend.render.ports import TaskQueue
 
 logger = Logger(service="studiobot-lanes")
-LANES = ("urgent", "normal", "low")  # `records.Priority`'s values, in the order they are served
+LANES = tuple(priority.value for priority in Priority)  # in the order they are served
 # Each class's queue is its normal lane; these name the other two, and the function whose event sources they feed.
 ENV_RENDER_URGENT_QUEUE_URL = "STUDIOBOT_RENDER_URGENT_QUEUE_URL"
 ENV_RENDER_LOW_QUEUE_URL = "STUDIOBOT_RENDER_LOW_QUEUE_URL"
@@ -94,7 +97,7 @@ class LaneQueues:
         self,
         queues: Mapping[str, Mapping[str, TaskQueue]],
         scheduler: Balancer | None = None,
-        switched: str = "cpu",
+        switched: str = CPU,
     ) -> None:
         self.queues = queues  # class → lane (urgent, low) → queue
         self.scheduler = scheduler
@@ -107,13 +110,9 @@ class LaneQueues:
         """The urgent and low lanes the settings name, made with `make`; where the settings name a render
         function, the scheduler that switches its event sources."""
         lanes = settings.lanes
-        urls = {
-            "cpu": {"urgent": lanes.render_urgent_url, "low": lanes.render_low_url},
-            "gpu": {"urgent": lanes.gpu_urgent_url, "low": lanes.gpu_low_url},
-        }
-        queues = {
-            render_class: {lane: make(url) for lane, url in by_lane.items() if url}
-            for render_class, by_lane in urls.items()
+        queues = {  # the normal lane is the class's own queue: left out here ("" is no lane)
+            render_class: {lane: make(url) for lane, url in lanes.urls("", gpu=render_class == GPU).items()}
+            for render_class in (CPU, GPU)
         }
         function = lanes.render_function
         scheduler = LaneScheduler(depths, sources, function, lanes.urls(settings.render_queue_url, gpu=False))
