@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from backend.render.records import Priority
 from backend.render.tasks import CPU, GPU
 
 if TYPE_CHECKING:
@@ -25,7 +24,12 @@ if TYPE_CHECKING:
     from backend.render.ports import TaskQueue
 
 logger = Logger(service="studiobot-lanes")
-LANES = tuple(priority.value for priority in Priority)  # in the order they are served
+LANES = (
+    "urgent",
+    "normal",
+    "low",
+)  # `records.Priority`'s values, in the order they are served (records imports
+# config, which imports this module: the values are written out here)
 # Each class's queue is its normal lane; these name the other two, and the function whose event sources they feed.
 ENV_RENDER_URGENT_QUEUE_URL = "STUDIOBOT_RENDER_URGENT_QUEUE_URL"
 ENV_RENDER_LOW_QUEUE_URL = "STUDIOBOT_RENDER_LOW_QUEUE_URL"
