@@ -12,19 +12,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from backend.errors import ConflictError
+from backend.render.lifecycle import Event, row
 from backend.render.records import Job, JobStatus
 from backend.render.spend import month_of
 
 ASK, STOP_AND_FINISH, STOP_AND_CANCEL = "ask", "stop-and-finish", "stop-and-cancel"
 BUDGET_ACTIONS = (ASK, STOP_AND_FINISH, STOP_AND_CANCEL)
 BUDGET_GUARD = "the budget guard"  # who holds the jobs it holds (`Job.held_by`)
-_HOLDS = (JobStatus.QUEUED, JobStatus.RUNNING)  # what HOLD takes (`backend.render.lifecycle`)
-_CANCELS = (
-    JobStatus.QUEUED,
-    JobStatus.RUNNING,
-    JobStatus.PROBING,
-    JobStatus.HELD,
-)  # all that may still spend
+_HOLDS = row(Event.HOLD).sources  # what a hold takes
+# What a cancel takes, but for a job awaiting Submit: it spends nothing until someone presses it.
+_CANCELS = tuple(status for status in row(Event.CANCEL).sources if status is not JobStatus.AWAITING_APPROVAL)
 
 
 class MonthJobs(Protocol):
