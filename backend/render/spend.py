@@ -7,6 +7,7 @@ jobs are one paginated Query. Light on purpose: the grammar reads it in Slack's 
 
 from __future__ import annotations
 
+import calendar
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -114,6 +115,24 @@ class CostsShown(Reply):
     total_usd: float
     jobs: int
     budgets: list[Budget] | None = None
+    by_day: tuple[
+        float, ...
+    ] = ()  # the month's measured spend on each day (UTC) from the 1st to the last spent
+
+    @property
+    def days_in_month(self) -> int:
+        """How many days `month` has."""
+        year, number = (int(part) for part in self.month.split("-"))
+        return calendar.monthrange(year, number)[1]
+
+
+def spend_by_day(jobs: Iterable[Job], costs: Costs) -> tuple[float, ...]:
+    """Each day's measured spend (by the UTC day each job was created), from the 1st to the last day spent."""
+    days: dict[int, float] = {}
+    for job in jobs:
+        day = time.gmtime(job.created_at).tm_mday
+        days[day] = days.get(day, 0.0) + measured_cost(job, costs)
+    return tuple(days.get(day, 0.0) for day in range(1, max(days, default=0) + 1))
 
 
 def costs_shown(
@@ -127,6 +146,7 @@ def costs_shown(
     """The month's jobs' measured cost grouped `by`, top `TOP_GROUPS` and the rest summed."""
     usd: dict[str, float] = {}
     counts: dict[str, int] = {}
+    jobs = list(jobs)
     for job in jobs:
         name = group_of(job, by, scenes_prefix)
         usd[name] = usd.get(name, 0.0) + measured_cost(job, costs)
@@ -143,4 +163,5 @@ def costs_shown(
         total_usd=sum(usd.values()),
         jobs=sum(counts.values()),
         budgets=budgets,
+        by_day=spend_by_day(jobs, costs),
     )
