@@ -24,6 +24,8 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
+from testing.slack_blocks import POSTING, blocks_refusal
+
 TEAM = {"team": "studio", "team_id": "T0001", "user": "studiobot", "user_id": "U0BOT", "bot_id": "B0001"}
 APP_ID = "A0STUDIOBOT"  # the app's `api_app_id`, in every request Slack sends it
 # The bot token's scopes (slack/manifest.yml's), sent as Slack does in every Web API answer's `x-oauth-scopes`.
@@ -75,6 +77,7 @@ class FakeSlack:
         self.outage_status = 0  # while set, every Web API call is answered with this HTTP status (`outage`)
         self.scopes: list[str] = list(BOT_SCOPES)  # the token's scopes (`x-oauth-scopes`)
         self.left: set[str] = set()  # channels the bot is not a member of (`conversations.info` → is_member)
+        self.tables_refused = False  # while set, a message with a table block is refused (`invalid_blocks`)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -218,6 +221,8 @@ class FakeSlack:
         self._record(call)
         if injected is not None:
             return 200, {"ok": False, "error": injected.error}, {}
+        if method in POSTING and (refused := blocks_refusal(self, args.get("blocks"))):
+            return 200, {"ok": False, "error": refused}, {}
         answer = _ANSWERS.get(method)
         scopes = {"x-oauth-scopes": ",".join(self.scopes)}
         return 200, {"ok": True, **(answer(self, args) if answer else {})}, scopes
@@ -422,7 +427,10 @@ def _handler_for(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
                 fake._record(
                     Call(method="response_url", args=args, headers=headers, at=time.monotonic(), body=body)
                 )
-                self._send(200, b'{"ok": true}', "application/json; charset=utf-8")
+                if refused := blocks_refusal(fake, args.get("blocks")):  # as webhooks answer: 400, the code
+                    self._send(400, refused.encode(), "text/plain; charset=utf-8")
+                else:
+                    self._send(200, b'{"ok": true}', "application/json; charset=utf-8")
             else:
                 answer = {"ok": False, "error": f"FakeSlack has no route for {url.path}"}
                 self._send(404, json.dumps(answer).encode(), "application/json; charset=utf-8")

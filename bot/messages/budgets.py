@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING
 from backend.events import BudgetAlert, BudgetGuardChanged
 from bot.messages import Blocks, context, dollars, percent_of, section, who
 from bot.messages.pages import PAGE_ROWS, code_sections, page_note, page_of
+from bot.messages.tables import Chart, Tabled, table_block
 from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, escape
 
 if TYPE_CHECKING:  # the ack path imports this module: nothing here may pull in boto3
     from backend.budgets.guard import GuardState
+    from backend.budgets.provider import Budget
     from backend.budgets.service import BudgetStatus
 
 BUDGET_HELP = (
@@ -61,8 +63,8 @@ def guard_line(guard: GuardState, bold: str = "*") -> str:
 
 
 def budget_status(status: BudgetStatus, page: int = 1) -> tuple[str, Blocks]:
-    """`/budget status`: the budgets as fixed-width tables, a page at a time, then the guard (the text is plain,
-    for the CLI)."""
+    """`/budget status`: the guard, then the budgets as a table block a page at a time (code blocks where Slack
+    refuses tables), with a chart of each budget's spend against its limit; the text is plain, for the CLI."""
     guard, plain_guard = guard_line(status.guard), guard_line(status.guard, bold="")
     if not status.budgets:
         text = (
@@ -73,20 +75,34 @@ def budget_status(status: BudgetStatus, page: int = 1) -> tuple[str, Blocks]:
     shown = page_of(status.budgets, page)
     width = min(max(len("budget"), *(len(budget.name) for budget in shown.rows)), NAME_WIDTH)
     header = f"{'budget':<{width}} {'limit':>12} {'actual':>12} {'forecast':>12} {'used':>6}"
-    lines = []
+    lines, cells = [], []
     for budget in shown.rows:
         used = f"{budget.percent_used:.0f} %" if budget.percent_used is not None else "—"
+        amounts = [_amount(amount, budget.unit) for amount in (budget.limit, budget.actual, budget.forecast)]
         name = budget.name if len(budget.name) <= width else budget.name[: width - 1] + "…"
-        lines.append(
-            escape(
-                f"{name:<{width}} {_amount(budget.limit, budget.unit):>12} "
-                f"{_amount(budget.actual, budget.unit):>12} {_amount(budget.forecast, budget.unit):>12} {used:>6}"
-            )
-        )
+        lines.append(escape(f"{name:<{width}} {amounts[0]:>12} {amounts[1]:>12} {amounts[2]:>12} {used:>6}"))
+        cells.append([budget.name, *amounts, used])
     blocks = [section(table) for table in code_sections(header, lines)]
     note = page_note(shown, "/budget status", "budgets")
     text = cut("\n".join(["Budgets:", header, *lines, *([note] if note else []), plain_guard]), MESSAGE_TEXT)
-    return text, [*blocks, *([context(note)] if note else []), section(guard)]
+    noted = [context(note)] if note else []
+    table = table_block(("budget", "limit", "actual", "forecast", "used"), cells, right=(1, 2, 3, 4))
+    fallback = (text, [*blocks, *noted, section(guard)])
+    return Tabled(text, [section(guard), *noted, table], fallback, _chart(shown.rows), "Budgets this month")
+
+
+def _chart(shown: list[Budget]) -> Chart | None:
+    """Each USD budget's actual and forecast spend against its limit, drawn when the message is posted."""
+    amounts = [(b.name, b.actual, b.forecast, b.limit) for b in shown if b.unit == "USD" and b.limit > 0]
+    if not amounts:
+        return None
+
+    def draw() -> bytes:
+        from backend.budgets.chart import budgets_chart  # Pillow: only when posted, never in the ack path
+
+        return budgets_chart(amounts, "Spend this period against each budget's limit (AWS Budgets)")
+
+    return draw
 
 
 def budget_alert_message(alert: BudgetAlert) -> tuple[str, Blocks]:

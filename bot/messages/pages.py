@@ -1,5 +1,5 @@
-"""Long lists in Slack: one page of rows at a time (`--page N`), and fixed-width tables as code blocks that each
-fit in a section."""
+"""Long lists in Slack: one page of rows at a time (`--page N`: as many as a table block holds), and fixed-width
+tables as code blocks that each fit in a section (where Slack refuses table blocks)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from bot.messages.tables import TABLE_PAGE_ROWS
 from bot.messages.text import SECTION_TEXT, cut, size
 
-PAGE_ROWS = 30  # a page of a typical table fits one code block, so the terminal (first block) shows it whole
+PAGE_ROWS = TABLE_PAGE_ROWS  # a table block's rows under its header; its code-block fallback pages alike
 Row = TypeVar("Row")
 
 

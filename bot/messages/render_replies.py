@@ -18,13 +18,15 @@ from backend.render.desk_replies import (
 )
 from backend.render.records import Job, JobStatus
 from backend.render.spend import CostsShown
-from bot.messages import section
+from bot.messages import duration, section
 from bot.messages.job_facts import held_line
 from bot.messages.queue import with_queue_line
-from bot.messages.render import help_message, job_list, status_message
+from bot.messages.render import LIST_JOBS, STATUS_LABEL, help_message, job_list, status_message
 from bot.messages.render_costs import costs_message
 from bot.messages.render_plan import dry_run_text
 from bot.messages.replies import Message, shared_message
+from bot.messages.tables import CELL_CHARS, Cell, Tabled, person_cell, table_block
+from bot.messages.text import ELLIPSIS
 
 NO_RENDERS = "You have no renders in this channel yet: try `/render help`."
 
@@ -42,7 +44,7 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
             text, blocks = f"{text}\n{line}", [*blocks, section(line)]
         return text, blocks
     if isinstance(reply, JobsListed):
-        return job_list(reply.jobs, reply.user, reply.now)
+        return job_table(reply.jobs, reply.user, reply.now)
     if isinstance(reply, CostsShown):
         return costs_message(reply)
     if isinstance(reply, Cancelled):
@@ -60,6 +62,35 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
     if isinstance(reply, RetrySent) and not reply.created:
         return f"`{reply.retry_of}` is already being retried as `{reply.job.job_id}`.", None
     return shared_message(reply, lambda: help_message(costs))
+
+
+def job_table(jobs: list[Job], user_id: str, now: float) -> Message:
+    """`/render list` as a table block (the asker's jobs first); where Slack refuses tables, today's lines."""
+    listed = job_list(jobs, user_id, now)
+    if not jobs:
+        return listed
+    ordered = sorted(jobs, key=lambda job: (job.requested_by != user_id, -job.created_at))[:LIST_JOBS]
+    rows: list[list[Cell]] = [
+        [
+            job.job_id,
+            STATUS_LABEL[job.status],
+            _key_end(job.scene_key),
+            job.frames_spec,
+            f"{job.done + job.failed:,}/{job.total:,}",
+            person_cell(job.requested_by),
+            f"{duration(now - job.created_at)} ago",
+        ]
+        for job in ordered
+    ]
+    table = table_block(("job", "status", "scene", "frames", "done", "by", "started"), rows, right=(4, 6))
+    text, blocks = listed
+    more = [block for block in blocks if block["type"] == "context"]  # "…and 5 older"
+    return Tabled(text, [section("Recent renders in this channel:"), *more, table], listed)
+
+
+def _key_end(key: str) -> str:
+    """A scene key's end (its shot and file), as a cell."""
+    return key if len(key) <= CELL_CHARS else ELLIPSIS + key[-(CELL_CHARS - 1) :]
 
 
 def steered_text(reply: Held | Resumed | Reprioritised) -> str:

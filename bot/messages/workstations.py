@@ -1,5 +1,6 @@
-"""Workstations in words: the help, the `/workstations status` table, the expiry warning, and each
-workstation event (sessions stopped or extended, keep-alive reports, EC2 alerts) as a line for a channel."""
+"""Workstations in words: the help, the `/workstations status` table (a table block; code blocks where Slack
+refuses it), the expiry warning, and each workstation event (sessions stopped or extended, keep-alive reports, EC2
+alerts) as a line for a channel."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from backend.workstations.durations import describe
 from backend.workstations.presence import Seen, Use, clock_time, said
 from bot.messages import Blocks, context, plain_text, section, who
 from bot.messages.pages import PAGE_ROWS, code_sections, page_note, page_of
+from bot.messages.tables import Tabled, person_cell, table_block
 from bot.messages.text import BUTTON_VALUE, ELLIPSIS, NAME_CHARS, REASON_CHARS, clip, escape, short_id, size
 
 if TYPE_CHECKING:
@@ -39,13 +41,53 @@ LISTED_NAMES_CHARS = 1_000  # each list of names in the keep-alive report; the r
 
 
 def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Blocks]:
-    """`/workstations status` as fixed-width tables (Slack renders code blocks monospaced), a page at a time."""
+    """`/workstations status` as a table block, a page at a time; where Slack refuses tables, the same page as
+    fixed-width code blocks (`Tabled.fallback`)."""
     if not rows:
         text = "No workstations found: tag EC2 instances `studiobot:workstation=NAME` to list them here."
         return text, [section(text)]
     shown = page_of(sorted(rows, key=lambda row: row.name), page)
-    names = [_cell(row.name, NAME_CHARS) for row in shown.rows]
-    owners = [_cell(row.owner, OWNER_CHARS) for row in shown.rows]
+    cells = [
+        [
+            row.name,
+            person_cell(row.owner),
+            row.state,
+            describe(row.up_for) if row.up_for else "—",
+            describe(row.expires_in) if row.expires_in is not None else "—",
+            "on" if row.keepalive else "off",
+            _connected(row.seen),
+        ]
+        for row in shown.rows
+    ]
+    table = table_block(COLUMNS, cells, right=(3, 4))
+    text = _counts(rows) + (f" (page {shown.number} of {shown.count})" if shown.count > 1 else "")
+    note = page_note(shown, "/workstations status", "workstations")
+    fallback = _code_table(shown.rows)
+    return Tabled(text, [*([context(note)] if note else []), table], (text, [*fallback, *_noted(note)]))
+
+
+COLUMNS = ("name", "owner", "state", "up for", "expires in", "keep-alive", "connected")
+
+
+def _noted(note: str) -> Blocks:
+    return [context(note)] if note else []
+
+
+def _counts(rows: list[StatusRow]) -> str:
+    running = sum(1 for row in rows if row.state == "running")
+    asked = [row.seen for row in rows if row.seen is not None]
+    counts = f"{len(rows):,} workstations: {running:,} running"
+    if asked:
+        connected = sum(1 for seen in asked if seen.use in (Use.ACTIVE, Use.IDLE))
+        unknown = sum(1 for seen in asked if seen.use is Use.UNKNOWN)
+        counts += f"; of {len(asked):,} asked now, {connected:,} connected and {unknown:,} unknown"
+    return counts
+
+
+def _code_table(shown: list[StatusRow]) -> Blocks:
+    """A page of workstations as fixed-width tables (Slack renders code blocks monospaced)."""
+    names = [_cell(row.name, NAME_CHARS) for row in shown]
+    owners = [_cell(row.owner, OWNER_CHARS) for row in shown]
     name_width = min(max(len("name"), *(len(name) for name in names)), 24)
     owner_width = min(max(len("owner"), *(len(owner) for owner in owners)), 14)
     header = (
@@ -53,7 +95,7 @@ def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Block
         f"{'keep-alive':<10} connected"
     )
     lines = []
-    for row, name, owner in zip(shown.rows, names, owners, strict=True):
+    for row, name, owner in zip(shown, names, owners, strict=True):
         lines.append(
             escape(
                 f"{name:<{name_width}} {owner:<{owner_width}} {_cell(row.state, 32):<9} "
@@ -62,17 +104,7 @@ def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Block
                 f"{'on' if row.keepalive else 'off':<10} {_connected(row.seen)}"
             )
         )
-    blocks: Blocks = [section(table) for table in code_sections(header, lines)]
-    running = sum(1 for row in rows if row.state == "running")
-    asked = [row.seen for row in rows if row.seen is not None]
-    counts = f"{len(rows):,} workstations: {running:,} running"
-    if asked:
-        connected = sum(1 for seen in asked if seen.use in (Use.ACTIVE, Use.IDLE))
-        unknown = sum(1 for seen in asked if seen.use is Use.UNKNOWN)
-        counts += f"; of {len(asked):,} asked now, {connected:,} connected and {unknown:,} unknown"
-    if note := page_note(shown, "/workstations status", "workstations"):
-        blocks.append(context(note))
-    return counts + (f" (page {shown.number} of {shown.count})" if shown.count > 1 else ""), blocks
+    return [section(table) for table in code_sections(header, lines)]
 
 
 def _connected(seen: Seen | None) -> str:

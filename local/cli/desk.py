@@ -14,6 +14,7 @@ from backend.config import CLI_CHANNEL, Settings
 from backend.errors import StudiobotError
 from bot.listeners.commands.slash import SlashCommand
 from bot.messages.replies import Message
+from bot.messages.tables import Tabled
 from entry.wiring import Services
 from local.cli.terminal import CLI_USER, fail, say
 
@@ -72,6 +73,6 @@ def blocks_text(shown: list[dict[str, Any]]) -> str:
 
 
 def message_blocks_text(message: Message) -> str:
-    """A message for the terminal, read from its blocks when it has any (tables), else its text."""
-    text, blocks = message
+    """A message for the terminal, read from its blocks when it has any (tables: as code blocks), else its text."""
+    text, blocks = message.fallback if isinstance(message, Tabled) else message
     return blocks_text(blocks) if blocks else text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from backend.budgets.guard import BudgetGuard
 from backend.events import BudgetGuardChanged
@@ -39,6 +40,10 @@ class OpsChannel:
         return [call.args["text"] for call in calls if call.args["channel"] == OPS]
 
 
+def _types(reply: dict[str, Any]) -> list[str]:
+    return [block["type"] for block in reply["blocks"]]
+
+
 def test_help_and_mistakes_are_answered_in_the_ack(bot: Bot) -> None:
     assert "`/budget guard on [WHY]` · `/budget guard off`" in _ack_text(bot, "help")
     assert _ack_text(bot, "spend").startswith(
@@ -51,6 +56,27 @@ def test_status_shows_each_budget_and_that_the_guard_is_off(bot: Bot) -> None:
     create_budget("studiobot-local-monthly", "500")
     bot.command_as("/budget", "")
     (reply,) = bot.replies()
+    (cells,) = [
+        [[cell.get("text") for cell in row] for row in b["rows"]]
+        for b in reply["blocks"]
+        if b["type"] == "table"
+    ]
+    assert cells == [
+        ["budget", "limit", "actual", "forecast", "used"],
+        ["studiobot-local-monthly", "$500.00", "$0.00", "$0.00", "0 %"],
+    ]
+    assert (
+        reply["blocks"][0]["text"]["text"]
+        == "*Budget guard off*: new renders go ahead without an admin's approval."
+    )
+    bot.slack.tables_refused = True  # where Slack refuses table blocks: today's code block, then the guard
+    bot.command_as("/budget", "", trigger="t2")
+    refused_with_the_chart, refused_without, reply = bot.replies(4)[1:]  # once per workspace: the chart kept
+    assert [_types(refused_with_the_chart), _types(refused_without)] == [
+        ["section", "image", "table"],
+        ["section", "table"],
+    ]
+    assert _types(reply) == ["section", "section", "image"]
     table = reply["blocks"][0]["text"]["text"]
     assert table.splitlines()[1].split() == ["budget", "limit", "actual", "forecast", "used"]
     assert table.splitlines()[2].split() == ["studiobot-local-monthly", "$500.00", "$0.00", "$0.00", "0", "%"]

@@ -14,6 +14,11 @@ from slack_sdk.models.views import View
 MESSAGE_BLOCKS, MODAL_BLOCKS, MESSAGE_TEXT, PRIVATE_METADATA = 50, 100, 4_000, 3_000
 SECTION_TEXT, FIELDS, FIELD_TEXT, CONTEXT_ELEMENTS, IDS, BUTTON_VALUE = 3_000, 10, 2_000, 10, 255, 2_000
 CONFIRM_TEXT = 300
+TABLES, TABLE_ROWS, TABLE_CELLS = (
+    1,
+    100,
+    20,
+)  # one table block a message, 100 rows of 20 cells (table block reference)
 PLAIN_TEXT = {  # a plain_text object's limit, by the key that holds it (and its holder's type)
     ("header", "text"): 150,
     ("button", "text"): 75,
@@ -60,6 +65,7 @@ def assert_message(text: str, blocks: list[dict[str, Any]]) -> None:
     """A whole message Slack would post: its text, at most 50 blocks, each one valid."""
     assert_text(text)
     assert len(blocks) <= MESSAGE_BLOCKS, f"{len(blocks)} blocks"
+    assert sum(block["type"] == "table" for block in blocks) <= TABLES, "only one table a message"
     for block in blocks:
         assert_block(block)
 
@@ -85,7 +91,24 @@ def assert_block(block: dict[str, Any]) -> None:
         assert all(size(field["text"]) <= FIELD_TEXT for field in block.get("fields", []))
     if block["type"] == "context":
         assert 1 <= len(block["elements"]) <= CONTEXT_ELEMENTS
+    if block["type"] == "table":
+        assert_table(block)
+        return  # its cells are raw text (shown as typed, never escaped) or rich text, checked there
     _walk(block, block["type"], "block")
+
+
+def assert_table(block: dict[str, Any]) -> None:
+    """A table block: 1 to 100 rows of 1 to 20 cells, each `raw_text` with text or `rich_text` slack_sdk takes."""
+    assert 1 <= len(block["rows"]) <= TABLE_ROWS, f"{len(block['rows'])} rows"
+    assert len(block.get("column_settings", [])) <= TABLE_CELLS
+    for row in block["rows"]:
+        assert 1 <= len(row) <= TABLE_CELLS, f"{len(row)} cells"
+        for cell in row:
+            assert cell["type"] in ("raw_text", "rich_text"), cell["type"]
+            if cell["type"] == "raw_text":
+                assert isinstance(cell["text"], str) and cell["text"], "an empty raw_text cell"
+            else:
+                Block.parse(cell).validate_json()  # type: ignore[union-attr]
 
 
 def _walk(node: Any, holder: str, key: str) -> None:

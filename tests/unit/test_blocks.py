@@ -17,6 +17,7 @@ from backend.render.estimates import Estimate
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
 from bot.messages import budgets, error_message, render, render_completion, render_modal
+from bot.messages.render_replies import job_table
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 NOW = 1_800_000_600.0
@@ -49,6 +50,13 @@ def _job(**changes: Any) -> Job:
     return Job(**values)
 
 
+_GUARDED = BudgetStatus(
+    [
+        Budget("farm-hours", limit=1_000.0, actual=412.0, forecast=None, unit="Hrs"),
+        Budget("studiobot-prod-monthly", limit=500.0, actual=512.34, forecast=1_240.5),
+    ],
+    GuardState(True, "AWS Budgets", _OVER, changed_at=NOW),
+)
 CASES = {
     "card_running": lambda: render.job_card(_job(), NOW),
     "card_queued": lambda: render.job_card(
@@ -177,6 +185,11 @@ CASES = {
         "U0ARTIST",
         NOW,
     ),
+    "list_table": lambda: job_table(
+        [_job(job_id="r0ther0000", requested_by="U0OTHER", created_at=1_800_000_300.0), _job()],
+        "U0ARTIST",
+        NOW,
+    ),
     "completion_with_failures": lambda: (
         render_completion.completion_reply(
             _job(status=JobStatus.DONE_WITH_FAILURES, done=238, failed=2, finished_at=1_800_001_200.0),
@@ -191,15 +204,9 @@ CASES = {
     ),
     "render_modal": lambda: ("", [render_modal.render_modal("F0SCENE", "layout_v3.blend", "C0RENDERS")]),
     "budget_help": budgets.budget_help,
-    "budget_status_guard_on": lambda: budgets.budget_status(
-        BudgetStatus(
-            [
-                Budget("farm-hours", limit=1_000.0, actual=412.0, forecast=None, unit="Hrs"),
-                Budget("studiobot-prod-monthly", limit=500.0, actual=512.34, forecast=1_240.5),
-            ],
-            GuardState(True, "AWS Budgets", _OVER, changed_at=NOW),
-        )
-    ),
+    "budget_status_guard_on": lambda: budgets.budget_status(_GUARDED),
+    # where Slack refuses table blocks: today's code blocks, as they were before tables
+    "budget_status_guard_on_code_blocks": lambda: budgets.budget_status(_GUARDED).fallback,  # type: ignore[attr-defined]
     "budget_status_guard_off": lambda: budgets.budget_status(
         BudgetStatus([], GuardState(False, "U0ADMIN", "", changed_at=NOW))
     ),

@@ -38,6 +38,7 @@ from bot.messages import (
 )
 from bot.messages import workstations as ws_messages
 from bot.messages.render_plan import dry_run_text, plan_text
+from bot.messages.render_replies import job_table
 from bot.messages.text import sentence
 from tests.unit.block_kit import assert_message, assert_modal, assert_text
 from tests.unit.extremes import (
@@ -64,17 +65,21 @@ from tests.unit.test_blocks import NOW
 @given(rows=many(ROWS, 500), page=PAGES)
 @EXTREMES
 def test_workstations_status_fits_at_any_size(rows: list[StatusRow], page: int) -> None:
-    text, blocks = ws_messages.workstations_table(rows, page)
-    assert_message(text, blocks)
-    pages = -(-len(rows) // 30)
-    if page < pages:  # the rest are a command away
-        assert f"`/workstations status --page {page + 1}`" in blocks[-1]["elements"][0]["text"]
+    message = ws_messages.workstations_table(rows, page)
+    pages = -(-len(rows) // 99)  # a table block's 100 rows, its header among them
+    for text, blocks in (message, getattr(message, "fallback", message)):  # as a table, and as code blocks
+        assert_message(text, blocks)
+        if page < pages:  # the rest are a command away
+            notes = [block["elements"][0]["text"] for block in blocks if block["type"] == "context"]
+            assert f"`/workstations status --page {page + 1}`" in notes[-1]
 
 
 @given(budget_list=many(BUDGETS, 200), guard=GUARDS, page=PAGES)
 @EXTREMES
 def test_budget_status_fits_at_any_size(budget_list: list[Budget], guard: GuardState, page: int) -> None:
-    assert_message(*budgets.budget_status(BudgetStatus(budget_list, guard), page))
+    message = budgets.budget_status(BudgetStatus(budget_list, guard), page)
+    assert_message(*message)
+    assert_message(*getattr(message, "fallback", message))
 
 
 @given(job=jobs(), data=st.data())
@@ -99,6 +104,9 @@ def test_job_card_and_its_thread_replies_fit(job: Any, data: st.DataObject) -> N
 @EXTREMES
 def test_render_list_fits(listed: list[Any], user: str) -> None:
     assert_message(*render.job_list(listed, user, NOW))
+    table = job_table(listed, user, NOW)
+    assert_message(*table)
+    assert_message(*getattr(table, "fallback", table))
 
 
 @given(job=jobs(), keys=many(NAMES, 60), url_chars=st.integers(0, 3_000))

@@ -16,6 +16,7 @@ from bot.messages import Blocks
 from bot.messages.replies import Message
 from bot.polite import polite
 from bot.services import Services
+from bot.slack_limits import Answering, TableRefusals
 
 CommandT = TypeVar("CommandT")
 # Posts a desk's Reply: ephemeral to whoever asked (`respond`), or in the channel (`client`: a job card; None for a
@@ -30,12 +31,22 @@ def caller_of(command: dict[str, Any]) -> Caller:
     )
 
 
+def _table_refusals(services: Services) -> TableRefusals:
+    from bot.table_refusals import table_refusals  # botocore: after the ack only
+
+    return table_refusals(services)
+
+
 def bare_ack(ack: Ack) -> None:
     ack()
 
 
 def respond_with(respond: Respond, message: Message, **extra: Any) -> None:
-    """Answer whoever asked, ephemeral: the text, and the blocks when the message has any."""
+    """Answer whoever asked, ephemeral: the text, and the blocks when the message has any (a table as code blocks
+    where the workspace refuses tables, and its chart, when `respond` is a command's `Answering`)."""
+    if isinstance(respond, Answering):
+        respond.answer(message, **extra)
+        return
     text, blocks = message
     respond(text=text, blocks=blocks, response_type="ephemeral", **extra)  # blocks None: Bolt sends none
 
@@ -80,6 +91,9 @@ class SlashCommand(Generic[CommandT]):
         ) -> None:
             services: Services = context["services"]
             caller = caller_of(command)
+            respond = Answering(
+                respond, client, lambda: _table_refusals(services), command.get("team_id", "")
+            )
             reply = self.run(services, split_words(command.get("text", "")), caller)
             if self.post is not None:
                 self.post(reply, respond, client, services, caller)
