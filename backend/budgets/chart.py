@@ -8,6 +8,7 @@ limit is a red line across the plot at its own height on that scale.
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -37,6 +38,14 @@ class Plot:
     def height_of(self, value: float, scale: float) -> int:
         """Pixels above the baseline for `value` on a scale whose top is `scale`."""
         return round((self.bottom - self.top) * value / scale) if scale > 0 else 0
+
+
+def _nice(top: float) -> float:
+    """The scale's top: `top` rounded up so that its quarters are round amounts (30, 60, 90, 120)."""
+    quarter = top / 4
+    power = 10 ** math.floor(math.log10(quarter)) if quarter > 0 else 1.0
+    step = next(step for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if step * power >= quarter)
+    return 4 * step * power
 
 
 def _font(size: int = 13) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -85,7 +94,7 @@ def spend_by_day_chart(
     for spent in spent_by_day:
         total += max(0.0, spent)
         running.append(total)
-    scale = max([*running, limit or 0.0, 0.01]) * HEADROOM
+    scale = _nice(max([*running, limit or 0.0, 0.01]) * HEADROOM)
     image, draw = _canvas(title)
     _axis(draw, plot, scale)
     step = (plot.right - plot.left) / max(days_in_month, len(running), 1)
@@ -132,7 +141,7 @@ def budgets_chart(budgets: Sequence[tuple[str, float, float | None, float]], tit
     shares = [
         (actual / limit, (forecast or 0.0) / limit) for _, actual, forecast, limit in shown if limit > 0
     ]
-    scale = max([1.0, *(max(actual, forecast) for actual, forecast in shares)]) * HEADROOM
+    scale = _nice(max([1.0, *(max(actual, forecast) for actual, forecast in shares)]) * HEADROOM)
     image, draw = _canvas(title)
     for quarter in (1, 2, 3, 4):
         y = plot.bottom - plot.height_of(scale * quarter / 4, scale)
