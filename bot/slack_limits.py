@@ -113,6 +113,9 @@ class TableRefusals(Protocol):
     def remember(self, team: str) -> None: ...
 
 
+PROCESSING_WAITS_S = (0.0, 0.25, 0.5, 1.0, 2.0)  # between `files.info` asks while Slack processes an upload
+
+
 def _said_invalid_blocks(response: Any) -> bool:
     """Whether a `response_url` answer is Slack refusing the blocks (HTTP 400 `invalid_blocks`, as webhooks say it)."""
     if not isinstance(response, WebhookResponse):  # a test's respond, or none
@@ -134,6 +137,7 @@ class Answering(Respond):
             ssl=getattr(respond, "ssl", None),
         )
         self.inner = respond
+        self.sleep: Callable[[float], None] = time.sleep
         self.client = client
         self.refusals = refusals
         self.team = team
@@ -174,7 +178,8 @@ class Answering(Respond):
         return self(text=text, blocks=shown, response_type="ephemeral", **extra)
 
     def _picture(self, message: Tabled) -> Blocks:
-        """The message's chart drawn, uploaded, and as an image block; none when there is none or it failed."""
+        """The message's chart drawn, uploaded, and as an image block once Slack has processed the file; none when
+        there is none, it failed, or Slack is still processing it after a few seconds."""
         if message.chart is None or self.client is None:
             return []
         try:
@@ -182,8 +187,22 @@ class Answering(Respond):
                 content=message.chart(), filename="chart.png", title=message.chart_title or "chart"
             )
             file_id = uploaded["files"][0]["id"] if uploaded.get("files") else uploaded["file"]["id"]
+            ready = self._processed(file_id)
         except Exception as error:  # a chart is a nicety: the answer goes without it
             logger.warning("The chart was not uploaded (%s): answering without it", type(error).__name__)
             return []
+        if not ready:
+            logger.warning("Slack was still processing the chart %s: answering without it", file_id)
+            return []
         alt = message.chart_title or "A chart of the numbers above"
         return [{"type": "image", "slack_file": {"id": file_id}, "alt_text": alt[:2000]}]
+
+    def _processed(self, file_id: str) -> bool:
+        """Wait (a few seconds at most) until Slack has processed an upload: an image block of a file it is still
+        processing is `invalid_blocks`, and `files.info` gives the file's `mimetype` only once it is done."""
+        assert self.client is not None
+        for wait_s in PROCESSING_WAITS_S:
+            self.sleep(wait_s)
+            if self.client.files_info(file=file_id)["file"].get("mimetype"):
+                return True
+        return False

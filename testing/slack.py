@@ -24,7 +24,7 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 
-from testing.slack_blocks import POSTING, blocks_refusal
+from testing.slack_blocks import POSTING, blocks_refusal, processed
 
 TEAM = {"team": "studio", "team_id": "T0001", "user": "studiobot", "user_id": "U0BOT", "bot_id": "B0001"}
 APP_ID = "A0STUDIOBOT"  # the app's `api_app_id`, in every request Slack sends it
@@ -78,6 +78,9 @@ class FakeSlack:
         self.scopes: list[str] = list(BOT_SCOPES)  # the token's scopes (`x-oauth-scopes`)
         self.left: set[str] = set()  # channels the bot is not a member of (`conversations.info` → is_member)
         self.tables_refused = False  # while set, a message with a table block is refused (`invalid_blocks`)
+        self.processing_polls = (
+            1  # `files.info` calls an uploaded file is still being processed for (no mimetype)
+        )
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -322,7 +325,9 @@ _ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.getPermalink": _permalink,
     "files.getUploadURLExternal": _upload_url,
     "files.completeUploadExternal": _complete_upload,
-    "files.info": lambda fake, args: {"file": _file_object(fake, str(args.get("file", "")))},
+    "files.info": lambda fake, args: {
+        "file": _file_object(fake, str(args.get("file", ""))) | processed(fake, args)
+    },
     "views.open": _view,
     "views.update": _view,
     "views.push": _view,

@@ -66,9 +66,28 @@ def _cell_valid(cell: Any) -> bool:
 
 
 def _uploaded(fake: FakeSlack, slack_file: Any) -> bool:
-    """An image's `slack_file` names a file uploaded to this fake (by id) or hosted in it."""
+    """An image's `slack_file` names a file hosted in this fake, or one uploaded and processed (Slack processes an
+    upload after `files.completeUploadExternal` answers: until then an image of it is `invalid_blocks`)."""
     file_id = slack_file.get("id", "") if isinstance(slack_file, dict) else ""
-    issued = (
-        file_id[1:].isdigit() and file_id.startswith("F") and 0 < int(file_id[1:]) <= fake._counters.files
+    return file_id in fake.hosted or _done(fake, file_id)
+
+
+def _done(fake: FakeSlack, file_id: str) -> bool:
+    """Whether an uploaded file is processed: the fake's stand-in for time passing is `files.info` asked about it
+    more than `processing_polls` times (a file never uploaded never is)."""
+    if not any(call.args.get("file_id") == file_id for call in fake.calls_to("upload")):
+        return False
+    return (
+        sum(call.args.get("file") == file_id for call in fake.calls_to("files.info")) > fake.processing_polls
     )
-    return issued or file_id in fake.hosted
+
+
+def processed(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """What `files.info` adds for an uploaded file: its size, and its type once processed (empty until then)."""
+    file_id = str(args.get("file", ""))
+    upload = next((call for call in fake.calls_to("upload") if call.args.get("file_id") == file_id), None)
+    if upload is None:
+        return {}
+    png = upload.body.startswith(b"\x89PNG")
+    mimetype = ("image/png" if png else "application/octet-stream") if _done(fake, file_id) else ""
+    return {"mimetype": mimetype, "size": len(upload.body)}

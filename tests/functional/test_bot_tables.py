@@ -100,7 +100,8 @@ def test_a_workspace_that_refuses_tables_gets_code_blocks_and_is_asked_only_once
     bot.slack.reset()
     later.command_as("/budget", "", trigger="t2")
     later.command("list", trigger="t3")
-    time.sleep(0.2)
+    replies = bot.slack.wait_for("response_url", 2)
+    time.sleep(0.3)  # nothing more comes: no table was tried first
     replies = bot.slack.calls_to("response_url")
     assert len(replies) == 2 and all("table" not in _types(call.args) for call in replies)
     budget = next(call.args for call in replies if call.args["_name"] == "t2")
@@ -134,10 +135,12 @@ def test_render_costs_shows_spend_by_day_and_by_person_as_a_private_chart(bot: B
 
 
 def _assert_private_chart(bot: Bot, reply: dict[str, Any], size: tuple[int, int]) -> None:
-    """The chart was uploaded into no channel (the answer is ephemeral) and the image block shows that file."""
+    """The chart was uploaded into no channel (the answer is ephemeral) and, once Slack had processed it, the image
+    block shows that file."""
     (complete,) = bot.slack.calls_to("files.completeUploadExternal")
     assert not {"channel_id", "channels", "channel"} & set(complete.args)
     (image,) = [block for block in reply["blocks"] if block["type"] == "image"]
     assert image["slack_file"] == {"id": complete.args["files"][0]["id"]} and image["alt_text"]
+    assert len(bot.slack.calls_to("files.info")) == 2  # asked until Slack had processed it
     (upload,) = bot.slack.calls_to("upload")
     assert upload.body.startswith(PNG) and Image.open(io.BytesIO(upload.body)).size == size

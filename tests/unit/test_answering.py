@@ -46,11 +46,16 @@ class Slack:
 
 
 class Files:
-    """`files_upload_v2` answering one file, or failing."""
+    """`files_upload_v2` answering one file, or failing; `files_info` saying it is processed after `polls` asks."""
 
-    def __init__(self, fails: bool = False) -> None:
-        self.fails = fails
+    def __init__(self, fails: bool = False, polls: int = 1) -> None:
+        self.fails, self.polls = fails, polls
         self.uploads: list[bytes] = []
+        self.asked = 0
+
+    def files_info(self, file: str) -> dict[str, Any]:
+        self.asked += 1
+        return {"file": {"id": file, "mimetype": "image/png" if self.asked > self.polls else ""}}
 
     def files_upload_v2(self, **upload: Any) -> dict[str, Any]:
         if self.fails:
@@ -61,7 +66,9 @@ class Files:
 
 def _answer(slack: Slack, refusals: Refusals, files: Files | None = None, chart: bool = True) -> None:
     message = Tabled(TEXT, [TABLE], (TEXT, CODE), (lambda: b"png") if chart else None, "Budgets")
-    Answering(slack, files, lambda: refusals, "T0001").answer(message)  # type: ignore[arg-type]
+    answering = Answering(slack, files, lambda: refusals, "T0001")  # type: ignore[arg-type]
+    answering.sleep = lambda seconds: None
+    answering.answer(message)
 
 
 def test_a_workspace_that_takes_tables_gets_one_post_with_its_chart() -> None:
@@ -84,6 +91,15 @@ def test_a_refused_chart_leaves_the_table_and_blames_nothing() -> None:
     slack, refusals = Slack(images=False), Refusals()
     _answer(slack, refusals, Files())
     assert slack.posts == [["image", "table"], ["table"]] and refusals.teams == set()
+
+
+def test_a_chart_slack_is_still_processing_is_waited_for_then_left_out() -> None:
+    slack, files = Slack(), Files(polls=2)
+    _answer(slack, Refusals(), files)
+    assert slack.posts == [["image", "table"]] and files.asked == 3
+    slack, files = Slack(), Files(polls=99)
+    _answer(slack, Refusals(), files)
+    assert slack.posts == [["table"]] and files.asked == 5  # a few seconds, then the answer goes without it
 
 
 def test_a_chart_that_cannot_be_uploaded_is_left_out() -> None:
