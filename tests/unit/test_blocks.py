@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,10 @@ from backend.events import BudgetAlert, BudgetGuardChanged
 from backend.render.estimates import Estimate
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
+from backend.workstations.presence import Seen, Use
+from backend.workstations.service import StatusRow
 from bot.messages import budgets, error_message, render, render_completion, render_modal
+from bot.messages import workstations as ws_messages
 from bot.messages.render_replies import job_table
 
 SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
@@ -50,6 +54,10 @@ def _job(**changes: Any) -> Job:
     return Job(**values)
 
 
+_WORKSTATIONS = [
+    StatusRow("anim-01", "U0ARTIST", "running", timedelta(hours=2), timedelta(hours=9, minutes=30), True, Seen(Use.ACTIVE, ("anna",), since=1_800_000_000.0)),
+    StatusRow("comp-02 & <lighting>", "render-team", "stopped", None, timedelta(days=3), False),
+]  # fmt: skip
 _GUARDED = BudgetStatus(
     [
         Budget("farm-hours", limit=1_000.0, actual=412.0, forecast=None, unit="Hrs"),
@@ -204,6 +212,8 @@ CASES = {
     ),
     "render_modal": lambda: ("", [render_modal.render_modal("F0SCENE", "layout_v3.blend", "C0RENDERS")]),
     "budget_help": budgets.budget_help,
+    "workstations_table": lambda: ws_messages.workstations_table(_WORKSTATIONS),
+    "workstations_table_code_blocks": lambda: ws_messages.workstations_table(_WORKSTATIONS).fallback,  # type: ignore[attr-defined]
     "budget_status_guard_on": lambda: budgets.budget_status(_GUARDED),
     # where Slack refuses table blocks: today's code blocks, as they were before tables
     "budget_status_guard_on_code_blocks": lambda: budgets.budget_status(_GUARDED).fallback,  # type: ignore[attr-defined]
