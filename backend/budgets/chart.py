@@ -22,6 +22,7 @@ OVER = (214, 120, 40)  # spend past the limit
 LIMIT = (220, 30, 30)  # the limit line
 INK = (40, 40, 40)
 GRID = (225, 225, 225)
+SHARE_MOST = 10.0  # a budget's bar stops at 1,000 % of its limit
 HEADROOM = 1.15  # the scale's top: the biggest value (or the limit) and some room above it
 LABEL_CHARS = 28
 
@@ -37,7 +38,9 @@ class Plot:
 
     def height_of(self, value: float, scale: float) -> int:
         """Pixels above the baseline for `value` on a scale whose top is `scale`."""
-        return round((self.bottom - self.top) * value / scale) if scale > 0 else 0
+        if not scale > 0 or not math.isfinite(value / scale):
+            return 0
+        return min(self.bottom - self.top, max(0, round((self.bottom - self.top) * value / scale)))
 
 
 def _nice(top: float) -> float:
@@ -46,6 +49,11 @@ def _nice(top: float) -> float:
     power = 10 ** math.floor(math.log10(quarter)) if quarter > 0 else 1.0
     step = next(step for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10) if step * power >= quarter)
     return 4 * step * power
+
+
+def _share(amount: float, limit: float) -> float:
+    """`amount` as a share of `limit`, at most `SHARE_MOST` (0 for no limit)."""
+    return min(SHARE_MOST, max(0.0, amount) / limit) if limit > 0 else 0.0
 
 
 def _font(size: int = 13) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -138,9 +146,7 @@ def budgets_chart(budgets: Sequence[tuple[str, float, float | None, float]], tit
     scale of its own limit: the red line at 100 % is every budget's limit."""
     plot = Plot(bottom=HEIGHT - 40)
     shown = list(budgets)[:10]
-    shares = [
-        (actual / limit, (forecast or 0.0) / limit) for _, actual, forecast, limit in shown if limit > 0
-    ]
+    shares = [(_share(actual, limit), _share(forecast or 0.0, limit)) for _, actual, forecast, limit in shown]
     scale = _nice(max([1.0, *(max(actual, forecast) for actual, forecast in shares)]) * HEADROOM)
     image, draw = _canvas(title)
     for quarter in (1, 2, 3, 4):
@@ -154,9 +160,9 @@ def budgets_chart(budgets: Sequence[tuple[str, float, float | None, float]], tit
             continue
         x0 = plot.left + round(index * step) + round(step * 0.2)
         x1 = plot.left + round((index + 1) * step) - round(step * 0.2)
-        if forecast and (height := plot.height_of(forecast / limit, scale)) > 0:
+        if forecast and (height := plot.height_of(_share(forecast, limit), scale)) > 0:
             draw.rectangle([(x0, plot.bottom - height), (x1, plot.bottom - 1)], fill=FORECAST)
-        if (height := plot.height_of(actual / limit, scale)) > 0:
+        if (height := plot.height_of(_share(actual, limit), scale)) > 0:
             colour = OVER if actual > limit else BAR
             draw.rectangle([(x0, plot.bottom - height), (x1, plot.bottom - 1)], fill=colour)
         label = name if len(name) <= 18 else name[:17] + "…"

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import io
 import itertools
+from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from backend.budgets.chart import (
@@ -17,6 +20,7 @@ from backend.budgets.chart import (
     spend_by_day_chart,
     stacked,
 )
+from tests.unit.extremes import people_text
 
 
 def _image(png: bytes) -> Image.Image:
@@ -105,3 +109,24 @@ def test_charts_stack_into_one_picture() -> None:
     one, two = spend_by_day_chart([1.0], 31, 2.0, "a"), cost_by_group_chart([("a", 1.0)], "b")
     both = _image(stacked(one, two))
     assert both.size == (_image(one).width, _image(one).height + _image(two).height)
+
+
+@given(
+    spent=st.lists(st.floats(0, 1e9), max_size=31),
+    limit=st.none() | st.floats(0.01, 1e9),
+    groups=st.lists(st.tuples(people_text(40), st.floats(0, 1e9)), max_size=20),
+    budgets=st.lists(
+        st.tuples(people_text(40), st.floats(0, 1e9), st.none() | st.floats(0, 1e9), st.floats(0, 1e9)),
+        max_size=12,
+    ),
+)
+@settings(max_examples=15, deadline=None)
+def test_any_numbers_and_names_draw_a_picture(
+    spent: list[float], limit: float | None, groups: list[tuple[str, float]], budgets: list[Any]
+) -> None:
+    for png in (
+        spend_by_day_chart(spent, 31, limit, "spend"),
+        cost_by_group_chart(groups, "groups"),
+        budgets_chart(budgets, "budgets"),
+    ):
+        assert _image(png).size[0] == 640
