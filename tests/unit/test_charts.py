@@ -31,7 +31,7 @@ def _image(png: bytes) -> Image.Image:
 def _runs(image: Image.Image, colours: tuple[tuple[int, int, int], ...]) -> list[tuple[int, int, int]]:
     """Each vertical bar of `colours`: (its middle column, its top row, its bottom row), left to right."""
     width, height = image.size
-    pixels = image.load()
+    pixels: Any = image.load()
     columns = [x for x in range(width) if sum(pixels[x, y] in colours for y in range(height)) > 1]
     bars: list[list[int]] = []
     for x in columns:
@@ -50,7 +50,7 @@ def _runs(image: Image.Image, colours: tuple[tuple[int, int, int], ...]) -> list
 def _limit_row(image: Image.Image) -> int:
     """The row most of whose pixels are the limit's red (the line across the plot)."""
     width, height = image.size
-    pixels = image.load()
+    pixels: Any = image.load()
     rows = [y for y in range(height) if sum(pixels[x, y] == LIMIT for x in range(width)) > width // 2]
     assert len(rows) == 1, rows
     return rows[0]
@@ -69,7 +69,7 @@ def test_spend_by_day_adds_up_and_stands_against_the_limit_line() -> None:
         assert abs(height - heights[3] * total / 60.0) <= 1, heights
     # AND the limit line is at the limit's height on the same scale; the day past it is drawn in the warning colour
     assert abs((baseline - _limit_row(image)) - heights[3] * 50.0 / 60.0) <= 1
-    pixels = image.load()
+    pixels: Any = image.load()
     assert pixels[bars[3][0], baseline - 2] == OVER and pixels[bars[2][0], baseline - 2] == BAR
 
 
@@ -83,8 +83,8 @@ def test_days_sit_where_their_day_of_the_month_is() -> None:
 
 def test_cost_by_group_bars_are_proportional_to_cost() -> None:
     image = _image(cost_by_group_chart([("artist", 120.0), ("lead", 60.0), ("comp", 15.0)], "by person"))
-    pixels = image.load()
-    widths = []
+    pixels: Any = image.load()
+    widths: list[tuple[int, int]] = []
     for y in range(image.height):
         row = [x for x in range(image.width) if pixels[x, y] == BAR]
         if row and (not widths or widths[-1][0] != len(row)):

@@ -83,7 +83,7 @@ def test_a_table_block_holds_100_rows_with_its_header_and_one_row_more_makes_two
     ):
         shown: list[str] = []
         for page in range(1, pages + 1):
-            text, blocks = message(asked, page)  # type: ignore[operator]
+            text, blocks = message(asked, page)  # type: ignore[operator,arg-type]
             (table,) = _tables(blocks)
             assert len(table["rows"]) <= 100 and all(len(row) <= 20 for row in table["rows"])
             assert _accepted(blocks)
@@ -173,6 +173,7 @@ def test_owners_are_mentions_in_the_table_and_names_stay_as_typed() -> None:
 def test_render_list_is_a_table_of_the_askers_jobs_first() -> None:
     listed = [_job(index, "U0OTHER" if index % 2 else "U0ARTIST") for index in range(20)]
     message = job_table(listed, "U0ARTIST", now=1_800_000_000.0)
+    assert isinstance(message, Tabled)
     text, blocks = message
     (table,) = _tables(blocks)
     assert [cell["text"] for cell in table["rows"][0]] == [
@@ -186,6 +187,6 @@ def test_render_list_is_a_table_of_the_askers_jobs_first() -> None:
     ]
     assert len(table["rows"]) == 1 + 15
     assert all(row[5]["elements"][0]["elements"][0]["user_id"] == "U0ARTIST" for row in table["rows"][1:11])
-    assert _accepted(blocks) and isinstance(message, Tabled)
+    assert _accepted(blocks)
     assert_message(text, blocks)
     assert_message(*message.fallback)
