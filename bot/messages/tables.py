@@ -1,5 +1,6 @@
-"""Tabular answers as Slack's `table` block (one a message, at most 100 rows of at most 20 cells), each carrying the
-code-block message a workspace that refuses table blocks gets instead, and the chart (a PNG) some answers show.
+"""Tabular answers as Slack's `table` block (one a message, else `only_one_table_allowed`; at most 100 rows of at
+most 20 cells), each carrying the code-block message a workspace that refuses table blocks gets instead, and the
+chart (a PNG) some answers show.
 
 The table's first row is its header, so a page holds `TABLE_PAGE_ROWS` rows of data. Cells are `raw_text`: Slack
 shows them as typed (no mrkdwn), so they are never escaped, only cut.
@@ -15,7 +16,6 @@ from bot.messages.text import ELLIPSIS, NAME_CHARS, is_user_id
 
 TABLE_ROWS = 100  # rows in one table block, its header included
 TABLE_CELLS = 20  # cells in one row (and `column_settings` entries)
-TABLES_A_MESSAGE = 1  # Slack answers `only_one_table_allowed` past it
 TABLE_PAGE_ROWS = TABLE_ROWS - 1  # rows of data a page shows: a table's and its code-block fallback's
 CELL_CHARS = NAME_CHARS  # our bound for a cell: a workstation's or budget's name fits whole
 EMPTY_CELL = "—"  # a cell with nothing to say (an empty `raw_text` is refused)
@@ -25,7 +25,8 @@ Chart = Callable[[], bytes]  # draws a PNG
 
 class Tabled(tuple[str, Blocks]):
     """A message with a table block (its text and blocks, unpacked as any message), the message to send instead where
-    Slack refuses table blocks (`fallback`: today's code blocks), and a chart to show with it (`chart`: draws a PNG, only when the message is posted)."""
+    Slack refuses table blocks (`fallback`: today's code blocks), and a chart to show with it (`chart`: draws a PNG,
+    only when the message is posted)."""
 
     fallback: tuple[str, Blocks]
     chart: Chart | None
