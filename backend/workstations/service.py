@@ -89,10 +89,13 @@ class WorkstationService:
         now = self.clock()
         return {w.name: no_answer(now) for w in workstations if w.state == "running"}
 
-    def status(self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0) -> list[StatusRow]:
-        """Every workstation with its session: one EC2 describe and one query of the leases. `ask_page` (page,
-        rows per page, by name): the running workstations on that page are asked who is connected."""
-        workstations = self.provider.all()
+    def status(
+        self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0, owner: str | None = None
+    ) -> list[StatusRow]:
+        """Every workstation (`owner`: only theirs) with its session: one EC2 describe and one query of the leases.
+        `ask_page` (page, rows per page, by name): the running workstations on that page are asked who is
+        connected."""
+        workstations = [w for w in self.provider.all() if owner is None or w.owner == owner]
         leases = self.leases.all()
         now = self.clock()
         rows = []
