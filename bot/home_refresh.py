@@ -5,6 +5,9 @@ only the Home of someone who opened it. A Slack or AWS error here is logged and 
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from weakref import WeakKeyDictionary
 
@@ -14,6 +17,7 @@ from botocore.exceptions import ClientError
 from backend.aws.base import error_code
 from backend.events import (
     Event,
+    JobCompleted,
     SessionExpiring,
     SessionExtended,
     SessionKept,
@@ -36,12 +40,25 @@ logger = Logger(service="studiobot-home")
 HOME_INTERVAL_S = 10.0  # one publish a person at most this often (Slack's rate for `views.publish` per user)
 ASK_S = 5.0  # on open: how long their running workstations have to say who is connected
 OWNED = (SessionExpiring, SessionStopped, SessionExtended, SessionKept, WorkstationAlert)  # a workstation's
+# An event no other follows soon (a job's end, a session stopped): told even when a publish came just before it,
+# once the interval has passed (a publish by anyone meanwhile shows it already).
+LAST_WORDS = (JobCompleted, SessionStopped)
+SPACING_MARGIN_S = 0.25  # clocks differ a little: keep clear of the interval's line
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """Whether this caller publishes a person's Home now; if not, how long until one may (0: never, for an event:
+    they never opened it)."""
+
+    ours: bool
+    wait_s: float = 0.0
 
 
 class HomeClaims(Protocol):
     """Who may publish a person's Home now: one caller per interval (`DynamoHomeClaims`)."""
 
-    def claim(self, user: str, interval_s: float, opened: bool) -> bool: ...
+    def claim(self, user: str, interval_s: float, opened: bool) -> Claimed: ...
 
 
 def home_key(user: str) -> dict[str, Any]:
@@ -52,9 +69,10 @@ def home_key(user: str) -> dict[str, Any]:
 class DynamoHomeClaims(HistoryItems):
     """When each person's Home was opened and last published, in the jobs table (kept as long as the jobs)."""
 
-    def claim(self, user: str, interval_s: float, opened: bool) -> bool:
+    def claim(self, user: str, interval_s: float, opened: bool) -> Claimed:
         """Whether this caller publishes `user`'s Home now: none did within `interval_s`, and (for an event,
-        `opened` False) they opened it once; the claim is the publish's time."""
+        `opened` False) they opened it once; the claim is the publish's time. Refused, the item as it was says
+        how long the interval has left."""
         now = self._clock()
         values = {
             ":now": {"N": repr(now)},
@@ -74,12 +92,17 @@ class DynamoHomeClaims(HistoryItems):
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return False
-            raise self.aws_error(error, "note the Home tab's publish") from error
-        return True
+            if error_code(error) != "ConditionalCheckFailedException":
+                raise self.aws_error(error, "note the Home tab's publish") from error
+            item = error.response.get("Item") or {}
+            if "opened_at" not in item and not opened:
+                return Claimed(False)
+            published = float(item.get("published_at", {}).get("N", "0"))
+            return Claimed(False, max(0.0, published + interval_s - now))
+        return Claimed(True)
 
 
 _FACTS: WeakKeyDictionary[Services, HomeFacts] = WeakKeyDictionary()
@@ -124,19 +147,22 @@ class HomeTabs:
         services: Services,
         claims: HomeClaims | None = None,
         facts: HomeFacts | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.client = client
         self.services = services
         self._claims = claims
         self._facts = facts
+        self.sleep = sleep
 
     def opened(self, user: str) -> bool:
         """`user` opened their Home: publish it (unless it was within the interval), asking their workstations."""
         return self._publish(user, opened=True)
 
-    def refresh(self, user: str) -> bool:
-        """Something of `user`'s changed: publish their Home if they opened it and the interval allows."""
-        return self._publish(user, opened=False)
+    def refresh(self, user: str, last_word: bool = False) -> bool:
+        """Something of `user`'s changed: publish their Home if they opened it and the interval allows; a
+        `last_word` waits out the interval instead of leaving it to the next event."""
+        return self._publish(user, opened=False, last_word=last_word)
 
     def after(self, event: Event) -> None:
         """After the notifier told `event`: refresh the Home of whose job or workstation it is."""
@@ -146,7 +172,7 @@ class HomeTabs:
             logger.warning("whose Home not found", event_type=event.type, error=repr(error))
             return
         if user:
-            self.refresh(user)
+            self.refresh(user, last_word=isinstance(event, LAST_WORDS))
 
     def _whose(self, event: Event) -> str:
         """The Slack user whose workstation or job the event is about ("" for none, or not a Slack user)."""
@@ -160,11 +186,15 @@ class HomeTabs:
             return ""
         return user if is_user_id(user) else ""
 
-    def _publish(self, user: str, opened: bool) -> bool:
+    def _publish(self, user: str, opened: bool, last_word: bool = False) -> bool:
         """Publish `user`'s Home once the claim is ours; False when it is not, or Slack or AWS refused."""
         try:
             claims = self._claims or home_claims(self.services)
-            if not claims.claim(user, HOME_INTERVAL_S, opened):
+            claimed = claims.claim(user, HOME_INTERVAL_S, opened)
+            if not claimed.ours and last_word and claimed.wait_s > 0:
+                self.sleep(claimed.wait_s + SPACING_MARGIN_S)
+                claimed = claims.claim(user, HOME_INTERVAL_S, opened)
+            if not claimed.ours:
                 return False
             facts = self._facts or home_facts(self.services)
             home = facts.home(user, ASK_S if opened else None)

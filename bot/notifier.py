@@ -73,7 +73,7 @@ class SlackNotifier:
         self.cards = cards or card_store(services)
         self.interval_s = services.settings.card_update_interval_s
         self.sleep = sleep
-        self.home = HomeTabs(client, services)  # whose job or workstation an event is: their Home refreshed
+        self.home = HomeTabs(client, services, sleep=sleep)  # the Home of whose job or workstation it is
 
     def handle(self, event: Event) -> None:
         if isinstance(event, JobProgress):

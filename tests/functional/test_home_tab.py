@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
-from backend.events import JobProgress, SessionExtended
+from backend.events import JobProgress, SessionExtended, SessionStopped
 from backend.render.grammar import parse_render
 from backend.render.records import JobStatus
 from bot.app import build_app, web_client
@@ -201,6 +201,13 @@ def test_the_buttons_run_the_commands_desks_and_answer_in_a_direct_message(bot: 
     assert any("Extended `anim-00` by 2 h" in text for text in _dms(bot, ARTIST, 3))
     _press(bot, home.JOB_MOVIE, made["failed"])  # the desk's answer to `movie JOB`, whatever it is today
     assert len(_dms(bot, ARTIST, 4)) == 3
+    _press(bot, home.JOB_RETRY, made["failed"])  # a retry's card goes to the first job's channel, as ever
+    cards = [
+        call.args for call in bot.slack.wait_for("chat.postMessage", 5) if call.args["channel"] == CHANNEL
+    ]
+    assert len(cards) == 1 and f"retry of `{made['failed']}`" in json.dumps(cards[0]["blocks"])
+    _press(bot, home.WS_STOP, "anim-01")  # its owner knows whether anyone is connected
+    assert any("Stopping `anim-01`" in text for text in _dms(bot, ARTIST, 6))
 
 
 def test_the_fake_refuses_a_home_slack_would_refuse() -> None:
@@ -222,3 +229,27 @@ def test_the_fake_refuses_a_home_slack_would_refuse() -> None:
                 client.views_publish(user_id=ARTIST, view=view)
             assert error.value.response["error"] == "invalid_arguments"
         assert list(slack.homes) == [ARTIST] and len(slack.homes[ARTIST]["blocks"]) == 100
+
+
+def test_a_last_word_waits_out_the_interval_and_others_leave_it_to_the_next_event(
+    bot: Bot, clock: list[float]
+) -> None:
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    _, services, client = _process(bot, clock)
+    tabs = HomeTabs(client, services, sleep=sleep)
+    assert tabs.opened(ARTIST)
+    clock[0] += 2
+    tabs.after(SessionExtended("anim-00", ARTIST, T0 + 7200, "U0ADMIN"))  # more will come: not now
+    assert slept == [] and len(bot.slack.calls_to("views.publish")) == 1
+    tabs.after(
+        SessionStopped("anim-00", ARTIST, "idle for 2 h")
+    )  # nothing may follow: told after the interval
+    assert len(slept) == 1 and 8 <= slept[0] <= 8.5
+    assert len(bot.slack.calls_to("views.publish")) == 2
+    tabs.after(SessionStopped("comp-00", OTHER, "idle"))  # they never opened their Home: no wait, nothing
+    assert len(slept) == 1 and len(bot.slack.calls_to("views.publish")) == 2
