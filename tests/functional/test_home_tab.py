@@ -253,3 +253,24 @@ def test_a_last_word_waits_out_the_interval_and_others_leave_it_to_the_next_even
     assert len(bot.slack.calls_to("views.publish")) == 2
     tabs.after(SessionStopped("comp-00", OTHER, "idle"))  # they never opened their Home: no wait, nothing
     assert len(slept) == 1 and len(bot.slack.calls_to("views.publish")) == 2
+
+
+def test_a_notice_told_again_by_the_redrive_refreshes_the_home_under_its_own_role(
+    bot: Bot, clock: list[float]
+) -> None:
+    from bot.undelivered import redrive
+
+    tabs, services, client = _process(bot, clock)
+    _fleet()
+    assert tabs.opened(ARTIST)
+    clock[0] += 11
+    event = SessionExtended("anim-00", ARTIST, T0 + 7200, "U0ADMIN")
+    queue = bot.stack.sqs.get_queue_url(QueueName=f"{bot.stack.info.stack_name}-undelivered-notices")[
+        "QueueUrl"
+    ]
+    sns = {"EventSource": "aws:sns", "Sns": {"MessageId": "m-1", "Message": event.to_json()}}
+    record = {"version": "1.0", "requestPayload": {"Records": [sns]}}
+    bot.stack.sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(record))
+    notifier = SlackNotifier(client, services, sleep=lambda seconds: None)
+    assert redrive(bot.stack.sqs, queue, notifier, first_wait_s=0).posted == 1
+    assert len(bot.slack.calls_to("views.publish")) == 2
