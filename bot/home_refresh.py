@@ -5,6 +5,7 @@ only the Home of someone who opened it. A Slack or AWS error here is logged and 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from backend.aws.base import error_code
+from backend.budgets.provider import Budget
 from backend.events import (
     Event,
     JobCompleted,
@@ -24,7 +26,7 @@ from backend.events import (
     SessionStopped,
     WorkstationAlert,
 )
-from backend.render.home import HomeFacts
+from backend.render.home import HomeFacts, KnownBudgets
 from backend.render.store.items import PURGE_ATTRIBUTE
 from backend.render.store.table import HistoryItems
 from backend.render.tasks import CPU, GPU
@@ -38,7 +40,7 @@ if TYPE_CHECKING:
 
 logger = Logger(service="studiobot-home")
 HOME_INTERVAL_S = 10.0  # one publish a person at most this often (Slack's rate for `views.publish` per user)
-ASK_S = 5.0  # on open: how long their running workstations have to say who is connected
+KNOWN_BUDGETS = 20  # budgets remembered for an event's refresh (the Home lists 5, and counts the rest)
 OWNED = (SessionExpiring, SessionStopped, SessionExtended, SessionKept, WorkstationAlert)  # a workstation's
 # An event no other follows soon (a job's end, a session stopped): told even when a publish came just before it,
 # once the interval has passed (a publish by anyone meanwhile shows it already).
@@ -53,12 +55,14 @@ class Claimed:
 
     ours: bool
     wait_s: float = 0.0
+    known: KnownBudgets | None = None  # the budgets as read when they last opened it (for an event's refresh)
 
 
 class HomeClaims(Protocol):
     """Who may publish a person's Home now: one caller per interval (`DynamoHomeClaims`)."""
 
     def claim(self, user: str, interval_s: float, opened: bool) -> Claimed: ...
+    def remember(self, user: str, budgets: list[Budget]) -> None: ...
 
 
 def home_key(user: str) -> dict[str, Any]:
@@ -86,12 +90,13 @@ class DynamoHomeClaims(HistoryItems):
         if not opened:
             condition = f"attribute_exists(opened_at) AND {condition}"
         try:
-            self.client.update_item(
+            response = self.client.update_item(
                 TableName=self.table_name,
                 Key=home_key(user),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
@@ -102,7 +107,33 @@ class DynamoHomeClaims(HistoryItems):
                 return Claimed(False)
             published = float(item.get("published_at", {}).get("N", "0"))
             return Claimed(False, max(0.0, published + interval_s - now))
-        return Claimed(True)
+        return Claimed(True, known=_known(response.get("Attributes", {})))
+
+    def remember(self, user: str, budgets: list[Budget]) -> None:
+        """Keep the budgets just read for the refreshes of `user`'s Home until they open it again."""
+        fields = ("name", "limit", "actual", "forecast", "unit", "time_unit")
+        listed = [{name: getattr(budget, name) for name in fields} for budget in budgets[:KNOWN_BUDGETS]]
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=home_key(user),
+                UpdateExpression="SET budgets = :budgets, budgets_at = :now",
+                ExpressionAttributeValues={
+                    ":budgets": {"S": json.dumps(listed)},
+                    ":now": {"N": repr(self._clock())},
+                },
+            )
+        except ClientError as error:
+            raise self.aws_error(error, "note the Home tab's budgets") from error
+
+
+def _known(item: dict[str, Any]) -> KnownBudgets | None:
+    """The budgets an item remembers; None when it has none (or none that can be read)."""
+    try:
+        listed = json.loads(item["budgets"]["S"])
+        return KnownBudgets([Budget(**fields) for fields in listed], float(item["budgets_at"]["N"]))
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 _FACTS: WeakKeyDictionary[Services, HomeFacts] = WeakKeyDictionary()
@@ -120,9 +151,10 @@ def home_facts(services: Services) -> HomeFacts:
             CPU: list(settings.lanes.urls(settings.render_queue_url, gpu=False).values()),
             GPU: list(settings.lanes.urls(settings.gpu_queue_url, gpu=True).values()),
         }
+        budgets = services.budgets  # its provider (AWS Budgets, read on opening only) and its guard
         facts = _FACTS[services] = HomeFacts(
-            services.jobs, lanes, QueueDepths(), services.roster, services.workstations, services.budgets,
-            services.clock,
+            services.jobs, lanes, QueueDepths(), services.roster, services.workstations, budgets.budgets,
+            budgets.guard, services.clock,
         )  # fmt: skip
     return facts
 
@@ -197,8 +229,10 @@ class HomeTabs:
             if not claimed.ours:
                 return False
             facts = self._facts or home_facts(self.services)
-            home = facts.home(user, ASK_S if opened else None)
+            home = facts.home(user, opened, claimed.known)
             self.client.views_publish(user_id=user, view=home_view(home, self.services.settings.costs))
+            if opened and home.spend is not None:
+                claims.remember(user, home.spend.budgets)
         except Exception as error:  # the event (or the listener) goes on: the next one tries again
             logger.warning("home not published", user=user, error=repr(error))
             return False

@@ -11,16 +11,19 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from aws_lambda_powertools import Logger
 
+from backend.budgets.service import BudgetStatus
 from backend.render.queue_position import ActiveJobs
 from backend.render.records import Job
 from backend.render.spend import month_of
 from backend.render.tasks import CPU, GPU
 
 if TYPE_CHECKING:
-    from backend.budgets.service import BudgetStatus
+    from backend.budgets.guard import GuardState
+    from backend.budgets.provider import Budget
     from backend.workstations.service import StatusRow
 
 logger = Logger(service="studiobot-home")
+ASK_S = 5.0  # on opening: how long their running workstations have to say who is connected
 JOBS = 8  # a person's jobs on their Home: the running ones first, then the most recent that ended
 WORKSTATIONS = 10  # a person's workstations on their Home (by name)
 CLASSES = (CPU, GPU)
@@ -49,14 +52,32 @@ class OwnedWorkstations(Protocol):
     """The workstations of one owner (`backend.workstations.service.WorkstationService`)."""
 
     def status(
-        self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0, owner: str | None = None
+        self,
+        ask_page: tuple[int, int] | None = None,
+        wait_s: float = 8.0,
+        owner: str | None = None,
+        observe: bool = True,
     ) -> list[StatusRow]: ...
 
 
-class MonthSpend(Protocol):
-    """The account's budgets and the guard (`backend.budgets.service.BudgetService`)."""
+class Budgets(Protocol):
+    """The account's budgets (`backend.budgets.provider.AwsBudgets`)."""
 
-    def status(self) -> BudgetStatus: ...
+    def all(self) -> list[Budget]: ...
+
+
+class GuardReader(Protocol):
+    """The budget guard's state (`backend.budgets.guard.BudgetGuard`)."""
+
+    def state(self) -> GuardState: ...
+
+
+@dataclass(frozen=True)
+class KnownBudgets:
+    """The budgets as read when the person last opened their Home: an event's refresh may not read AWS Budgets."""
+
+    budgets: list[Budget]
+    read_at: float
 
 
 @dataclass(frozen=True)
@@ -89,6 +110,9 @@ class Home:
     workstations: tuple[StatusRow, ...] | None
     spend: BudgetStatus | None
     asked: bool = False  # whether the running workstations were asked who is connected
+    budgets_read_at: float | None = (
+        None  # when the budgets were read, if not now (the last time Home was opened)
+    )
 
 
 class HomeFacts:
@@ -102,7 +126,8 @@ class HomeFacts:
         counts: LaneCounts,
         nodes: NodesPresent,
         workstations: OwnedWorkstations,
-        spend: MonthSpend,
+        budgets: Budgets,
+        guard: GuardReader,
         clock: Callable[[], float],
     ) -> None:
         self.jobs = jobs
@@ -110,22 +135,28 @@ class HomeFacts:
         self.counts = counts
         self.nodes = nodes
         self.workstations = workstations
-        self.spend = spend
+        self.budgets = budgets
+        self.guard = guard
         self.clock = clock
 
-    def home(self, user: str, ask_s: float | None = None) -> Home:
-        """`user`'s Home now; `ask_s`: their running workstations are asked who is connected, waiting that long."""
+    def home(self, user: str, opened: bool, known: KnownBudgets | None = None) -> Home:
+        """`user`'s Home now. `opened` (they are looking): their running workstations are asked who is connected
+        (`ASK_S`), the leases brought up to date and the budgets read; else (an event's refresh) the workstations
+        are read only and the budgets are those `known` from the last opening (None: not known)."""
         now = self.clock()
         active = _read("active jobs", lambda: {c: self.jobs.active_jobs(c) for c in CLASSES})
         mine = _read("the month's jobs", lambda: self._jobs_of(user, active or {}, now))
         farm = _read("the farm", lambda: self._farm(active)) if active is not None else None
-        asking = (1, WORKSTATIONS) if ask_s is not None else None
+        asking = (1, WORKSTATIONS) if opened else None
         rows = _read(
             "workstations",
-            lambda: tuple(self.workstations.status(asking, ask_s or 0.0, owner=user)),
+            lambda: tuple(self.workstations.status(asking, ASK_S, owner=user, observe=opened)),
         )
-        spend = _read("budgets", self.spend.status)
-        return Home(user, now, mine, farm, rows, spend, asked=asking is not None)
+        budgets = _read("budgets", self.budgets.all) if opened else (known.budgets if known else None)
+        guard = _read("the budget guard", self.guard.state)
+        spend = BudgetStatus(budgets, guard) if budgets is not None and guard is not None else None
+        read_at = None if opened or known is None else known.read_at
+        return Home(user, now, mine, farm, rows, spend, asked=opened, budgets_read_at=read_at)
 
     def _jobs_of(self, user: str, active: Mapping[str, list[Job]], now: float) -> tuple[Job, ...]:
         """Their jobs still going (oldest first), then those that ended this month (newest first)."""

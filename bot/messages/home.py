@@ -45,7 +45,7 @@ def home_view(home: Home, costs: Costs | None = None) -> dict[str, Any]:
     blocks += [_header("Your renders"), *_jobs(home, costs or Costs()), {"type": "divider"}]
     blocks += [_header("The farm now"), *_farm(home.farm), {"type": "divider"}]
     blocks += [_header("Your workstations"), *_workstations(home), {"type": "divider"}]
-    blocks += [_header("This month's spend"), *_spend(home.spend)]
+    blocks += [_header("This month's spend"), *_spend(home.spend, home.budgets_read_at)]
     assert len(blocks) <= MOST_BLOCKS
     return {"type": "home", "blocks": blocks}
 
@@ -227,7 +227,7 @@ def spend_bar(actual: float, limit: float, width: int = 10) -> str:
 # -- spend --------------------------------------------------------------------------------------------------------
 
 
-def _spend(spend: BudgetStatus | None) -> Blocks:
+def _spend(spend: BudgetStatus | None, read_at: float | None) -> Blocks:
     if spend is None:
         return [context(f"The month's spend {NOT_READ}")]
     budgets = [budget for budget in spend.budgets if budget.unit == "USD"]
@@ -242,4 +242,9 @@ def _spend(spend: BudgetStatus | None) -> Blocks:
         lines.append(f"{bar} {line}" + (f" ({used})" if used else ""))
     if len(budgets) > BUDGETS:
         lines.append(f"And {len(budgets) - BUDGETS:,} more: `/budget status` lists every one.")
+    if read_at is not None:  # an event's refresh: AWS Budgets is read when the person opens the tab
+        at = datetime.fromtimestamp(read_at, UTC).strftime("%H:%M UTC")
+        lines.append(
+            f"_As AWS Budgets said at <!date^{int(read_at)}^{{time}}|{at}>, when you opened this tab._"
+        )
     return [section("\n".join(lines)), section(guard_line(spend.guard))]

@@ -4,7 +4,6 @@ and the facts behind it (`backend.render.home.HomeFacts`) read from narrow fakes
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -15,7 +14,7 @@ from slack_sdk.models.views import View
 from backend.budgets.guard import GuardState
 from backend.budgets.provider import Budget
 from backend.budgets.service import BudgetStatus
-from backend.render.home import ClassLoad, FarmNow, Home, HomeFacts
+from backend.render.home import ClassLoad, FarmNow, Home, HomeFacts, KnownBudgets
 from backend.render.records import Job, JobStatus
 from backend.workstations.service import StatusRow
 from bot.messages import home
@@ -59,6 +58,7 @@ SPENDS = st.none() | st.builds(BudgetStatus, budgets=many(BUDGETS, 200), guard=G
     farm=FARMS,
     spend=SPENDS,
     asked=st.booleans(),
+    read_at=st.none() | st.floats(0, 4e9),
 )
 @example(
     job_list=tuple(
@@ -71,6 +71,7 @@ SPENDS = st.none() | st.builds(BudgetStatus, budgets=many(BUDGETS, 200), guard=G
     farm=FarmNow((ClassLoad("cpu", 10**9, 10**6, 10**4),), None, False),
     spend=BudgetStatus([Budget("&" * 100, 1e12, 1e12, None)] * 200, GuardState(True, "<" * 300, ">" * 2000)),
     asked=True,
+    read_at=NOW - 3600,
 )
 @EXTREMES
 def test_the_home_tab_fits_slacks_limits_whatever_it_shows(
@@ -79,8 +80,9 @@ def test_the_home_tab_fits_slacks_limits_whatever_it_shows(
     farm: FarmNow | None,
     spend: BudgetStatus | None,
     asked: bool,
+    read_at: float | None,
 ) -> None:
-    view = home.home_view(Home("U0ARTIST", NOW, job_list, farm, rows, spend, asked))
+    view = home.home_view(Home("U0ARTIST", NOW, job_list, farm, rows, spend, asked, read_at))
     assert_home(view)
     assert len(view["blocks"]) <= home.MOST_BLOCKS <= HOME_BLOCKS
 
@@ -147,21 +149,33 @@ class _Nodes:
 
 
 class _Workstations:
-    asked: list[tuple[Any, float, str | None]]
+    asked: list[tuple[Any, float, str | None, bool]]
 
     def __init__(self) -> None:
         self.asked = []
 
     def status(
-        self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0, owner: str | None = None
+        self,
+        ask_page: tuple[int, int] | None = None,
+        wait_s: float = 8.0,
+        owner: str | None = None,
+        observe: bool = True,
     ) -> list[StatusRow]:
-        self.asked.append((ask_page, wait_s, owner))
+        self.asked.append((ask_page, wait_s, owner, observe))
         return [StatusRow("anim-01", "U0ARTIST", "running", None, None, False)]
 
 
 class _NoBudgets:
-    def status(self) -> BudgetStatus:
+    calls = 0
+
+    def all(self) -> list[Budget]:
+        self.calls += 1
         raise RuntimeError("Budgets is down")
+
+
+class _Guard:
+    def state(self) -> GuardState:
+        return GuardState(on=True, by="U0ADMIN", reason="over", changed_at=NOW - 60)
 
 
 def test_the_facts_are_the_persons_own_and_a_part_that_cannot_be_read_is_left_out() -> None:
@@ -175,23 +189,26 @@ def test_the_facts_are_the_persons_own_and_a_part_that_cannot_be_read_is_left_ou
         _Lanes(),
         _Nodes(),
         workstations := _Workstations(),
-        _NoBudgets(),
+        budgets := _NoBudgets(),
+        _Guard(),
         lambda: NOW,
     )
-    seen = facts.home("U0ARTIST", ask_s=5.0)
+    seen = facts.home("U0ARTIST", opened=True)
     assert seen.jobs is not None
-    assert [job.job_id for job in seen.jobs] == [
-        "r0mine0001",
-        "r0mine0002",
-        "r0mine0003",
-    ]  # going, then newest
+    going_then_newest = ["r0mine0001", "r0mine0002", "r0mine0003"]
+    assert [job.job_id for job in seen.jobs] == going_then_newest
     assert seen.farm is not None and seen.farm.gpu_nodes == 2 and not seen.farm.counted
     cpu, gpu = seen.farm.classes
     assert (cpu.waiting, cpu.taken, cpu.jobs_held) == (10, 4, 1)
     assert gpu == ClassLoad("gpu", 0, 0, 0)  # SQS down: the gpu jobs' own frames (none)
-    assert workstations.asked == [((1, 10), 5.0, "U0ARTIST")] and seen.asked
-    assert seen.spend is None  # and the view says so
+    assert workstations.asked == [((1, 10), 5.0, "U0ARTIST", True)] and seen.asked
+    assert seen.spend is None and budgets.calls == 1  # and the view says so
     assert "could not be read just now" in str(home.home_view(seen)["blocks"])
-    facts.home("U0ARTIST")  # an event's refresh: nobody is asked
-    assert workstations.asked[-1] == (None, 0.0, "U0ARTIST")
-    assert replace(seen, asked=False).asked is False
+    # an event's refresh: nobody asked, the leases read only, AWS Budgets not asked (its role may not)
+    known = KnownBudgets([Budget("studio-monthly", 1000.0, 830.0, None)], NOW - 600)
+    refreshed = facts.home("U0ARTIST", opened=False, known=known)
+    assert workstations.asked[-1] == (None, 5.0, "U0ARTIST", False) and not refreshed.asked
+    assert budgets.calls == 1 and refreshed.spend is not None and refreshed.budgets_read_at == NOW - 600
+    assert refreshed.spend.guard.on  # the guard is read every time
+    assert "when you opened this tab" in str(home.home_view(refreshed)["blocks"])
+    assert facts.home("U0ARTIST", opened=False).spend is None  # never read: not known
