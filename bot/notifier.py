@@ -40,6 +40,7 @@ from backend.render.records import Job
 from backend.render.tasks import PROXIES
 from bot.archive import archive, outputs_of
 from bot.cards import Card, CardStore, card_store
+from bot.home_refresh import HomeTabs
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.nodes import blocked_text
@@ -72,6 +73,7 @@ class SlackNotifier:
         self.cards = cards or card_store(services)
         self.interval_s = services.settings.card_update_interval_s
         self.sleep = sleep
+        self.home = HomeTabs(client, services, sleep=sleep)  # the Home of whose job or workstation it is
 
     def handle(self, event: Event) -> None:
         if isinstance(event, JobProgress):
@@ -103,6 +105,7 @@ class SlackNotifier:
             self._post(self.services.settings.ops_channel, event, *budget_alert_message(event))
         elif isinstance(event, BudgetGuardChanged):
             self._post(self.services.settings.ops_channel, event, *guard_changed_message(event))
+        self.home.after(event)
 
     def _tell(self, channel: str, event: Event) -> None:
         text = message_text(event)

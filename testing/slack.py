@@ -81,6 +81,7 @@ class FakeSlack:
         self.processing_polls = (
             1  # `files.info` calls an uploaded file is still being processed for (no mimetype)
         )
+        self.homes: dict[str, dict[str, Any]] = {}  # user id → the Home tab view last published for them
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -306,6 +307,45 @@ def _view(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     return {"view": {**echoed, "id": args.get("view_id") or "V0001"}}
 
 
+HOME_BLOCKS = 100  # a Home tab view's blocks, at most (Block Kit's reference)
+
+
+def _publish_view(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """`views.publish` as Slack checks it: a user, a `home` view of at most 100 valid blocks with unique ids."""
+    view = args.get("view")
+    if not str(args.get("user_id", "")).startswith(("U", "W")):
+        return {"ok": False, "error": "user_not_found"}
+    problems = _home_problems(view) if isinstance(view, dict) else ["view: not a JSON object"]
+    if problems:
+        return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
+    fake.homes[str(args["user_id"])] = view
+    return {"view": {**view, "id": "V0HOME"}}
+
+
+def _home_problems(view: dict[str, Any]) -> list[str]:
+    """What Slack would refuse in a Home tab view, as its `response_metadata.messages` say it."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    blocks = view.get("blocks")
+    if view.get("type") != "home" or not isinstance(blocks, list):
+        return ["[ERROR] a Home tab view is of type `home` with a list of blocks"]
+    problems = [f"[ERROR] must be no more than {HOME_BLOCKS} items [json-pointer:/view/blocks]"]
+    problems = problems if len(blocks) > HOME_BLOCKS else []
+    ids = [block.get("block_id") for block in blocks if isinstance(block, dict) and block.get("block_id")]
+    if len(ids) != len(set(ids)):
+        problems.append("[ERROR] block_id must be unique [json-pointer:/view/blocks]")
+    for index, block in enumerate(blocks):
+        try:
+            parsed = Block.parse(block)
+            if parsed is None:
+                raise SlackObjectFormationError(f"unknown block {block!r:.80}")
+            parsed.validate_json()
+        except (SlackObjectFormationError, TypeError, AttributeError) as error:
+            problems.append(f"[ERROR] {error} [json-pointer:/view/blocks/{index}]")
+    return problems
+
+
 def _users_info(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     user_id = str(args.get("user", ""))
     return {"user": {"id": user_id, "name": _display_name(user_id), "tz": "UTC", "is_admin": False}}
@@ -331,6 +371,7 @@ _ANSWERS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "views.open": _view,
     "views.update": _view,
     "views.push": _view,
+    "views.publish": _publish_view,
     "users.info": _users_info,
     "conversations.info": _conversations_info,
 }

@@ -28,3 +28,14 @@ class QueueDepths(AwsAdapter):
         except ClientError as error:
             raise self.aws_error(error, "read how many tasks a render lane holds") from error
         return attributes["QueueArn"], sum(int(attributes.get(name, 0)) for name in HELD)
+
+    def waiting_and_taken(self, queue_url: str) -> tuple[int, int]:
+        """The queue's tasks waiting (visible and delayed) and taken by a worker now (in flight), as SQS counts."""
+        try:
+            attributes = self.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(HELD))[
+                "Attributes"
+            ]
+        except ClientError as error:
+            raise self.aws_error(error, "read how many tasks a render lane holds") from error
+        taken = int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0))
+        return sum(int(attributes.get(name, 0)) for name in HELD) - taken, taken

@@ -89,15 +89,23 @@ class WorkstationService:
         now = self.clock()
         return {w.name: no_answer(now) for w in workstations if w.state == "running"}
 
-    def status(self, ask_page: tuple[int, int] | None = None, wait_s: float = 8.0) -> list[StatusRow]:
-        """Every workstation with its session: one EC2 describe and one query of the leases. `ask_page` (page,
-        rows per page, by name): the running workstations on that page are asked who is connected."""
-        workstations = self.provider.all()
+    def status(
+        self,
+        ask_page: tuple[int, int] | None = None,
+        wait_s: float = 8.0,
+        owner: str | None = None,
+        observe: bool = True,
+    ) -> list[StatusRow]:
+        """Every workstation (`owner`: only theirs) with its session: one EC2 describe and one query of the leases
+        (each brought up to date with what EC2 says, unless `observe` is False: read only). `ask_page` (page, rows
+        per page, by name): the running workstations on that page are asked who is connected."""
+        workstations = [w for w in self.provider.all() if owner is None or w.owner == owner]
         leases = self.leases.all()
         now = self.clock()
         rows = []
         for workstation in workstations:
-            lease = self.leases.observe_ec2(workstation, leases.get(workstation.name))
+            lease = leases.get(workstation.name)
+            lease = self.leases.observe_ec2(workstation, lease) if observe else lease
             running = (
                 lease is not None and lease.state is LeaseState.RUNNING and workstation.state == "running"
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands, shortcuts, views
+from bot.listeners import actions, commands, events, shortcuts, views
 
 
 def register(app: App) -> None:
@@ -12,3 +12,4 @@ def register(app: App) -> None:
     actions.register(app)
     shortcuts.register(app)
     views.register(app)
+    events.register(app)

@@ -335,9 +335,9 @@ def test_each_role_reaches_only_its_own_function_and_data_by_prefix(template: di
     for role in switchers:
         assert grants(role, "lambda:UpdateEventSourceMapping") == [json.dumps({"Fn::Sub": mappings})]
     # the functions that open scenes or post to Slack reach job items (the notifier also its cards' own items,
-    # `bot.cards`), never the budget guard's item
+    # `bot.cards`, and the Home tabs', `bot.home_refresh`), never the budget guard's item
     for role in ("RenderRole", "RenderDeadLettersRole", "NotifierRole"):
-        reachable = (["JOB#*"], ["CARD#*"]) if role == "NotifierRole" else (["JOB#*"],)
+        reachable = (["JOB#*"], ["CARD#*"], ["HOME#*"]) if role == "NotifierRole" else (["JOB#*"],)
         for statement in by_role[role]:
             if "dynamodb:PutItem" in _as_list(statement["Action"]) or "dynamodb:UpdateItem" in _as_list(
                 statement["Action"]

@@ -27,3 +27,14 @@ def test_the_manifest_declares_every_command_and_shortcut_the_bot_registers() ->
     urls = {item["url"] for item in features["slash_commands"]}
     urls.add(manifest["settings"]["interactivity"]["request_url"])
     assert len(urls) == 1 and urls.pop().endswith("/slack/events")  # the bot's one HTTP API route
+
+
+def test_the_manifest_subscribes_every_event_the_bot_listens_to_and_enables_the_home_tab() -> None:
+    manifest = yaml.safe_load((ROOT / "slack" / "manifest.yml").read_text())
+    subscriptions = manifest["settings"]["event_subscriptions"]
+    assert (
+        set(subscriptions["bot_events"]) == _registered(r'app\.event\("([a-z_]+)"\)') == {"app_home_opened"}
+    )
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    commands = manifest["features"]["slash_commands"]
+    assert subscriptions["request_url"] == commands[0]["url"]  # the bot's one HTTP API route
