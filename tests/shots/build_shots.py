@@ -32,6 +32,8 @@ from pathlib import Path
 
 import bpy
 
+from blender_image.compat import MULTILAYER, for_version
+
 WOOD = (0.55, 0.35, 0.15, 1.0)  # brown: what a textured frame shows
 SKIN = (0.2, 0.6, 0.3, 1.0)  # green: the linked character's texture
 OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
@@ -187,9 +189,7 @@ def tiled(folder: Path, library: Path) -> Path:
 def multilayer(folder: Path) -> Path:
     shot = textured(folder)
     bpy.ops.wm.open_mainfile(filepath=str(shot))
-    settings = bpy.context.scene.render.image_settings
-    settings.media_type = "MULTI_LAYER_IMAGE"
-    settings.file_format = "OPEN_EXR_MULTILAYER"
+    for_version(bpy.app.version).set_file_format(bpy.context.scene.render.image_settings, MULTILAYER)
     _save(shot)
     return shot
 
