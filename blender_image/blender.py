@@ -254,7 +254,7 @@ def _remap(remaps_file: Path) -> None:
             moved.append(block)
         return new
 
-    bpy.data.file_path_foreach(visit)
+    BLENDER.foreach_path(bpy.data, visit)
     for library in moved:
         library.reload()
 

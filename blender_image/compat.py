@@ -1,18 +1,22 @@
 """What differs between the Blenders the farm runs (4.5 LTS and 5.0): every bpy call that changed, one small class per
 version (no bpy import here: the scene and bpy's data are handed in; `for_version(bpy.app.version)` picks one).
 
-5.0 replaced `scene.node_tree` (with `scene.use_nodes`) by a node group in `scene.compositing_node_group` whose Group
-Output is what the Composite node was; the Denoise node's settings became input sockets; `image_settings.media_type`
-says image, multilayer image or video, where 4.5 had one `file_format` list (`OPEN_EXR_MULTILAYER`, `FFMPEG`); and
-EEVEE's engine id went back from `BLENDER_EEVEE_NEXT` to `BLENDER_EEVEE`.
+5.0 made every material and world a node tree (4.5's start without: `use_nodes`); it replaced `scene.node_tree`
+(with `scene.use_nodes`) by a node group in `scene.compositing_node_group` whose Group Output is what the Composite
+node was; the Denoise node's settings became input sockets; `image_settings.media_type` says image, multilayer image
+or video, where 4.5 had one `file_format` list (`OPEN_EXR_MULTILAYER`, `FFMPEG`); and EEVEE's engine id went back
+from `BLENDER_EEVEE_NEXT` to `BLENDER_EEVEE`.
 """
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 MULTILAYER = "OPEN_EXR_MULTILAYER"
 VIDEO = "FFMPEG"  # the only video format left in both
+Visit = Callable[[Any, str, Any], "str | None"]  # a data-block, one of its paths, Blender's meta → a new path
 EEVEE = "BLENDER_EEVEE"  # as jobs name it (`--engine BLENDER_EEVEE`), whatever the Blender calls it
 # The Denoise node's settings as both versions take them: 4.5's enum identifiers → 5.0's menu item names.
 PREFILTERS = {"NONE": "None", "FAST": "Fast", "ACCURATE": "Accurate"}
@@ -25,6 +29,18 @@ class Blender50:
     version: ClassVar[tuple[int, int]] = (5, 0)
     output_types: ClassVar[tuple[str, ...]] = ("GROUP_OUTPUT",)  # what the compositor's result leaves through
     eevee: ClassVar[str] = "BLENDER_EEVEE"
+
+    def new_material(self, data: Any, name: str) -> Any:
+        """A material with its node tree (a Principled BSDF into the output), as 5.0 makes every one."""
+        return data.materials.new(name)
+
+    def new_world(self, data: Any, name: str) -> Any:
+        """A world with its node tree (a Background into the output)."""
+        return data.worlds.new(name)
+
+    def foreach_path(self, data: Any, visit: Visit) -> None:
+        """Call `visit(block, path, meta)` for every file path a data-block keeps; a path it returns replaces it."""
+        data.file_path_foreach(visit)
 
     def compositor(self, scene: Any) -> Any | None:
         """The scene's compositing node tree, None when it has none."""
@@ -88,6 +104,31 @@ class Blender45(Blender50):
     version: ClassVar[tuple[int, int]] = (4, 5)
     output_types: ClassVar[tuple[str, ...]] = ("COMPOSITE",)
     eevee: ClassVar[str] = "BLENDER_EEVEE_NEXT"
+
+    def new_material(self, data: Any, name: str) -> Any:
+        material = data.materials.new(name)
+        material.use_nodes = True  # 4.5 makes a material without nodes
+        return material
+
+    def new_world(self, data: Any, name: str) -> Any:
+        world = data.worlds.new(name)
+        world.use_nodes = True
+        return world
+
+    def foreach_path(self, data: Any, visit: Visit) -> None:
+        # 4.5 has no file_path_foreach: its path map lists a linked block with its library's path, and only a
+        # block's own `filepath` can be set (a strip's or a modifier's cache path is visited, not repointed).
+        for block, paths in data.file_path_map(include_libraries=True).items():
+            library = getattr(block, "library", None)
+            own = paths - {library.filepath} if library is not None else paths
+            for path in sorted(own):
+                new = visit(block, path, None)
+                if new is None or new == path:
+                    continue
+                if getattr(block, "filepath", None) == path:
+                    block.filepath = new
+                else:
+                    print(f"studiobot: Blender 4.5 cannot repoint `{path}` of {block.name}", file=sys.stderr)
 
     def compositor(self, scene: Any) -> Any | None:
         return getattr(scene, "node_tree", None) if getattr(scene, "use_nodes", False) else None

@@ -1,5 +1,6 @@
-"""The compatibility layer on each Blender the farm runs (4.5 LTS and 5.0): the same calls build, save, reopen and
-read back a compositor with a Denoise node and every frame format, in each version's own environment."""
+"""Each Blender the farm runs (4.5 LTS and 5.0), in its own environment: the compatibility layer builds, saves,
+reopens and reads back a compositor with a Denoise node and every frame format; the worker's renderer renders a shot
+that Blender saved, whole, as tiles that stitch to the same frame, and as multilayer EXR."""
 
 from __future__ import annotations
 
@@ -33,3 +34,18 @@ def test_the_compatibility_layer_builds_and_reads_back_a_compositor_in_each_blen
     }
     assert seen["reopened_format"] == "OPEN_EXR_MULTILAYER"
     assert seen["eevee"] is True  # `--engine BLENDER_EEVEE` names this Blender's EEVEE
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_each_blender_renders_a_shot_it_saved_whole_as_tiles_and_as_multilayer_exr(
+    version: str, tmp_path: Path
+) -> None:
+    shot = tmp_path / "turntable.blend"
+    run_module(version, "blender_image.sample.build_sample_scene", str(shot))
+    seen = last_json(run_module(version, "tests.shots.render_check", str(shot), str(tmp_path / "out")).stdout)
+    assert seen["bpy"].startswith(version)
+    assert seen["png"] == "frame_0001.png" and seen["size"] == [64, 36]
+    assert seen["colours"] > 20  # a picture, not an empty frame
+    assert seen["tiles_stitch_to_the_frame"] is True  # to the bit
+    assert seen["exr"] == "frame_0001.exr" and seen["exr_lit"] is True
+    assert seen["exr_channels"][:4] == [f"ViewLayer.Combined.{channel}" for channel in "RGBA"]

@@ -34,6 +34,8 @@ import bpy
 
 from blender_image.compat import MULTILAYER, for_version
 
+BLENDER = for_version(bpy.app.version)
+
 WOOD = (0.55, 0.35, 0.15, 1.0)  # brown: what a textured frame shows
 SKIN = (0.2, 0.6, 0.3, 1.0)  # green: the linked character's texture
 OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
@@ -79,7 +81,7 @@ def _textured_plane(name: str, image: bpy.types.Image) -> bpy.types.Object:
     bpy.ops.mesh.primitive_plane_add(size=4, location=(0, 0, 0))
     plane = bpy.context.object
     plane.name = name
-    material = bpy.data.materials.new(name)
+    material = BLENDER.new_material(bpy.data, name)
     nodes = material.node_tree.nodes
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = image
@@ -189,7 +191,7 @@ def tiled(folder: Path, library: Path) -> Path:
 def multilayer(folder: Path) -> Path:
     shot = textured(folder)
     bpy.ops.wm.open_mainfile(filepath=str(shot))
-    for_version(bpy.app.version).set_file_format(bpy.context.scene.render.image_settings, MULTILAYER)
+    BLENDER.set_file_format(bpy.context.scene.render.image_settings, MULTILAYER)
     _save(shot)
     return shot
 
