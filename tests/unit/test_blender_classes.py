@@ -146,3 +146,24 @@ def test_blender_is_an_option_of_a_render() -> None:
     assert RenderSettings.from_dict(RenderSettings(blender="4.5", saved_by="4.4").to_dict()).saved_by == "4.4"
     with pytest.raises(ValidationError, match=r"`--blender latest` is not a Blender version"):
         parse_render(split_words("shot.blend 1 --blender latest"))
+
+
+def test_the_modal_offers_the_farms_blenders_only_where_it_runs_several() -> None:
+    from bot.listeners.views.render_scene import _words
+    from bot.messages.render_modal import SAVED_BY, render_modal
+
+    def blocks(blenders: tuple[str, ...]) -> list[str]:
+        return [
+            block.get("block_id", "") for block in render_modal("F1", "a.blend", "C1", blenders)["blocks"]
+        ]
+
+    assert "blender" not in blocks(("5.0",)) and blocks(("4.5", "5.0"))[-1] == "blender"
+    metadata = json.dumps({"file": "F1", "name": "a.blend", "channel": "C1"})
+
+    def words(choice: str) -> list[str]:
+        chosen = {"blender": {"value": {"selected_option": {"value": choice}}}}
+        values = {"frames": {"value": {"value": "1-2"}}} | chosen
+        return _words({"state": {"values": values}, "private_metadata": metadata})
+
+    assert words("4.5") == ["a.blend", "1-2", "--blender", "4.5"]
+    assert words(SAVED_BY) == ["a.blend", "1-2"]
