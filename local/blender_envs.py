@@ -102,6 +102,11 @@ def _stamp(version: str, repo: Path) -> Path:
     return home(version, repo) / f".installed-bpy-{_pin(version)}"
 
 
+def bpy_pin(version: str) -> str:
+    """The bpy wheel of Blender `version` (`4.5.15` for `4.5`); UnknownBlender for a version without one."""
+    return _pin(version)
+
+
 def _pin(version: str) -> str:
     if version not in BPY:
         raise UnknownBlender(f"Blender {version} is not one this farm runs: pick from {', '.join(BPY)}.")
