@@ -87,6 +87,11 @@ class LaneSettings:
             ENV_BLENDER_QUEUES: json.dumps(dict(self.versioned), sort_keys=True) if self.versioned else "",
         }
 
+    def deploys(self, render_class: str, blender: str) -> bool:
+        """Whether the farm has queues for that class of that Blender (5.0's classes always)."""
+        versioned = blender_class(render_class, blender)
+        return versioned in RENDER_BASE or versioned in self.versioned
+
     def urls(self, normal_url: str, gpu: bool) -> dict[str, str]:
         """Lane → queue URL for one class, urgent first; a lane not deployed is left out."""
         urgent, low = (

@@ -189,7 +189,13 @@ class SubmissionService:
         return replace(settings, blender=blender.blender, saved_by=blender.saved_by)
 
     def _route(self, scene: str, saved_by: str, request: RenderRequest) -> Route:
-        return route(scene, saved_by, self.settings.lanes.blenders, request.settings.blender or None)
+        chosen = route(scene, saved_by, self.settings.lanes.blenders, request.settings.blender or None)
+        if not self.settings.lanes.deploys(request.settings.render_class, chosen.blender):
+            raise ValidationError(
+                f"This farm has no `{request.settings.render_class}` class of Blender {chosen.blender}, which "
+                f"renders `{scene}`: leave out `--on {request.settings.render_class}`."
+            )
+        return chosen
 
     def submit(
         self,

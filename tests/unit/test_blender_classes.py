@@ -19,6 +19,7 @@ from backend.render.tasks import RenderSettings, RenderTask
 from bot.messages.job_facts import facts_lines
 from entry.wiring import Services
 from testing.jobs import InMemoryJobs, RecordingEvents, RecordingQueue
+from testing.roster import InMemoryRoster
 
 from .test_fanout import Clock, Guard, Scenes
 
@@ -50,13 +51,23 @@ class VersionFarm:
         lanes = LaneSettings(
             blenders=blenders, versioned={"cpu-4.5": {"normal": "q45"}} if "4.5" in blenders else {}
         )
-        settings = Settings(scenes_bucket="scenes", outputs_bucket="outputs", table_name="jobs", lanes=lanes)
+        settings = Settings(
+            scenes_bucket="scenes",
+            outputs_bucket="outputs",
+            table_name="jobs",
+            gpu_queue_url="gpu",
+            lanes=lanes,
+        )
+        roster = InMemoryRoster(self.clock)
+        roster.seen("gpu", "node-1")  # a gpu job is taken only where a node can come
         versioned = {"cpu-4.5": {"normal": self.queues["cpu-4.5"]}} if "4.5" in blenders else {}
         self.services = Services(
             settings,
             clock=self.clock,
             jobs=self.jobs,
             queue=self.queues["cpu"],
+            gpu_queue=RecordingQueue(),
+            roster=roster,
             events=RecordingEvents(),
             guard=Guard(),
             store=Shots(),
@@ -167,3 +178,10 @@ def test_the_modal_offers_the_farms_blenders_only_where_it_runs_several() -> Non
 
     assert words("4.5") == ["a.blend", "1-2", "--blender", "4.5"]
     assert words(SAVED_BY) == ["a.blend", "1-2"]
+
+
+def test_a_class_a_version_does_not_have_is_refused_before_anything_is_stored() -> None:
+    farm = VersionFarm()
+    with pytest.raises(ValidationError, match=r"no `gpu` class of Blender 4\.5, which renders `shot\.blend`"):
+        farm.services.submissions.plan(parse_render(split_words("saved45/shot.blend 1 --on gpu")))
+    assert farm.submit("saved50/shot.blend 1 --on gpu").settings.blender == "5.0"  # 5.0's gpu class is there
