@@ -21,6 +21,8 @@ _COPIED = ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
 
 def make_queues(sqs: Any, render_queue_url: str, blenders: Sequence[str]) -> dict[str, dict[str, str]]:
     """Each other Blender's `cpu` class: lane → queue URL, made like the render queue (`render_queue_url`)."""
+    if all(version == DEFAULT_BLENDER for version in blenders):
+        return {}  # 5.0 alone: today's stack, not one call more
     attributes = sqs.get_queue_attributes(QueueUrl=render_queue_url, AttributeNames=list(_COPIED))[
         "Attributes"
     ]
