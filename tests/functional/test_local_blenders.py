@@ -118,3 +118,31 @@ def test_blender_overrides_and_the_card_warns(two_blenders: Path, saved: dict[st
     assert "⚠️ Blender 5.0: saved by 4.5, rendered by 5.0" in said
     stack = json.loads((two_blenders / "stack.json").read_text())
     assert sorted(stack["workers"]) == ["dlq", "dlq-gpu", "render-1", "render-4.5-1"]
+
+
+def _halves(path: Path) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    with Image.open(path) as picture:
+        rgb = picture.convert("RGB")
+        width, height = rgb.size
+        left = rgb.crop((0, 0, width // 2, height)).resize((1, 1)).getpixel((0, 0))
+        right = rgb.crop((width // 2, 0, width, height)).resize((1, 1)).getpixel((0, 0))
+    return left, right  # type: ignore[return-value]
+
+
+def test_a_45_shots_files_outside_it_are_found_by_45s_own_path_walk(
+    two_blenders: Path, saved: dict[str, Path]
+) -> None:
+    # 4.5 has no file_path_foreach: the compatibility layer repoints an absolute texture path and a library's own
+    # paths (absolute, and leaving its folder) through 4.5's path map
+    _, elsewhere = _render(
+        two_blenders, saved["4.5"] / "shots" / "elsewhere" / "shot.blend", "1", "--res", "32x18"
+    )
+    (red, green, blue), _ = _halves(elsewhere / "shot_0001.png")
+    assert blue > 2 * red and blue > green  # the studio library's oak (blue), not magenta
+    _, mounted = _render(
+        two_blenders, saved["4.5"] / "shots" / "mounted" / "shot.blend", "1", "--res", "32x18"
+    )
+    left, right = _halves(mounted / "shot_0001.png")
+    assert (
+        left[0] > 3 * left[1] and right[1] > 3 * right[0]
+    )  # bark (red) by absolute path, leaf (green) beside
