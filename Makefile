@@ -58,8 +58,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check backend blender_image bot local tests bench entry testing
 	$(VENV)/bin/mypy backend blender_image local bot bench entry testing
 
+# `make up BLENDER=4.5,5.0`: a worker pool per Blender (4.5 LTS is installed once in .venvs/, with a progress bar).
+BLENDER ?= 5.0
 up: $(STAMP)
-	$(VENV)/bin/studiobot up
+	$(VENV)/bin/studiobot up --blender $(BLENDER)
 
 down: $(STAMP)
 	$(VENV)/bin/studiobot down

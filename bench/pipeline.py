@@ -20,6 +20,7 @@ from backend.aws.s3 import S3Store
 from backend.aws.sqs import SqsQueue
 from backend.event_wire import parse_event
 from backend.events import JobCompleted
+from backend.render.blenders import DEFAULT_BLENDER
 from backend.render.grammar import RenderRequest, parse_render
 from backend.render.store import DynamoJobs
 from backend.render.submit import SubmissionService
@@ -101,9 +102,12 @@ def submit(service: SubmissionService, frames: str, resolution: str, samples: in
     return job.job_id
 
 
-def measure(scene: Path, samples: int, workers: int, frames: int, resolution: str) -> dict[str, Any]:
-    """Start the stack, warm the workers, then time submit → JobCompleted for `frames` frames."""
-    supervisor = Supervisor(workers=workers, out=sys.stdout)
+def measure(
+    scene: Path, samples: int, workers: int, frames: int, resolution: str, blender: str = DEFAULT_BLENDER
+) -> dict[str, Any]:
+    """Start the stack, warm the workers, then time submit → JobCompleted for `frames` frames (rendered by the
+    workers of `blender`, the stack's one version: the scene must be saved by it or an older one)."""
+    supervisor = Supervisor(workers=workers, out=sys.stdout, blenders=(blender,))
     info = supervisor.start()
     try:
         use_local_aws(info.endpoint)
@@ -158,8 +162,9 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--res", default="640x360")
     parser.add_argument("--result", type=Path, required=True)
+    parser.add_argument("--blender", default=DEFAULT_BLENDER, help="the Blender whose workers render it")
     args = parser.parse_args()
-    result = measure(args.scene, args.samples, args.workers, args.frames, args.res)
+    result = measure(args.scene, args.samples, args.workers, args.frames, args.res, args.blender)
     args.result.write_text(json.dumps(result))
 
 

@@ -141,6 +141,7 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
             for workers in WORKER_COUNTS:
                 rounds[workers].append(pipeline(scene, work, samples, workers, log))
         fresh = fresh_renders(scene, work, samples, FRAMES)
+        versions = by_version(log, samples)  # each Blender the farm runs, its own scene and worker
     load_after = _load()
     fresh_s, limit_s = sum(fresh), min(limits)
     runs = []
@@ -192,6 +193,7 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
         # Other work on the machine sways every number here: how busy it was (1, 5 and 15 minutes) around the run.
         "load_average_before": load_before,
         "load_average_after": load_after,
+        "by_version": versions,
         "targets": {
             "efficiency": ">= 0.85",
             "efficiency_1_worker": ">= 0.95",
@@ -199,3 +201,62 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
             "glue_per_frame_s": "<= 0.05",
         },
     }
+
+
+VERSION_FRAMES = 12  # each Blender's run: half the main run's frames, one worker (≈ 1.5 min a version here)
+
+
+def by_version(log: TextIO, samples: int, frames: int = VERSION_FRAMES) -> dict[str, dict[str, Any]]:
+    """Each Blender the farm runs, on the sample scene saved by its own bpy: its warm limit, then the pipeline with
+    one worker of that version (`studiobot up --blender X`); efficiency and glue a frame, as the main run's. A
+    version whose environment is not installed is said, not measured (`python -m local.blender_envs 4.5`)."""
+    from local.blender_envs import BPY, installed, python_of
+
+    measured: dict[str, dict[str, Any]] = {}
+    for version in BPY:
+        if not installed(version):
+            measured[version] = {"skipped": f"no environment: python -m local.blender_envs {version}"}
+            continue
+        python = str(python_of(version))
+        with tempfile.TemporaryDirectory(prefix=f"studiobot-bench-{version}-") as tmp:
+            work = Path(tmp)
+            scene = work / "turntable.blend"
+            _run_in(python, "blender_image.sample.build_sample_scene", str(scene))
+            result = work / "warm.json"
+            _run_in(
+                python, "bench.blender_run", "warm", "--scene", str(scene), "--out-dir", str(work / "warm"),
+                "--res", RESOLUTION, "--samples", str(samples), "--frames", str(frames), "--result", str(result),
+            )  # fmt: skip
+            limit_s = sum(json.loads(result.read_text())["wall"][str(samples)])
+            timed = work / "pipeline.json"
+            log.flush()
+            _python(
+                "bench.pipeline", "--scene", str(scene), "--samples", str(samples), "--workers", "1",
+                "--frames", str(frames), "--res", RESOLUTION, "--result", str(timed), "--blender", version,
+                log=log, env={**os.environ, ENV_LOCAL_HOME: str(work / "home")},
+            )  # fmt: skip
+            run_1 = json.loads(timed.read_text())
+        measured[version] = {
+            "bpy": BPY[version],
+            "frames": frames,
+            "limit_s": round(limit_s, 3),
+            "pipeline_s": run_1["seconds"],
+            "efficiency": round(limit_s / run_1["seconds"], 3),
+            "glue_per_frame_s": round((run_1["seconds"] - run_1["worker_render_s"]) / frames, 3),
+        }
+    return measured
+
+
+def _run_in(python: str, module: str, *args: str) -> None:
+    """`python -m module` with another Blender's Python, from the repo (its output dropped, its errors raised)."""
+    environ = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    done = subprocess.run(
+        [python, "-m", module, *args],
+        cwd=REPO_ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{python} -m {module} failed: {done.stderr[-3000:]}")

@@ -17,6 +17,7 @@ import bpy
 from backend.render.previews import PICTURES, proxy_path
 from backend.render.tasks import GPU, RenderSettings
 from backend.render.tiles import Cut, Shape
+from blender_image.compat import MULTILAYER, VIDEO, for_version
 from blender_image.complaints import complaints
 from blender_image.layer_proxies import ViewTransform, save_layer_proxies
 from blender_image.layers import layer_rows_of, shown_layer
@@ -27,6 +28,7 @@ from blender_image.scene_cache import LIBRARY_REMAPS_FILE, REMAPS_FILE
 from blender_image.worker import MissingFiles
 
 BLENDER_LINES = 8  # what a failed frame's reason carries of Blender's own output
+BLENDER = for_version(tuple(bpy.app.version))  # the calls that differ between the Blenders the farm runs
 
 
 class BlenderRenderer:
@@ -174,7 +176,7 @@ class BlenderRenderer:
             result = bpy.ops.render.render(write_still=True, scene=scene.name)
         if "FINISHED" not in result or not target.exists():
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
-        multilayer = scene.render.image_settings.media_type == "MULTI_LAYER_IMAGE"
+        multilayer = BLENDER.file_format(scene.render.image_settings) == MULTILAYER
         self.preview_layer = shown_layer(scene, multilayer and tile is None)
         try:
             if target.suffix.lower() not in PICTURES:  # PNG and JPEG frames are their own proxies' source
@@ -252,7 +254,7 @@ def _remap(remaps_file: Path) -> None:
             moved.append(block)
         return new
 
-    bpy.data.file_path_foreach(visit)
+    BLENDER.foreach_path(bpy.data, visit)
     for library in moved:
         library.reload()
 
@@ -264,15 +266,15 @@ def _more(missing: list[str]) -> str:
 def _save_proxy(scene: bpy.types.Scene, path: Path) -> None:
     """The frame as the artist sees it in Blender (the scene's view transform), as an 8-bit PNG: what previews
     show for any format, multilayer EXR included."""
-    image = scene.render.image_settings
-    kept = (image.media_type, image.file_format, image.color_depth, image.color_mode)
+    image, blender = scene.render.image_settings, BLENDER
+    kept = (blender.file_format(image), image.color_depth, image.color_mode)
     try:
-        image.media_type, image.file_format = "IMAGE", "PNG"
+        blender.set_file_format(image, "PNG")
         image.color_depth, image.color_mode = "8", "RGB"
         bpy.data.images["Render Result"].save_render(filepath=str(path), scene=scene)
     finally:
-        image.media_type, image.file_format = kept[0], kept[1]
-        image.color_depth, image.color_mode = kept[2], kept[3]
+        blender.set_file_format(image, kept[0])
+        image.color_depth, image.color_mode = kept[1], kept[2]
 
 
 def _view_transform(scene: bpy.types.Scene) -> ViewTransform:
@@ -289,22 +291,20 @@ def _view_transform(scene: bpy.types.Scene) -> ViewTransform:
 
 
 def _apply(scene: bpy.types.Scene, settings: RenderSettings) -> None:
-    render = scene.render
+    render, blender = scene.render, BLENDER
     if settings.engine:
-        render.engine = settings.engine
+        render.engine = blender.engine(settings.engine)
     if settings.resolution:
         render.resolution_x, render.resolution_y = settings.resolution
         render.resolution_percentage = 100
     if settings.samples:
         if render.engine == "CYCLES":
             scene.cycles.samples = settings.samples
-        elif render.engine == "BLENDER_EEVEE":
+        elif blender.is_eevee(render.engine):
             scene.eevee.taa_render_samples = settings.samples
-    if not settings.file_format and render.image_settings.media_type == "VIDEO":
-        render.image_settings.media_type = "IMAGE"  # frames, one file each: a farm cannot write one movie
-        render.image_settings.file_format = "PNG"
+    if not settings.file_format and blender.file_format(render.image_settings) == VIDEO:
+        # frames, one file each: a farm cannot write one movie
+        blender.set_file_format(render.image_settings, "PNG")
     if settings.file_format:  # else the scene's own format (a multilayer EXR scene stays multilayer)
-        multilayer = settings.file_format == "OPEN_EXR_MULTILAYER"
-        render.image_settings.media_type = "MULTI_LAYER_IMAGE" if multilayer else "IMAGE"
-        render.image_settings.file_format = settings.file_format
+        blender.set_file_format(render.image_settings, settings.file_format)
     render.use_file_extension = True

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-OUTPUTS = (
-    "GROUP_OUTPUT",
-    "COMPOSITE",
-)  # Blender 5.0's compositing node group output; the Composite node before
+from blender_image.compat import composites as _composites
 
 
 def shown_layer(scene: Any, multilayer: bool = False) -> str:
@@ -36,11 +33,3 @@ def layer_rows_of(scene: Any) -> list[str]:
     several and the scene composites nothing; none otherwise (one picture says it all)."""
     layers = [layer.name for layer in scene.view_layers if layer.use]
     return layers if len(layers) >= 2 and not _composites(scene) else []
-
-
-def _composites(scene: Any) -> bool:
-    if not scene.render.use_compositing:
-        return False
-    tree = getattr(scene, "compositing_node_group", None) or getattr(scene, "node_tree", None)
-    nodes = getattr(tree, "nodes", None) or []
-    return any(getattr(node, "type", "") in OUTPUTS and not getattr(node, "mute", False) for node in nodes)

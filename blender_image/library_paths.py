@@ -17,6 +17,8 @@ from pathlib import Path
 
 import bpy
 
+from blender_image.compat import for_version
+
 
 def remap_libraries(remaps_file: Path) -> None:
     """Point each linked data-block's path that its library's remaps name at where the file lies here."""
@@ -39,6 +41,6 @@ def remap_libraries(remaps_file: Path) -> None:
             moved.append(block)
         return new  # type: ignore[no-any-return]
 
-    bpy.data.file_path_foreach(visit)
+    for_version(bpy.app.version).foreach_path(bpy.data, visit)
     for image in moved:
         image.reload()  # an image Blender tried to load from the old path loads from the new one

@@ -10,6 +10,7 @@ import bpy
 
 from backend.render.image_sets import UDIM, ImageUser, numbered, spans
 from backend.render.manifest import OUTSIDE
+from blender_image.compat import for_version
 
 # What a frame may read from disk, by the type of the data-block using it, and what a person calls it. A modifier's
 # cache folder on an object is left out: Blender writes it when baking, and one never baked is not needed.
@@ -59,7 +60,7 @@ def missing_files() -> list[str]:
         if not os.path.exists(full):
             missing.append(f"{what} (`{as_artist(path)}`)")
 
-    bpy.data.file_path_foreach(visit)
+    for_version(bpy.app.version).foreach_path(bpy.data, visit)
     return missing
 
 

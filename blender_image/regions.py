@@ -9,6 +9,7 @@ from typing import Any
 
 from backend.render.tasks import RenderSettings
 from backend.render.tiles import DENOISE_OVERSCAN_PX, OVERSCAN_PX, Cut
+from blender_image.compat import compositor_denoises
 
 
 @contextmanager
@@ -55,12 +56,4 @@ def overscan_of(scene: Any) -> int:
         and scene.cycles.use_denoising
         and any(layer.use and layer.cycles.use_denoising for layer in scene.view_layers)
     )
-    return DENOISE_OVERSCAN_PX if by_cycles or _compositor_denoises(scene) else OVERSCAN_PX
-
-
-def _compositor_denoises(scene: Any) -> bool:
-    if not scene.render.use_compositing:
-        return False
-    tree = getattr(scene, "compositing_node_group", None) or getattr(scene, "node_tree", None)
-    nodes = getattr(tree, "nodes", None) or []
-    return any(getattr(node, "type", "") == "DENOISE" and not getattr(node, "mute", False) for node in nodes)
+    return DENOISE_OVERSCAN_PX if by_cycles or compositor_denoises(scene) else OVERSCAN_PX

@@ -22,7 +22,7 @@ from backend.errors import ConflictError, PermissionDenied
 from backend.people import mention
 from backend.render.estimates import Approval, approval_needed, duration, estimate
 from backend.render.frames import plan_tasks, stored_frames
-from backend.render.lanes import LaneQueues
+from backend.render.lanes import LaneQueues, queue_for
 from backend.render.lifecycle import submitted_to
 from backend.render.outbox import Outbox
 from backend.render.ports import (
@@ -262,9 +262,9 @@ class Fanout:
         """The job's priority lane of its render class (a `gpu` job is refused at submission where there is none)."""
         gpu_queue = self.gpu_queue if job.settings.render_class == GPU else None
         normal = gpu_queue if gpu_queue is not None else self.queue
-        if self.lanes is None:
-            return normal
-        return self.lanes.queue(job.settings.render_class, job.priority.value, normal)
+        return queue_for(
+            self.lanes, job.settings.render_class, job.settings.blender, job.priority.value, normal
+        )
 
     def _guard_on(self) -> bool:
         return self.guard is not None and self.guard.state().on

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from backend.commands import Caller, CommandGrammar, Help, Reply, Said, whole_number
 from backend.config import Limits, Settings
 from backend.errors import ValidationError
+from backend.render.blenders import major_minor, short
 from backend.render.frames import check_frame_spec
 from backend.render.records import Priority
 from backend.render.spend import CostsCommand, parse_costs
@@ -18,7 +19,7 @@ from backend.render.tiles import parse_grid
 RENDER_USAGE = (
     "`/render SCENE FRAMES [--res WxH] [--samples N] [--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE] "
     "[--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER] [--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--assets PREFIX] "
-    "[--priority urgent|normal|low] [--allow-missing] [--dry-run]`, "
+    "[--blender 4.5|5.0] [--priority urgent|normal|low] [--allow-missing] [--dry-run]`, "
     "e.g. `/render shot010/shot.blend 1-240 --res 1920x1080 --samples 64`"
 )
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
@@ -29,6 +30,7 @@ RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit", "hold", "resume
 PRIORITY_USAGE = "`/render priority JOB urgent|normal|low`, e.g. `/render priority r1a2b3c4d5 urgent`"
 _VALUE_OPTIONS = (
     "--res", "--samples", "--engine", "--format", "--chunk", "--tiles", "--on", "--assets", "--priority",
+    "--blender",
 )  # fmt: skip
 _FLAG_OPTIONS = ("--dry-run", "--allow-missing")
 RETRY_USAGE = "`/render retry JOB [--tiles 4x4|auto] [--samples N] [--res WxH]`"
@@ -141,6 +143,7 @@ def parse_render(words: Sequence[str], limits: Limits | None = None) -> RenderRe
         render_class=(
             _choice("--on", options.get("--on"), [name.upper() for name in RENDER_CLASSES]) or CPU
         ).lower(),
+        blender=_blender(options.get("--blender")),
     )
     return RenderRequest(
         scene=positional[0],
@@ -195,6 +198,17 @@ def _positive(name: str, value: str | None, maximum: int) -> int | None:
     return whole_number(
         value, 1, maximum, f"`{name} {value}` must be a whole number from 1 to {maximum:,}, e.g. `{name} 16`."
     )
+
+
+def _blender(value: str | None) -> str:
+    """`--blender 4.5` (major.minor; the farm's versions are checked at submission); "" when not given."""
+    if value is None:
+        return ""
+    if major_minor(value) is None:
+        raise ValidationError(
+            f"`--blender {value}` is not a Blender version: give major.minor, e.g. `--blender 4.5`."
+        )
+    return short(value)
 
 
 def _choice(name: str, value: str | None, choices: Sequence[str]) -> str | None:

@@ -11,12 +11,14 @@ This module imports nothing of the job records: `backend.config` reads its setti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
+from backend.render.blenders import DEFAULT_BLENDER, parse_versions
 from backend.render.tasks import CPU, GPU
 
 if TYPE_CHECKING:
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from backend.render.ports import TaskQueue
 
 logger = Logger(service="studiobot-lanes")
+RENDER_BASE = (
+    CPU,
+    GPU,
+)  # the classes of the default Blender (5.0): their normal lane is the class's own queue
 LANES = (
     "urgent",
     "normal",
@@ -36,6 +42,10 @@ ENV_RENDER_LOW_QUEUE_URL = "STUDIOBOT_RENDER_LOW_QUEUE_URL"
 ENV_GPU_URGENT_QUEUE_URL = "STUDIOBOT_GPU_URGENT_QUEUE_URL"
 ENV_GPU_LOW_QUEUE_URL = "STUDIOBOT_GPU_LOW_QUEUE_URL"
 ENV_RENDER_FUNCTION = "STUDIOBOT_RENDER_FUNCTION"  # "" on the local stack: it has no Lambda to switch
+# The Blenders the farm runs (`4.5,5.0`; default 5.0), and the lanes of every class of a version other than 5.0 (JSON:
+# `cpu-4.5` → lane → queue URL): 5.0's classes keep their queues and names above.
+ENV_BLENDER_VERSIONS = "STUDIOBOT_BLENDER_VERSIONS"
+ENV_BLENDER_QUEUES = "STUDIOBOT_BLENDER_QUEUES"
 # A node's long poll of its normal lane when idle: urgent or low work queued meanwhile waits at most this long.
 POLL_WAIT_S = 5
 
@@ -49,6 +59,8 @@ class LaneSettings:
     gpu_urgent_url: str = ""
     gpu_low_url: str = ""
     render_function: str = ""
+    blenders: tuple[str, ...] = (DEFAULT_BLENDER,)  # the farm's Blenders, oldest first
+    versioned: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # `cpu-4.5` → lane → queue URL
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> LaneSettings:
@@ -59,6 +71,8 @@ class LaneSettings:
             gpu_urgent_url=env.get(ENV_GPU_URGENT_QUEUE_URL, ""),
             gpu_low_url=env.get(ENV_GPU_LOW_QUEUE_URL, ""),
             render_function=env.get(ENV_RENDER_FUNCTION, ""),
+            blenders=parse_versions(env.get(ENV_BLENDER_VERSIONS) or DEFAULT_BLENDER),
+            versioned=json.loads(env.get(ENV_BLENDER_QUEUES) or "{}"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -69,7 +83,14 @@ class LaneSettings:
             ENV_GPU_URGENT_QUEUE_URL: self.gpu_urgent_url,
             ENV_GPU_LOW_QUEUE_URL: self.gpu_low_url,
             ENV_RENDER_FUNCTION: self.render_function,
+            ENV_BLENDER_VERSIONS: ",".join(self.blenders),
+            ENV_BLENDER_QUEUES: json.dumps(dict(self.versioned), sort_keys=True) if self.versioned else "",
         }
+
+    def deploys(self, render_class: str, blender: str) -> bool:
+        """Whether the farm has queues for that class of that Blender (5.0's classes always)."""
+        versioned = blender_class(render_class, blender)
+        return versioned in RENDER_BASE or versioned in self.versioned
 
     def urls(self, normal_url: str, gpu: bool) -> dict[str, str]:
         """Lane → queue URL for one class, urgent first; a lane not deployed is left out."""
@@ -78,6 +99,17 @@ class LaneSettings:
         )
         found = {"urgent": urgent, "normal": normal_url, "low": low}
         return {lane: url for lane, url in found.items() if url}
+
+
+def blender_class(render_class: str, blender: str) -> str:
+    """The class a job's tasks queue in: its render class, of its Blender (`cpu-4.5`); 5.0's (or an unknown
+    version's) is the render class itself, with today's queues."""
+    return render_class if blender in ("", DEFAULT_BLENDER) else f"{render_class}-{blender}"
+
+
+def queue_suffix(blender: str) -> str:
+    """What a Blender's queues add to 5.0's names (`-blender45`; "" for 5.0): SQS names take no dots."""
+    return "" if blender in ("", DEFAULT_BLENDER) else "-blender" + blender.replace(".", "")
 
 
 def open_lanes(held: Sequence[int]) -> list[bool]:
@@ -118,16 +150,33 @@ class LaneQueues:
             render_class: {lane: make(url) for lane, url in lanes.urls("", gpu=render_class == GPU).items()}
             for render_class in (CPU, GPU)
         }
+        for versioned, urls in lanes.versioned.items():  # another Blender's classes: every lane their own
+            queues[versioned] = {lane: make(url) for lane, url in urls.items() if url}
         function = lanes.render_function
         scheduler = LaneScheduler(depths, sources, function, lanes.urls(settings.render_queue_url, gpu=False))
         return cls(queues, scheduler if function else None)
 
     def queue(self, render_class: str, lane: str, normal: TaskQueue) -> TaskQueue:
-        """The lane's queue of that class; `normal` (the class's queue) for the normal lane or one not deployed."""
+        """The lane's queue of that class; `normal` (the class's queue) for the normal lane or one not deployed;
+        KeyError for another Blender's class that is not deployed (its tasks never go to 5.0's queue)."""
+        if render_class not in RENDER_BASE:
+            lanes = self.queues[render_class]
+            return lanes.get(lane) or lanes["normal"]
         chosen = self.queues.get(render_class, {}).get(lane, normal)
         if self.scheduler is None or render_class != self.switched or lane == "low":
             return chosen
         return _Rebalancing(chosen, self.scheduler)
+
+
+def queue_for(
+    lanes: LaneQueues | None, render_class: str, blender: str, lane: str, normal: TaskQueue
+) -> TaskQueue:
+    """The queue a job's tasks go to: its lane of its class of its Blender (`normal`, the class's queue, where no
+    lanes are deployed); RuntimeError for a Blender without queues (never 5.0's: submission refuses such a one)."""
+    versioned = blender_class(render_class, blender)
+    if versioned not in RENDER_BASE and (lanes is None or versioned not in lanes.queues):
+        raise RuntimeError(f"no queue for the `{versioned}` class (Blender {blender})")
+    return normal if lanes is None else lanes.queue(versioned, lane, normal)
 
 
 class _Rebalancing:

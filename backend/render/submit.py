@@ -7,7 +7,7 @@ import posixpath
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from backend.aws.s3 import ObjectInfo
@@ -15,23 +15,16 @@ from backend.config import Settings
 from backend.errors import NotFoundError, ValidationError
 from backend.names import check
 from backend.render.bare_scenes import missing_in_bucket, traced_in_bucket
+from backend.render.blenders import DEFAULT_BLENDER, Route, route
 from backend.render.frames import compact, normal_spec, parse_frame_spec, plan_tasks
 from backend.render.grammar import RenderRequest, RetryRequest
-from backend.render.manifest import (
-    FARM_BLENDER,
-    FileUse,
-    Manifest,
-    image_gaps,
-    manifest_key_for,
-    missing_text,
-    newer_than_farm,
-)
+from backend.render.manifest import FileUse, Manifest, image_gaps, manifest_key_for, missing_text
 from backend.render.manifest_schema import BadManifest
 from backend.render.ports import Phases, SceneStore, SubmittedJobs
 from backend.render.records import Job, job_id_for
 from backend.render.retrying import check_retryable, retry_request, retry_token
 from backend.render.store.roster import NO_GPU_NODE, NodePresence, a_node_can_come
-from backend.render.tasks import GPU
+from backend.render.tasks import GPU, RenderSettings
 from backend.render.tiles import tile_count
 
 
@@ -49,6 +42,7 @@ class RenderPlan:
     manifest: Manifest | None = None  # the shot's, when it was shipped with one
     manifest_etag: str = ""
     missing: int = 0  # files, tiles and sequence frames the render reads that are not there
+    blender: Route | None = None  # the Blender that renders it, and why (`backend.render.blenders`)
 
     @property
     def shot_version(self) -> str:
@@ -129,14 +123,14 @@ class SubmissionService:
             manifest: Manifest | None = recorded
             gaps = image_gaps(recorded.images, set(recorded.files), frames, recorded.missing)
             missing = (*recorded.missing, *gaps)
-            self._check(recorded, missing, request)
+            blender = self._check(recorded, missing, request)
             self._within_cap(recorded.total_bytes, scene_key)
         else:  # put in the bucket by hand: traced once, its files looked for under --assets
-            manifest, manifest_etag = None, ""
+            manifest, manifest_etag, blender = None, "", self._route(scene_key, "", request)
             traced = traced_in_bucket(self.scenes, bucket, scene, recorded)
             if traced is not None:
                 missing = missing_in_bucket(traced, scene_key, assets, frames)
-                self._check(traced, missing, request)
+                blender = self._check(traced, missing, request)
         return RenderPlan(
             scene_bucket=bucket,
             scene_key=scene_key,
@@ -148,6 +142,7 @@ class SubmissionService:
             manifest=manifest,
             manifest_etag=manifest_etag,
             missing=len(missing),
+            blender=blender,
         )
 
     def _recorded_manifest(self, bucket: str, scene_key: str) -> tuple[Manifest | None, str]:
@@ -175,20 +170,32 @@ class SubmissionService:
                 "one shot: render a smaller shot, or name only the folder it needs with `--assets`."
             )
 
-    @staticmethod
     def _check(
-        manifest: Manifest, missing: tuple[FileUse, ...] | list[FileUse], request: RenderRequest
-    ) -> None:
-        """Refused when the farm's Blender is older than the one that saved the shot, or when files are missing
-        (unless `--allow-missing`)."""
-        if newer_than_farm(manifest.blender):
-            raise ValidationError(
-                f"`{manifest.scene}` was saved by Blender {manifest.blender}, newer than the farm's {FARM_BLENDER}: "
-                f"a newer file may lose data in an older Blender. Save it from Blender {FARM_BLENDER} "
-                f"(File ▸ Save As), or ask an admin to update the render image."
-            )
+        self, manifest: Manifest, missing: tuple[FileUse, ...] | list[FileUse], request: RenderRequest
+    ) -> Route:
+        """The Blender that renders the shot (refused when the farm has none as new as the one that saved it), or
+        refused when files are missing (unless `--allow-missing`)."""
+        blender = self._route(manifest.scene, manifest.blender, request)
         if missing and not request.allow_missing:
             raise ValidationError(missing_text(missing, manifest.scene))
+        return blender
+
+    def _rendered_by(self, settings: RenderSettings, blender: Route | None) -> RenderSettings:
+        """The job's settings with the Blender that renders it and the one that saved the shot; as asked on a
+        one-version farm rendering a shot with the Blender that saved it (its jobs and tasks read as before)."""
+        plain = self.settings.lanes.blenders == (DEFAULT_BLENDER,) and not (blender and blender.note)
+        if blender is None or (plain and not blender.overridden):
+            return settings
+        return replace(settings, blender=blender.blender, saved_by=blender.saved_by)
+
+    def _route(self, scene: str, saved_by: str, request: RenderRequest) -> Route:
+        chosen = route(scene, saved_by, self.settings.lanes.blenders, request.settings.blender or None)
+        if not self.settings.lanes.deploys(request.settings.render_class, chosen.blender):
+            raise ValidationError(
+                f"This farm has no `{request.settings.render_class}` class of Blender {chosen.blender}, which "
+                f"renders `{scene}`: leave out `--on {request.settings.render_class}`."
+            )
+        return chosen
 
     def submit(
         self,
@@ -224,7 +231,7 @@ class SubmissionService:
                 frames_spec=compact(plan.frames) if request.frame_list else normal_spec(request.frames),
                 total=len(plan.frames),
                 task_count=len(plan.tasks) * tile_count(request.settings.tiles),
-                settings=request.settings,
+                settings=self._rendered_by(request.settings, plan.blender),
                 output_bucket=self.settings.outputs_bucket,
                 output_prefix=f"outputs/{job_id}/",
                 assets_prefix=assets_prefix,

@@ -31,6 +31,10 @@ class RenderSettings:
     render_class: str = "cpu"  # `cpu`: the render Lambda; `gpu`: render nodes (`--on gpu`)
     # A retry of a frame the watchdog stopped: the frame takes longer than this whole, whatever a small look says
     at_least_s: float = 0.0
+    # The Blender that renders it (`4.5`; `backend.render.blenders` routes a shot to it) and the one that saved the
+    # shot; on a request, `blender` is `--blender` (an override). "" where not known: the farm's default.
+    blender: str = ""
+    saved_by: str = ""
 
     @property
     def extension(self) -> str:
@@ -41,6 +45,9 @@ class RenderSettings:
         data = asdict(self)
         data["resolution"] = list(self.resolution) if self.resolution else None
         data["tiles"] = list(self.tiles) if self.tiles else None
+        for unsaid in ("blender", "saved_by"):  # a default farm's tasks and jobs read as they always did
+            if not data[unsaid]:
+                del data[unsaid]
         return data
 
     @classmethod
@@ -56,6 +63,8 @@ class RenderSettings:
             tiles_auto=bool(data.get("tiles_auto", False)),
             render_class=str(data.get("render_class") or CPU),
             at_least_s=float(data.get("at_least_s") or 0.0),
+            blender=str(data.get("blender") or ""),
+            saved_by=str(data.get("saved_by") or ""),
         )
 
 

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import bpy
 
+from blender_image.compat import for_version
+
+BLENDER = for_version(bpy.app.version)
 FRAMES = 24
 
 
 def _material(name: str, color: tuple[float, float, float], roughness: float = 0.4, metallic: float = 0.0):
-    material = bpy.data.materials.new(name)
+    material = BLENDER.new_material(bpy.data, name)
     shader = material.node_tree.nodes["Principled BSDF"]
     shader.inputs["Base Color"].default_value = (*color, 1.0)
     shader.inputs["Roughness"].default_value = roughness
@@ -93,7 +96,7 @@ def build(path: Path) -> None:
     bpy.context.object.data.energy = 600
     bpy.context.object.data.size = 4
 
-    world = bpy.data.worlds.new("Sky")
+    world = BLENDER.new_world(bpy.data, "Sky")
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.35, 0.45, 0.6, 1.0)
     world.node_tree.nodes["Background"].inputs["Strength"].default_value = 0.6
     scene.world = world

@@ -48,6 +48,7 @@ HELP = (
     "• `--res WxH` `--samples N` `--engine CYCLES|BLENDER_WORKBENCH|BLENDER_EEVEE` "
     "`--format PNG|JPEG|OPEN_EXR|OPEN_EXR_MULTILAYER` (default: the scene's) `--chunk N` (frames per task) `--assets PREFIX` (textures, caches) "
     "`--priority urgent|low` (urgent jobs' frames go first, low ones' when nothing else waits) "
+    "`--blender 4.5|5.0` (default: the Blender that saved the shot, or the nearest newer the farm has) "
     "`--allow-missing` (render a shot whose manifest lists missing files) "
     "`--dry-run` (check and show the plan, render nothing)\n"
     "• A shot shipped with `studiobot upload` carries every file it uses; one with missing files is refused\n"

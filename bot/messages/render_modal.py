@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from bot.messages import plain_text, section
@@ -10,6 +11,7 @@ from bot.messages.text import MODAL_TITLE, NAME_CHARS, clip, cut
 
 WHOLE = "whole frames"  # no `--tiles`: the probes still re-plan a job whose frames would not fit
 TILE_CHOICES = (WHOLE, "auto", "2x2", "4x4", "8x8")
+SAVED_BY = "the one that saved it"  # no `--blender`: the shot's own version, or the nearest newer
 
 
 def _input(
@@ -53,9 +55,10 @@ def _metadata(file_id: str, file_name: str, channel: str) -> str:
     return json.dumps({"file": file_id, "name": name, "channel": channel}, ensure_ascii=False)
 
 
-def render_modal(file_id: str, file_name: str, channel: str) -> dict[str, Any]:
+def render_modal(file_id: str, file_name: str, channel: str, blenders: Sequence[str] = ()) -> dict[str, Any]:
     """ "Render this scene": frames and settings for a .blend shared in a channel (`private_metadata` carries
-    the file's id and name, and the channel)."""
+    the file's id and name, and the channel); a choice of Blender where the farm runs several (`blenders`)."""
+    versions = [_select("blender", "Blender", [SAVED_BY, *blenders], SAVED_BY)] if len(blenders) > 1 else []
     return {
         "type": "modal",
         "callback_id": "render_scene",
@@ -75,6 +78,7 @@ def render_modal(file_id: str, file_name: str, channel: str) -> dict[str, Any]:
             _select("tiles", "Tiles (split each frame across workers)", list(TILE_CHOICES), WHOLE),
             _select("on", "Render on", ["cpu", "gpu"], "cpu"),
             _select("priority", "Priority", ["normal", "urgent", "low"], "normal"),
+            *versions,
         ],
     }
 

@@ -13,8 +13,11 @@ from typing import Annotated
 
 import typer
 
+from backend.errors import StudiobotError
+from backend.render.blenders import DEFAULT_BLENDER, parse_versions
 from bot.messages import message_text
 from entry.wiring import Services
+from local.blender_envs import UnknownBlender, ensure
 from local.cli.desk import message_blocks_text, run_words
 from local.cli.render import RENDER_CONTEXT, RENDER_HELP, render
 from local.cli.ship import upload
@@ -45,12 +48,24 @@ def up(
     ] = 120,
     nodes: Annotated[int, typer.Option(help="Render nodes (`studiobot node`) on the --class queue.")] = 0,
     node_class: Annotated[str, typer.Option("--class", help="The render class the nodes serve.")] = "gpu",
+    blender: Annotated[
+        str,
+        typer.Option(
+            help="The Blenders to render with, a worker pool each: `4.5,5.0` (4.5 LTS installs once)."
+        ),
+    ] = DEFAULT_BLENDER,
 ) -> None:
     """Start moto as AWS on 127.0.0.1, deploy the resources, bring back the last run's state, start the workers."""
     state = read_state()
     if state is not None:
         console.print(f"The local stack is already up (AWS at {state['stack']['endpoint']}).")
         return
+    try:
+        blenders = parse_versions(blender)
+        for version in blenders:  # each in its own environment, made here with a progress bar the first time
+            ensure(version, console=console)
+    except (StudiobotError, UnknownBlender) as error:
+        raise fail(str(error)) from error
     command = [
         sys.executable,
         "-m",
@@ -63,6 +78,8 @@ def up(
         str(nodes),
         "--class",
         node_class,
+        "--blender",
+        ",".join(blenders),
     ]
     if foreground:
         os.execv(sys.executable, command)

@@ -51,7 +51,7 @@ from local.embedded.supervisor import home
 RENDER_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True}  # the words are Slack's
 RENDER_HELP = (
     "Render: `studiobot render SCENE FRAMES [--res WxH] [--samples N] [--engine E] [--format F] "
-    "[--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--priority urgent|normal|low] [--assets PREFIX] [--allow-missing] "
+    "[--chunk N] [--tiles 4x4|auto] [--on cpu|gpu] [--priority urgent|normal|low] [--blender 4.5|5.0] [--assets PREFIX] [--allow-missing] "
     "[--dry-run] [--as NAME]`; "
     "SCENE is a key in the scenes bucket or a local .blend file, shipped with every file it uses (as NAME, e.g. "
     "projB/sh010, instead of its folder's name)."

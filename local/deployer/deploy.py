@@ -23,6 +23,7 @@ from typing import Any
 
 from packaging.requirements import Requirement
 
+from backend.render.blenders import DEFAULT_BLENDER, parse_versions
 from local.deployer import image as image_build
 from local.deployer.exclusive import exclusive
 
@@ -309,7 +310,6 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     ecr = boto3.client("ecr")
     image_build.ensure_repository(ecr, repository)
     registry = f"{account}.dkr.ecr.{region}.amazonaws.com"
-    image = f"{registry}/{repository}:latest"
     password = subprocess.run(
         ["aws", "ecr", "get-login-password", "--region", region], check=True, capture_output=True, text=True
     ).stdout
@@ -319,10 +319,11 @@ def deploy(stage: str, extra_params: list[str]) -> None:
         check=True,
         text=True,
     )
-    subprocess.run(image_build.build_command(image), cwd=ROOT, check=True)
-    subprocess.run(["docker", "push", image], check=True)
-    pushed = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": "latest"}])
-    image_uri = f"{registry}/{repository}@{pushed['imageDetails'][0]['imageDigest']}"
+    image_uri = _push_image(ecr, registry, repository, "latest", DEFAULT_BLENDER)
+    # Each other Blender the farm runs (`blenderVersions=4.5,5.0`): its own image, named to infra/blenders.js.
+    if others := other_blenders(extra_params):
+        images = [f"{v}={_push_image(ecr, registry, repository, tag_of(v), v)}" for v in others]
+        extra_params = [*extra_params, "renderImageUris=" + ",".join(images)]
     build_layer()
     params = [part for value in extra_params for part in ("--param", value)]
     deployed = osls(
@@ -346,6 +347,28 @@ def deploy(stage: str, extra_params: list[str]) -> None:
     for output in outputs.get("Outputs", []):
         if output["OutputKey"] == "SlackRequestUrl":
             print(f"Slack request URL (slash commands, interactivity, shortcuts): {output['OutputValue']}")
+
+
+def other_blenders(extra_params: list[str]) -> tuple[str, ...]:
+    """The Blenders other than 5.0 a deploy's `blenderVersions=…` param names (none without it)."""
+    named = [value.split("=", 1)[1] for value in extra_params if value.startswith("blenderVersions=")]
+    return (
+        tuple(version for version in parse_versions(named[-1]) if version != DEFAULT_BLENDER) if named else ()
+    )
+
+
+def tag_of(blender: str) -> str:
+    """The image tag of Blender `blender`'s render image (`blender45`)."""
+    return "blender" + blender.replace(".", "")
+
+
+def _push_image(ecr: Any, registry: str, repository: str, tag: str, blender: str) -> str:
+    """Build Blender `blender`'s render image, push it, and return its URI by digest (what the function runs)."""
+    image = f"{registry}/{repository}:{tag}"
+    subprocess.run(image_build.build_command(image, blender), cwd=ROOT, check=True)
+    subprocess.run(["docker", "push", image], check=True)
+    pushed = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    return f"{registry}/{repository}@{pushed['imageDetails'][0]['imageDigest']}"
 
 
 def main(argv: list[str]) -> int:

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from backend.render.blenders import DEFAULT_BLENDER
+from local.blender_envs import bpy_pin
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # A deploy pushes a GB-sized image; older ones are never needed again (the function runs one by digest).
@@ -23,8 +26,16 @@ LIFECYCLE_POLICY = {
 }
 
 
-def build_command(image: str) -> list[str]:
-    """`docker build` of the render image for Lambda (x86_64, from the repository root).
+def build_args(blender: str = DEFAULT_BLENDER) -> list[str]:
+    """The `--build-arg`s of Blender `blender`'s render image: none for 5.0 (the Dockerfile's defaults), else its
+    version and bpy pin (`local.blender_envs.BPY`; UnknownBlender for one without a pin, e.g. 5.1)."""
+    if blender == DEFAULT_BLENDER:
+        return []
+    return ["--build-arg", f"BLENDER_VERSION={blender}", "--build-arg", f"BPY_VERSION={bpy_pin(blender)}"]
+
+
+def build_command(image: str, blender: str = DEFAULT_BLENDER) -> list[str]:
+    """`docker build` of the render image of Blender `blender` for Lambda (x86_64, from the repository root).
 
     Docker Desktop and buildx add provenance and SBOM attestations, which make an OCI image index: Lambda rejects
     it and the stack rolls back. Without them the image is a single plain manifest.
@@ -36,6 +47,7 @@ def build_command(image: str) -> list[str]:
         "linux/amd64",
         "--provenance=false",
         "--sbom=false",
+        *build_args(blender),
         "-f",
         "blender_image/Dockerfile",
         "-t",

@@ -30,8 +30,10 @@ from backend.config import (
     ENV_TABLE,
     Settings,
 )
+from backend.render.blenders import DEFAULT_BLENDER
 from backend.render.lanes import LaneSettings
 from local.deployer.documents import create_in
+from local.embedded.blenders import make_queues
 from local.embedded.buckets import apply_lifecycles, apply_time_to_live
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -167,12 +169,16 @@ def _post(url: str, body: dict[str, Any]) -> None:
 
 
 def deploy(
-    endpoint: str | None, stack_name: str = "studiobot-local", template: str | None = None
+    endpoint: str | None,
+    stack_name: str = "studiobot-local",
+    template: str | None = None,
+    blenders: tuple[str, ...] = (DEFAULT_BLENDER,),
 ) -> StackInfo:
     """Create the resources of `infra/resources.yml` in moto's CloudFormation, plus the terminal's subscription.
 
     `endpoint` is the moto server's URL, or None inside `moto.mock_aws` (in-process, as unit tests use it);
-    `template`: another template's text (tests).
+    `template`: another template's text (tests); `blenders`: the Blenders it renders with (each other than 5.0 gets
+    its own lanes, `local.embedded.blenders`).
     """
     session = boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
@@ -213,6 +219,8 @@ def deploy(
             render_low_url=outputs["RenderLowQueueUrl"],
             gpu_urgent_url=outputs["GpuRenderUrgentQueueUrl"],
             gpu_low_url=outputs["GpuRenderLowQueueUrl"],
+            blenders=blenders,
+            versioned=make_queues(sqs, outputs["RenderQueueUrl"], blenders),
         ).to_env(),
     )
 

@@ -24,8 +24,11 @@ from backend.config import (
     slack_credentials,
 )
 from backend.errors import StudiobotError
+from backend.render.blenders import DEFAULT_BLENDER, parse_versions
 from entry.wiring import Services
+from local.blender_envs import ensure
 from local.embedded import unsaved
+from local.embedded.blenders import worker_command, worker_names
 from local.embedded.carry import carry_over, made_by_template
 from local.embedded.links import links_env
 from local.embedded.notices import StackNotifier, notify_loop
@@ -90,10 +93,14 @@ class Supervisor:
         save_every_s: float = 2.0,
         nodes: int = 0,
         node_class: str = "gpu",
+        blenders: tuple[str, ...] = (DEFAULT_BLENDER,),
     ) -> None:
         """`state_dir`: keep the stack's state there across runs (`studiobot up` does); None: start empty, keep
-        nothing (benchmarks and tests that build a stack of their own)."""
+        nothing (benchmarks and tests that build a stack of their own). `blenders`: `workers` render workers each,
+        each version in its own environment."""
         self.worker_count = workers
+        self.blenders = blenders
+        self.versions: dict[str, str] = {}  # a render worker → the Blender it renders with
         self.nodes, self.node_class = (
             nodes,
             node_class,
@@ -126,7 +133,10 @@ class Supervisor:
         saved = self._saved_state()
         if saved is not None:
             self.saved_at = saved.saved_at
-        self.info = deploy(self.server.endpoint)  # today's template: URLs, subscription, indexes made afresh
+        for blender in self.blenders:  # made on first use, with a progress bar (in the log here)
+            ensure(blender)
+        # today's template: URLs, subscription, indexes made afresh; another Blender's lanes beside
+        self.info = deploy(self.server.endpoint, blenders=self.blenders)
         self.kept = self._carry_over(saved)
         self.env = {
             **os.environ,
@@ -140,8 +150,8 @@ class Supervisor:
         }
         # The links the notifier posts: signed with the key kept in the home folder, answered by the bot server.
         self.env.update(links_env(home(), self.env))
-        for index in range(self.worker_count):
-            self._spawn(f"render-{index + 1}", "render")
+        for name, blender in worker_names(self.blenders, self.worker_count):
+            self._spawn(name, "render", blender)
         self._spawn("dlq", "dlq")
         self._spawn("dlq-gpu", "dlq-gpu")
         for index in range(self.nodes):
@@ -165,8 +175,10 @@ class Supervisor:
             threading.Thread(target=self._save_loop, name="state", daemon=True).start()
         self._write_state()
         nodes = f" + {self.nodes} {self.node_class} node(s)" if self.nodes else ""
+        versions = f" for each of Blender {', '.join(self.blenders)}" if len(self.blenders) > 1 else ""
         self.say(
-            f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s){nodes} + DLQ workers"
+            f"local AWS (moto) at {self.info.endpoint}; {self.worker_count} render worker(s){versions}{nodes} + DLQ "
+            "workers"
         )
         return self.info
 
@@ -250,12 +262,12 @@ class Supervisor:
             SocketModeHandler(app, credentials.app_token).connect()
             self.say("Slack: connected with Socket Mode")
 
-    def _spawn(self, name: str, kind: str) -> None:
+    def _spawn(self, name: str, kind: str, blender: str = "") -> None:
         # Blender's own output (a line per Cycles tile) is kept in `<home>/<worker>.log`, as CloudWatch keeps it
         # on AWS, not in the stack log; a failed frame's reason carries its last lines there too.
         home().mkdir(parents=True, exist_ok=True)  # a stack that keeps no state may not have made it yet
         output = (home() / f"{name}.log").open("ab") if kind in ("render", "node") else None
-        command = [sys.executable, "-m", "local.embedded.worker", kind]
+        command = worker_command(kind, blender or self.versions.get(name, ""))
         env = self.env
         if kind == "node":  # the product's node, on this stack's queue; no instance metadata off EC2
             command += ["--class", self.node_class, "--idle-exit", "0", "--name", name]
@@ -272,6 +284,7 @@ class Supervisor:
         with self.lock:
             self.children[name] = process
             self.kinds[name] = kind
+            self.versions[name] = blender or self.versions.get(name, "")
 
     def _write_state(self) -> None:
         with self.lock:
@@ -339,6 +352,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--nodes", type=int, default=0, help="render nodes on the --class queue")
     parser.add_argument("--class", dest="node_class", default="gpu")
+    parser.add_argument("--blender", default=DEFAULT_BLENDER, help="the Blenders to render with: 4.5,5.0")
     parser.add_argument(
         "--save-every", type=float, default=2.0, help="seconds between snapshots of the state"
     )
@@ -353,6 +367,7 @@ def main() -> None:
         save_every_s=args.save_every,
         nodes=args.nodes,
         node_class=args.node_class,
+        blenders=parse_versions(args.blender),
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from importlib.metadata import version
 
 import boto3
 
@@ -19,6 +20,9 @@ from backend.config import (
     ENV_RENDER_TIMEOUT,
     Settings,
 )
+from backend.render.blenders import DEFAULT_BLENDER, short
+from backend.render.lanes import LANES, blender_class
+from backend.render.tasks import CPU
 from local.embedded.poller import QueuePoller
 from local.embedded.stack import STACK_GONE
 
@@ -35,6 +39,19 @@ def exit_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="parent", daemon=True).start()
 
 
+def _blender(options: list[str]) -> str:
+    """`--blender 4.5`: the Blender this worker renders with, checked against the bpy it imports."""
+    if "--blender" not in options:
+        return ""
+    wanted = options[options.index("--blender") + 1]
+    found = short(version("bpy"))
+    if found != wanted:
+        raise SystemExit(
+            f"this worker was asked for Blender {wanted} but its Python has bpy {version('bpy')}"
+        )
+    return wanted
+
+
 def main(kind: str, options: list[str] | None = None) -> None:
     exit_with_parent(os.getppid())
     if kind == "node":  # a node on its own retries a stack that is gone for ever, Blender warm (≈ 500 MB)
@@ -45,9 +62,14 @@ def main(kind: str, options: list[str] | None = None) -> None:
         from entry import wiring
         from entry.render import handler
 
+        blender = _blender(options or [])
         wiring.render_worker()  # import bpy now, so the first task does not pay for it
         settings = Settings.from_env()  # its lanes, urgent first: taken in that order at every receive
-        queue_urls = list(settings.lanes.urls(settings.render_queue_url, gpu=False).values())
+        if blender in ("", DEFAULT_BLENDER):
+            queue_urls = list(settings.lanes.urls(settings.render_queue_url, gpu=False).values())
+        else:  # another Blender's class: its own lanes, never 5.0's
+            lanes = settings.lanes.versioned[blender_class(CPU, blender)]
+            queue_urls = [lanes[lane] for lane in LANES if lane in lanes]
     elif kind in ("dlq", "dlq-gpu"):
         from entry.dead_letters import handler
 

@@ -45,6 +45,7 @@ def test_serverless_yml_takes_its_resources_from_the_shared_template() -> None:
         "${file(iam.yml)}",
         "${file(batch.yml)}",
         "${file(secrets.yml)}",
+        "${file(blenders.js):resources}",  # each Blender other than 5.0: its function, lanes, permissions
         {
             "extensions": {
                 lane: {"Properties": {"VisibilityTimeout": "${file(render-queue.js):visibilityTimeout}"}}

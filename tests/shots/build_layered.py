@@ -11,6 +11,7 @@ from pathlib import Path
 
 import bpy
 
+from blender_image.compat import MULTILAYER, for_version
 from tests.shots.build_shots import _empty_scene, _png, _save, _textured_plane
 
 RED = (0.8, 0.1, 0.1, 1.0)  # what the first view layer sees
@@ -39,18 +40,13 @@ def layered(folder: Path, composite: bool = False) -> Path:
     second = scene.view_layers.new(SECOND)
     first.layer_collection.children["Blue"].exclude = True
     second.layer_collection.children["Red"].exclude = True
-    settings = scene.render.image_settings
-    settings.media_type = "MULTI_LAYER_IMAGE"
-    settings.file_format = "OPEN_EXR_MULTILAYER"
+    blender = for_version(bpy.app.version)
+    blender.set_file_format(scene.render.image_settings, MULTILAYER)
     if composite:
-        tree = bpy.data.node_groups.new("Compositing", "CompositorNodeTree")
-        tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+        tree = blender.new_compositor(scene, bpy.data)
         layers = tree.nodes.new("CompositorNodeRLayers")
         layers.layer = FIRST
-        output = tree.nodes.new("NodeGroupOutput")
-        tree.links.new(layers.outputs["Image"], output.inputs[0])
-        scene.compositing_node_group = tree
-        scene.render.use_compositing = True
+        blender.add_output(tree, layers.outputs["Image"])
     _save(shot)
     return shot
 

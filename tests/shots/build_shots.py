@@ -32,6 +32,10 @@ from pathlib import Path
 
 import bpy
 
+from blender_image.compat import MULTILAYER, for_version
+
+BLENDER = for_version(bpy.app.version)
+
 WOOD = (0.55, 0.35, 0.15, 1.0)  # brown: what a textured frame shows
 SKIN = (0.2, 0.6, 0.3, 1.0)  # green: the linked character's texture
 OAK = (0.2, 0.3, 0.7, 1.0)  # blue: the studio library's texture
@@ -77,7 +81,7 @@ def _textured_plane(name: str, image: bpy.types.Image) -> bpy.types.Object:
     bpy.ops.mesh.primitive_plane_add(size=4, location=(0, 0, 0))
     plane = bpy.context.object
     plane.name = name
-    material = bpy.data.materials.new(name)
+    material = BLENDER.new_material(bpy.data, name)
     nodes = material.node_tree.nodes
     texture = nodes.new("ShaderNodeTexImage")
     texture.image = image
@@ -187,9 +191,7 @@ def tiled(folder: Path, library: Path) -> Path:
 def multilayer(folder: Path) -> Path:
     shot = textured(folder)
     bpy.ops.wm.open_mainfile(filepath=str(shot))
-    settings = bpy.context.scene.render.image_settings
-    settings.media_type = "MULTI_LAYER_IMAGE"
-    settings.file_format = "OPEN_EXR_MULTILAYER"
+    BLENDER.set_file_format(bpy.context.scene.render.image_settings, MULTILAYER)
     _save(shot)
     return shot
 

@@ -30,5 +30,5 @@ def open_render_modal(ack: Ack, shortcut: dict[str, Any], client: WebClient, con
             "That message has no `.blend` file: use the shortcut on the message that shares one.",
         )
     else:
-        view = render_modal(scenes[0]["id"], scenes[0]["name"], channel)
+        view = render_modal(scenes[0]["id"], scenes[0]["name"], channel, settings.lanes.blenders)
     client.views_open(trigger_id=shortcut["trigger_id"], view=view)

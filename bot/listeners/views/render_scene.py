@@ -17,7 +17,7 @@ from backend.errors import StudiobotError, ValidationError
 from backend.names import check, under
 from backend.render.grammar import RenderRequest, parse_render
 from bot.listeners.commands.render import post_card
-from bot.messages.render_modal import WHOLE
+from bot.messages.render_modal import SAVED_BY, WHOLE
 from bot.messages.text import MESSAGE_TEXT, NAME_CHARS, REASON_CHARS, clip, cut, sentence
 from bot.services import Services
 
@@ -29,8 +29,9 @@ _OPTION_BLOCKS = {
     "--tiles": "tiles",
     "--on": "on",
     "--priority": "priority",
+    "--blender": "blender",
 }
-_UNCHANGED = ("scene", WHOLE, "cpu", "normal")  # what leaves the option out
+_UNCHANGED = ("scene", WHOLE, "cpu", "normal", SAVED_BY)  # what leaves the option out
 
 
 def _words(view: dict[str, Any]) -> list[str]:
