@@ -38,6 +38,9 @@ WORKSTATIONS_HELP = (
 EVENTS = (SessionExpiring, SessionStopped, SessionKept, SessionExtended, KeepAliveReport, WorkstationAlert)
 OWNER_CHARS = 64  # the owner column: a Slack user id, or whatever the EC2 tag says
 LISTED_NAMES_CHARS = 1_000  # each list of names in the keep-alive report; the rest are counted
+# The code-block fallback's name column: a page is 99 rows (a table block's), and 99 names of 256 characters, each
+# `&` escaped to five, would need more than a message's 50 blocks; the table block shows every name whole.
+CODE_NAME_CHARS = 64
 
 
 def workstations_table(rows: list[StatusRow], page: int = 1) -> tuple[str, Blocks]:
@@ -86,7 +89,7 @@ def _counts(rows: list[StatusRow]) -> str:
 
 def _code_table(shown: list[StatusRow]) -> Blocks:
     """A page of workstations as fixed-width tables (Slack renders code blocks monospaced)."""
-    names = [_cell(row.name, NAME_CHARS) for row in shown]
+    names = [_cell(row.name, CODE_NAME_CHARS) for row in shown]
     owners = [_cell(row.owner, OWNER_CHARS) for row in shown]
     name_width = min(max(len("name"), *(len(name) for name in names)), 24)
     owner_width = min(max(len("owner"), *(len(owner) for owner in owners)), 14)

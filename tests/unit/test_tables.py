@@ -190,3 +190,23 @@ def test_render_list_is_a_table_of_the_askers_jobs_first() -> None:
     assert _accepted(blocks)
     assert_message(text, blocks)
     assert_message(*message.fallback)
+
+
+def test_a_full_page_of_the_longest_names_still_falls_back_within_a_messages_blocks() -> None:
+    """99 workstations named with 256 `&` (escaped to five characters each) once made the fallback 51 blocks."""
+    rows = [
+        StatusRow(
+            name="&" * 256 + str(index),
+            owner="U0ARTIST",
+            state="running",
+            up_for=None,
+            expires_in=None,
+            keepalive=False,
+            seen=None,
+        )
+        for index in range(198)
+    ]
+    message = ws_messages.workstations_table(rows, 1)
+    text, blocks = message.fallback
+    assert_message(text, blocks)
+    assert "`/workstations status --page 2`" in blocks[-1]["elements"][0]["text"]
