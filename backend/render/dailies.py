@@ -70,20 +70,6 @@ class Movie:
     seconds: float
 
 
-def parse_fps(text: str) -> Fraction:
-    """`24`, `23.976`, `24000/1001` → a frame rate; ValueError for anything that is not 1 to 240."""
-    try:
-        fps = Fraction(text.strip()).limit_denominator(1001)
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"`{text}` is not a frame rate") from None
-    if not 1 <= fps <= 240:
-        raise ValueError(f"`{text}` is not a frame rate from 1 to 240")
-    ntsc = Fraction(
-        round(fps * Fraction(1001, 1000)) * 1000, 1001
-    )  # `23.976` is 24000/1001, as Blender keeps it
-    return ntsc if abs(ntsc - fps) < Fraction(1, 1000) else fps
-
-
 def movie_size(width: int, height: int, frames: int, fps: Fraction) -> tuple[int, int]:
     """The picture size for `frames` frames of a `width`×`height` proxy: even, `MIN_WIDTH` to `MAX_WIDTH` wide,
     and halved while the bitrate a long job can afford would spread too thin over its pixels."""

@@ -19,9 +19,9 @@ from backend.render.dailies import (
     encode_movie,
     job_frames,
     movie_size,
-    parse_fps,
     proxy_frames,
 )
+from backend.render.movie_grammar import parse_fps
 
 BURN = BurnIn("sh010/shot", "r1a2b3c4d5", "2026-12-08")
 SKY = (40, 120, 200)

@@ -1,0 +1,59 @@
+"""`/render movie JOB`: which frames of a job its movie shows, at which rate, and why its failed ones failed."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Protocol
+
+from backend.config import Limits
+from backend.errors import ValidationError
+from backend.render.desk_replies import MovieAsked
+from backend.render.frames import compact, parse_frame_spec, stored_frames
+from backend.render.movie_grammar import MovieRequest, parse_fps
+from backend.render.records import FrameOutcome, FrameRecord, Job
+
+DEFAULT_FPS = Fraction(24)  # a job whose renderer did not say its scene's rate
+
+
+class MovieJobs(Protocol):
+    """What a movie reads of the job store: the records of a job's frames."""
+
+    def frames(self, job_id: str) -> list[FrameRecord]: ...
+
+
+def job_fps(job: Job) -> Fraction:
+    """The scene's frame rate as its renderer recorded it; 24 when it did not."""
+    fps = getattr(job, "fps", "")
+    try:
+        return parse_fps(fps) if fps else DEFAULT_FPS
+    except ValueError:
+        return DEFAULT_FPS
+
+
+def movie_asked(jobs: MovieJobs, job: Job, request: MovieRequest, user: str, limits: Limits) -> MovieAsked:
+    """The movie `request` asks of `job` (all of its frames unless `--frames`); ValidationError saying what works
+    when it has nothing rendered yet or the frames are not the job's."""
+    if job.done == 0:
+        raise ValidationError(
+            f"`{job.job_id}` has no rendered frame yet: ask for its movie once frames are in "
+            f"(`/render status {job.job_id}` shows them)."
+        )
+    every = stored_frames(job.frames_spec)
+    frames = every
+    if request.frames is not None:
+        frames = parse_frame_spec(request.frames, limits.max_frames_per_job)
+        outside = sorted(set(frames) - set(every))
+        if outside:
+            shown = compact(outside)
+            shown = shown if len(shown) <= 60 else shown[:57] + "…"
+            raise ValidationError(
+                f"`{job.job_id}` did not render {shown}: its frames are `{compact(every)[:60]}`, e.g. "
+                f"`/render movie {job.job_id} --frames {every[0]}-{every[min(len(every), 24) - 1]}`."
+            )
+    wanted = set(frames)
+    failed = {
+        record.frame: record.error
+        for record in jobs.frames(job.job_id)
+        if record.outcome is FrameOutcome.FAILED and record.frame in wanted
+    }
+    return MovieAsked(job, tuple(frames), request.fps or job_fps(job), failed, user)

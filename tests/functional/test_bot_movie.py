@@ -1,0 +1,61 @@
+"""`/render movie JOB` from Slack: the job's dailies made again and posted in its thread; mistakes are one
+sentence."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import av
+
+from .conftest import CHANNEL, OTHER, Bot
+
+
+def _rendered(bot: Bot) -> tuple[str, str]:
+    bot.stack.put_scene()
+    bot.command("shot.blend 1-4")
+    (card,) = bot.slack.wait_for("chat.postMessage")
+    (job,) = bot.stack.jobs.recent(CHANNEL)
+    bot.stack.render_frames(job.job_id, [1, 2, 4], failed=[3])
+    return job.job_id, card.args["channel"]
+
+
+def test_render_movie_posts_the_jobs_movie_in_its_thread_at_the_rate_asked(bot: Bot) -> None:
+    job_id, _ = _rendered(bot)
+    bot.command(f"movie {job_id} --fps 12")
+    (answer,) = bot.replies()
+    assert answer["text"] == f"🎬 The movie of `{job_id}` is in its thread."
+    (complete,) = bot.slack.wait_for("files.completeUploadExternal")
+    assert complete.args["channel_id"] == CHANNEL and complete.args["thread_ts"]
+    comment = complete.args["initial_comment"]
+    assert f"The dailies of `{job_id}`: 4 frames (1-4) at 12 fps, 1 failed as slates" in comment
+    assert [file["title"] for file in complete.args["files"]] == [f"Dailies · {job_id}"]
+    (upload,) = bot.slack.calls_to("upload")
+    with av.open(BytesIO(upload.body)) as movie:
+        stream = movie.streams.video[0]
+        assert stream.average_rate == 12 and (stream.width, stream.height) == (640, 360)
+        assert sum(1 for _ in movie.decode(stream)) == 4
+
+
+def test_a_range_of_the_job_makes_a_shorter_movie(bot: Bot) -> None:
+    job_id, _ = _rendered(bot)
+    bot.command(f"movie {job_id} --frames 2-3")
+    bot.replies()
+    (upload,) = bot.slack.wait_for("upload")
+    with av.open(BytesIO(upload.body)) as movie:
+        assert sum(1 for _ in movie.decode(video=0)) == 2
+
+
+def test_mistakes_about_the_job_or_its_frames_are_one_sentence(bot: Bot) -> None:
+    job_id, _ = _rendered(bot)
+    bot.command(f"movie {job_id} --frames 3-9")
+    assert bot.replies()[0]["text"] == (
+        f"`{job_id}` did not render 5-9: its frames are `1-4`, e.g. `/render movie {job_id} --frames 1-4`."
+    )
+    bot.command("movie r0000000000")
+    assert "r0000000000" in bot.replies(2)[-1]["text"] and "Traceback" not in bot.replies(2)[-1]["text"]
+    bot.command(f"movie {job_id}", user=OTHER, channel="C0ELSEWHERE")
+    assert (
+        bot.replies(3)[-1]["text"]
+        == f"`{job_id}` belongs to <#{CHANNEL}>: ask about it there (or ask an admin)."
+    )
+    assert bot.slack.calls_to("upload") == []
