@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from backend.names import under
 from backend.render.frames import stored_frames
+from backend.render.movie_grammar import DEFAULT_FPS, job_fps
 from backend.render.records import Job
 from backend.render.tasks import PROXIES
 
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from av.container import OutputContainer
     from av.video.stream import VideoStream
 
-DEFAULT_FPS = Fraction(24)  # a scene that does not say (a job rendered before its frame rate was recorded)
 MAX_WIDTH = 1920  # Slack plays larger movies, but scaled down: wider buys nothing in a thread
 MIN_WIDTH = 640  # smaller proxies are scaled up to it, so that the burn-in can be read
 MAX_BYTES = 100 * 1000 * 1000  # what a movie posted in the thread may weigh
@@ -302,4 +302,4 @@ def job_movie(
     burn = BurnIn(shot_name(job.scene_key), job.job_id, day)
     with tempfile.TemporaryDirectory(prefix="studiobot-dailies-") as scratch:
         pictures = job_frames(store, job.output_bucket, proxies, numbers, failed, Path(scratch))
-        return encode_movie(pictures, len(numbers), out, burn, fps or DEFAULT_FPS)
+        return encode_movie(pictures, len(numbers), out, burn, fps or job_fps(job))

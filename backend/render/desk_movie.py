@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Protocol
 
 from backend.config import Limits
 from backend.errors import ValidationError
 from backend.render.desk_replies import MovieAsked
 from backend.render.frames import compact, parse_frame_spec, stored_frames
-from backend.render.movie_grammar import MovieRequest, parse_fps
+from backend.render.movie_grammar import MovieRequest, job_fps
 from backend.render.records import FrameOutcome, FrameRecord, Job
-
-DEFAULT_FPS = Fraction(24)  # a job whose renderer did not say its scene's rate
 
 
 class MovieJobs(Protocol):
     """What a movie reads of the job store: the records of a job's frames."""
 
     def frames(self, job_id: str) -> list[FrameRecord]: ...
-
-
-def job_fps(job: Job) -> Fraction:
-    """The scene's frame rate as its renderer recorded it; 24 when it did not."""
-    fps = getattr(job, "fps", "")
-    try:
-        return parse_fps(fps) if fps else DEFAULT_FPS
-    except ValueError:
-        return DEFAULT_FPS
 
 
 def movie_asked(jobs: MovieJobs, job: Job, request: MovieRequest, user: str, limits: Limits) -> MovieAsked:

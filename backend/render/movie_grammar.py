@@ -9,11 +9,13 @@ from fractions import Fraction
 from backend.config import Limits
 from backend.errors import ValidationError
 from backend.render.frames import check_frame_spec
+from backend.render.records import Job
 
 MOVIE_USAGE = (
     "`/render movie JOB [--fps N] [--frames SPEC]`, e.g. `/render movie r1a2b3c4d5 --fps 24 --frames 1-48`"
 )
 _MOVIE_OPTIONS = ("--fps", "--frames")
+DEFAULT_FPS = Fraction(24)  # a job rendered before its renderer said the scene's frame rate
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,14 @@ def parse_fps(text: str) -> Fraction:
     # `23.976` is 24000/1001, as Blender keeps it (fps 24, fps_base 1.001)
     ntsc = Fraction(round(fps * Fraction(1001, 1000)) * 1000, 1001)
     return ntsc if abs(ntsc - fps) < Fraction(1, 1000) else fps
+
+
+def job_fps(job: Job) -> Fraction:
+    """The job's scene's frame rate as its renderer read it; `DEFAULT_FPS` where it did not say."""
+    try:
+        return parse_fps(job.fps) if job.fps else DEFAULT_FPS
+    except ValueError:
+        return DEFAULT_FPS
 
 
 def parse_movie(words: Sequence[str], limits: Limits | None = None) -> MovieRequest:

@@ -121,6 +121,7 @@ def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictu
 
 def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) -> None:
     notifier, _, _, job_id = _setup(stack, slack, "1-3")
+    stack.jobs.note_device(job_id, "CPU", "", "25")  # the renderer read the scene's frame rate
     stack.render_frames(job_id, [1], failed=[2, 3])
     _deliver(notifier, stack)
     (complete,) = slack.calls_to("files.completeUploadExternal")
@@ -131,6 +132,7 @@ def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) 
     assert [button["text"]["text"] for button in final[-1]["elements"]] == ["Retry failed", "Outputs"]
     # the movie keeps the cut's length: the failed frames are slates where they would be
     with av.open(BytesIO(slack.calls_to("upload")[1].body)) as movie:
+        assert movie.streams.video[0].average_rate == 25  # the scene's
         pictures = [frame.to_image() for frame in movie.decode(video=0)]
     assert len(pictures) == 3
     rendered, slate = pictures[0].getpixel((320, 100)), pictures[1].getpixel((320, 20))

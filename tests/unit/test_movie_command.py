@@ -95,3 +95,10 @@ def test_frames_the_job_did_not_render_or_a_job_with_none_yet_are_refused_saying
             Records(), replace(_job(), done=0, status=JobStatus.RUNNING), MovieRequest("r1"), "U", Limits()
         )
     assert "`r1` has no rendered frame yet" in str(nothing.value)
+
+
+def test_the_movie_runs_at_the_scenes_rate_as_its_renderer_read_it_unless_asked_otherwise() -> None:
+    ntsc = movie_asked(Records(), _job(fps="23.976"), MovieRequest("r1"), "U0ARTIST", Limits())
+    assert ntsc.fps == Fraction(24000, 1001)
+    assert movie_asked(Records(), _job(fps="25"), MovieRequest("r1", Fraction(12)), "U", Limits()).fps == 12
+    assert movie_asked(Records(), _job(fps=""), MovieRequest("r1"), "U", Limits()).fps == 24  # not said: 24
