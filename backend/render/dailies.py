@@ -4,6 +4,7 @@ and the date; a failed frame is a slate saying why, so the cut keeps its length.
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 import textwrap
@@ -161,7 +162,7 @@ def _video_stream(
     bitrate = bitrate_for(count, fps)
     stream.options = {
         "crf": "20",
-        "preset": "veryfast",
+        "preset": "superfast",
         "maxrate": str(bitrate),
         "bufsize": str(bitrate * 2),
         "threads": "2",  # a notifier has a core or two: more threads only add memory
@@ -174,8 +175,9 @@ def _picture(frame: MovieFrame, size: tuple[int, int], burn: BurnIn) -> Image.Im
     if frame.picture is not None:
         with Image.open(frame.picture) as proxy:
             picture = proxy.convert("RGB")
-        if picture.size != size:
-            picture = picture.resize(size, Image.Resampling.LANCZOS)
+        if picture.size != size:  # scaled up smoothly (a small proxy), down sharply (a long job's smaller cut)
+            smaller = picture.width > size[0]
+            picture = picture.resize(size, Image.Resampling.LANCZOS if smaller else Image.Resampling.BILINEAR)
     else:
         why = (
             f"frame {frame.number} failed: {frame.failure}"
@@ -191,6 +193,7 @@ def bar_height(height: int) -> int:
     return max(16, round(height / 12))
 
 
+@functools.cache
 def _font(pixels: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=max(8, pixels))
 
