@@ -175,7 +175,7 @@ def _picture(frame: MovieFrame, size: tuple[int, int], burn: BurnIn) -> Image.Im
     if frame.picture is not None:
         with Image.open(frame.picture) as proxy:
             picture = proxy.convert("RGB")
-        if picture.size != size:  # scaled up smoothly (a small proxy), down sharply (a long job's smaller cut)
+        if picture.size != size:  # up smoothly (a small proxy), down sharply (a long job's smaller cut)
             smaller = picture.width > size[0]
             picture = picture.resize(size, Image.Resampling.LANCZOS if smaller else Image.Resampling.BILINEAR)
     else:

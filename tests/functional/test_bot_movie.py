@@ -3,6 +3,7 @@ sentence."""
 
 from __future__ import annotations
 
+import json
 from io import BytesIO
 
 import av
@@ -21,7 +22,10 @@ def _rendered(bot: Bot) -> tuple[str, str]:
 
 def test_render_movie_posts_the_jobs_movie_in_its_thread_at_the_rate_asked(bot: Bot) -> None:
     job_id, _ = _rendered(bot)
-    bot.command(f"movie {job_id} --fps 12")
+    acked = bot.command(f"movie {job_id} --fps 12")
+    assert (
+        json.loads(acked.body)["text"] == f"⏳ Making the movie of `{job_id}`…"
+    )  # at once: it takes a while
     (answer,) = bot.replies()
     assert answer["text"] == f"🎬 The movie of `{job_id}` is in its thread."
     (complete,) = bot.slack.wait_for("files.completeUploadExternal")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -171,3 +172,23 @@ def test_proxies_are_fetched_one_at_a_time_and_removed_after_use(tmp_path: Path)
     frames = job_frames(store, "b", proxies, list(range(1, 31)), {7: "crashed"}, scratch)
     movie = encode_movie(frames, 30, tmp_path / "dailies.mp4", BURN)
     assert movie.frames == 30 and max(store.on_disk) == 0 and not list(scratch.iterdir())
+
+
+def test_where_no_movie_can_be_made_the_thread_gets_none_and_the_gif_instead(tmp_path: Path) -> None:
+    from backend.render.records import Job, JobStatus
+    from backend.render.tasks import RenderSettings
+    from bot.dailies import thread_movie
+
+    class Broken:
+        def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None:
+            raise OSError("the proxies cannot be read")
+
+    @dataclass(frozen=True)
+    class Item:
+        key: str
+
+    job = Job(
+        "r1", JobStatus.DONE, "s", "scenes/shot.blend", "e", "1-2", 2, 2, RenderSettings(), "o", "outputs/r1/"
+    )
+    proxies = [Item(f"outputs/r1/proxies/shot_{number:04d}.png") for number in (1, 2)]
+    assert thread_movie(Broken(), job, proxies, [], {}, tmp_path) is None  # the notifier posts the GIF

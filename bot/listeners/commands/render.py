@@ -43,7 +43,9 @@ if TYPE_CHECKING:
 def ack_render(ack: Ack, command: dict[str, Any]) -> None:
     """A command with work to do: say "on it" (the lazy listener answers when done)."""
     words = split_words(command.get("text", ""))
-    if render_subcommand(words):
+    if render_subcommand(words) == "movie" and len(words) > 1:  # it takes a while: said at once
+        ack(text=f"⏳ Making the movie of `{clip(words[1], KEY_CHARS)}`…", response_type="ephemeral")
+    elif render_subcommand(words):
         ack()
     else:
         ack(
