@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from backend.aws.s3 import ObjectInfo
 from backend.commands import Caller
 from backend.names import under
-from backend.render.dailies import ProxyDownloader, job_movie, movie_file_name
+from backend.render.dailies_jobs import ProxyDownloader, job_movie, movie_file_name, proxies_of, proxy_frames
 from backend.render.desk_replies import MovieAsked
 from backend.render.records import Job
 from backend.render.tasks import PROXIES
@@ -37,7 +37,8 @@ def thread_movie(
     try:
         out = under(folder, movie_file_name(job.job_id))
         failures = {frame: reasons.get(frame, "") for frame in failed}
-        return job_movie(store, job, (item.key for item in proxies), failures, out).path
+        prefix = job.output_prefix + PROXIES
+        return job_movie(store, job, proxy_frames((item.key for item in proxies), prefix), failures, out).path
     except Exception as error:  # the thread still gets a moving preview, and the log says why not a movie
         logger.warning("no dailies movie: a GIF instead", job_id=job.job_id, error=repr(error))
         return None
@@ -52,13 +53,12 @@ def post_movie(client: WebClient | None, services: Services, asked: MovieAsked, 
     if client is None:
         return f"Ask for it with `/render movie {job.job_id}`: it is made in the job's thread."
     store = services.store
-    listed = store.list_prefix(job.output_bucket, job.output_prefix + PROXIES)
+    proxies = proxies_of(store, (job, *asked.retries))  # a frame a retry rendered, from the retry
     card = card_store(services).card(job.job_id)
     channel, thread = (card.channel, card.ts) if card is not None else (caller.channel, None)
     with tempfile.TemporaryDirectory(prefix="studiobot-movie-") as folder:
         out = under(Path(folder), movie_file_name(job.job_id))
-        keys = (item.key for item in listed)
-        movie = job_movie(store, job, keys, asked.failed, out, asked.fps, asked.frames)
+        movie = job_movie(store, job, proxies, asked.failed, out, asked.fps, asked.frames)
         client.files_upload_v2(
             channel=channel,
             thread_ts=thread,

@@ -13,9 +13,21 @@ from backend.render.records import FrameOutcome, FrameRecord, Job
 
 
 class MovieJobs(Protocol):
-    """What a movie reads of the job store: the records of a job's frames."""
+    """What a movie reads of the job store: the records of a job's frames, and a channel's recent jobs (its
+    retries)."""
 
     def frames(self, job_id: str) -> list[FrameRecord]: ...
+    def recent(self, channel: str, limit: int = 20) -> list[Job]: ...
+
+
+def retries_of(jobs: MovieJobs, job: Job) -> list[Job]:
+    """The retries of `job` (and their retries), oldest first, among its channel's recent jobs."""
+    family, found = {job.job_id}, []
+    for candidate in sorted(jobs.recent(job.channel), key=lambda other: other.created_at):
+        if candidate.retry_of in family:
+            family.add(candidate.job_id)
+            found.append(candidate)
+    return found
 
 
 def movie_asked(jobs: MovieJobs, job: Job, request: MovieRequest, user: str, limits: Limits) -> MovieAsked:
@@ -39,9 +51,14 @@ def movie_asked(jobs: MovieJobs, job: Job, request: MovieRequest, user: str, lim
                 f"`/render movie {job.job_id} --frames {every[0]}-{every[min(len(every), 24) - 1]}`."
             )
     wanted = set(frames)
-    failed = {
-        record.frame: record.error
-        for record in jobs.frames(job.job_id)
-        if record.outcome is FrameOutcome.FAILED and record.frame in wanted
-    }
-    return MovieAsked(job, tuple(frames), request.fps or job_fps(job), failed, user)
+    retries = retries_of(jobs, job) if job.failed else []
+    failed: dict[int, str] = {}
+    for each in (job, *retries):  # a frame a later retry rendered is no slate; one it failed again says why
+        for record in jobs.frames(each.job_id):
+            if record.frame not in wanted:
+                continue
+            if record.outcome is FrameOutcome.FAILED:
+                failed[record.frame] = record.error
+            elif record.outcome is FrameOutcome.DONE:
+                failed.pop(record.frame, None)
+    return MovieAsked(job, tuple(frames), request.fps or job_fps(job), failed, user, tuple(retries))

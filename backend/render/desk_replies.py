@@ -112,3 +112,6 @@ class MovieAsked(Reply):
     fps: Fraction
     failed: dict[int, str]
     by: str
+    retries: tuple[
+        Job, ...
+    ] = ()  # its retries, oldest first: a frame one of them rendered is shown from there

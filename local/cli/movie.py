@@ -7,11 +7,11 @@ from pathlib import Path
 
 from backend.errors import StudiobotError
 from backend.names import under
-from backend.render.dailies import Movie, job_movie, movie_file_name
+from backend.render.dailies import Movie
+from backend.render.dailies_jobs import job_movie, movie_file_name, proxies_of
 from backend.render.desk_replies import MovieAsked
 from backend.render.grammar import JobCommand
 from backend.render.movie_grammar import MovieRequest
-from backend.render.tasks import PROXIES
 from entry.wiring import Services
 from local.cli.desk import terminal_caller
 from local.cli.terminal import console
@@ -21,10 +21,9 @@ def write_movie(services: Services, asked: MovieAsked, out: Path) -> Movie:
     """Make the movie `asked` into `out/<job>/<job>_dailies.mp4`, streamed from the job's proxies."""
     job = asked.job
     store = services.store
-    listed = store.list_prefix(job.output_bucket, job.output_prefix + PROXIES)
+    proxies = proxies_of(store, (job, *asked.retries))  # a frame a retry rendered, from the retry
     path = under(out, f"{job.job_id}/{movie_file_name(job.job_id)}", "The job's id")
-    keys = (item.key for item in listed)
-    return job_movie(store, job, keys, asked.failed, path, asked.fps, asked.frames)
+    return job_movie(store, job, proxies, asked.failed, path, asked.fps, asked.frames)
 
 
 def finished_movie(services: Services, job_id: str, out: Path) -> Path | None:

@@ -63,3 +63,19 @@ def test_mistakes_about_the_job_or_its_frames_are_one_sentence(bot: Bot) -> None
         == f"`{job_id}` belongs to <#{CHANNEL}>: ask about it there (or ask an admin)."
     )
     assert bot.slack.calls_to("upload") == []
+
+
+def test_after_a_retry_the_movie_shows_the_frames_the_retry_rendered_not_their_slates(bot: Bot) -> None:
+    job_id, _ = _rendered(bot)
+    bot.command(f"retry {job_id}")
+    bot.slack.wait_for("chat.postMessage", 2)  # the retry's card
+    (retry,) = [job for job in bot.stack.jobs.recent(CHANNEL) if job.retry_of == job_id]
+    bot.stack.render_frames(retry.job_id, [3])
+    bot.command(f"movie {job_id}")
+    bot.replies()
+    (upload,) = bot.slack.wait_for("upload")
+    with av.open(BytesIO(upload.body)) as movie:
+        pictures = [frame.to_image().convert("RGB") for frame in movie.decode(video=0)]
+    assert len(pictures) == 4
+    third = pictures[2].getpixel((320, 100))
+    assert abs(third[0] - 120) < 20 and abs(third[2] - 160) < 20  # frame 3's own picture (the retry's proxy)

@@ -18,10 +18,9 @@ from backend.render.dailies import (
     bar_height,
     bitrate_for,
     encode_movie,
-    job_frames,
     movie_size,
-    proxy_frames,
 )
+from backend.render.dailies_jobs import job_frames, proxy_frames
 from backend.render.movie_grammar import parse_fps
 
 BURN = BurnIn("sh010/shot", "r1a2b3c4d5", "2026-12-08")

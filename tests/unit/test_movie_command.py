@@ -68,12 +68,25 @@ def _job(**changes: object) -> Job:
 
 
 class Records:
+    def __init__(self, *retries: Job) -> None:
+        self.retries = list(retries)
+
     def frames(self, job_id: str) -> list[FrameRecord]:
-        return [
-            FrameRecord(3, FrameOutcome.FAILED, error="out of memory"),
-            FrameRecord(7, FrameOutcome.FAILED, error="texture missing"),
-            FrameRecord(1, FrameOutcome.DONE),
-        ]
+        if job_id == "r1":
+            return [
+                FrameRecord(3, FrameOutcome.FAILED, error="out of memory"),
+                FrameRecord(7, FrameOutcome.FAILED, error="texture missing"),
+                FrameRecord(1, FrameOutcome.DONE),
+            ]
+        if job_id == "r2":  # the retry of r1's failed frames: 3 rendered, 7 failed again
+            return [
+                FrameRecord(3, FrameOutcome.DONE),
+                FrameRecord(7, FrameOutcome.FAILED, error="still missing"),
+            ]
+        return []
+
+    def recent(self, channel: str, limit: int = 20) -> list[Job]:
+        return [*self.retries, _job(job_id="r9", retry_of="r8")]  # newest first; r9 retries another job
 
 
 def test_the_movie_shows_every_frame_of_the_job_with_why_the_failed_ones_failed() -> None:
@@ -102,3 +115,10 @@ def test_the_movie_runs_at_the_scenes_rate_as_its_renderer_read_it_unless_asked_
     assert ntsc.fps == Fraction(24000, 1001)
     assert movie_asked(Records(), _job(fps="25"), MovieRequest("r1", Fraction(12)), "U", Limits()).fps == 12
     assert movie_asked(Records(), _job(fps=""), MovieRequest("r1"), "U", Limits()).fps == 24  # not said: 24
+
+
+def test_a_retried_jobs_movie_shows_the_frames_its_retries_rendered() -> None:
+    retry = _job(job_id="r2", retry_of="r1", frames_spec="3,7", created_at=5.0, output_prefix="outputs/r2/")
+    asked = movie_asked(Records(retry), _job(), MovieRequest("r1"), "U0ARTIST", Limits())
+    assert asked.retries == (retry,) and asked.frames == tuple(range(1, 11))
+    assert asked.failed == {7: "still missing"}  # 3 is the retry's picture now; 7 says why it failed last
