@@ -23,6 +23,7 @@ from backend.events import (
     JobEstimated,
     JobProgress,
     KeepAliveReport,
+    MovieRequested,
     NodeBlocked,
     NodeReclaimed,
     NodesNotStarted,
@@ -35,12 +36,12 @@ from backend.events import (
 from backend.names import under
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sheet
-from backend.render.previews import animated_preview, contact_sheet, evenly
+from backend.render.previews import contact_sheet, evenly
 from backend.render.records import Job
 from backend.render.tasks import PROXIES
 from bot.archive import archive, outputs_of
 from bot.cards import Card, CardStore, card_store
-from bot.dailies import thread_movie
+from bot.dailies import post_movie, thread_preview
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
 from bot.messages.nodes import blocked_text
@@ -104,6 +105,10 @@ class SlackNotifier:
             self._post(self.services.settings.ops_channel, event, *budget_alert_message(event))
         elif isinstance(event, BudgetGuardChanged):
             self._post(self.services.settings.ops_channel, event, *guard_changed_message(event))
+        elif isinstance(
+            event, MovieRequested
+        ):  # `/render movie JOB`: made here, where there is time and memory
+            post_movie(self.client, self.services, event)
 
     def _tell(self, channel: str, event: Event) -> None:
         text = message_text(event)
@@ -289,8 +294,7 @@ class SlackNotifier:
                 layered_sheet(store, job.output_bucket, layers, Path(folder) / "layers", sheet)
             else:
                 contact_sheet(proxies, sheet)
-            movie = thread_movie(self.services.store, job, proxies_listed, failed, reasons, Path(folder))
-            preview = movie or animated_preview(proxies, under(Path(folder), f"{job.job_id}_preview.gif"))
+            preview = thread_preview(store, job, proxies_listed, failed, reasons, proxies, Path(folder))
             self.client.files_upload_v2(
                 channel=card.channel,
                 thread_ts=card.ts,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from backend.config import Limits
@@ -30,9 +31,17 @@ def retries_of(jobs: MovieJobs, job: Job) -> list[Job]:
     return found
 
 
-def movie_asked(jobs: MovieJobs, job: Job, request: MovieRequest, user: str, limits: Limits) -> MovieAsked:
-    """The movie `request` asks of `job` (all of its frames unless `--frames`); ValidationError saying what works
-    when it has nothing rendered yet or the frames are not the job's."""
+def movie_asked(
+    jobs: MovieJobs,
+    job: Job,
+    request: MovieRequest,
+    user: str,
+    limits: Limits,
+    retries: Sequence[Job] | None = None,
+) -> MovieAsked:
+    """The movie `request` asks of `job` (all of its frames unless `--frames`), with its `retries` (None: looked for
+    in its channel); ValidationError saying what works when it has nothing rendered yet or the frames are not the
+    job's."""
     if job.done == 0:
         raise ValidationError(
             f"`{job.job_id}` has no rendered frame yet: ask for its movie once frames are in "
@@ -51,7 +60,8 @@ def movie_asked(jobs: MovieJobs, job: Job, request: MovieRequest, user: str, lim
                 f"`/render movie {job.job_id} --frames {every[0]}-{every[min(len(every), 24) - 1]}`."
             )
     wanted = set(frames)
-    retries = retries_of(jobs, job) if job.failed else []
+    if retries is None:
+        retries = retries_of(jobs, job) if job.failed else []
     failed: dict[int, str] = {}
     for each in (job, *retries):  # a frame a later retry rendered is no slate; one it failed again says why
         for record in jobs.frames(each.job_id):

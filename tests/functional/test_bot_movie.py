@@ -1,5 +1,5 @@
-"""`/render movie JOB` from Slack: the job's dailies made again and posted in its thread; mistakes are one
-sentence."""
+"""`/render movie JOB` from Slack: checked at once, handed to the notifier as an event, made there and posted in
+the job's thread, once however often SNS delivers it; mistakes are one sentence."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import json
 from io import BytesIO
 
 import av
+
+from backend.events import MovieRequested
+from bot.app import web_client
+from bot.notifier import SlackNotifier
 
 from .conftest import CHANNEL, OTHER, Bot
 
@@ -20,6 +24,17 @@ def _rendered(bot: Bot) -> tuple[str, str]:
     return job.job_id, card.args["channel"]
 
 
+def _notified(bot: Bot) -> list[MovieRequested]:
+    """The notifier handles every movie asked for so far (each delivered again: SNS may)."""
+    notifier = SlackNotifier(
+        web_client(bot.services.settings, "xoxb-test"), bot.services, sleep=lambda _: None
+    )
+    asked = [event for event in bot.stack.events() if isinstance(event, MovieRequested)]
+    for event in asked * 2:
+        notifier.handle(event)
+    return asked
+
+
 def test_render_movie_posts_the_jobs_movie_in_its_thread_at_the_rate_asked(bot: Bot) -> None:
     job_id, _ = _rendered(bot)
     acked = bot.command(f"movie {job_id} --fps 12")
@@ -27,8 +42,12 @@ def test_render_movie_posts_the_jobs_movie_in_its_thread_at_the_rate_asked(bot: 
         json.loads(acked.body)["text"] == f"⏳ Making the movie of `{job_id}`…"
     )  # at once: it takes a while
     (answer,) = bot.replies()
-    assert answer["text"] == f"🎬 The movie of `{job_id}` is in its thread."
-    (complete,) = bot.slack.wait_for("files.completeUploadExternal")
+    assert answer["text"] == f"🎬 The movie of `{job_id}` is being made: it comes in the job's thread."
+    (asked,) = _notified(bot)
+    assert (asked.job_id, asked.fps, asked.frames, asked.channel) == (job_id, "12", "1-4", CHANNEL)
+    (complete,) = bot.slack.calls_to(
+        "files.completeUploadExternal"
+    )  # one movie: the second delivery made none
     assert complete.args["channel_id"] == CHANNEL and complete.args["thread_ts"]
     comment = complete.args["initial_comment"]
     assert f"The dailies of `{job_id}`: 4 frames (1-4) at 12 fps, 1 failed as slates" in comment
@@ -44,7 +63,8 @@ def test_a_range_of_the_job_makes_a_shorter_movie(bot: Bot) -> None:
     job_id, _ = _rendered(bot)
     bot.command(f"movie {job_id} --frames 2-3")
     bot.replies()
-    (upload,) = bot.slack.wait_for("upload")
+    _notified(bot)
+    (upload,) = bot.slack.calls_to("upload")
     with av.open(BytesIO(upload.body)) as movie:
         assert sum(1 for _ in movie.decode(video=0)) == 2
 
@@ -62,7 +82,7 @@ def test_mistakes_about_the_job_or_its_frames_are_one_sentence(bot: Bot) -> None
         bot.replies(3)[-1]["text"]
         == f"`{job_id}` belongs to <#{CHANNEL}>: ask about it there (or ask an admin)."
     )
-    assert bot.slack.calls_to("upload") == []
+    assert _notified(bot) == [] and bot.slack.calls_to("upload") == []
 
 
 def test_after_a_retry_the_movie_shows_the_frames_the_retry_rendered_not_their_slates(bot: Bot) -> None:
@@ -73,7 +93,8 @@ def test_after_a_retry_the_movie_shows_the_frames_the_retry_rendered_not_their_s
     bot.stack.render_frames(retry.job_id, [3])
     bot.command(f"movie {job_id}")
     bot.replies()
-    (upload,) = bot.slack.wait_for("upload")
+    _notified(bot)
+    (upload,) = bot.slack.calls_to("upload")
     with av.open(BytesIO(upload.body)) as movie:
         pictures = [frame.to_image().convert("RGB") for frame in movie.decode(video=0)]
     assert len(pictures) == 4

@@ -173,10 +173,10 @@ def test_proxies_are_fetched_one_at_a_time_and_removed_after_use(tmp_path: Path)
     assert movie.frames == 30 and max(store.on_disk) == 0 and not list(scratch.iterdir())
 
 
-def test_where_no_movie_can_be_made_the_thread_gets_none_and_the_gif_instead(tmp_path: Path) -> None:
+def test_where_no_movie_can_be_made_the_thread_gets_a_gif_instead(tmp_path: Path) -> None:
     from backend.render.records import Job, JobStatus
     from backend.render.tasks import RenderSettings
-    from bot.dailies import thread_movie
+    from bot.dailies import thread_preview
 
     class Broken:
         def download(self, bucket: str, key: str, path: Path, etag: str | None = None) -> None:
@@ -190,4 +190,6 @@ def test_where_no_movie_can_be_made_the_thread_gets_none_and_the_gif_instead(tmp
         "r1", JobStatus.DONE, "s", "scenes/shot.blend", "e", "1-2", 2, 2, RenderSettings(), "o", "outputs/r1/"
     )
     proxies = [Item(f"outputs/r1/proxies/shot_{number:04d}.png") for number in (1, 2)]
-    assert thread_movie(Broken(), job, proxies, [], {}, tmp_path) is None  # the notifier posts the GIF
+    sheet = _proxies(tmp_path, 2)
+    preview = thread_preview(Broken(), job, proxies, [], {}, sheet, tmp_path)
+    assert preview.name == "r1_preview.gif" and preview.read_bytes().startswith(b"GIF89a")

@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 # A notifier's movie of FRAMES frames from a store that hands out 64×36 proxies (a different colour each), made as
-# the notifier makes it (`bot.dailies.thread_movie`); prints the movie's frames and the process's peak RSS.
+# the notifier makes it (`bot.dailies.thread_preview`); prints the movie's frames and the process's peak RSS.
 CHILD = """
 import json, sys, tempfile
 from dataclasses import dataclass
@@ -20,7 +20,7 @@ from pathlib import Path
 from PIL import Image
 from backend.render.records import Job, JobStatus
 from backend.render.tasks import RenderSettings
-from bot.dailies import thread_movie
+from bot.dailies import thread_preview
 
 frames = int(sys.argv[1])
 
@@ -43,8 +43,8 @@ job = Job("rmem", JobStatus.DONE, "scenes", "scenes/sh010/shot.blend", "e", f"1-
 proxies = [Item(f"outputs/rmem/proxies/shot_{n:04d}.png") for n in range(1, frames + 1) if n != 2]
 with tempfile.TemporaryDirectory() as folder:
     before = peak_kb()
-    movie = thread_movie(Store(), job, proxies, [2], {2: "out of memory"}, Path(folder))
-    assert movie is not None
+    movie = thread_preview(Store(), job, proxies, [2], {2: "out of memory"}, [], Path(folder))
+    assert movie.suffix == ".mp4"  # the movie, not the GIF of where none can be made
     import av
     with av.open(str(movie)) as container:
         count = container.streams.video[0].frames

@@ -75,10 +75,10 @@ def post_reply(
         respond_with(respond, render_message(reply, services.settings.costs))
         if client is not None:
             tell_thread(client, services, reply)
-    elif isinstance(reply, MovieAsked):  # made here (the lazy listener), posted in the job's thread
-        from bot.dailies import post_movie  # PyAV and Pillow: after the ack only
+    elif isinstance(reply, MovieAsked):  # made by the notifier, in the job's thread
+        from bot.dailies import ask_for_movie  # Pillow: after the ack only
 
-        respond(text=post_movie(client, services, reply, caller), response_type="ephemeral")
+        respond(text=ask_for_movie(services, reply, caller), response_type="ephemeral")
     elif isinstance(reply, Submitted):  # a button's answer never replaces the card it was pressed on
         respond_with(respond, render_message(reply, services.settings.costs), replace_original=False)
     else:
