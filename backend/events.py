@@ -230,6 +230,23 @@ class BudgetGuardChanged(Event):
     cancelled: list[str] = field(default_factory=list)  # the jobs it cancelled (stop-and-cancel)
 
 
+@dataclass(frozen=True)
+class MovieRequested(Event):
+    """`/render movie JOB` was asked (and checked): the notifier makes the movie and posts it in the job's thread,
+    once per asking (`request_id`) however often SNS delivers it."""
+
+    type: ClassVar[str] = "MovieRequested"
+    job_id: str
+    request_id: str
+    by: str
+    channel: str = ""  # where it was asked: the movie goes there when the job has no card
+    fps: str = ""  # `24000/1001` ("": the scene's)
+    frames: str = ""  # `1-48` ("": all the job's)
+    retries: list[str] = field(
+        default_factory=list
+    )  # the job's retries, oldest first: their frames fill its gaps
+
+
 class EventPublisher(Protocol):
     """Where events go: the studio-events topic (`backend.aws.sns.SnsPublisher`), or a test's recorder."""
 

@@ -44,6 +44,10 @@ def run() -> dict[str, Any]:
         "bot_code_zip_mb": round(bot.stat().st_size / 1e6, 3),
         "layer_zip_mb": round(layer.stat().st_size / 1e6, 2),
         "bot_unzipped_mb": round(_unzipped_mb(bot) + _unzipped_mb(layer), 1),  # limit 250 MB
+        # The notifier's: its zip, the dependencies layer and the dailies layer (PyAV), unzipped (limit 250 MB).
+        "notifier_unzipped_mb": round(
+            sum(_unzipped_mb(packaged.artifacts[name]) for name in ("notifier", "dependencies", "dailies")), 1
+        ),
         "boto3_bundled": "boto3" in tops or "botocore" in tops,
         "bpy_bundled": "bpy" in tops,
         "layer_packages": deploy.layer_requirements(),

@@ -155,6 +155,9 @@ def package_rows(rows: Rows, data: dict[str, Any]) -> None:
         f"{data['bot_code_zip_mb']:.3f} / {data['layer_zip_mb']:.2f}",
     )
     rows.add("package: bot unzipped, MB (Lambda limit 250)", f"{data['bot_unzipped_mb']:.1f}")
+    if "notifier_unzipped_mb" in data:  # with the dailies layer (PyAV)
+        notifier = data["notifier_unzipped_mb"]
+        rows.add("package: notifier unzipped, MB (with PyAV)", f"{notifier:.1f}", "< 250", notifier < 250)
     bundled = data["boto3_bundled"]
     rows.add("package: boto3 bundled (else the runtime's)", "yes" if bundled else "no")
     rows.add("package: bpy bundled", "yes" if data["bpy_bundled"] else "no", "no", not data["bpy_bundled"])

@@ -8,7 +8,8 @@ and `/workstations status` over 1,000 workstations.
   `/render … 1-2000`; each is timed from the command to its completion reply. Every process of the stack counts
   its AWS API calls (`bench/startup/sitecustomize.py`). Then the notifier's Lambda handler handles each job's
   `JobCompleted` again in a fresh process of its own, the job put back as the first delivery found it (the
-  announcement unclaimed, no archive built), measured around the handling alone.
+  announcement unclaimed, no archive built), measured around the handling alone: its peak RSS with the dailies
+  movie streamed from every proxy, and the movie itself (`movie_s`, `movie_bytes`, `movie_frames` as decoded).
 - `python -m bench.scale workstations`: 1,000 tagged EC2 instances in in-process moto, one signed
   `/workstations status` through the real Bolt app; what reaches the fake Slack is measured.
 """
@@ -16,6 +17,8 @@ and `/workstations status` over 1,000 workstations.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
 import itertools
 import json
 import os
@@ -103,6 +106,14 @@ def summary(
         "notifier_peak_rss_ratio": _ratio(notifier_big["peak_rss_mb"], notifier_small["peak_rss_mb"]),
         "notifier_proxy_bytes": both("proxy_bytes"),
         "notifier_proxy_bytes_ratio": _ratio(notifier_big["proxy_bytes"], notifier_small["proxy_bytes"]),
+        # the movie reads every proxy once (and the sheet 24 more): per frame, the bytes stay level
+        "notifier_proxy_bytes_per_frame_ratio": _ratio(
+            notifier_big["proxy_bytes"] / frames, notifier_small["proxy_bytes"] / small_frames
+        ),
+        "movie_s": notifier_big["movie_s"],
+        "movie_bytes": notifier_big["movie_bytes"],
+        "movie_frames": notifier_big["movie_frames"],
+        "notifier_movie_s": both("movie_s"),
         "notifier_zip_stream_bytes": both("zip_stream_bytes"),
         "notifier_rss_growth_mb": both("rss_growth_mb"),
         "notifier_handle_s": both("handle_s"),
@@ -301,6 +312,7 @@ def jobs_child(result: Path, sizes: tuple[int, int]) -> None:
                 first = len(slack.calls)
                 measured = _notifier_again(body, jobs, store, Path(home), environ, sys.stdout)
                 measured["slack_calls_by_method"] = dict(Counter(call.method for call in slack.calls[first:]))
+                measured.update(_posted_movie(slack.calls[first:]))
                 job = jobs.get(json.loads(body)["job_id"])
                 runs[str(frames)]["job_id"] = job.job_id
                 runs[str(frames)]["status"] = str(job.status)
@@ -309,6 +321,20 @@ def jobs_child(result: Path, sizes: tuple[int, int]) -> None:
         finally:
             supervisor.stop()
     result.write_text(json.dumps({"render_workers": workers, "jobs": runs, "notifier": notifier}, indent=2))
+
+
+def _posted_movie(calls: list[Any]) -> dict[str, int]:
+    """The movie the thread got: its bytes and its frames as PyAV decodes them (0 and 0 when none came)."""
+    import av
+
+    for call in calls:
+        if call.method == "upload" and call.body[4:8] == b"ftyp":  # an MP4: the dailies, beside the sheet
+            with av.open(io.BytesIO(call.body), mode="r") as container:
+                frames = 0
+                for _ in container.decode(video=0):  # one at a time: 2,000 decoded frames would be 700 MB
+                    frames += 1
+            return {"movie_bytes": len(call.body), "movie_frames": frames}
+    return {"movie_bytes": 0, "movie_frames": 0}
 
 
 def _children(supervisor: Any) -> list[tuple[str, int]]:
@@ -340,6 +366,7 @@ def notifier_child(event_path: Path, result: Path) -> None:
         received["objects"] += 1
 
     notifier.services.store.client.meta.events.register("after-call.s3.GetObject", count_bytes)
+    movies = _timed_movies()
     rss_before_kb = _status_kb("VmRSS")
     started = time.perf_counter()
     entry.handler({"Records": [{"Sns": {"Message": body}}]}, None)
@@ -353,8 +380,27 @@ def notifier_child(event_path: Path, result: Path) -> None:
         "proxy_bytes": received["proxy"],
         "zip_stream_bytes": received["other"],
         "get_object_calls": received["objects"],
+        "movie_s": round(sum(movie.seconds for movie in movies), 2),  # making it, proxies' downloads included
     }
     result.write_text(json.dumps(measured))
+
+
+def _timed_movies() -> list[Any]:
+    """Every dailies movie the notifier makes from now on (`backend.render.dailies.Movie`: its frames, bytes and
+    the seconds it took, downloads of the proxies included), as it makes them."""
+    import bot.dailies
+
+    made: list[Any] = []
+    make = bot.dailies.job_movie
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        movie = make(*args, **kwargs)
+        made.append(dataclasses.replace(movie, seconds=time.perf_counter() - started))
+        return movie
+
+    bot.dailies.job_movie = timed  # type: ignore[assignment]
+    return made
 
 
 # ---- /workstations status (child process) ------------------------------------------------------------------

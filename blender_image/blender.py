@@ -45,6 +45,7 @@ class BlenderRenderer:
         )
         self._gpu: tuple[str, list[str]] | bool | None = False  # False: not looked for yet
         self.preview_layer = ""  # which view layer the last frame's preview shows, when it has several
+        self.fps = ""  # the frame rate of the scene the last frame was rendered from
         self.frame_shape: Shape | None = None  # the last measured frame's width, height and tiles' overscan
 
     def render(
@@ -178,6 +179,7 @@ class BlenderRenderer:
             raise RuntimeError(f"Blender did not write frame {frame} ({', '.join(result)})")
         multilayer = BLENDER.file_format(scene.render.image_settings) == MULTILAYER
         self.preview_layer = shown_layer(scene, multilayer and tile is None)
+        self.fps = f"{scene.render.fps / scene.render.fps_base:.6g}"  # `23.976`: the dailies movie's rate
         try:
             if target.suffix.lower() not in PICTURES:  # PNG and JPEG frames are their own proxies' source
                 _save_proxy(scene, proxy_path(target))

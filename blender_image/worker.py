@@ -179,7 +179,8 @@ class RenderWorker:
             seconds = self.clock() - started
             if not job.device and (device := getattr(self.renderer, "device", "")):
                 layer = getattr(self.renderer, "preview_layer", "")  # which view layer the previews show
-                self.jobs.note_device(task.job_id, device, layer)  # the card says what rendered it
+                fps = getattr(self.renderer, "fps", "")  # the scene's frame rate: its dailies movie's
+                self.jobs.note_device(task.job_id, device, layer, fps)  # the card says what rendered it
                 job = dataclasses.replace(job, device=device)
             if task.tile is not None:
                 cut = self.renderer.cut

@@ -23,6 +23,7 @@ from backend.events import (
     JobEstimated,
     JobProgress,
     KeepAliveReport,
+    MovieRequested,
     NodeBlocked,
     NodeReclaimed,
     NodesNotStarted,
@@ -35,11 +36,12 @@ from backend.events import (
 from backend.names import under
 from backend.render.announce import ESTIMATE, Completion
 from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sheet
-from backend.render.previews import animated_preview, contact_sheet, evenly
+from backend.render.previews import contact_sheet, evenly
 from backend.render.records import Job
 from backend.render.tasks import PROXIES
 from bot.archive import archive, outputs_of
 from bot.cards import Card, CardStore, card_store
+from bot.dailies import post_movie, thread_preview
 from bot.home_refresh import HomeTabs
 from bot.messages import Blocks, message_text
 from bot.messages.budgets import budget_alert_message, guard_changed_message
@@ -105,6 +107,8 @@ class SlackNotifier:
             self._post(self.services.settings.ops_channel, event, *budget_alert_message(event))
         elif isinstance(event, BudgetGuardChanged):
             self._post(self.services.settings.ops_channel, event, *guard_changed_message(event))
+        elif isinstance(event, MovieRequested):  # `/render movie JOB`: made here, where there is time and memory
+            post_movie(self.client, self.services, event)
         self.home.after(event)
 
     def _tell(self, channel: str, event: Event) -> None:
@@ -248,8 +252,8 @@ class SlackNotifier:
         self.client.chat_update(channel=card.channel, ts=card.ts, text=text, blocks=blocks)
 
     def _reply(self, job: Job, card: Card, failed: list[int], reasons: dict[int, str]) -> None:
-        """The thread reply: previews from at most 48 small proxies, the frames' link. If it cannot be made, the
-        thread hears a short apology once, and the retry builds nothing twice (the zip is kept)."""
+        """The thread reply: a contact sheet, the dailies movie streamed from the proxies, the frames' link. If it
+        cannot be made, the thread hears a short apology once, and the retry builds nothing twice (the zip is kept)."""
         try:
             self._post_reply(job, card, failed, reasons)
         except Exception:
@@ -290,23 +294,23 @@ class SlackNotifier:
             if layers:  # a row per view layer, labelled (a multilayer EXR job whose scene composites nothing)
                 layered_sheet(store, job.output_bucket, layers, Path(folder) / "layers", sheet)
             else:
-                contact_sheet(evenly(proxies, 24), sheet)
-            gif = animated_preview(proxies, under(Path(folder), f"{job.job_id}_preview.gif"))
+                contact_sheet(proxies, sheet)
+            preview = thread_preview(store, job, proxies_listed, failed, reasons, proxies, Path(folder))
             self.client.files_upload_v2(
                 channel=card.channel,
                 thread_ts=card.ts,
                 initial_comment=text,
                 file_uploads=[
                     {"file": str(sheet), "filename": sheet.name, "title": f"Contact sheet · {job.job_id}"},
-                    {"file": str(gif), "filename": gif.name, "title": f"Preview · {job.job_id}"},
+                    {"file": str(preview), "filename": preview.name, "title": f"Dailies · {job.job_id}"},
                 ],
             )
 
     def _proxies(self, job: Job, listed: list[ObjectInfo], folder: Path) -> list[Path]:
-        """At most 48 of the listed proxies, spread over the job, downloaded: never the full frames."""
+        """The contact sheet's 24 of the listed proxies, spread over the job, downloaded: never the full frames."""
         store = self.services.store
         paths = []
-        for item in evenly(listed, 48):
+        for item in evenly(listed, 24):
             path = under(folder / "proxies", item.key.rsplit("/", 1)[-1], "A preview's name")
             store.download(job.output_bucket, item.key, path)
             paths.append(path)

@@ -14,6 +14,7 @@ from backend.config import Settings
 if TYPE_CHECKING:
     from backend.aws.s3 import S3Store
     from backend.budgets.service import BudgetService
+    from backend.events import EventPublisher
     from backend.render.announce import Announcer
     from backend.render.desk import JobDesk
     from backend.render.links import Links
@@ -47,3 +48,5 @@ class Services(Protocol):
     def budgets(self) -> BudgetService: ...
     @property
     def roster(self) -> NodePresence: ...
+    @property
+    def events(self) -> EventPublisher: ...

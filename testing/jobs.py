@@ -193,11 +193,11 @@ class InMemoryJobs:
             predicted_s=round(predicted_s, 3),
         )
 
-    def note_device(self, job_id: str, device: str, preview_layer: str = "") -> None:
+    def note_device(self, job_id: str, device: str, preview_layer: str = "", fps: str = "") -> None:
         with self._lock:
             job = self._row(job_id).job
             if not job.device:
-                self._put(job, device=device[:200], preview_layer=preview_layer[:200])
+                self._put(job, device=device[:200], preview_layer=preview_layer[:200], fps=fps[:20])
 
     def note_untaken(self, job_id: str, waited_s: float) -> None:
         with self._lock:

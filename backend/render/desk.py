@@ -23,6 +23,7 @@ from backend.commands import Caller, Help, Refused, Reply
 from backend.config import Access
 from backend.errors import NotFoundError, PermissionDenied, StudiobotError
 from backend.people import mention
+from backend.render.desk_movie import MovieJobs, movie_asked
 from backend.render.desk_replies import (
     Cancelled,
     DryRun,
@@ -92,8 +93,9 @@ class AlreadySent:
     job: Job
 
 
-class DeskJobs(JobQueries, ActiveJobs, Protocol):
-    """What the desk reads of the job store: jobs, a class's active ones, and a finished job's failed frames."""
+class DeskJobs(JobQueries, ActiveJobs, MovieJobs, Protocol):
+    """What the desk reads of the job store: jobs, a class's active ones, a finished job's failed frames, and a
+    job's frame records (its movie's slates)."""
 
     def failed_frames(self, job_id: str) -> list[int]: ...
 
@@ -139,6 +141,10 @@ class JobDesk:
                 return Cancelled(job_id)
             if command.action in ("hold", "resume", "priority"):
                 return self.steer(user, job_id, command)
+            if command.action == "movie":  # anyone who may see the job may see its movie
+                assert command.movie is not None  # the grammar parses it
+                job = self.seen_from(user, job_id, caller.channel)
+                return movie_asked(self.jobs, job, command.movie, user, self.submissions.settings.limits)
             announce_in = caller.channel if caller.terminal else None
             first, retry = self.retry(user, job_id, caller.channel, announce_in, command.changes)
         except PermissionDenied as refusal:  # said plainly: a refusal, not a mistake

@@ -6,6 +6,7 @@ Light on purpose: the bot's messages read these types in the ack path, where not
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from backend.commands import Reply
@@ -99,3 +100,18 @@ class Reprioritised(Reply):
 
     job: Job
     frames: int
+
+
+@dataclass(frozen=True)
+class MovieAsked(Reply):
+    """`/render movie JOB`: the job's `frames` in order at `fps`, `failed` ones (with why) as slates, asked by `by`;
+    the edge makes the movie where it shows it (Slack: the job's thread; the CLI: `renders/<job>/`)."""
+
+    job: Job
+    frames: tuple[int, ...]
+    fps: Fraction
+    failed: dict[int, str]
+    by: str
+    retries: tuple[
+        Job, ...
+    ] = ()  # its retries, oldest first: a frame one of them rendered is shown from there

@@ -11,6 +11,7 @@ from backend.config import Limits, Settings
 from backend.errors import ValidationError
 from backend.render.blenders import major_minor, short
 from backend.render.frames import check_frame_spec
+from backend.render.movie_grammar import MovieRequest, parse_movie
 from backend.render.records import Priority
 from backend.render.spend import CostsCommand, parse_costs
 from backend.render.tasks import CPU, ENGINES, FORMATS, RENDER_CLASSES, RenderSettings
@@ -25,6 +26,7 @@ RENDER_USAGE = (
 # `/render WORD …`: these first words are subcommands; any other first word is a scene to render.
 RENDER_SUBCOMMANDS = frozenset({"help", "status", "list", "cancel", "retry", "submit", "costs"})
 RENDER_SUBCOMMANDS |= {"hold", "resume", "priority"}  # a running job held, resumed, re-prioritised
+RENDER_SUBCOMMANDS |= {"movie"}  # a job's dailies movie made again (`backend.render.movie_grammar`)
 # Subcommands that act on one job and so need its id.
 RENDER_JOB_SUBCOMMANDS = frozenset({"cancel", "retry", "submit", "hold", "resume"})
 PRIORITY_USAGE = "`/render priority JOB urgent|normal|low`, e.g. `/render priority r1a2b3c4d5 urgent`"
@@ -256,6 +258,7 @@ class JobCommand:
     job_id: str | None = None
     changes: RetryRequest | None = None
     priority: Priority | None = None  # `priority`'s new level
+    movie: MovieRequest | None = None  # `movie`'s frame rate and frames
 
 
 RenderCommand = RenderJob | JobCommand | CostsCommand
@@ -274,6 +277,9 @@ def parse_command(words: Sequence[str], limits: Limits | None = None) -> RenderC
         return parse_costs(rest)
     if sub == "priority":  # its job, and the lane its frames wait in from now on
         return parse_reprioritise(rest)
+    if sub == "movie":  # its job, and the frame rate and frames of the cut
+        request = parse_movie(rest, limits)
+        return JobCommand(sub, request.job_id, movie=request)
     if sub == "retry":  # its job, and what to change for the failed frames
         changes = parse_retry(rest, limits)
         return JobCommand(sub, changes.job_id, changes)

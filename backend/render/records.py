@@ -121,6 +121,9 @@ class Job:
     generation: int = (
         0  # tasks sent before the last hold, resume or re-prioritising carry an older one: dropped
     )
+    fps: str = (
+        ""  # the scene's frame rate as its renderer read it (`24`, `23.976`; "" before a frame rendered)
+    )
 
     @property
     def remaining(self) -> int:

@@ -55,6 +55,7 @@ HELP = (
     "`/render status [JOB]` · `/render list` · `/render cancel JOB` · `/render retry JOB` (failed frames only) · "
     "`/render submit JOB` (a job waiting for Submit) · `/render hold|resume JOB` · `/render priority JOB urgent|normal|low` · `/render help`\n"
     "`/render costs [--month YYYY-MM] [--by user|channel|shot|class]` (who spent what in a month)\n"
+    "`/render movie JOB [--fps N] [--frames SPEC]` (its dailies movie again, in its thread)\n"
 )
 
 EVENTS = (JobProgress, JobCompleted, JobEstimated, JobApproved, FrameStopped)

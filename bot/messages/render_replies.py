@@ -10,12 +10,14 @@ from backend.render.desk_replies import (
     DryRun,
     Held,
     JobsListed,
+    MovieAsked,
     Reprioritised,
     Resumed,
     RetrySent,
     StatusShown,
     Submitted,
 )
+from backend.render.frames import compact
 from backend.render.records import Job, JobStatus
 from backend.render.spend import CostsShown
 from bot.messages import duration, section
@@ -26,7 +28,7 @@ from bot.messages.render_costs import costs_message
 from bot.messages.render_plan import dry_run_text
 from bot.messages.replies import Message, shared_message
 from bot.messages.tables import CELL_CHARS, Cell, Tabled, person_cell, table_block
-from bot.messages.text import ELLIPSIS
+from bot.messages.text import ELLIPSIS, REASON_CHARS, clip
 
 NO_RENDERS = "You have no renders in this channel yet: try `/render help`."
 
@@ -59,6 +61,8 @@ def render_message(reply: Reply, costs: Costs, link: str | None = None, valid_fo
             else "its frames are on their way"
         )
         return f"▶️ Submitted `{job.job_id}`: {what}.", None
+    if isinstance(reply, MovieAsked):
+        return f"🎬 {movie_line(reply)}.", None
     if isinstance(reply, RetrySent) and not reply.created:
         return f"`{reply.retry_of}` is already being retried as `{reply.job.job_id}`.", None
     return shared_message(reply, lambda: help_message(costs))
@@ -128,3 +132,12 @@ def card_not_posted_text(job: Job, error: Exception) -> str:
         f"(Slack answered: {type(error).__name__}). `/render status {job.job_id}` shows it; sending the same "
         f"command again posts the card, without a second job."
     )
+
+
+def movie_line(asked: MovieAsked) -> str:
+    """What a movie shows: `The dailies of `r1…`: 240 frames (1-240) at 24 fps, 2 failed frames as slates`."""
+    count = len(asked.frames)
+    fps = f"{float(asked.fps):.3f}".rstrip("0").rstrip(".")
+    what = f"{count:,} frame{'s' if count != 1 else ''} ({clip(compact(asked.frames), REASON_CHARS)}) at {fps} fps"
+    slates = f", {len(asked.failed)} failed as slates" if asked.failed else ""
+    return f"The dailies of `{asked.job.job_id}`: {what}{slates}"

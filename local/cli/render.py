@@ -24,7 +24,7 @@ from backend.errors import StudiobotError
 from backend.event_wire import parse_event
 from backend.events import JobApproved, JobCompleted, JobEstimated, NodesNotStarted
 from backend.names import under
-from backend.render.desk_replies import DryRun, JobSent, RetrySent, StatusShown
+from backend.render.desk_replies import DryRun, JobSent, MovieAsked, RetrySent, StatusShown
 from backend.render.grammar import JobCommand, RenderCommand, RenderJob, parse_render, render_subcommand
 from backend.render.layer_previews import is_layer_proxy, layer_rows, layered_sheet
 from backend.render.links import LinkSettings
@@ -42,6 +42,7 @@ from bot.messages.render_replies import render_message
 from bot.messages.text import plain
 from entry.wiring import Services
 from local.cli.desk import parsed_or_answered, terminal_caller
+from local.cli.movie import finished_movie, write_movie
 from local.cli.ship import ship
 from local.cli.terminal import as_operator, console, fail, say, stack
 from local.embedded.links import links_env
@@ -64,7 +65,8 @@ def render(
         "renders"
     ),
 ) -> None:
-    """Submit a render (or a subcommand: status, list, cancel, retry, submit, costs, help) with `/render`'s words."""
+    """Submit a render (or a subcommand: status, list, cancel, retry, submit, costs, movie, help) with `/render`'s
+    words."""
     info = stack()
     # The person at the terminal runs this farm: the budget guard does not hold their renders.
     settings = as_operator(info.settings())
@@ -155,7 +157,8 @@ def _finished(store: S3Store, out: Path, completed: JobCompleted | None) -> None
     say(f"#renders ▸ {message_text(completed)}{failure_lines(reasons)}{facts}")
     folder = _download(store, completed, out)
     if folder is not None:
-        sheet = " and contact sheet" if (folder / "contact_sheet.png").exists() else ""
+        movie = ", movie" if finished_movie(services, completed.job_id, out) else ""
+        sheet = f"{movie} and contact sheet" if (folder / "contact_sheet.png").exists() else movie
         console.print(f"Frames{sheet}: [bold]{folder}[/bold]")
 
 
@@ -189,6 +192,8 @@ def _subcommand(words: list[str], info: StackInfo, settings: Settings, out: Path
         return
     reply = _run(services, command, caller)
     _say(services, reply)
+    if isinstance(reply, MovieAsked):  # `render movie JOB`: into `renders/<job>/`, as the frames are
+        console.print(f"Movie: [bold]{write_movie(services, reply, out).path}[/bold]")
 
 
 def _run(services: Services, command: RenderCommand, caller: Caller) -> Reply:

@@ -30,6 +30,10 @@ from local.deployer.exclusive import exclusive
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 LAYER = INFRA / ".build" / "layer"
+DAILIES_LAYER = INFRA / ".build" / "dailies"
+# PyAV (ffmpeg's libraries: 130 MB unpacked) travels in a layer of its own, only for the functions that make
+# dailies movies (the notifier, and the redrive that tells its notices again): the others stay small.
+DAILIES_PACKAGES = {"av"}
 PACKAGE_DIR = INFRA / ".serverless"
 OSLS = INFRA / "node_modules" / ".bin" / "osls"
 TEMPLATE = PACKAGE_DIR / "cloudformation-template-update-stack.json"
@@ -74,8 +78,9 @@ def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def layer_requirements() -> list[str]:
-    """`name==version` of every package the zip functions import, minus what the Lambda runtime provides.
+def layer_requirements(dailies: bool = False) -> list[str]:
+    """`name==version` of every package the zip functions import, minus what the Lambda runtime provides and
+    PyAV (`dailies`: PyAV alone, the dailies layer's).
 
     The closure of pyproject's `dependencies` (not the `render` extra: no bpy), versions as installed here,
     which `requirements.lock` pins.
@@ -93,17 +98,19 @@ def layer_requirements() -> list[str]:
         found[name] = metadata.version(name)
         for text in metadata.requires(name) or []:
             pending.append(Requirement(text))
-    return sorted(f"{name}=={version}" for name, version in found.items())
+    return sorted(
+        f"{name}=={version}" for name, version in found.items() if (name in DAILIES_PACKAGES) == dailies
+    )
 
 
-def build_layer(target: Path = LAYER) -> Path:
-    """Install the layer's wheels for Lambda's platform into `target/python` (skipped when already built)."""
+def build_layer(target: Path = LAYER, dailies: bool = False) -> Path:
+    """Install the layer's wheels for Lambda's platform into `target/python` (skipped when already built);
+    `dailies`: the dailies layer's (PyAV) into `DAILIES_LAYER`."""
     with exclusive(PACKAGING_LOCK):
-        return _build_layer(target)
+        return _build_layer(DAILIES_LAYER if dailies else target, layer_requirements(dailies))
 
 
-def _build_layer(target: Path) -> Path:
-    requirements = layer_requirements()
+def _build_layer(target: Path, requirements: list[str]) -> Path:
     stamp = target / ".requirements"
     wanted = "\n".join(
         [f"python {LAMBDA_PYTHON}", *requirements]
@@ -170,7 +177,8 @@ def package(
 def _package(stage: str, image_uri: str, params: tuple[str, ...], out: Path) -> Packaged:
     from local.embedded.stack import start_moto_server
 
-    build_layer()
+    _build_layer(LAYER, layer_requirements())
+    _build_layer(DAILIES_LAYER, layer_requirements(dailies=True))
     # osls deletes `.serverless/` whenever it packages: one packaged elsewhere keeps it aside meanwhile.
     aside = PACKAGE_DIR.with_name(".serverless-aside")
     shutil.rmtree(aside, ignore_errors=True)
@@ -325,6 +333,7 @@ def deploy(stage: str, extra_params: list[str]) -> None:
         images = [f"{v}={_push_image(ecr, registry, repository, tag_of(v), v)}" for v in others]
         extra_params = [*extra_params, "renderImageUris=" + ",".join(images)]
     build_layer()
+    build_layer(dailies=True)
     params = [part for value in extra_params for part in ("--param", value)]
     deployed = osls(
         "deploy",
@@ -375,6 +384,7 @@ def main(argv: list[str]) -> int:
     command = argv[0] if argv else "package"
     if command == "layer":
         print(f"layer: {build_layer()}  ({', '.join(layer_requirements())})")
+        print(f"dailies layer: {build_layer(dailies=True)}  ({', '.join(layer_requirements(dailies=True))})")
     elif command == "package":
         stage = argv[1] if len(argv) > 1 else "ci"
         packaged = package(stage)

@@ -170,9 +170,10 @@ def test_moto_creates_the_queues_topics_table_buckets_roles_and_functions(
     for name in FUNCTIONS - {"render"}:
         configuration = functions[f"{STACK}-{name}"]
         assert configuration["Runtime"] == deploy.LAMBDA_RUNTIME
-        # moto's CloudFormation drops a function's Layers: the template says which
-        assert _function(template, name)["Layers"] == [{"Ref": "DependenciesLambdaLayer"}]
-    assert len(lambda_.list_layers()["Layers"]) == 1  # (moto names it after the logical id)
+        # moto's CloudFormation drops a function's Layers: the template says which; PyAV only where movies are made
+        dailies = [{"Ref": "DailiesLambdaLayer"}] if name in ("notifier", "noticeRedrive") else []
+        assert _function(template, name)["Layers"] == [{"Ref": "DependenciesLambdaLayer"}, *dailies]
+    assert len(lambda_.list_layers()["Layers"]) == 2  # (moto names them after the logical ids)
     layer = template["Resources"]["DependenciesLambdaLayer"]["Properties"]
     assert layer["LayerName"] == f"{STACK}-dependencies" and layer["CompatibleRuntimes"] == [
         deploy.LAMBDA_RUNTIME
@@ -396,7 +397,9 @@ def test_the_zips_carry_their_dependencies_but_never_bpy_or_boto3(packaged: Pack
     names = set(layer.namelist()) | set(bot.namelist())
     tops = {name.split("/")[1] for name in layer.namelist() if name.startswith("python/")}
     assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "fileseq", "PIL"} <= tops
-    assert not {"bpy", "boto3", "botocore"} & tops
+    assert not {"bpy", "boto3", "botocore", "av"} & tops  # PyAV: the dailies layer's, the notifier's alone
+    with zipfile.ZipFile(packaged.artifacts["dailies"]) as dailies:
+        assert {name.split("/")[1] for name in dailies.namelist() if name.startswith("python/")} >= {"av"}
     assert not any(name.startswith(("bpy/", "local/", "tests/")) or "__pycache__" in name for name in names)
     assert "entry/slack.py" in bot.namelist() and "backend/render/store/__init__.py" in bot.namelist()
     sweep = zipfile.ZipFile(packaged.artifacts["sweep"]).namelist()
@@ -486,11 +489,21 @@ def test_no_function_runs_on_a_deprecated_runtime_and_the_layer_is_built_for_its
             if line.startswith("Tag:")
         }
     assert len(wheels) == len(deploy.layer_requirements())
+    with zipfile.ZipFile(packaged.artifacts["dailies"]) as archive:  # PyAV, for the notifier's python3.13 too
+        tags |= {
+            line.split(":", 1)[1].strip()
+            for name in archive.namelist()
+            if name.endswith(".dist-info/WHEEL")
+            for line in archive.read(name).decode().splitlines()
+            if line.startswith("Tag:")
+        }
+    assert any(tag.endswith("-abi3-manylinux_2_28_x86_64") for tag in tags)
     for tag in tags:
         python, abi, platform = tag.split("-")
         assert (python, abi) in {
             ("cp313", "cp313"),
             ("cp313", "abi3"),
+            ("cp311", "abi3"),  # the stable ABI from 3.11 on (PyAV's): 3.13 loads it
             ("py3", "none"),
             ("py2.py3", "none"),
         } or (python.startswith("py") and abi == "none" and platform == "any"), tag

@@ -455,3 +455,14 @@ def test_each_store_allows_what_the_table_allows_and_refuses_the_rest(
             if transition.condition is not None and status in transition.sources:
                 unmet = _walk(jobs, clock, event, to, status, met=False)
                 assert unmet is False, f"{event} from {status} with {transition.condition} unmet"
+
+
+def test_the_first_frame_notes_the_device_view_layer_and_frame_rate_once(
+    store: tuple[JobStore, Clock],
+) -> None:
+    jobs, _ = store
+    jobs.create(_job("rfps"))
+    jobs.note_device("rfps", "CPU", "ViewLayer", "23.976")
+    jobs.note_device("rfps", "GPU · OptiX", "Other", "25")  # a later frame's: the first one's stay
+    job = jobs.get("rfps")
+    assert (job.device, job.preview_layer, job.fps) == ("CPU", "ViewLayer", "23.976")

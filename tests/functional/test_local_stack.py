@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import boto3
 import pytest
 
@@ -68,6 +69,13 @@ def _services(
     return info, Services(settings, store=store, jobs=jobs, queue=queue).submissions, jobs
 
 
+def _movie_frames(path: Path) -> tuple[int, float]:
+    """How many frames the movie at `path` holds, and its rate (PyAV reads it back)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return sum(1 for _ in container.decode(stream)), float(stream.average_rate or 0)
+
+
 def _wait(jobs: DynamoJobs, job_id: str, until, timeout: float = 120) -> Job:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -90,8 +98,11 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     assert f"finished: all 4 frames of `{key}`" in " ".join(output.split())
     (job_folder,) = (home.parent / "r").iterdir()
     names = sorted(path.name for path in job_folder.iterdir())
-    assert names == ["contact_sheet.png", *[f"turntable_{frame:04d}.png" for frame in range(1, 5)]]
+    movie = f"{job_folder.name}_dailies.mp4"  # beside the contact sheet, and said so
+    assert names == ["contact_sheet.png", movie, *[f"turntable_{frame:04d}.png" for frame in range(1, 5)]]
     assert str(job_folder.relative_to(home.parent)) in output.replace("\n", "")
+    assert f"Movie: {job_folder / movie}" in output.replace("\n", "")
+    assert _movie_frames(job_folder / movie) == (4, 24)  # the sample scene's 24 fps
     shipped = key.removeprefix("scenes/")
     again = studiobot(home, "render", shipped, "5", *TINY.split(), "--out", str(home.parent / "r"))
     assert f"finished: the frame of `{key}`" in " ".join(again.stdout.split()), again.stdout + again.stderr
@@ -101,6 +112,13 @@ def test_up_render_down_like_the_readme(running_stack: tuple[Path, dict], sample
     listing = studiobot(home, "render", "list").stdout
     assert f"`{job_id}` ✅ Done" in listing and listing.count("✅ Done") == 2
     assert "4/4" in studiobot(home, "render", "status", job_id).stdout
+    again_movie = studiobot(home, "render", "movie", job_id, "--fps", "12", "--frames", "2-3", "--out", "r")
+    assert again_movie.returncode == 0 and f"Movie: r/{job_id}/{movie}" in again_movie.stdout.replace(
+        "\n", ""
+    )
+    assert _movie_frames(job_folder / movie) == (2, 12)
+    wrong = studiobot(home, "render", "movie", job_id, "--frames", "1-9")
+    assert wrong.returncode == 1 and f"`{job_id}` did not render 5-9" in " ".join(wrong.stdout.split())
     refused = studiobot(home, "render", "cancel", job_id)
     assert refused.returncode == 1 and f"Job `{job_id}` is already done: nothing to cancel." in refused.stdout
     assert "/render SCENE FRAMES" in studiobot(home, "render", "help").stdout

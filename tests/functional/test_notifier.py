@@ -9,8 +9,8 @@ from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
 
+import av
 import pytest
-from PIL import Image
 
 from backend.commands import split_words
 from backend.config import SlackCredentials
@@ -101,9 +101,15 @@ def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictu
     with zipfile.ZipFile(BytesIO(archive)) as bundle:
         assert len(bundle.namelist()) == 4
     uploads = slack.calls_to("upload")
-    assert uploads[0].body.startswith(b"\x89PNG") and uploads[1].body.startswith(b"GIF89a")
-    with Image.open(BytesIO(uploads[1].body)) as gif:
-        assert gif.n_frames == 4
+    assert uploads[0].body.startswith(b"\x89PNG") and uploads[1].body[4:8] == b"ftyp"  # the sheet and an MP4
+    assert [name["title"] for name in complete.args["files"]] == [
+        f"Contact sheet · {job_id}",
+        f"Dailies · {job_id}",
+    ]
+    with av.open(BytesIO(uploads[1].body)) as movie:
+        stream = movie.streams.video[0]
+        assert stream.codec_context.name == "h264" and stream.average_rate == 24
+        assert sum(1 for _ in movie.decode(stream)) == 4  # every frame, not a sample
     # SNS delivers again: nothing more is said
     notifier.handle(
         JobCompleted(job_id=job_id, status="done", scene_key="scenes/shot.blend", done=4, failed=0, total=4)
@@ -115,6 +121,7 @@ def test_the_card_is_updated_in_place_and_the_job_ends_with_one_reply_with_pictu
 
 def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) -> None:
     notifier, _, _, job_id = _setup(stack, slack, "1-3")
+    stack.jobs.note_device(job_id, "CPU", "", "25")  # the renderer read the scene's frame rate
     stack.render_frames(job_id, [1], failed=[2, 3])
     _deliver(notifier, stack)
     (complete,) = slack.calls_to("files.completeUploadExternal")
@@ -123,6 +130,13 @@ def test_failed_frames_and_why_are_in_the_reply(stack: Stack, slack: FakeSlack) 
     assert "frame 2: RuntimeError: texture wood.png is missing" in comment
     final = slack.calls_to("chat.update")[-1].args["blocks"]
     assert [button["text"]["text"] for button in final[-1]["elements"]] == ["Retry failed", "Outputs"]
+    # the movie keeps the cut's length: the failed frames are slates where they would be
+    with av.open(BytesIO(slack.calls_to("upload")[1].body)) as movie:
+        assert movie.streams.video[0].average_rate == 25  # the scene's
+        pictures = [frame.to_image() for frame in movie.decode(video=0)]
+    assert len(pictures) == 3
+    rendered, slate = pictures[0].getpixel((320, 100)), pictures[1].getpixel((320, 20))
+    assert abs(rendered[2] - 160) < 20 and slate[0] > slate[2] + 20  # the frame's blue; the slate's red
 
 
 def test_a_rate_limited_final_update_is_retried_not_dropped(stack: Stack, slack: FakeSlack) -> None:

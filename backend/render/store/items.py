@@ -202,6 +202,7 @@ def job_from_item(item: dict[str, Any]) -> Job:
         held_by=item.get("held_by", {}).get("S", ""),
         held_at=number(item, "held_at"),
         generation=int(item.get("generation", {}).get("N", "0")),
+        fps=item.get("scene_fps", {}).get("S", ""),
     )
 
 

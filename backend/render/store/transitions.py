@@ -165,13 +165,14 @@ class DynamoTransitions(JobTable):
             },
         )
 
-    def note_device(self, job_id: str, device: str, preview_layer: str = "") -> None:
-        """What rendered the job's first frame (kept: the card says it once, and a GPU job that fell back), and
-        which view layer its previews show."""
+    def note_device(self, job_id: str, device: str, preview_layer: str = "", fps: str = "") -> None:
+        """What rendered the job's first frame (kept: the card says it once, and a GPU job that fell back), which
+        view layer its previews show, and the scene's frame rate (its dailies movie's)."""
         self._transition(
             job_id,
-            "SET device = if_not_exists(device, :device), preview_layer = if_not_exists(preview_layer, :layer)",
-            {":device": {"S": device[:200]}, ":layer": {"S": preview_layer[:200]}},
+            "SET device = if_not_exists(device, :device), preview_layer = if_not_exists(preview_layer, :layer), "
+            "scene_fps = if_not_exists(scene_fps, :fps)",
+            {":device": {"S": device[:200]}, ":layer": {"S": preview_layer[:200]}, ":fps": {"S": fps[:20]}},
             condition="attribute_exists(pk)",
             uses_status=False,
         )

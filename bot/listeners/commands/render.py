@@ -13,6 +13,7 @@ from backend.commands import Caller, Reply, split_words
 from backend.render.desk_replies import (
     Held,
     JobSent,
+    MovieAsked,
     Reprioritised,
     Resumed,
     RetrySent,
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
 def ack_render(ack: Ack, command: dict[str, Any]) -> None:
     """A command with work to do: say "on it" (the lazy listener answers when done)."""
     words = split_words(command.get("text", ""))
-    if render_subcommand(words):
+    if render_subcommand(words) == "movie" and len(words) > 1:  # it takes a while: said at once
+        ack(text=f"⏳ Making the movie of `{clip(words[1], KEY_CHARS)}`…", response_type="ephemeral")
+    elif render_subcommand(words):
         ack()
     else:
         ack(
@@ -72,6 +75,10 @@ def post_reply(
         respond_with(respond, render_message(reply, services.settings.costs))
         if client is not None:
             tell_thread(client, services, reply)
+    elif isinstance(reply, MovieAsked):  # made by the notifier, in the job's thread
+        from bot.dailies import ask_for_movie  # Pillow: after the ack only
+
+        respond(text=ask_for_movie(services, reply, caller), response_type="ephemeral")
     elif isinstance(reply, Submitted):  # a button's answer never replaces the card it was pressed on
         respond_with(respond, render_message(reply, services.settings.costs), replace_original=False)
     else:
