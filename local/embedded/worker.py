@@ -19,7 +19,7 @@ from backend.config import (
     ENV_RENDER_TIMEOUT,
     Settings,
 )
-from local.embedded.poller import QueuePoller
+from local.embedded.poller import Handler, QueuePoller
 from local.embedded.stack import STACK_GONE
 
 
@@ -43,13 +43,17 @@ def main(kind: str, options: list[str] | None = None) -> None:
         sys.exit(run_node(options or []))
     if kind == "render":
         from entry import wiring
-        from entry.render import handler
+        from entry.render import handler_behind  # a task's last frame delivered behind the next task's render
+
+        handler: Handler = handler_behind
 
         wiring.render_worker()  # import bpy now, so the first task does not pay for it
         settings = Settings.from_env()  # its lanes, urgent first: taken in that order at every receive
         queue_urls = list(settings.lanes.urls(settings.render_queue_url, gpu=False).values())
     elif kind in ("dlq", "dlq-gpu"):
-        from entry.dead_letters import handler
+        from entry.dead_letters import handler as dead_letters
+
+        handler = dead_letters
 
         queue_urls = [os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]]
     else:
