@@ -188,8 +188,7 @@ class RenderWorker:
                 self.tiler.keep(task, frame, written, cut, seconds, billed_s=self.clock() - mark)
                 self._stitch(task, frame, out_stem, self.clock(), result)
                 continue
-            self._deliver(task, frame, written, seconds, mark, result, last=frame == todo[-1])
-            mark = self.clock()
+            mark = self._deliver(task, frame, written, seconds, mark, result, last=frame == todo[-1])
             self.stages = Stages()
         if errors:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
@@ -256,12 +255,12 @@ class RenderWorker:
         result: TaskResult,
         tiles_billed_s: float | None = None,
         last: bool = True,
-    ) -> None:
+    ) -> float:
         """Upload a rendered (or stitched) frame and its proxy, and record it: a whole frame of a task that is no
         probe behind the next frame's render, on the courier (billed until handed over, the task's `last` frame
-        until recorded), a probe's or a stitched frame at once."""
+        until recorded), a probe's or a stitched frame at once. Returns when the next frame's billing starts."""
         stages, behind = self.stages, task.tile is None and not task.probe
-        handed = self.clock()
+        handed = self.clock() if behind and not last else None
 
         def delivery() -> None:
             with stages("proxy", behind):
@@ -270,7 +269,7 @@ class RenderWorker:
                 layers = bool(getattr(self.renderer, "preview_layer", ""))
                 key = upload_frame(self.uploader, task, frame, written, small, layers)
             with stages("record", behind):
-                billed = (self.clock() if last or not behind else handed) - mark
+                billed = (self.clock() if handed is None else handed) - mark
                 looked = (
                     self.planner.spent_s if task.probe else 0.0
                 )  # the probe's small look: not a frame's cost
@@ -284,10 +283,11 @@ class RenderWorker:
         result.rendered.append(frame)
         if not behind:
             delivery()
-            return
+            return self.clock()
         with stages("courier"):  # on the render's path: the frame before still being delivered
             self.courier.ready()
         self._deliveries.append(self.courier.send(delivery))
+        return mark if handed is None else handed  # after the task's last frame: not read
 
     def _overran(self, frame: int, ran_s: float) -> None:
         """The watchdog's call, from its thread: the frame failed for good, with what it ran and what was billed."""

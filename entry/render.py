@@ -40,35 +40,3 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-
-
-def handler_behind(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The local poller's (`local.embedded.poller`): as `handler`, but each task's last frame is still being
-    delivered when it returns, behind the next task's render; `settle` waits for them and names the messages whose
-    delivery failed. (Lambda acknowledges what a handler returned: there a task settles before it returns.)"""
-    failures: list[str] = []
-    handed: list[tuple[str, TaskResult]] = []
-    for body in event["Records"]:
-        record = SQSRecord(body)
-        try:
-            handed.append((record.message_id, record_handler(record, context, settle=False)))
-        except Exception:
-            logger.exception("task failed: SQS delivers it again", message_id=record.message_id)
-            failures.append(record.message_id)
-
-    def settle() -> set[str]:
-        failed = set()
-        for message_id, result in handed:
-            try:
-                result.settle()
-            except Exception:
-                logger.exception(
-                    "a frame's delivery failed: SQS delivers its task again", message_id=message_id
-                )
-                failed.add(message_id)
-        return failed
-
-    return {
-        "batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures],
-        "settle": settle,
-    }

@@ -43,7 +43,9 @@ def main(kind: str, options: list[str] | None = None) -> None:
         sys.exit(run_node(options or []))
     if kind == "render":
         from entry import wiring
-        from entry.render import handler_behind  # a task's last frame delivered behind the next task's render
+        from local.embedded.render_behind import (
+            handler_behind,
+        )  # a task's last frame delivered behind the next
 
         handler: Handler = handler_behind
 
