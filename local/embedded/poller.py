@@ -97,7 +97,9 @@ class QueuePoller:
         self.wait_s = wait_s
         self.stopping = threading.Event()
         self._deleter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delete")
-        self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="settle")  # never holds up a delete
+        self._settler = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="settle"
+        )  # never holds up a delete
         self.queue_arns = {
             url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             for url in self.lanes
@@ -136,6 +138,9 @@ class QueuePoller:
             settle = result.get("settle")
         except Exception:
             failed = {message["MessageId"] for message in messages}  # a crashed invocation fails the batch
+        except BaseException:  # the process dies: its beat with it
+            heartbeat.stop()
+            raise
         if settle is not None and defer_delete:
             self._settler.submit(self._finish, url, messages, failed, heartbeat, settle)
         else:
