@@ -4,6 +4,7 @@ a task settles first; the local poller (`local.embedded.poller`) deletes a task 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -17,31 +18,39 @@ if TYPE_CHECKING:
 logger = Logger(service="studiobot-render")
 
 
-def handler_behind(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Run each task's frames; `settle` waits for their deliveries and names the messages whose delivery failed."""
-    failures: list[str] = []
-    handed: list[tuple[str, TaskResult]] = []
-    for body in event["Records"]:
-        record = SQSRecord(body)
-        try:
-            handed.append((record.message_id, record_handler(record, context, settle=False)))
-        except Exception:
-            logger.exception("task failed: SQS delivers it again", message_id=record.message_id)
-            failures.append(record.message_id)
+def settling(run: Callable[[SQSRecord, Any], TaskResult]) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A poller's handler running each record's task with `run` (which leaves its deliveries unsettled); the result's
+    `settle` waits for them and names the messages whose delivery failed."""
 
-    def settle() -> set[str]:
-        failed = set()
-        for message_id, result in handed:
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        failures: list[str] = []
+        handed: list[tuple[str, TaskResult]] = []
+        for body in event["Records"]:
+            record = SQSRecord(body)
             try:
-                result.settle()
+                handed.append((record.message_id, run(record, context)))
             except Exception:
-                logger.exception(
-                    "a frame's delivery failed: SQS delivers its task again", message_id=message_id
-                )
-                failed.add(message_id)
-        return failed
+                logger.exception("task failed: SQS delivers it again", message_id=record.message_id)
+                failures.append(record.message_id)
 
-    return {
-        "batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures],
-        "settle": settle,
-    }
+        def settle() -> set[str]:
+            failed = set()
+            for message_id, result in handed:
+                try:
+                    result.settle()
+                except Exception:
+                    logger.exception(
+                        "a frame's delivery failed: SQS delivers its task again", message_id=message_id
+                    )
+                    failed.add(message_id)
+            return failed
+
+        return {
+            "batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures],
+            "settle": settle,
+        }
+
+    return handler
+
+
+handler_behind = settling(lambda record, context: record_handler(record, context, settle=False))
