@@ -74,6 +74,7 @@ def frame_stages(job_id: str) -> list[dict[str, dict[str, float]]]:
                     "wall": entry.get("stages_ms", {}),
                     "cpu": entry.get("stages_cpu_ms", {}),
                     "behind": entry.get("behind_ms", {}),
+                    "behind_cpu": entry.get("behind_cpu_ms", {}),
                 }
             )
     return found

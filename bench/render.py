@@ -100,10 +100,11 @@ def overhead_by_stage(run: dict[str, Any], limit_s: float) -> dict[str, float]:
     return {name: round(ms, 1) for name, ms in stages.items()}
 
 
-def behind_by_stage(run: dict[str, Any]) -> dict[str, float]:
+def behind_by_stage(run: dict[str, Any], kind: str = "behind") -> dict[str, float]:
     """Wall milliseconds a frame of the work made behind the next frame's render (a frame's proxy, uploads and
-    record, on the worker's courier thread): off the critical path, but work all the same, so shown."""
-    means = _means([frame.get("behind", {}) for frame in run.get("frame_stages", [])])
+    record, on the worker's courier thread): off the critical path, but work all the same, so shown. `kind`
+    "behind_cpu": the courier thread's CPU ms instead."""
+    means = _means([frame.get(kind, {}) for frame in run.get("frame_stages", [])])
     return {name: round(ms, 1) for name, ms in means.items()}
 
 
@@ -186,6 +187,7 @@ def run(log_path: Path, repeats: int = REPEATS) -> dict[str, Any]:
         # On the frame loop's path, beyond one warm Blender (a frame's delivery is not: see the next).
         "overhead_ms_by_stage": stages,
         "background_ms_by_stage": behind,
+        "background_cpu_ms_by_stage": behind_by_stage(one_worker, "behind_cpu"),
         "worker_cpu_ms_by_stage": cpu_stages,
         # The warm limit's CPU ms a frame in the same rounds, beside the worker's render stage: a render that takes
         # as much CPU but longer waited for a core (other processes of the stack, or of the machine).

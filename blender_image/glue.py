@@ -124,7 +124,8 @@ class Stages:
     """The frame in hand's stages (a task's own reads go with its first frame); `fields()` gives them for the log.
 
     Timed apart from the worker's `clock` (billing). CPU is the whole process's, so a stage that waits on AWS
-    shows its own client work, not the server's, and the render stage shows Blender's threads."""
+    shows its own client work, not the server's, and the render stage shows Blender's threads (and the courier's);
+    a stage behind the render counts its own thread's alone (not the proxy's upload beside it)."""
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
@@ -134,15 +135,19 @@ class Stages:
 
     def begin(self, name: str, behind: bool = False) -> None:
         """Stage `name` starts now (`behind`: off the render's path)."""
-        self._begun[name] = time.perf_counter(), time.process_time()
         if behind:
             self.behind.add(name)
+        self._begun[name] = time.perf_counter(), self._cpu(name)
 
     def end(self, name: str) -> None:
         """Stage `name` (begun) ends now; its time is added to what the stage already has."""
         wall, cpu = self._begun.pop(name)
         self.wall[name] = self.wall.get(name, 0.0) + time.perf_counter() - wall
-        self.cpu[name] = self.cpu.get(name, 0.0) + time.process_time() - cpu
+        self.cpu[name] = self.cpu.get(name, 0.0) + self._cpu(name) - cpu
+
+    def _cpu(self, name: str) -> float:
+        """The process's CPU seconds; a stage behind the render, its own thread's (the render's are the process's)."""
+        return time.thread_time() if name in self.behind else time.process_time()
 
     @contextmanager
     def __call__(self, name: str, behind: bool = False) -> Iterator[None]:
