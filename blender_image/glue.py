@@ -5,6 +5,7 @@ with the frame). Each side-by-side call still fails as it would alone."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -19,6 +20,9 @@ from backend.render.ports import JobStore
 from backend.render.records import Job
 from backend.render.tasks import RenderTask
 
+HOLD_S = (
+    0.05  # how long a delivery waits for the next render to start (a task's receive and reads come first)
+)
 CONTENT_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".exr": "image/x-exr"}
 
 _beside = ThreadPoolExecutor(max_workers=2, thread_name_prefix="delivery")  # boto3's clients are thread-safe
@@ -94,11 +98,20 @@ def record(
 class Courier:
     """Delivers frames (proxy, uploads, record) on a thread of its own while the worker renders the next frame, one
     at a time in the order sent: sending waits for the delivery before, so fast renders never pile frames up on
-    disk. `settle` waits for a task's deliveries: its message is deleted only after."""
+    disk. `settle` waits for a task's deliveries: its message is deleted only after.
 
-    def __init__(self) -> None:
+    A delivery starts once the next render has (`rendering`), or after `hold_s` without one: the next task's
+    receive and reads then have the stack's AWS to themselves instead of queueing behind the uploads."""
+
+    def __init__(self, hold_s: float = HOLD_S) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="courier")
         self._last: Future[None] | None = None
+        self._rendering = threading.Event()
+        self.hold_s = hold_s
+
+    def rendering(self) -> None:
+        """The next render starts now (or nothing will follow soon: a task settles): deliveries may go."""
+        self._rendering.set()
 
     def ready(self) -> None:
         """Wait until the delivery sent last is done (whatever its outcome: its task settles it)."""
@@ -108,7 +121,13 @@ class Courier:
     def send(self, delivery: Callable[[], None]) -> Future[None]:
         """Start the delivery once the one before it is done."""
         self.ready()
-        self._last = self._thread.submit(delivery)
+        self._rendering.clear()
+
+        def held() -> None:
+            self._rendering.wait(self.hold_s)
+            delivery()
+
+        self._last = self._thread.submit(held)
         return self._last
 
 

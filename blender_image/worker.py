@@ -89,10 +89,12 @@ class RenderWorker:
         try:
             result = self._run(task, remaining_s)
         except BaseException:
+            self.courier.rendering()  # nothing renders next: no delivery waits for it
             settle_all(self._deliveries, quietly=True)  # recorded before SQS delivers the task again
             raise
         result.deliveries = self._deliveries
         if settle:
+            self.courier.rendering()
             result.settle()
         return result
 
@@ -149,6 +151,7 @@ class RenderWorker:
                         return result  # its frames come back as tiles
                     started = self.clock()
                     with self.stages("render"):
+                        self.courier.rendering()  # the frame before is delivered meanwhile
                         written = self._render(task, frame, scene_path, out_stem)
                 self.stages.less("watchdog", "render")
                 if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
@@ -188,7 +191,8 @@ class RenderWorker:
                 self.tiler.keep(task, frame, written, cut, seconds, billed_s=self.clock() - mark)
                 self._stitch(task, frame, out_stem, self.clock(), result)
                 continue
-            mark = self._deliver(task, frame, written, seconds, mark, result, last=frame == todo[-1])
+            handed = self._deliver(task, frame, written, seconds, mark, result, last=frame == todo[-1])
+            mark = self.clock() if handed is None else handed
             self.stages = Stages()
         if errors:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
@@ -255,12 +259,13 @@ class RenderWorker:
         result: TaskResult,
         tiles_billed_s: float | None = None,
         last: bool = True,
-    ) -> float:
+    ) -> float | None:
         """Upload a rendered (or stitched) frame and its proxy, and record it: a whole frame of a task that is no
         probe behind the next frame's render, on the courier (billed until handed over, the task's `last` frame
         until recorded), a probe's or a stitched frame at once. Returns when the next frame's billing starts."""
         stages, behind = self.stages, task.tile is None and not task.probe
         handed = self.clock() if behind and not last else None
+        looked = self.planner.spent_s if task.probe else 0.0  # the probe's small look: not a frame's cost
 
         def delivery() -> None:
             with stages("proxy", behind):
@@ -270,20 +275,15 @@ class RenderWorker:
                 key = upload_frame(self.uploader, task, frame, written, small, layers)
             with stages("record", behind):
                 billed = (self.clock() if handed is None else handed) - mark
-                looked = (
-                    self.planner.spent_s if task.probe else 0.0
-                )  # the probe's small look: not a frame's cost
                 record(self.reporter, task, frame, seconds, key, billed, looked, tiles_billed_s)
             self.last_stages = stages
-            fields = stages.fields()
-            logger.info(
-                "frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3), **fields
-            )
+            fields = {"seconds": round(seconds, 3), **stages.fields()}
+            logger.info("frame rendered", job_id=task.job_id, frame=frame, **fields)
 
         result.rendered.append(frame)
         if not behind:
             delivery()
-            return self.clock()
+            return None
         with stages("courier"):  # on the render's path: the frame before still being delivered
             self.courier.ready()
         self._deliveries.append(self.courier.send(delivery))
