@@ -97,9 +97,8 @@ class QueuePoller:
         self.wait_s = wait_s
         self.stopping = threading.Event()
         self._deleter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delete")
-        self._settler = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="settle"
-        )  # never holds up a delete
+        # A batch whose work settles after its handler returned waits here, never in front of another's delete.
+        self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="settle")
         self.queue_arns = {
             url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             for url in self.lanes
