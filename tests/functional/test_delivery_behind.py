@@ -146,6 +146,28 @@ def test_a_task_run_unsettled_returns_before_its_last_delivery_and_settle_waits_
     assert _recorded(stack, job_id) == [1]
 
 
+def test_a_delivery_waits_for_the_next_render_unless_its_task_settles_in_the_handler(
+    stack: Stack, tmp_path: Path
+) -> None:
+    # GIVEN two one-frame tasks and a worker whose deliveries wait up to 5 s for the next render to start
+    stack.put_scene()
+    job = stack.service.submit(parse_render(split_words("shot.blend 1-2 --res 32x18")), requested_by="U1").job
+    assert job is not None
+    first, second = (RenderTask.from_json(body) for body in stack.queued_bodies())
+    worker = _worker(stack, tmp_path, PillowRenderer(), Uploads(stack.store, lambda key: None))
+    worker.courier.hold_s = 5.0
+    # WHEN the first runs unsettled (the local poller's way): its frame waits for the next render
+    unsettled = worker.run(first, settle=False)
+    time.sleep(0.3)
+    assert _recorded(stack, job.job_id) == []
+    # THEN the next task's render lets it go, and a task settled in its handler (Lambda's way) waits for nothing
+    started = time.monotonic()
+    worker.run(second)
+    unsettled.settle()
+    assert time.monotonic() - started < 3.0
+    assert _recorded(stack, job.job_id) == [1, 2]
+
+
 def _poller(stack: Stack, handler: Any) -> QueuePoller:
     return QueuePoller(
         stack.sqs,
