@@ -148,7 +148,7 @@ def profile(frames: int, sort: str = SORT) -> str:
         f"{frames} frames, job {status}; ms a frame (wall / CPU: this thread's for receive, delete and worker.run, the process's for stages):"
     ]
     lines += [
-        f"  {stage:<14} {seconds * 1000 / frames:7.1f} / {cpu.get(stage, 0) * 1000 / frames:6.1f}"
+        f"  {stage:<20} {seconds * 1000 / frames:7.1f} / {cpu.get(stage, 0) * 1000 / frames:6.1f}"
         for stage, seconds in wall.items()
     ]
     lines.append(
