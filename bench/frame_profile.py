@@ -128,9 +128,11 @@ def profile(frames: int, sort: str = SORT) -> str:
                     result = worker.run(RenderTask.from_json(message["Body"]), lambda: 900.0)
                     wall["worker.run"] += time.perf_counter() - started
                     cpu["worker.run"] += time.thread_time() - used
-                    for stage, seconds in worker.last_stages.wall.items():
-                        wall[f"  {stage}"] += seconds
-                        cpu[f"  {stage}"] += worker.last_stages.cpu[stage]
+                    stages = worker.last_stages  # "behind": on the courier, while the next frame renders
+                    for stage, seconds in stages.wall.items():
+                        named = f"  {stage}" + (" (behind)" if stage in stages.behind else "")
+                        wall[named] += seconds
+                        cpu[named] += stages.cpu[stage]
                     started, used = time.perf_counter(), time.thread_time()
                     sqs.delete_message(
                         QueueUrl=settings.render_queue_url, ReceiptHandle=message["ReceiptHandle"]
@@ -146,7 +148,7 @@ def profile(frames: int, sort: str = SORT) -> str:
         f"{frames} frames, job {status}; ms a frame (wall / CPU: this thread's for receive, delete and worker.run, the process's for stages):"
     ]
     lines += [
-        f"  {stage:<14} {seconds * 1000 / frames:7.1f} / {cpu.get(stage, 0) * 1000 / frames:6.1f}"
+        f"  {stage:<20} {seconds * 1000 / frames:7.1f} / {cpu.get(stage, 0) * 1000 / frames:6.1f}"
         for stage, seconds in wall.items()
     ]
     lines.append(

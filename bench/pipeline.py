@@ -60,7 +60,7 @@ def peak_rss_mb(pid: int) -> float:
 
 def frame_stages(job_id: str) -> list[dict[str, dict[str, float]]]:
     """Each frame's `stages_ms` as the render workers logged it ("frame rendered", JSON among Blender's output,
-    in `<home>/render-*.log`)."""
+    in `<home>/render-*.log`), and its `behind_ms`: the delivery made while the next frame rendered."""
     found = []
     for log in sorted(home().glob("render-*.log")):
         for line in log.read_text(errors="replace").splitlines():
@@ -70,7 +70,14 @@ def frame_stages(job_id: str) -> list[dict[str, dict[str, float]]]:
                 entry = json.loads(line[line.index("{") :])
             except ValueError:  # another writer's output inside the line
                 continue
-            found.append({"wall": entry.get("stages_ms", {}), "cpu": entry.get("stages_cpu_ms", {})})
+            found.append(
+                {
+                    "wall": entry.get("stages_ms", {}),
+                    "cpu": entry.get("stages_cpu_ms", {}),
+                    "behind": entry.get("behind_ms", {}),
+                    "behind_cpu": entry.get("behind_cpu_ms", {}),
+                }
+            )
     return found
 
 

@@ -64,6 +64,8 @@ def render_rows(rows: Rows, data: dict[str, Any]) -> None:
     )
     for stage, ms in data.get("overhead_ms_by_stage", {}).items():
         rows.add(f"render: overhead a frame, {stage} (1 worker)", f"{ms:.1f} ms")
+    for stage, ms in data.get("background_ms_by_stage", {}).items():
+        rows.add(f"render: behind the next render a frame, {stage} (1 worker)", f"{ms:.1f} ms")
     if "limit_cores_busy" in data:
         limit_busy, worker_busy = data["limit_cores_busy"], data["worker_render_cores_busy"]
         busy = cores_busy(data["machine"]["cpu_count"]) if "machine" in data else None

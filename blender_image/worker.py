@@ -6,7 +6,7 @@ import dataclasses
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from pathlib import Path
 
 from aws_lambda_powertools import Logger
@@ -21,7 +21,8 @@ from backend.render.records import FrameOutcome, JobStatus
 from backend.render.store.tiles import STITCH_LEASE_S
 from backend.render.tasks import RenderTask, scene_stem
 from backend.render.tiles import describe
-from blender_image.glue import Stages, job_and_recorded, upload_frame
+from blender_image.glue import Courier, Stages, TaskResult, job_and_recorded, record, upload_frame
+from blender_image.glue import settle as settle_all
 from blender_image.planning import ProbePlanner
 from blender_image.ports import Renderer, Scenes
 from blender_image.stitch import StitchError
@@ -43,14 +44,6 @@ class MissingFiles(RuntimeError):
 class FramesFailed(RuntimeError):
     """Frames of the task failed this delivery (each error noted on its frame): SQS delivers the task again, and
     only the frames still unrecorded are tried."""
-
-
-@dataclass
-class TaskResult:
-    rendered: list[int]
-    skipped: list[int]
-    cancelled: bool = False
-    failed: list[int] = field(default_factory=list)  # probe frames whose render failed (counted, not retried)
 
 
 class RenderWorker:
@@ -81,14 +74,31 @@ class RenderWorker:
         self.watchdog = Watchdog(self._overran, exit=exit, margin_s=margin_s)
         self.tiler = Tiler(jobs, reporter, uploader, work_dir, stitch_lease_s)
         self.planner = ProbePlanner(renderer, reporter, usable_s=limit_s - margin_s)
-        self._current: tuple[RenderTask, float] | None = (
-            None  # the task in hand and when its billing mark was
-        )
+        self._current: tuple[RenderTask, float] | None = None  # the task in hand, its billing mark
         self.stages = self.last_stages = Stages()  # the frame in hand's, the last delivered frame's
+        self.courier = Courier()
+        self._deliveries: list[Future[None]] = []  # the task in hand's
 
-    def run(self, task: RenderTask, remaining_s: Callable[[], float] | None = None) -> TaskResult:
+    def run(
+        self, task: RenderTask, remaining_s: Callable[[], float] | None = None, settle: bool = True
+    ) -> TaskResult:
         """Render the task's unrecorded frames; `remaining_s` says how long this invocation may still run (a
-        frame that would outlast it is stopped by the watchdog)."""
+        frame that would outlast it is stopped by the watchdog). Each frame is delivered while the next renders,
+        all by the time this returns unless `settle` is False (the caller then settles before acknowledging)."""
+        self._deliveries = []
+        try:
+            result = self._run(task, remaining_s)
+        except BaseException:
+            self.courier.rendering()  # nothing renders next: no delivery waits for it
+            settle_all(self._deliveries, quietly=True)  # recorded before SQS delivers the task again
+            raise
+        result.deliveries = self._deliveries
+        if settle:
+            self.courier.rendering()
+            result.settle()
+        return result
+
+    def _run(self, task: RenderTask, remaining_s: Callable[[], float] | None) -> TaskResult:
         # Billed time: each frame carries the handler's time since the previous frame was recorded (the first
         # frame also the scene download and opening): summed, what Lambda bills for the task, to the millisecond.
         mark = self.clock()
@@ -100,9 +110,7 @@ class RenderWorker:
             if task.probe:  # the delivery that stopped the job may have died before announcing it
                 self.reporter.resume(task.job_id)
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
-        if (
-            job.status is JobStatus.HELD or task.generation < job.generation
-        ):  # deleted: never back on the queue
+        if job.status is JobStatus.HELD or task.generation < job.generation:  # deleted: never queued again
             logger.info("task of a held job, or sent before its hold, dropped", job_id=task.job_id)
             return TaskResult(rendered=[], skipped=list(task.frames), cancelled=True)
         if task.tile is None and job.settings.tiles:  # re-planned as tiles after this task was queued
@@ -143,18 +151,14 @@ class RenderWorker:
                         return result  # its frames come back as tiles
                     started = self.clock()
                     with self.stages("render"):
+                        self.courier.rendering()  # the frame before is delivered meanwhile
                         written = self._render(task, frame, scene_path, out_stem)
                 self.stages.less("watchdog", "render")
                 if self.watchdog.fired:  # recorded and told by the watchdog; the process is on its way out
                     return result
             except MissingFiles as error:
-                self._fail_for_good(
-                    task,
-                    todo[todo.index(frame) :][: 1 if error.frame_only else None],
-                    str(error),
-                    mark,
-                    result,
-                )
+                left = todo[todo.index(frame) :][: 1 if error.frame_only else None]
+                self._fail_for_good(task, left, str(error), mark, result)
                 if not error.frame_only:
                     return result
                 mark = self.clock()
@@ -188,8 +192,8 @@ class RenderWorker:
                 self.tiler.keep(task, frame, written, cut, seconds, billed_s=self.clock() - mark)
                 self._stitch(task, frame, out_stem, self.clock(), result)
                 continue
-            self._deliver(task, frame, written, seconds, mark, result)
-            mark = self.clock()
+            handed = self._deliver(task, frame, written, seconds, mark, result, last=frame == todo[-1])
+            mark = self.clock() if handed is None else handed
             self.stages = Stages()
         if errors:
             said = "; ".join(f"frame {frame}: {message}" for frame, message in errors.items())
@@ -255,30 +259,36 @@ class RenderWorker:
         mark: float,
         result: TaskResult,
         tiles_billed_s: float | None = None,
-    ) -> None:
-        """Upload a rendered (or stitched) frame and its proxy, and record it."""
-        with self.stages("proxy"):
-            small = proxy(written)
-        with self.stages("upload"):  # side by side; each layer's proxy too where the scene has several
-            layers = bool(getattr(self.renderer, "preview_layer", ""))
-            key = upload_frame(self.uploader, task, frame, written, small, layers)
-        self.stages.begin("record")
-        billed = self.clock() - mark
-        if tiles_billed_s is None:
-            looked = self.planner.spent_s if task.probe else 0.0  # the probe's small look: not a frame's cost
-            job_billed = billed if looked else None
-            self.reporter.frame_done(
-                task.job_id, frame, seconds, key, billed_s=billed - looked, job_billed_s=job_billed
-            )
-        else:
-            self.reporter.frame_done(
-                task.job_id, frame, seconds, key, tiles_billed_s + billed, tiled=True, job_billed_s=billed
-            )
-        self.stages.end("record")
+        last: bool = True,
+    ) -> float | None:
+        """Upload a rendered (or stitched) frame and its proxy, and record it: a whole frame of a task that is no
+        probe behind the next frame's render, on the courier (billed until handed over, the task's `last` frame
+        until recorded), a probe's or a stitched frame at once. Returns when the next frame's billing starts."""
+        stages, behind = self.stages, task.tile is None and not task.probe
+        handed = self.clock() if behind and not last else None
+        looked = self.planner.spent_s if task.probe else 0.0  # the probe's small look: not a frame's cost
+
+        def delivery() -> None:
+            with stages("proxy", behind):
+                small = proxy(written)
+            with stages("upload", behind):  # side by side; each layer's proxy too where the scene has several
+                layers = bool(getattr(self.renderer, "preview_layer", ""))
+                key = upload_frame(self.uploader, task, frame, written, small, layers)
+            with stages("record", behind):
+                billed = (self.clock() if handed is None else handed) - mark
+                record(self.reporter, task, frame, seconds, key, billed, looked, tiles_billed_s)
+            self.last_stages = stages
+            fields = {"seconds": round(seconds, 3), **stages.fields()}
+            logger.info("frame rendered", job_id=task.job_id, frame=frame, **fields)
+
         result.rendered.append(frame)
-        self.last_stages = self.stages
-        stages = self.stages.fields()
-        logger.info("frame rendered", job_id=task.job_id, frame=frame, seconds=round(seconds, 3), **stages)
+        if not behind:
+            delivery()
+            return None
+        with stages("courier"):  # on the render's path: the frame before still being delivered
+            self.courier.ready()
+        self._deliveries.append(self.courier.send(delivery))
+        return mark if handed is None else handed  # after the task's last frame: not read
 
     def _overran(self, frame: int, ran_s: float) -> None:
         """The watchdog's call, from its thread: the frame failed for good, with what it ran and what was billed."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -13,11 +13,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from backend.render.tasks import RenderTask, UnreadableTask
 from entry import wiring
 
+if TYPE_CHECKING:
+    from blender_image.glue import TaskResult
+
 processor = BatchProcessor(event_type=EventType.SQS)
 logger = Logger(service="studiobot-render")
 
 
-def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext, settle: bool = True) -> TaskResult:
     """One task; its frames are watched against the time this invocation has left. A message that is no task
     fails (logged at its first delivery only), so the queue's redrive policy moves it to the dead letters."""
     try:
@@ -29,7 +32,8 @@ def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> None:
             )
         raise
     # built once per process: a warm Lambda container keeps Blender, the open scene and the cache
-    wiring.render_worker().run(task, lambda: lambda_context.get_remaining_time_in_millis() / 1000)
+    remaining_s = lambda: lambda_context.get_remaining_time_in_millis() / 1000  # noqa: E731
+    return wiring.render_worker().run(task, remaining_s, settle=settle)
 
 
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:

@@ -3,7 +3,11 @@
 A poller may serve several queues, a render class's priority lanes (urgent first): it takes a lane's task only when
 every lane above it gave none at that receive (`backend.render.lanes.receive_in_order`). On AWS the render Lambda
 polls each lane through its own event source and `LaneScheduler` switches them; the local stack has no Lambda, so
-its workers keep the order at every receive, as render nodes do."""
+its workers keep the order at every receive, as render nodes do.
+
+A handler may return before its work is all done (the render worker delivers a task's last frame while the next task
+renders): its result's `settle` then waits for that work and names the messages whose work failed. The batch is
+deleted only after, its heartbeat beating until then, while the poller already receives the next."""
 
 from __future__ import annotations
 
@@ -93,6 +97,8 @@ class QueuePoller:
         self.wait_s = wait_s
         self.stopping = threading.Event()
         self._deleter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="delete")
+        # A batch whose work settles after its handler returned waits here, never in front of another's delete.
+        self._settler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="settle")
         self.queue_arns = {
             url: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             for url in self.lanes
@@ -120,36 +126,66 @@ class QueuePoller:
         # A long frame would otherwise reappear on the queue mid-render. (On AWS the queue's visibility timeout is
         # 6 × the function's, so Lambda needs no such heartbeat.)
         receipts = [message["ReceiptHandle"] for message in messages]
-        heartbeat = Heartbeat(self.sqs, self.queue_url, receipts, self.visibility_timeout_s).start()
+        heartbeat = Heartbeat(self.sqs, url, receipts, self.visibility_timeout_s).start()
+        settle: Callable[[], set[str]] | None = None
         try:
             context = LocalContext(
                 self.function_name, timeout_s=self.timeout_s
             )  # the function's limit, as Lambda's
             result = self.handler(event, context) or {}
             failed = {item["itemIdentifier"] for item in result.get("batchItemFailures", [])}
+            settle = result.get("settle")
         except Exception:
             failed = {message["MessageId"] for message in messages}  # a crashed invocation fails the batch
+        except BaseException:  # the process dies: its beat with it
+            heartbeat.stop()
+            raise
+        if settle is not None and defer_delete:
+            self._settler.submit(self._finish, url, messages, failed, heartbeat, settle)
+        else:
+            self._finish(url, messages, failed, heartbeat, settle, defer_delete)
+        return len(messages)
+
+    def _finish(
+        self,
+        url: str,
+        messages: list[dict[str, Any]],
+        failed: set[str],
+        heartbeat: Heartbeat,
+        settle: Callable[[], set[str]] | None,
+        defer_delete: bool = False,
+    ) -> None:
+        """Once the batch's work settled: delete what succeeded (on the deleter thread with `defer_delete`), and
+        show what failed again soon."""
+        try:
+            if settle is not None:
+                failed = failed | settle()
+        except Exception as error:  # its work failed behind: every message of the batch comes back
+            print(
+                f"{self.function_name}: a batch's work failed after its handler returned ({error})",
+                flush=True,
+            )
+            failed = {message["MessageId"] for message in messages}
         finally:
             heartbeat.stop()
         done = [message for message in messages if message["MessageId"] not in failed]
         if done:
             entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
             if defer_delete:
-                self._deleter.submit(self._delete, self.queue_url, entries)
+                self._deleter.submit(self._delete, url, entries)
             else:
-                self._delete(self.queue_url, entries)
+                self._delete(url, entries)
         retry = [message for message in messages if message["MessageId"] in failed]
         if retry:
             # Lambda waits out the whole visibility timeout; locally a short delay keeps retries snappy.
-            self._set_visibility(retry, self.retry_delay_s)
-        return len(messages)
+            self._set_visibility(url, retry, self.retry_delay_s)
 
-    def _set_visibility(self, messages: list[dict[str, Any]], seconds: int) -> None:
+    def _set_visibility(self, url: str, messages: list[dict[str, Any]], seconds: int) -> None:
         entries = [
             {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"], "VisibilityTimeout": seconds}
             for index, message in enumerate(messages)
         ]
-        self.sqs.change_message_visibility_batch(QueueUrl=self.queue_url, Entries=entries)
+        self.sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)
 
     def _delete(self, queue_url: str, entries: list[dict[str, str]]) -> None:
         """Delete what was handled. One that fails comes back after its visibility timeout: a duplicate delivery,
@@ -169,6 +205,7 @@ class QueuePoller:
             while not self.stopping.is_set():
                 self._poll(defer_delete=True)
         finally:
+            self._settler.shutdown(wait=True)
             self._deleter.shutdown(wait=True)
 
     def stop(self) -> None:

@@ -23,7 +23,7 @@ from backend.config import (
 from backend.render.blenders import DEFAULT_BLENDER, short
 from backend.render.lanes import LANES, blender_class
 from backend.render.tasks import CPU
-from local.embedded.poller import QueuePoller
+from local.embedded.poller import Handler, QueuePoller
 from local.embedded.stack import STACK_GONE
 
 
@@ -60,7 +60,11 @@ def main(kind: str, options: list[str] | None = None) -> None:
         sys.exit(run_node(options or []))
     if kind == "render":
         from entry import wiring
-        from entry.render import handler
+        from local.embedded.render_behind import (
+            handler_behind,
+        )  # a task's last frame delivered behind the next
+
+        handler: Handler = handler_behind
 
         blender = _blender(options or [])
         wiring.render_worker()  # import bpy now, so the first task does not pay for it
@@ -71,7 +75,9 @@ def main(kind: str, options: list[str] | None = None) -> None:
             lanes = settings.lanes.versioned[blender_class(CPU, blender)]
             queue_urls = [lanes[lane] for lane in LANES if lane in lanes]
     elif kind in ("dlq", "dlq-gpu"):
-        from entry.dead_letters import handler
+        from entry.dead_letters import handler as dead_letters
+
+        handler = dead_letters
 
         queue_urls = [os.environ[ENV_RENDER_DLQ_URL if kind == "dlq" else ENV_GPU_DLQ_URL]]
     else:

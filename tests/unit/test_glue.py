@@ -10,7 +10,7 @@ import pytest
 from backend.errors import NotFoundError, StudiobotError
 from backend.render.records import FrameOutcome, FrameRecord, Job, JobStatus
 from backend.render.tasks import RenderSettings, RenderTask
-from blender_image.glue import job_and_recorded, upload_frame
+from blender_image.glue import Stages, job_and_recorded, upload_frame
 from testing.jobs import InMemoryJobs
 
 
@@ -91,3 +91,24 @@ def test_a_proxy_that_cannot_be_sent_fails_the_delivery(tmp_path: Path) -> None:
     small.write_text("proxy")
     with pytest.raises(StudiobotError, match="access denied"):
         upload_frame(Uploads(refuse="proxies"), _task(), 1, frame, small, layers=False)
+
+
+def test_a_frames_log_line_keeps_the_delivery_behind_the_next_render_apart_from_its_path() -> None:
+    stages = Stages()
+    with stages("render"):
+        pass
+    with stages("upload", behind=True):
+        pass
+    stages.begin("record", behind=True)
+    stages.end("record")
+    fields = stages.fields()
+    assert set(fields) == {"stages_ms", "stages_cpu_ms", "behind_ms", "behind_cpu_ms"}
+    assert set(fields["stages_ms"]) == set(fields["stages_cpu_ms"]) == {"render"}
+    assert set(fields["behind_ms"]) == set(fields["behind_cpu_ms"]) == {"upload", "record"}
+
+
+def test_a_frame_delivered_at_once_logs_its_stages_as_before() -> None:
+    stages = Stages()
+    with stages("upload"):
+        pass
+    assert set(stages.fields()) == {"stages_ms", "stages_cpu_ms"}
