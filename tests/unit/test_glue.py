@@ -112,3 +112,29 @@ def test_a_frame_delivered_at_once_logs_its_stages_as_before() -> None:
     with stages("upload"):
         pass
     assert set(stages.fields()) == {"stages_ms", "stages_cpu_ms"}
+
+
+def test_the_jobs_a_process_saw_are_remembered_safely_from_several_threads() -> None:
+    """The courier records frames while the next task's job is read: both remember job items at once."""
+    import threading
+
+    from backend.render.store.table import SeenJobs
+
+    seen = SeenJobs(most=4)
+    errors: list[BaseException] = []
+
+    def remember(offset: int) -> None:
+        try:
+            for index in range(20_000):
+                seen.put(f"r{(index + offset) % 9}", {"n": index})
+                seen.get(f"r{index % 9}")
+        except BaseException as error:  # any error in a thread fails the test
+            errors.append(error)
+
+    threads = [threading.Thread(target=remember, args=(offset,)) for offset in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sum(seen.get(f"r{index}") is not None for index in range(9)) == 4

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any, ClassVar
 
 from botocore.exceptions import ClientError
@@ -42,8 +43,41 @@ class HistoryItems(AwsAdapter):
 SEEN_JOBS = 64  # job items this process remembers as it last read or counted them (a worker has one or two)
 
 
+class SeenJobs:
+    """Job id → the job item as this process last read or wrote it, the most recent last, at most `most`; shared by
+    a render worker's threads (its courier records frames while the next task's job is read)."""
+
+    def __init__(self, most: int = SEEN_JOBS) -> None:
+        self._items: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+        self._most = most
+
+    def put(self, job_id: str, item: dict[str, Any]) -> None:
+        """Remember `item` as the job's latest, forgetting the longest unseen past `most`."""
+        with self._lock:
+            self._items[job_id] = item
+            self._items.move_to_end(job_id)
+            while len(self._items) > self._most:
+                self._items.popitem(last=False)
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        """The job's item as last remembered, if it still is."""
+        with self._lock:
+            return self._items.get(job_id)
+
+
 class JobTable(HistoryItems):
     """One DynamoDB table of jobs and frames; every change to a job item is a conditional update."""
+
+    def __init__(
+        self,
+        table_name: str,
+        client: Any | None = None,
+        clock: Callable[[], float] = time.time,
+        history_days: float = 90.0,
+    ) -> None:
+        super().__init__(table_name, client, clock, history_days)
+        self._seen = SeenJobs()
 
     def get(self, job_id: str) -> Job:
         """The job as stored now (a strongly consistent read); NotFoundError if there is none."""
@@ -57,19 +91,11 @@ class JobTable(HistoryItems):
             raise NotFoundError(f"There is no render job `{job_id}`: `/render list` shows recent jobs.")
         return self._seen_now(response["Item"])
 
-    @cached_property
-    def _seen(self) -> dict[str, dict[str, Any]]:
-        """Job id → the job item as this process last read or wrote it, the most recent last (at most SEEN_JOBS)."""
-        return {}
-
     def _seen_now(self, item: dict[str, Any]) -> Job:
         """Remember the job item as read or written just now (a frame's record may prove it still holds and
         skip reading it again, `DynamoFrameLedger.record_frame`); the job it holds."""
         job_id = item["pk"]["S"].removeprefix("JOB#")
-        self._seen.pop(job_id, None)
-        self._seen[job_id] = item
-        while len(self._seen) > SEEN_JOBS:
-            self._seen.pop(next(iter(self._seen)))
+        self._seen.put(job_id, item)
         return job_from_item(item)
 
     def _last_seen(self, job_id: str) -> dict[str, Any] | None:
