@@ -107,7 +107,9 @@ class SlackNotifier:
             self._post(self.services.settings.ops_channel, event, *budget_alert_message(event))
         elif isinstance(event, BudgetGuardChanged):
             self._post(self.services.settings.ops_channel, event, *guard_changed_message(event))
-        elif isinstance(event, MovieRequested):  # `/render movie JOB`: made here, where there is time and memory
+        elif isinstance(
+            event, MovieRequested
+        ):  # `/render movie JOB`: made here, where there is time and memory
             post_movie(self.client, self.services, event)
         self.home.after(event)
 
