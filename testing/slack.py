@@ -315,7 +315,13 @@ def _publish_view(fake: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
     view = args.get("view")
     if not str(args.get("user_id", "")).startswith(("U", "W")):
         return {"ok": False, "error": "user_not_found"}
-    problems = _home_problems(view) if isinstance(view, dict) else ["view: not a JSON object"]
+    if not isinstance(view, dict):
+        return {
+            "ok": False,
+            "error": "invalid_arguments",
+            "response_metadata": {"messages": ["view: not a JSON object"]},
+        }
+    problems = _home_problems(view)
     if problems:
         return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": problems}}
     fake.homes[str(args["user_id"])] = view
