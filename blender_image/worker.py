@@ -182,9 +182,8 @@ class RenderWorker:
                 return result
             seconds = self.clock() - started
             if not job.device and (device := getattr(self.renderer, "device", "")):
-                layer = getattr(self.renderer, "preview_layer", "")  # which view layer the previews show
-                fps = getattr(self.renderer, "fps", "")  # the scene's frame rate: its dailies movie's
-                self.jobs.note_device(task.job_id, device, layer, fps)  # the card says what rendered it
+                layer, fps = getattr(self.renderer, "preview_layer", ""), getattr(self.renderer, "fps", "")
+                self.jobs.note_device(task.job_id, device, layer, fps)  # the card and the dailies movie's rate
                 job = dataclasses.replace(job, device=device)
             if task.tile is not None:
                 cut = self.renderer.cut
