@@ -183,7 +183,7 @@ class RenderWorker:
             seconds = self.clock() - started
             if not job.device and (device := getattr(self.renderer, "device", "")):
                 layer, fps = getattr(self.renderer, "preview_layer", ""), getattr(self.renderer, "fps", "")
-                self.jobs.note_device(task.job_id, device, layer, fps)  # the card and the dailies movie's rate
+                self.jobs.note_device(task.job_id, device, layer, fps)  # for the card and the movie
                 job = dataclasses.replace(job, device=device)
             if task.tile is not None:
                 cut = self.renderer.cut
