@@ -16,6 +16,30 @@ def workers(count: int) -> str:
 EFFICIENCY_TARGET = {"1": 0.95, "n": 0.85}
 
 
+def version_rows(rows: Rows, versions: dict[str, dict[str, Any]]) -> None:
+    """Each Blender's own run (`render.json` → `by_version`): efficiency and glue, judged as the main run's."""
+    for version, run in versions.items():
+        if "skipped" in run:
+            rows.add(f"render: Blender {version}", run["skipped"])
+            continue
+        efficiency, glue = run["efficiency"], run["glue_per_frame_s"]
+        least = EFFICIENCY_TARGET["1"]
+        rows.add(
+            f"render: Blender {version} ({run['bpy']}): efficiency (1 worker, {run['frames']} frames)",
+            f"{efficiency:.3f}",
+            f"≥ {least}",
+            efficiency >= least,
+            check=("render.efficiency.1", efficiency),
+        )
+        rows.add(
+            f"render: Blender {version}: pipeline glue per frame (1 worker)",
+            f"{glue * 1000:.0f} ms",
+            "≤ 50 ms",
+            glue <= 0.05,
+            check=("render.glue_per_frame_s", glue),
+        )
+
+
 def render_rows(rows: Rows, data: dict[str, Any]) -> None:
     repeats = data.get("repeats", 1)
     best_of = f", best of {repeats}" if repeats > 1 else ""
@@ -75,6 +99,7 @@ def render_rows(rows: Rows, data: dict[str, Any]) -> None:
             check=None if busy is None else (busy, max(limit_busy, worker_busy)),
         )
     rows.add("render: worker peak RSS (VmHWM)", f"{data['worker_peak_rss_mb']:.0f} MB")
+    version_rows(rows, data.get("by_version", {}))
     if "load_average_before" in data:
         before, after = data["load_average_before"][0], data["load_average_after"][0]
         rows.add("render: load average (1 min) before / after", f"{before:.2f} / {after:.2f}")

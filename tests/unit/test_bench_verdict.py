@@ -65,6 +65,21 @@ def test_render_rows_say_noisy_for_the_ratios_a_busy_machine_printed() -> None:
     assert verdicts["render: efficiency (2 workers)"] is Verdict.MET
 
 
+def test_each_blenders_own_run_is_judged_by_the_same_bounds() -> None:
+    """A by_version efficiency above 1.02 (1.073 was printed for 5.0 beside a busy process) is noisy, never met."""
+    data = _render(efficiency_1=0.96, overhead_1=0.05)
+    data["by_version"] = {
+        "4.5": {"bpy": "4.5.15", "frames": 12, "efficiency": 0.994, "glue_per_frame_s": 0.029},
+        "5.0": {"bpy": "5.0.1", "frames": 12, "efficiency": 1.073, "glue_per_frame_s": 0.044},
+        "5.1": {"skipped": "no environment: python -m local.blender_envs 5.1"},
+    }
+    verdicts = _verdicts(data)
+    assert verdicts["render: Blender 4.5 (4.5.15): efficiency (1 worker, 12 frames)"] is Verdict.MET
+    assert verdicts["render: Blender 5.0 (5.0.1): efficiency (1 worker, 12 frames)"] is Verdict.NOISY
+    assert verdicts["render: Blender 5.0: pipeline glue per frame (1 worker)"] is Verdict.MET
+    assert verdicts["render: Blender 5.1"] is Verdict.NONE
+
+
 def test_render_rows_keep_met_and_not_met_for_possible_ratios() -> None:
     verdicts = _verdicts(_render(efficiency_1=0.831, overhead_1=0.3))
     assert verdicts["render: efficiency (best, 1 worker)"] is Verdict.MISSED
