@@ -220,7 +220,8 @@ def workstation_buttons(row: StatusRow) -> Blocks:
 
 def spend_bar(actual: float, limit: float, width: int = 10) -> str:
     """`▰▰▰▰▰▰▰▰▱▱`: how much of the limit is spent (full at or past it)."""
-    filled = width if limit <= 0 else min(width, max(0, round(width * actual / limit)))
+    # at or past the limit (a limit of 5e-324 made actual / limit infinite) the bar is full
+    filled = width if limit <= 0 or actual >= limit else max(0, round(width * actual / limit))
     return "▰" * filled + "▱" * (width - filled)
 
 

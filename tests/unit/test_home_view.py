@@ -212,3 +212,13 @@ def test_the_facts_are_the_persons_own_and_a_part_that_cannot_be_read_is_left_ou
     assert refreshed.spend.guard.on  # the guard is read every time
     assert "when you opened this tab" in str(home.home_view(refreshed)["blocks"])
     assert facts.home("U0ARTIST", opened=False).spend is None  # never read: not known
+
+
+def test_the_spend_bar_is_full_at_or_past_a_limit_however_small() -> None:
+    """The property test found a limit of 5e-324: 1.0 / 5e-324 is infinite and round() raised."""
+    from bot.messages.home import spend_bar
+
+    assert spend_bar(1.0, 5e-324) == "▰" * 10
+    assert spend_bar(0.0, 5e-324) == "▱" * 10
+    assert spend_bar(5.0, 10.0) == "▰" * 5 + "▱" * 5
+    assert spend_bar(3.0, 0.0) == "▰" * 10
